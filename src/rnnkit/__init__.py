@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import nest
+from . import fused, nest
 from ._version import __version__
 from .cells import (
     BasicLSTMCell,
@@ -26,6 +26,7 @@ from .unroll import dynamic_rnn, static_rnn
 __all__ = [
     "__version__",
     "nest",
+    "fused",
     "RNNCell",
     "BasicRNNCell",
     "GRUCell",

@@ -9,19 +9,19 @@ import torch
 from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
+from ..fused import decide, run_fused
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps
 
-__all__ = ["dynamic_rnn", "split_time"]
+__all__ = ["check_time_inputs", "dynamic_rnn", "split_time"]
 
 
-def split_time(where: str, inputs: Any, time_major: bool) -> tuple[list[Any], int, int, torch.Tensor]:
-    """Check nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs and split them into per-step structures.
-
-    Returns ``(steps, B, T, first_leaf)``; ``steps[t]`` has the inputs' structure with ``[B, ...]`` leaves.
-    """
-    if isinstance(inputs, list) and inputs and all(
-        isinstance(x, torch.Tensor) and x.dim() == 2 for x in inputs
+def check_time_inputs(where: str, inputs: Any, time_major: bool) -> tuple[int, int, torch.Tensor]:
+    """Check nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs; return ``(B, T, first_leaf)``."""
+    if (
+        isinstance(inputs, list)
+        and inputs
+        and all(isinstance(x, torch.Tensor) and x.dim() == 2 for x in inputs)
     ):
         raise TypeError(
             f"{where}: expected inputs as one [B, T, D] tensor (or a nested structure of them), got a list of "
@@ -35,7 +35,9 @@ def split_time(where: str, inputs: Any, time_major: bool) -> tuple[list[Any], in
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{where}: expected inputs to be tensors {layout}, got {describe(x)}")
         if x.dim() < 3:
-            raise ValueError(f"{where}: expected inputs of rank 3 {layout}, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{where}: expected inputs of rank 3 {layout}, got shape {tuple(x.shape)}"
+            )
         if not x.is_floating_point():
             raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
     time_axis, batch_axis = (0, 1) if time_major else (1, 0)
@@ -46,13 +48,30 @@ def split_time(where: str, inputs: Any, time_major: bool) -> tuple[list[Any], in
                 f"{where}: expected every input to share B={batch} and T={time}, got shape {tuple(x.shape)}"
             )
         if x.dtype != flat[0].dtype:
-            raise TypeError(f"{where}: expected every input of dtype {flat[0].dtype}, got {x.dtype}")
+            raise TypeError(
+                f"{where}: expected every input of dtype {flat[0].dtype}, got {x.dtype}"
+            )
     if time == 0:
-        raise ValueError(f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}")
+        raise ValueError(
+            f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}"
+        )
+    return batch, time, flat[0]
+
+
+def split_time(
+    where: str, inputs: Any, time_major: bool
+) -> tuple[list[Any], int, int, torch.Tensor]:
+    """Check nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs and split them into per-step structures.
+
+    Returns ``(steps, B, T, first_leaf)``; ``steps[t]`` has the inputs' structure with ``[B, ...]`` leaves.
+    """
+    batch, time, first = check_time_inputs(where, inputs, time_major)
+    time_axis = 0 if time_major else 1
+    flat = nest.flatten(inputs)
     # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
     per_leaf = [x.unbind(time_axis) for x in flat]
     steps = [nest.pack_sequence_as(inputs, [leaf[t] for leaf in per_leaf]) for t in range(time)]
-    return steps, batch, time, flat[0]
+    return steps, batch, time, first
 
 
 def dynamic_rnn(
@@ -65,6 +84,7 @@ def dynamic_rnn(
     swap_memory: bool = False,
     time_major: bool = False,
     scope: str | None = None,
+    fused: bool | None = None,
 ) -> tuple[Any, Any]:
     r"""Run ``cell`` over every time step of ``inputs``; TF1's ``tf.nn.dynamic_rnn``.
 
@@ -86,6 +106,9 @@ def dynamic_rnn(
         swap_memory: accepted; (planned) trade compute for memory on long sequences.
         time_major: whether inputs and outputs are ``[T, B, ...]``.
         scope: accepted for TF compatibility; TF names are chosen in ``rk.tf_variables(cell, scope=...)``.
+        fused: None (auto): run stacks that torch's fused RNN kernels compute exactly on them (see
+            ``rnnkit.fused``; ``rk.fused.explain(cell)`` says which path runs and why); True: the same, but raise
+            ValueError with the reason when the stack is not fusable; False: always the step loop.
 
     Returns:
         ``(outputs, final_state)``: outputs ``[B, T, output_size]`` (``[T, B, ...]`` when time-major, nested like
@@ -93,9 +116,13 @@ def dynamic_rnn(
     """
     where = "dynamic_rnn"
     check_cell(where, cell)
-    steps, batch, time, like = split_time(where, inputs, time_major)
+    batch, time, like = check_time_inputs(where, inputs, time_major)
+    fused_plan = decide(where, cell, inputs, fused)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
+    if fused_plan is not None:
+        return run_fused(fused_plan, inputs, state, lengths, time_major)
+    steps, batch, time, like = split_time(where, inputs, time_major)
     outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
     time_axis = 0 if time_major else 1
     stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
