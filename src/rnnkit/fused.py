@@ -99,8 +99,10 @@ def _leaf_layer(cell: RNNCell, where: str) -> tuple[_Layer | None, str]:
     if kind not in (BasicLSTMCell, LSTMCell, BasicRNNCell):
         return (
             None,
-            (f"{where} is a {kind.__name__}; torch's fused kernels compute only BasicLSTMCell, "
-            "LSTMCell and BasicRNNCell (exact types)"),
+            (
+                f"{where} is a {kind.__name__}; torch's fused kernels compute only BasicLSTMCell, "
+                "LSTMCell and BasicRNNCell (exact types)"
+            ),
         )
     if _hooked(cell):
         return None, f"{where} ({kind.__name__}) has forward hooks, which a fused kernel would skip"
@@ -109,15 +111,19 @@ def _leaf_layer(cell: RNNCell, where: str) -> tuple[_Layer | None, str]:
         if name not in ("tanh", "relu"):
             return (
                 None,
-                (f"{where} (BasicRNNCell) uses activation {name or repr(cell._activation)}; fused "
-                "kernels have tanh and relu only"),
+                (
+                    f"{where} (BasicRNNCell) uses activation {name or repr(cell._activation)}; fused "
+                    "kernels have tanh and relu only"
+                ),
             )
         return _Layer(cell, "RNN_TANH" if name == "tanh" else "RNN_RELU", cell.num_units, 0), ""
     if name != "tanh":
         return (
             None,
-            (f"{where} ({kind.__name__}) uses activation {name or repr(cell._activation)}; the fused "
-            "LSTM kernel has tanh only"),
+            (
+                f"{where} ({kind.__name__}) uses activation {name or repr(cell._activation)}; the fused "
+                "LSTM kernel has tanh only"
+            ),
         )
     proj = 0
     if kind is LSTMCell:

@@ -122,8 +122,18 @@ def dynamic_rnn(
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     if fused_plan is not None:
         return run_fused(fused_plan, inputs, state, lengths, time_major)
-    steps, batch, time, like = split_time(where, inputs, time_major)
-    outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
     time_axis = 0 if time_major else 1
+    prepared = cell._prepare_unroll(inputs) if isinstance(inputs, torch.Tensor) else None
+    if prepared is None:
+        steps, batch, time, like = split_time(where, inputs, time_major)
+        outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
+    else:
+        # The cell computed its input matmul for all steps at once; slice it per step (unbind, see split_time).
+        per_time, step = prepared
+        if isinstance(per_time, tuple):
+            steps = list(zip(*(t.unbind(time_axis) for t in per_time)))
+        else:
+            steps = per_time.unbind(time_axis)
+        outputs, final_state = run_steps(cell, steps, state, lengths, batch, like, step=step)
     stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
     return stacked, final_state
