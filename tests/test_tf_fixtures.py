@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _tf_replay import TOLERANCE, load_arrays, load_manifest, replay
+from _tf_replay import TOLERANCE, build_cell, load_arrays, load_manifest, replay
 
 import rnnkit as rk
 
@@ -35,8 +35,6 @@ def test_replay_matches_tensorflow(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_tf_variable_names_before_any_call(case):
-    from _tf_replay import build_cell
-
     cell = build_cell(case)
     assert list(rk.tf_variables(cell, case["var_scope"])) == case["variables"]
     shapes = [tuple(p.shape) for p in rk.tf_variables(cell, case["var_scope"]).values()]

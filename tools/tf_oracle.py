@@ -20,6 +20,7 @@ where loss = sum(outputs * r_outputs) + sum_i sum(final_state_i * r_state_i).
 from __future__ import annotations
 
 import os
+import warnings
 import zlib
 from typing import Any
 
@@ -30,6 +31,10 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 tf.disable_eager_execution()
+# The TF1 cells warn that they are deprecated on every construction; that is the point of this oracle.
+warnings.filterwarnings(
+    "ignore", message=".*is deprecated and will be removed", category=UserWarning
+)
 tf.logging.set_verbosity(tf.logging.ERROR)
 
 _CELLS = {

@@ -1,7 +1,7 @@
 """The outside check: random cell stacks run in real TensorFlow, then in rnnkit on the same weights.
 
     TF_USE_LEGACY_KERAS=1 /work/venvs/tf/bin/python tools/tf_random_check.py -n 200 \\
-        [--seed 0] [--rnnkit-python .venv/bin/python] [--keep DIR]
+        [--seed 0] [--rnnkit-python .venv/bin/python] [--rnnkit-src src] [--device cuda] [--keep DIR]
 
 Each case draws a stack of 1-3 cells (BasicRNNCell, GRUCell, BasicLSTMCell, LSTMCell with random activation,
 forget_bias, state_is_tuple, peepholes, cell_clip, num_proj, proj_clip, name), a MultiRNNCell or not, static or
@@ -97,6 +97,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rnnkit-python", default=str(ROOT / ".venv" / "bin" / "python"))
     parser.add_argument(
+        "--rnnkit-src", default=str(ROOT / "src"), help="PYTHONPATH of the rnnkit side"
+    )
+    parser.add_argument(
         "--device", default=None, help="torch device for the rnnkit side (e.g. cuda)"
     )
     parser.add_argument("--keep", type=Path, help="keep the generated cases in this directory")
@@ -113,9 +116,11 @@ def main() -> None:
             case["file"] = f"{case['id']}.npz"
             np.savez(out / case["file"], **arrays)
             cases.append(case)
+            if (i + 1) % 50 == 0:
+                print(f"TensorFlow ran {i + 1}/{args.cases} cases", file=sys.stderr, flush=True)
         manifest = {"tensorflow_version": tf_oracle.tf_version(), "cases": cases}
         (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+        env = dict(os.environ, PYTHONPATH=args.rnnkit_src)
         results_path = out / "results.json"
         cmd = [args.rnnkit_python, str(ROOT / "tests" / "_tf_replay.py"), str(out)]
         cmd += ["--json", str(results_path)]
