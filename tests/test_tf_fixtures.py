@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _tf_replay import TOLERANCE, build_cell, load_arrays, load_manifest, replay
+from tests._tf_replay import TOLERANCE, build_cell, load_arrays, load_manifest, replay
 
 import rnnkit as rk
 
