@@ -51,6 +51,7 @@ def to_torch_dtype(where: str, dtype: Any) -> torch.dtype | None:
     """Accept None, a torch dtype, a numpy dtype or a name ("float32"); return a floating torch dtype."""
     if dtype is None:
         return None
+    result: torch.dtype | None
     if isinstance(dtype, torch.dtype):
         result = dtype
     else:

@@ -45,7 +45,8 @@ def flatten(structure: Any) -> list[Any]:
 def _rebuild(like: Any, values: list[Any]) -> Any:
     if isinstance(like, Mapping):
         by_key = dict(zip(sorted(like), values))
-        return type(like)((k, by_key[k]) for k in like)
+        mapping_type: Any = type(like)  # a concrete Mapping (dict, OrderedDict, ...) built from pairs
+        return mapping_type((k, by_key[k]) for k in like)
     if _is_namedtuple(like):
         return type(like)(*values)
     return type(like)(values)

@@ -41,7 +41,8 @@ class _LSTMBase(LayerCell):
     @property
     def state_size(self) -> Any:
         if self.state_is_tuple:
-            return LSTMStateTuple(self.num_units, self._h_size)
+            # state_size reuses the tuple to hold sizes (ints), as TF's LSTMStateTuple does.
+            return LSTMStateTuple(self.num_units, self._h_size)  # type: ignore[arg-type]
         return self.num_units + self._h_size
 
     @property

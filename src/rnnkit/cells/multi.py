@@ -49,7 +49,8 @@ class MultiRNNCell(RNNCell):
                 f"{where}: expected cells with non-nested state_size when state_is_tuple=False, got "
                 f"{[c.state_size for c in cells]} (pass state_is_tuple=True to each cell's constructor)"
             )
-        self.cells = nn.ModuleList(cells)
+        # A ModuleList of the cells checked above; typed as the sequence of cells it behaves as.
+        self.cells: Sequence[RNNCell] = nn.ModuleList(cells)  # type: ignore[assignment]
         self.state_is_tuple = bool(state_is_tuple)
 
     @property
