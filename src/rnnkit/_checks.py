@@ -58,7 +58,9 @@ def to_torch_dtype(where: str, dtype: Any) -> torch.dtype | None:
         name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
         result = _DTYPE_NAMES.get(str(name).replace("tf.", "").replace("torch.", ""))
         if result is None:
-            raise TypeError(f"{where}: expected a floating dtype (e.g. torch.float32), got {dtype!r}")
+            raise TypeError(
+                f"{where}: expected a floating dtype (e.g. torch.float32), got {dtype!r}"
+            )
     if not result.is_floating_point:
         raise TypeError(f"{where}: expected a floating dtype (e.g. torch.float32), got {result}")
     return result
