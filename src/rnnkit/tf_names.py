@@ -73,7 +73,9 @@ def load_tf_variables(
     """
     where = "load_tf_variables"
     if not isinstance(values, Mapping):
-        raise TypeError(f"{where}: expected values to be a mapping of TF name -> array, got {type(values).__name__}")
+        raise TypeError(
+            f"{where}: expected values to be a mapping of TF name -> array, got {type(values).__name__}"
+        )
     own = tf_variables(cell, scope)
     incoming = {_normalise_name(k): v for k, v in values.items()}
     missing = [name for name in own if name not in incoming]
@@ -92,11 +94,16 @@ def load_tf_variables(
             parts.append(f"unexpected {unexpected}")
         if mismatched:
             parts.append(f"shape mismatch [{'; '.join(mismatched)}]")
-        raise ValueError(f"{where}: expected the cell's TF variables under scope {scope!r}, got " + ", ".join(parts))
+        raise ValueError(
+            f"{where}: expected the cell's TF variables under scope {scope!r}, got "
+            + ", ".join(parts)
+        )
     with torch.no_grad():
         for name, param in own.items():
             if name in incoming:
                 value = incoming[name]
-                tensor = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
+                tensor = (
+                    value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
+                )
                 param.copy_(tensor.to(dtype=param.dtype, device=param.device))
     return LoadResult(missing, unexpected)
