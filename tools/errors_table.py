@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.test_errors_core import core_table  # noqa: E402
+from tests.test_errors_core import core_table
 
 TABLES = {"core-table": core_table}
 
@@ -22,9 +22,11 @@ def main() -> None:
     path = ROOT / "docs" / "errors.md"
     text = path.read_text()
     for name, make in TABLES.items():
-        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
         if not pattern.search(text):
-            raise SystemExit(f"errors_table: expected <!-- {name}:start/end --> markers in {path}, got none")
+            raise SystemExit(
+                f"errors_table: expected <!-- {name}:start/end --> markers in {path}, got none"
+            )
         text = pattern.sub(lambda m, make=make: m.group(1) + make() + m.group(2), text)
     path.write_text(text)
     print(f"wrote {path}")
