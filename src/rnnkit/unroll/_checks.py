@@ -39,10 +39,14 @@ def check_sequence_length(
     if isinstance(sequence_length, torch.Tensor):
         lengths = sequence_length
     else:
-        array = np.asarray(sequence_length)
+        try:
+            array = np.asarray(sequence_length)
+        except ValueError:  # ragged nested lists
+            array = np.asarray(None)
         if array.dtype == object or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
             raise TypeError(
-                f"{where}: expected sequence_length to hold integers, got {describe(sequence_length)}"
+                f"{where}: expected sequence_length to hold integers, got {describe(sequence_length)} "
+                f"of {array.dtype} values"
             )
         lengths = torch.as_tensor(array.astype(np.int64))
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:

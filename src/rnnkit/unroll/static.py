@@ -46,6 +46,10 @@ def check_step_list(where: str, inputs: Any) -> tuple[int, torch.Tensor]:
                 )
             if not x.is_floating_point():
                 raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
+    if first[0].shape[0] == 0:
+        raise ValueError(
+            f"{where}: expected at least one batch row (B >= 1), got inputs[0] of shape {tuple(first[0].shape)}"
+        )
     return first[0].shape[0], first[0]
 
 
