@@ -74,14 +74,18 @@ def _as_real_array(where: str, name: Any, value: Any) -> Any:
         )
     if isinstance(value, torch.Tensor):
         if value.is_complex():
-            raise TypeError(f"{where}: expected a real-valued array for {name!r}, got {describe(value)}")
+            raise TypeError(
+                f"{where}: expected a real-valued array for {name!r}, got {describe(value)}"
+            )
         return value
     try:
         array = np.asarray(value)
     except (ValueError, TypeError):  # ragged lists: the message below says what was given
         array = np.asarray(None)
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: expected a real-valued array for {name!r}, got {describe(value)}")
+        raise TypeError(
+            f"{where}: expected a real-valued array for {name!r}, got {describe(value)}"
+        )
     return array
 
 
@@ -96,7 +100,9 @@ def load_tf_variables(
     """
     where = "load_tf_variables"
     if not isinstance(values, Mapping):
-        raise TypeError(f"{where}: expected values to be a mapping of TF name -> array, got {type(values).__name__}")
+        raise TypeError(
+            f"{where}: expected values to be a mapping of TF name -> array, got {type(values).__name__}"
+        )
     if not isinstance(strict, bool):
         raise TypeError(f"{where}: expected strict to be a bool, got {strict!r}")
     own = _collect(where, cell, scope)

@@ -56,10 +56,14 @@ def split_time(
                 f"{where}: expected every input of dtype {flat[0].dtype}, got {x.dtype}"
             )
     if time == 0:
-        raise ValueError(f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}")
+        raise ValueError(
+            f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}"
+        )
     if batch == 0:
         # Refused as zero_state(0) is: an empty batch is almost always a data-pipeline bug.
-        raise ValueError(f"{where}: expected at least one batch row (B >= 1), got shape {tuple(flat[0].shape)}")
+        raise ValueError(
+            f"{where}: expected at least one batch row (B >= 1), got shape {tuple(flat[0].shape)}"
+        )
     # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
     per_leaf = [x.unbind(time_axis) for x in flat]
     steps = [nest.pack_sequence_as(inputs, [leaf[t] for leaf in per_leaf]) for t in range(time)]
