@@ -1,6 +1,23 @@
 """Unrolls: run a cell over time (TF1's ``static_rnn`` / ``dynamic_rnn``)."""
 
+from .bidirectional import (
+    bidirectional_dynamic_rnn,
+    reverse_sequence,
+    stack_bidirectional_dynamic_rnn,
+    stack_bidirectional_rnn,
+    static_bidirectional_rnn,
+)
 from .dynamic import dynamic_rnn
+from .raw_rnn import raw_rnn
 from .static import static_rnn
 
-__all__ = ["dynamic_rnn", "static_rnn"]
+__all__ = [
+    "dynamic_rnn",
+    "static_rnn",
+    "bidirectional_dynamic_rnn",
+    "static_bidirectional_rnn",
+    "stack_bidirectional_dynamic_rnn",
+    "stack_bidirectional_rnn",
+    "reverse_sequence",
+    "raw_rnn",
+]
