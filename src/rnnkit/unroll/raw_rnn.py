@@ -35,17 +35,21 @@ def _check_finished(where: str, time: int, finished: Any, batch: int | None) -> 
     return finished
 
 
-def _emit_template(where: str, cell: RNNCell, emit_structure: Any, state: Any) -> Any:
-    """Zeros-to-be: a structure of ``(per-row shape, dtype)`` for the emitted values."""
+def _zero_emit(
+    where: str, cell: RNNCell, emit_structure: Any, state: Any, batch: int, device: Any
+) -> Any:
+    """The zeros written for finished rows: ``[B, ...]`` leaves shaped like the emit structure."""
+    dtype = nest.flatten(state)[0].dtype
     if emit_structure is None:
-        dtype = nest.flatten(state)[0].dtype
-        return nest.map_structure(lambda size: ((size,), dtype), cell.output_size)
+        return nest.map_structure(
+            lambda size: torch.zeros(batch, size, dtype=dtype, device=device), cell.output_size
+        )
 
-    def leaf(x: Any) -> tuple[tuple[int, ...], torch.dtype]:
+    def leaf(x: Any) -> torch.Tensor:
         if isinstance(x, torch.Tensor):  # as TF: the template's shape has no batch axis
-            return tuple(x.shape), x.dtype
+            return torch.zeros((batch, *x.shape), dtype=x.dtype, device=device)
         if isinstance(x, int) and not isinstance(x, bool):
-            return (x,), nest.flatten(state)[0].dtype
+            return torch.zeros(batch, x, dtype=dtype, device=device)
         raise TypeError(
             f"{where}: expected loop_fn's emit_output at time 0 to be None, ints or tensors, got {describe(x)}"
         )
@@ -111,11 +115,7 @@ def raw_rnn(
             f"{where}: expected loop_fn to return the initial cell state at time 0, got None"
         )
     check_state(f"{where} (initial state from loop_fn)", cell.state_size, state, batch)
-    template = _emit_template(where, cell, emit_structure, state)
-    zeros = nest.map_structure(
-        lambda spec: torch.zeros((batch, *spec[0]), dtype=spec[1], device=flat_input[0].device),
-        template,
-    )
+    zeros = _zero_emit(where, cell, emit_structure, state, batch, flat_input[0].device)
     loop_state = init_loop_state
     emits: list[Any] = []
     time = 0
