@@ -9,6 +9,7 @@ import torch
 from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
+from ..cells.hooks import begin_sequence
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps
 
@@ -108,6 +109,7 @@ def dynamic_rnn(
     """
     where = "dynamic_rnn"
     check_cell(where, cell)
+    begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     steps, batch, time, like = split_time(where, inputs, time_major)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
