@@ -28,7 +28,7 @@ import numpy as np
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import tensorflow.compat.v1 as tf  # noqa: E402
+import tensorflow.compat.v1 as tf
 
 tf.disable_eager_execution()
 
@@ -77,7 +77,9 @@ def _save(name: str, sess: tf.Session, saver: tf.train.Saver, arrays: dict) -> N
     print(f"{name}: {len(reader.get_variable_to_shape_map())} tensors")
 
 
-def _rnn_fixture(name: str, build, seed: int, batch=3, time=5, depth=3, lengths=None, session_config=None):
+def _rnn_fixture(
+    name: str, build, seed: int, batch=3, time=5, depth=3, lengths=None, session_config=None
+):
     """Build ``build(x, lengths) -> {output name: tensor}`` in a fresh graph, randomize, run, save."""
     rng = np.random.default_rng(seed)
     with tf.Graph().as_default():
@@ -155,7 +157,9 @@ def partitioned():
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             _randomize(sess, rng)
-            full = sess.run({"embedding": tf.convert_to_tensor(emb), "wide": tf.convert_to_tensor(wide)})
+            full = sess.run(
+                {"embedding": tf.convert_to_tensor(emb), "wide": tf.convert_to_tensor(wide)}
+            )
             arrays = {f"full:{k}": v for k, v in full.items()}
             arrays["full:plain"] = sess.run(plain)
             _save("partitioned", sess, saver, arrays)
@@ -195,7 +199,9 @@ def dtypes():
     }
     with tf.Graph().as_default():
         for name, (dtype, shape) in specs.items():
-            init = np.zeros(shape, dtype=np.float32 if dtype == tf.bfloat16 else dtype.as_numpy_dtype)
+            init = np.zeros(
+                shape, dtype=np.float32 if dtype == tf.bfloat16 else dtype.as_numpy_dtype
+            )
             tf.Variable(tf.constant(init, dtype=dtype), name=name)
         tf.Variable(tf.constant(["a", "bc"]), name="words")  # string: listed, not read
         saver = tf.train.Saver()
@@ -232,18 +238,26 @@ def sine_seed000():
         xs = tf.placeholder(tf.float32, [None, steps, 1])
         ys = tf.placeholder(tf.float32, [None, steps, 1])
         with tf.variable_scope("in_hidden"):
-            w_in = tf.get_variable("weights", [1, cell_size], initializer=tf.random_normal_initializer())
+            w_in = tf.get_variable(
+                "weights", [1, cell_size], initializer=tf.random_normal_initializer()
+            )
             b_in = tf.get_variable("biases", [cell_size], initializer=tf.constant_initializer(0.1))
-            l_in = tf.reshape(tf.matmul(tf.reshape(xs, [-1, 1]), w_in) + b_in, [-1, steps, cell_size])
+            l_in = tf.reshape(
+                tf.matmul(tf.reshape(xs, [-1, 1]), w_in) + b_in, [-1, steps, cell_size]
+            )
         with tf.variable_scope("LSTM_cell"):
             cell = rnn.BasicLSTMCell(cell_size, forget_bias=1.0, state_is_tuple=True)
             init_state = cell.zero_state(batch, tf.float32)
             outs, final = tf.nn.dynamic_rnn(cell, l_in, initial_state=init_state)
         with tf.variable_scope("out_hidden"):
-            w_out = tf.get_variable("weights", [cell_size, 1], initializer=tf.random_normal_initializer())
+            w_out = tf.get_variable(
+                "weights", [cell_size, 1], initializer=tf.random_normal_initializer()
+            )
             b_out = tf.get_variable("biases", [1], initializer=tf.constant_initializer(0.1))
             pred = tf.matmul(tf.reshape(outs, [-1, cell_size]), w_out) + b_out
-        cost = tf.reduce_sum(tf.square(tf.reshape(pred, [-1]) - tf.reshape(ys, [-1]))) / (batch * steps)
+        cost = tf.reduce_sum(tf.square(tf.reshape(pred, [-1]) - tf.reshape(ys, [-1]))) / (
+            batch * steps
+        )
         train = tf.train.AdamOptimizer(lr).minimize(cost)
         saver = tf.train.Saver()
         with tf.Session() as sess:
@@ -258,7 +272,10 @@ def sine_seed000():
                 _, state = sess.run([train, final], feed)
             x_eval = np.sin(rng.uniform(0, 6, size=(batch, 1)) + np.arange(steps) / (10 * np.pi))
             p = sess.run(pred, {xs: x_eval[..., None].astype(np.float32)})
-            arrays = {"inputs": x_eval[..., None].astype(np.float32), "out:pred": p.reshape(batch, steps, 1)}
+            arrays = {
+                "inputs": x_eval[..., None].astype(np.float32),
+                "out:pred": p.reshape(batch, steps, 1),
+            }
             _save("sine_seed000", sess, saver, arrays)
 
 
@@ -276,12 +293,16 @@ def round_trip(rnnkit_python: str) -> None:
         "counts": rng.integers(-5, 5, size=(3,)).astype(np.int32),
         "bytes": rng.integers(0, 255, size=(4,)).astype(np.uint8),
         "mask": rng.random(5) < 0.5,
-        "big/matrix": rng.standard_normal((300, 300)).astype(np.float32),  # > 1 table block? no: 1 entry
+        "big/matrix": rng.standard_normal((300, 300)).astype(
+            np.float32
+        ),  # > 1 table block? no: 1 entry
     }
     values.update({f"many/v{i:03d}": rng.standard_normal(2).astype(np.float32) for i in range(400)})
     tmp = tempfile.mkdtemp(prefix="rnnkit-roundtrip-")
     try:
-        np.savez(os.path.join(tmp, "values.npz"), **{k.replace("/", "|"): v for k, v in values.items()})
+        np.savez(
+            os.path.join(tmp, "values.npz"), **{k.replace("/", "|"): v for k, v in values.items()}
+        )
         script = (
             "import sys, numpy as np; from rnnkit.tf_checkpoint import write;"
             "d = np.load(sys.argv[1]);"
@@ -290,7 +311,9 @@ def round_trip(rnnkit_python: str) -> None:
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
         prefix = os.path.join(tmp, "ckpt", "model.ckpt")
         subprocess.run(
-            [rnnkit_python, "-c", script, os.path.join(tmp, "values.npz"), prefix], check=True, env=env
+            [rnnkit_python, "-c", script, os.path.join(tmp, "values.npz"), prefix],
+            check=True,
+            env=env,
         )
         reader = tf.train.load_checkpoint(prefix)
         shapes = reader.get_variable_to_shape_map()
@@ -304,7 +327,9 @@ def round_trip(rnnkit_python: str) -> None:
         assert tf.train.latest_checkpoint(os.path.dirname(prefix)) == prefix
         with tf.Graph().as_default():
             variables = {
-                name: tf.Variable(tf.zeros(np.shape(v), dtype=tf.as_dtype(np.asarray(v).dtype)), name=f"v{i}")
+                name: tf.Variable(
+                    tf.zeros(np.shape(v), dtype=tf.as_dtype(np.asarray(v).dtype)), name=f"v{i}"
+                )
                 for i, (name, v) in enumerate(values.items())
             }
             saver = tf.train.Saver(variables)
@@ -313,7 +338,9 @@ def round_trip(rnnkit_python: str) -> None:
                 restored = sess.run(variables)
         for name, value in values.items():
             assert np.array_equal(restored[name], value), name
-        print(f"round trip: tf.compat.v1.train.Saver().restore restored {len(values)} variables identical")
+        print(
+            f"round trip: tf.compat.v1.train.Saver().restore restored {len(values)} variables identical"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -340,9 +367,7 @@ def main() -> None:
     sine_seed000()
     if not args.skip_round_trip:
         round_trip(args.rnnkit_python)
-    total = sum(
-        os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(OUT) for f in files
-    )
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(OUT) for f in files)
     print(f"fixtures: {total / 1024:.1f} KiB in {OUT}")
 
 

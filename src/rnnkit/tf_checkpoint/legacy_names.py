@@ -52,7 +52,11 @@ def _in_cell(out: list[str]) -> bool:
     """Whether the segments so far end inside an RNN cell's own scope."""
     if out and out[-1] in _MODERN_CELLS:
         return True
-    return len(out) >= 2 and out[-2] in _MODERN_CELLS and out[-1] in ("gates", "candidate", "projection")
+    return (
+        len(out) >= 2
+        and out[-2] in _MODERN_CELLS
+        and out[-1] in ("gates", "candidate", "projection")
+    )
 
 
 def modern_name(name: str) -> str:

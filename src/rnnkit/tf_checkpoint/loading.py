@@ -113,7 +113,8 @@ def load_tf_checkpoint(
         if unexpected:
             parts.append(f"unexpected {unexpected}")
         raise CheckpointError(
-            f"{_WHERE}: expected the model's TF variables under scope {scope!r}, got " + ", ".join(parts),
+            f"{_WHERE}: expected the model's TF variables under scope {scope!r}, got "
+            + ", ".join(parts),
             reader.prefix,
         )
     values = {name: reader.tensor(original) for name, original in found.items()}
