@@ -25,6 +25,7 @@ from .errors import CheckpointError, _Malformed
 __all__ = ["CheckpointReader", "list_variables", "read"]
 
 _BUNDLE_VERSION = 1  # kTensorBundleVersion: the format version this reader understands
+_MAX_RANK = 32  # NumPy's lowest limit on array rank
 
 
 class CheckpointReader:
@@ -92,6 +93,8 @@ class CheckpointReader:
     ) -> None:
         if entry.unknown_rank or any(d < 0 for d in entry.shape):
             raise _Malformed(f"tensor {name!r} has an invalid shape {entry.shape}")
+        if len(entry.shape) > _MAX_RANK:
+            raise _Malformed(f"tensor {name!r} has rank {len(entry.shape)} (at most {_MAX_RANK})")
         if entry.slices and sliced_part:
             raise _Malformed(f"slice entry {name} is itself sliced")
         if entry.slices:
@@ -178,8 +181,11 @@ class CheckpointReader:
         shard = data_path(self.prefix, entry.shard_id, self.header.num_shards)
         try:
             with open(shard, "rb") as fh:
-                fh.seek(entry.offset)
-                data = fh.read(entry.size)
+                if entry.offset + entry.size > os.fstat(fh.fileno()).st_size:
+                    data = b""  # reported as truncation below, without a huge allocation
+                else:
+                    fh.seek(entry.offset)
+                    data = fh.read(entry.size)
         except FileNotFoundError:
             raise CheckpointError(f"data shard is missing (needed for {name!r})", shard) from None
         except OSError as exc:
@@ -200,35 +206,38 @@ class CheckpointReader:
 
     def _assemble(self, name: str, entry: BundleEntry) -> np.ndarray:
         """Reassemble a partitioned variable from its slices (each CRC-checked on its own)."""
-        dtype = self._storage_dtype(entry, name)
-        out_dtype = np.float32 if entry.dtype == _dtypes.DT_BFLOAT16 else dtype.newbyteorder("=")
-        if entry.dtype == 10:
-            out_dtype = np.dtype(bool)
-        out = np.zeros(entry.shape, dtype=out_dtype)
-        covered = np.zeros(entry.shape, dtype=bool)
+        self._storage_dtype(entry, name)  # refuse unsupported dtypes first
+        parts = []
         for extents in entry.slices:
             index = tuple(
                 slice(0, dim) if length == FULL_EXTENT else slice(start, start + length)
                 for (start, length), dim in zip(extents, entry.shape)
             )
+            want = tuple(s.stop - s.start for s in index)
             part = self._slices.get(encode_slice_key(name, extents))
             if part is None:
                 raise CheckpointError(
                     f"slice {extents} of tensor {name!r} is missing", self.index_path
                 )
-            want = covered[index].shape
-            if part.shape != want or part.dtype != entry.dtype:
+            if part.slices or part.shape != want or part.dtype != entry.dtype:
                 raise CheckpointError(
                     f"slice {extents} of tensor {name!r} has shape {part.shape} "
                     f"({_dtypes.dtype_name(part.dtype)}), expected {want}",
                     self.index_path,
                 )
-            out[index] = self._read_entry(part, f"{name} slice {extents}")
-            covered[index] = True
-        if not covered.all():
+            parts.append((index, self._read_entry(part, f"{name} slice {extents}")))
+        # The parts are read (so bounded by the files' sizes) before the whole is allocated.
+        if sum(value.size for _, value in parts) != math.prod(entry.shape):
             raise CheckpointError(
                 f"slices of tensor {name!r} do not cover its shape", self.index_path
             )
+        out = np.zeros(entry.shape, dtype=parts[0][1].dtype if parts else np.float32)
+        covered = np.zeros(entry.shape, dtype=bool)
+        for index, value in parts:
+            out[index] = value
+            covered[index] = True
+        if not covered.all():
+            raise CheckpointError(f"slices of tensor {name!r} overlap", self.index_path)
         return out
 
 
