@@ -129,3 +129,11 @@ def test_slice_key_order_follows_numeric_order():
     encoded = [_signed_num_increasing(v) for v in values]
     assert encoded == sorted(encoded)
     assert _signed_num_increasing(-1) == b"\x7f" and _signed_num_increasing(64) == b"\xc0\x40"
+
+
+def test_crc32c_without_the_optional_package(monkeypatch):
+    data = np.random.default_rng(3).integers(0, 256, size=70_001, dtype=np.uint8).tobytes()
+    with_package = _crc32c.crc32c(data)
+    monkeypatch.setattr(_crc32c, "_google_crc32c", None)
+    assert _crc32c.crc32c(data) == with_package
+    assert _crc32c.crc32c(b"123456789") == 0xE3069283

@@ -141,6 +141,18 @@ class CheckpointReader:
         """``(name, shape, dtype name)`` for every tensor, sorted by name."""
         return [(n, e.shape, _dtypes.dtype_name(e.dtype)) for n, e in self._entries.items()]
 
+    def num_slices(self, name: str) -> int:
+        """How many slices a partitioned variable was saved as (0 for an ordinary tensor)."""
+        return len(self._entry(name).slices)
+
+    def stored_bytes(self, name: str) -> int:
+        """Bytes the tensor takes in the data shards (all its slices for a partitioned variable)."""
+        entry = self._entry(name)
+        if not entry.slices:
+            return entry.size
+        parts = (self._slices.get(encode_slice_key(name, extents)) for extents in entry.slices)
+        return sum(part.size for part in parts if part is not None)
+
     def _entry(self, name: str) -> BundleEntry:
         try:
             return self._entries[name]
