@@ -72,12 +72,9 @@ def safetensors_to_checkpoint(
     except (st_error, ValueError, TypeError, OSError) as exc:
         raise CheckpointError(f"cannot read as safetensors ({exc})", path) from None
     if rename is not None:
+        rename_fn: Callable[[str], str | None]
         if isinstance(rename, Mapping):
-            mapping = rename
-
-            def rename_fn(name: str) -> str | None:
-                return mapping.get(name, name)
-
+            rename_fn = lambda name, mapping=rename: mapping.get(name, name)
         else:
             rename_fn = rename
         renamed: dict[str, np.ndarray] = {}
