@@ -72,11 +72,14 @@ def safetensors_to_checkpoint(
     except (st_error, ValueError, TypeError, OSError) as exc:
         raise CheckpointError(f"cannot read as safetensors ({exc})", path) from None
     if rename is not None:
-        rename_fn: Callable[[str], str | None]
         if isinstance(rename, Mapping):
-            rename_fn = lambda name, mapping=rename: mapping.get(name, name)
+            mapping = rename
+
+            def rename_fn(name: str) -> str | None:
+                return mapping.get(name, name)
+
         else:
-            rename_fn = rename
+            rename_fn = rename  # type: ignore[assignment]
         renamed: dict[str, np.ndarray] = {}
         for name, value in tensors.items():
             new = rename_fn(name)
