@@ -90,13 +90,15 @@ def test_missing_shard(tmp_path):
         tc.read(p)
 
 
-def test_string_tensor_read_explicitly():
-    from ._fixtures import prefix
-
+def test_corrupted_string_tensor(tmp_path):
+    p = copy_fixture("dtypes", tmp_path)
+    words = CheckpointReader(p)._entries["words"]
+    flip(Path(f"{p}.data-00000-of-00001"), words.offset, 0x02)  # first length: 1 -> 3
     with pytest.raises(
-        CheckpointError, match="tensor 'words' has dtype string, which rnnkit cannot read"
+        CheckpointError, match="checksum mismatch for the lengths of string tensor 'words'"
     ):
-        CheckpointReader(prefix("dtypes")).tensor("words")
+        tc.read(p, strings=True)
+    assert "words" not in tc.read(p)  # not read, so not checked
 
 
 @pytest.mark.parametrize("dtype, name", [(20, "resource"), (99, "<DataType 99>")])

@@ -41,6 +41,14 @@ def test_list_variables_matches_tf(name):
         assert dtype == dtypes[var]
 
 
+def test_string_tensors_on_request():
+    values, _, _ = expected("dtypes")
+    got = tc.read(prefix("dtypes"), strings=True)
+    assert got["words"].dtype == object and got["words"].shape == (2,)
+    assert [b.decode() for b in got["words"]] == list(values["words"]) == ["a", "bc"]
+    assert CheckpointReader(prefix("dtypes")).tensor("words").tolist() == [b"a", b"bc"]
+
+
 def test_dtypes_fixture_covers_the_rnn_dtypes():
     listed = {n: d for n, _, d in tc.list_variables(prefix("dtypes"))}
     assert set(listed.values()) >= {"float16", "float32", "float64", "bfloat16", "int8", "int16"}

@@ -20,6 +20,7 @@ from ._ordered_code import encode_slice_key
 from ._paths import data_path, resolve_prefix
 from ._proto import FULL_EXTENT, BundleEntry, BundleHeader, decode_entry, decode_header
 from ._table import read_table
+from ._varint import decode_fixed32, decode_varint
 from .errors import CheckpointError, _Malformed
 
 __all__ = ["CheckpointReader", "list_variables", "read"]
@@ -165,7 +166,7 @@ class CheckpointReader:
         """The value of tensor ``name`` as a fresh, writable, native-byte-order array.
 
         bfloat16 tensors come back as float32 (exactly: bfloat16 is a truncated float32), since NumPy
-        has no bfloat16. String tensors raise CheckpointError (not supported).
+        has no bfloat16. String tensors come back as object arrays of ``bytes`` (as TF returns them).
         """
         entry = self._entry(name)
         if not entry.slices:
@@ -181,15 +182,8 @@ class CheckpointReader:
         dtype = np.dtype(_dtypes.TF_DTYPES[entry.dtype][1])
         return dtype.newbyteorder(">") if self.header.endianness == 1 else dtype
 
-    def _read_entry(self, entry: BundleEntry, name: str) -> np.ndarray:
-        dtype = self._storage_dtype(entry, name)
-        count = math.prod(entry.shape)
-        if entry.size != count * dtype.itemsize:
-            raise CheckpointError(
-                f"tensor {name!r}: stored size {entry.size} bytes does not match shape {entry.shape} "
-                f"of {_dtypes.dtype_name(entry.dtype)}",
-                self.index_path,
-            )
+    def _read_bytes(self, entry: BundleEntry, name: str) -> tuple[bytes, str]:
+        """The entry's bytes from its shard (bounds-checked, not yet CRC-checked) and the shard path."""
         shard = data_path(self.prefix, entry.shard_id, self.header.num_shards)
         try:
             with open(shard, "rb") as fh:
@@ -207,6 +201,20 @@ class CheckpointReader:
                 f"truncated: tensor {name!r} needs bytes {entry.offset}..{entry.offset + entry.size}",
                 shard,
             )
+        return data, shard
+
+    def _read_entry(self, entry: BundleEntry, name: str) -> np.ndarray:
+        if entry.dtype == _dtypes.DT_STRING:
+            return self._read_strings(entry, name)
+        dtype = self._storage_dtype(entry, name)
+        count = math.prod(entry.shape)
+        if entry.size != count * dtype.itemsize:
+            raise CheckpointError(
+                f"tensor {name!r}: stored size {entry.size} bytes does not match shape {entry.shape} "
+                f"of {_dtypes.dtype_name(entry.dtype)}",
+                self.index_path,
+            )
+        data, shard = self._read_bytes(entry, name)
         if entry.crc32c is not None and crc32c(data) != unmask(entry.crc32c):
             raise CheckpointError(f"checksum mismatch for tensor {name!r} (corrupted data)", shard)
         array = np.frombuffer(data, dtype=dtype).reshape(entry.shape)
@@ -215,6 +223,45 @@ class CheckpointReader:
         if entry.dtype == 10:  # bool: any nonzero byte is true, as in TF
             return array.view(np.uint8) != 0
         return array.astype(dtype.newbyteorder("="), copy=True)
+
+    def _read_strings(self, entry: BundleEntry, name: str) -> np.ndarray:
+        """A string tensor: ``varint64 length`` per element, the masked CRC-32C of those lengths
+        (each as uint32, or uint64 above 2**32 - 1), then the bytes of every element. The entry's
+        CRC covers the lengths (as checksummed), the 4 checksum bytes and the string bytes."""
+        data, shard = self._read_bytes(entry, name)
+        count = math.prod(entry.shape)
+        if count > len(data):  # each element takes at least one length byte
+            raise CheckpointError(
+                f"string tensor {name!r} is too short for {count} elements", shard
+            )
+        try:
+            lengths, pos = [], 0
+            for _ in range(count):
+                length, pos = decode_varint(data, pos)
+                lengths.append(length)
+            stored = decode_fixed32(data, pos)
+        except _Malformed as exc:
+            raise CheckpointError(f"string tensor {name!r}: {exc}", shard) from None
+        crc = 0
+        for length in lengths:
+            crc = crc32c(length.to_bytes(4 if length <= 0xFFFFFFFF else 8, "little"), crc)
+        if crc != unmask(stored):
+            raise CheckpointError(
+                f"checksum mismatch for the lengths of string tensor {name!r}", shard
+            )
+        pos += 4
+        if sum(lengths) != len(data) - pos:
+            raise CheckpointError(
+                f"string tensor {name!r}: lengths do not add up to its size", shard
+            )
+        crc = crc32c(memoryview(data)[pos - 4 :], crc)
+        if entry.crc32c is not None and crc != unmask(entry.crc32c):
+            raise CheckpointError(f"checksum mismatch for tensor {name!r} (corrupted data)", shard)
+        out = np.empty(count, dtype=object)
+        for i, length in enumerate(lengths):
+            out[i] = data[pos : pos + length]
+            pos += length
+        return out.reshape(entry.shape)
 
     def _assemble(self, name: str, entry: BundleEntry) -> np.ndarray:
         """Reassemble a partitioned variable from its slices (each CRC-checked on its own)."""
@@ -253,15 +300,21 @@ class CheckpointReader:
         return out
 
 
-def read(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+def read(path: str | os.PathLike[str], *, strings: bool = False) -> dict[str, np.ndarray]:
     """Every tensor of a TF checkpoint, ``{name: array}`` in name order (no TensorFlow needed).
 
     ``path``: a prefix (``model.ckpt-100``), its ``.index`` file, or a directory with a ``checkpoint``
-    state file. Partitioned variables come back whole. bfloat16 becomes float32; string tensors
-    (``list_variables`` shows them as ``"string"``; they are never weights) are left out.
+    state file. Partitioned variables come back whole. bfloat16 becomes float32 (exact). String
+    tensors (``list_variables`` shows them as ``"string"``; they are never weights, e.g. TF2's
+    ``_CHECKPOINTABLE_OBJECT_GRAPH``) are left out unless ``strings=True``, which returns them as
+    object arrays of ``bytes``.
     """
     reader = CheckpointReader(path)
-    return {name: reader.tensor(name) for name, _, dtype in reader.variables() if dtype != "string"}
+    return {
+        name: reader.tensor(name)
+        for name, _, dtype in reader.variables()
+        if strings or dtype != "string"
+    }
 
 
 def list_variables(path: str | os.PathLike[str]) -> list[tuple[str, tuple[int, ...], str]]:
