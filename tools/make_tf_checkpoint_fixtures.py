@@ -282,6 +282,36 @@ def sine_seed000():
 # --- the other direction: rnnkit writes, TensorFlow reads ------------------------------------------
 
 
+def _round_trip_once(rnnkit_python, script, npz, prefix, values, crc) -> None:
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    subprocess.run([rnnkit_python, "-c", script, npz, prefix], check=True, env=env)
+    reader = tf.train.load_checkpoint(prefix)
+    shapes = reader.get_variable_to_shape_map()
+    dtypes_map = reader.get_variable_to_dtype_map()
+    assert set(shapes) == set(values), sorted(set(shapes) ^ set(values))
+    for name, value in values.items():
+        assert dtypes_map[name].as_numpy_dtype == np.asarray(value).dtype, name
+        assert np.array_equal(reader.get_tensor(name), value), name
+    print(f"round trip ({crc}): tf.train.load_checkpoint read {len(values)} tensors identical")
+    assert tf.train.latest_checkpoint(os.path.dirname(prefix)) == prefix
+    with tf.Graph().as_default():
+        variables = {
+            name: tf.Variable(
+                tf.zeros(np.shape(v), dtype=tf.as_dtype(np.asarray(v).dtype)), name=f"v{i}"
+            )
+            for i, (name, v) in enumerate(values.items())
+        }
+        saver = tf.train.Saver(variables)
+        with tf.Session() as sess:
+            saver.restore(sess, prefix)
+            restored = sess.run(variables)
+    for name, value in values.items():
+        assert np.array_equal(restored[name], value), name
+    print(
+        f"round trip ({crc}): tf.compat.v1.train.Saver().restore restored {len(values)} variables identical"
+    )
+
+
 def round_trip(rnnkit_python: str) -> None:
     rng = np.random.default_rng(9)
     values = {
@@ -293,54 +323,31 @@ def round_trip(rnnkit_python: str) -> None:
         "counts": rng.integers(-5, 5, size=(3,)).astype(np.int32),
         "bytes": rng.integers(0, 255, size=(4,)).astype(np.uint8),
         "mask": rng.random(5) < 0.5,
-        "big/matrix": rng.standard_normal((300, 300)).astype(
-            np.float32
-        ),  # > 1 table block? no: 1 entry
+        "big/matrix": rng.standard_normal((300, 300)).astype(np.float32),  # CRC over 360 kB
     }
-    values.update({f"many/v{i:03d}": rng.standard_normal(2).astype(np.float32) for i in range(400)})
+    # 400 long, little-shared names: an index of ~290 kB, so more than one 256 kB table block
+    long = "x" * 700
+    values.update(
+        {f"many/{i:03d}/{long}": rng.standard_normal(2).astype(np.float32) for i in range(400)}
+    )
     tmp = tempfile.mkdtemp(prefix="rnnkit-roundtrip-")
     try:
         np.savez(
             os.path.join(tmp, "values.npz"), **{k.replace("/", "|"): v for k, v in values.items()}
         )
-        script = (
-            "import sys, numpy as np; from rnnkit.tf_checkpoint import write;"
-            "d = np.load(sys.argv[1]);"
-            "write(sys.argv[2], {k.replace('|', '/'): d[k] for k in d.files})"
-        )
-        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-        prefix = os.path.join(tmp, "ckpt", "model.ckpt")
-        subprocess.run(
-            [rnnkit_python, "-c", script, os.path.join(tmp, "values.npz"), prefix],
-            check=True,
-            env=env,
-        )
-        reader = tf.train.load_checkpoint(prefix)
-        shapes = reader.get_variable_to_shape_map()
-        dtypes_map = reader.get_variable_to_dtype_map()
-        assert set(shapes) == set(values), sorted(set(shapes) ^ set(values))
-        for name, value in values.items():
-            got = reader.get_tensor(name)
-            assert dtypes_map[name].as_numpy_dtype == np.asarray(value).dtype, name
-            assert np.array_equal(got, value), name
-        print(f"round trip: tf.train.load_checkpoint read {len(values)} tensors identical")
-        assert tf.train.latest_checkpoint(os.path.dirname(prefix)) == prefix
-        with tf.Graph().as_default():
-            variables = {
-                name: tf.Variable(
-                    tf.zeros(np.shape(v), dtype=tf.as_dtype(np.asarray(v).dtype)), name=f"v{i}"
-                )
-                for i, (name, v) in enumerate(values.items())
-            }
-            saver = tf.train.Saver(variables)
-            with tf.Session() as sess:
-                saver.restore(sess, prefix)
-                restored = sess.run(variables)
-        for name, value in values.items():
-            assert np.array_equal(restored[name], value), name
-        print(
-            f"round trip: tf.compat.v1.train.Saver().restore restored {len(values)} variables identical"
-        )
+        for crc in ("google-crc32c if installed", "NumPy CRC-32C"):
+            # the second run hides google_crc32c so that rnnkit's NumPy fallback computes the CRCs
+            block = "sys.modules['google_crc32c'] = None;" if crc.startswith("NumPy") else ""
+            script = (
+                f"import sys; {block} import numpy as np; from rnnkit.tf_checkpoint import write;"
+                "d = np.load(sys.argv[1]);"
+                "write(sys.argv[2], {k.replace('|', '/'): d[k] for k in d.files})"
+            )
+            prefix = os.path.join(tmp, crc.split()[0], "model.ckpt")
+            _round_trip_once(
+                rnnkit_python, script, os.path.join(tmp, "values.npz"), prefix, values, crc
+            )
+            print(f"  index: {os.path.getsize(prefix + '.index'):,} bytes")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -353,7 +360,12 @@ def main() -> None:
         help="a python with torch + numpy that runs this checkout's rnnkit (for the round trip)",
     )
     parser.add_argument("--skip-round-trip", action="store_true")
+    parser.add_argument(
+        "--only-round-trip", action="store_true", help="check the writer, keep fixtures"
+    )
     args = parser.parse_args()
+    if args.only_round_trip:
+        return round_trip(args.rnnkit_python)
     os.makedirs(OUT, exist_ok=True)
     lengths = [5, 3, 1]
     _rnn_fixture("basic_lstm", basic_lstm, seed=1)
