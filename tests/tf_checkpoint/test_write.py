@@ -98,3 +98,38 @@ def test_bad_arguments(tmp_path):
         tc.write(tmp_path / "m", [np.zeros(1)])
     with pytest.raises(ValueError, match="write: tensor names must be non-empty strings, got ''"):
         tc.write(tmp_path / "m", {"": np.zeros(1)})
+
+
+def test_big_endian_bundle_is_read(tmp_path):
+    """A bundle from a big-endian machine (header endianness BIG, tensors stored big-endian)."""
+    from pathlib import Path
+
+    from rnnkit.tf_checkpoint._crc32c import crc32c, mask
+    from rnnkit.tf_checkpoint._proto import decode_entry, decode_header, encode_entry, encode_header
+    from rnnkit.tf_checkpoint._table import build_table, read_table
+
+    values = {
+        "a": np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5,
+        "b": np.arange(3, dtype=np.int64),
+    }
+    tc.write(tmp_path / "m", values, write_state=False)
+    index, data = Path(f"{tmp_path / 'm'}.index"), Path(f"{tmp_path / 'm'}.data-00000-of-00001")
+    raw = bytearray(data.read_bytes())
+    entries = read_table(index.read_bytes())
+    header = decode_header(entries[0][1])
+    header.endianness = 1
+    out = [(b"", encode_header(header))]
+    for key, value in entries[1:]:
+        entry = decode_entry(value)
+        swapped = (
+            values[key.decode()].astype(values[key.decode()].dtype.newbyteorder(">")).tobytes()
+        )
+        raw[entry.offset : entry.offset + entry.size] = swapped
+        entry.crc32c = mask(crc32c(swapped))
+        out.append((key, encode_entry(entry)))
+    data.write_bytes(bytes(raw))
+    index.write_bytes(build_table(out))
+    got = tc.read(tmp_path / "m")
+    for name, value in values.items():
+        assert got[name].dtype == value.dtype  # native order again
+        np.testing.assert_array_equal(got[name], value)
