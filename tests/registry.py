@@ -6,11 +6,10 @@ symmetry or zero init can hide a bug) and knows how to step the independent NumP
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-import zlib
 
 import numpy as np
 import torch
@@ -40,7 +39,7 @@ def randomize(cell: rk.RNNCell, seed: int = 0) -> rk.RNNCell:
 
 
 def _sub(weights: dict, prefix: str) -> dict:
-    return {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
 
 
 def _leaf(fn, scope, concat_split=None, **kw):
@@ -74,70 +73,155 @@ def _multi(*steps, concat_sizes=None):
 
 
 def _case(id, make, numpy_step, layout):
-    return CellCase(id, lambda: randomize(make(), seed=zlib.crc32(id.encode()) % 1000), numpy_step, layout)
+    return CellCase(
+        id, lambda: randomize(make(), seed=zlib.crc32(id.encode()) % 1000), numpy_step, layout
+    )
 
 
 CASES = [
-    _case("basic_rnn_tanh", lambda: rk.BasicRNNCell(4, input_size=D), _leaf(ref.basic_rnn, "basic_rnn_cell"),
-          {"rnn/basic_rnn_cell/kernel": (7, 4), "rnn/basic_rnn_cell/bias": (4,)}),
-    _case("basic_rnn_relu", lambda: rk.BasicRNNCell(4, activation="relu", input_size=D),
-          _leaf(ref.basic_rnn, "basic_rnn_cell", act="relu"),
-          {"rnn/basic_rnn_cell/kernel": (7, 4), "rnn/basic_rnn_cell/bias": (4,)}),
-    _case("gru", lambda: rk.GRUCell(5, input_size=D), _leaf(ref.gru, "gru_cell"),
-          {"rnn/gru_cell/gates/kernel": (8, 10), "rnn/gru_cell/gates/bias": (10,),
-           "rnn/gru_cell/candidate/kernel": (8, 5), "rnn/gru_cell/candidate/bias": (5,)}),
-    _case("gru_relu", lambda: rk.GRUCell(4, activation=torch.relu, input_size=D),
-          _leaf(ref.gru, "gru_cell", act="relu"),
-          {"rnn/gru_cell/gates/kernel": (7, 8), "rnn/gru_cell/gates/bias": (8,),
-           "rnn/gru_cell/candidate/kernel": (7, 4), "rnn/gru_cell/candidate/bias": (4,)}),
-    _case("basic_lstm", lambda: rk.BasicLSTMCell(4, input_size=D), _leaf(ref.basic_lstm, "basic_lstm_cell"),
-          {"rnn/basic_lstm_cell/kernel": (7, 16), "rnn/basic_lstm_cell/bias": (16,)}),
-    _case("basic_lstm_fb03_relu", lambda: rk.BasicLSTMCell(4, forget_bias=0.3, activation="relu", input_size=D),
-          _leaf(ref.basic_lstm, "basic_lstm_cell", forget_bias=0.3, act="relu"),
-          {"rnn/basic_lstm_cell/kernel": (7, 16), "rnn/basic_lstm_cell/bias": (16,)}),
-    _case("basic_lstm_concat", lambda: rk.BasicLSTMCell(4, state_is_tuple=False, input_size=D),
-          _leaf(ref.basic_lstm, "basic_lstm_cell", concat_split=4),
-          {"rnn/basic_lstm_cell/kernel": (7, 16), "rnn/basic_lstm_cell/bias": (16,)}),
-    _case("lstm", lambda: rk.LSTMCell(4, input_size=D), _leaf(ref.lstm, "lstm_cell"),
-          {"rnn/lstm_cell/kernel": (7, 16), "rnn/lstm_cell/bias": (16,)}),
-    _case("lstm_peep_clip_proj",
-          lambda: rk.LSTMCell(5, use_peepholes=True, cell_clip=0.4, num_proj=3, proj_clip=0.3, forget_bias=0.5,
-                              input_size=D),
-          _leaf(ref.lstm, "lstm_cell", use_peepholes=True, cell_clip=0.4, num_proj=3, proj_clip=0.3,
-                forget_bias=0.5),
-          {"rnn/lstm_cell/kernel": (6, 20), "rnn/lstm_cell/bias": (20,), "rnn/lstm_cell/w_f_diag": (5,),
-           "rnn/lstm_cell/w_i_diag": (5,), "rnn/lstm_cell/w_o_diag": (5,),
-           "rnn/lstm_cell/projection/kernel": (5, 3)}),
-    _case("lstm_concat_proj", lambda: rk.LSTMCell(4, num_proj=2, state_is_tuple=False, input_size=D),
-          _leaf(ref.lstm, "lstm_cell", concat_split=4, num_proj=2),
-          {"rnn/lstm_cell/kernel": (5, 16), "rnn/lstm_cell/bias": (16,), "rnn/lstm_cell/projection/kernel": (4, 2)}),
-    _case("multi_mixed",
-          lambda: rk.MultiRNNCell([rk.BasicLSTMCell(4, input_size=D), rk.GRUCell(3, input_size=4),
-                                   rk.LSTMCell(4, use_peepholes=True, num_proj=2, input_size=3)]),
-          _multi(_leaf(ref.basic_lstm, "basic_lstm_cell"), _leaf(ref.gru, "gru_cell"),
-                 _leaf(ref.lstm, "lstm_cell", use_peepholes=True, num_proj=2)),
-          {"rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel": (7, 16),
-           "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias": (16,),
-           "rnn/multi_rnn_cell/cell_1/gru_cell/gates/kernel": (7, 6),
-           "rnn/multi_rnn_cell/cell_1/gru_cell/gates/bias": (6,),
-           "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel": (7, 3),
-           "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias": (3,),
-           "rnn/multi_rnn_cell/cell_2/lstm_cell/kernel": (5, 16),
-           "rnn/multi_rnn_cell/cell_2/lstm_cell/bias": (16,),
-           "rnn/multi_rnn_cell/cell_2/lstm_cell/w_f_diag": (4,),
-           "rnn/multi_rnn_cell/cell_2/lstm_cell/w_i_diag": (4,),
-           "rnn/multi_rnn_cell/cell_2/lstm_cell/w_o_diag": (4,),
-           "rnn/multi_rnn_cell/cell_2/lstm_cell/projection/kernel": (4, 2)}),
-    _case("multi_concat",
-          lambda: rk.MultiRNNCell([rk.BasicRNNCell(3, input_size=D), rk.GRUCell(2, input_size=3)],
-                                  state_is_tuple=False),
-          _multi(_leaf(ref.basic_rnn, "basic_rnn_cell"), _leaf(ref.gru, "gru_cell"), concat_sizes=[3, 2]),
-          {"rnn/multi_rnn_cell/cell_0/basic_rnn_cell/kernel": (6, 3),
-           "rnn/multi_rnn_cell/cell_0/basic_rnn_cell/bias": (3,),
-           "rnn/multi_rnn_cell/cell_1/gru_cell/gates/kernel": (5, 4),
-           "rnn/multi_rnn_cell/cell_1/gru_cell/gates/bias": (4,),
-           "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel": (5, 2),
-           "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias": (2,)}),
+    _case(
+        "basic_rnn_tanh",
+        lambda: rk.BasicRNNCell(4, input_size=D),
+        _leaf(ref.basic_rnn, "basic_rnn_cell"),
+        {"rnn/basic_rnn_cell/kernel": (7, 4), "rnn/basic_rnn_cell/bias": (4,)},
+    ),
+    _case(
+        "basic_rnn_relu",
+        lambda: rk.BasicRNNCell(4, activation="relu", input_size=D),
+        _leaf(ref.basic_rnn, "basic_rnn_cell", act="relu"),
+        {"rnn/basic_rnn_cell/kernel": (7, 4), "rnn/basic_rnn_cell/bias": (4,)},
+    ),
+    _case(
+        "gru",
+        lambda: rk.GRUCell(5, input_size=D),
+        _leaf(ref.gru, "gru_cell"),
+        {
+            "rnn/gru_cell/gates/kernel": (8, 10),
+            "rnn/gru_cell/gates/bias": (10,),
+            "rnn/gru_cell/candidate/kernel": (8, 5),
+            "rnn/gru_cell/candidate/bias": (5,),
+        },
+    ),
+    _case(
+        "gru_relu",
+        lambda: rk.GRUCell(4, activation=torch.relu, input_size=D),
+        _leaf(ref.gru, "gru_cell", act="relu"),
+        {
+            "rnn/gru_cell/gates/kernel": (7, 8),
+            "rnn/gru_cell/gates/bias": (8,),
+            "rnn/gru_cell/candidate/kernel": (7, 4),
+            "rnn/gru_cell/candidate/bias": (4,),
+        },
+    ),
+    _case(
+        "basic_lstm",
+        lambda: rk.BasicLSTMCell(4, input_size=D),
+        _leaf(ref.basic_lstm, "basic_lstm_cell"),
+        {"rnn/basic_lstm_cell/kernel": (7, 16), "rnn/basic_lstm_cell/bias": (16,)},
+    ),
+    _case(
+        "basic_lstm_fb03_relu",
+        lambda: rk.BasicLSTMCell(4, forget_bias=0.3, activation="relu", input_size=D),
+        _leaf(ref.basic_lstm, "basic_lstm_cell", forget_bias=0.3, act="relu"),
+        {"rnn/basic_lstm_cell/kernel": (7, 16), "rnn/basic_lstm_cell/bias": (16,)},
+    ),
+    _case(
+        "basic_lstm_concat",
+        lambda: rk.BasicLSTMCell(4, state_is_tuple=False, input_size=D),
+        _leaf(ref.basic_lstm, "basic_lstm_cell", concat_split=4),
+        {"rnn/basic_lstm_cell/kernel": (7, 16), "rnn/basic_lstm_cell/bias": (16,)},
+    ),
+    _case(
+        "lstm",
+        lambda: rk.LSTMCell(4, input_size=D),
+        _leaf(ref.lstm, "lstm_cell"),
+        {"rnn/lstm_cell/kernel": (7, 16), "rnn/lstm_cell/bias": (16,)},
+    ),
+    _case(
+        "lstm_peep_clip_proj",
+        lambda: rk.LSTMCell(
+            5,
+            use_peepholes=True,
+            cell_clip=0.4,
+            num_proj=3,
+            proj_clip=0.3,
+            forget_bias=0.5,
+            input_size=D,
+        ),
+        _leaf(
+            ref.lstm,
+            "lstm_cell",
+            use_peepholes=True,
+            cell_clip=0.4,
+            num_proj=3,
+            proj_clip=0.3,
+            forget_bias=0.5,
+        ),
+        {
+            "rnn/lstm_cell/kernel": (6, 20),
+            "rnn/lstm_cell/bias": (20,),
+            "rnn/lstm_cell/w_f_diag": (5,),
+            "rnn/lstm_cell/w_i_diag": (5,),
+            "rnn/lstm_cell/w_o_diag": (5,),
+            "rnn/lstm_cell/projection/kernel": (5, 3),
+        },
+    ),
+    _case(
+        "lstm_concat_proj",
+        lambda: rk.LSTMCell(4, num_proj=2, state_is_tuple=False, input_size=D),
+        _leaf(ref.lstm, "lstm_cell", concat_split=4, num_proj=2),
+        {
+            "rnn/lstm_cell/kernel": (5, 16),
+            "rnn/lstm_cell/bias": (16,),
+            "rnn/lstm_cell/projection/kernel": (4, 2),
+        },
+    ),
+    _case(
+        "multi_mixed",
+        lambda: rk.MultiRNNCell(
+            [
+                rk.BasicLSTMCell(4, input_size=D),
+                rk.GRUCell(3, input_size=4),
+                rk.LSTMCell(4, use_peepholes=True, num_proj=2, input_size=3),
+            ]
+        ),
+        _multi(
+            _leaf(ref.basic_lstm, "basic_lstm_cell"),
+            _leaf(ref.gru, "gru_cell"),
+            _leaf(ref.lstm, "lstm_cell", use_peepholes=True, num_proj=2),
+        ),
+        {
+            "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel": (7, 16),
+            "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias": (16,),
+            "rnn/multi_rnn_cell/cell_1/gru_cell/gates/kernel": (7, 6),
+            "rnn/multi_rnn_cell/cell_1/gru_cell/gates/bias": (6,),
+            "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel": (7, 3),
+            "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias": (3,),
+            "rnn/multi_rnn_cell/cell_2/lstm_cell/kernel": (5, 16),
+            "rnn/multi_rnn_cell/cell_2/lstm_cell/bias": (16,),
+            "rnn/multi_rnn_cell/cell_2/lstm_cell/w_f_diag": (4,),
+            "rnn/multi_rnn_cell/cell_2/lstm_cell/w_i_diag": (4,),
+            "rnn/multi_rnn_cell/cell_2/lstm_cell/w_o_diag": (4,),
+            "rnn/multi_rnn_cell/cell_2/lstm_cell/projection/kernel": (4, 2),
+        },
+    ),
+    _case(
+        "multi_concat",
+        lambda: rk.MultiRNNCell(
+            [rk.BasicRNNCell(3, input_size=D), rk.GRUCell(2, input_size=3)], state_is_tuple=False
+        ),
+        _multi(
+            _leaf(ref.basic_rnn, "basic_rnn_cell"), _leaf(ref.gru, "gru_cell"), concat_sizes=[3, 2]
+        ),
+        {
+            "rnn/multi_rnn_cell/cell_0/basic_rnn_cell/kernel": (6, 3),
+            "rnn/multi_rnn_cell/cell_0/basic_rnn_cell/bias": (3,),
+            "rnn/multi_rnn_cell/cell_1/gru_cell/gates/kernel": (5, 4),
+            "rnn/multi_rnn_cell/cell_1/gru_cell/gates/bias": (4,),
+            "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel": (5, 2),
+            "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias": (2,),
+        },
+    ),
 ]
 CASE_IDS = [c.id for c in CASES]
 

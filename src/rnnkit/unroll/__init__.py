@@ -1,6 +1,7 @@
 """Unrolls: run a cell over time (TF1's ``static_rnn`` / ``dynamic_rnn``)."""
 
 from .dynamic import dynamic_rnn
+from .numerics import check_numerics
 from .static import static_rnn
 
-__all__ = ["dynamic_rnn", "static_rnn"]
+__all__ = ["check_numerics", "dynamic_rnn", "static_rnn"]
