@@ -258,3 +258,57 @@ def test_fused_equals_loop_on_cuda(name):
     torch.testing.assert_close(f[0], loop[0], rtol=1e-9, atol=1e-10)
     for a, b in zip(f[1] + list(f[2]), loop[1] + list(loop[2])):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
+@pytest.mark.parametrize("name", list(BIDI))
+def test_bidirectional_dynamic_rnn_fused_equals_loop(name, lengths):
+    make_fw, make_bw = BIDI[name]
+    fw, bw = make_fw(), make_bw()
+    fw.build(D)
+    bw.build(D)
+    fw, bw = randomize(fw.double(), seed=1), randomize(bw.double(), seed=2)
+    x = torch.randn(B, T, D, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    results = []
+    for fused in (None, False):
+        xg = x.clone().requires_grad_(True)
+        (o_fw, o_bw), states = rk.bidirectional_dynamic_rnn(
+            fw, bw, xg, sequence_length=lengths, fused=fused
+        )
+        leaves = [o_fw, o_bw, *rk.nest.flatten(states)]
+        gen = torch.Generator().manual_seed(9)
+        loss = sum((t * torch.randn(t.shape, generator=gen, dtype=t.dtype)).sum() for t in leaves)
+        grads = torch.autograd.grad(loss, [xg, *fw.parameters(), *bw.parameters()])
+        results.append([t.detach() for t in leaves] + list(grads))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+def test_bidirectional_fused_true_names_the_direction():
+    fw, bw = rk.BasicLSTMCell(3), rk.GRUCell(3)
+    with pytest.raises(
+        ValueError, match=r"bidirectional_dynamic_rnn \(cell_bw\): fused=True, but .*GRUCell"
+    ):
+        rk.bidirectional_dynamic_rnn(fw, bw, torch.zeros(2, 4, D), fused=True)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "loop"])
+@pytest.mark.parametrize("name", ["basic_lstm", "multi_lstm_sizes_proj", "rnn_relu"])
+def test_nan_padding_with_empty_rows_never_reaches_gradients(name, fused):
+    """NOTE [padding never reaches the gradient], with a length-0 row (which the fused path runs one step on)."""
+    clean = torch.randn(B, T, D, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    for b, n in enumerate(LENGTHS):
+        clean[b, n:] = 0.0
+    dirty = clean.clone()
+    dirty[1] = float("nan")  # the length-0 row
+    dirty[2, 3:, 0] = float("inf")
+    results = []
+    for x in (clean, dirty):
+        cell = _make(name)
+        out, state = rk.dynamic_rnn(cell, x, sequence_length=LENGTHS, fused=fused)
+        loss = out.sum() + sum(s.sum() for s in rk.nest.flatten(state))
+        grads = torch.autograd.grad(loss, list(cell.parameters()))
+        results.append([out.detach(), *grads])
+    for a, b in zip(*results):
+        assert torch.isfinite(b).all()
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

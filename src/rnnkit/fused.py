@@ -49,6 +49,7 @@ __all__ = [
     "plan",
     "run_fused",
     "run_fused_bidirectional",
+    "one_call_bidirectional",
 ]
 
 logger = logging.getLogger("rnnkit.fused")
@@ -329,15 +330,22 @@ def _run_lengths(
 ):
     """Apply ``call(x, batch_sizes, hcs, batch_first) -> (out, final hcs)`` with TF's sequence_length rule.
 
-    Without lengths (or all full) the padded tensor goes straight in. Otherwise through a packed sequence; packed
-    sequences need lengths >= 1 on the CPU, so rows of length 0 run one step and are then replaced by zero
-    outputs and their initial state (``torch.where``: nothing flows back through that step).
+    Without lengths (or all full) the padded tensor goes straight in. Otherwise through a packed sequence, which
+    holds only the steps within each row's length (padding never reaches the kernel); packed sequences need
+    lengths >= 1, so rows of length 0 run one step on zeroed inputs and are then replaced by zero outputs and
+    their initial state (``torch.where``: nothing flows back through that step).
     """
     batch_axis = 1 if time_major else 0
     time = inputs.shape[1 - batch_axis]
     if sequence_length is None or bool((sequence_length == time).all()):
         return call(inputs, None, hcs, not time_major)
     lengths_cpu = sequence_length.cpu()
+    any_empty = bool((lengths_cpu == 0).any())
+    if any_empty:
+        # NOTE [padding never reaches the gradient] (unroll/_loop.py): the step run for an empty row reads zeros.
+        empty = sequence_length == 0
+        zero = torch.zeros((), dtype=inputs.dtype, device=inputs.device)
+        inputs = _where_rows(empty, zero, inputs, batch_axis)
     packed = pack_padded_sequence(
         inputs, lengths_cpu.clamp(min=1), batch_first=not time_major, enforce_sorted=False
     )
@@ -350,8 +358,7 @@ def _run_lengths(
         total_length=time,
     )
     final = _permute_hcs(final, packed.unsorted_indices)
-    if bool((lengths_cpu == 0).any()):
-        empty = sequence_length == 0
+    if any_empty:
         out = _where_rows(
             empty, torch.zeros((), dtype=out.dtype, device=out.device), out, batch_axis
         )
@@ -402,6 +409,12 @@ def _reverse_sequence(
     return x.gather(time_axis, index.unsqueeze(-1).expand(*index.shape, x.shape[-1]))
 
 
+def one_call_bidirectional(plan_fw: FusedPlan, plan_bw: FusedPlan) -> bool:
+    """Whether one bidirectional kernel call can run both stacks: one layer each, same kind and sizes."""
+    fw, bw = plan_fw.layers, plan_bw.layers
+    return len(fw) == 1 and len(bw) == 1 and fw[0].key == bw[0].key
+
+
 def run_fused_bidirectional(
     plan_fw: FusedPlan,
     plan_bw: FusedPlan,
@@ -419,8 +432,7 @@ def run_fused_bidirectional(
     (torch's packed reverse direction is exactly TF's per-row reversal).
     """
     batch_axis = 1 if time_major else 0
-    layer_fw, layer_bw = plan_fw.layers, plan_bw.layers
-    if len(layer_fw) == 1 and len(layer_bw) == 1 and layer_fw[0].key == layer_bw[0].key:
+    if one_call_bidirectional(plan_fw, plan_bw):
         x0 = inputs.select(1 - batch_axis, 0)
         _ensure_built(plan_fw, x0)
         _ensure_built(plan_bw, x0)

@@ -33,7 +33,9 @@ __all__ = ["main", "run"]
 MODES = ("train", "infer")
 
 
-def _torch_runner(shape: Shape, column: str, mode: str, clock: Callable[[], float]) -> Callable[[int], float]:
+def _torch_runner(
+    shape: Shape, column: str, mode: str, clock: Callable[[], float]
+) -> Callable[[int], float]:
     model, x, y, loss_fn, optimizer = build(shape, column)
     if mode == "infer":
         model.eval()
@@ -60,9 +62,13 @@ class _TFWorker:
     """A TF process answering timing requests (see tf_worker.py)."""
 
     def __init__(self, python: str) -> None:
-        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
+        env = dict(
+            os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore"
+        )
         script = Path(__file__).with_name("tf_worker.py")
-        self.log = tempfile.TemporaryFile(mode="w+")  # TF's deprecation chatter; shown if the worker dies
+        self.log = tempfile.TemporaryFile(
+            mode="w+"
+        )  # TF's deprecation chatter; shown if the worker dies
         self.proc = subprocess.Popen(
             [python, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
             env=env,
@@ -70,7 +76,13 @@ class _TFWorker:
 
     def runner(self, shape: Shape, mode: str, threads: int, clock: str) -> Callable[[int], float]:
         def timed(iters: int) -> float:
-            cmd = {"shape": asdict(shape), "mode": mode, "threads": threads, "iters": iters, "clock": clock}
+            cmd = {
+                "shape": asdict(shape),
+                "mode": mode,
+                "threads": threads,
+                "iters": iters,
+                "clock": clock,
+            }
             assert self.proc.stdin is not None and self.proc.stdout is not None
             self.proc.stdin.write(json.dumps(cmd) + "\n")
             self.proc.stdin.flush()
@@ -78,7 +90,9 @@ class _TFWorker:
             if not line:
                 self.log.seek(0)
                 tail = self.log.read()[-3000:]
-                raise RuntimeError(f"bench: the TensorFlow worker exited; its stderr ends with:\n{tail}")
+                raise RuntimeError(
+                    f"bench: the TensorFlow worker exited; its stderr ends with:\n{tail}"
+                )
             return float(json.loads(line)["seconds"])
 
         return timed
@@ -89,7 +103,9 @@ class _TFWorker:
         self.proc.wait(timeout=60)
 
 
-def _measure(runners: dict[str, Callable[[int], float]], repeats: int, target: float) -> dict[str, float]:
+def _measure(
+    runners: dict[str, Callable[[int], float]], repeats: int, target: float
+) -> dict[str, float]:
     """Median seconds per call of each runner, interleaved over ``repeats`` rounds."""
     iters = {}
     for name, timed in runners.items():
@@ -134,9 +150,18 @@ def run(
                     per_call = shape.batch if mode == "infer" else 1
                     rates = {c: per_call / s for c, s in seconds.items()}
                     records.append(
-                        {"shape": name, "threads": n_threads, "mode": mode, "clock": clock, "rate": rates}
+                        {
+                            "shape": name,
+                            "threads": n_threads,
+                            "mode": mode,
+                            "clock": clock,
+                            "rate": rates,
+                        }
                     )
-                    log(f"# {name} threads={n_threads} {mode}: " + ", ".join(f"{c}={r:.1f}" for c, r in rates.items()))
+                    log(
+                        f"# {name} threads={n_threads} {mode}: "
+                        + ", ".join(f"{c}={r:.1f}" for c, r in rates.items())
+                    )
     finally:
         if worker is not None:
             worker.close()
@@ -151,8 +176,16 @@ def table(records: list[dict]) -> str:
     """Markdown: one table per mode; absolute rates, then the ratios the targets are stated in."""
     has_tf = any("tf" in r["rate"] for r in records)
     cols = list(COLUMNS) + (["tf"] if has_tf else [])
-    heads = {"auto": "rnnkit auto", "loop": "rnnkit loop", "torch": "torch.nn", "naive": "naive loop", "tf": "TF compat"}
-    ratios = [("auto", "torch"), ("loop", "naive")] + ([("auto", "tf"), ("loop", "tf")] if has_tf else [])
+    heads = {
+        "auto": "rnnkit auto",
+        "loop": "rnnkit loop",
+        "torch": "torch.nn",
+        "naive": "naive loop",
+        "tf": "TF compat",
+    }
+    ratios = [("auto", "torch"), ("loop", "naive")] + (
+        [("auto", "tf"), ("loop", "tf")] if has_tf else []
+    )
     lines = []
     for mode, unit in (("train", "training steps/s"), ("infer", "inference sequences/s")):
         lines += [f"**{unit}** (median of the interleaved runs)", ""]
@@ -179,13 +212,25 @@ def machine() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry (also ``rnnkit bench``): measure and print the Markdown tables."""
     parser = argparse.ArgumentParser(prog="rnnkit bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default=",".join(SHAPES), help=f"comma list of {', '.join(SHAPES)}")
-    parser.add_argument("--threads", default="1,2", help="comma list of torch (and TF) thread counts")
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds; the median is reported")
+    parser.add_argument(
+        "--shapes", default=",".join(SHAPES), help=f"comma list of {', '.join(SHAPES)}"
+    )
+    parser.add_argument(
+        "--threads", default="1,2", help="comma list of torch (and TF) thread counts"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="interleaved rounds; the median is reported"
+    )
     parser.add_argument("--target", type=float, default=0.3, help="seconds per measurement")
-    parser.add_argument("--tf-python", default=None, help="a python with TensorFlow for the TF compat column")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="wall time, or process CPU time (robust to other processes on a shared machine)")
+    parser.add_argument(
+        "--tf-python", default=None, help="a python with TensorFlow for the TF compat column"
+    )
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or process CPU time (robust to other processes on a shared machine)",
+    )
     parser.add_argument("--json", default=None, help="also write the records here")
     args = parser.parse_args(argv)
     shapes = [s for s in args.shapes.split(",") if s]

@@ -33,22 +33,34 @@ def _build(tf, shape, threads):
                 return tf.nn.rnn_cell.LSTMCell(h, use_peepholes=True)
             return tf.nn.rnn_cell.BasicLSTMCell(h)
 
-        cell = one() if shape["layers"] == 1 else tf.nn.rnn_cell.MultiRNNCell([one() for _ in range(shape["layers"])])
+        cell = (
+            one()
+            if shape["layers"] == 1
+            else tf.nn.rnn_cell.MultiRNNCell([one() for _ in range(shape["layers"])])
+        )
         outputs, _ = tf.nn.dynamic_rnn(cell, inputs, dtype=tf.float32)
         if per_step:
             pred = tf.layers.dense(outputs, 1)
             loss = tf.reduce_mean(tf.square(pred - y))
         else:
             pred = tf.layers.dense(outputs[:, -1], 10)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=pred))
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=pred)
+            )
         train = tf.train.AdamOptimizer(1e-3).minimize(loss)
         init = tf.global_variables_initializer()
-    config = tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
+    config = tf.ConfigProto(
+        intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads
+    )
     sess = tf.Session(graph=graph, config=config)
     sess.run(init)
     rng = np.random.default_rng(0)
     xv = rng.standard_normal(x.shape.as_list()).astype(np.float32)
-    yv = rng.standard_normal([b, t, 1]).astype(np.float32) if per_step else rng.integers(0, 10, [b]).astype(np.int32)
+    yv = (
+        rng.standard_normal([b, t, 1]).astype(np.float32)
+        if per_step
+        else rng.integers(0, 10, [b]).astype(np.int32)
+    )
     return sess, {x: xv, y: yv}, train, pred
 
 

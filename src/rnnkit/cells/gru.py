@@ -86,14 +86,20 @@ class GRUCell(LayerCell):
         )
 
     def _step(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        gates = torch.sigmoid(torch.addmm(self.gates_bias, torch.cat([inputs, state], 1), self.gates_kernel))
+        gates = torch.sigmoid(
+            torch.addmm(self.gates_bias, torch.cat([inputs, state], 1), self.gates_kernel)
+        )
         r, u = gates.chunk(2, dim=1)
-        candidate = torch.addmm(self.candidate_bias, torch.cat([inputs, r * state], 1), self.candidate_kernel)
+        candidate = torch.addmm(
+            self.candidate_bias, torch.cat([inputs, r * state], 1), self.candidate_kernel
+        )
         c = self._activation(candidate)
         new_h = u * state + (1 - u) * c
         return new_h, new_h
 
-    def _precompute(self, inputs: torch.Tensor) -> tuple[tuple[torch.Tensor, torch.Tensor], Callable]:
+    def _precompute(
+        self, inputs: torch.Tensor
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], Callable]:
         """The input halves of both matmuls for all steps in one ``[..., 3H]`` matmul; the step adds
         ``h @ gates/kernel[D:]`` and ``(r * h) @ candidate/kernel[D:]``."""
         d, h, act = self.input_size, self.num_units, self._activation
@@ -101,7 +107,9 @@ class GRUCell(LayerCell):
         xw = F.linear(inputs, w_x.t(), torch.cat([self.gates_bias, self.candidate_bias]))
         wg_h, wc_h = self.gates_kernel[d:], self.candidate_kernel[d:]
 
-        def step(xw_t: tuple[torch.Tensor, torch.Tensor], state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def step(
+            xw_t: tuple[torch.Tensor, torch.Tensor], state: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
             r, u = torch.sigmoid(torch.addmm(xw_t[0], state, wg_h)).chunk(2, dim=1)
             c = act(torch.addmm(xw_t[1], r * state, wc_h))
             new_h = u * state + (1 - u) * c

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..activations import Activation, resolve_activation
-from .base import Initializer, LayerCell, check_state
+from .base import Initializer, LayerCell, check_state, state_dtype
 from .state import LSTMStateTuple
 
 __all__ = ["BasicLSTMCell", "LSTMCell"]
@@ -28,10 +29,12 @@ class _LSTMBase(LayerCell):
     ) -> None:
         super().__init__(num_units, **kwargs)
         where = type(self).__name__
-        if not isinstance(forget_bias, (int, float)) or isinstance(forget_bias, bool):
+        if not isinstance(forget_bias, numbers.Real) or isinstance(forget_bias, bool):
             raise TypeError(f"{where}: expected forget_bias to be a float, got {forget_bias!r}")
         if not isinstance(state_is_tuple, bool):
-            raise TypeError(f"{where}: expected state_is_tuple to be a bool, got {state_is_tuple!r}")
+            raise TypeError(
+                f"{where}: expected state_is_tuple to be a bool, got {state_is_tuple!r}"
+            )
         self.forget_bias = float(forget_bias)
         self.state_is_tuple = state_is_tuple
         self._activation, self.activation_name = resolve_activation(where, activation)
@@ -43,7 +46,8 @@ class _LSTMBase(LayerCell):
     @property
     def state_size(self) -> Any:
         if self.state_is_tuple:
-            return LSTMStateTuple(self.num_units, self._h_size)
+            # state_size reuses the tuple to hold sizes (ints), as TF's LSTMStateTuple does.
+            return LSTMStateTuple(self.num_units, self._h_size)  # type: ignore[arg-type]
         return self.num_units + self._h_size
 
     @property
@@ -54,7 +58,9 @@ class _LSTMBase(LayerCell):
         """One step: ``inputs [B, D]``, ``state`` ``LSTMStateTuple(c [B, H], h [B, P])`` (or ``[B, H+P]`` when
         ``state_is_tuple=False``) → ``(h' [B, P], new state of the same form)``."""
         inputs = self._prepare_inputs(inputs)
-        check_state(type(self).__name__, self.state_size, state, inputs.shape[0])
+        check_state(
+            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs)
+        )
         return self._public_step(inputs, state)
 
     def _public_step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
@@ -94,7 +100,9 @@ class _LSTMBase(LayerCell):
             return step
         n = self.num_units
 
-        def step_concat(xw_t: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def step_concat(
+            xw_t: torch.Tensor, state: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
             new_c, new_h = core(xw_t, state[:, :n], state[:, n:])
             return new_h, torch.cat([new_c, new_h], 1)
 
@@ -124,15 +132,25 @@ class BasicLSTMCell(_LSTMBase):
     tf_name = "basic_lstm_cell"
     _tf_params = (("kernel", "kernel"), ("bias", "bias"))
 
-    def __init__(self, num_units: int, forget_bias: float = 1.0, state_is_tuple: bool = True,
-                 activation: str | Activation | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        num_units: int,
+        forget_bias: float = 1.0,
+        state_is_tuple: bool = True,
+        activation: str | Activation | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(num_units, forget_bias, state_is_tuple, activation, **kwargs)
         self._finish_init()
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h = self.num_units
-        self.kernel = self._new_parameter(input_size + h, 4 * h, init=None, dtype=dtype, device=device)
-        self.bias = self._new_parameter(4 * h, init=torch.nn.init.zeros_, dtype=dtype, device=device)
+        self.kernel = self._new_parameter(
+            input_size + h, 4 * h, init=None, dtype=dtype, device=device
+        )
+        self.bias = self._new_parameter(
+            4 * h, init=torch.nn.init.zeros_, dtype=dtype, device=device
+        )
 
     def _step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, torch.Tensor]:
         c, h = state
@@ -146,7 +164,9 @@ class BasicLSTMCell(_LSTMBase):
         xw, w_h = self._input_half(inputs)
         act = self._activation
 
-        def core(xw_t: torch.Tensor, c: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def core(
+            xw_t: torch.Tensor, c: torch.Tensor, h: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
             i, j, f, o = torch.addmm(xw_t, h, w_h).chunk(4, 1)  # forget_bias is already in xw_t
             new_c = c * torch.sigmoid(f) + torch.sigmoid(i) * act(j)
             return new_c, act(new_c) * torch.sigmoid(o)
@@ -212,8 +232,15 @@ class LSTMCell(_LSTMBase):
         self.cell_clip = _check_clip(where, "cell_clip", cell_clip)
         self.proj_clip = _check_clip(where, "proj_clip", proj_clip)
         if num_proj is not None:
-            if isinstance(num_proj, bool) or not isinstance(num_proj, int) or num_proj <= 0:
-                raise ValueError(f"{where}: expected num_proj to be a positive int or None, got {num_proj!r}")
+            if (
+                isinstance(num_proj, bool)
+                or not isinstance(num_proj, numbers.Integral)
+                or num_proj <= 0
+            ):
+                raise ValueError(
+                    f"{where}: expected num_proj to be a positive int or None, got {num_proj!r}"
+                )
+            num_proj = int(num_proj)
         self.num_proj = num_proj
         self._initializer = initializer
         self._finish_init()
@@ -266,7 +293,9 @@ class LSTMCell(_LSTMBase):
         peep = (self.w_f_diag, self.w_i_diag, self.w_o_diag) if self.use_peepholes else None
         proj = self.projection_kernel if self.num_proj is not None else None
 
-        def core(xw_t: torch.Tensor, c: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def core(
+            xw_t: torch.Tensor, c: torch.Tensor, m: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
             i, j, f, o = torch.addmm(xw_t, m, w_h).chunk(4, 1)  # forget_bias is already in xw_t
             if peep is not None:
                 f = f + peep[0] * c
@@ -295,6 +324,7 @@ class LSTMCell(_LSTMBase):
 def _check_clip(where: str, name: str, value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    # `not value > 0` also refuses NaN, which would turn every clipped value into NaN. inf is allowed (no clip).
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
         raise ValueError(f"{where}: expected {name} to be a positive number or None, got {value!r}")
     return float(value)

@@ -9,6 +9,7 @@ import torch
 from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
+from ..cells.hooks import begin_sequence
 from ..fused import decide, run_fused
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps
@@ -55,6 +56,11 @@ def check_time_inputs(where: str, inputs: Any, time_major: bool) -> tuple[int, i
         raise ValueError(
             f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}"
         )
+    if batch == 0:
+        # Refused as zero_state(0) is: an empty batch is almost always a data-pipeline bug.
+        raise ValueError(
+            f"{where}: expected at least one batch row (B >= 1), got shape {tuple(flat[0].shape)}"
+        )
     return batch, time, flat[0]
 
 
@@ -72,6 +78,20 @@ def split_time(
     per_leaf = [x.unbind(time_axis) for x in flat]
     steps = [nest.pack_sequence_as(inputs, [leaf[t] for leaf in per_leaf]) for t in range(time)]
     return steps, batch, time, first
+
+
+def _zero_padding(
+    inputs: torch.Tensor, lengths: torch.Tensor | None, time_major: bool
+) -> torch.Tensor:
+    """``inputs`` with the steps at or past each row's length set to 0 (unchanged without lengths)."""
+    time_axis = 0 if time_major else 1
+    if lengths is None or bool((lengths == inputs.shape[time_axis]).all()):
+        return inputs
+    steps = torch.arange(inputs.shape[time_axis], device=inputs.device)
+    keep = steps[None, :] < lengths[:, None]  # [B, T]
+    if time_major:
+        keep = keep.t()
+    return torch.where(keep.unsqueeze(-1), inputs, 0.0)
 
 
 def dynamic_rnn(
@@ -118,12 +138,16 @@ def dynamic_rnn(
     check_cell(where, cell)
     batch, time, like = check_time_inputs(where, inputs, time_major)
     fused_plan = decide(where, cell, inputs, fused)
+    begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     if fused_plan is not None:
         return run_fused(fused_plan, inputs, state, lengths, time_major)
     time_axis = 0 if time_major else 1
-    prepared = cell._prepare_unroll(inputs) if isinstance(inputs, torch.Tensor) else None
+    prepared = None
+    if isinstance(inputs, torch.Tensor):
+        # NOTE [padding never reaches the gradient] (unroll/_loop.py): zero the padding before the input matmul.
+        prepared = cell._prepare_unroll(_zero_padding(inputs, lengths, time_major))
     if prepared is None:
         steps, batch, time, like = split_time(where, inputs, time_major)
         outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
@@ -134,6 +158,8 @@ def dynamic_rnn(
             steps = list(zip(*(t.unbind(time_axis) for t in per_time)))
         else:
             steps = per_time.unbind(time_axis)
-        outputs, final_state = run_steps(cell, steps, state, lengths, batch, like, step=step)
+        outputs, final_state = run_steps(
+            cell, steps, state, lengths, batch, like, step=step, mask_inputs=False
+        )
     stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
     return stacked, final_state
