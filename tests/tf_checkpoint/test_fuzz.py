@@ -72,7 +72,7 @@ def test_fuzz(tmp_path, kind):
                 if rng.random() < 0.2 and i > 0:  # damage a key, keeping the table sorted
                     key = _damage_bytes(key, rng) if key else key
                     entries = entries[:i] + entries[i + 1 :]
-                    entries = sorted({k: v for k, v in entries + [(key, value)]}.items())
+                    entries = sorted(dict(entries + [(key, value)]).items())
                     return entries
                 entries[i] = (key, _damage_bytes(value, rng) if value else b"\x00")
                 return entries
