@@ -234,7 +234,9 @@ class LayerCell(RNNCell):
     def forward(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
         """One step: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output [B, output_size], new_state)``."""
         inputs = self._prepare_inputs(inputs)
-        check_state(type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs))
+        check_state(
+            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs)
+        )
         return self._step(inputs, state)
 
     def _step(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:

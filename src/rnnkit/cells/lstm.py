@@ -56,7 +56,9 @@ class _LSTMBase(LayerCell):
         """One step: ``inputs [B, D]``, ``state`` ``LSTMStateTuple(c [B, H], h [B, P])`` (or ``[B, H+P]`` when
         ``state_is_tuple=False``) → ``(h' [B, P], new state of the same form)``."""
         inputs = self._prepare_inputs(inputs)
-        check_state(type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs))
+        check_state(
+            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs)
+        )
         if self.state_is_tuple:
             c, h = state
         else:
@@ -178,8 +180,14 @@ class LSTMCell(_LSTMBase):
         self.cell_clip = _check_clip(where, "cell_clip", cell_clip)
         self.proj_clip = _check_clip(where, "proj_clip", proj_clip)
         if num_proj is not None:
-            if isinstance(num_proj, bool) or not isinstance(num_proj, numbers.Integral) or num_proj <= 0:
-                raise ValueError(f"{where}: expected num_proj to be a positive int or None, got {num_proj!r}")
+            if (
+                isinstance(num_proj, bool)
+                or not isinstance(num_proj, numbers.Integral)
+                or num_proj <= 0
+            ):
+                raise ValueError(
+                    f"{where}: expected num_proj to be a positive int or None, got {num_proj!r}"
+                )
             num_proj = int(num_proj)
         self.num_proj = num_proj
         self._initializer = initializer

@@ -9,6 +9,7 @@ import torch
 from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
+from ..cells.hooks import begin_sequence
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps
 
@@ -56,10 +57,14 @@ def split_time(
                 f"{where}: expected every input of dtype {flat[0].dtype}, got {x.dtype}"
             )
     if time == 0:
-        raise ValueError(f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}")
+        raise ValueError(
+            f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}"
+        )
     if batch == 0:
         # Refused as zero_state(0) is: an empty batch is almost always a data-pipeline bug.
-        raise ValueError(f"{where}: expected at least one batch row (B >= 1), got shape {tuple(flat[0].shape)}")
+        raise ValueError(
+            f"{where}: expected at least one batch row (B >= 1), got shape {tuple(flat[0].shape)}"
+        )
     # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
     per_leaf = [x.unbind(time_axis) for x in flat]
     steps = [nest.pack_sequence_as(inputs, [leaf[t] for leaf in per_leaf]) for t in range(time)]
@@ -104,6 +109,7 @@ def dynamic_rnn(
     """
     where = "dynamic_rnn"
     check_cell(where, cell)
+    begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     steps, batch, time, like = split_time(where, inputs, time_major)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
