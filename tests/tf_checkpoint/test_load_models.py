@@ -83,6 +83,19 @@ def test_bidirectional():
     _close(st_bw.c, tf_out["out:bw_c"], "bw c")
 
 
+def test_bidirectional_with_rnnkit_unroll():
+    x, lengths, tf_out = _inputs("bidirectional")
+    fw, bw = rk.LSTMCell(4, input_size=3), rk.LSTMCell(3, input_size=3)
+    load_tf_checkpoint(fw, prefix("bidirectional"), scope="bidirectional_rnn/fw")
+    load_tf_checkpoint(bw, prefix("bidirectional"), scope="bidirectional_rnn/bw")
+    (out_fw, out_bw), (st_fw, st_bw) = rk.bidirectional_dynamic_rnn(
+        fw, bw, x, sequence_length=lengths
+    )
+    _close(out_fw, tf_out["out:outputs_fw"], "fw outputs")
+    _close(out_bw, tf_out["out:outputs_bw"], "bw outputs")
+    _close(st_bw.h, tf_out["out:bw_h"], "bw h")
+
+
 def test_pre_1_2_names_load_like_current_ones():
     x, _, tf_out = _inputs("basic_lstm")
     cell = rk.BasicLSTMCell(4, input_size=3)
