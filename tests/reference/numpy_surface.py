@@ -19,7 +19,9 @@ def layer_norm(v, gamma, beta):
     return v * inv + (beta - mean * inv)
 
 
-def layer_norm_basic_lstm(w, x, state, forget_bias=1.0, layer_norm_on=True, act="tanh", dropout_mask=None):
+def layer_norm_basic_lstm(
+    w, x, state, forget_bias=1.0, layer_norm_on=True, act="tanh", dropout_mask=None
+):
     """One step; ``dropout_mask`` (already scaled by 1/keep) multiplies the candidate when given."""
     c, h = state
     z = np.concatenate([x, h], 1) @ w["kernel"]
