@@ -121,7 +121,7 @@ def build_tf(case: dict[str, Any], x: Any) -> tuple[list, list]:
         if model == "stack_bidirectional_dynamic":
             layer = x
             for i, (cf, cb) in enumerate(zip(fw, bw)):
-                with tf.variable_scope("cell_%d" % i):
+                with tf.variable_scope(f"cell_{i}"):
                     outs, (sf, sb) = tf.nn.bidirectional_dynamic_rnn(
                         cf, cb, layer, sequence_length=lengths, dtype=dtype, time_major=tm
                     )
@@ -131,7 +131,7 @@ def build_tf(case: dict[str, Any], x: Any) -> tuple[list, list]:
             return [layer], tf.nest.flatten((tuple(states_fw), tuple(states_bw)))
         layer = tf.unstack(x, axis=0)
         for i, (cf, cb) in enumerate(zip(fw, bw)):
-            with tf.variable_scope("cell_%d" % i) as layer_scope:
+            with tf.variable_scope(f"cell_{i}") as layer_scope:
                 layer, sf, sb = tf.nn.static_bidirectional_rnn(
                     cf, cb, layer, sequence_length=lengths, dtype=dtype, scope=layer_scope
                 )

@@ -14,36 +14,36 @@ from ._version import __version__
 from .cells import (
     BasicLSTMCell,
     BasicRNNCell,
-    GRUCell,
-    LSTMCell,
-    LSTMStateTuple,
-    MultiRNNCell,
-    RNNCell,
-)
-from .tf_names import load_tf_variables, tf_variables
-from .unroll import dynamic_rnn, static_rnn
-from .cells import (
     CellWrapper,
     DeviceWrapper,
     DropoutWrapper,
+    GRUCell,
     InputProjectionWrapper,
     LayerNormBasicLSTMCell,
+    LSTMCell,
+    LSTMStateTuple,
+    MultiRNNCell,
     OutputProjectionWrapper,
     ResidualWrapper,
+    RNNCell,
     begin_sequence,
 )
 from .tf_names import (
     load_tf_variable_dict,
+    load_tf_variables,
+    tf_variables,
     tf_variables_bidirectional,
     tf_variables_stack_bidirectional,
 )
 from .unroll import (
     bidirectional_dynamic_rnn,
+    dynamic_rnn,
     raw_rnn,
     reverse_sequence,
     stack_bidirectional_dynamic_rnn,
     stack_bidirectional_rnn,
     static_bidirectional_rnn,
+    static_rnn,
 )
 
 __all__ = [

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._checks import describe
 from .cells.base import RNNCell
 
 __all__ = [
@@ -52,7 +53,10 @@ def tf_variables(cell: RNNCell, scope: str | None = "rnn") -> dict[str, nn.Param
     ``scope`` is the unroll's scope: ``"rnn"`` for ``dynamic_rnn``/``static_rnn``, ``"bidirectional_rnn/fw"``...
     Raises ValueError if the cell has not built its parameters yet.
     """
-    where = "tf_variables"
+    return _collect("tf_variables", cell, scope)
+
+
+def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Parameter]:
     _check_module(where, cell)
     result: dict[str, nn.Parameter] = {}
     for name, param in cell._tf_variables(_prefix(where, scope)):
@@ -69,6 +73,29 @@ def _normalise_name(name: str) -> str:
     return name[:-2] if name.endswith(":0") else name
 
 
+def _as_real_array(where: str, name: Any, value: Any) -> Any:
+    """Check one incoming name and value: a str name and a real-valued (int, float or bool) array or tensor."""
+    if not isinstance(name, str):
+        raise TypeError(
+            f"{where}: expected TF names (str) as the keys of values, got {describe(name)}"
+        )
+    if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            raise TypeError(
+                f"{where}: expected a real-valued array for {name!r}, got {describe(value)}"
+            )
+        return value
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged lists: the message below says what was given
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{where}: expected a real-valued array for {name!r}, got {describe(value)}"
+        )
+    return array
+
+
 def load_tf_variables(
     cell: RNNCell, values: Mapping[str, Any], scope: str | None = "rnn", strict: bool = True
 ) -> LoadResult:
@@ -79,9 +106,8 @@ def load_tf_variables(
     the matching names are copied and the others returned; shape mismatches still raise.
     """
     where = "load_tf_variables"
-    if not isinstance(values, Mapping):
-        raise TypeError(f"{where}: expected values to be a mapping of TF name -> array, got {type(values).__name__}")
-    return _load(where, f"the cell's TF variables under scope {scope!r}", tf_variables(cell, scope), values, strict)
+    own = _collect(where, cell, scope)
+    return _load(where, f"the cell's TF variables under scope {scope!r}", own, values, strict)
 
 
 def load_tf_variable_dict(
@@ -90,17 +116,31 @@ def load_tf_variable_dict(
     """Copy ``values`` (TF name -> array) into ``variables`` (TF name -> parameter, e.g. what
     ``tf_variables_bidirectional`` returns), with the rules of ``load_tf_variables``."""
     where = "load_tf_variable_dict"
-    if not isinstance(values, Mapping):
-        raise TypeError(f"{where}: expected values to be a mapping of TF name -> array, got {type(values).__name__}")
     if not isinstance(variables, Mapping):
-        raise TypeError(f"{where}: expected variables to be a mapping of TF name -> parameter, got {type(variables).__name__}")
+        raise TypeError(
+            f"{where}: expected variables to be a mapping of TF name -> parameter, "
+            f"got {type(variables).__name__}"
+        )
     return _load(where, "the model's TF variables", variables, values, strict)
 
 
 def _load(
-    where: str, subject: str, own: Mapping[str, nn.Parameter], values: Mapping[str, Any], strict: bool
+    where: str,
+    subject: str,
+    own: Mapping[str, nn.Parameter],
+    values: Mapping[str, Any],
+    strict: bool,
 ) -> LoadResult:
-    incoming = {_normalise_name(k): v for k, v in values.items()}
+    if not isinstance(values, Mapping):
+        raise TypeError(
+            f"{where}: expected values to be a mapping of TF name -> array, got {type(values).__name__}"
+        )
+    if not isinstance(strict, bool):
+        raise TypeError(f"{where}: expected strict to be a bool, got {strict!r}")
+    incoming = {}
+    for key, value in values.items():
+        value = _as_real_array(where, key, value)  # checks the key too
+        incoming[_normalise_name(key)] = value
     missing = [name for name in own if name not in incoming]
     unexpected = [name for name in incoming if name not in own]
     mismatched = []
@@ -122,7 +162,9 @@ def _load(
         for name, param in own.items():
             if name in incoming:
                 value = incoming[name]
-                tensor = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
+                tensor = (
+                    value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
+                )
                 param.copy_(tensor.to(dtype=param.dtype, device=param.device))
     return LoadResult(missing, unexpected)
 

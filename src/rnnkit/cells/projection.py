@@ -85,7 +85,7 @@ class OutputProjectionWrapper(CellWrapper):
         where = type(self).__name__
         self._output_size = check_positive_int(where, "output_size", output_size)
         if not isinstance(self.cell.output_size, int):
-            raise ValueError(  # noqa: TRY004 - a wrong value of a valid cell
+            raise ValueError(
                 f"{where}: expected a cell whose output_size is an int, got output_size={self.cell.output_size!r}"
             )
         self._activation = _activation(where, activation)

@@ -1,4 +1,4 @@
-"""Unrolls: run a cell over time (TF1's ``static_rnn`` / ``dynamic_rnn``)."""
+"""Unrolls: run a cell over time (TF1's ``static_rnn`` / ``dynamic_rnn`` and their bidirectional and raw forms)."""
 
 from .bidirectional import (
     bidirectional_dynamic_rnn,
@@ -8,6 +8,7 @@ from .bidirectional import (
     static_bidirectional_rnn,
 )
 from .dynamic import dynamic_rnn
+from .numerics import check_numerics
 from .raw_rnn import raw_rnn
 from .static import static_rnn
 
@@ -20,4 +21,5 @@ __all__ = [
     "stack_bidirectional_rnn",
     "reverse_sequence",
     "raw_rnn",
+    "check_numerics",
 ]

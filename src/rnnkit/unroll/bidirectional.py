@@ -130,9 +130,12 @@ def bidirectional_dynamic_rnn(
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch)
     _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch)
-    options = dict(
-        sequence_length=lengths, dtype=dtype, swap_memory=swap_memory, time_major=time_major
-    )
+    options = {
+        "sequence_length": lengths,
+        "dtype": dtype,
+        "swap_memory": swap_memory,
+        "time_major": time_major,
+    }
     out_fw, state_fw = dynamic_rnn(cell_fw, inputs, initial_state=initial_state_fw, **options)
     seq_axis, batch_axis = (0, 1) if time_major else (1, 0)
 
