@@ -44,9 +44,10 @@ def test_step_matches_numpy_over_a_sequence(layer_norm):
     x = torch.randn(5, 6, D, dtype=torch.float64)
     out, state = rk.dynamic_rnn(cell, x, sequence_length=[6, 0, 3, 1, 2])
     w = _strip(_weights(cell))
-    step = lambda x_, s_: refs.layer_norm_basic_lstm(
-        w, x_, s_, forget_bias=0.7, layer_norm_on=layer_norm
-    )
+
+    def step(x_, s_):
+        return refs.layer_norm_basic_lstm(w, x_, s_, forget_bias=0.7, layer_norm_on=layer_norm)
+
     from tests.reference import numpy_cells
 
     zeros = (np.zeros((5, H)), np.zeros((5, H)))
