@@ -77,6 +77,10 @@ def initial_state_or_zeros(
         return cell.zero_state(batch, like.dtype, device=like.device)
     check_state(where, cell.state_size, initial_state, batch)
     for tensor in nest.flatten(initial_state):
+        if tensor.device != like.device:
+            raise ValueError(
+                f"{where}: expected initial_state on {like.device} (the inputs' device), got {tensor.device}"
+            )
         if tensor.dtype != like.dtype:
             raise TypeError(
                 f"{where}: expected initial_state of dtype {like.dtype} (the inputs' dtype), got {tensor.dtype}"
