@@ -151,6 +151,13 @@ CASES = [
     C("dynamic_rnn-init-dtype", "dynamic_rnn", "initial_state", "dtype != the inputs' dtype",
       lambda: rk.dynamic_rnn(lstm(), x3(), initial_state=lstm_state(dtype=torch.float64)), TypeError,
       "dynamic_rnn: expected initial_state of dtype torch.float32 (the inputs' dtype), got torch.float64"),
+    # "meta" stands in for another device (cuda), so these run on a CPU-only machine
+    C("dynamic_rnn-device", "dynamic_rnn", "inputs", "on another device than the parameters",
+      lambda: rk.dynamic_rnn(lstm(), x3().to("meta")), ValueError,
+      "BasicLSTMCell: expected inputs on cpu (the cell's parameter device), got meta"),
+    C("dynamic_rnn-init-device", "dynamic_rnn", "initial_state", "on another device than the inputs",
+      lambda: rk.dynamic_rnn(gru(), x3(), initial_state=torch.zeros(B, H, device="meta")), ValueError,
+      "dynamic_rnn: expected initial_state on cpu (the inputs' device), got meta"),
     C("dynamic_rnn-dtype-mismatch", "dynamic_rnn", "dtype", "!= the inputs' dtype",
       lambda: rk.dynamic_rnn(lstm(), x3(), dtype=torch.float64), TypeError,
       "dynamic_rnn: expected dtype to match the inputs' dtype torch.float32, got torch.float64"),
@@ -282,6 +289,9 @@ CASES = [
     C("cell-state-dtype", "cell(inputs, state)", "state", "dtype != the inputs' dtype",
       lambda: gru()(torch.zeros(B, D), torch.zeros(B, H, dtype=torch.float64)), TypeError,
       "GRUCell: expected state tensors of dtype torch.float32 (the inputs'), got torch.float64"),
+    C("cell-state-device", "cell(inputs, state)", "state", "on another device than the inputs",
+      lambda: gru()(torch.zeros(B, D), torch.zeros(B, H, device="meta")), ValueError,
+      "GRUCell: expected state tensors on cpu (the inputs'), got meta"),
     C("multi-state-length", "MultiRNNCell(inputs, state)", "state", "a tuple of wrong length",
       lambda: stack()(torch.zeros(B, D), (lstm_state(),)), ValueError,
       "MultiRNNCell (state): expected a structure like tuple(LSTMStateTuple(leaf, leaf), "
