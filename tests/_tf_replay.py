@@ -145,7 +145,7 @@ def check_case(directory: Path, case: dict[str, Any], device: str | None = None)
         got, names = replay(case, arrays, device)
         diffs = differences(arrays, got)
     # The outside check reports every failure; it does not stop at the first.
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"id": case["id"], "ok": False, "error": f"{type(exc).__name__}: {exc}"}
     tol = TOLERANCE[case["dtype"]]
     ok_values = all(np.allclose(got[k], arrays[k], rtol=tol, atol=tol) for k in got if k in arrays)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests._tf_replay import TOLERANCE, build_cell, load_arrays, load_manifest, replay
 
 import rnnkit as rk
+from tests._tf_replay import TOLERANCE, build_cell, load_arrays, load_manifest, replay
 
 FIXTURES = Path(__file__).parent / "fixtures" / "core"
 MANIFEST = load_manifest(FIXTURES)

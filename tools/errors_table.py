@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.test_errors_core import core_table
+from tests.test_errors_core import core_table  # noqa: E402  (needs the path set above)
 
 TABLES = {"core-table": core_table}
 

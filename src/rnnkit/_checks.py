@@ -83,13 +83,16 @@ def to_torch_dtype(where: str, dtype: Any) -> torch.dtype | None:
     """Accept None, a torch dtype, a numpy dtype or a name ("float32"); return a floating torch dtype."""
     if dtype is None:
         return None
+    result: torch.dtype | None
     if isinstance(dtype, torch.dtype):
         result = dtype
     else:
         name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
         result = _DTYPE_NAMES.get(str(name).replace("tf.", "").replace("torch.", ""))
         if result is None:
-            raise TypeError(f"{where}: expected a floating dtype (e.g. torch.float32), got {dtype!r}")
+            raise TypeError(
+                f"{where}: expected a floating dtype (e.g. torch.float32), got {dtype!r}"
+            )
     if not result.is_floating_point:
         raise TypeError(f"{where}: expected a floating dtype (e.g. torch.float32), got {result}")
     return result

@@ -89,7 +89,9 @@ class RNNCell(nn.Module):
         super().__init__()
         if name is not None:
             if not isinstance(name, str) or not name:
-                raise TypeError(f"{type(self).__name__}: expected name to be a non-empty str, got {name!r}")
+                raise TypeError(
+                    f"{type(self).__name__}: expected name to be a non-empty str, got {name!r}"
+                )
             self.tf_name = name
 
     @property
@@ -202,16 +204,22 @@ class LayerCell(RNNCell):
                 init(param)
         return param
 
-    def _create_parameters(self, input_size: int, dtype: torch.dtype | None = None, device: Any = None) -> None:
+    def _create_parameters(
+        self, input_size: int, dtype: torch.dtype | None = None, device: Any = None
+    ) -> None:
         raise NotImplementedError
 
     def _prepare_inputs(self, inputs: Any) -> torch.Tensor:
         """Check one step's inputs ``[B, D]``, building the parameters on first use (on the inputs' device)."""
         where = type(self).__name__
         if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"{where}: expected inputs to be a [B, D] tensor, got {describe(inputs)}")
+            raise TypeError(
+                f"{where}: expected inputs to be a [B, D] tensor, got {describe(inputs)}"
+            )
         if inputs.dim() != 2:
-            raise ValueError(f"{where}: expected inputs of rank 2 [B, D], got shape {tuple(inputs.shape)}")
+            raise ValueError(
+                f"{where}: expected inputs of rank 2 [B, D], got shape {tuple(inputs.shape)}"
+            )
         if not inputs.is_floating_point():
             raise TypeError(f"{where}: expected floating-point inputs, got {inputs.dtype}")
         depth = inputs.shape[1]

@@ -30,7 +30,9 @@ class _LSTMBase(LayerCell):
         if not isinstance(forget_bias, numbers.Real) or isinstance(forget_bias, bool):
             raise TypeError(f"{where}: expected forget_bias to be a float, got {forget_bias!r}")
         if not isinstance(state_is_tuple, bool):
-            raise TypeError(f"{where}: expected state_is_tuple to be a bool, got {state_is_tuple!r}")
+            raise TypeError(
+                f"{where}: expected state_is_tuple to be a bool, got {state_is_tuple!r}"
+            )
         self.forget_bias = float(forget_bias)
         self.state_is_tuple = state_is_tuple
         self._activation, self.activation_name = resolve_activation(where, activation)
@@ -42,7 +44,8 @@ class _LSTMBase(LayerCell):
     @property
     def state_size(self) -> Any:
         if self.state_is_tuple:
-            return LSTMStateTuple(self.num_units, self._h_size)
+            # state_size reuses the tuple to hold sizes (ints), as TF's LSTMStateTuple does.
+            return LSTMStateTuple(self.num_units, self._h_size)  # type: ignore[arg-type]
         return self.num_units + self._h_size
 
     @property
@@ -90,15 +93,25 @@ class BasicLSTMCell(_LSTMBase):
     tf_name = "basic_lstm_cell"
     _tf_params = (("kernel", "kernel"), ("bias", "bias"))
 
-    def __init__(self, num_units: int, forget_bias: float = 1.0, state_is_tuple: bool = True,
-                 activation: str | Activation | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        num_units: int,
+        forget_bias: float = 1.0,
+        state_is_tuple: bool = True,
+        activation: str | Activation | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(num_units, forget_bias, state_is_tuple, activation, **kwargs)
         self._finish_init()
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h = self.num_units
-        self.kernel = self._new_parameter(input_size + h, 4 * h, init=None, dtype=dtype, device=device)
-        self.bias = self._new_parameter(4 * h, init=torch.nn.init.zeros_, dtype=dtype, device=device)
+        self.kernel = self._new_parameter(
+            input_size + h, 4 * h, init=None, dtype=dtype, device=device
+        )
+        self.bias = self._new_parameter(
+            4 * h, init=torch.nn.init.zeros_, dtype=dtype, device=device
+        )
 
     def _step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, torch.Tensor]:
         c, h = state
@@ -167,8 +180,14 @@ class LSTMCell(_LSTMBase):
         self.cell_clip = _check_clip(where, "cell_clip", cell_clip)
         self.proj_clip = _check_clip(where, "proj_clip", proj_clip)
         if num_proj is not None:
-            if isinstance(num_proj, bool) or not isinstance(num_proj, numbers.Integral) or num_proj <= 0:
-                raise ValueError(f"{where}: expected num_proj to be a positive int or None, got {num_proj!r}")
+            if (
+                isinstance(num_proj, bool)
+                or not isinstance(num_proj, numbers.Integral)
+                or num_proj <= 0
+            ):
+                raise ValueError(
+                    f"{where}: expected num_proj to be a positive int or None, got {num_proj!r}"
+                )
             num_proj = int(num_proj)
         self.num_proj = num_proj
         self._initializer = initializer

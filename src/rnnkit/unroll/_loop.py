@@ -86,7 +86,9 @@ def run_steps(
         return outputs, state
 
     n_run = min(len(step_inputs), int(sequence_length.max()) if batch else 0)
-    keeps = (torch.arange(n_run, device=sequence_length.device)[:, None] < sequence_length[None, :]).unbind(0)
+    keeps = (
+        torch.arange(n_run, device=sequence_length.device)[:, None] < sequence_length[None, :]
+    ).unbind(0)
     for x, keep in zip(step_inputs[:n_run], keeps):
         out, new_state = cell(x, state)
         outputs.append(nest.map_structure(lambda o, k=keep: _where_rows(k, o, 0.0), out))
