@@ -63,7 +63,9 @@ def check_state(
                 f"got shape {tuple(tensor.shape)}"
             )
         if device is not None and tensor.device != device:
-            raise ValueError(f"{where}: expected state tensors on {device} (the inputs'), got {tensor.device}")
+            raise ValueError(
+                f"{where}: expected state tensors on {device} (the inputs'), got {tensor.device}"
+            )
         if dtype is not None and tensor.dtype != dtype:
             raise TypeError(
                 f"{where}: expected state tensors of dtype {dtype} (the inputs'), got {tensor.dtype}"
@@ -246,7 +248,12 @@ class LayerCell(RNNCell):
         """One step: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output [B, output_size], new_state)``."""
         inputs = self._prepare_inputs(inputs)
         check_state(
-            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs), inputs.device
+            type(self).__name__,
+            self.state_size,
+            state,
+            inputs.shape[0],
+            state_dtype(inputs),
+            inputs.device,
         )
         return self._step(inputs, state)
 

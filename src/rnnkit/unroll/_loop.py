@@ -42,7 +42,9 @@ def zero_padding(inputs: Any, sequence_length: torch.Tensor | None, time_major: 
     time = flat[0].shape[0 if time_major else 1]
     if int(sequence_length.min()) >= time:
         return inputs
-    keep = torch.arange(time, device=sequence_length.device)[None, :] < sequence_length[:, None]  # [B, T]
+    keep = (
+        torch.arange(time, device=sequence_length.device)[None, :] < sequence_length[:, None]
+    )  # [B, T]
     if time_major:
         keep = keep.t()  # [T, B]
     return nest.map_structure(
