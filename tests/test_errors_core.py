@@ -8,16 +8,12 @@ on its whole message, and ``docs/errors.md`` is generated from this table (``too
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 import rnnkit as rk
+from tests._errors import Case, assert_in_doc, check, table
 
 B, T, D, H = 4, 5, 3, 6
 BAD = 7  # prime: cannot accidentally equal or divide a real size
@@ -54,17 +50,6 @@ def lstm_values(kernel=(D + H, 4 * H), bias=(4 * H,), **extra):
     }
     values.update(extra)
     return values
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    function: str  # the public function or class, as the docs table lists it
-    argument: str
-    condition: str
-    call: Callable[[], object]
-    error: type[Exception]
-    message: str  # the whole message, matched literally
 
 
 C = Case
@@ -492,8 +477,7 @@ def test_baseline_calls_succeed(name):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case):
-    with pytest.raises(case.error, match=f"^{re.escape(case.message)}$"):
-        case.call()
+    check(case)
 
 
 def test_case_ids_are_unique():
@@ -502,21 +486,9 @@ def test_case_ids_are_unique():
 
 
 def core_table() -> str:
-    """The markdown table of CASES that docs/errors.md carries (written by ``tools/errors_table.py``)."""
-    rows = [
-        "| function | argument | bad input | error | message | test |",
-        "|---|---|---|---|---|---|",
-    ]
-    for c in CASES:
-        message = c.message.replace("|", "\\|")
-        rows.append(
-            f"| `{c.function}` | `{c.argument}` | {c.condition} | {c.error.__name__} | `{message}` "
-            f"| [`{c.id}`](../tests/test_errors_core.py) |"
-        )
-    return "\n".join(rows) + "\n"
+    """The table of CASES that docs/errors.md carries (written by ``tools/errors_table.py``)."""
+    return table(CASES, "test_errors_core.py")
 
 
 def test_errors_doc_is_in_sync():
-    """docs/errors.md's core table is exactly what tools/errors_table.py generates from CASES."""
-    doc = (Path(__file__).parents[1] / "docs" / "errors.md").read_text()
-    assert core_table() in doc, "docs/errors.md is stale: run `python tools/errors_table.py`"
+    assert_in_doc(core_table())
