@@ -57,7 +57,12 @@ class _LSTMBase(LayerCell):
         ``state_is_tuple=False``) → ``(h' [B, P], new state of the same form)``."""
         inputs = self._prepare_inputs(inputs)
         check_state(
-            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs)
+            type(self).__name__,
+            self.state_size,
+            state,
+            inputs.shape[0],
+            state_dtype(inputs),
+            inputs.device,
         )
         if self.state_is_tuple:
             c, h = state
