@@ -1,0 +1,40 @@
+"""rnnkit: TensorFlow 1.x's recurrent-network API on PyTorch, with TF's math and variable names.
+
+>>> import torch, rnnkit as rk
+>>> cell = rk.BasicLSTMCell(8, input_size=3)
+>>> outputs, state = rk.dynamic_rnn(cell, torch.zeros(2, 5, 3))
+>>> tuple(outputs.shape), tuple(state.h.shape)
+((2, 5, 8), (2, 8))
+>>> list(rk.tf_variables(cell))
+['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
+"""
+
+from . import nest
+from ._version import __version__
+from .cells import (
+    BasicLSTMCell,
+    BasicRNNCell,
+    GRUCell,
+    LSTMCell,
+    LSTMStateTuple,
+    MultiRNNCell,
+    RNNCell,
+)
+from .tf_names import load_tf_variables, tf_variables
+from .unroll import dynamic_rnn, static_rnn
+
+__all__ = [
+    "__version__",
+    "nest",
+    "RNNCell",
+    "BasicRNNCell",
+    "GRUCell",
+    "BasicLSTMCell",
+    "LSTMCell",
+    "MultiRNNCell",
+    "LSTMStateTuple",
+    "dynamic_rnn",
+    "static_rnn",
+    "tf_variables",
+    "load_tf_variables",
+]

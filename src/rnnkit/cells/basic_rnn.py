@@ -1,0 +1,54 @@
+"""``BasicRNNCell`` (TF1 ``tf.nn.rnn_cell.BasicRNNCell``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..activations import Activation, resolve_activation
+from .base import LayerCell
+
+__all__ = ["BasicRNNCell"]
+
+
+class BasicRNNCell(LayerCell):
+    r"""The plain RNN step: ``h' = act([x, h] @ kernel + bias)``; output = new state = ``h'``.
+
+    Args:
+        num_units: ``H``, the state size.
+        activation: callable or TF name (``"relu"``); default tanh.
+        input_size: ``D``; builds the parameters now (otherwise the first call does).
+        dtype, device: of the parameters when built here (a lazy build takes the inputs').
+        name: the TF scope of the variables (default ``basic_rnn_cell``). ``reuse`` is accepted and ignored.
+
+    Parameters (TF names): ``kernel [D+H, H]`` (glorot-uniform), ``bias [H]`` (zeros).
+
+    Shape:
+        inputs ``[B, D]``, state ``[B, H]`` → output ``[B, H]``, new state ``[B, H]``.
+    """
+
+    tf_name = "basic_rnn_cell"
+    _tf_params = (("kernel", "kernel"), ("bias", "bias"))
+
+    def __init__(self, num_units: int, activation: str | Activation | None = None, **kwargs: Any) -> None:
+        super().__init__(num_units, **kwargs)
+        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
+        self._finish_init()
+
+    @property
+    def state_size(self) -> int:
+        return self.num_units
+
+    @property
+    def output_size(self) -> int:
+        return self.num_units
+
+    def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
+        h = self.num_units
+        self.kernel = self._new_parameter(input_size + h, h, init=None, dtype=dtype, device=device)
+        self.bias = self._new_parameter(h, init=torch.nn.init.zeros_, dtype=dtype, device=device)
+
+    def _step(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self._activation(torch.addmm(self.bias, torch.cat([inputs, state], 1), self.kernel))
+        return h, h

@@ -1,0 +1,92 @@
+"""``GRUCell`` in TF1's formulation (``tf.nn.rnn_cell.GRUCell``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..activations import Activation, resolve_activation
+from .base import Initializer, LayerCell
+
+__all__ = ["GRUCell"]
+
+
+def _ones(t: torch.Tensor) -> torch.Tensor:
+    return torch.nn.init.ones_(t)
+
+
+class GRUCell(LayerCell):
+    r"""Gated recurrent unit, TF1 formulation (Cho et al. 2014)::
+
+        r, u = split(sigmoid([x, h] @ gates/kernel + gates/bias), 2)
+        c    = act([x, r * h] @ candidate/kernel + candidate/bias)
+        h'   = u * h + (1 - u) * c          # output = new state = h'
+
+    Note:
+        The reset gate multiplies ``h`` *before* the candidate matmul. ``torch.nn.GRU`` applies it after
+        (``c = tanh(W_x x + b + r * (W_h h + b_h))``), so the two are not interchangeable; rnnkit keeps TF's.
+        The gate bias starts at 1.0 (TF's default), so the cell starts by mostly keeping its state.
+
+    Args:
+        num_units: ``H``.
+        activation: callable or TF name; default tanh.
+        kernel_initializer: in-place initialiser for both kernels (e.g. ``torch.nn.init.orthogonal_``);
+            default glorot-uniform.
+        bias_initializer: in-place initialiser for both biases; default: gates 1.0, candidate 0.0.
+        input_size, dtype, device, name, reuse: as for every cell (see ``BasicRNNCell``).
+
+    Parameters (TF names): ``gates/kernel [D+H, 2H]``, ``gates/bias [2H]``, ``candidate/kernel [D+H, H]``,
+    ``candidate/bias [H]``.
+
+    Shape:
+        inputs ``[B, D]``, state ``[B, H]`` → output ``[B, H]``, new state ``[B, H]``.
+    """
+
+    tf_name = "gru_cell"
+    _tf_params = (
+        ("gates/kernel", "gates_kernel"),
+        ("gates/bias", "gates_bias"),
+        ("candidate/kernel", "candidate_kernel"),
+        ("candidate/bias", "candidate_bias"),
+    )
+
+    def __init__(
+        self,
+        num_units: int,
+        activation: str | Activation | None = None,
+        kernel_initializer: Initializer | None = None,
+        bias_initializer: Initializer | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(num_units, **kwargs)
+        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
+        self._kernel_init = kernel_initializer
+        self._bias_init = bias_initializer
+        self._finish_init()
+
+    @property
+    def state_size(self) -> int:
+        return self.num_units
+
+    @property
+    def output_size(self) -> int:
+        return self.num_units
+
+    def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
+        h, rows = self.num_units, input_size + self.num_units
+        new = self._new_parameter
+        self.gates_kernel = new(rows, 2 * h, init=self._kernel_init, dtype=dtype, device=device)
+        self.gates_bias = new(2 * h, init=self._bias_init or _ones, dtype=dtype, device=device)
+        self.candidate_kernel = new(rows, h, init=self._kernel_init, dtype=dtype, device=device)
+        self.candidate_bias = new(
+            h, init=self._bias_init or torch.nn.init.zeros_, dtype=dtype, device=device
+        )
+
+    def _step(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        gates = torch.sigmoid(torch.addmm(self.gates_bias, torch.cat([inputs, state], 1), self.gates_kernel))
+        r, u = gates.chunk(2, dim=1)
+        candidate = torch.addmm(self.candidate_bias, torch.cat([inputs, r * state], 1), self.candidate_kernel)
+        c = self._activation(candidate)
+        new_h = u * state + (1 - u) * c
+        return new_h, new_h

@@ -1,0 +1,103 @@
+"""``MultiRNNCell`` (TF1 ``tf.nn.rnn_cell.MultiRNNCell``): cells stacked in depth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import nest
+from .._checks import describe
+from .base import RNNCell, check_state
+
+__all__ = ["MultiRNNCell"]
+
+
+class MultiRNNCell(RNNCell):
+    r"""Stack cells: cell ``i`` reads the output of cell ``i-1``; the output is the last cell's::
+
+        x_0 = inputs
+        x_{i+1}, state'_i = cells[i](x_i, state_i)
+        output = x_n;  new state = (state'_0, ..., state'_{n-1})
+
+    Args:
+        cells: a non-empty list of cells (distinct objects: TF shares variables between repeated objects,
+            which is rarely what was meant; reusing one object here shares its parameters in the same way).
+        state_is_tuple: True → the state is a tuple of the cells' states; False → the concatenation of their
+            (non-nested) states on the last axis, as old TF code used.
+
+    TF names: cell ``i``'s variables live under ``multi_rnn_cell/cell_{i}/`` (e.g.
+    ``rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel``).
+    """
+
+    tf_name = "multi_rnn_cell"
+
+    def __init__(self, cells: Sequence[RNNCell], state_is_tuple: bool = True, name: str | None = None) -> None:
+        super().__init__(name=name)
+        where = type(self).__name__
+        if isinstance(cells, RNNCell) or not isinstance(cells, (list, tuple)):
+            raise TypeError(f"{where}: expected cells to be a list of cells, got {describe(cells)}")
+        if not cells:
+            raise ValueError(f"{where}: expected at least one cell, got an empty list")
+        for i, cell in enumerate(cells):
+            if not isinstance(cell, RNNCell):
+                raise TypeError(f"{where}: expected cells[{i}] to be an rnnkit cell, got {describe(cell)}")
+        if not state_is_tuple and any(nest.is_nested(c.state_size) for c in cells):
+            raise ValueError(
+                f"{where}: expected cells with non-nested state_size when state_is_tuple=False, got "
+                f"{[c.state_size for c in cells]} (pass state_is_tuple=True to each cell's constructor)"
+            )
+        self.cells = nn.ModuleList(cells)
+        self.state_is_tuple = bool(state_is_tuple)
+
+    @property
+    def state_size(self) -> Any:
+        sizes = tuple(cell.state_size for cell in self.cells)
+        return sizes if self.state_is_tuple else sum(sizes)
+
+    @property
+    def output_size(self) -> Any:
+        return self.cells[-1].output_size
+
+    @property
+    def built(self) -> bool:
+        return all(cell.built for cell in self.cells)
+
+    def build(self, input_size: int) -> None:
+        """Build each cell in turn on the previous cell's output size."""
+        for i, cell in enumerate(self.cells):
+            cell.build(input_size)
+            input_size = cell.output_size
+            if not isinstance(input_size, int) and i + 1 < len(self.cells):
+                raise ValueError(
+                    f"MultiRNNCell.build: expected cells[{i}].output_size to be an int, got {input_size!r}"
+                )
+
+    def _split_state(self, state: Any) -> list[Any]:
+        if self.state_is_tuple:
+            return list(state)
+        sizes = [cell.state_size for cell in self.cells]
+        return list(torch.split(state, sizes, dim=-1))
+
+    def forward(self, inputs: Any, state: Any) -> tuple[Any, Any]:
+        """One step of the stack: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output, new_state)``."""
+        flat_inputs = nest.flatten(inputs)
+        if flat_inputs and isinstance(flat_inputs[0], torch.Tensor) and flat_inputs[0].dim() > 0:
+            check_state(type(self).__name__, self.state_size, state, flat_inputs[0].shape[0])
+        new_states = []
+        x = inputs
+        for cell, cell_state in zip(self.cells, self._split_state(state)):
+            x, new_state = cell(x, cell_state)
+            new_states.append(new_state)
+        if self.state_is_tuple:
+            return x, tuple(new_states)
+        return x, torch.cat(new_states, dim=-1)
+
+    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+        for i, cell in enumerate(self.cells):
+            yield from cell._tf_variables(f"{prefix}{self.tf_name}/cell_{i}/")
+
+    def extra_repr(self) -> str:
+        return f"state_is_tuple={self.state_is_tuple}"

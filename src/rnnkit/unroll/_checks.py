@@ -1,0 +1,80 @@
+"""Validation shared by the unrolls: the cell, ``sequence_length`` and the initial state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import nest
+from .._checks import describe, to_torch_dtype
+from ..cells.base import RNNCell, check_state
+
+__all__ = ["check_cell", "check_sequence_length", "initial_state_or_zeros"]
+
+
+def check_cell(where: str, cell: Any) -> RNNCell:
+    """Accept an ``RNNCell``; else TypeError listing what the object lacks (TF's ``assert_like_rnncell``)."""
+    if isinstance(cell, RNNCell):
+        return cell
+    missing = [a for a in ("state_size", "output_size", "zero_state", "__call__") if not hasattr(cell, a)]
+    detail = f" (missing: {', '.join(missing)})" if missing else " (not an rnnkit.RNNCell subclass)"
+    raise TypeError(f"{where}: expected cell to be an rnnkit RNNCell, got {type(cell).__name__}{detail}")
+
+
+def check_sequence_length(
+    where: str, sequence_length: Any, batch: int, time: int, device: torch.device
+) -> torch.Tensor | None:
+    """Return ``sequence_length`` as an int64 ``[B]`` tensor on ``device``, or None.
+
+    Raises for a wrong shape, a non-integer dtype, negative entries or entries longer than the time axis.
+    """
+    if sequence_length is None:
+        return None
+    if isinstance(sequence_length, torch.Tensor):
+        lengths = sequence_length
+    else:
+        array = np.asarray(sequence_length)
+        if array.dtype == object or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
+            raise TypeError(
+                f"{where}: expected sequence_length to hold integers, got {describe(sequence_length)}"
+            )
+        lengths = torch.as_tensor(array.astype(np.int64))
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise TypeError(f"{where}: expected sequence_length to hold integers, got {lengths.dtype}")
+    if lengths.shape != (batch,):
+        raise ValueError(
+            f"{where}: expected sequence_length of shape [B] = ({batch},), got shape {tuple(lengths.shape)}"
+        )
+    lengths = lengths.to(device=device, dtype=torch.int64)
+    if batch:
+        low, high = int(lengths.min()), int(lengths.max())
+        if low < 0:
+            raise ValueError(f"{where}: expected sequence_length >= 0, got a minimum of {low}")
+        if high > time:
+            raise ValueError(
+                f"{where}: expected sequence_length <= the number of time steps ({time}), got {high}"
+            )
+    return lengths
+
+
+def initial_state_or_zeros(
+    where: str, cell: RNNCell, initial_state: Any, dtype: Any, batch: int, like: torch.Tensor
+) -> Any:
+    """The checked ``initial_state``, or the cell's zero state in the inputs' dtype on their device.
+
+    ``dtype`` (TF demanded it when there was no initial state) is optional; given, it must match the inputs.
+    """
+    dtype = to_torch_dtype(where, dtype)
+    if dtype is not None and dtype != like.dtype:
+        raise TypeError(f"{where}: expected dtype to match the inputs' dtype {like.dtype}, got {dtype}")
+    if initial_state is None:
+        return cell.zero_state(batch, like.dtype, device=like.device)
+    check_state(where, cell.state_size, initial_state, batch)
+    for tensor in nest.flatten(initial_state):
+        if tensor.dtype != like.dtype:
+            raise TypeError(
+                f"{where}: expected initial_state of dtype {like.dtype} (the inputs' dtype), got {tensor.dtype}"
+            )
+    return initial_state

@@ -1,0 +1,65 @@
+"""The masked step loop shared by every unroll.
+
+NOTE [sequence_length rule]: TF's ``_rnn_step``: for ``t >= sequence_length[b]`` row ``b`` of the output is zero
+and its state is copied through unchanged, so the final state is each row's state at its own last step (the
+initial state for length 0). Past ``max(sequence_length)`` no cell call is made at all (TF's ``dynamic_rnn`` stops
+its while-loop there too) and the outputs are zeros.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .. import nest
+from ..cells.base import RNNCell
+
+__all__ = ["run_steps"]
+
+
+def _where_rows(keep: torch.Tensor, new: torch.Tensor, old: Any) -> torch.Tensor:
+    """``new`` where ``keep[b]``, else ``old`` (a tensor or 0); ``keep`` is ``[B]`` bool, ``new`` is ``[B, ...]``."""
+    mask = keep.view(keep.shape[0], *([1] * (new.dim() - 1)))
+    return torch.where(mask, new, old)
+
+
+def _zero_outputs(cell: RNNCell, batch: int, like: torch.Tensor) -> Any:
+    return nest.map_structure(lambda size: like.new_zeros(batch, size), cell.output_size)
+
+
+def run_steps(
+    cell: RNNCell,
+    step_inputs: list[Any],
+    state: Any,
+    sequence_length: torch.Tensor | None,
+    batch: int,
+    like: torch.Tensor,
+) -> tuple[list[Any], Any]:
+    """Run ``cell`` over ``step_inputs`` (one nested ``[B, D]`` structure per step) from ``state``.
+
+    Returns the per-step outputs (a list of length T) and the final state, applying the
+    sequence_length rule (see NOTE above) when ``sequence_length`` (``[B]`` int64) is given.
+    ``like`` is any input tensor: the dtype/device of zero outputs written past every row's length.
+    """
+    outputs: list[Any] = []
+    if sequence_length is None:
+        for x in step_inputs:
+            out, state = cell(x, state)
+            outputs.append(out)
+        return outputs, state
+
+    n_run = min(len(step_inputs), int(sequence_length.max()) if batch else 0)
+    keeps = (torch.arange(n_run, device=sequence_length.device)[:, None] < sequence_length[None, :]).unbind(0)
+    for x, keep in zip(step_inputs[:n_run], keeps):
+        out, new_state = cell(x, state)
+        outputs.append(nest.map_structure(lambda o: _where_rows(keep, o, 0.0), out))
+        state = nest.map_structure(lambda n, o: _where_rows(keep, n, o), new_state, state)
+    if n_run < len(step_inputs):
+        zeros = (
+            nest.map_structure(torch.zeros_like, outputs[0])
+            if outputs
+            else _zero_outputs(cell, batch, like)
+        )
+        outputs.extend([zeros] * (len(step_inputs) - n_run))
+    return outputs, state

@@ -1,0 +1,102 @@
+"""``dynamic_rnn`` (TF1 ``tf.nn.dynamic_rnn``): unroll a cell over a ``[B, T, D]`` (or ``[T, B, D]``) tensor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .. import nest
+from .._checks import describe
+from ..cells.base import RNNCell
+from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
+from ._loop import run_steps
+
+__all__ = ["dynamic_rnn", "split_time"]
+
+
+def split_time(where: str, inputs: Any, time_major: bool) -> tuple[list[Any], int, int, torch.Tensor]:
+    """Check nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs and split them into per-step structures.
+
+    Returns ``(steps, B, T, first_leaf)``; ``steps[t]`` has the inputs' structure with ``[B, ...]`` leaves.
+    """
+    if isinstance(inputs, list) and inputs and all(
+        isinstance(x, torch.Tensor) and x.dim() == 2 for x in inputs
+    ):
+        raise TypeError(
+            f"{where}: expected inputs as one [B, T, D] tensor (or a nested structure of them), got a list of "
+            f"{len(inputs)} rank-2 tensors; use static_rnn for a list of per-step tensors"
+        )
+    flat = nest.flatten(inputs)
+    if not flat:
+        raise ValueError(f"{where}: expected at least one input tensor, got an empty structure")
+    layout = "[T, B, D]" if time_major else "[B, T, D]"
+    for x in flat:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{where}: expected inputs to be tensors {layout}, got {describe(x)}")
+        if x.dim() < 3:
+            raise ValueError(f"{where}: expected inputs of rank 3 {layout}, got shape {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
+    time_axis, batch_axis = (0, 1) if time_major else (1, 0)
+    time, batch = flat[0].shape[time_axis], flat[0].shape[batch_axis]
+    for x in flat[1:]:
+        if x.shape[time_axis] != time or x.shape[batch_axis] != batch:
+            raise ValueError(
+                f"{where}: expected every input to share B={batch} and T={time}, got shape {tuple(x.shape)}"
+            )
+        if x.dtype != flat[0].dtype:
+            raise TypeError(f"{where}: expected every input of dtype {flat[0].dtype}, got {x.dtype}")
+    if time == 0:
+        raise ValueError(f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}")
+    # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
+    per_leaf = [x.unbind(time_axis) for x in flat]
+    steps = [nest.pack_sequence_as(inputs, [leaf[t] for leaf in per_leaf]) for t in range(time)]
+    return steps, batch, time, flat[0]
+
+
+def dynamic_rnn(
+    cell: RNNCell,
+    inputs: Any,
+    sequence_length: Any = None,
+    initial_state: Any = None,
+    dtype: Any = None,
+    parallel_iterations: int | None = None,
+    swap_memory: bool = False,
+    time_major: bool = False,
+    scope: str | None = None,
+) -> tuple[Any, Any]:
+    r"""Run ``cell`` over every time step of ``inputs``; TF1's ``tf.nn.dynamic_rnn``.
+
+    Equivalent loop (see NOTE [sequence_length rule] in ``unroll/_loop.py``)::
+
+        state = initial_state or cell.zero_state(B, inputs.dtype)
+        for t in range(T):
+            out, new = cell(inputs[:, t], state)
+            outputs[:, t] = out if t < sequence_length else 0
+            state = new if t < sequence_length else state
+
+    Args:
+        cell: any rnnkit cell.
+        inputs: ``[B, T, D]`` (``[T, B, D]`` when ``time_major``), or a nested structure of such tensors.
+        sequence_length: optional ``[B]`` integers in ``[0, T]`` (tensor, list or array).
+        initial_state: optional, nested like ``cell.state_size`` with ``[B, size]`` leaves.
+        dtype: accepted for TF compatibility; must match the inputs' dtype when given.
+        parallel_iterations: accepted for TF compatibility; no effect.
+        swap_memory: accepted; (planned) trade compute for memory on long sequences.
+        time_major: whether inputs and outputs are ``[T, B, ...]``.
+        scope: accepted for TF compatibility; TF names are chosen in ``rk.tf_variables(cell, scope=...)``.
+
+    Returns:
+        ``(outputs, final_state)``: outputs ``[B, T, output_size]`` (``[T, B, ...]`` when time-major, nested like
+        ``cell.output_size``), final_state nested like ``cell.state_size``.
+    """
+    where = "dynamic_rnn"
+    check_cell(where, cell)
+    steps, batch, time, like = split_time(where, inputs, time_major)
+    state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
+    lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
+    outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
+    time_axis = 0 if time_major else 1
+    stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
+    return stacked, final_state

@@ -1,0 +1,79 @@
+"""``static_rnn`` (TF1 ``tf.nn.static_rnn``): unroll a cell over a Python list of per-step inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .. import nest
+from .._checks import describe
+from ..cells.base import RNNCell
+from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
+from ._loop import run_steps
+
+__all__ = ["static_rnn"]
+
+
+def check_step_list(where: str, inputs: Any) -> tuple[int, torch.Tensor]:
+    """Check a non-empty list of per-step structures of ``[B, D]`` tensors; return ``(B, first leaf)``."""
+    if isinstance(inputs, torch.Tensor):
+        raise TypeError(
+            f"{where}: expected inputs to be a list of [B, D] tensors, got a tensor of shape "
+            f"{tuple(inputs.shape)}; use dynamic_rnn for one [B, T, D] tensor (or list(x.unbind(1)))"
+        )
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"{where}: expected inputs to be a list of [B, D] tensors, got {describe(inputs)}")
+    if not inputs:
+        raise ValueError(f"{where}: expected a non-empty list of inputs, got an empty list")
+    first = nest.flatten(inputs[0])
+    for t, step in enumerate(inputs):
+        for x in nest.flatten(step):
+            if not isinstance(x, torch.Tensor):
+                raise TypeError(f"{where}: expected inputs[{t}] to hold [B, D] tensors, got {describe(x)}")
+            if x.dim() != 2:
+                raise ValueError(
+                    f"{where}: expected inputs[{t}] of rank 2 [B, D], got shape {tuple(x.shape)}"
+                )
+            if x.shape[0] != first[0].shape[0]:
+                raise ValueError(
+                    f"{where}: expected every step to have B={first[0].shape[0]}, got inputs[{t}] of "
+                    f"shape {tuple(x.shape)}"
+                )
+            if not x.is_floating_point():
+                raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
+    return first[0].shape[0], first[0]
+
+
+def static_rnn(
+    cell: RNNCell,
+    inputs: Any,
+    initial_state: Any = None,
+    dtype: Any = None,
+    sequence_length: Any = None,
+    scope: str | None = None,
+) -> tuple[list[Any], Any]:
+    r"""Run ``cell`` over a list of per-step inputs; TF1's ``tf.nn.static_rnn``.
+
+    Same semantics as ``dynamic_rnn`` (including the ``sequence_length`` rule), with lists in and out::
+
+        outputs, state = [], initial_state or cell.zero_state(B, dtype)
+        for t, x in enumerate(inputs):          # x: [B, D]
+            out, state = cell(x, state)         # masked by sequence_length as in dynamic_rnn
+            outputs.append(out)
+
+    Args:
+        cell: any rnnkit cell.
+        inputs: a non-empty list of ``[B, D]`` tensors (or of nested structures of them), one per step.
+        initial_state, dtype, sequence_length, scope: as for ``dynamic_rnn``.
+
+    Returns:
+        ``(outputs, final_state)``: a list of T outputs ``[B, output_size]`` and the final state.
+    """
+    where = "static_rnn"
+    check_cell(where, cell)
+    batch, like = check_step_list(where, inputs)
+    state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
+    lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
+    outputs, final_state = run_steps(cell, list(inputs), state, lengths, batch, like)
+    return outputs, final_state

@@ -1,0 +1,158 @@
+"""Every cell configuration the contract suite runs over, with its NumPy oracle and expected TF layout.
+
+A case builds a cell for input depth D with random, non-symmetric weights (normal * 0.5, biases included, so no
+symmetry or zero init can hide a bug) and knows how to step the independent NumPy reference with those weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import zlib
+
+import numpy as np
+import torch
+
+import rnnkit as rk
+from tests.reference import numpy_cells as ref
+
+D = 3  # input depth used by every case
+
+
+@dataclass(frozen=True)
+class CellCase:
+    id: str
+    make_cell: Callable[[], rk.RNNCell]
+    # (numpy weights by TF name under scope "", x [B, D], numpy state) -> (output, state); states as tuples
+    numpy_step: Callable[[dict, np.ndarray, Any], tuple[np.ndarray, Any]]
+    # expected {TF name under scope "rnn": shape}, in TF order
+    layout: dict[str, tuple[int, ...]]
+
+
+def randomize(cell: rk.RNNCell, seed: int = 0) -> rk.RNNCell:
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64).to(p.dtype) * 0.5)
+    return cell
+
+
+def _sub(weights: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+
+
+def _leaf(fn, scope, concat_split=None, **kw):
+    """A NumPy step for a leaf cell whose weights live under ``scope/``; ``concat_split`` = num_units for a
+    state_is_tuple=False LSTM (state [c, h] concatenated)."""
+
+    def step(weights, x, state):
+        w = _sub(weights, scope + "/")
+        if concat_split is not None:
+            state = (state[:, :concat_split], state[:, concat_split:])
+            out, (c, h) = fn(w, x, state, **kw)
+            return out, np.concatenate([c, h], 1)
+        return fn(w, x, state, **kw)
+
+    return step
+
+
+def _multi(*steps, concat_sizes=None):
+    def step(weights, x, state):
+        if concat_sizes is not None:
+            state = tuple(np.split(state, np.cumsum(concat_sizes)[:-1], axis=1))
+        new_states = []
+        for i, s in enumerate(steps):
+            x, ns = s(_sub(weights, f"multi_rnn_cell/cell_{i}/"), x, state[i])
+            new_states.append(ns)
+        if concat_sizes is not None:
+            return x, np.concatenate(new_states, 1)
+        return x, tuple(new_states)
+
+    return step
+
+
+def _case(id, make, numpy_step, layout):
+    return CellCase(id, lambda: randomize(make(), seed=zlib.crc32(id.encode()) % 1000), numpy_step, layout)
+
+
+CASES = [
+    _case("basic_rnn_tanh", lambda: rk.BasicRNNCell(4, input_size=D), _leaf(ref.basic_rnn, "basic_rnn_cell"),
+          {"rnn/basic_rnn_cell/kernel": (7, 4), "rnn/basic_rnn_cell/bias": (4,)}),
+    _case("basic_rnn_relu", lambda: rk.BasicRNNCell(4, activation="relu", input_size=D),
+          _leaf(ref.basic_rnn, "basic_rnn_cell", act="relu"),
+          {"rnn/basic_rnn_cell/kernel": (7, 4), "rnn/basic_rnn_cell/bias": (4,)}),
+    _case("gru", lambda: rk.GRUCell(5, input_size=D), _leaf(ref.gru, "gru_cell"),
+          {"rnn/gru_cell/gates/kernel": (8, 10), "rnn/gru_cell/gates/bias": (10,),
+           "rnn/gru_cell/candidate/kernel": (8, 5), "rnn/gru_cell/candidate/bias": (5,)}),
+    _case("gru_relu", lambda: rk.GRUCell(4, activation=torch.relu, input_size=D),
+          _leaf(ref.gru, "gru_cell", act="relu"),
+          {"rnn/gru_cell/gates/kernel": (7, 8), "rnn/gru_cell/gates/bias": (8,),
+           "rnn/gru_cell/candidate/kernel": (7, 4), "rnn/gru_cell/candidate/bias": (4,)}),
+    _case("basic_lstm", lambda: rk.BasicLSTMCell(4, input_size=D), _leaf(ref.basic_lstm, "basic_lstm_cell"),
+          {"rnn/basic_lstm_cell/kernel": (7, 16), "rnn/basic_lstm_cell/bias": (16,)}),
+    _case("basic_lstm_fb03_relu", lambda: rk.BasicLSTMCell(4, forget_bias=0.3, activation="relu", input_size=D),
+          _leaf(ref.basic_lstm, "basic_lstm_cell", forget_bias=0.3, act="relu"),
+          {"rnn/basic_lstm_cell/kernel": (7, 16), "rnn/basic_lstm_cell/bias": (16,)}),
+    _case("basic_lstm_concat", lambda: rk.BasicLSTMCell(4, state_is_tuple=False, input_size=D),
+          _leaf(ref.basic_lstm, "basic_lstm_cell", concat_split=4),
+          {"rnn/basic_lstm_cell/kernel": (7, 16), "rnn/basic_lstm_cell/bias": (16,)}),
+    _case("lstm", lambda: rk.LSTMCell(4, input_size=D), _leaf(ref.lstm, "lstm_cell"),
+          {"rnn/lstm_cell/kernel": (7, 16), "rnn/lstm_cell/bias": (16,)}),
+    _case("lstm_peep_clip_proj",
+          lambda: rk.LSTMCell(5, use_peepholes=True, cell_clip=0.4, num_proj=3, proj_clip=0.3, forget_bias=0.5,
+                              input_size=D),
+          _leaf(ref.lstm, "lstm_cell", use_peepholes=True, cell_clip=0.4, num_proj=3, proj_clip=0.3,
+                forget_bias=0.5),
+          {"rnn/lstm_cell/kernel": (6, 20), "rnn/lstm_cell/bias": (20,), "rnn/lstm_cell/w_f_diag": (5,),
+           "rnn/lstm_cell/w_i_diag": (5,), "rnn/lstm_cell/w_o_diag": (5,),
+           "rnn/lstm_cell/projection/kernel": (5, 3)}),
+    _case("lstm_concat_proj", lambda: rk.LSTMCell(4, num_proj=2, state_is_tuple=False, input_size=D),
+          _leaf(ref.lstm, "lstm_cell", concat_split=4, num_proj=2),
+          {"rnn/lstm_cell/kernel": (5, 16), "rnn/lstm_cell/bias": (16,), "rnn/lstm_cell/projection/kernel": (4, 2)}),
+    _case("multi_mixed",
+          lambda: rk.MultiRNNCell([rk.BasicLSTMCell(4, input_size=D), rk.GRUCell(3, input_size=4),
+                                   rk.LSTMCell(4, use_peepholes=True, num_proj=2, input_size=3)]),
+          _multi(_leaf(ref.basic_lstm, "basic_lstm_cell"), _leaf(ref.gru, "gru_cell"),
+                 _leaf(ref.lstm, "lstm_cell", use_peepholes=True, num_proj=2)),
+          {"rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel": (7, 16),
+           "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias": (16,),
+           "rnn/multi_rnn_cell/cell_1/gru_cell/gates/kernel": (7, 6),
+           "rnn/multi_rnn_cell/cell_1/gru_cell/gates/bias": (6,),
+           "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel": (7, 3),
+           "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias": (3,),
+           "rnn/multi_rnn_cell/cell_2/lstm_cell/kernel": (5, 16),
+           "rnn/multi_rnn_cell/cell_2/lstm_cell/bias": (16,),
+           "rnn/multi_rnn_cell/cell_2/lstm_cell/w_f_diag": (4,),
+           "rnn/multi_rnn_cell/cell_2/lstm_cell/w_i_diag": (4,),
+           "rnn/multi_rnn_cell/cell_2/lstm_cell/w_o_diag": (4,),
+           "rnn/multi_rnn_cell/cell_2/lstm_cell/projection/kernel": (4, 2)}),
+    _case("multi_concat",
+          lambda: rk.MultiRNNCell([rk.BasicRNNCell(3, input_size=D), rk.GRUCell(2, input_size=3)],
+                                  state_is_tuple=False),
+          _multi(_leaf(ref.basic_rnn, "basic_rnn_cell"), _leaf(ref.gru, "gru_cell"), concat_sizes=[3, 2]),
+          {"rnn/multi_rnn_cell/cell_0/basic_rnn_cell/kernel": (6, 3),
+           "rnn/multi_rnn_cell/cell_0/basic_rnn_cell/bias": (3,),
+           "rnn/multi_rnn_cell/cell_1/gru_cell/gates/kernel": (5, 4),
+           "rnn/multi_rnn_cell/cell_1/gru_cell/gates/bias": (4,),
+           "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel": (5, 2),
+           "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/bias": (2,)}),
+]
+CASE_IDS = [c.id for c in CASES]
+
+
+def numpy_weights(cell: rk.RNNCell) -> dict[str, np.ndarray]:
+    return {k: v.detach().double().numpy() for k, v in rk.tf_variables(cell, scope="").items()}
+
+
+def to_numpy_state(state: Any) -> Any:
+    if isinstance(state, torch.Tensor):
+        return state.detach().double().numpy()
+    return tuple(to_numpy_state(s) for s in state)
+
+
+def flatten_numpy(state: Any) -> list[np.ndarray]:
+    if isinstance(state, np.ndarray):
+        return [state]
+    return [leaf for s in state for leaf in flatten_numpy(s)]
