@@ -118,12 +118,14 @@ class SeriesTask(Task):
                 shifted = self.model(self._t(tw)).reshape(-1).cpu().numpy()
                 files.append(plots.series_prediction(
                     run_dir / "series_prediction.png", t, series(t), pred, train_span=(12.0, 15.0),
-                    extra=(tw.reshape(-1), shifted, "shifted window")))
+                    extra=(tw.reshape(-1), shifted, "shifted window"),
+                    title="seed 004: input t, output f(t): right on [12, 15] only"))
             else:
                 times = self.windows.test_times()[0]
+                t_all = np.linspace(self.config["t_min"], self.config["t_max"], 1000)
                 x, _ = self._pairs(times[None])
                 pred = self.model(x).reshape(-1).cpu().numpy()
                 files.append(plots.series_prediction(
                     run_dir / "series_prediction.png", times[1:], series(times[1:]), pred,
-                    context=(self.config["t_min"], self.config["t_max"]), heldout=self.config["heldout"]))
+                    curve=(t_all, series(t_all)), heldout=self.config["heldout"]))
         return files
