@@ -13,8 +13,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -60,11 +60,23 @@ def confusion_matrix(path: Path, labels: np.ndarray, pred: np.ndarray, n: int = 
     for i in range(n):
         for j in range(n):
             if cm[i, j]:
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if cm[i, j] > cm.max() / 3 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if cm[i, j] > cm.max() / 3 else "black",
+                )
     acc = np.trace(cm) / max(cm.sum(), 1)
-    ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true",
-           title=f"confusion matrix (accuracy {acc:.4f})")
+    ax.set(
+        xticks=range(n),
+        yticks=range(n),
+        xlabel="predicted",
+        ylabel="true",
+        title=f"confusion matrix (accuracy {acc:.4f})",
+    )
     fig.colorbar(im, ax=ax, fraction=0.046, label="log(1 + count)")
     return _save(fig, path)
 
@@ -80,7 +92,9 @@ def step_probability_bars(path: Path, image: np.ndarray, probs: np.ndarray, labe
     ax.axis("off")
     for i in range(min(t, 28)):
         a = fig.add_subplot(grid[i // 7, 3 + i % 7])
-        colors = ["tab:red" if c == probs[i].argmax() else "tab:blue" for c in range(probs.shape[1])]
+        colors = [
+            "tab:red" if c == probs[i].argmax() else "tab:blue" for c in range(probs.shape[1])
+        ]
         a.bar(np.arange(probs.shape[1]), probs[i], color=colors, width=0.6)
         a.set_ylim(0, 1)
         a.set_xticks(range(probs.shape[1]))
@@ -128,8 +142,18 @@ def sine_gif(path: Path, snapshots: Path) -> Path | None:
     return Path(path)
 
 
-def series_prediction(path: Path, t, true, pred, *, curve=None, heldout=(), train_span=None,
-                      extra=None, title="one-step-ahead prediction on a held-out window") -> Path:
+def series_prediction(
+    path: Path,
+    t,
+    true,
+    pred,
+    *,
+    curve=None,
+    heldout=(),
+    train_span=None,
+    extra=None,
+    title="one-step-ahead prediction on a held-out window",
+) -> Path:
     """Prediction vs truth over time.
 
     ``curve``: ``(t, f)`` of the whole series for context (held-out intervals shaded);

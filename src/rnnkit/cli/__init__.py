@@ -13,8 +13,11 @@ COMMANDS = ("train", "evaluate", "predict", "plot", "presets")
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="rnnkit", description="TF1 recurrent networks on PyTorch: train and inspect the "
-                    "classic RNN programs (MNIST by rows, sin->cos, a time series).")
+    parser = Parser(
+        prog="rnnkit",
+        description="TF1 recurrent networks on PyTorch: train and inspect the "
+        "classic RNN programs (MNIST by rows, sin->cos, a time series).",
+    )
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
@@ -38,4 +41,4 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-__all__ = ["main", "build_parser", "COMMANDS", "UsageError"]
+__all__ = ["COMMANDS", "UsageError", "build_parser", "main"]

@@ -37,7 +37,9 @@ def read_config(run_dir: str | Path) -> dict:
 
     p = Path(run_dir) / rd.CONFIG
     if not p.is_file():
-        raise UsageError(f"{run_dir} is not a run directory (no {rd.CONFIG}); train one with rnnkit train")
+        raise UsageError(
+            f"{run_dir} is not a run directory (no {rd.CONFIG}); train one with rnnkit train"
+        )
     return rd.read_json(p)
 
 

@@ -12,11 +12,17 @@ HELP = "classify one digit image with a trained mnist run"
 
 
 def register(sub) -> None:
-    p = sub.add_parser("predict", help=HELP, description=HELP + " (a PNG, or a test-set image by index)")
+    p = sub.add_parser(
+        "predict", help=HELP, description=HELP + " (a PNG, or a test-set image by index)"
+    )
     p.add_argument("run_dir", metavar="RUN_DIR")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--image", metavar="PNG", help="an image file; resized to 28x28 grey, inverted if light")
-    g.add_argument("--index", type=int, metavar="N", help="index into the MNIST test set (default 0)")
+    g.add_argument(
+        "--image", metavar="PNG", help="an image file; resized to 28x28 grey, inverted if light"
+    )
+    g.add_argument(
+        "--index", type=int, metavar="N", help="index into the MNIST test set (default 0)"
+    )
     p.add_argument("--data-dir", metavar="DIR")
     p.add_argument("--device", metavar="cpu|cuda")
     p.set_defaults(func=run)
@@ -30,7 +36,7 @@ def read_image(path: str) -> np.ndarray:
         img = Image.open(path).convert("L")
     except FileNotFoundError:
         raise UsageError(f"--image: no such file {path}") from None
-    except Exception as e:  # PIL raises UnidentifiedImageError, OSError...
+    except Exception as e:  # noqa: BLE001 (PIL raises UnidentifiedImageError, OSError...)
         raise UsageError(f"--image: cannot read {path} as an image ({e})") from None
     if img.size != (28, 28):
         img = img.resize((28, 28), Image.BILINEAR)

@@ -85,7 +85,9 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     Layout: two zero bytes, a type code (0x08 = ubyte), the rank r, r big-endian int32 dims, data.
     """
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise MnistCorruptError(f"load_mnist: {name} is not an IDX file (bad magic number); {_HINT}")
+        raise MnistCorruptError(
+            f"load_mnist: {name} is not an IDX file (bad magic number); {_HINT}"
+        )
     if raw[2] != 0x08:
         raise MnistCorruptError(
             f"load_mnist: {name}: expected IDX type 0x08 (unsigned byte), got 0x{raw[2]:02x}"
@@ -181,7 +183,10 @@ def download_mnist(target: Path, mirrors: tuple[str, ...] = MIRRORS) -> Path:
         for mirror in mirrors:
             fd, tmp = tempfile.mkstemp(dir=target, prefix=f".{fname}.", suffix=".part")
             try:
-                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(mirror + fname, timeout=60) as r:
+                with (
+                    os.fdopen(fd, "wb") as out,
+                    urllib.request.urlopen(mirror + fname, timeout=60) as r,
+                ):
                     shutil.copyfileobj(r, out)
                 read_idx_gz(Path(tmp), SHA256_RAW[fname[:-3]])
                 os.replace(tmp, dest)
@@ -242,6 +247,9 @@ def _validate(a: dict[str, np.ndarray], d: Path) -> Mnist:
                 f"load_mnist: {d / FILES[f'{split}_labels']}: expected labels 0..9, got {lab.max()}"
             )
     return Mnist(
-        a["train_images"], a["train_labels"].astype(np.int64),
-        a["test_images"], a["test_labels"].astype(np.int64), d,
+        a["train_images"],
+        a["train_labels"].astype(np.int64),
+        a["test_images"],
+        a["test_labels"].astype(np.int64),
+        d,
     )

@@ -79,7 +79,7 @@ class SeriesWindows:
         """Times ``[N, n_steps+1]`` of every evaluation window (start every ``resolution``)."""
         starts = []
         for lo, hi in self.heldout:
-            n = int(math.floor((hi - lo - self.span) / self.resolution + 1e-9)) + 1
+            n = math.floor((hi - lo - self.span) / self.resolution + 1e-9) + 1
             starts += [lo + i * self.resolution for i in range(max(n, 0))]
         if not starts:
             raise ValueError("SeriesWindows: the held-out intervals are shorter than one window")

@@ -34,8 +34,18 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "tensorboard": True,
 }
 
-LOOP_KEYS = ("lr", "schedule", "warmup", "grad_clip", "log_every", "eval_every", "checkpoint_every",
-             "stop_metric", "stop_at_least", "tensorboard")
+LOOP_KEYS = (
+    "lr",
+    "schedule",
+    "warmup",
+    "grad_clip",
+    "log_every",
+    "eval_every",
+    "checkpoint_every",
+    "stop_metric",
+    "stop_at_least",
+    "tensorboard",
+)
 
 
 class ConfigError(ValueError):
@@ -55,7 +65,9 @@ class Task:
         return None
 
     @classmethod
-    def resolve_config(cls, preset: str = "default", overrides: dict[str, Any] | None = None) -> dict:
+    def resolve_config(
+        cls, preset: str = "default", overrides: dict[str, Any] | None = None
+    ) -> dict:
         """defaults → preset → overrides, then ``epochs`` turned into ``max_steps``."""
         if preset not in cls.presets:
             raise ConfigError(
@@ -81,13 +93,17 @@ class Task:
             if cfg["epochs"] is None:
                 raise ConfigError(f"task {cls.name}: give --epochs N or --max-steps N")
             if spe is None:
-                raise ConfigError(f"task {cls.name} has no epochs (its data is endless); use --max-steps N")
+                raise ConfigError(
+                    f"task {cls.name} has no epochs (its data is endless); use --max-steps N"
+                )
             cfg["max_steps"] = int(cfg["epochs"] * spe)
         if cfg["eval_every"] == "epoch":
             cfg["eval_every"] = spe or 0
         for key in ("max_steps", "batch_size"):
             if not isinstance(cfg[key], int) or cfg[key] < 1:
-                raise ConfigError(f"{key.replace('_', '-')} must be a positive integer, got {cfg[key]!r}")
+                raise ConfigError(
+                    f"{key.replace('_', '-')} must be a positive integer, got {cfg[key]!r}"
+                )
         if not cfg["lr"] > 0:
             raise ConfigError(f"lr must be positive, got {cfg['lr']!r}")
         return cfg
@@ -108,8 +124,9 @@ class Task:
         return torch.optim.Adam(self.model.parameters(), lr=self.config["lr"], eps=1e-8)
 
     def loop_config(self, tty: bool | None = None) -> LoopConfig:
-        return LoopConfig(max_steps=self.config["max_steps"], tty=tty,
-                          **{k: self.config[k] for k in LOOP_KEYS})
+        return LoopConfig(
+            max_steps=self.config["max_steps"], tty=tty, **{k: self.config[k] for k in LOOP_KEYS}
+        )
 
     # ---- Trainable defaults --------------------------------------------------------------------
     def extra_state(self) -> dict[str, torch.Tensor]:

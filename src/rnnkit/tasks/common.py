@@ -20,8 +20,15 @@ class TFDense(nn.Module):
     ``"normal"`` (std ``bias_std``).
     """
 
-    def __init__(self, d_in: int, d_out: int, init: str = "glorot", std: float = 1.0,
-                 bias_init: Any = "zeros", bias_std: float = 0.1) -> None:
+    def __init__(
+        self,
+        d_in: int,
+        d_out: int,
+        init: str = "glorot",
+        std: float = 1.0,
+        bias_init: Any = "zeros",
+        bias_std: float = 0.1,
+    ) -> None:
         super().__init__()
         self.kernel = nn.Parameter(torch.empty(d_in, d_out))
         self.bias = nn.Parameter(torch.empty(d_out))
@@ -34,7 +41,9 @@ class TFDense(nn.Module):
                 a = math.sqrt(6.0 / (d_in + d_out))
                 self.kernel.uniform_(-a, a)
             else:
-                raise ValueError(f"TFDense: expected init in normal/truncated_normal/glorot, got {init!r}")
+                raise ValueError(
+                    f"TFDense: expected init in normal/truncated_normal/glorot, got {init!r}"
+                )
             if bias_init == "zeros":
                 self.bias.zero_()
             elif bias_init == "normal":
@@ -86,8 +95,14 @@ def output_dropout(cell: rk.RNNCell, keep_prob: float) -> rk.RNNCell:
 CELLS = {"basic_lstm": rk.BasicLSTMCell, "lstm": rk.LSTMCell, "basic_rnn": rk.BasicRNNCell}
 
 
-def make_cell(kind: str, num_units: int, input_size: int, num_layers: int = 1,
-              keep_prob: float | None = None, activation: str | None = None) -> rk.RNNCell:
+def make_cell(
+    kind: str,
+    num_units: int,
+    input_size: int,
+    num_layers: int = 1,
+    keep_prob: float | None = None,
+    activation: str | None = None,
+) -> rk.RNNCell:
     """One cell or a ``MultiRNNCell`` stack of ``num_layers``, each optionally output-dropped."""
     if kind not in CELLS:
         raise ValueError(f"make_cell: expected cell in {sorted(CELLS)}, got {kind!r}")

@@ -7,7 +7,7 @@ variable names; ``default`` is the most accurate model that trains in about 10 m
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -48,11 +48,18 @@ class MnistModel(nn.Module):
         if m.get("input_dense"):
             self.input_dense = TFDense(28, m["input_dense"], **m.get("input_init", {}))
             d = m["input_dense"]
-        mk = dict(kind=m["cell"], num_units=h, input_size=d, num_layers=m.get("num_layers", 1),
-                  keep_prob=m.get("keep_prob"))
+        mk = {
+            "kind": m["cell"],
+            "num_units": h,
+            "input_size": d,
+            "num_layers": m.get("num_layers", 1),
+            "keep_prob": m.get("keep_prob"),
+        }
         self.cell = make_cell(**mk)
         self.cell_bw = make_cell(**mk) if m.get("bidirectional") else None
-        self.head = TFDense(h * (2 if self.cell_bw is not None else 1), 10, **m.get("head_init", {}))
+        self.head = TFDense(
+            h * (2 if self.cell_bw is not None else 1), 10, **m.get("head_init", {})
+        )
 
     def _unroll(self, cell: rk.RNNCell, x: torch.Tensor) -> torch.Tensor:
         if self.m.get("unroll", "dynamic") == "static":
@@ -88,19 +95,36 @@ class MnistModel(nn.Module):
         hd = self.head
         if layout == "seed000":  # weights{in,out} then biases{in,out}, then the LSTM under rnn/
             assert self.input_dense is not None
-            return {"Variable": self.input_dense.kernel, "Variable_1": hd.kernel,
-                    "Variable_2": self.input_dense.bias, "Variable_3": hd.bias,
-                    **rk.tf_variables(self.cell, "rnn")}
+            return {
+                "Variable": self.input_dense.kernel,
+                "Variable_1": hd.kernel,
+                "Variable_2": self.input_dense.bias,
+                "Variable_3": hd.bias,
+                **rk.tf_variables(self.cell, "rnn"),
+            }
         if layout == "seed001":  # cells built under variable_scope('RNN'), then W, b
-            return {**rk.tf_variables(self.cell, "RNN"), "Variable": hd.kernel, "Variable_1": hd.bias}
+            return {
+                **rk.tf_variables(self.cell, "RNN"),
+                "Variable": hd.kernel,
+                "Variable_1": hd.bias,
+            }
         if layout == "seed003":  # w, b first, then the LSTM
-            return {"Variable": hd.kernel, "Variable_1": hd.bias, **rk.tf_variables(self.cell, "rnn")}
+            return {
+                "Variable": hd.kernel,
+                "Variable_1": hd.bias,
+                **rk.tf_variables(self.cell, "rnn"),
+            }
         if layout == "seed004":  # dynamic_rnn, then fully_connected(states, 10)
-            return {**rk.tf_variables(self.cell, "rnn"), "fully_connected/weights": hd.kernel,
-                    "fully_connected/biases": hd.bias}
+            return {
+                **rk.tf_variables(self.cell, "rnn"),
+                "fully_connected/weights": hd.kernel,
+                "fully_connected/biases": hd.bias,
+            }
         out = {}
         if self.input_dense is not None:
-            out.update({"input/kernel": self.input_dense.kernel, "input/bias": self.input_dense.bias})
+            out.update(
+                {"input/kernel": self.input_dense.kernel, "input/bias": self.input_dense.bias}
+            )
         if self.cell_bw is None:
             out.update(rk.tf_variables(self.cell, "rnn"))
         else:
@@ -116,53 +140,100 @@ def _lstm(num_units, **kw):
 class MnistTask(Task):
     name = "mnist"
     description = "classify MNIST digits read row by row (28 steps of 28 pixels)"
-    defaults = {
+    defaults: ClassVar[dict[str, Any]] = {
         "data_dir": None,
         "validation_size": 0,  # leading training images held back (TF's read_data_sets: 5000)
         "eval_examples": None,  # evaluate on the first N test images (None: all 10,000)
         "eval_batch": 1000,
         "model": {},
     }
-    presets = {
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {
             "description": "bidirectional BasicLSTMCell(128), batch 256, Adam 1-cycle lr 4e-3, 6 epochs (>= 0.99)",
             "model": _lstm(128, bidirectional=True, tf_layout="default"),
-            "batch_size": 256, "lr": 4e-3, "schedule": "onecycle", "warmup": 0.15, "grad_clip": 5.0,
-            "epochs": 6, "eval_every": "epoch", "checkpoint_every": 200,
+            "batch_size": 256,
+            "lr": 4e-3,
+            "schedule": "onecycle",
+            "warmup": 0.15,
+            "grad_clip": 5.0,
+            "epochs": 6,
+            "eval_every": "epoch",
+            "checkpoint_every": 200,
         },
         "seed000": {
             "description": "seed 000: dense 28->128, BasicLSTMCell(128), dense 128->10; Adam 1e-3, batch 128, 782 steps",
-            "model": _lstm(128, input_dense=128, input_init={"init": "normal", "std": 1.0, "bias_init": 0.1},
-                           head_init={"init": "normal", "std": 1.0, "bias_init": 0.1}, tf_layout="seed000"),
-            "batch_size": 128, "lr": 1e-3, "max_steps": 782, "validation_size": 5000,
-            "log_every": 20, "eval_every": 200,
+            "model": _lstm(
+                128,
+                input_dense=128,
+                input_init={"init": "normal", "std": 1.0, "bias_init": 0.1},
+                head_init={"init": "normal", "std": 1.0, "bias_init": 0.1},
+                tf_layout="seed000",
+            ),
+            "batch_size": 128,
+            "lr": 1e-3,
+            "max_steps": 782,
+            "validation_size": 5000,
+            "log_every": 20,
+            "eval_every": 200,
         },
         "seed001": {
             "description": "seed 001: 2 x LSTMCell(256) with output dropout keep 0.5; Adam 1e-3, batch 64, 2000 steps",
-            "model": {"cell": "lstm", "num_units": 256, "num_layers": 2, "keep_prob": 0.5, "tf_layout": "seed001",
-                      "head_init": {"init": "truncated_normal", "std": 0.1, "bias_init": 0.1}},
-            "batch_size": 64, "lr": 1e-3, "max_steps": 2000, "validation_size": 5000,
-            "log_every": 200, "eval_every": 500,
+            "model": {
+                "cell": "lstm",
+                "num_units": 256,
+                "num_layers": 2,
+                "keep_prob": 0.5,
+                "tf_layout": "seed001",
+                "head_init": {"init": "truncated_normal", "std": 0.1, "bias_init": 0.1},
+            },
+            "batch_size": 64,
+            "lr": 1e-3,
+            "max_steps": 2000,
+            "validation_size": 5000,
+            "log_every": 200,
+            "eval_every": 500,
         },
         "seed003-static": {
             "description": "seed 003: static_rnn BasicLSTMCell(256), Adam 0.01, batch 100; stop at test accuracy 0.90",
-            "model": _lstm(256, unroll="static", tf_layout="seed003",
-                           head_init={"init": "normal", "std": 0.01, "bias_init": "normal", "bias_std": 0.1}),
-            "batch_size": 100, "lr": 0.01, "max_steps": 2000, "validation_size": 5000, "log_every": 10,
-            "eval_every": 10, "stop_metric": "test_accuracy", "stop_at_least": 0.90,
+            "model": _lstm(
+                256,
+                unroll="static",
+                tf_layout="seed003",
+                head_init={"init": "normal", "std": 0.01, "bias_init": "normal", "bias_std": 0.1},
+            ),
+            "batch_size": 100,
+            "lr": 0.01,
+            "max_steps": 2000,
+            "validation_size": 5000,
+            "log_every": 10,
+            "eval_every": 10,
+            "stop_metric": "test_accuracy",
+            "stop_at_least": 0.90,
         },
         "seed003-dynamic": {
             "description": "seed 003: dynamic_rnn BasicLSTMCell(100), Adam 1e-4, batch 100, 6 epochs",
-            "model": _lstm(100, tf_layout="seed003",
-                           head_init={"init": "truncated_normal", "std": 0.1, "bias_init": 0.1}),
-            "batch_size": 100, "lr": 1e-4, "epochs": 6, "validation_size": 5000, "log_every": 100,
+            "model": _lstm(
+                100,
+                tf_layout="seed003",
+                head_init={"init": "truncated_normal", "std": 0.1, "bias_init": 0.1},
+            ),
+            "batch_size": 100,
+            "lr": 1e-4,
+            "epochs": 6,
+            "validation_size": 5000,
+            "log_every": 100,
             "eval_every": "epoch",
         },
         "seed004": {
             "description": "seed 004: BasicRNNCell(150), dense on the final state; Adam 1e-3, batch 150, 100 epochs",
             "model": {"cell": "basic_rnn", "num_units": 150, "tf_layout": "seed004"},
-            "batch_size": 150, "lr": 1e-3, "epochs": 100, "validation_size": 5000, "log_every": 100,
-            "eval_every": "epoch", "checkpoint_every": 1000,
+            "batch_size": 150,
+            "lr": 1e-3,
+            "epochs": 100,
+            "validation_size": 5000,
+            "log_every": 100,
+            "eval_every": "epoch",
+            "checkpoint_every": 1000,
         },
     }
 
@@ -175,10 +246,10 @@ class MnistTask(Task):
         data = get_mnist(self.data_dir)
         v = config["validation_size"]
         dev = self.device
-        self.train_x = torch.from_numpy(np.ascontiguousarray(data.train_images[v:])).to(dev)
+        self.train_x = torch.from_numpy(np.array(data.train_images[v:])).to(dev)
         self.train_y = torch.from_numpy(data.train_labels[v:]).to(dev)
         n_test = config["eval_examples"] or len(data.test_labels)
-        self.test_x = torch.from_numpy(np.ascontiguousarray(data.test_images[:n_test])).to(dev)
+        self.test_x = torch.from_numpy(np.array(data.test_images[:n_test])).to(dev)
         self.test_y = torch.from_numpy(data.test_labels[:n_test]).to(dev)
         self.sampler = EpochSampler(len(self.train_y), config["batch_size"], config["seed"])
 
@@ -199,8 +270,12 @@ class MnistTask(Task):
         """Logits ``[N, 10]`` for uint8 images ``[N, 28, 28]``, in batches (no grad)."""
         bs = self.config["eval_batch"]
         with torch.no_grad():
-            return torch.cat([self.model(self.pixels(images[i : i + bs].to(self.device)))
-                              for i in range(0, len(images), bs)])
+            return torch.cat(
+                [
+                    self.model(self.pixels(images[i : i + bs].to(self.device)))
+                    for i in range(0, len(images), bs)
+                ]
+            )
 
     def evaluate(self):
         logits = self.logits(self.test_x)
@@ -226,8 +301,18 @@ class MnistTask(Task):
         run_dir = Path(run_dir)
         files = plots.training_curves(run_dir, ["test_accuracy", "test_loss"])
         pred = self.logits(self.test_x).argmax(1).cpu().numpy()
-        files.append(plots.confusion_matrix(run_dir / "confusion_matrix.png", self.test_y.cpu().numpy(), pred))
+        files.append(
+            plots.confusion_matrix(
+                run_dir / "confusion_matrix.png", self.test_y.cpu().numpy(), pred
+            )
+        )
         img = self.test_x[0].cpu().numpy()
-        files.append(plots.step_probability_bars(
-            run_dir / "step_probabilities.png", img, self.step_probabilities(img), int(self.test_y[0])))
+        files.append(
+            plots.step_probability_bars(
+                run_dir / "step_probabilities.png",
+                img,
+                self.step_probabilities(img),
+                int(self.test_y[0]),
+            )
+        )
         return files

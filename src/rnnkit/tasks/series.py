@@ -12,6 +12,7 @@ Two modes:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -41,27 +42,51 @@ class SeriesModel(nn.Module):
         return self.proj(outputs)
 
     def tf_variables(self) -> dict[str, nn.Parameter]:
-        return {**rk.tf_variables(self.cell, "rnn"), "fully_connected/weights": self.proj.kernel,
-                "fully_connected/biases": self.proj.bias}
+        return {
+            **rk.tf_variables(self.cell, "rnn"),
+            "fully_connected/weights": self.proj.kernel,
+            "fully_connected/biases": self.proj.bias,
+        }
 
 
 class SeriesTask(Task):
     name = "series"
     description = "time series t*sin(t)/3 + 2*sin(5t): one-step-ahead prediction with a relu RNN"
-    defaults = {"mode": "next_step", "num_units": 100, "n_steps": 20, "resolution": 0.1,
-                "t_min": 0.0, "t_max": 30.0, "heldout": [[6.0, 10.0], [18.0, 22.0]]}
-    presets = {
+    defaults: ClassVar[dict[str, Any]] = {
+        "mode": "next_step",
+        "num_units": 100,
+        "n_steps": 20,
+        "resolution": 0.1,
+        "t_min": 0.0,
+        "t_max": 30.0,
+        "heldout": [[6.0, 10.0], [18.0, 22.0]],
+    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {
             "description": "BasicRNNCell(100, relu) + projection, random 20-step windows, batch 50, "
-                           "Adam 1-cycle lr 2e-3, 3000 steps",
-            "batch_size": 50, "lr": 2e-3, "schedule": "onecycle", "warmup": 0.1, "max_steps": 3000,
-            "log_every": 100, "eval_every": 250, "checkpoint_every": 500, "grad_clip": 5.0,
+            "Adam 1-cycle lr 2e-3, 3000 steps",
+            "batch_size": 50,
+            "lr": 2e-3,
+            "schedule": "onecycle",
+            "warmup": 0.1,
+            "max_steps": 3000,
+            "log_every": 100,
+            "eval_every": 250,
+            "checkpoint_every": 500,
+            "grad_clip": 5.0,
         },
         "seed004": {
             "description": "seed 004 as written: input t, target f(t), one window on [12, 15], "
-                           "Adam 1e-3, 10,000 steps; test_mse is its shifted-window check",
-            "mode": "seed004", "n_steps": 100, "resolution": 0.03, "batch_size": 1, "lr": 1e-3,
-            "max_steps": 10000, "log_every": 500, "eval_every": 1000, "checkpoint_every": 1000,
+            "Adam 1e-3, 10,000 steps; test_mse is its shifted-window check",
+            "mode": "seed004",
+            "n_steps": 100,
+            "resolution": 0.03,
+            "batch_size": 1,
+            "lr": 1e-3,
+            "max_steps": 10000,
+            "log_every": 500,
+            "eval_every": 1000,
+            "checkpoint_every": 1000,
         },
     }
 
@@ -70,7 +95,9 @@ class SeriesTask(Task):
             raise ConfigError(f"series: mode must be next_step or seed004, got {config['mode']!r}")
         super().__init__(config, data_dir)
         c = config
-        self.windows = SeriesWindows(c["n_steps"], c["resolution"], c["t_min"], c["t_max"], c["heldout"])
+        self.windows = SeriesWindows(
+            c["n_steps"], c["resolution"], c["t_min"], c["t_max"], c["heldout"]
+        )
 
     def build_model(self):
         return SeriesModel(self.config["num_units"])
@@ -89,7 +116,9 @@ class SeriesTask(Task):
         if self.config["mode"] == "seed004":
             x, y = (self._t(a) for a in seed004_window(0))
         else:
-            x, y = self._pairs(self.windows.train_times(self.config["batch_size"], self.config["seed"], step))
+            x, y = self._pairs(
+                self.windows.train_times(self.config["batch_size"], self.config["seed"], step)
+            )
         return nn.functional.mse_loss(self.model(x), y), x.shape[0]
 
     def _mse(self, x, y) -> float:
@@ -116,16 +145,30 @@ class SeriesTask(Task):
                 pred = self.model(self._t(t.reshape(3, 100, 1))).reshape(-1).cpu().numpy()
                 tw, _ = seed004_window(1)
                 shifted = self.model(self._t(tw)).reshape(-1).cpu().numpy()
-                files.append(plots.series_prediction(
-                    run_dir / "series_prediction.png", t, series(t), pred, train_span=(12.0, 15.0),
-                    extra=(tw.reshape(-1), shifted, "shifted window"),
-                    title="seed 004: input t, output f(t): right on [12, 15] only"))
+                files.append(
+                    plots.series_prediction(
+                        run_dir / "series_prediction.png",
+                        t,
+                        series(t),
+                        pred,
+                        train_span=(12.0, 15.0),
+                        extra=(tw.reshape(-1), shifted, "shifted window"),
+                        title="seed 004: input t, output f(t): right on [12, 15] only",
+                    )
+                )
             else:
                 times = self.windows.test_times()[0]
                 t_all = np.linspace(self.config["t_min"], self.config["t_max"], 1000)
                 x, _ = self._pairs(times[None])
                 pred = self.model(x).reshape(-1).cpu().numpy()
-                files.append(plots.series_prediction(
-                    run_dir / "series_prediction.png", times[1:], series(times[1:]), pred,
-                    curve=(t_all, series(t_all)), heldout=self.config["heldout"]))
+                files.append(
+                    plots.series_prediction(
+                        run_dir / "series_prediction.png",
+                        times[1:],
+                        series(times[1:]),
+                        pred,
+                        curve=(t_all, series(t_all)),
+                        heldout=self.config["heldout"],
+                    )
+                )
         return files

@@ -9,6 +9,7 @@ window (windows never trained on) from the carried state, without updating it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -47,18 +48,34 @@ class SineModel(nn.Module):
 class SineTask(Task):
     name = "sine"
     description = "sin(x) -> cos(x) per step, state carried from window to window (truncated BPTT)"
-    defaults = {"time_steps": 20, "cell_size": 10, "test_windows": 50,
-                "init": {"init": "normal", "std": 1.0, "bias_init": 0.1}}
-    presets = {
+    defaults: ClassVar[dict[str, Any]] = {
+        "time_steps": 20,
+        "cell_size": 10,
+        "test_windows": 50,
+        "init": {"init": "normal", "std": 1.0, "bias_init": 0.1},
+    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {
             "description": "BasicLSTMCell(32), windows 20 x 50, Adam 1-cycle lr 0.01, 2000 steps",
-            "cell_size": 32, "batch_size": 50, "lr": 0.01, "schedule": "onecycle", "warmup": 0.1,
-            "max_steps": 2000, "log_every": 100, "eval_every": 100, "checkpoint_every": 500,
+            "cell_size": 32,
+            "batch_size": 50,
+            "lr": 0.01,
+            "schedule": "onecycle",
+            "warmup": 0.1,
+            "max_steps": 2000,
+            "log_every": 100,
+            "eval_every": 100,
+            "checkpoint_every": 500,
         },
         "seed000": {
             "description": "seed 000: BasicLSTMCell(10), windows 20 x 50, Adam 0.006, 1000 steps",
-            "cell_size": 10, "batch_size": 50, "lr": 0.006, "max_steps": 1000,
-            "log_every": 20, "eval_every": 25, "checkpoint_every": 500,
+            "cell_size": 10,
+            "batch_size": 50,
+            "lr": 0.006,
+            "max_steps": 1000,
+            "log_every": 20,
+            "eval_every": 25,
+            "checkpoint_every": 500,
         },
     }
 
@@ -75,7 +92,7 @@ class SineTask(Task):
 
     def _window(self, step: int):
         x, y, xs = sine_batch(step, self.config["batch_size"], self.config["time_steps"])
-        as_t = lambda a: torch.as_tensor(a, dtype=torch.float32, device=self.device)  # noqa: E731
+        as_t = lambda a: torch.as_tensor(a, dtype=torch.float32, device=self.device)
         return as_t(x), as_t(y), xs
 
     def train_loss(self, step):
@@ -95,20 +112,23 @@ class SineTask(Task):
         return out
 
     def evaluate(self):
-        se = [((p - y) ** 2).mean().item() for _, y, p in self._rollout(self.config["test_windows"])]
+        se = [
+            ((p - y) ** 2).mean().item() for _, y, p in self._rollout(self.config["test_windows"])
+        ]
         return {"test_mse": sum(se) / len(se)}
 
     def snapshot(self, step):
         """Row 0 of the next window, predicted from the carried state (one GIF frame per evaluation)."""
-        (xs, y, pred), = self._rollout(1)
+        ((xs, y, pred),) = self._rollout(1)
         return {"xs": xs[0].tolist(), "true": y[0, :, 0].tolist(), "pred": pred[0, :, 0].tolist()}
 
     def extra_state(self):
         return {**state_to_tensors("carry", self.carry), "next_step": torch.tensor(self.next_step)}
 
     def load_extra_state(self, state):
-        self.carry = tensors_to_state("carry", {k: v.to(self.device) for k, v in state.items()},
-                                      self.carry)
+        self.carry = tensors_to_state(
+            "carry", {k: v.to(self.device) for k, v in state.items()}, self.carry
+        )
         self.next_step = int(state["next_step"])
 
     def make_plots(self, run_dir):

@@ -7,6 +7,14 @@ from .sampler import EpochSampler
 from .schedule import lr_at
 
 __all__ = [
-    "Checkpoint", "EpochSampler", "LoopConfig", "SingleProcess", "Trainable", "TrainingDiverged",
-    "atomic_write_bytes", "fit", "lr_at", "save_checkpoint",
+    "Checkpoint",
+    "EpochSampler",
+    "LoopConfig",
+    "SingleProcess",
+    "Trainable",
+    "TrainingDiverged",
+    "atomic_write_bytes",
+    "fit",
+    "lr_at",
+    "save_checkpoint",
 ]

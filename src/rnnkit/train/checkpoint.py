@@ -88,7 +88,9 @@ def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Non
         for k in cuda[: torch.cuda.device_count()]:
             torch.cuda.set_rng_state(tensors[k], int(k.rsplit("/", 1)[1]))
     kind, pos, has_gauss, gauss = meta["numpy"]
-    np.random.set_state((kind, tensors["rng/numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss))
+    np.random.set_state(
+        (kind, tensors["rng/numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss)
+    )
     version, pystate, pygauss = meta["python"]
     random.setstate((version, tuple(pystate), pygauss))
 
@@ -145,10 +147,10 @@ class Checkpoint:
         try:
             with safe_open(str(self.path), framework="pt") as f:
                 header = f.metadata() or {}
-                self.tensors = {k: f.get_tensor(k) for k in f.keys()}
+                self.tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no dict)
         except FileNotFoundError:
             raise
-        except Exception as e:  # safetensors raises its own error types for a torn/corrupt file
+        except Exception as e:  # noqa: BLE001 (safetensors raises its own types for a corrupt file)
             raise ValueError(f"Checkpoint: cannot read {self.path} ({e})") from None
         if header.get("format") != FORMAT:
             raise ValueError(

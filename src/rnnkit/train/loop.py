@@ -121,7 +121,9 @@ def fit(
             rd.truncate_jsonl(run_dir / rd.METRICS_LOG, step)
             rd.truncate_jsonl(run_dir / rd.SNAPSHOTS, step)
     seconds0, t0, examples = float(meta["train_seconds"]), time.perf_counter(), 0
-    writer = _tb_writer(run_dir, step if resume else None) if cfg.tensorboard and dist.is_main else None
+    writer = (
+        _tb_writer(run_dir, step if resume else None) if cfg.tensorboard and dist.is_main else None
+    )
     progress = Progress(cfg.max_steps, step, cfg.log_every, tty=cfg.tty)
 
     def save(s: int) -> None:
@@ -181,8 +183,14 @@ def fit(
                 progress.update(step, value, rate, lr)
                 if step % cfg.log_every == 0 or step == cfg.max_steps:
                     mean = meta["loss_sum"] / meta["loss_n"]
-                    rec = {"kind": "train", "step": step, "loss": mean, "lr": lr,
-                           "examples_per_s": rate, "elapsed_s": seconds0 + elapsed}
+                    rec = {
+                        "kind": "train",
+                        "step": step,
+                        "loss": mean,
+                        "lr": lr,
+                        "examples_per_s": rate,
+                        "elapsed_s": seconds0 + elapsed,
+                    }
                     meta["loss_sum"], meta["loss_n"] = 0.0, 0
                     if dist.is_main:
                         rd.append_jsonl(run_dir / rd.METRICS_LOG, rec)
@@ -191,7 +199,9 @@ def fit(
                             writer.add_scalar("train/lr", lr, step)
                 if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
                     ev = evaluate(step)
-                    progress.message(f"step {step}: " + "  ".join(f"{k} {v:.4g}" for k, v in ev.items()))
+                    progress.message(
+                        f"step {step}: " + "  ".join(f"{k} {v:.4g}" for k, v in ev.items())
+                    )
                     if cfg.stop_metric and ev.get(cfg.stop_metric, -math.inf) >= cfg.stop_at_least:
                         stopped_early = True
                         break
@@ -212,7 +222,12 @@ def fit(
     meta["finished"] = True
     save(step)
     final = evaluate(step)
-    result = {**final, "steps": step, "train_seconds": meta["train_seconds"], "stopped_early": stopped_early}
+    result = {
+        **final,
+        "steps": step,
+        "train_seconds": meta["train_seconds"],
+        "stopped_early": stopped_early,
+    }
     if dist.is_main:
         rd.write_json(run_dir / rd.METRICS, result)
         if writer is not None:

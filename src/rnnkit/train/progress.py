@@ -8,7 +8,12 @@ from typing import TextIO
 
 class Progress:
     def __init__(
-        self, total: int, initial: int, every: int, stream: TextIO | None = None, tty: bool | None = None
+        self,
+        total: int,
+        initial: int,
+        every: int,
+        stream: TextIO | None = None,
+        tty: bool | None = None,
     ) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
@@ -17,14 +22,18 @@ class Progress:
         if self.tty:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, initial=initial, file=self.stream, unit="step", dynamic_ncols=True)
+            self._bar = tqdm(
+                total=total, initial=initial, file=self.stream, unit="step", dynamic_ncols=True
+            )
 
     def update(self, step: int, loss: float, examples_per_s: float, lr: float) -> None:
         """Called after every step; ``step`` is the number of steps done."""
         if self._bar is not None:
             self._bar.update(1)
             if step % 10 == 0 or step == self.total:
-                self._bar.set_postfix(loss=f"{loss:.4g}", ex_s=f"{examples_per_s:.0f}", refresh=False)
+                self._bar.set_postfix(
+                    loss=f"{loss:.4g}", ex_s=f"{examples_per_s:.0f}", refresh=False
+                )
         elif step % self.every == 0 or step == self.total:
             print(
                 f"step {step}/{self.total}  loss {loss:.4g}  lr {lr:.3g}  {examples_per_s:.0f} ex/s",

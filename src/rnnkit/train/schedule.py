@@ -7,7 +7,9 @@ import math
 SCHEDULES = ("constant", "onecycle", "cosine")
 
 
-def lr_at(step: int, base_lr: float, total: int, schedule: str = "constant", warmup: float = 0.0) -> float:
+def lr_at(
+    step: int, base_lr: float, total: int, schedule: str = "constant", warmup: float = 0.0
+) -> float:
     """Learning rate for step ``step`` (0-based) of ``total``.
 
     ``constant``: ``base_lr``. ``cosine``: linear warm-up over ``warmup·total`` steps then cosine to 0.
@@ -17,7 +19,7 @@ def lr_at(step: int, base_lr: float, total: int, schedule: str = "constant", war
         return base_lr
     if schedule not in SCHEDULES:
         raise ValueError(f"lr_at: expected schedule in {SCHEDULES}, got {schedule!r}")
-    w = int(round(warmup * total))
+    w = round(warmup * total)
     if schedule == "onecycle":
         lo, end = base_lr / 25, base_lr / 1e4
         if step < w:
