@@ -54,10 +54,10 @@ class SeriesWindows:
         self.resolution = resolution
         self.t_min, self.t_max = t_min, t_max
         self.heldout = [tuple(map(float, h)) for h in heldout]
-        self.span = (n_steps + 1) * resolution
+        self.span = n_steps * resolution  # first to last point of a window
         if self.span > t_max - t_min:
             raise ValueError(
-                f"SeriesWindows: expected (n_steps+1)*resolution <= t_max-t_min, got {self.span}"
+                f"SeriesWindows: expected n_steps*resolution <= t_max-t_min, got {self.span}"
             )
 
     def _overlaps(self, starts: np.ndarray) -> np.ndarray:

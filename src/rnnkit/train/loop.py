@@ -106,6 +106,7 @@ def fit(
         KeyboardInterrupt: after Ctrl-C, once the checkpoint of the last finished step is written.
     """
     run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     dist = dist or SingleProcess()
     model = task.model
     ckpt = run_dir / rd.CHECKPOINT
