@@ -12,7 +12,11 @@ from rnnkit.data import mnist as M
 
 
 def idx_bytes(a: np.ndarray) -> bytes:
-    return bytes([0, 0, 8, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape) + a.astype(np.uint8).tobytes()
+    return (
+        bytes([0, 0, 8, a.ndim])
+        + struct.pack(f">{a.ndim}I", *a.shape)
+        + a.astype(np.uint8).tobytes()
+    )
 
 
 def write_fake(d: Path, n_train=5, n_test=3, seed=0) -> dict[str, str]:

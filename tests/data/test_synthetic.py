@@ -32,7 +32,9 @@ def test_training_windows_avoid_heldout_and_repeat():
 def test_test_windows_inside_heldout():
     w = SeriesWindows(n_steps=20, resolution=0.1, heldout=[[6, 10]])
     t = w.test_times()
-    assert (t >= 6 - 1e-9).all() and (t <= 10 + 1e-9).all() and len(t) == 21  # starts 6.0, 6.1, ..., 8.0
+    assert (
+        (t >= 6 - 1e-9).all() and (t <= 10 + 1e-9).all() and len(t) == 21
+    )  # starts 6.0, 6.1, ..., 8.0
     x, y = next_step_pairs(t)
     np.testing.assert_allclose(x[:, 1:], y[:, :-1])
 

@@ -32,7 +32,9 @@ def test_roundtrip_restores_everything(tmp_path):
     m, opt = _model_and_adam()
     np.random.seed(3)
     random.seed(4)
-    save_checkpoint(tmp_path / "c.safetensors", m, opt, 17, extra={"carry": torch.ones(2)}, meta={"x": 0.1})
+    save_checkpoint(
+        tmp_path / "c.safetensors", m, opt, 17, extra={"carry": torch.ones(2)}, meta={"x": 0.1}
+    )
     expect = (torch.rand(3), np.random.rand(), random.random())
     m2, opt2 = _model_and_adam()
     torch.manual_seed(99)

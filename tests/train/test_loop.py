@@ -16,7 +16,9 @@ class Toy:
 
     def __init__(self, sigint_at=None, nan_at=None):
         torch.manual_seed(0)
-        self.model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.3), torch.nn.Linear(8, 1))
+        self.model = torch.nn.Sequential(
+            torch.nn.Linear(4, 8), torch.nn.Dropout(0.3), torch.nn.Linear(8, 1)
+        )
         self.sigint_at, self.nan_at = sigint_at, nan_at
         self.w = torch.arange(4.0)
 
@@ -40,8 +42,18 @@ class Toy:
 
 
 def _run(task, d, resume=False, **kw):
-    cfg = LoopConfig(max_steps=20, lr=0.05, schedule="onecycle", warmup=0.2, log_every=4, eval_every=5,
-                     checkpoint_every=5, tensorboard=False, tty=False, **kw)
+    cfg = LoopConfig(
+        max_steps=20,
+        lr=0.05,
+        schedule="onecycle",
+        warmup=0.2,
+        log_every=4,
+        eval_every=5,
+        checkpoint_every=5,
+        tensorboard=False,
+        tty=False,
+        **kw,
+    )
     return fit(task, torch.optim.Adam(task.model.parameters(), lr=0.05), cfg, d, resume=resume)
 
 
@@ -67,7 +79,7 @@ def test_sigint_saves_and_resume_is_bit_exact(tmp_path):
     assert resumed["test_mse"] == full["test_mse"]
     for t_full, t_res in zip(Toy().model.parameters(), task.model.parameters()):
         assert not torch.equal(t_full, t_res)  # the resumed model really trained
-    untimed = lambda d: [  # noqa: E731
+    untimed = lambda d: [
         {k: v for k, v in r.items() if k not in ("examples_per_s", "elapsed_s")}
         for r in rd.read_jsonl(d / rd.METRICS_LOG)
     ]
@@ -75,7 +87,9 @@ def test_sigint_saves_and_resume_is_bit_exact(tmp_path):
 
 
 def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path):
-    with pytest.raises(TrainingDiverged, match=r"loss became nan at step 8; .*last good checkpoint"):
+    with pytest.raises(
+        TrainingDiverged, match=r"loss became nan at step 8; .*last good checkpoint"
+    ):
         _run(Toy(nan_at=7), tmp_path)
     ck = Checkpoint(tmp_path / rd.CHECKPOINT)
     assert ck.step == 5

@@ -88,6 +88,13 @@ class Task:
                 else:
                     cfg[k] = v
         cfg["task"], cfg["preset"] = cls.name, preset
+        for key in ("max_steps", "epochs", "batch_size"):
+            if cfg[key] is not None and (not isinstance(cfg[key], int) or cfg[key] < 1):
+                raise ConfigError(
+                    f"{key.replace('_', '-')} must be a positive integer, got {cfg[key]!r}"
+                )
+        if not (isinstance(cfg["lr"], (int, float)) and cfg["lr"] > 0):
+            raise ConfigError(f"lr must be positive, got {cfg['lr']!r}")
         spe = cls.steps_per_epoch(cfg)
         if cfg["max_steps"] is None:
             if cfg["epochs"] is None:
@@ -97,15 +104,12 @@ class Task:
                     f"task {cls.name} has no epochs (its data is endless); use --max-steps N"
                 )
             cfg["max_steps"] = int(cfg["epochs"] * spe)
+            if cfg["max_steps"] < 1:
+                raise ConfigError(
+                    f"--epochs {cfg['epochs']} gives no step (one epoch is {spe} steps)"
+                )
         if cfg["eval_every"] == "epoch":
             cfg["eval_every"] = spe or 0
-        for key in ("max_steps", "batch_size"):
-            if not isinstance(cfg[key], int) or cfg[key] < 1:
-                raise ConfigError(
-                    f"{key.replace('_', '-')} must be a positive integer, got {cfg[key]!r}"
-                )
-        if not cfg["lr"] > 0:
-            raise ConfigError(f"lr must be positive, got {cfg['lr']!r}")
         return cfg
 
     # ---- construction --------------------------------------------------------------------------

@@ -239,7 +239,8 @@ class MnistTask(Task):
 
     @classmethod
     def steps_per_epoch(cls, config):
-        return (60000 - config["validation_size"]) // config["batch_size"]
+        n = len(get_mnist(config.get("data_dir")).train_labels) - config["validation_size"]
+        return max(n, 0) // config["batch_size"]
 
     def __init__(self, config, data_dir=None):
         super().__init__(config, data_dir)
@@ -286,13 +287,13 @@ class MnistTask(Task):
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities ``[N, 10]`` for uint8 images ``[N, 28, 28]``."""
         self.model.eval()
-        return torch.softmax(self.logits(torch.from_numpy(images)), 1).cpu().numpy()
+        return torch.softmax(self.logits(torch.from_numpy(np.array(images))), 1).cpu().numpy()
 
     def step_probabilities(self, image: np.ndarray) -> np.ndarray:
         """Class probabilities after each row ``[28, 10]`` for one uint8 image ``[28, 28]``."""
         self.model.eval()
         with torch.no_grad():
-            x = self.pixels(torch.from_numpy(image[None]).to(self.device))
+            x = self.pixels(torch.from_numpy(np.array(image[None])).to(self.device))
             return torch.softmax(self.model.step_logits(x)[0], -1).cpu().numpy()
 
     def make_plots(self, run_dir):

@@ -116,8 +116,10 @@ def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> No
     for idx, kv in meta["scalars"].items():
         state.setdefault(int(idx), {}).update(kv)
     # JSON turned tuples (Adam's betas) into lists; give them back their type.
-    groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
-              for g in meta["param_groups"]]
+    groups = [
+        {k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
+        for g in meta["param_groups"]
+    ]
     opt.load_state_dict({"state": state, "param_groups": groups})
 
 
