@@ -7,7 +7,7 @@ from rnnkit.data.synthetic import SeriesWindows, next_step_pairs, seed004_window
 
 def test_sine_windows_continue_row_by_row():
     x0, y0, xs0 = sine_batch(3, batch_size=4, time_steps=5)
-    x1, _, xs1 = sine_batch(4, batch_size=4, time_steps=5)
+    _, _, xs1 = sine_batch(4, batch_size=4, time_steps=5)
     assert x0.shape == (4, 5, 1) and xs0.shape == (4, 5)
     np.testing.assert_allclose(xs1[:, 0] - xs0[:, -1], 1 / (10 * np.pi))
     np.testing.assert_allclose(x0[..., 0], np.sin(xs0))
