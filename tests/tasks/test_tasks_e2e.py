@@ -207,3 +207,21 @@ def test_sine_tf_names_match_seed000():
         "out_hidden/biases": (1,),
     }
     assert np.isclose(float(model.in_hidden.bias[0]), 0.1)
+
+
+def test_shift_augmentation_translates_each_image():
+    cfg = TASKS["mnist"].resolve_config("default", {"max_steps": 1, "eval_examples": 10})
+    task = TASKS["mnist"](cfg)
+    x = task.train_x[:16]
+    y = task.shifted(x, step=3)
+    torch.testing.assert_close(y, task.shifted(x, step=3), rtol=0, atol=0)  # a function of the step
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    for i in range(16):
+        crops = [
+            padded[i, 2 + dy : 30 + dy, 2 + dx : 30 + dx]
+            for dy in range(-2, 3)
+            for dx in range(-2, 3)
+        ]
+        assert any(torch.equal(c, y[i]) for c in crops)
+    assert not torch.equal(y, x)
+    assert task.model.step_logits(task.pixels(x)).shape == (16, 14, 10)  # 2 rows per step
