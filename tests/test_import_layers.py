@@ -21,7 +21,12 @@ RANKS = {
     "unroll": 3,
     "tf_names": 4,
     "tf_checkpoint": 5,
-    "bench": 9,  # benchmarks of the whole package (``rnnkit bench``)
+    "data": 1,
+    "train": 5,
+    "tasks": 6,
+    "plots": 6,
+    "bench": 8,  # benchmarks of the whole package; ``rnnkit bench`` runs them
+    "cli": 9,
 }
 TOP = {"__init__", "__main__"}  # the facade may import everything
 

@@ -28,7 +28,7 @@ import torch
 
 from .models import COLUMNS, SHAPES, Shape, build
 
-__all__ = ["main", "run"]
+__all__ = ["add_arguments", "main", "run", "run_args", "table"]
 
 MODES = ("train", "infer")
 
@@ -209,14 +209,37 @@ def machine() -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry (also ``rnnkit bench``): measure and print the Markdown tables."""
-    parser = argparse.ArgumentParser(prog="rnnkit bench", description=__doc__.splitlines()[0])
+def _shape_list(text: str) -> list[str]:
+    shapes = [s for s in text.split(",") if s]
+    unknown = [s for s in shapes if s not in SHAPES]
+    if unknown or not shapes:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(SHAPES)}, got {text!r}")
+    return shapes
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(t) for t in text.split(",") if t]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected a comma list of positive ints, got {text!r}")
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's options (shared by ``benchmarks/bench_speed.py`` and ``rnnkit bench``)."""
     parser.add_argument(
-        "--shapes", default=",".join(SHAPES), help=f"comma list of {', '.join(SHAPES)}"
+        "--shapes",
+        type=_shape_list,
+        default=list(SHAPES),
+        help=f"comma list of {', '.join(SHAPES)} (default: all)",
     )
     parser.add_argument(
-        "--threads", default="1,2", help="comma list of torch (and TF) thread counts"
+        "--threads",
+        type=_int_list,
+        default=[1, 2],
+        help="comma list of torch (and TF) thread counts (default: 1,2)",
     )
     parser.add_argument(
         "--repeats", type=int, default=5, help="interleaved rounds; the median is reported"
@@ -231,22 +254,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="wall",
         help="wall time, or process CPU time (robust to other processes on a shared machine)",
     )
-    parser.add_argument("--json", default=None, help="also write the records here")
-    args = parser.parse_args(argv)
-    shapes = [s for s in args.shapes.split(",") if s]
-    unknown = [s for s in shapes if s not in SHAPES]
-    if unknown:
-        parser.error(f"unknown shapes {unknown}; expected some of {list(SHAPES)}")
-    threads = [int(t) for t in args.threads.split(",") if t]
+    parser.add_argument("--json", default=None, help="also write the records here")  # fmt: skip
+
+
+def run_args(args: argparse.Namespace) -> int:
+    """Measure as ``args`` say and print the Markdown tables (stdout); progress goes to stderr."""
     records = run(
-        shapes, threads, args.repeats, args.target, args.tf_python,
+        args.shapes, args.threads, args.repeats, args.target, args.tf_python,
         log=lambda s: print(s, file=sys.stderr), clock=args.clock,
     )  # fmt: skip
     print(f"Machine: {machine()}; clock: {args.clock}\n")
-    for name in shapes:
+    for name in args.shapes:
         print(f"- {name}: {SHAPES[name].describe}")
     print()
     print(table(records))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine(), "records": records}, indent=1))
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: parse ``argv`` and run (``rnnkit bench`` shares the options)."""
+    parser = argparse.ArgumentParser(prog="bench_speed.py", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run_args(parser.parse_args(argv))

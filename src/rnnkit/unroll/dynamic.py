@@ -12,7 +12,7 @@ from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
 from ..fused import decide, run_fused
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
-from ._loop import run_steps
+from ._loop import run_steps, zero_padding
 
 __all__ = ["check_time_inputs", "dynamic_rnn", "split_time"]
 
@@ -80,20 +80,6 @@ def split_time(
     return steps, batch, time, first
 
 
-def _zero_padding(
-    inputs: torch.Tensor, lengths: torch.Tensor | None, time_major: bool
-) -> torch.Tensor:
-    """``inputs`` with the steps at or past each row's length set to 0 (unchanged without lengths)."""
-    time_axis = 0 if time_major else 1
-    if lengths is None or bool((lengths == inputs.shape[time_axis]).all()):
-        return inputs
-    steps = torch.arange(inputs.shape[time_axis], device=inputs.device)
-    keep = steps[None, :] < lengths[:, None]  # [B, T]
-    if time_major:
-        keep = keep.t()
-    return torch.where(keep.unsqueeze(-1), inputs, 0.0)
-
-
 def dynamic_rnn(
     cell: RNNCell,
     inputs: Any,
@@ -143,13 +129,11 @@ def dynamic_rnn(
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     if fused_plan is not None:
         return run_fused(fused_plan, inputs, state, lengths, time_major)
+    padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
     time_axis = 0 if time_major else 1
-    prepared = None
-    if isinstance(inputs, torch.Tensor):
-        # NOTE [padding never reaches the gradient] (unroll/_loop.py): zero the padding before the input matmul.
-        prepared = cell._prepare_unroll(_zero_padding(inputs, lengths, time_major))
+    prepared = cell._prepare_unroll(padded) if isinstance(padded, torch.Tensor) else None
     if prepared is None:
-        steps, batch, time, like = split_time(where, inputs, time_major)
+        steps = split_time(where, padded, time_major)[0]
         outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
     else:
         # The cell computed its input matmul for all steps at once; slice it per step (unbind, see split_time).
@@ -158,8 +142,6 @@ def dynamic_rnn(
             steps = list(zip(*(t.unbind(time_axis) for t in per_time)))
         else:
             steps = per_time.unbind(time_axis)
-        outputs, final_state = run_steps(
-            cell, steps, state, lengths, batch, like, step=step, mask_inputs=False
-        )
+        outputs, final_state = run_steps(cell, steps, state, lengths, batch, like, step=step)
     stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
     return stacked, final_state
