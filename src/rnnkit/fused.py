@@ -25,8 +25,10 @@ every unroll.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,9 +220,18 @@ def _torch_weights(layer: _Layer) -> list[torch.Tensor]:
 
 
 def _split_layer_states(
-    fused_plan: FusedPlan, state: Any
+    fused_plan: FusedPlan, state: Any, like: torch.Tensor | None = None, time_major: bool = False
 ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
-    """The stack's state → per layer ``(h [B, out], c [B, H] or None)``."""
+    """The stack's state → per layer ``(h [B, out], c [B, H] or None)``; ``state`` None: zeros like ``like``."""
+    if state is None:
+        batch = like.shape[1 if time_major else 0]
+        return [
+            (
+                like.new_zeros(batch, layer.out),
+                like.new_zeros(batch, layer.hidden) if layer.mode == "LSTM" else None,
+            )
+            for layer in fused_plan.layers
+        ]
     if fused_plan.multi is None:
         states = [state]
     elif fused_plan.multi.state_is_tuple:
@@ -256,6 +267,19 @@ def _join_layer_states(
     return tuple(states) if fused_plan.multi.state_is_tuple else torch.cat(states, dim=-1)
 
 
+@contextlib.contextmanager
+def _quiet_projection_note(active: bool) -> Iterator[None]:
+    """torch notes that oneDNN lacks LSTM projections and that it uses its own kernel: not the user's concern."""
+    if not active:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="LSTM with projections is not supported with oneDNN"
+        )
+        yield
+
+
 def _call_group(
     group: list[_Layer],
     x: Any,
@@ -275,11 +299,7 @@ def _call_group(
     mode = group[0].mode
     if mode == "LSTM":
         hx = (h0, torch.stack([c for _, c in hcs]))
-        with warnings.catch_warnings():
-            # torch notes once that oneDNN lacks projections and it uses its own kernel: not the user's concern.
-            warnings.filterwarnings(
-                "ignore", message="LSTM with projections is not supported with oneDNN"
-            )
+        with _quiet_projection_note(bool(group[0].proj)):
             if batch_sizes is None:
                 out, h_n, c_n = _VF.lstm(
                     x, hx, weights, True, num_layers, 0.0, False, bidirectional, batch_first
@@ -378,12 +398,12 @@ def run_fused(
 ) -> tuple[torch.Tensor, Any]:
     """Run a fusable stack over checked ``inputs`` ``[B, T, D]`` (``[T, B, D]`` when ``time_major``).
 
-    ``state`` is the checked initial state (nested like ``cell.state_size``), ``sequence_length`` an int64 ``[B]``
-    tensor in ``[0, T]`` or None. Returns ``(outputs [B, T, out] or [T, B, out], final_state)`` with the same
-    values as the step loop (to float rounding).
+    ``state`` is the checked initial state (nested like ``cell.state_size``; None: zeros), ``sequence_length`` an
+    int64 ``[B]`` tensor in ``[0, T]`` or None. Returns ``(outputs [B, T, out] or [T, B, out], final_state)`` with
+    the same values as the step loop (to float rounding).
     """
     _ensure_built(fused_plan, inputs.select(0 if time_major else 1, 0))
-    hcs = _split_layer_states(fused_plan, state)
+    hcs = _split_layer_states(fused_plan, state, inputs, time_major)
 
     def call(x, batch_sizes, hcs, batch_first):
         return _run_stack(fused_plan, x, batch_sizes, hcs, batch_first)

@@ -168,6 +168,11 @@ def run(
     return records
 
 
+def _fmt(value: float) -> str:
+    """Three significant digits at least (0.634, 37.6, 16090)."""
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def _ratio(rate: dict, a: str, b: str) -> str:
     return f"{rate[a] / rate[b]:.2f}" if a in rate and b in rate else "—"
 
@@ -194,7 +199,7 @@ def table(records: list[dict]) -> str:
         lines.append("|" + "---|" * (2 + len(cols) + len(ratios)))
         for r in (r for r in records if r["mode"] == mode):
             rate = r["rate"]
-            cells = [f"{rate[c]:.1f}" if c in rate else "—" for c in cols]
+            cells = [_fmt(rate[c]) if c in rate else "—" for c in cols]
             lines.append(f"| {r['shape']} | {r['threads']} | " + " | ".join(cells) + " | "
                          + " | ".join(_ratio(rate, a, b) for a, b in ratios) + " |")  # fmt: skip
         lines.append("")

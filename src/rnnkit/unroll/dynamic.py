@@ -125,10 +125,13 @@ def dynamic_rnn(
     batch, time, like = check_time_inputs(where, inputs, time_major)
     fused_plan = decide(where, cell, inputs, fused)
     begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
-    state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     if fused_plan is not None:
+        state = None  # zeros, made by run_fused straight in the kernels' layout
+        if initial_state is not None or dtype is not None:
+            state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
         return run_fused(fused_plan, inputs, state, lengths, time_major)
+    state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
     time_axis = 0 if time_major else 1
     prepared = cell._prepare_unroll(padded) if isinstance(padded, torch.Tensor) else None
