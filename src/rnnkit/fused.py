@@ -169,8 +169,10 @@ def explain(cell: Any) -> str:
     """Say which path ``dynamic_rnn(cell, x)`` takes (for one ``[B, T, D]`` input tensor) and why.
 
     >>> import rnnkit as rk
-    >>> rk.fused.explain(rk.GRUCell(4))
-    'step loop: the cell is a GRUCell; torch\\'s fused kernels compute only BasicLSTMCell, LSTMCell and BasicRNNCell (exact types)'
+    >>> print(rk.fused.explain(rk.MultiRNNCell([rk.BasicLSTMCell(8), rk.BasicLSTMCell(8)])))
+    fused: torch._VF.lstm(num_layers=2, hidden_size=8)
+    >>> print(rk.fused.explain(rk.LSTMCell(8, use_peepholes=True)))
+    step loop: the cell (LSTMCell) uses peepholes, which torch's fused LSTM lacks
     """
     fused_plan, reason = plan(cell)
     if fused_plan is None:

@@ -160,7 +160,7 @@ def run(
                     )
                     log(
                         f"# {name} threads={n_threads} {mode}: "
-                        + ", ".join(f"{c}={r:.1f}" for c, r in rates.items())
+                        + ", ".join(f"{c}={_fmt(r)}" for c, r in rates.items())
                     )
     finally:
         if worker is not None:
