@@ -16,6 +16,7 @@ import torch
 
 import rnnkit as rk
 from tests.reference import numpy_cells as ref
+from tests.reference import numpy_surface as refs
 
 D = 3  # input depth used by every case
 
@@ -223,6 +224,159 @@ CASES = [
         },
     ),
 ]
+
+
+# ---- the rest of the TF1 surface (issue 4): wrappers (dropout ones in eval mode: the identity) and contrib cells
+def _under(scope, step):
+    """A NumPy step whose weights live under ``scope/`` (a projection wrapper's scope)."""
+    return lambda weights, x, state: step(_sub(weights, scope + "/"), x, state)
+
+
+def _ln_layout(prefix, d, h, layer_norm=True):
+    layout = {f"{prefix}/kernel": (d + h, 4 * h)}
+    if not layer_norm:
+        return {**layout, f"{prefix}/bias": (4 * h,)}
+    for gate in ("input", "transform", "forget", "output", "state"):
+        layout.update({f"{prefix}/{gate}/gamma": (h,), f"{prefix}/{gate}/beta": (h,)})
+    return layout
+
+
+CASES += [
+    _case(
+        "dropout_eval_basic_lstm",
+        lambda: rk.DropoutWrapper(
+            rk.BasicLSTMCell(4, input_size=D),
+            input_keep_prob=0.5,
+            output_keep_prob=0.3,
+            state_keep_prob=0.7,
+            variational_recurrent=True,
+            seed=3,
+        ).eval(),
+        _leaf(ref.basic_lstm, "basic_lstm_cell"),
+        {"rnn/basic_lstm_cell/kernel": (7, 16), "rnn/basic_lstm_cell/bias": (16,)},
+    ),
+    _case(
+        "dropout_keep1_gru_train",
+        lambda: rk.DropoutWrapper(rk.GRUCell(4, input_size=D)),
+        _leaf(ref.gru, "gru_cell"),
+        {
+            "rnn/gru_cell/gates/kernel": (7, 8),
+            "rnn/gru_cell/gates/bias": (8,),
+            "rnn/gru_cell/candidate/kernel": (7, 4),
+            "rnn/gru_cell/candidate/bias": (4,),
+        },
+    ),
+    _case(
+        "residual_gru",
+        lambda: rk.ResidualWrapper(rk.GRUCell(D, input_size=D)),
+        lambda w, x, s: (lambda out, st: (x + out, st))(*_leaf(ref.gru, "gru_cell")(w, x, s)),
+        {
+            "rnn/gru_cell/gates/kernel": (6, 6),
+            "rnn/gru_cell/gates/bias": (6,),
+            "rnn/gru_cell/candidate/kernel": (6, 3),
+            "rnn/gru_cell/candidate/bias": (3,),
+        },
+    ),
+    _case(
+        "device_cpu_lstm",
+        lambda: rk.DeviceWrapper(rk.LSTMCell(4, num_proj=2, input_size=D), "cpu"),
+        _leaf(ref.lstm, "lstm_cell", num_proj=2),
+        {
+            "rnn/lstm_cell/kernel": (5, 16),
+            "rnn/lstm_cell/bias": (16,),
+            "rnn/lstm_cell/projection/kernel": (4, 2),
+        },
+    ),
+    _case(
+        "output_projection_basic_lstm",
+        lambda: rk.OutputProjectionWrapper(rk.BasicLSTMCell(4, input_size=D), 2),
+        _under(
+            "output_projection_wrapper",
+            lambda w, x, s: refs.output_projection(
+                _leaf(ref.basic_lstm, "basic_lstm_cell"), w, x, s
+            ),
+        ),
+        {
+            "rnn/output_projection_wrapper/basic_lstm_cell/kernel": (7, 16),
+            "rnn/output_projection_wrapper/basic_lstm_cell/bias": (16,),
+            "rnn/output_projection_wrapper/kernel": (4, 2),
+            "rnn/output_projection_wrapper/bias": (2,),
+        },
+    ),
+    _case(
+        "input_projection_gru_relu",
+        lambda: rk.InputProjectionWrapper(rk.GRUCell(3), 5, activation="relu", input_size=D),
+        _under(
+            "input_projection_wrapper",
+            lambda w, x, s: refs.input_projection(_leaf(ref.gru, "gru_cell"), w, x, s, act="relu"),
+        ),
+        {
+            "rnn/input_projection_wrapper/kernel": (3, 5),
+            "rnn/input_projection_wrapper/bias": (5,),
+            "rnn/input_projection_wrapper/gru_cell/gates/kernel": (8, 6),
+            "rnn/input_projection_wrapper/gru_cell/gates/bias": (6,),
+            "rnn/input_projection_wrapper/gru_cell/candidate/kernel": (8, 3),
+            "rnn/input_projection_wrapper/gru_cell/candidate/bias": (3,),
+        },
+    ),
+    _case(
+        "layer_norm_lstm",
+        lambda: rk.LayerNormBasicLSTMCell(4, input_size=D),
+        _leaf(refs.layer_norm_basic_lstm, "layer_norm_basic_lstm_cell"),
+        _ln_layout("rnn/layer_norm_basic_lstm_cell", D, 4),
+    ),
+    _case(
+        "layer_norm_lstm_off_relu_dropout_eval",
+        lambda: rk.LayerNormBasicLSTMCell(
+            3,
+            forget_bias=0.4,
+            activation="relu",
+            layer_norm=False,
+            dropout_keep_prob=0.5,
+            input_size=D,
+        ).eval(),
+        _leaf(
+            refs.layer_norm_basic_lstm,
+            "layer_norm_basic_lstm_cell",
+            forget_bias=0.4,
+            layer_norm_on=False,
+            act="relu",
+        ),
+        _ln_layout("rnn/layer_norm_basic_lstm_cell", D, 3, layer_norm=False),
+    ),
+    _case(
+        "multi_wrapped",
+        lambda: rk.MultiRNNCell(
+            [
+                rk.DropoutWrapper(
+                    rk.LayerNormBasicLSTMCell(3, input_size=D), output_keep_prob=0.5
+                ).eval(),
+                rk.ResidualWrapper(rk.OutputProjectionWrapper(rk.GRUCell(2, input_size=3), 3)),
+            ]
+        ),
+        _multi(
+            _leaf(refs.layer_norm_basic_lstm, "layer_norm_basic_lstm_cell"),
+            lambda w, x, s: (lambda out, st: (x + out, st))(
+                *_under(
+                    "output_projection_wrapper",
+                    lambda w2, x2, s2: refs.output_projection(
+                        _leaf(ref.gru, "gru_cell"), w2, x2, s2
+                    ),
+                )(w, x, s)
+            ),
+        ),
+        {
+            **_ln_layout("rnn/multi_rnn_cell/cell_0/layer_norm_basic_lstm_cell", D, 3),
+            "rnn/multi_rnn_cell/cell_1/output_projection_wrapper/gru_cell/gates/kernel": (5, 4),
+            "rnn/multi_rnn_cell/cell_1/output_projection_wrapper/gru_cell/gates/bias": (4,),
+            "rnn/multi_rnn_cell/cell_1/output_projection_wrapper/gru_cell/candidate/kernel": (5, 2),
+            "rnn/multi_rnn_cell/cell_1/output_projection_wrapper/gru_cell/candidate/bias": (2,),
+            "rnn/multi_rnn_cell/cell_1/output_projection_wrapper/kernel": (2, 3),
+            "rnn/multi_rnn_cell/cell_1/output_projection_wrapper/bias": (3,),
+        },
+    ),
+]
+
 CASE_IDS = [c.id for c in CASES]
 
 

@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from .. import nest
-from .._checks import check_positive_int, describe, to_torch_dtype
+from .._checks import check_positive_int, describe, to_torch_device, to_torch_dtype
 
-__all__ = ["RNNCell", "LayerCell", "check_state", "glorot_uniform_"]
+__all__ = ["RNNCell", "LayerCell", "check_state", "state_dtype", "glorot_uniform_"]
 
 Initializer = Callable[[torch.Tensor], Any]
 
@@ -42,8 +42,16 @@ def glorot_uniform_(tensor: torch.Tensor) -> torch.Tensor:
         return tensor.uniform_(-limit, limit)
 
 
-def check_state(where: str, state_size: Any, state: Any, batch_size: int) -> None:
-    """Check that ``state`` has the structure of ``state_size`` and leaves of shape ``[batch_size, size]``."""
+def check_state(
+    where: str,
+    state_size: Any,
+    state: Any,
+    batch_size: int,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
+) -> None:
+    """Check that ``state`` has the structure of ``state_size`` and leaves of shape ``[batch_size, size]``
+    (and of the inputs' ``dtype`` and ``device``, when given)."""
     nest.assert_same_structure(state_size, state, where=f"{where} (state)")
     for size, tensor in zip(nest.flatten(state_size), nest.flatten(state)):
         if not isinstance(tensor, torch.Tensor):
@@ -54,6 +62,19 @@ def check_state(where: str, state_size: Any, state: Any, batch_size: int) -> Non
                 f"{where}: expected a state tensor of shape [B={batch_size}, {size}], "
                 f"got shape {tuple(tensor.shape)}"
             )
+        if device is not None and tensor.device != device:
+            raise ValueError(
+                f"{where}: expected state tensors on {device} (the inputs'), got {tensor.device}"
+            )
+        if dtype is not None and tensor.dtype != dtype:
+            raise TypeError(
+                f"{where}: expected state tensors of dtype {dtype} (the inputs'), got {tensor.dtype}"
+            )
+
+
+def state_dtype(inputs: torch.Tensor) -> torch.dtype | None:
+    """The dtype a cell's state must have: the inputs' (None under autocast, where dtypes legitimately mix)."""
+    return None if torch.is_autocast_enabled(inputs.device.type) else inputs.dtype
 
 
 class RNNCell(nn.Module):
@@ -108,7 +129,7 @@ class RNNCell(nn.Module):
         check_positive_int(where, "batch_size", batch_size)
         default_dtype, default_device = self._default_dtype_device()
         dtype = to_torch_dtype(where, dtype) or default_dtype
-        device = torch.device(device) if device is not None else default_device
+        device = to_torch_device(where, device) or default_device
         return nest.map_structure(
             lambda size: torch.zeros(batch_size, size, dtype=dtype, device=device), self.state_size
         )
@@ -145,7 +166,7 @@ class LayerCell(RNNCell):
         where = type(self).__name__
         self.num_units = check_positive_int(where, "num_units", num_units)
         self._dtype = to_torch_dtype(where, dtype)
-        self._device = torch.device(device) if device is not None else None
+        self._device = to_torch_device(where, device)
         self.input_size: int | None = None
         self._pending_input_size = input_size
 
@@ -213,6 +234,10 @@ class LayerCell(RNNCell):
                 f"{where}: built for input_size={self.input_size}, got inputs.shape[-1]={depth}"
             )
         kernel = getattr(self, self._tf_params[0][1])
+        if inputs.device != kernel.device:
+            raise ValueError(
+                f"{where}: expected inputs on {kernel.device} (the cell's parameter device), got {inputs.device}"
+            )
         if inputs.dtype != kernel.dtype and not torch.is_autocast_enabled(inputs.device.type):
             raise TypeError(
                 f"{where}: expected {kernel.dtype} inputs (the cell's parameter dtype), got {inputs.dtype}"
@@ -222,7 +247,14 @@ class LayerCell(RNNCell):
     def forward(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
         """One step: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output [B, output_size], new_state)``."""
         inputs = self._prepare_inputs(inputs)
-        check_state(type(self).__name__, self.state_size, state, inputs.shape[0])
+        check_state(
+            type(self).__name__,
+            self.state_size,
+            state,
+            inputs.shape[0],
+            state_dtype(inputs),
+            inputs.device,
+        )
         return self._step(inputs, state)
 
     def _step(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:

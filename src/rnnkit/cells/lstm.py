@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import torch
 
 from ..activations import Activation, resolve_activation
-from .base import Initializer, LayerCell, check_state
+from .base import Initializer, LayerCell, check_state, state_dtype
 from .state import LSTMStateTuple
 
 __all__ = ["BasicLSTMCell", "LSTMCell"]
@@ -26,7 +27,7 @@ class _LSTMBase(LayerCell):
     ) -> None:
         super().__init__(num_units, **kwargs)
         where = type(self).__name__
-        if not isinstance(forget_bias, (int, float)) or isinstance(forget_bias, bool):
+        if not isinstance(forget_bias, numbers.Real) or isinstance(forget_bias, bool):
             raise TypeError(f"{where}: expected forget_bias to be a float, got {forget_bias!r}")
         if not isinstance(state_is_tuple, bool):
             raise TypeError(
@@ -55,7 +56,14 @@ class _LSTMBase(LayerCell):
         """One step: ``inputs [B, D]``, ``state`` ``LSTMStateTuple(c [B, H], h [B, P])`` (or ``[B, H+P]`` when
         ``state_is_tuple=False``) → ``(h' [B, P], new state of the same form)``."""
         inputs = self._prepare_inputs(inputs)
-        check_state(type(self).__name__, self.state_size, state, inputs.shape[0])
+        check_state(
+            type(self).__name__,
+            self.state_size,
+            state,
+            inputs.shape[0],
+            state_dtype(inputs),
+            inputs.device,
+        )
         if self.state_is_tuple:
             c, h = state
         else:
@@ -183,10 +191,15 @@ class LSTMCell(_LSTMBase):
         self.cell_clip = _check_clip(where, "cell_clip", cell_clip)
         self.proj_clip = _check_clip(where, "proj_clip", proj_clip)
         if num_proj is not None:
-            if isinstance(num_proj, bool) or not isinstance(num_proj, int) or num_proj <= 0:
+            if (
+                isinstance(num_proj, bool)
+                or not isinstance(num_proj, numbers.Integral)
+                or num_proj <= 0
+            ):
                 raise ValueError(
                     f"{where}: expected num_proj to be a positive int or None, got {num_proj!r}"
                 )
+            num_proj = int(num_proj)
         self.num_proj = num_proj
         self._initializer = initializer
         self._finish_init()
@@ -243,6 +256,7 @@ class LSTMCell(_LSTMBase):
 def _check_clip(where: str, name: str, value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    # `not value > 0` also refuses NaN, which would turn every clipped value into NaN. inf is allowed (no clip).
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
         raise ValueError(f"{where}: expected {name} to be a positive number or None, got {value!r}")
     return float(value)

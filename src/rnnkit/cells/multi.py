@@ -48,6 +48,10 @@ class MultiRNNCell(RNNCell):
                 raise TypeError(
                     f"{where}: expected cells[{i}] to be an rnnkit cell, got {describe(cell)}"
                 )
+        if not isinstance(state_is_tuple, bool):
+            raise TypeError(
+                f"{where}: expected state_is_tuple to be a bool, got {state_is_tuple!r}"
+            )
         if not state_is_tuple and any(nest.is_nested(c.state_size) for c in cells):
             raise ValueError(
                 f"{where}: expected cells with non-nested state_size when state_is_tuple=False, got "

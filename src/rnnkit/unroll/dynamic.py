@@ -9,8 +9,9 @@ import torch
 from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
+from ..cells.hooks import begin_sequence
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
-from ._loop import run_steps
+from ._loop import run_steps, zero_padding
 
 __all__ = ["dynamic_rnn", "split_time"]
 
@@ -59,6 +60,11 @@ def split_time(
         raise ValueError(
             f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}"
         )
+    if batch == 0:
+        # Refused as zero_state(0) is: an empty batch is almost always a data-pipeline bug.
+        raise ValueError(
+            f"{where}: expected at least one batch row (B >= 1), got shape {tuple(flat[0].shape)}"
+        )
     # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
     per_leaf = [x.unbind(time_axis) for x in flat]
     steps = [nest.pack_sequence_as(inputs, [leaf[t] for leaf in per_leaf]) for t in range(time)]
@@ -103,9 +109,13 @@ def dynamic_rnn(
     """
     where = "dynamic_rnn"
     check_cell(where, cell)
+    begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     steps, batch, time, like = split_time(where, inputs, time_major)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
+    padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
+    if padded is not inputs:
+        steps = split_time(where, padded, time_major)[0]
     outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
     time_axis = 0 if time_major else 1
     stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)

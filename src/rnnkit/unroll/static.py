@@ -9,8 +9,9 @@ import torch
 from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
+from ..cells.hooks import begin_sequence
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
-from ._loop import run_steps
+from ._loop import run_steps, zero_padding_steps
 
 __all__ = ["static_rnn"]
 
@@ -46,6 +47,10 @@ def check_step_list(where: str, inputs: Any) -> tuple[int, torch.Tensor]:
                 )
             if not x.is_floating_point():
                 raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
+    if first[0].shape[0] == 0:
+        raise ValueError(
+            f"{where}: expected at least one batch row (B >= 1), got inputs[0] of shape {tuple(first[0].shape)}"
+        )
     return first[0].shape[0], first[0]
 
 
@@ -79,8 +84,10 @@ def static_rnn(
     """
     where = "static_rnn"
     check_cell(where, cell)
+    begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     batch, like = check_step_list(where, inputs)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
-    outputs, final_state = run_steps(cell, list(inputs), state, lengths, batch, like)
+    steps = zero_padding_steps(list(inputs), lengths)  # NOTE [padding never reaches the gradient]
+    outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
     return outputs, final_state

@@ -1,0 +1,81 @@
+"""Layers import one way: a module may import only from layers ranked at or below its own (DESIGN.md §1).
+
+Every top-level module of the package must have a rank here, so a new module makes this test fail until its
+place in the layering is decided.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "rnnkit"
+
+RANKS = {
+    "_version": 0,
+    "_checks": 0,
+    "nest": 0,
+    "activations": 0,
+    "cells": 1,
+    "unroll": 3,
+    "tf_names": 4,
+    "tf_checkpoint": 5,
+}
+TOP = {"__init__", "__main__"}  # the facade may import everything
+
+
+def _top_module(path: Path) -> str:
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imported_top_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    depth_in_package = len(path.relative_to(PACKAGE).parts) - 1
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                parts = (node.module or "").split(".")
+                if parts[0] == "rnnkit" and len(parts) > 1:
+                    found.add(parts[1])
+                elif parts[0] == "rnnkit":
+                    found.update(alias.name for alias in node.names)
+            elif node.level > depth_in_package:  # relative import reaching the package root
+                if node.module:
+                    found.add(node.module.split(".")[0])
+                else:
+                    found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "rnnkit" and len(parts) > 1:
+                    found.add(parts[1])
+    return found
+
+
+SOURCES = sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[str(p.relative_to(PACKAGE)) for p in SOURCES])
+def test_module_imports_only_lower_layers(path):
+    own = _top_module(path)
+    if own in TOP:
+        return
+    assert own in RANKS, (
+        f"{own}: new top-level module; give it a rank in tests/test_import_layers.py"
+    )
+    for imported in _imported_top_modules(path):
+        if imported == own:
+            continue
+        assert imported in RANKS, f"{path.name} imports rnnkit.{imported}, which has no rank"
+        assert RANKS[imported] <= RANKS[own], (
+            f"{path.relative_to(PACKAGE)} (layer {own}, rank {RANKS[own]}) imports rnnkit.{imported} "
+            f"(rank {RANKS[imported]}), a higher layer"
+        )
+
+
+def test_the_scan_sees_imports():
+    """Guard against a scan that silently finds nothing."""
+    dynamic = PACKAGE / "unroll" / "dynamic.py"
+    assert {"cells", "nest"} <= _imported_top_modules(dynamic)
