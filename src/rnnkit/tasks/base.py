@@ -73,7 +73,7 @@ class Task:
             raise ConfigError(
                 f"unknown preset {preset!r} for task {cls.name}; choose from {', '.join(cls.presets)}"
             )
-        cfg = {**COMMON_DEFAULTS, **copy.deepcopy(cls.defaults)}
+        cfg: dict[str, Any] = {**COMMON_DEFAULTS, **copy.deepcopy(cls.defaults)}
         p = {k: v for k, v in copy.deepcopy(cls.presets[preset]).items() if k != "description"}
         for src in (p, overrides or {}):
             if src.get("epochs") is not None:
@@ -103,8 +103,11 @@ class Task:
                 raise ConfigError(
                     f"task {cls.name} has no epochs (its data is endless); use --max-steps N"
                 )
-            cfg["max_steps"] = int(cfg["epochs"] * spe)
-            if cfg["max_steps"] < 1:
+            max_steps = int(
+                cfg["epochs"] * spe
+            )  # a local: mypy keeps cfg["max_steps"] narrowed to None
+            cfg["max_steps"] = max_steps
+            if max_steps < 1:
                 raise ConfigError(
                     f"--epochs {cfg['epochs']} gives no step (one epoch is {spe} steps)"
                 )

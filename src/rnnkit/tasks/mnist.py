@@ -147,6 +147,7 @@ def _lstm(num_units, **kw):
 
 class MnistTask(Task):
     name = "mnist"
+    model: MnistModel
     description = "classify MNIST digits read row by row (28 steps of 28 pixels)"
     defaults: ClassVar[dict[str, Any]] = {
         "data_dir": None,

@@ -74,7 +74,7 @@ class _SigintFlag:
 
     def __init__(self) -> None:
         self.raised = False
-        self._old = None
+        self._old: Any = None  # the previous SIGINT handler
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
