@@ -138,11 +138,7 @@ def train_run(cfg: dict, run_dir: Path, resume: bool = False, plots: bool = True
     )
     try:
         metrics = fit(
-            task,  # type: ignore[arg-type]  # each concrete task defines train_loss/evaluate; the base does not
-            task.make_optimizer(),
-            task.loop_config(tty=tty),
-            run_dir,
-            resume=resume,
+            task, task.make_optimizer(), task.loop_config(tty=tty), run_dir, resume=resume
         )
     except TrainingDiverged as e:
         print(f"rnnkit train: {e}", flush=True)

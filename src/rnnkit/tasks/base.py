@@ -8,6 +8,7 @@ The configuration is a flat JSON-able dict; ``config.json`` of a run holds it in
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -57,6 +58,9 @@ class Task:
     description: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
     presets: ClassVar[dict[str, dict[str, Any]]] = {}  # name -> {"description": ..., **settings}
+    # What the training loop calls (rnnkit.train.Trainable): declared for the type checker; each task defines them.
+    train_loss: Callable[[int], tuple[torch.Tensor, int]]
+    evaluate: Callable[[], dict[str, float]]
 
     # ---- configuration -------------------------------------------------------------------------
     @classmethod
