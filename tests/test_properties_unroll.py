@@ -1,12 +1,14 @@
-"""Property-based tests of the unroll semantics (hypothesis): random cells and stacks, batch sizes, lengths
-(0 and T included), time layouts and nested inputs/outputs.
+"""Property-based tests of the unroll semantics (hypothesis): random cells, wrappers and stacks, batch sizes,
+lengths (0 and T included), time layouts and nested inputs/outputs.
 
 For every drawn set-up:
 * ``dynamic_rnn`` == ``static_rnn`` (bit for bit), in both time layouts;
 * each row equals a reference that knows nothing of masking: the cell stepped by hand over that row alone, for
   its own length. So outputs past the row's length are zero and the final state is the state after the row's last
   step (the initial state for length 0);
-* no lengths == every length equal to T.
+* no lengths == every length equal to T;
+* ``bidirectional_dynamic_rnn``: forward == ``dynamic_rnn``; backward row b == the cell stepped by hand over
+  that row's first n steps reversed, reversed back; ``static_bidirectional_rnn`` == their per-step concat.
 
 Settings are derandomized (CI reproducible) and sized to keep the file well under 30 s on a 2-core box.
 """
