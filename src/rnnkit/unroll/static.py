@@ -74,7 +74,10 @@ def static_rnn(
     Args:
         cell: any rnnkit cell.
         inputs: a non-empty list of ``[B, D]`` tensors (or of nested structures of them), one per step.
-        initial_state, dtype, sequence_length, scope: as for ``dynamic_rnn``.
+        initial_state: as for ``dynamic_rnn``.
+        dtype: as for ``dynamic_rnn``.
+        sequence_length: as for ``dynamic_rnn``.
+        scope: as for ``dynamic_rnn``.
 
     Returns:
         ``(outputs, final_state)``: a list of T outputs ``[B, output_size]`` and the final state.
