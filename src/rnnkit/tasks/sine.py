@@ -92,7 +92,10 @@ class SineTask(Task):
 
     def _window(self, step: int):
         x, y, xs = sine_batch(step, self.config["batch_size"], self.config["time_steps"])
-        as_t = lambda a: torch.as_tensor(a, dtype=torch.float32, device=self.device)
+
+        def as_t(a):
+            return torch.as_tensor(a, dtype=torch.float32, device=self.device)
+
         return as_t(x), as_t(y), xs
 
     def train_loss(self, step):

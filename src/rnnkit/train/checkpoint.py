@@ -190,10 +190,10 @@ class Checkpoint:
         try:
             with safe_open(str(self.path), framework="pt") as f:
                 header = f.metadata() or {}
-                self.tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no dict)
+                self.tensors = {k: f.get_tensor(k) for k in f.keys()}
         except FileNotFoundError:
             raise
-        except Exception as e:  # noqa: BLE001 (safetensors raises its own types for a corrupt file)
+        except Exception as e:
             raise CheckpointFileError(f"Checkpoint: cannot read {self.path} ({e})") from None
         if header.get("format") != FORMAT:
             raise CheckpointFileError(
