@@ -29,7 +29,7 @@ def rk_cell(spec: dict[str, Any]) -> rk.RNNCell:
     kind, kwargs = spec["type"], dict(spec.get("kwargs", {}))
     if kind == "MultiRNNCell":
         return rk.MultiRNNCell([rk_cell(s) for s in spec["cells"]])
-    if kind in ("DropoutWrapper", "ResidualWrapper"):
+    if "cell" in spec:  # a wrapper (DropoutWrapper, ResidualWrapper, the projection wrappers)
         return getattr(rk, kind)(rk_cell(spec["cell"]), **kwargs)
     return getattr(rk, kind)(**kwargs)
 
@@ -59,9 +59,19 @@ def _raw_rnn(cell: rk.RNNCell, x: torch.Tensor, case: dict[str, Any]) -> tuple[l
     return [emit], [*nest.flatten(state), torch.tensor(float(loop_state), dtype=x.dtype)]
 
 
-def run_model(case: dict[str, Any], fw: list, bw: list, x: torch.Tensor) -> tuple[list, list]:
-    """rnnkit's nest-flattened (outputs, final states), in the layout of the TF script."""
+def run_model(
+    case: dict[str, Any], fw: list, bw: list, x: torch.Tensor, init: list | None = None
+) -> tuple[list, list]:
+    """rnnkit's nest-flattened (outputs, final states), in the layout of the TF script; ``init``: the flat
+    initial-state leaves of fw then bw (bidirectional cases with ``initial_state``)."""
     model, tm, lengths = case["model"], case["time_major"], case["sequence_length"]
+    initial = {}
+    if init is not None:
+        n_fw = len(nest.flatten(fw[0].state_size))
+        initial = {
+            "initial_state_fw": nest.pack_sequence_as(fw[0].state_size, init[:n_fw]),
+            "initial_state_bw": nest.pack_sequence_as(bw[0].state_size, init[n_fw:]),
+        }
     if model == "dynamic":
         out, st = rk.dynamic_rnn(fw[0], x, sequence_length=lengths, time_major=tm)
         return [out], nest.flatten(st)
@@ -69,12 +79,12 @@ def run_model(case: dict[str, Any], fw: list, bw: list, x: torch.Tensor) -> tupl
         return _raw_rnn(fw[0], x, case)
     if model == "bidirectional_dynamic":
         outs, states = rk.bidirectional_dynamic_rnn(
-            fw[0], bw[0], x, sequence_length=lengths, time_major=tm
+            fw[0], bw[0], x, sequence_length=lengths, time_major=tm, **initial
         )
         return list(outs), nest.flatten(states)
     if model == "static_bidirectional":
         outs, s_fw, s_bw = rk.static_bidirectional_rnn(
-            fw[0], bw[0], list(x.unbind(0)), sequence_length=lengths
+            fw[0], bw[0], list(x.unbind(0)), sequence_length=lengths, **initial
         )
         return [torch.stack(outs, 0)], nest.flatten((s_fw, s_bw))
     if model == "stack_bidirectional_dynamic":
@@ -117,7 +127,9 @@ def replay(
     rk.load_tf_variable_dict(
         variables, {n: arrays[f"var_{k}"] for k, n in enumerate(case["variables"])}
     )
-    outs, states = run_model(case, fw, bw, x)
+    n_init = case.get("n_init", 0)
+    init = [torch.from_numpy(arrays[f"init_{i}"]).requires_grad_(True) for i in range(n_init)]
+    outs, states = run_model(case, fw, bw, x, init if n_init else None)
     diffs: dict[str, float] = {}
 
     def worst(key: str, got: Any, want: np.ndarray) -> None:
@@ -134,13 +146,20 @@ def replay(
         worst("final_state", s, arrays[f"state_{i}"])
         loss = loss + (s * torch.from_numpy(arrays[f"r_state_{i}"])).sum()
     known = [(k, n) for k, n in enumerate(case["variables"]) if n in variables]
-    wrt = [x, *(variables[n] for _, n in known)]
+    wrt = [x, *init, *(variables[n] for _, n in known)]
     if loss.requires_grad:
         grads = torch.autograd.grad(loss, wrt, allow_unused=True)
     else:  # every length 0: nothing depends on the inputs or the weights
         grads = tuple(torch.zeros_like(t) for t in wrt)
     worst("grad_inputs", grads[0], arrays["grad_inputs"])
-    for (k, name), g in zip(known, grads[1:]):
+    for i in range(n_init):
+        g = grads[1 + i]
+        worst(
+            "grad_init_state",
+            torch.zeros_like(init[i]) if g is None else g,
+            arrays[f"grad_init_{i}"],
+        )
+    for (k, name), g in zip(known, grads[1 + n_init :]):
         worst(
             "grad_var",
             torch.zeros_like(variables[name]) if g is None else g,
