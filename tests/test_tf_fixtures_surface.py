@@ -49,5 +49,5 @@ def test_replay_matches_tensorflow(case_id):
     assert names == case["variables"]
     assert {"outputs", "final_state", "grad_inputs", "grad_var"} <= set(diffs)
     assert ("grad_init_state" in diffs) == bool(case.get("initial_state"))
-    for quantity, diff in diffs.items():
+    for quantity, diff in diffs.items():  # absolute differences (and relative ones, never larger)
         assert diff <= 1e-5, f"{case_id}: {quantity} differs from TF by {diff:.2e}"
