@@ -131,7 +131,7 @@ def test_download_checks_raw_sha(isolated, monkeypatch):
 
 def test_download_with_bad_sha_fails_and_keeps_nothing(isolated, monkeypatch):
     sums = write_fake(isolated / "mirror")
-    monkeypatch.setattr(M, "SHA256_RAW", {k: "0" * 64 for k in sums})
+    monkeypatch.setattr(M, "SHA256_RAW", dict.fromkeys(sums, "0" * 64))
     with pytest.raises(M.MnistNotFoundError, match="could not download train-images-idx3-ubyte.gz"):
         M.load_mnist(mirrors=((isolated / "mirror").as_uri() + "/",))
     assert not any((isolated / "cache" / "rnnkit" / "mnist").iterdir())

@@ -79,10 +79,13 @@ def test_sigint_saves_and_resume_is_bit_exact(tmp_path):
     assert resumed["test_mse"] == full["test_mse"]
     for t_full, t_res in zip(Toy().model.parameters(), task.model.parameters()):
         assert not torch.equal(t_full, t_res)  # the resumed model really trained
-    untimed = lambda d: [
-        {k: v for k, v in r.items() if k not in ("examples_per_s", "elapsed_s")}
-        for r in rd.read_jsonl(d / rd.METRICS_LOG)
-    ]
+
+    def untimed(d):
+        return [
+            {k: v for k, v in r.items() if k not in ("examples_per_s", "elapsed_s")}
+            for r in rd.read_jsonl(d / rd.METRICS_LOG)
+        ]
+
     assert untimed(tmp_path / "b") == untimed(tmp_path / "a")
 
 

@@ -36,7 +36,7 @@ def read_image(path: str) -> np.ndarray:
         img = Image.open(path).convert("L")
     except FileNotFoundError:
         raise UsageError(f"--image: no such file {path}") from None
-    except Exception as e:  # noqa: BLE001 (PIL raises UnidentifiedImageError, OSError...)
+    except Exception as e:
         raise UsageError(f"--image: cannot read {path} as an image ({e})") from None
     if img.size != (28, 28):
         img = img.resize((28, 28), Image.BILINEAR)

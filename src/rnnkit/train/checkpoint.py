@@ -71,7 +71,8 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng/cuda/{i}"] = s
-    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    # the legacy global NumPy RNG is what old code (and np.random.* calls) draw from
+    kind, key, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002
     tensors["rng/numpy"] = torch.from_numpy(key.astype(np.int64))
     version, pystate, pygauss = random.getstate()
     meta = {
@@ -88,7 +89,7 @@ def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Non
         for k in cuda[: torch.cuda.device_count()]:
             torch.cuda.set_rng_state(tensors[k], int(k.rsplit("/", 1)[1]))
     kind, pos, has_gauss, gauss = meta["numpy"]
-    np.random.set_state(
+    np.random.set_state(  # noqa: NPY002
         (kind, tensors["rng/numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss)
     )
     version, pystate, pygauss = meta["python"]
@@ -152,10 +153,10 @@ class Checkpoint:
         try:
             with safe_open(str(self.path), framework="pt") as f:
                 header = f.metadata() or {}
-                self.tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no dict)
+                self.tensors = {k: f.get_tensor(k) for k in f.keys()}
         except FileNotFoundError:
             raise
-        except Exception as e:  # noqa: BLE001 (safetensors raises its own types for a corrupt file)
+        except Exception as e:
             raise ValueError(f"Checkpoint: cannot read {self.path} ({e})") from None
         if header.get("format") != FORMAT:
             raise ValueError(
