@@ -356,6 +356,7 @@ class MnistTask(Task):
                 img,
                 self.step_probabilities(img),
                 int(self.test_y[0]),
+                self.model.rows_per_step,
             )
         )
         return files
