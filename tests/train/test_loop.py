@@ -59,7 +59,8 @@ def _run(task, d, resume=False, **kw):
 
 def test_run_files_and_progress_lines(tmp_path, capsys):
     m = _run(Toy(), tmp_path)
-    assert set(m) == {"test_mse", "steps", "train_seconds", "stopped_early"} and m["steps"] == 20
+    assert set(m) == {"test_mse", "steps", "train_seconds", "cpu_seconds", "stopped_early"}
+    assert m["steps"] == 20 and 0 < m["cpu_seconds"]
     assert json.loads((tmp_path / rd.METRICS).read_text())["test_mse"] == m["test_mse"]
     recs = rd.read_jsonl(tmp_path / rd.METRICS_LOG)
     assert [r["step"] for r in recs if r["kind"] == "train"] == [4, 8, 12, 16, 20]
