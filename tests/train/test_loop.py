@@ -103,3 +103,18 @@ def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path):
 def test_early_stop_on_metric(tmp_path):
     m = _run(Toy(), tmp_path, stop_metric="test_mse", stop_at_least=-1.0)
     assert m["stopped_early"] and m["steps"] == 5
+
+
+def test_progress_bar_on_a_terminal_shows_loss_and_throughput():
+    import io
+
+    from rnnkit.train.progress import Progress
+
+    buf = io.StringIO()
+    p = Progress(total=20, initial=0, every=5, stream=buf, tty=True)
+    for s in range(1, 21):
+        p.update(s, 0.5, 123.0, 1e-3)
+    p.close()
+    out = buf.getvalue()
+    assert "20/20" in out and "loss=0.5" in out and "ex_s=123" in out
+    assert "step 5/20" not in out  # no plain lines when a bar is shown
