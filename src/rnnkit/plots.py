@@ -161,6 +161,7 @@ def series_prediction(
     train_span=None,
     extra=None,
     title="one-step-ahead prediction on a held-out window",
+    burn_in_until=None,
 ) -> Path:
     """Prediction vs truth over time.
 
@@ -180,6 +181,8 @@ def series_prediction(
     ax = axes[0, -1]
     if train_span is not None:
         ax.axvspan(*train_span, color="tab:green", alpha=0.15, label="trained on")
+    if burn_in_until is not None:
+        ax.axvspan(t[0], burn_in_until, color="gray", alpha=0.15, label="burn-in (not scored)")
     ax.plot(t, true, "r", label="truth")
     ax.plot(t, pred, "b--", label="prediction")
     if extra is not None:

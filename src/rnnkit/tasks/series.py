@@ -181,6 +181,9 @@ class SeriesTask(Task):
                         pred,
                         curve=(t_all, series(t_all)),
                         heldout=self.config["heldout"],
+                        burn_in_until=times[self.config["burn_in"]]
+                        if self.config["burn_in"]
+                        else None,
                     )
                 )
         return files
