@@ -19,6 +19,7 @@ RANKS = {
     "cells": 1,
     "unroll": 3,
     "tf_names": 4,
+    "train": 5,
 }
 TOP = {"__init__", "__main__"}  # the facade may import everything
 

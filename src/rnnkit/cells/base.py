@@ -23,7 +23,7 @@ from torch import nn
 from .. import nest
 from .._checks import check_positive_int, describe, to_torch_dtype
 
-__all__ = ["RNNCell", "LayerCell", "check_state", "glorot_uniform_"]
+__all__ = ["RNNCell", "LayerCell", "check_state", "glorot_uniform_", "keep_state_dtype"]
 
 Initializer = Callable[[torch.Tensor], Any]
 
@@ -54,6 +54,18 @@ def check_state(where: str, state_size: Any, state: Any, batch_size: int) -> Non
                 f"{where}: expected a state tensor of shape [B={batch_size}, {size}], "
                 f"got shape {tuple(tensor.shape)}"
             )
+
+
+def keep_state_dtype(device_type: str, new_state: Any, state: Any) -> Any:
+    """Under ``torch.autocast``, give each new state leaf the dtype of the matching leaf of ``state``.
+
+    Mixed precision runs the matmuls in bf16/fp16, but the state carried from step to step stays in the dtype it
+    came in (float32: the parameters' dtype), as TF kept an LSTM's ``c`` in the variables' dtype; otherwise an
+    RNN's state would be rounded to 8 bits of mantissa at every one of T steps. Outside autocast: unchanged.
+    """
+    if not torch.is_autocast_enabled(device_type):
+        return new_state
+    return nest.map_structure(lambda new, old: new.to(old.dtype), new_state, state)
 
 
 class RNNCell(nn.Module):
@@ -198,7 +210,10 @@ class LayerCell(RNNCell):
         depth = inputs.shape[1]
         if self.input_size is None:
             check_positive_int(where, "input depth", depth)
-            self._create_parameters(depth, dtype=inputs.dtype, device=inputs.device)
+            dtype = inputs.dtype
+            if torch.is_autocast_enabled(inputs.device.type) and dtype in (torch.float16, torch.bfloat16):
+                dtype = torch.get_default_dtype()  # mixed precision: parameters stay in full precision
+            self._create_parameters(depth, dtype=dtype, device=inputs.device)
             self.input_size = depth
         elif depth != self.input_size:
             raise ValueError(
@@ -215,7 +230,12 @@ class LayerCell(RNNCell):
         """One step: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output [B, output_size], new_state)``."""
         inputs = self._prepare_inputs(inputs)
         check_state(type(self).__name__, self.state_size, state, inputs.shape[0])
-        return self._step(inputs, state)
+        output, new_state = self._step(inputs, state)
+        if torch.is_autocast_enabled(inputs.device.type):
+            kept = keep_state_dtype(inputs.device.type, new_state, state)
+            output = kept if output is new_state else output  # output = state (BasicRNNCell, GRUCell)
+            new_state = kept
+        return output, new_state
 
     def _step(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
         raise NotImplementedError

@@ -1,0 +1,142 @@
+"""Peak memory and time of ``dynamic_rnn`` training steps, plain loop vs ``swap_memory=True`` (checkpointing).
+
+Usage::
+
+    PYTHONPATH=src python benchmarks/bench_memory.py [--lengths 100 1000 10000] [--batch 16] [--units 128]
+
+Method: every (T, mode) runs in a fresh Python subprocess, one thread, after a tiny warm-up. One training step is
+``dynamic_rnn`` forward over ``[B, T, D]``, the mean of the outputs as loss, backward.
+
+* **peak MiB** (the number that matters): the most bytes held by torch's CPU allocator at any moment of the step,
+  above what was held when it began. Taken from the profiler: ``torch.profiler.profile(profile_memory=True)``
+  records every allocation with the allocator's running total (``total_allocated``); the maximum is the peak.
+  It counts saved activations, the returned outputs ``[B, T, H]``, gradients and the recomputed chunk.
+  (``tracemalloc`` cannot see torch's CPU tensors and torch keeps no CPU allocator statistics otherwise.)
+* **RSS MiB**: the process's peak resident set (``getrusage().ru_maxrss``) minus its resident set before the step
+  (``/proc/self/statm``), measured on a separate step without the profiler. It is what the OS sees, including
+  glibc's heap fragmentation (freed small blocks are kept), so it overstates the allocator peak.
+* **s/step**: median of 3 steps without the profiler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _one(time_steps: int, swap: bool, batch: int, units: int, depth: int) -> dict:
+    import torch
+
+    import rnnkit as rk
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    cell = rk.BasicLSTMCell(units, input_size=depth)
+
+    def step(x: torch.Tensor) -> None:
+        out, _ = rk.dynamic_rnn(cell, x, swap_memory=swap)
+        out.mean().backward()
+
+    step(torch.randn(batch, 8, depth))  # warm-up: load kernels, allocate parameter gradients
+    x = torch.randn(batch, time_steps, depth)
+    base = _rss_bytes()
+    step(x)
+    rss = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+    )  # Linux: ru_maxrss in KiB
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        step(x)
+        times.append(time.perf_counter() - t0)
+    return {
+        "T": time_steps,
+        "swap_memory": swap,
+        "peak_mib": _allocator_peak(step, x) / 2**20,
+        "rss_mib": rss / 2**20,
+        "seconds": statistics.median(times),
+    }
+
+
+def _allocator_peak(step, x) -> int:
+    """Peak of the CPU allocator's running total during ``step(x)``, from the profiler's allocation events."""
+    from torch._C._profiler import _EventType
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step(x)
+    totals = []
+    stack = list(prof.profiler.kineto_results.experimental_event_tree())
+    while stack:
+        ev = stack.pop()
+        if ev.tag == _EventType.Allocation:
+            totals.append(ev.extra_fields.total_allocated)
+        stack.extend(ev.children)
+    # The running total counts from the profiler's start (tensors allocated before it, x included, are not in it).
+    return max(totals, default=0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lengths", type=int, nargs="+", default=[100, 1000, 10000])
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--units", type=int, default=128)
+    ap.add_argument("--depth", type=int, default=16)
+    ap.add_argument("--one", nargs=2, metavar=("T", "SWAP"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        res = _one(int(args.one[0]), args.one[1] == "1", args.batch, args.units, args.depth)
+        print(json.dumps(res))
+        return
+    rows = []
+    for t in args.lengths:
+        for swap in (False, True):
+            cmd = [
+                sys.executable,
+                __file__,
+                "--one",
+                str(t),
+                str(int(swap)),
+                "--batch",
+                str(args.batch),
+                "--units",
+                str(args.units),
+                "--depth",
+                str(args.depth),
+            ]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), file=sys.stderr)
+    out_mib = {t: args.batch * t * args.units * 4 / 2**20 for t in args.lengths}
+    print(
+        f"BasicLSTMCell({args.units}), B={args.batch}, D={args.depth}, float32, 1 thread, one training step"
+    )
+    print(
+        "| T | outputs [B,T,H] MiB | plain: peak MiB | plain: RSS MiB | plain: s/step | swap_memory: peak MiB "
+        "| swap_memory: RSS MiB | swap_memory: s/step | memory ratio (peak) | time ratio |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for t in args.lengths:
+        p, s = (
+            next(r for r in rows if r["T"] == t and r["swap_memory"] == sw) for sw in (False, True)
+        )
+        print(
+            f"| {t:,} | {out_mib[t]:.1f} | {p['peak_mib']:.1f} | {p['rss_mib']:.1f} | {p['seconds']:.3f} "
+            f"| {s['peak_mib']:.1f} | {s['rss_mib']:.1f} | {s['seconds']:.3f} | {p['peak_mib'] / max(s['peak_mib'], 1e-9):.1f}x "
+            f"| {s['seconds'] / p['seconds']:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
