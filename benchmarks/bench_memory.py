@@ -15,7 +15,7 @@ Method: every (T, mode) runs in a fresh Python subprocess, one thread, after a t
 * **RSS MiB**: the process's peak resident set (``getrusage().ru_maxrss``) minus its resident set before the step
   (``/proc/self/statm``), measured on a separate step without the profiler. It is what the OS sees, including
   glibc's heap fragmentation (freed small blocks are kept), so it overstates the allocator peak.
-* **s/step**: median of 3 steps without the profiler.
+* **s/step**: the fastest of 3 steps without the profiler (the minimum is the least disturbed by other load).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
