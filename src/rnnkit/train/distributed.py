@@ -62,7 +62,7 @@ class Distributed:
                 f"Distributed: expected the torchrun environment ({', '.join(_ENV)}), missing {', '.join(missing)}; "
                 f"start the program with torchrun --nproc_per_node=N"
             )
-        self.local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         device = torch.device(device)
         if device.type == "cuda":
             device = torch.device("cuda", self.local_rank)
@@ -133,10 +133,10 @@ class Distributed:
         if self._owns_group and dist.is_initialized():
             dist.destroy_process_group()
 
-    def __enter__(self) -> Distributed:
+    def __enter__(self) -> Distributed:  # noqa: PYI034
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
