@@ -15,13 +15,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
     torch.manual_seed(0)
-    cell = rk.MultiRNNCell([rk.BasicLSTMCell(32, input_size=1), rk.LSTMCell(32, num_proj=16, input_size=32)])
+    cell = rk.MultiRNNCell(
+        [rk.BasicLSTMCell(32, input_size=1), rk.LSTMCell(32, num_proj=16, input_size=32)]
+    )
     head = torch.nn.Linear(16, 1)
     opt = torch.optim.Adam([*cell.parameters(), *head.parameters()], lr=1e-2)
     for step in range(1, args.steps + 1):
         x = torch.randn(64, 20, 1)
         lengths = torch.randint(1, 21, (64,))
-        target = (torch.sign(x[..., 0]) * (torch.arange(20) < lengths[:, None])).sum(1, keepdim=True)
+        target = (torch.sign(x[..., 0]) * (torch.arange(20) < lengths[:, None])).sum(
+            1, keepdim=True
+        )
         outputs, state = rk.dynamic_rnn(cell, x, sequence_length=lengths)
         loss = torch.nn.functional.mse_loss(head(state[-1].h), target)
         opt.zero_grad()

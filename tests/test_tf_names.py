@@ -8,7 +8,9 @@ import rnnkit as rk
 
 
 def _stack():
-    return rk.MultiRNNCell([rk.BasicLSTMCell(4, input_size=3), rk.LSTMCell(5, num_proj=2, input_size=4)])
+    return rk.MultiRNNCell(
+        [rk.BasicLSTMCell(4, input_size=3), rk.LSTMCell(5, num_proj=2, input_size=4)]
+    )
 
 
 def test_scope_and_name_change_the_prefix():
@@ -39,9 +41,16 @@ def test_round_trip_between_two_stacks_gives_identical_outputs():
 
 def test_load_converts_dtype_and_accepts_tensors():
     cell = rk.BasicRNNCell(2, input_size=1, dtype=torch.float64)
-    values = {"rnn/basic_rnn_cell/kernel": torch.ones(3, 2), "rnn/basic_rnn_cell/bias": np.full(2, 0.5, np.float32)}
+    values = {
+        "rnn/basic_rnn_cell/kernel": torch.ones(3, 2),
+        "rnn/basic_rnn_cell/bias": np.full(2, 0.5, np.float32),
+    }
     rk.load_tf_variables(cell, values)
-    assert cell.kernel.dtype == torch.float64 and cell.bias.tolist() == [0.5, 0.5] and cell.kernel.sum().item() == 6.0
+    assert (
+        cell.kernel.dtype == torch.float64
+        and cell.bias.tolist() == [0.5, 0.5]
+        and cell.kernel.sum().item() == 6.0
+    )
 
 
 def test_strict_error_lists_missing_unexpected_and_mismatched_at_once():
@@ -52,30 +61,45 @@ def test_strict_error_lists_missing_unexpected_and_mismatched_at_once():
     values["rnn/multi_rnn_cell/cell_1/lstm_cell/projection/kernel"] = np.zeros((7, 2))
     before = cell.cells[0].kernel.detach().clone()
     with pytest.raises(ValueError) as info:
-        rk.load_tf_variables(cell, {**values, "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel": np.ones((7, 16))})
+        rk.load_tf_variables(
+            cell, {**values, "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel": np.ones((7, 16))}
+        )
     message = str(info.value)
     assert message.startswith("load_tf_variables: expected")
     assert "missing ['rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias']" in message
     assert "unexpected ['rnn/extra/kernel']" in message
-    assert "rnn/multi_rnn_cell/cell_1/lstm_cell/projection/kernel: expected (5, 2), got (7, 2)" in message
+    assert (
+        "rnn/multi_rnn_cell/cell_1/lstm_cell/projection/kernel: expected (5, 2), got (7, 2)"
+        in message
+    )
     torch.testing.assert_close(cell.cells[0].kernel, before, rtol=0, atol=0)  # nothing was copied
 
 
 def test_non_strict_loads_the_intersection_and_reports_the_rest():
     cell = rk.BasicLSTMCell(2, input_size=1)
-    result = rk.load_tf_variables(cell, {"rnn/basic_lstm_cell/bias": np.arange(8.0), "other": np.zeros(2)},
-                                  strict=False)
+    result = rk.load_tf_variables(
+        cell, {"rnn/basic_lstm_cell/bias": np.arange(8.0), "other": np.zeros(2)}, strict=False
+    )
     assert result.missing == ["rnn/basic_lstm_cell/kernel"] and result.unexpected == ["other"]
     assert cell.bias.tolist() == list(range(8))
 
 
 def test_unbuilt_cell_is_reported():
-    with pytest.raises(ValueError, match=r"tf_variables: expected a built cell, got BasicLSTMCell whose variable "
-                                         r"rnn/basic_lstm_cell/kernel does not exist yet"):
+    with pytest.raises(
+        ValueError,
+        match=r"tf_variables: expected a built cell, got BasicLSTMCell whose variable "
+        r"rnn/basic_lstm_cell/kernel does not exist yet",
+    ):
         rk.tf_variables(rk.BasicLSTMCell(3))
 
 
 def test_lazy_build_on_first_call_then_names_exist():
     cell = rk.LSTMCell(3, use_peepholes=True)
     rk.dynamic_rnn(cell, torch.randn(1, 2, 5))
-    assert [tuple(p.shape) for p in rk.tf_variables(cell).values()] == [(8, 12), (12,), (3,), (3,), (3,)]
+    assert [tuple(p.shape) for p in rk.tf_variables(cell).values()] == [
+        (8, 12),
+        (12,),
+        (3,),
+        (3,),
+        (3,),
+    ]

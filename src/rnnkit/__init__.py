@@ -14,14 +14,37 @@ from ._version import __version__
 from .cells import (
     BasicLSTMCell,
     BasicRNNCell,
+    CellWrapper,
+    DeviceWrapper,
+    DropoutWrapper,
     GRUCell,
+    InputProjectionWrapper,
+    LayerNormBasicLSTMCell,
     LSTMCell,
     LSTMStateTuple,
     MultiRNNCell,
+    OutputProjectionWrapper,
+    ResidualWrapper,
     RNNCell,
+    begin_sequence,
 )
-from .tf_names import load_tf_variables, tf_variables
-from .unroll import dynamic_rnn, static_rnn
+from .tf_names import (
+    load_tf_variable_dict,
+    load_tf_variables,
+    tf_variables,
+    tf_variables_bidirectional,
+    tf_variables_stack_bidirectional,
+)
+from .unroll import (
+    bidirectional_dynamic_rnn,
+    dynamic_rnn,
+    raw_rnn,
+    reverse_sequence,
+    stack_bidirectional_dynamic_rnn,
+    stack_bidirectional_rnn,
+    static_bidirectional_rnn,
+    static_rnn,
+)
 
 __all__ = [
     "__version__",
@@ -37,4 +60,21 @@ __all__ = [
     "static_rnn",
     "tf_variables",
     "load_tf_variables",
+    "LayerNormBasicLSTMCell",
+    "CellWrapper",
+    "DropoutWrapper",
+    "ResidualWrapper",
+    "DeviceWrapper",
+    "OutputProjectionWrapper",
+    "InputProjectionWrapper",
+    "begin_sequence",
+    "bidirectional_dynamic_rnn",
+    "static_bidirectional_rnn",
+    "stack_bidirectional_dynamic_rnn",
+    "stack_bidirectional_rnn",
+    "reverse_sequence",
+    "raw_rnn",
+    "tf_variables_bidirectional",
+    "tf_variables_stack_bidirectional",
+    "load_tf_variable_dict",
 ]

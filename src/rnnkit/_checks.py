@@ -4,28 +4,60 @@ value or shape)."""
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 
-__all__ = ["check_positive_int", "check_float_tensor", "describe", "to_torch_dtype"]
+__all__ = [
+    "check_float_tensor",
+    "check_positive_int",
+    "describe",
+    "to_torch_device",
+    "to_torch_dtype",
+]
+
+_MAX_REPR = 60  # a received value's repr is cut here: a message must stay one readable line
 
 
 def describe(x: Any) -> str:
-    """A short description of a received value for error messages."""
+    """A short, one-line description of a received value for error messages (never a whole array's repr)."""
     if isinstance(x, torch.Tensor):
         return f"a {x.dtype} tensor of shape {tuple(x.shape)}"
+    if type(x).__module__ == "numpy" and hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"a numpy {x.dtype} array of shape {tuple(x.shape)}"
     if isinstance(x, (list, tuple)):
         return f"a {type(x).__name__} of length {len(x)}"
-    return f"{type(x).__name__} {x!r}"
+    if isinstance(x, Mapping):
+        return f"a {type(x).__name__} with keys {sorted(map(str, x))}"
+    text = repr(x).replace("\n", " ")
+    if len(text) > _MAX_REPR:
+        text = text[: _MAX_REPR - 3] + "..."
+    return f"{type(x).__name__} {text}"
 
 
 def check_positive_int(where: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    """Accept a positive integer (numpy integers too, as TF did); return it as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{where}: expected {name} to be a positive int, got {describe(value)}")
     if value <= 0:
         raise ValueError(f"{where}: expected {name} to be a positive int, got {value}")
-    return value
+    return int(value)
+
+
+def to_torch_device(where: str, device: Any) -> torch.device | None:
+    """Accept None, a torch.device, a device string ("cuda:0") or an index; never leak torch's RuntimeError."""
+    if device is None or isinstance(device, torch.device):
+        return device
+    if isinstance(device, (str, int)) and not isinstance(device, bool):
+        try:
+            return torch.device(device)
+        except (RuntimeError, ValueError):
+            pass
+    raise ValueError(
+        f"{where}: expected device to be a torch.device or a name like 'cpu' or 'cuda:0', got {device!r}"
+    )
 
 
 def check_float_tensor(where: str, name: str, x: Any) -> torch.Tensor:
@@ -51,13 +83,16 @@ def to_torch_dtype(where: str, dtype: Any) -> torch.dtype | None:
     """Accept None, a torch dtype, a numpy dtype or a name ("float32"); return a floating torch dtype."""
     if dtype is None:
         return None
+    result: torch.dtype | None
     if isinstance(dtype, torch.dtype):
         result = dtype
     else:
         name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
         result = _DTYPE_NAMES.get(str(name).replace("tf.", "").replace("torch.", ""))
         if result is None:
-            raise TypeError(f"{where}: expected a floating dtype (e.g. torch.float32), got {dtype!r}")
+            raise TypeError(
+                f"{where}: expected a floating dtype (e.g. torch.float32), got {dtype!r}"
+            )
     if not result.is_floating_point:
         raise TypeError(f"{where}: expected a floating dtype (e.g. torch.float32), got {result}")
     return result

@@ -44,7 +44,9 @@ _KNOWN_CALLABLES: dict[Activation, str] = {
 }
 
 
-def resolve_activation(where: str, activation: str | Activation | None) -> tuple[Activation, str | None]:
+def resolve_activation(
+    where: str, activation: str | Activation | None
+) -> tuple[Activation, str | None]:
     """Return ``(fn, name)``; ``name`` is the TF name when known (``None`` for an arbitrary callable).
 
     ``None`` means tanh (TF's default for every RNN cell).

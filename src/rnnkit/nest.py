@@ -45,7 +45,10 @@ def flatten(structure: Any) -> list[Any]:
 def _rebuild(like: Any, values: list[Any]) -> Any:
     if isinstance(like, Mapping):
         by_key = dict(zip(sorted(like), values))
-        return type(like)((k, by_key[k]) for k in like)
+        mapping_type: Any = type(
+            like
+        )  # a concrete Mapping (dict, OrderedDict, ...) built from pairs
+        return mapping_type((k, by_key[k]) for k in like)
     if _is_namedtuple(like):
         return type(like)(*values)
     return type(like)(values)
@@ -101,7 +104,9 @@ def _same(a: Any, b: Any) -> bool:
     return len(ca) == len(cb) and all(_same(x, y) for x, y in zip(ca, cb))
 
 
-def assert_same_structure(expected: Any, received: Any, where: str = "assert_same_structure") -> None:
+def assert_same_structure(
+    expected: Any, received: Any, where: str = "assert_same_structure"
+) -> None:
     """Raise ValueError, prefixed with ``where``, unless both have the same nesting (types of sequence may differ:
     a plain tuple matches a namedtuple, as in TF with ``check_types=False``)."""
     if not _same(expected, received):

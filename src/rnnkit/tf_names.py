@@ -14,9 +14,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._checks import describe
 from .cells.base import RNNCell
 
-__all__ = ["tf_variables", "load_tf_variables", "LoadResult"]
+__all__ = [
+    "tf_variables",
+    "load_tf_variables",
+    "LoadResult",
+    "load_tf_variable_dict",
+    "tf_variables_bidirectional",
+    "tf_variables_stack_bidirectional",
+]
 
 
 class LoadResult(NamedTuple):
@@ -45,7 +53,10 @@ def tf_variables(cell: RNNCell, scope: str | None = "rnn") -> dict[str, nn.Param
     ``scope`` is the unroll's scope: ``"rnn"`` for ``dynamic_rnn``/``static_rnn``, ``"bidirectional_rnn/fw"``...
     Raises ValueError if the cell has not built its parameters yet.
     """
-    where = "tf_variables"
+    return _collect("tf_variables", cell, scope)
+
+
+def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Parameter]:
     _check_module(where, cell)
     result: dict[str, nn.Parameter] = {}
     for name, param in cell._tf_variables(_prefix(where, scope)):
@@ -62,6 +73,29 @@ def _normalise_name(name: str) -> str:
     return name[:-2] if name.endswith(":0") else name
 
 
+def _as_real_array(where: str, name: Any, value: Any) -> Any:
+    """Check one incoming name and value: a str name and a real-valued (int, float or bool) array or tensor."""
+    if not isinstance(name, str):
+        raise TypeError(
+            f"{where}: expected TF names (str) as the keys of values, got {describe(name)}"
+        )
+    if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            raise TypeError(
+                f"{where}: expected a real-valued array for {name!r}, got {describe(value)}"
+            )
+        return value
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged lists: the message below says what was given
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{where}: expected a real-valued array for {name!r}, got {describe(value)}"
+        )
+    return array
+
+
 def load_tf_variables(
     cell: RNNCell, values: Mapping[str, Any], scope: str | None = "rnn", strict: bool = True
 ) -> LoadResult:
@@ -72,10 +106,41 @@ def load_tf_variables(
     the matching names are copied and the others returned; shape mismatches still raise.
     """
     where = "load_tf_variables"
+    own = _collect(where, cell, scope)
+    return _load(where, f"the cell's TF variables under scope {scope!r}", own, values, strict)
+
+
+def load_tf_variable_dict(
+    variables: Mapping[str, nn.Parameter], values: Mapping[str, Any], strict: bool = True
+) -> LoadResult:
+    """Copy ``values`` (TF name -> array) into ``variables`` (TF name -> parameter, e.g. what
+    ``tf_variables_bidirectional`` returns), with the rules of ``load_tf_variables``."""
+    where = "load_tf_variable_dict"
+    if not isinstance(variables, Mapping):
+        raise TypeError(
+            f"{where}: expected variables to be a mapping of TF name -> parameter, "
+            f"got {type(variables).__name__}"
+        )
+    return _load(where, "the model's TF variables", variables, values, strict)
+
+
+def _load(
+    where: str,
+    subject: str,
+    own: Mapping[str, nn.Parameter],
+    values: Mapping[str, Any],
+    strict: bool,
+) -> LoadResult:
     if not isinstance(values, Mapping):
-        raise TypeError(f"{where}: expected values to be a mapping of TF name -> array, got {type(values).__name__}")
-    own = tf_variables(cell, scope)
-    incoming = {_normalise_name(k): v for k, v in values.items()}
+        raise TypeError(
+            f"{where}: expected values to be a mapping of TF name -> array, got {type(values).__name__}"
+        )
+    if not isinstance(strict, bool):
+        raise TypeError(f"{where}: expected strict to be a bool, got {strict!r}")
+    incoming = {}
+    for key, value in values.items():
+        value = _as_real_array(where, key, value)  # checks the key too
+        incoming[_normalise_name(key)] = value
     missing = [name for name in own if name not in incoming]
     unexpected = [name for name in incoming if name not in own]
     mismatched = []
@@ -92,11 +157,47 @@ def load_tf_variables(
             parts.append(f"unexpected {unexpected}")
         if mismatched:
             parts.append(f"shape mismatch [{'; '.join(mismatched)}]")
-        raise ValueError(f"{where}: expected the cell's TF variables under scope {scope!r}, got " + ", ".join(parts))
+        raise ValueError(f"{where}: expected {subject}, got " + ", ".join(parts))
     with torch.no_grad():
         for name, param in own.items():
             if name in incoming:
                 value = incoming[name]
-                tensor = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
+                tensor = (
+                    value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
+                )
                 param.copy_(tensor.to(dtype=param.dtype, device=param.device))
     return LoadResult(missing, unexpected)
+
+
+def tf_variables_bidirectional(
+    cell_fw: RNNCell, cell_bw: RNNCell, scope: str | None = "bidirectional_rnn"
+) -> dict[str, nn.Parameter]:
+    """The TF names of a ``bidirectional_dynamic_rnn`` / ``static_bidirectional_rnn`` model: ``scope/fw/...`` then
+    ``scope/bw/...`` (e.g. ``bidirectional_rnn/fw/lstm_cell/kernel``). Load with ``load_tf_variable_dict``."""
+    prefix = _prefix("tf_variables_bidirectional", scope)
+    return {**tf_variables(cell_fw, f"{prefix}fw"), **tf_variables(cell_bw, f"{prefix}bw")}
+
+
+def tf_variables_stack_bidirectional(
+    cells_fw: list[RNNCell],
+    cells_bw: list[RNNCell],
+    scope: str | None = "stack_bidirectional_rnn",
+    static: bool = False,
+) -> dict[str, nn.Parameter]:
+    """The TF names of a stacked bidirectional model, layer by layer (fw then bw):
+    ``stack_bidirectional_rnn/cell_{i}/bidirectional_rnn/fw/...`` for ``stack_bidirectional_dynamic_rnn``, and
+    ``stack_bidirectional_rnn/cell_{i}/fw/...`` with ``static=True`` (``stack_bidirectional_rnn``: contrib
+    passed the layer's scope down as the bidirectional scope). Load with ``load_tf_variable_dict``."""
+    where = "tf_variables_stack_bidirectional"
+    if not isinstance(cells_fw, (list, tuple)) or not isinstance(cells_bw, (list, tuple)):
+        raise TypeError(f"{where}: expected cells_fw and cells_bw to be lists of cells")
+    if len(cells_fw) != len(cells_bw):
+        raise ValueError(
+            f"{where}: expected cells_fw and cells_bw of the same depth, got {len(cells_fw)} and {len(cells_bw)}"
+        )
+    prefix = _prefix(where, scope)
+    result: dict[str, nn.Parameter] = {}
+    for i, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
+        inner = f"{prefix}cell_{i}" if static else f"{prefix}cell_{i}/bidirectional_rnn"
+        result.update(tf_variables_bidirectional(cell_fw, cell_bw, scope=inner))
+    return result

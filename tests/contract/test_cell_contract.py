@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import rnnkit as rk
-from tests.registry import CASE_IDS, CASES, D, flatten_numpy, numpy_weights, to_numpy_state
 from tests.reference import numpy_cells as ref
+from tests.registry import CASE_IDS, CASES, D, flatten_numpy, numpy_weights, to_numpy_state
 
 B, T = 4, 6
 LENGTHS = [6, 0, 3, 1]  # full, empty, partial
@@ -27,7 +27,9 @@ def _inputs(dtype=torch.float64, seed=0):
 
 def _random_state(cell, dtype=torch.float64, seed=1):
     gen = torch.Generator().manual_seed(seed)
-    return rk.nest.map_structure(lambda n: torch.randn(B, n, generator=gen, dtype=dtype), cell.state_size)
+    return rk.nest.map_structure(
+        lambda n: torch.randn(B, n, generator=gen, dtype=dtype), cell.state_size
+    )
 
 
 def _flat(x):
@@ -56,8 +58,9 @@ def test_dynamic_matches_numpy_reference(case, lengths):
     x, init = _inputs(), _random_state(cell)
     out, state = rk.dynamic_rnn(cell, x, sequence_length=lengths, initial_state=init)
     w = numpy_weights(cell)
-    ref_out, ref_state = ref.unroll(lambda w_x, s: case.numpy_step(w, w_x, s), x.numpy(), to_numpy_state(init),
-                                    lengths)
+    ref_out, ref_state = ref.unroll(
+        lambda w_x, s: case.numpy_step(w, w_x, s), x.numpy(), to_numpy_state(init), lengths
+    )
     np.testing.assert_allclose(out.detach().numpy(), ref_out, rtol=1e-10, atol=1e-12)
     for got, want in zip(_flat(state), flatten_numpy(ref_state)):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
@@ -68,7 +71,9 @@ def test_static_equals_dynamic(case, lengths):
     cell = case.make_cell().double()
     x, init = _inputs(), _random_state(cell)
     dyn_out, dyn_state = rk.dynamic_rnn(cell, x, sequence_length=lengths, initial_state=init)
-    st_out, st_state = rk.static_rnn(cell, list(x.unbind(1)), initial_state=init, sequence_length=lengths)
+    st_out, st_state = rk.static_rnn(
+        cell, list(x.unbind(1)), initial_state=init, sequence_length=lengths
+    )
     assert isinstance(st_out, list) and len(st_out) == T
     torch.testing.assert_close(torch.stack(st_out, 1), dyn_out, rtol=0, atol=0)
     for a, b in zip(_flat(st_state), _flat(dyn_state)):
@@ -79,7 +84,9 @@ def test_time_major_equals_batch_major(case):
     cell = case.make_cell().double()
     x = _inputs()
     out_b, state_b = rk.dynamic_rnn(cell, x, sequence_length=LENGTHS)
-    out_t, state_t = rk.dynamic_rnn(cell, x.transpose(0, 1), sequence_length=LENGTHS, time_major=True)
+    out_t, state_t = rk.dynamic_rnn(
+        cell, x.transpose(0, 1), sequence_length=LENGTHS, time_major=True
+    )
     torch.testing.assert_close(out_t.transpose(0, 1), out_b, rtol=0, atol=0)
     for a, b in zip(_flat(state_t), _flat(state_b)):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
@@ -129,16 +136,22 @@ def test_gradcheck_float64(case):
 
     assert torch.autograd.gradcheck(fn, (x, *flat_init), eps=1e-6, atol=1e-7)
     # parameters: check the gradient of a random projection of the outputs against finite differences
-    out, final = rk.dynamic_rnn(cell, x.detach(), initial_state=rk.nest.map_structure(torch.detach, init))
+    out, final = rk.dynamic_rnn(
+        cell, x.detach(), initial_state=rk.nest.map_structure(torch.detach, init)
+    )
     loss = (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum()
     grads = torch.autograd.grad(loss, params)
     for p, g in zip(params, grads):
         idx = tuple(np.unravel_index(int(torch.argmax(g.abs())), tuple(p.shape)))
         with torch.no_grad():
             p[idx] += 1e-6
-            up = rk.dynamic_rnn(cell, x.detach(), initial_state=rk.nest.map_structure(torch.detach, init))[0]
+            up = rk.dynamic_rnn(
+                cell, x.detach(), initial_state=rk.nest.map_structure(torch.detach, init)
+            )[0]
             p[idx] -= 2e-6
-            down = rk.dynamic_rnn(cell, x.detach(), initial_state=rk.nest.map_structure(torch.detach, init))[0]
+            down = rk.dynamic_rnn(
+                cell, x.detach(), initial_state=rk.nest.map_structure(torch.detach, init)
+            )[0]
             p[idx] += 1e-6
         w = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
         numeric = ((up * w).sum() - (down * w).sum()) / 2e-6

@@ -37,13 +37,24 @@ def basic_lstm(w, x, state, forget_bias=1.0, act="tanh"):
     return new_h, (new_c, new_h)
 
 
-def lstm(w, x, state, forget_bias=1.0, use_peepholes=False, cell_clip=None, num_proj=None, proj_clip=None,
-         act="tanh"):
+def lstm(
+    w,
+    x,
+    state,
+    forget_bias=1.0,
+    use_peepholes=False,
+    cell_clip=None,
+    num_proj=None,
+    proj_clip=None,
+    act="tanh",
+):
     c, m = state
     z = np.concatenate([x, m], 1) @ w["kernel"] + w["bias"]
     i, j, f, o = np.split(z, 4, axis=1)
     if use_peepholes:
-        new_c = sigmoid(f + forget_bias + w["w_f_diag"] * c) * c + sigmoid(i + w["w_i_diag"] * c) * ACT[act](j)
+        new_c = sigmoid(f + forget_bias + w["w_f_diag"] * c) * c + sigmoid(
+            i + w["w_i_diag"] * c
+        ) * ACT[act](j)
     else:
         new_c = sigmoid(f + forget_bias) * c + sigmoid(i) * ACT[act](j)
     if cell_clip is not None:

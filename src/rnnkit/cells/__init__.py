@@ -3,9 +3,19 @@
 from .base import LayerCell, RNNCell
 from .basic_rnn import BasicRNNCell
 from .gru import GRUCell
+from .hooks import begin_sequence
+from .layer_norm_lstm import LayerNormBasicLSTMCell
 from .lstm import BasicLSTMCell, LSTMCell
 from .multi import MultiRNNCell
 from .state import LSTMStateTuple
+from .wrappers import (
+    CellWrapper,
+    DeviceWrapper,
+    DropoutWrapper,
+    InputProjectionWrapper,
+    OutputProjectionWrapper,
+    ResidualWrapper,
+)
 
 __all__ = [
     "RNNCell",
@@ -16,4 +26,12 @@ __all__ = [
     "LSTMCell",
     "MultiRNNCell",
     "LSTMStateTuple",
+    "LayerNormBasicLSTMCell",
+    "CellWrapper",
+    "DropoutWrapper",
+    "ResidualWrapper",
+    "DeviceWrapper",
+    "OutputProjectionWrapper",
+    "InputProjectionWrapper",
+    "begin_sequence",
 ]

@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from .. import nest
-from .._checks import check_positive_int, describe, to_torch_dtype
+from .._checks import check_positive_int, describe, to_torch_device, to_torch_dtype
 
-__all__ = ["RNNCell", "LayerCell", "check_state", "glorot_uniform_", "keep_state_dtype"]
+__all__ = ["RNNCell", "LayerCell", "check_state", "state_dtype", "glorot_uniform_", "keep_state_dtype"]
 
 Initializer = Callable[[torch.Tensor], Any]
 
@@ -42,8 +42,11 @@ def glorot_uniform_(tensor: torch.Tensor) -> torch.Tensor:
         return tensor.uniform_(-limit, limit)
 
 
-def check_state(where: str, state_size: Any, state: Any, batch_size: int) -> None:
-    """Check that ``state`` has the structure of ``state_size`` and leaves of shape ``[batch_size, size]``."""
+def check_state(
+    where: str, state_size: Any, state: Any, batch_size: int, dtype: torch.dtype | None = None
+) -> None:
+    """Check that ``state`` has the structure of ``state_size`` and leaves of shape ``[batch_size, size]``
+    (and of ``dtype``, the inputs' dtype, when given)."""
     nest.assert_same_structure(state_size, state, where=f"{where} (state)")
     for size, tensor in zip(nest.flatten(state_size), nest.flatten(state)):
         if not isinstance(tensor, torch.Tensor):
@@ -54,6 +57,15 @@ def check_state(where: str, state_size: Any, state: Any, batch_size: int) -> Non
                 f"{where}: expected a state tensor of shape [B={batch_size}, {size}], "
                 f"got shape {tuple(tensor.shape)}"
             )
+        if dtype is not None and tensor.dtype != dtype:
+            raise TypeError(
+                f"{where}: expected state tensors of dtype {dtype} (the inputs'), got {tensor.dtype}"
+            )
+
+
+def state_dtype(inputs: torch.Tensor) -> torch.dtype | None:
+    """The dtype a cell's state must have: the inputs' (None under autocast, where dtypes legitimately mix)."""
+    return None if torch.is_autocast_enabled(inputs.device.type) else inputs.dtype
 
 
 def keep_state_dtype(device_type: str, new_state: Any, state: Any) -> Any:
@@ -82,7 +94,9 @@ class RNNCell(nn.Module):
         super().__init__()
         if name is not None:
             if not isinstance(name, str) or not name:
-                raise TypeError(f"{type(self).__name__}: expected name to be a non-empty str, got {name!r}")
+                raise TypeError(
+                    f"{type(self).__name__}: expected name to be a non-empty str, got {name!r}"
+                )
             self.tf_name = name
 
     @property
@@ -118,7 +132,7 @@ class RNNCell(nn.Module):
         check_positive_int(where, "batch_size", batch_size)
         default_dtype, default_device = self._default_dtype_device()
         dtype = to_torch_dtype(where, dtype) or default_dtype
-        device = torch.device(device) if device is not None else default_device
+        device = to_torch_device(where, device) or default_device
         return nest.map_structure(
             lambda size: torch.zeros(batch_size, size, dtype=dtype, device=device), self.state_size
         )
@@ -155,7 +169,7 @@ class LayerCell(RNNCell):
         where = type(self).__name__
         self.num_units = check_positive_int(where, "num_units", num_units)
         self._dtype = to_torch_dtype(where, dtype)
-        self._device = torch.device(device) if device is not None else None
+        self._device = to_torch_device(where, device)
         self.input_size: int | None = None
         self._pending_input_size = input_size
 
@@ -195,16 +209,22 @@ class LayerCell(RNNCell):
                 init(param)
         return param
 
-    def _create_parameters(self, input_size: int, dtype: torch.dtype | None = None, device: Any = None) -> None:
+    def _create_parameters(
+        self, input_size: int, dtype: torch.dtype | None = None, device: Any = None
+    ) -> None:
         raise NotImplementedError
 
     def _prepare_inputs(self, inputs: Any) -> torch.Tensor:
         """Check one step's inputs ``[B, D]``, building the parameters on first use (on the inputs' device)."""
         where = type(self).__name__
         if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"{where}: expected inputs to be a [B, D] tensor, got {describe(inputs)}")
+            raise TypeError(
+                f"{where}: expected inputs to be a [B, D] tensor, got {describe(inputs)}"
+            )
         if inputs.dim() != 2:
-            raise ValueError(f"{where}: expected inputs of rank 2 [B, D], got shape {tuple(inputs.shape)}")
+            raise ValueError(
+                f"{where}: expected inputs of rank 2 [B, D], got shape {tuple(inputs.shape)}"
+            )
         if not inputs.is_floating_point():
             raise TypeError(f"{where}: expected floating-point inputs, got {inputs.dtype}")
         depth = inputs.shape[1]
@@ -229,7 +249,9 @@ class LayerCell(RNNCell):
     def forward(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
         """One step: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output [B, output_size], new_state)``."""
         inputs = self._prepare_inputs(inputs)
-        check_state(type(self).__name__, self.state_size, state, inputs.shape[0])
+        check_state(
+            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs)
+        )
         output, new_state = self._step(inputs, state)
         if torch.is_autocast_enabled(inputs.device.type):
             kept = keep_state_dtype(inputs.device.type, new_state, state)

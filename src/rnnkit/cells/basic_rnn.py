@@ -31,7 +31,9 @@ class BasicRNNCell(LayerCell):
     tf_name = "basic_rnn_cell"
     _tf_params = (("kernel", "kernel"), ("bias", "bias"))
 
-    def __init__(self, num_units: int, activation: str | Activation | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, num_units: int, activation: str | Activation | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(num_units, **kwargs)
         self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
         self._finish_init()

@@ -84,9 +84,13 @@ class GRUCell(LayerCell):
         )
 
     def _step(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        gates = torch.sigmoid(torch.addmm(self.gates_bias, torch.cat([inputs, state], 1), self.gates_kernel))
+        gates = torch.sigmoid(
+            torch.addmm(self.gates_bias, torch.cat([inputs, state], 1), self.gates_kernel)
+        )
         r, u = gates.chunk(2, dim=1)
-        candidate = torch.addmm(self.candidate_bias, torch.cat([inputs, r * state], 1), self.candidate_kernel)
+        candidate = torch.addmm(
+            self.candidate_bias, torch.cat([inputs, r * state], 1), self.candidate_kernel
+        )
         c = self._activation(candidate)
         new_h = u * state + (1 - u) * c
         return new_h, new_h

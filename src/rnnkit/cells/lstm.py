@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import torch
 
 from ..activations import Activation, resolve_activation
-from .base import Initializer, LayerCell, check_state, keep_state_dtype
+from .base import Initializer, LayerCell, check_state, keep_state_dtype, state_dtype
 from .state import LSTMStateTuple
 
 __all__ = ["BasicLSTMCell", "LSTMCell"]
@@ -26,10 +27,12 @@ class _LSTMBase(LayerCell):
     ) -> None:
         super().__init__(num_units, **kwargs)
         where = type(self).__name__
-        if not isinstance(forget_bias, (int, float)) or isinstance(forget_bias, bool):
+        if not isinstance(forget_bias, numbers.Real) or isinstance(forget_bias, bool):
             raise TypeError(f"{where}: expected forget_bias to be a float, got {forget_bias!r}")
         if not isinstance(state_is_tuple, bool):
-            raise TypeError(f"{where}: expected state_is_tuple to be a bool, got {state_is_tuple!r}")
+            raise TypeError(
+                f"{where}: expected state_is_tuple to be a bool, got {state_is_tuple!r}"
+            )
         self.forget_bias = float(forget_bias)
         self.state_is_tuple = state_is_tuple
         self._activation, self.activation_name = resolve_activation(where, activation)
@@ -41,7 +44,8 @@ class _LSTMBase(LayerCell):
     @property
     def state_size(self) -> Any:
         if self.state_is_tuple:
-            return LSTMStateTuple(self.num_units, self._h_size)
+            # state_size reuses the tuple to hold sizes (ints), as TF's LSTMStateTuple does.
+            return LSTMStateTuple(self.num_units, self._h_size)  # type: ignore[arg-type]
         return self.num_units + self._h_size
 
     @property
@@ -52,7 +56,9 @@ class _LSTMBase(LayerCell):
         """One step: ``inputs [B, D]``, ``state`` ``LSTMStateTuple(c [B, H], h [B, P])`` (or ``[B, H+P]`` when
         ``state_is_tuple=False``) → ``(h' [B, P], new state of the same form)``."""
         inputs = self._prepare_inputs(inputs)
-        check_state(type(self).__name__, self.state_size, state, inputs.shape[0])
+        check_state(
+            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs)
+        )
         if self.state_is_tuple:
             c, h = state
         else:
@@ -87,15 +93,25 @@ class BasicLSTMCell(_LSTMBase):
     tf_name = "basic_lstm_cell"
     _tf_params = (("kernel", "kernel"), ("bias", "bias"))
 
-    def __init__(self, num_units: int, forget_bias: float = 1.0, state_is_tuple: bool = True,
-                 activation: str | Activation | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        num_units: int,
+        forget_bias: float = 1.0,
+        state_is_tuple: bool = True,
+        activation: str | Activation | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(num_units, forget_bias, state_is_tuple, activation, **kwargs)
         self._finish_init()
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h = self.num_units
-        self.kernel = self._new_parameter(input_size + h, 4 * h, init=None, dtype=dtype, device=device)
-        self.bias = self._new_parameter(4 * h, init=torch.nn.init.zeros_, dtype=dtype, device=device)
+        self.kernel = self._new_parameter(
+            input_size + h, 4 * h, init=None, dtype=dtype, device=device
+        )
+        self.bias = self._new_parameter(
+            4 * h, init=torch.nn.init.zeros_, dtype=dtype, device=device
+        )
 
     def _step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, torch.Tensor]:
         c, h = state
@@ -164,8 +180,15 @@ class LSTMCell(_LSTMBase):
         self.cell_clip = _check_clip(where, "cell_clip", cell_clip)
         self.proj_clip = _check_clip(where, "proj_clip", proj_clip)
         if num_proj is not None:
-            if isinstance(num_proj, bool) or not isinstance(num_proj, int) or num_proj <= 0:
-                raise ValueError(f"{where}: expected num_proj to be a positive int or None, got {num_proj!r}")
+            if (
+                isinstance(num_proj, bool)
+                or not isinstance(num_proj, numbers.Integral)
+                or num_proj <= 0
+            ):
+                raise ValueError(
+                    f"{where}: expected num_proj to be a positive int or None, got {num_proj!r}"
+                )
+            num_proj = int(num_proj)
         self.num_proj = num_proj
         self._initializer = initializer
         self._finish_init()
@@ -222,6 +245,7 @@ class LSTMCell(_LSTMBase):
 def _check_clip(where: str, name: str, value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    # `not value > 0` also refuses NaN, which would turn every clipped value into NaN. inf is allowed (no clip).
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
         raise ValueError(f"{where}: expected {name} to be a positive number or None, got {value!r}")
     return float(value)

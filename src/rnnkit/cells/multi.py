@@ -34,7 +34,9 @@ class MultiRNNCell(RNNCell):
 
     tf_name = "multi_rnn_cell"
 
-    def __init__(self, cells: Sequence[RNNCell], state_is_tuple: bool = True, name: str | None = None) -> None:
+    def __init__(
+        self, cells: Sequence[RNNCell], state_is_tuple: bool = True, name: str | None = None
+    ) -> None:
         super().__init__(name=name)
         where = type(self).__name__
         if isinstance(cells, RNNCell) or not isinstance(cells, (list, tuple)):
@@ -43,13 +45,20 @@ class MultiRNNCell(RNNCell):
             raise ValueError(f"{where}: expected at least one cell, got an empty list")
         for i, cell in enumerate(cells):
             if not isinstance(cell, RNNCell):
-                raise TypeError(f"{where}: expected cells[{i}] to be an rnnkit cell, got {describe(cell)}")
+                raise TypeError(
+                    f"{where}: expected cells[{i}] to be an rnnkit cell, got {describe(cell)}"
+                )
+        if not isinstance(state_is_tuple, bool):
+            raise TypeError(
+                f"{where}: expected state_is_tuple to be a bool, got {state_is_tuple!r}"
+            )
         if not state_is_tuple and any(nest.is_nested(c.state_size) for c in cells):
             raise ValueError(
                 f"{where}: expected cells with non-nested state_size when state_is_tuple=False, got "
                 f"{[c.state_size for c in cells]} (pass state_is_tuple=True to each cell's constructor)"
             )
-        self.cells = nn.ModuleList(cells)
+        # A ModuleList of the cells checked above; typed as the sequence of cells it behaves as.
+        self.cells: Sequence[RNNCell] = nn.ModuleList(cells)  # type: ignore[assignment]
         self.state_is_tuple = bool(state_is_tuple)
 
     @property

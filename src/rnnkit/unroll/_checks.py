@@ -18,9 +18,13 @@ def check_cell(where: str, cell: Any) -> RNNCell:
     """Accept an ``RNNCell``; else TypeError listing what the object lacks (TF's ``assert_like_rnncell``)."""
     if isinstance(cell, RNNCell):
         return cell
-    missing = [a for a in ("state_size", "output_size", "zero_state", "__call__") if not hasattr(cell, a)]
+    missing = [
+        a for a in ("state_size", "output_size", "zero_state", "__call__") if not hasattr(cell, a)
+    ]
     detail = f" (missing: {', '.join(missing)})" if missing else " (not an rnnkit.RNNCell subclass)"
-    raise TypeError(f"{where}: expected cell to be an rnnkit RNNCell, got {type(cell).__name__}{detail}")
+    raise TypeError(
+        f"{where}: expected cell to be an rnnkit RNNCell, got {type(cell).__name__}{detail}"
+    )
 
 
 def check_sequence_length(
@@ -35,10 +39,14 @@ def check_sequence_length(
     if isinstance(sequence_length, torch.Tensor):
         lengths = sequence_length
     else:
-        array = np.asarray(sequence_length)
+        try:
+            array = np.asarray(sequence_length)
+        except ValueError:  # ragged nested lists
+            array = np.asarray(None)
         if array.dtype == object or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
             raise TypeError(
-                f"{where}: expected sequence_length to hold integers, got {describe(sequence_length)}"
+                f"{where}: expected sequence_length to hold integers, got {describe(sequence_length)} "
+                f"of {array.dtype} values"
             )
         lengths = torch.as_tensor(array.astype(np.int64))
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
@@ -75,7 +83,9 @@ def initial_state_or_zeros(
         check_state(where, cell.state_size, initial_state, batch)
         return initial_state
     if dtype is not None and dtype != like.dtype:
-        raise TypeError(f"{where}: expected dtype to match the inputs' dtype {like.dtype}, got {dtype}")
+        raise TypeError(
+            f"{where}: expected dtype to match the inputs' dtype {like.dtype}, got {dtype}"
+        )
     if initial_state is None:
         return cell.zero_state(batch, like.dtype, device=like.device)
     check_state(where, cell.state_size, initial_state, batch)

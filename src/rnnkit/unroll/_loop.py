@@ -4,6 +4,12 @@ NOTE [sequence_length rule]: TF's ``_rnn_step``: for ``t >= sequence_length[b]``
 and its state is copied through unchanged, so the final state is each row's state at its own last step (the
 initial state for length 0). Past ``max(sequence_length)`` no cell call is made at all (TF's ``dynamic_rnn`` stops
 its while-loop there too) and the outputs are zeros.
+
+NOTE [padding never reaches the gradient]: the rows past their length are still fed to the cell (one batched call
+per step) and their results dropped by ``torch.where``. ``where``'s backward sends them a zero gradient, but
+``0 * nan = nan``: a NaN or inf in the *padding* of the inputs would turn every parameter gradient into NaN (TF
+1.x behaves so; checked with TF 2.x's compat.v1 dynamic_rnn). rnnkit zeroes the padded input rows before the cell
+call. For finite inputs this changes no value and no gradient (the dropped rows get a zero gradient either way).
 """
 
 from __future__ import annotations
@@ -50,11 +56,15 @@ def run_steps(
         return outputs, state
 
     n_run = min(len(step_inputs), int(sequence_length.max()) if batch else 0)
-    keeps = (torch.arange(n_run, device=sequence_length.device)[:, None] < sequence_length[None, :]).unbind(0)
+    keeps = (
+        torch.arange(n_run, device=sequence_length.device)[:, None] < sequence_length[None, :]
+    ).unbind(0)
     for x, keep in zip(step_inputs[:n_run], keeps):
+        # NOTE [padding never reaches the gradient]
+        x = nest.map_structure(lambda v, k=keep: _where_rows(k, v, 0.0), x)
         out, new_state = cell(x, state)
-        outputs.append(nest.map_structure(lambda o: _where_rows(keep, o, 0.0), out))
-        state = nest.map_structure(lambda n, o: _where_rows(keep, n, o), new_state, state)
+        outputs.append(nest.map_structure(lambda o, k=keep: _where_rows(k, o, 0.0), out))
+        state = nest.map_structure(lambda n, o, k=keep: _where_rows(k, n, o), new_state, state)
     if n_run < len(step_inputs):
         zeros = (
             nest.map_structure(torch.zeros_like, outputs[0])

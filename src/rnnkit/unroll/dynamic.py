@@ -9,6 +9,7 @@ import torch
 from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
+from ..cells.hooks import begin_sequence
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps
 from .checkpointed import run_steps_checkpointed
@@ -16,13 +17,17 @@ from .checkpointed import run_steps_checkpointed
 __all__ = ["dynamic_rnn", "split_time"]
 
 
-def split_time(where: str, inputs: Any, time_major: bool) -> tuple[list[Any], int, int, torch.Tensor]:
+def split_time(
+    where: str, inputs: Any, time_major: bool
+) -> tuple[list[Any], int, int, torch.Tensor]:
     """Check nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs and split them into per-step structures.
 
     Returns ``(steps, B, T, first_leaf)``; ``steps[t]`` has the inputs' structure with ``[B, ...]`` leaves.
     """
-    if isinstance(inputs, list) and inputs and all(
-        isinstance(x, torch.Tensor) and x.dim() == 2 for x in inputs
+    if (
+        isinstance(inputs, list)
+        and inputs
+        and all(isinstance(x, torch.Tensor) and x.dim() == 2 for x in inputs)
     ):
         raise TypeError(
             f"{where}: expected inputs as one [B, T, D] tensor (or a nested structure of them), got a list of "
@@ -36,7 +41,9 @@ def split_time(where: str, inputs: Any, time_major: bool) -> tuple[list[Any], in
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{where}: expected inputs to be tensors {layout}, got {describe(x)}")
         if x.dim() < 3:
-            raise ValueError(f"{where}: expected inputs of rank 3 {layout}, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{where}: expected inputs of rank 3 {layout}, got shape {tuple(x.shape)}"
+            )
         if not x.is_floating_point():
             raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
     time_axis, batch_axis = (0, 1) if time_major else (1, 0)
@@ -47,9 +54,18 @@ def split_time(where: str, inputs: Any, time_major: bool) -> tuple[list[Any], in
                 f"{where}: expected every input to share B={batch} and T={time}, got shape {tuple(x.shape)}"
             )
         if x.dtype != flat[0].dtype:
-            raise TypeError(f"{where}: expected every input of dtype {flat[0].dtype}, got {x.dtype}")
+            raise TypeError(
+                f"{where}: expected every input of dtype {flat[0].dtype}, got {x.dtype}"
+            )
     if time == 0:
-        raise ValueError(f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}")
+        raise ValueError(
+            f"{where}: expected at least one time step, got shape {tuple(flat[0].shape)}"
+        )
+    if batch == 0:
+        # Refused as zero_state(0) is: an empty batch is almost always a data-pipeline bug.
+        raise ValueError(
+            f"{where}: expected at least one batch row (B >= 1), got shape {tuple(flat[0].shape)}"
+        )
     # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
     per_leaf = [x.unbind(time_axis) for x in flat]
     steps = [nest.pack_sequence_as(inputs, [leaf[t] for leaf in per_leaf]) for t in range(time)]
@@ -95,6 +111,7 @@ def dynamic_rnn(
     """
     where = "dynamic_rnn"
     check_cell(where, cell)
+    begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     steps, batch, time, like = split_time(where, inputs, time_major)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)

@@ -9,6 +9,7 @@ import torch
 from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
+from ..cells.hooks import begin_sequence
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps
 
@@ -23,14 +24,18 @@ def check_step_list(where: str, inputs: Any) -> tuple[int, torch.Tensor]:
             f"{tuple(inputs.shape)}; use dynamic_rnn for one [B, T, D] tensor (or list(x.unbind(1)))"
         )
     if not isinstance(inputs, (list, tuple)):
-        raise TypeError(f"{where}: expected inputs to be a list of [B, D] tensors, got {describe(inputs)}")
+        raise TypeError(
+            f"{where}: expected inputs to be a list of [B, D] tensors, got {describe(inputs)}"
+        )
     if not inputs:
         raise ValueError(f"{where}: expected a non-empty list of inputs, got an empty list")
     first = nest.flatten(inputs[0])
     for t, step in enumerate(inputs):
         for x in nest.flatten(step):
             if not isinstance(x, torch.Tensor):
-                raise TypeError(f"{where}: expected inputs[{t}] to hold [B, D] tensors, got {describe(x)}")
+                raise TypeError(
+                    f"{where}: expected inputs[{t}] to hold [B, D] tensors, got {describe(x)}"
+                )
             if x.dim() != 2:
                 raise ValueError(
                     f"{where}: expected inputs[{t}] of rank 2 [B, D], got shape {tuple(x.shape)}"
@@ -42,6 +47,10 @@ def check_step_list(where: str, inputs: Any) -> tuple[int, torch.Tensor]:
                 )
             if not x.is_floating_point():
                 raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
+    if first[0].shape[0] == 0:
+        raise ValueError(
+            f"{where}: expected at least one batch row (B >= 1), got inputs[0] of shape {tuple(first[0].shape)}"
+        )
     return first[0].shape[0], first[0]
 
 
@@ -72,6 +81,7 @@ def static_rnn(
     """
     where = "static_rnn"
     check_cell(where, cell)
+    begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     batch, like = check_step_list(where, inputs)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)

@@ -1,0 +1,193 @@
+"""``LayerNormBasicLSTMCell`` (TF 1.15 ``tf.contrib.rnn.LayerNormBasicLSTMCell``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .._checks import describe
+from ..activations import Activation, resolve_activation
+from .base import LayerCell
+from .state import LSTMStateTuple
+
+__all__ = ["LayerNormBasicLSTMCell"]
+
+# contrib's layers.layer_norm adds this to the variance (nn.batch_normalization's variance_epsilon).
+LAYER_NORM_EPSILON = 1e-12
+
+_GATES = ("input", "transform", "forget", "output", "state")
+
+
+def _tf_params() -> tuple[tuple[str, str], ...]:
+    params = [("kernel", "kernel"), ("bias", "bias")]
+    for gate in _GATES:
+        # TF's _norm creates gamma before beta in each scope.
+        params += [(f"{gate}/gamma", f"{gate}_gamma"), (f"{gate}/beta", f"{gate}_beta")]
+    return tuple(params)
+
+
+class LayerNormBasicLSTMCell(LayerCell):
+    r"""Basic LSTM with layer normalisation (Ba et al. 2016) and recurrent dropout (Semeniuta et al. 2016)::
+
+        i, j, f, o = split([x, h] @ kernel (+ bias when not layer_norm), 4)
+        i, j, f, o = LN_input(i), LN_transform(j), LN_forget(f), LN_output(o)       # when layer_norm
+        g  = dropout(act(j), dropout_keep_prob)                                      # train mode, keep < 1
+        c' = c * sigmoid(f + forget_bias) + sigmoid(i) * g
+        c' = LN_state(c')                                                            # when layer_norm
+        h' = act(c') * sigmoid(o)                   # output h'; state LSTMStateTuple(c', h')
+        LN_s(v) = (v - mean(v)) / sqrt(var(v) + 1e-12) * s/gamma + s/beta          # over the last axis
+
+    Args:
+        num_units: ``H``.
+        forget_bias: added to ``f`` at call time, default 1.0.
+        input_size: ``D``; builds the parameters now (TF ignored it; here it plays its usual rnnkit role).
+        activation: callable or TF name; default tanh.
+        layer_norm: apply the five layer normalisations (then the kernel has no bias, as in TF).
+        norm_gain, norm_shift: initial values of every ``gamma`` / ``beta``.
+        dropout_keep_prob: float or 0-d tensor in (0, 1]; recurrent dropout on the candidate ``g`` with a fresh
+            mask per element and step, in ``train()`` mode only (identity in ``eval()``).
+        dropout_prob_seed: an int makes the dropout masks reproducible (the cell's own generator).
+        dtype, device, name, reuse: as for every cell.
+
+    Parameters (TF names, in TF's order): ``kernel [D+H, 4H]`` (glorot-uniform), ``bias [4H]`` (only without
+    layer_norm; TF's default glorot-uniform initialiser), then ``input/gamma``, ``input/beta``,
+    ``transform/…``, ``forget/…``, ``output/…``, ``state/…`` (each ``[H]``; layer_norm only).
+    """
+
+    tf_name = "layer_norm_basic_lstm_cell"
+    _tf_params = _tf_params()
+
+    def __init__(
+        self,
+        num_units: int,
+        forget_bias: float = 1.0,
+        input_size: int | None = None,
+        activation: str | Activation | None = None,
+        layer_norm: bool = True,
+        norm_gain: float = 1.0,
+        norm_shift: float = 0.0,
+        dropout_keep_prob: Any = 1.0,
+        dropout_prob_seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(num_units, input_size=input_size, **kwargs)
+        where = type(self).__name__
+        for name, value in (
+            ("forget_bias", forget_bias),
+            ("norm_gain", norm_gain),
+            ("norm_shift", norm_shift),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{where}: expected {name} to be a float, got {describe(value)}")
+        if not isinstance(layer_norm, bool):
+            raise TypeError(
+                f"{where}: expected layer_norm to be a bool, got {describe(layer_norm)}"
+            )
+        self.forget_bias = float(forget_bias)
+        self.layer_norm = layer_norm
+        self.norm_gain = float(norm_gain)
+        self.norm_shift = float(norm_shift)
+        self._activation, self.activation_name = resolve_activation(where, activation)
+        self._keep_value(dropout_keep_prob)
+        self.dropout_keep_prob = dropout_keep_prob
+        if dropout_prob_seed is not None and (
+            isinstance(dropout_prob_seed, bool) or not isinstance(dropout_prob_seed, int)
+        ):
+            raise TypeError(
+                f"{where}: expected dropout_prob_seed to be an int or None, got {describe(dropout_prob_seed)}"
+            )
+        self.dropout_prob_seed = dropout_prob_seed
+        self._generators: dict[torch.device, torch.Generator] = {}
+        self._finish_init()
+
+    def _keep_value(self, value: Any) -> float:
+        where = type(self).__name__
+        if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point():
+            number = float(value.item())
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            raise TypeError(
+                f"{where}: expected dropout_keep_prob to be a float or a 0-d float tensor, got {describe(value)}"
+            )
+        if not 0.0 < number <= 1.0:
+            raise ValueError(f"{where}: expected dropout_keep_prob in (0, 1], got {number}")
+        return number
+
+    @property
+    def state_size(self) -> LSTMStateTuple:
+        return LSTMStateTuple(self.num_units, self.num_units)
+
+    @property
+    def output_size(self) -> int:
+        return self.num_units
+
+    def _tf_param_used(self, attr: str) -> bool:
+        if attr == "bias":
+            return not self.layer_norm
+        if attr == "kernel":
+            return True
+        return self.layer_norm
+
+    def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
+        h, new = self.num_units, self._new_parameter
+        self.kernel = new(input_size + h, 4 * h, init=None, dtype=dtype, device=device)
+        if not self.layer_norm:
+            self.bias = new(
+                4 * h, init=None, dtype=dtype, device=device
+            )  # TF: get_variable's glorot default
+            return
+        for gate in _GATES:
+            setattr(
+                self,
+                f"{gate}_gamma",
+                new(h, init=lambda p: p.fill_(self.norm_gain), dtype=dtype, device=device),
+            )
+            setattr(
+                self,
+                f"{gate}_beta",
+                new(h, init=lambda p: p.fill_(self.norm_shift), dtype=dtype, device=device),
+            )
+
+    def _norm(self, x: torch.Tensor, gate: str) -> torch.Tensor:
+        mean = x.mean(dim=-1, keepdim=True)
+        var = (x - mean).square().mean(dim=-1, keepdim=True)
+        gamma, beta = getattr(self, f"{gate}_gamma"), getattr(self, f"{gate}_beta")
+        return (x - mean) * torch.rsqrt(var + LAYER_NORM_EPSILON) * gamma + beta
+
+    def _dropout(self, g: torch.Tensor) -> torch.Tensor:
+        keep = self._keep_value(self.dropout_keep_prob)
+        if not self.training or keep == 1.0:
+            return g
+        generator = None
+        if self.dropout_prob_seed is not None:
+            if g.device not in self._generators:
+                self._generators[g.device] = torch.Generator(device=g.device).manual_seed(
+                    self.dropout_prob_seed
+                )
+            generator = self._generators[g.device]
+        noise = torch.rand(g.shape, generator=generator, dtype=g.dtype, device=g.device)
+        return g / keep * torch.floor(keep + noise)
+
+    def _step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        c, h = state
+        concat = torch.cat([inputs, h], 1) @ self.kernel
+        if not self.layer_norm:
+            concat = concat + self.bias
+        i, j, f, o = concat.chunk(4, dim=1)
+        if self.layer_norm:
+            i, j = self._norm(i, "input"), self._norm(j, "transform")
+            f, o = self._norm(f, "forget"), self._norm(o, "output")
+        g = self._dropout(self._activation(j))
+        new_c = c * torch.sigmoid(f + self.forget_bias) + torch.sigmoid(i) * g
+        if self.layer_norm:
+            new_c = self._norm(new_c, "state")
+        new_h = self._activation(new_c) * torch.sigmoid(o)
+        return new_h, LSTMStateTuple(new_c, new_h)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{super().extra_repr()}, forget_bias={self.forget_bias}, layer_norm={self.layer_norm}, "
+            f"dropout_keep_prob={self.dropout_keep_prob}"
+        )

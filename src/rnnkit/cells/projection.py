@@ -1,0 +1,227 @@
+"""TF 1.15 contrib's ``OutputProjectionWrapper`` and ``InputProjectionWrapper`` (``tf.contrib.rnn``).
+
+Unlike the other wrappers these own variables, and — being plain TF ``RNNCell``s called through a layer scope —
+they open a scope named after the class, inside which the wrapped cell creates its own: for
+``dynamic_rnn(OutputProjectionWrapper(BasicLSTMCell(H), P), ...)`` TF 1.15 named the variables
+``rnn/output_projection_wrapper/basic_lstm_cell/kernel``, ``.../bias`` (the cell runs first, so its variables come
+first), then ``rnn/output_projection_wrapper/kernel [H, P]`` (glorot-uniform) and ``.../bias [P]`` (zeros).
+``InputProjectionWrapper`` creates its ``kernel [D, num_proj]`` and ``bias`` before calling the cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._checks import check_positive_int, describe
+from ..activations import resolve_activation
+from .base import RNNCell, glorot_uniform_
+from .wrapper_base import CellWrapper
+
+__all__ = ["OutputProjectionWrapper", "InputProjectionWrapper"]
+
+
+def _activation(where: str, activation: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    # TF's default here is no activation at all (a linear projection), not tanh.
+    if activation is None:
+        return None
+    return resolve_activation(where, activation)[0]
+
+
+def _param_dtype_device(
+    cell: RNNCell, like: torch.Tensor | None
+) -> tuple[torch.dtype, torch.device]:
+    if like is not None:
+        return like.dtype, like.device
+    param = next(cell.parameters(), None)
+    if param is not None:
+        return param.dtype, param.device
+    return torch.get_default_dtype(), torch.device("cpu")
+
+
+def _linear_params(
+    rows: int, cols: int, dtype: torch.dtype, device: Any
+) -> tuple[nn.Parameter, nn.Parameter]:
+    """TF's contrib ``_Linear``: ``kernel [rows, cols]`` glorot-uniform, ``bias [cols]`` zeros."""
+    kernel = nn.Parameter(glorot_uniform_(torch.empty(rows, cols, dtype=dtype, device=device)))
+    bias = nn.Parameter(torch.zeros(cols, dtype=dtype, device=device))
+    return kernel, bias
+
+
+class OutputProjectionWrapper(CellWrapper):
+    r"""Project the cell's output to ``output_size``::
+
+        out, new_state = cell(x, state)
+        out = act(out @ kernel + bias)        # act: none unless ``activation`` is given
+
+    Args:
+        cell: the rnnkit cell to wrap; its ``output_size`` must be an int ``H``.
+        output_size: ``P``, a positive int.
+        activation: optional callable or TF name; default none (linear).
+        name: the TF scope (default ``output_projection_wrapper``). ``reuse`` is accepted and ignored.
+
+    Parameters (TF names, in TF's order): the cell's under ``output_projection_wrapper/``, then
+    ``output_projection_wrapper/kernel [H, P]`` (glorot-uniform) and ``bias [P]`` (zeros). They are built with
+    the cell (``build(D)``, or the first call).
+
+    Shape:
+        inputs ``[B, D]``, state like ``cell.state_size`` → output ``[B, P]``, new state.
+    """
+
+    tf_name = "output_projection_wrapper"
+
+    def __init__(
+        self,
+        cell: RNNCell,
+        output_size: int,
+        activation: Any = None,
+        reuse: Any = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(cell, name=name)
+        where = type(self).__name__
+        self._output_size = check_positive_int(where, "output_size", output_size)
+        if not isinstance(self.cell.output_size, int):
+            raise ValueError(
+                f"{where}: expected a cell whose output_size is an int, got output_size={self.cell.output_size!r}"
+            )
+        self._activation = _activation(where, activation)
+        self.kernel: nn.Parameter | None = None
+        self.bias: nn.Parameter | None = None
+        if self.cell.built:
+            self._create_projection(None)
+
+    @property
+    def output_size(self) -> int:
+        return self._output_size
+
+    @property
+    def built(self) -> bool:
+        return self.cell.built and self.kernel is not None
+
+    def _create_projection(self, like: torch.Tensor | None) -> None:
+        dtype, device = _param_dtype_device(self.cell, like)
+        self.kernel, self.bias = _linear_params(
+            self.cell.output_size, self._output_size, dtype, device
+        )
+
+    def build(self, input_size: int) -> None:
+        self.cell.build(input_size)
+        if self.kernel is None:
+            self._create_projection(None)
+
+    def forward(self, inputs: Any, state: Any) -> tuple[torch.Tensor, Any]:
+        """One step: the cell, then the projection of its output."""
+        output, new_state = self.cell(inputs, state)
+        if self.kernel is None:
+            self._create_projection(output)
+        projected = torch.addmm(self.bias, output, self.kernel)
+        if self._activation is not None:
+            projected = self._activation(projected)
+        return projected, new_state
+
+    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+        scope = f"{prefix}{self.tf_name}/"
+        yield from self.cell._tf_variables(scope)
+        yield f"{scope}kernel", self.kernel
+        yield f"{scope}bias", self.bias
+
+    def extra_repr(self) -> str:
+        return f"output_size={self._output_size}"
+
+
+class InputProjectionWrapper(CellWrapper):
+    r"""Project the inputs to ``num_proj`` before the cell::
+
+        x' = act(x @ kernel + bias)           # act: none unless ``activation`` is given
+        out, new_state = cell(x', state)
+
+    Args:
+        cell: the rnnkit cell to wrap (it sees inputs of depth ``num_proj``).
+        num_proj: ``P``, a positive int.
+        activation: optional callable or TF name; default none (linear).
+        input_size: ``D``; builds the projection and the cell now (TF ignored this argument; here it plays the
+            role it plays for every rnnkit cell). Otherwise the first call builds them.
+        name: the TF scope (default ``input_projection_wrapper``). ``reuse`` is accepted and ignored.
+
+    Parameters (TF names, in TF's order): ``input_projection_wrapper/kernel [D, P]`` (glorot-uniform),
+    ``input_projection_wrapper/bias [P]`` (zeros), then the cell's under ``input_projection_wrapper/``.
+
+    Shape:
+        inputs ``[B, D]``, state like ``cell.state_size`` → output ``[B, cell.output_size]``, new state.
+    """
+
+    tf_name = "input_projection_wrapper"
+
+    def __init__(
+        self,
+        cell: RNNCell,
+        num_proj: int,
+        activation: Any = None,
+        input_size: int | None = None,
+        reuse: Any = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(cell, name=name)
+        where = type(self).__name__
+        self.num_proj = check_positive_int(where, "num_proj", num_proj)
+        self._activation = _activation(where, activation)
+        self.kernel: nn.Parameter | None = None
+        self.bias: nn.Parameter | None = None
+        self._input_size: int | None = None
+        if input_size is not None:
+            self.build(input_size)
+
+    @property
+    def input_size(self) -> int | None:
+        return self._input_size
+
+    @property
+    def built(self) -> bool:
+        return self.kernel is not None and self.cell.built
+
+    def _create_projection(self, input_size: int, like: torch.Tensor | None) -> None:
+        dtype, device = _param_dtype_device(self.cell, like)
+        self.kernel, self.bias = _linear_params(input_size, self.num_proj, dtype, device)
+        self._input_size = input_size
+
+    def build(self, input_size: int) -> None:
+        where = f"{type(self).__name__}.build"
+        check_positive_int(where, "input_size", input_size)
+        if self._input_size is not None and self._input_size != input_size:
+            raise ValueError(
+                f"{type(self).__name__}: built for input_size={self._input_size}, got input_size={input_size}"
+            )
+        if self.kernel is None:
+            self._create_projection(input_size, None)
+        self.cell.build(self.num_proj)
+
+    def forward(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
+        """One step: project the inputs, then the cell."""
+        where = type(self).__name__
+        if not isinstance(inputs, torch.Tensor) or inputs.dim() != 2:
+            raise ValueError(
+                f"{where}: expected inputs to be a [B, D] tensor, got {describe(inputs)}"
+            )
+        if self.kernel is None:
+            self._create_projection(inputs.shape[1], inputs)
+        elif inputs.shape[1] != self._input_size:
+            raise ValueError(
+                f"{where}: built for input_size={self._input_size}, got inputs.shape[-1]={inputs.shape[1]}"
+            )
+        projected = torch.addmm(self.bias, inputs, self.kernel)
+        if self._activation is not None:
+            projected = self._activation(projected)
+        return self.cell(projected, state)
+
+    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+        scope = f"{prefix}{self.tf_name}/"
+        yield f"{scope}kernel", self.kernel
+        yield f"{scope}bias", self.bias
+        yield from self.cell._tf_variables(scope)
+
+    def extra_repr(self) -> str:
+        return f"num_proj={self.num_proj}, input_size={self._input_size}"

@@ -1,0 +1,71 @@
+"""``CellWrapper``: the one place where a wrapper forwards the cell contract to the cell it wraps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from .base import RNNCell
+
+__all__ = ["CellWrapper", "check_wrapped_cell"]
+
+
+def check_wrapped_cell(where: str, cell: Any) -> RNNCell:
+    """Accept an rnnkit cell; else TypeError naming what was received (a torch.nn.LSTM is not a TF cell)."""
+    if isinstance(cell, RNNCell):
+        return cell
+    missing = [a for a in ("state_size", "output_size", "zero_state") if not hasattr(cell, a)]
+    detail = f" (missing: {', '.join(missing)})" if missing else " (not an rnnkit.RNNCell subclass)"
+    raise TypeError(
+        f"{where}: expected cell to be an rnnkit RNNCell, got {type(cell).__name__}{detail}"
+    )
+
+
+class CellWrapper(RNNCell):
+    """Base of the wrappers: ``state_size``, ``output_size``, ``zero_state``, ``build``, ``built``,
+    ``input_size`` and the TF variable names all come from the wrapped ``cell`` unless a subclass overrides them.
+
+    Subclasses implement ``forward(inputs, state)``; the wrapped cell is ``self.cell`` (TF: ``wrapped_cell``).
+    """
+
+    def __init__(self, cell: RNNCell, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.cell = check_wrapped_cell(type(self).__name__, cell)
+
+    @property
+    def wrapped_cell(self) -> RNNCell:
+        return self.cell
+
+    @property
+    def state_size(self) -> Any:
+        return self.cell.state_size
+
+    @property
+    def output_size(self) -> Any:
+        return self.cell.output_size
+
+    @property
+    def input_size(self) -> int | None:
+        return getattr(self.cell, "input_size", None)
+
+    @property
+    def built(self) -> bool:
+        return self.cell.built
+
+    def build(self, input_size: int) -> None:
+        self.cell.build(input_size)
+
+    def zero_state(
+        self, batch_size: int, dtype: Any = None, device: torch.device | str | None = None
+    ) -> Any:
+        return self.cell.zero_state(batch_size, dtype, device=device)
+
+    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+        # TF1's wrappers call the wrapped cell without opening a variable scope: names pass through.
+        return self.cell._tf_variables(prefix)
+
+    def extra_repr(self) -> str:
+        return ""

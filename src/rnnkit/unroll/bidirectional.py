@@ -1,0 +1,332 @@
+"""Bidirectional unrolls (TF1 ``tf.nn.bidirectional_dynamic_rnn``, ``static_bidirectional_rnn`` and contrib's
+``stack_bidirectional_dynamic_rnn`` / ``stack_bidirectional_rnn``), built on the public ``dynamic_rnn`` /
+``static_rnn`` so that every speed-up of those applies here too.
+
+NOTE [length-aware reversal]: the backward direction reads each row reversed over its *own* length only (TF's
+``reverse_sequence``): with ``sequence_length[b] = n`` row ``b``'s steps ``0..n-1`` are read as ``n-1..0`` and the
+padding after ``n`` stays where it is. The backward outputs are reversed back the same way, so ``out_bw[b, t]``
+belongs to input step ``t``, and past ``n`` they are zeros (the sequence_length rule).
+
+TF names: ``bidirectional_rnn/fw/<cell>/...`` and ``bidirectional_rnn/bw/<cell>/...`` (the static one too);
+stacks: ``stack_bidirectional_rnn/cell_{i}/bidirectional_rnn/fw/...`` (dynamic) but
+``stack_bidirectional_rnn/cell_{i}/fw/...`` (static: contrib passed the layer scope down as the bidirectional
+scope). ``rk.tf_variables_bidirectional`` / ``rk.tf_variables_stack_bidirectional`` spell them out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .. import nest
+from .._checks import describe
+from ..cells.base import RNNCell, check_state
+from ._checks import check_sequence_length
+from .dynamic import dynamic_rnn
+from .static import static_rnn
+
+__all__ = [
+    "reverse_sequence",
+    "bidirectional_dynamic_rnn",
+    "static_bidirectional_rnn",
+    "stack_bidirectional_dynamic_rnn",
+    "stack_bidirectional_rnn",
+]
+
+
+def reverse_sequence(
+    input: torch.Tensor, seq_lengths: torch.Tensor | None, seq_axis: int = 1, batch_axis: int = 0
+) -> torch.Tensor:
+    """TF's ``reverse_sequence``: reverse each row ``b`` of ``input`` over its first ``seq_lengths[b]`` steps
+    along ``seq_axis`` (the rest unchanged); ``seq_lengths=None`` reverses the whole axis.
+
+    Shape: ``input [B, T, ...]`` (``seq_axis=1, batch_axis=0``) or ``[T, B, ...]`` (``0, 1``); ``seq_lengths [B]``.
+    """
+    if seq_lengths is None:
+        return input.flip(seq_axis)
+    time = input.shape[seq_axis]
+    steps = torch.arange(time, device=input.device)
+    lengths = seq_lengths.to(input.device)[:, None]
+    index = torch.where(
+        steps[None, :] < lengths, lengths - 1 - steps[None, :], steps[None, :]
+    )  # [B, T]
+    if (batch_axis, seq_axis) == (1, 0):
+        index = index.t()  # [T, B]
+    elif (batch_axis, seq_axis) != (0, 1):
+        raise ValueError(
+            f"reverse_sequence: expected (seq_axis, batch_axis) (1, 0) or (0, 1), got ({seq_axis}, {batch_axis})"
+        )
+    index = index.reshape(*index.shape, *([1] * (input.dim() - 2))).expand_as(input)
+    return torch.gather(input, seq_axis, index)
+
+
+def _check_cell(where: str, name: str, cell: Any) -> RNNCell:
+    if not isinstance(cell, RNNCell):
+        raise TypeError(
+            f"{where}: expected {name} to be an rnnkit RNNCell, got {type(cell).__name__}"
+        )
+    return cell
+
+
+def _batch_time(where: str, inputs: Any, time_major: bool) -> tuple[int, int, torch.Tensor]:
+    """``(B, T, first leaf)`` of nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs; deeper checks: dynamic_rnn."""
+    flat = nest.flatten(inputs)
+    layout = "[T, B, D]" if time_major else "[B, T, D]"
+    if not flat or not all(isinstance(x, torch.Tensor) for x in flat):
+        raise TypeError(f"{where}: expected inputs to be tensors {layout}, got {describe(inputs)}")
+    first = flat[0]
+    if first.dim() < 3:
+        raise ValueError(
+            f"{where}: expected inputs of rank 3 {layout}, got shape {tuple(first.shape)}"
+        )
+    time, batch = (
+        (first.shape[0], first.shape[1]) if time_major else (first.shape[1], first.shape[0])
+    )
+    return batch, time, first
+
+
+def _check_initial_state(where: str, name: str, cell: RNNCell, state: Any, batch: int) -> None:
+    if state is not None:
+        check_state(f"{where} ({name})", cell.state_size, state, batch)
+
+
+def bidirectional_dynamic_rnn(
+    cell_fw: RNNCell,
+    cell_bw: RNNCell,
+    inputs: Any,
+    sequence_length: Any = None,
+    initial_state_fw: Any = None,
+    initial_state_bw: Any = None,
+    dtype: Any = None,
+    parallel_iterations: int | None = None,
+    swap_memory: bool = False,
+    time_major: bool = False,
+    scope: str | None = None,
+) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    r"""A forward and a backward ``dynamic_rnn`` over the same inputs; TF1's ``tf.nn.bidirectional_dynamic_rnn``::
+
+        out_fw, state_fw = dynamic_rnn(cell_fw, x, sequence_length, initial_state_fw)
+        x_rev            = reverse_sequence(x, sequence_length)            # NOTE [length-aware reversal]
+        out_bw, state_bw = dynamic_rnn(cell_bw, x_rev, sequence_length, initial_state_bw)
+        out_bw           = reverse_sequence(out_bw, sequence_length)
+
+    Args:
+        cell_fw, cell_bw: rnnkit cells (distinct objects, unless sharing parameters is meant).
+        inputs: ``[B, T, D]`` (``[T, B, D]`` when ``time_major``) or a nested structure of such tensors.
+        sequence_length: optional ``[B]`` integers in ``[0, T]``.
+        initial_state_fw, initial_state_bw: optional states like each cell's ``state_size``.
+        dtype, parallel_iterations, swap_memory, time_major, scope: as for ``dynamic_rnn`` (scope only names
+            variables in TF: see ``rk.tf_variables_bidirectional``).
+
+    Returns:
+        ``((out_fw, out_bw), (state_fw, state_bw))``: outputs ``[B, T, output_size]`` of each direction (not
+        concatenated, as TF), and each direction's final state.
+    """
+    where = "bidirectional_dynamic_rnn"
+    _check_cell(where, "cell_fw", cell_fw)
+    _check_cell(where, "cell_bw", cell_bw)
+    batch, time, like = _batch_time(where, inputs, time_major)
+    lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
+    _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch)
+    _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch)
+    options = {
+        "sequence_length": lengths,
+        "dtype": dtype,
+        "swap_memory": swap_memory,
+        "time_major": time_major,
+    }
+    out_fw, state_fw = dynamic_rnn(cell_fw, inputs, initial_state=initial_state_fw, **options)
+    seq_axis, batch_axis = (0, 1) if time_major else (1, 0)
+
+    def reverse(x: torch.Tensor) -> torch.Tensor:
+        return reverse_sequence(x, lengths, seq_axis, batch_axis)
+
+    reversed_inputs = nest.map_structure(reverse, inputs)
+    out_bw, state_bw = dynamic_rnn(
+        cell_bw, reversed_inputs, initial_state=initial_state_bw, **options
+    )
+    return (out_fw, nest.map_structure(reverse, out_bw)), (state_fw, state_bw)
+
+
+def _check_step_list(where: str, inputs: Any) -> tuple[int, torch.Tensor]:
+    if not isinstance(inputs, (list, tuple)) or isinstance(inputs, torch.Tensor):
+        raise TypeError(
+            f"{where}: expected inputs to be a list of [B, D] tensors, got {describe(inputs)}"
+        )
+    if not inputs:
+        raise ValueError(f"{where}: expected a non-empty list of inputs, got an empty list")
+    first = nest.flatten(inputs[0])
+    if not first or not isinstance(first[0], torch.Tensor) or first[0].dim() != 2:
+        raise ValueError(
+            f"{where}: expected inputs[0] to hold [B, D] tensors, got {describe(inputs[0])}"
+        )
+    return first[0].shape[0], first[0]
+
+
+def _reverse_steps(steps: list[Any], lengths: torch.Tensor | None) -> list[Any]:
+    """Reverse a list of per-step structures per row over each row's length (NOTE [length-aware reversal])."""
+    if lengths is None:
+        return list(reversed(steps))
+
+    def reverse_leaf(*xs: torch.Tensor) -> torch.Tensor:
+        return reverse_sequence(torch.stack(xs, 0), lengths, seq_axis=0, batch_axis=1)
+
+    stacked = nest.map_structure(reverse_leaf, *steps)  # leaves [T, B, ...]
+    flat = [leaf.unbind(0) for leaf in nest.flatten(stacked)]
+    return [nest.pack_sequence_as(steps[0], [leaf[t] for leaf in flat]) for t in range(len(steps))]
+
+
+def static_bidirectional_rnn(
+    cell_fw: RNNCell,
+    cell_bw: RNNCell,
+    inputs: Any,
+    initial_state_fw: Any = None,
+    initial_state_bw: Any = None,
+    dtype: Any = None,
+    sequence_length: Any = None,
+    scope: str | None = None,
+) -> tuple[list[Any], Any, Any]:
+    r"""``bidirectional_dynamic_rnn`` over a Python list of steps; TF1's ``tf.nn.static_bidirectional_rnn``.
+
+    Unlike the dynamic version (and as TF), the outputs are the per-step concatenation
+    ``concat([out_fw[t], out_bw[t]], -1)`` (leaf by leaf for nested outputs).
+
+    Args:
+        cell_fw, cell_bw: rnnkit cells.
+        inputs: a non-empty list of ``[B, D]`` tensors (or nested structures of them), one per step.
+        initial_state_fw, initial_state_bw, dtype, sequence_length, scope: as for ``bidirectional_dynamic_rnn``.
+
+    Returns:
+        ``(outputs, state_fw, state_bw)``: a list of T ``[B, fw.output_size + bw.output_size]`` tensors and the
+        final states.
+    """
+    where = "static_bidirectional_rnn"
+    _check_cell(where, "cell_fw", cell_fw)
+    _check_cell(where, "cell_bw", cell_bw)
+    batch, like = _check_step_list(where, inputs)
+    lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
+    _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch)
+    _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch)
+    out_fw, state_fw = static_rnn(cell_fw, list(inputs), initial_state_fw, dtype, lengths)
+    out_bw, state_bw = static_rnn(
+        cell_bw, _reverse_steps(list(inputs), lengths), initial_state_bw, dtype, lengths
+    )
+    out_bw = _reverse_steps(out_bw, lengths)
+    outputs = [
+        nest.map_structure(lambda f, b: torch.cat([f, b], -1), fw, bw)
+        for fw, bw in zip(out_fw, out_bw)
+    ]
+    return outputs, state_fw, state_bw
+
+
+def _check_stack(
+    where: str, cells_fw: Any, cells_bw: Any, initial_states_fw: Any, initial_states_bw: Any
+) -> None:
+    for name, cells in (("cells_fw", cells_fw), ("cells_bw", cells_bw)):
+        if not isinstance(cells, (list, tuple)):
+            raise TypeError(
+                f"{where}: expected {name} to be a list of cells (one per layer), got {describe(cells)}"
+            )
+        if not cells:
+            raise ValueError(f"{where}: expected at least one cell in {name}, got an empty list")
+        for i, cell in enumerate(cells):
+            _check_cell(where, f"{name}[{i}]", cell)
+    if len(cells_fw) != len(cells_bw):
+        raise ValueError(
+            f"{where}: expected cells_fw and cells_bw of the same depth, got {len(cells_fw)} and {len(cells_bw)}"
+        )
+    for name, states in (
+        ("initial_states_fw", initial_states_fw),
+        ("initial_states_bw", initial_states_bw),
+    ):
+        if states is not None and (
+            not isinstance(states, (list, tuple)) or len(states) != len(cells_fw)
+        ):
+            raise ValueError(
+                f"{where}: expected {name} to be a list of {len(cells_fw)} states (one per layer), "
+                f"got {describe(states)}"
+            )
+
+
+def stack_bidirectional_dynamic_rnn(
+    cells_fw: list[RNNCell],
+    cells_bw: list[RNNCell],
+    inputs: Any,
+    initial_states_fw: list[Any] | None = None,
+    initial_states_bw: list[Any] | None = None,
+    dtype: Any = None,
+    sequence_length: Any = None,
+    parallel_iterations: int | None = None,
+    time_major: bool = False,
+    scope: str | None = None,
+) -> tuple[torch.Tensor, tuple[Any, ...], tuple[Any, ...]]:
+    r"""Layers of ``bidirectional_dynamic_rnn``, each reading the previous layer's ``concat([out_fw, out_bw], -1)``
+    (Graves et al. 2013); TF 1.15 contrib's ``stack_bidirectional_dynamic_rnn``::
+
+        x = inputs
+        for i: (out_fw, out_bw), (s_fw[i], s_bw[i]) = bidirectional_dynamic_rnn(cells_fw[i], cells_bw[i], x, ...)
+               x = concat([out_fw, out_bw], -1)
+
+    Returns:
+        ``(outputs, states_fw, states_bw)``: the last layer's ``[B, T, fw + bw output sizes]`` (``[T, B, ...]``
+        when time-major) and tuples of each layer's final states.
+    """
+    where = "stack_bidirectional_dynamic_rnn"
+    _check_stack(where, cells_fw, cells_bw, initial_states_fw, initial_states_bw)
+    batch, time, like = _batch_time(where, inputs, time_major)
+    lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
+    states_fw, states_bw = [], []
+    layer = inputs
+    for i, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
+        (out_fw, out_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
+            cell_fw,
+            cell_bw,
+            layer,
+            sequence_length=lengths,
+            initial_state_fw=initial_states_fw[i] if initial_states_fw else None,
+            initial_state_bw=initial_states_bw[i] if initial_states_bw else None,
+            dtype=dtype,
+            time_major=time_major,
+        )
+        layer = torch.cat([out_fw, out_bw], -1)
+        states_fw.append(state_fw)
+        states_bw.append(state_bw)
+    return layer, tuple(states_fw), tuple(states_bw)
+
+
+def stack_bidirectional_rnn(
+    cells_fw: list[RNNCell],
+    cells_bw: list[RNNCell],
+    inputs: Any,
+    initial_states_fw: list[Any] | None = None,
+    initial_states_bw: list[Any] | None = None,
+    dtype: Any = None,
+    sequence_length: Any = None,
+    scope: str | None = None,
+) -> tuple[list[Any], tuple[Any, ...], tuple[Any, ...]]:
+    r"""Layers of ``static_bidirectional_rnn`` over a list of steps; TF 1.15 contrib's ``stack_bidirectional_rnn``.
+
+    Returns:
+        ``(outputs, states_fw, states_bw)``: the last layer's list of T concatenated outputs and tuples of each
+        layer's final states.
+    """
+    where = "stack_bidirectional_rnn"
+    _check_stack(where, cells_fw, cells_bw, initial_states_fw, initial_states_bw)
+    batch, like = _check_step_list(where, inputs)
+    lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
+    states_fw, states_bw = [], []
+    layer = list(inputs)
+    for i, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
+        layer, state_fw, state_bw = static_bidirectional_rnn(
+            cell_fw,
+            cell_bw,
+            layer,
+            initial_state_fw=initial_states_fw[i] if initial_states_fw else None,
+            initial_state_bw=initial_states_bw[i] if initial_states_bw else None,
+            dtype=dtype,
+            sequence_length=lengths,
+        )
+        states_fw.append(state_fw)
+        states_bw.append(state_bw)
+    return layer, tuple(states_fw), tuple(states_bw)

@@ -1,0 +1,162 @@
+"""Replay the surface fixtures (``tools/make_tf_fixtures_surface.py``) in rnnkit, with no TensorFlow.
+
+``replay(case, arrays)`` rebuilds the case's model from its manifest entry, loads TF's random weights by TF name,
+runs it on TF's inputs and returns the worst absolute difference per quantity (outputs, final states, gradients of
+the inputs and of every variable) together with the rnnkit TF names. Run as a script on a directory written by
+``--random N`` for the outside random check::
+
+    PYTHONPATH=src python -m tests.surface_replay DIR      # prints the worst differences, exits 1 above 1e-5
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import rnnkit as rk
+from rnnkit import nest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "surface"
+TIME_FIRST = ("static_bidirectional", "stack_bidirectional_static", "raw_rnn")
+
+
+def rk_cell(spec: dict[str, Any]) -> rk.RNNCell:
+    kind, kwargs = spec["type"], dict(spec.get("kwargs", {}))
+    if kind == "MultiRNNCell":
+        return rk.MultiRNNCell([rk_cell(s) for s in spec["cells"]])
+    if kind in ("DropoutWrapper", "ResidualWrapper"):
+        return getattr(rk, kind)(rk_cell(spec["cell"]), **kwargs)
+    return getattr(rk, kind)(**kwargs)
+
+
+def load_case(
+    case_id: str, directory: Path = FIXTURES
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    manifest = json.loads((directory / "manifest.json").read_text())
+    case = next(c for c in manifest["cases"] if c["id"] == case_id)
+    with np.load(directory / case["file"]) as data:
+        return case, dict(data)
+
+
+def _raw_rnn(cell: rk.RNNCell, x: torch.Tensor, case: dict[str, Any]) -> tuple[list, list]:
+    """The same loop_fn as the TF script: read time-major inputs until each row's length."""
+    time, batch, depth = case["time"], case["batch"], case["depth"]
+    lengths = torch.tensor(case["sequence_length"] or [time] * batch)
+
+    def loop_fn(t, cell_output, cell_state, loop_state):
+        state = cell.zero_state(batch, x.dtype) if cell_output is None else cell_state
+        finished = t >= lengths
+        nxt = x.new_zeros(batch, depth) if bool(finished.all()) else x[t]
+        counter = 0 if loop_state is None else loop_state + 1
+        return finished, nxt, state, cell_output, counter
+
+    emit, state, loop_state = rk.raw_rnn(cell, loop_fn)
+    return [emit], [*nest.flatten(state), torch.tensor(float(loop_state), dtype=x.dtype)]
+
+
+def run_model(case: dict[str, Any], fw: list, bw: list, x: torch.Tensor) -> tuple[list, list]:
+    """rnnkit's nest-flattened (outputs, final states), in the layout of the TF script."""
+    model, tm, lengths = case["model"], case["time_major"], case["sequence_length"]
+    if model == "dynamic":
+        out, st = rk.dynamic_rnn(fw[0], x, sequence_length=lengths, time_major=tm)
+        return [out], nest.flatten(st)
+    if model == "raw_rnn":
+        return _raw_rnn(fw[0], x, case)
+    if model == "bidirectional_dynamic":
+        outs, states = rk.bidirectional_dynamic_rnn(
+            fw[0], bw[0], x, sequence_length=lengths, time_major=tm
+        )
+        return list(outs), nest.flatten(states)
+    if model == "static_bidirectional":
+        outs, s_fw, s_bw = rk.static_bidirectional_rnn(
+            fw[0], bw[0], list(x.unbind(0)), sequence_length=lengths
+        )
+        return [torch.stack(outs, 0)], nest.flatten((s_fw, s_bw))
+    if model == "stack_bidirectional_dynamic":
+        out, s_fw, s_bw = rk.stack_bidirectional_dynamic_rnn(
+            fw, bw, x, sequence_length=lengths, time_major=tm
+        )
+        return [out], nest.flatten((s_fw, s_bw))
+    outs, s_fw, s_bw = rk.stack_bidirectional_rnn(
+        fw, bw, list(x.unbind(0)), sequence_length=lengths
+    )
+    return [torch.stack(outs, 0)], nest.flatten((s_fw, s_bw))
+
+
+def tf_names(case: dict[str, Any], fw: list, bw: list) -> dict[str, torch.nn.Parameter]:
+    model = case["model"]
+    if model in ("dynamic", "raw_rnn"):
+        return rk.tf_variables(fw[0])
+    if model in ("bidirectional_dynamic", "static_bidirectional"):
+        return rk.tf_variables_bidirectional(fw[0], bw[0])
+    return rk.tf_variables_stack_bidirectional(fw, bw, static=model == "stack_bidirectional_static")
+
+
+def replay(
+    case: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> tuple[dict[str, float], list[str]]:
+    """Worst absolute differences to TF per quantity, and rnnkit's TF names (to compare with the manifest's)."""
+    dtype = torch.float64 if case["dtype"] == "float64" else torch.float32
+    fw = [rk_cell(s).to(dtype) for s in case["fw"]]
+    bw = [rk_cell(s).to(dtype) for s in case["bw"]]
+    x = torch.from_numpy(arrays["inputs"]).requires_grad_(True)
+    run_model(case, fw, bw, x.detach())  # builds every cell from the inputs' depth
+    variables = tf_names(case, fw, bw)
+    names = list(variables)
+    rk.load_tf_variable_dict(
+        variables, {n: arrays[f"var_{k}"] for k, n in enumerate(case["variables"])}
+    )
+    outs, states = run_model(case, fw, bw, x)
+    diffs: dict[str, float] = {}
+
+    def worst(key: str, got: Any, want: np.ndarray) -> None:
+        got = got.detach().numpy() if isinstance(got, torch.Tensor) else np.asarray(got)
+        if got.shape != want.shape:
+            raise AssertionError(f"{case['id']} {key}: shape {got.shape} != TF {want.shape}")
+        diffs[key] = max(diffs.get(key, 0.0), float(np.max(np.abs(got - want), initial=0.0)))
+
+    loss = x.new_zeros(())
+    for i, o in enumerate(outs):
+        worst("outputs", o, arrays[f"out_{i}"])
+        loss = loss + (o * torch.from_numpy(arrays[f"r_out_{i}"])).sum()
+    for i, s in enumerate(states):
+        worst("final_state", s, arrays[f"state_{i}"])
+        loss = loss + (s * torch.from_numpy(arrays[f"r_state_{i}"])).sum()
+    known = [(k, n) for k, n in enumerate(case["variables"]) if n in variables]
+    grads = torch.autograd.grad(loss, [x, *(variables[n] for _, n in known)], allow_unused=True)
+    worst("grad_inputs", grads[0], arrays["grad_inputs"])
+    for (k, name), g in zip(known, grads[1:]):
+        worst(
+            "grad_var",
+            torch.zeros_like(variables[name]) if g is None else g,
+            arrays[f"grad_var_{k}"],
+        )
+    return diffs, names
+
+
+def main(argv: list[str]) -> int:
+    directory = Path(argv[0]) if argv else FIXTURES
+    manifest = json.loads((directory / "manifest.json").read_text())
+    worst_all, failed = 0.0, []
+    for case in manifest["cases"]:
+        _, arrays = load_case(case["id"], directory)
+        diffs, names = replay(case, arrays)
+        worst = max(diffs.values())
+        worst_all = max(worst_all, worst)
+        ok = worst <= 1e-5 and names == case["variables"]
+        if not ok:
+            failed.append(case["id"])
+        print(f"{'ok  ' if ok else 'FAIL'} {case['id']}: worst {worst:.2e} {diffs}")
+    print(
+        f"{len(manifest['cases'])} cases, worst difference {worst_all:.2e}, {len(failed)} failed {failed}"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,36 @@
+"""Regenerate the bad-input tables in docs/errors.md from the test tables (the tests check they stay in sync).
+
+Usage (from the repository root): ``PYTHONPATH=src python tools/errors_table.py``. Each table sits between
+``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers; only those regions are rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.test_errors_core import core_table  # noqa: E402  (needs the path set above)
+
+TABLES = {"core-table": core_table}
+
+
+def main() -> None:
+    path = ROOT / "docs" / "errors.md"
+    text = path.read_text()
+    for name, make in TABLES.items():
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
+        if not pattern.search(text):
+            raise SystemExit(
+                f"errors_table: expected <!-- {name}:start/end --> markers in {path}, got none"
+            )
+        text = pattern.sub(lambda m, make=make: m.group(1) + make() + m.group(2), text)
+    path.write_text(text)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

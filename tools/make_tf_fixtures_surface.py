@@ -1,0 +1,445 @@
+"""Write the TensorFlow fixtures of the rest of the TF1 RNN surface into ``tests/fixtures/surface/``.
+
+Wrappers (DropoutWrapper with every keep probability 1, variational or not; ResidualWrapper), the bidirectional
+unrolls (``bidirectional_dynamic_rnn`` in both time layouts, ``static_bidirectional_rnn``), the contrib stacks
+(``stack_bidirectional_dynamic_rnn`` / ``stack_bidirectional_rnn``) and ``raw_rnn``, each with sequence lengths
+(0, partial and full). Run with the oracle venv (TensorFlow is never a dependency of rnnkit or of its tests)::
+
+    TF_USE_LEGACY_KERAS=1 /work/venvs/tf/bin/python tools/make_tf_fixtures_surface.py [--out DIR] [--random N]
+
+``--random N`` writes N randomly drawn cases instead of the fixed list (the outside random check:
+replay them with ``python -m tests.surface_replay DIR``).
+
+tf.contrib no longer exists in TF 2.x, so the two stacked unrolls are rebuilt here from TF 1.15's
+``contrib/rnn/python/ops/rnn.py`` structure: variable scopes ``stack_bidirectional_rnn/cell_{i}`` around
+``tf.nn.bidirectional_dynamic_rnn`` (outputs concatenated on the last axis between layers), and, for the static
+stack, the layer scope passed down as the ``scope`` of ``tf.nn.static_bidirectional_rnn``.
+
+Each case (``manifest.json`` entry; ``tests/surface_replay.py`` reads them) says how to rebuild the model:
+``id, model, fw, bw, time_major, batch, time, depth, sequence_length, dtype, variables`` and the ``.npz`` file
+with ``inputs`` (``[B, T, D]``; ``[T, B, D]`` when time-major and for the static and raw unrolls), ``var_{k}``,
+``out_{i}`` / ``state_{i}`` (nest-flattened outputs and final states; static outputs stacked ``[T, B, F]``),
+``r_out_{i}`` / ``r_state_{i}`` (random loss weights), ``grad_inputs`` and ``grad_var_{k}`` of
+``loss = sum_i sum(out_i * r_out_i) + sum_i sum(state_i * r_state_i)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+tf.disable_eager_execution()
+warnings.filterwarnings("ignore", category=UserWarning)
+tf.logging.set_verbosity(tf.logging.ERROR)
+
+ROOT = Path(__file__).resolve().parents[1]
+_ACT = {"relu": tf.nn.relu, "tanh": tf.tanh}
+
+
+# ----------------------------------------------------------------------------------------------- cells
+def tf_cell(spec: dict[str, Any], dtype: Any) -> Any:
+    """A TF cell from a spec ``{"type", "kwargs", "cell"/"cells"}`` (the same spec builds the rnnkit cell)."""
+    kind, kwargs = spec["type"], dict(spec.get("kwargs", {}))
+    if isinstance(kwargs.get("activation"), str):
+        kwargs["activation"] = _ACT[kwargs["activation"]]
+    rnn = tf.nn.rnn_cell
+    if kind == "MultiRNNCell":
+        return rnn.MultiRNNCell([tf_cell(s, dtype) for s in spec["cells"]])
+    if kind == "DropoutWrapper":
+        if kwargs.get("variational_recurrent"):
+            kwargs["dtype"] = dtype
+        return rnn.DropoutWrapper(tf_cell(spec["cell"], dtype), **kwargs)
+    if kind == "ResidualWrapper":
+        return rnn.ResidualWrapper(tf_cell(spec["cell"], dtype))
+    return getattr(rnn, kind)(**kwargs)
+
+
+# ----------------------------------------------------------------------------------------------- models
+def _seq_len(case: dict[str, Any]) -> Any:
+    lengths = case["sequence_length"]
+    return None if lengths is None else tf.constant(lengths, dtype=tf.int32)
+
+
+def _raw_rnn(
+    cell: Any, x: Any, lengths: Any, case: dict[str, Any], dtype: Any
+) -> tuple[list, list]:
+    """TF's own raw_rnn example: read time-major inputs from a TensorArray until each row's length."""
+    time, batch = case["time"], case["batch"]
+    lengths = lengths if lengths is not None else tf.fill([batch], time)
+    inputs_ta = tf.TensorArray(dtype=dtype, size=time).unstack(x)
+
+    def loop_fn(t, cell_output, cell_state, loop_state):
+        emit = cell_output  # None at time 0: the emit structure defaults to cell.output_size
+        state = cell.zero_state(batch, dtype) if cell_output is None else cell_state
+        finished = t >= lengths
+        all_done = tf.reduce_all(finished)
+        nxt = tf.cond(
+            all_done, lambda: tf.zeros([batch, case["depth"]], dtype), lambda: inputs_ta.read(t)
+        )
+        counter = tf.constant(0, tf.int32) if loop_state is None else loop_state + 1
+        return finished, nxt, state, emit, counter
+
+    emit_ta, final_state, final_loop = tf.nn.raw_rnn(cell, loop_fn)
+    return [emit_ta.stack()], tf.nest.flatten(final_state) + [tf.cast(final_loop, dtype)]
+
+
+def build_tf(case: dict[str, Any], x: Any) -> tuple[list, list]:
+    """The model's nest-flattened (outputs, final states) in TF."""
+    dtype = tf.float64 if case["dtype"] == "float64" else tf.float32
+    lengths, model, tm = _seq_len(case), case["model"], case["time_major"]
+    fw = [tf_cell(s, dtype) for s in case["fw"]]
+    bw = [tf_cell(s, dtype) for s in case.get("bw", [])]
+    if model == "dynamic":
+        out, st = tf.nn.dynamic_rnn(fw[0], x, sequence_length=lengths, dtype=dtype, time_major=tm)
+        return [out], tf.nest.flatten(st)
+    if model == "raw_rnn":
+        return _raw_rnn(fw[0], x, lengths, case, dtype)
+    if model == "bidirectional_dynamic":
+        outs, states = tf.nn.bidirectional_dynamic_rnn(
+            fw[0], bw[0], x, sequence_length=lengths, dtype=dtype, time_major=tm
+        )
+        return list(outs), tf.nest.flatten(states)
+    if model == "static_bidirectional":
+        outs, s_fw, s_bw = tf.nn.static_bidirectional_rnn(
+            fw[0], bw[0], tf.unstack(x, axis=0), sequence_length=lengths, dtype=dtype
+        )
+        return [tf.stack(outs, 0)], tf.nest.flatten((s_fw, s_bw))
+    states_fw, states_bw = [], []
+    with tf.variable_scope("stack_bidirectional_rnn"):
+        if model == "stack_bidirectional_dynamic":
+            layer = x
+            for i, (cf, cb) in enumerate(zip(fw, bw)):
+                with tf.variable_scope(f"cell_{i}"):
+                    outs, (sf, sb) = tf.nn.bidirectional_dynamic_rnn(
+                        cf, cb, layer, sequence_length=lengths, dtype=dtype, time_major=tm
+                    )
+                    layer = tf.concat(outs, 2)
+                states_fw.append(sf)
+                states_bw.append(sb)
+            return [layer], tf.nest.flatten((tuple(states_fw), tuple(states_bw)))
+        layer = tf.unstack(x, axis=0)
+        for i, (cf, cb) in enumerate(zip(fw, bw)):
+            with tf.variable_scope(f"cell_{i}") as layer_scope:
+                layer, sf, sb = tf.nn.static_bidirectional_rnn(
+                    cf, cb, layer, sequence_length=lengths, dtype=dtype, scope=layer_scope
+                )
+            states_fw.append(sf)
+            states_bw.append(sb)
+        return [tf.stack(layer, 0)], tf.nest.flatten((tuple(states_fw), tuple(states_bw)))
+
+
+def run_case(case: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Build and run one case in a fresh graph; fills ``case["variables"]`` and returns the arrays."""
+    rng = np.random.RandomState(zlib.crc32(case["id"].encode()) % (2**31))
+    np_dtype = np.float64 if case["dtype"] == "float64" else np.float32
+    b, t, d = case["batch"], case["time"], case["depth"]
+    time_first = case["time_major"] or case["model"] in (
+        "static_bidirectional",
+        "stack_bidirectional_static",
+        "raw_rnn",
+    )
+    inputs = rng.randn(*((t, b, d) if time_first else (b, t, d))).astype(np_dtype)
+    arrays: dict[str, np.ndarray] = {"inputs": inputs}
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.constant(inputs)
+        outs, states = build_tf(case, x)
+        variables = tf.global_variables()
+        case["variables"] = [v.name[:-2] for v in variables]
+        # The loss weights are fed: the whole graph exists before the session starts (while_v2 cannot be
+        # differentiated in a graph extended after a run).
+        r_out_ph = [tf.placeholder(o.dtype) for o in outs]
+        r_state_ph = [tf.placeholder(s.dtype) for s in states]
+        loss = tf.add_n(
+            [tf.reduce_sum(o * r) for o, r in zip(outs, r_out_ph)]
+            + [tf.reduce_sum(s * r) for s, r in zip(states, r_state_ph)]
+        )
+        grad_ops = tf.gradients(loss, [x, *variables])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for k, v in enumerate(variables):
+                value = (rng.randn(*v.shape.as_list()) * 0.5).astype(np_dtype)
+                v.load(value, sess)
+                arrays[f"var_{k}"] = value
+            out_vals, state_vals = sess.run([outs, states])
+            r_out = [np.asarray(rng.randn(*o.shape), dtype=np_dtype) for o in out_vals]
+            r_state = [np.asarray(rng.randn(*s.shape), dtype=np_dtype) for s in state_vals]
+            feed = dict(zip(r_out_ph + r_state_ph, r_out + r_state))
+            grads = sess.run([g for g in grad_ops if g is not None], feed)
+            grads_iter = iter(grads)
+            grads = [None if g is None else next(grads_iter) for g in grad_ops]
+    for i, (o, r) in enumerate(zip(out_vals, r_out)):
+        arrays[f"out_{i}"], arrays[f"r_out_{i}"] = o, r
+    for i, (s, r) in enumerate(zip(state_vals, r_state)):
+        arrays[f"state_{i}"], arrays[f"r_state_{i}"] = s, r
+    arrays["grad_inputs"] = grads[0]
+    for k, g in enumerate(grads[1:]):
+        arrays[f"grad_var_{k}"] = np.zeros_like(arrays[f"var_{k}"]) if g is None else np.asarray(g)
+    case["n_out"], case["n_state"] = len(out_vals), len(state_vals)
+    return arrays
+
+
+# ----------------------------------------------------------------------------------------------- cases
+def C(kind: str, **kwargs: Any) -> dict[str, Any]:
+    return {"type": kind, "kwargs": kwargs}
+
+
+def W(kind: str, cell: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    return {"type": kind, "kwargs": kwargs, "cell": cell}
+
+
+def M(*cells: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "MultiRNNCell", "cells": list(cells)}
+
+
+KEEP1 = {"input_keep_prob": 1.0, "output_keep_prob": 1.0, "state_keep_prob": 1.0}
+
+
+def case(
+    id: str,
+    model: str,
+    fw: list,
+    bw: list | None = None,
+    time_major: bool = False,
+    batch: int = 4,
+    time: int = 5,
+    depth: int = 3,
+    lengths: Any = "mixed",
+    dtype: str = "float32",
+) -> dict[str, Any]:
+    if lengths == "mixed":
+        lengths = [time, 0, min(3, time), 1][:batch]
+    return {
+        "id": id,
+        "model": model,
+        "fw": fw,
+        "bw": bw or [],
+        "time_major": time_major,
+        "batch": batch,
+        "time": time,
+        "depth": depth,
+        "sequence_length": lengths,
+        "dtype": dtype,
+    }
+
+
+def fixed_cases() -> list[dict[str, Any]]:
+    D = 3
+    return [
+        case(
+            "dropout_keep1_basic_lstm",
+            "dynamic",
+            [W("DropoutWrapper", C("BasicLSTMCell", num_units=4), **KEEP1)],
+        ),
+        case(
+            "dropout_keep1_variational_multi_tm",
+            "dynamic",
+            [
+                M(
+                    W(
+                        "DropoutWrapper",
+                        C("GRUCell", num_units=4),
+                        variational_recurrent=True,
+                        input_size=D,
+                        **KEEP1,
+                    ),
+                    W(
+                        "DropoutWrapper",
+                        C("LSTMCell", num_units=3, use_peepholes=True),
+                        variational_recurrent=True,
+                        input_size=4,
+                        **KEEP1,
+                    ),
+                )
+            ],
+            time_major=True,
+        ),
+        case(
+            "residual_dropout_multi",
+            "dynamic",
+            [
+                M(
+                    W(
+                        "ResidualWrapper",
+                        W("DropoutWrapper", C("BasicLSTMCell", num_units=D), **KEEP1),
+                    ),
+                    W("ResidualWrapper", C("GRUCell", num_units=D)),
+                )
+            ],
+            dtype="float64",
+        ),
+        case(
+            "residual_basic_rnn_nolen",
+            "dynamic",
+            [W("ResidualWrapper", C("BasicRNNCell", num_units=D))],
+            lengths=None,
+        ),
+        case(
+            "bidir_dyn_lstm_gru_bm",
+            "bidirectional_dynamic",
+            [C("LSTMCell", num_units=4, use_peepholes=True, num_proj=3)],
+            [C("GRUCell", num_units=5)],
+        ),
+        case(
+            "bidir_dyn_lstm_gru_tm",
+            "bidirectional_dynamic",
+            [C("BasicLSTMCell", num_units=4)],
+            [C("LSTMCell", num_units=2, cell_clip=0.5)],
+            time_major=True,
+        ),
+        case(
+            "bidir_dyn_rnn_relu_nolen_f64",
+            "bidirectional_dynamic",
+            [C("BasicRNNCell", num_units=3, activation="relu")],
+            [C("BasicRNNCell", num_units=2)],
+            lengths=None,
+            dtype="float64",
+        ),
+        case(
+            "bidir_dyn_wrapped_multi",
+            "bidirectional_dynamic",
+            [
+                M(
+                    W("DropoutWrapper", C("BasicLSTMCell", num_units=3), **KEEP1),
+                    C("GRUCell", num_units=2),
+                )
+            ],
+            [W("ResidualWrapper", C("GRUCell", num_units=D))],
+            batch=5,
+            time=6,
+            lengths=[6, 0, 3, 1, 5],
+        ),
+        case(
+            "static_bidir_lengths",
+            "static_bidirectional",
+            [C("BasicLSTMCell", num_units=3)],
+            [W("DropoutWrapper", C("GRUCell", num_units=4), **KEEP1)],
+        ),
+        case(
+            "static_bidir_nolen",
+            "static_bidirectional",
+            [C("LSTMCell", num_units=3, num_proj=2)],
+            [C("BasicRNNCell", num_units=2)],
+            lengths=None,
+        ),
+        case(
+            "stack_bidir_dyn_bm",
+            "stack_bidirectional_dynamic",
+            [C("LSTMCell", num_units=3), C("GRUCell", num_units=2)],
+            [C("BasicLSTMCell", num_units=3), C("BasicRNNCell", num_units=2)],
+        ),
+        case(
+            "stack_bidir_dyn_tm",
+            "stack_bidirectional_dynamic",
+            [
+                C("GRUCell", num_units=3),
+                W("DropoutWrapper", C("BasicLSTMCell", num_units=2), **KEEP1),
+            ],
+            [C("GRUCell", num_units=2), C("LSTMCell", num_units=2, use_peepholes=True)],
+            time_major=True,
+        ),
+        case(
+            "stack_bidir_static",
+            "stack_bidirectional_static",
+            [C("BasicLSTMCell", num_units=3), C("GRUCell", num_units=2)],
+            [C("GRUCell", num_units=2), C("BasicRNNCell", num_units=3)],
+        ),
+        case("raw_rnn_lstm_lengths", "raw_rnn", [C("LSTMCell", num_units=4, use_peepholes=True)]),
+    ]
+
+
+def random_cases(n: int, seed: int) -> list[dict[str, Any]]:
+    """Random bidirectional / stacked / wrapped models for the outside check."""
+    rng = random.Random(seed)
+
+    def leaf() -> dict[str, Any]:
+        kind = rng.choice(["BasicRNNCell", "GRUCell", "BasicLSTMCell", "LSTMCell"])
+        spec = C(kind, num_units=rng.randint(1, 5))
+        if kind == "LSTMCell" and rng.random() < 0.5:
+            spec["kwargs"]["use_peepholes"] = True
+        if rng.random() < 0.3:
+            spec = W("DropoutWrapper", spec, variational_recurrent=rng.random() < 0.5, **KEEP1)
+        return spec
+
+    def maybe_multi() -> dict[str, Any]:
+        return M(leaf(), leaf()) if rng.random() < 0.3 else leaf()
+
+    cases = []
+    for k in range(n):
+        model = rng.choice(
+            [
+                "bidirectional_dynamic",
+                "static_bidirectional",
+                "stack_bidirectional_dynamic",
+                "stack_bidirectional_static",
+                "dynamic",
+            ]
+        )
+        batch, time = rng.randint(1, 5), rng.randint(1, 6)
+        lengths = None if rng.random() < 0.3 else [rng.randint(0, time) for _ in range(batch)]
+        depth = rng.randint(1, 4)
+        layers = rng.randint(2, 3) if model.startswith("stack") else 1
+        fw = [maybe_multi() for _ in range(layers)]
+        bw = [maybe_multi() for _ in range(layers)] if model != "dynamic" else []
+        if model == "dynamic" and rng.random() < 0.5:
+            fw = [
+                W("ResidualWrapper", C(rng.choice(["GRUCell", "BasicLSTMCell"]), num_units=depth))
+            ]
+        time_major = (
+            model in ("dynamic", "bidirectional_dynamic", "stack_bidirectional_dynamic")
+            and rng.random() < 0.5
+        )
+        cases.append(
+            case(
+                f"random_{seed}_{k}_{model}",
+                model,
+                fw,
+                bw,
+                time_major=time_major,
+                batch=batch,
+                time=time,
+                depth=depth,
+                lengths=lengths,
+                dtype=rng.choice(["float32", "float64"]),
+            )
+        )
+    return cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "fixtures" / "surface")
+    parser.add_argument(
+        "--random", type=int, default=0, help="write N random cases instead of the fixed list"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    cases = random_cases(args.random, args.seed) if args.random else fixed_cases()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for c in cases:
+        arrays = run_case(c)
+        c["file"] = f"{c['id']}.npz"
+        np.savez_compressed(args.out / c["file"], **arrays)
+        print(f"{c['id']}: {len(c['variables'])} variables")
+    manifest = {
+        "tensorflow": tf.__version__,
+        "generator": "tools/make_tf_fixtures_surface.py",
+        "cases": cases,
+    }
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
