@@ -42,12 +42,14 @@ def run_steps_checkpointed(
     batch: int,
     like: torch.Tensor,
     chunk_size: int | None = None,
+    **loop_kwargs: Any,
 ) -> tuple[list[Any], Any]:
     """``run_steps`` (same arguments, same results) with each chunk of ``chunk_size`` steps checkpointed.
 
     Args:
         cell, step_inputs, state, sequence_length, batch, like: as for ``unroll._loop.run_steps``.
         chunk_size: steps per checkpointed chunk ``C``; default ``ceil(sqrt(T))``.
+        loop_kwargs: passed on to ``run_steps`` for every chunk.
 
     Returns:
         ``(outputs, final_state)``: a list of T per-step outputs and the final state, as ``run_steps``.
@@ -61,7 +63,7 @@ def run_steps_checkpointed(
         )
     if not torch.is_grad_enabled() or chunk_size >= time:
         # Nothing to save memory on (no graph is recorded, or a single chunk would keep everything anyway).
-        return run_steps(cell, step_inputs, state, sequence_length, batch, like)
+        return run_steps(cell, step_inputs, state, sequence_length, batch, like, **loop_kwargs)
 
     outputs: list[Any] = []
     for start in range(0, time, chunk_size):
@@ -72,9 +74,9 @@ def run_steps_checkpointed(
             lengths = (sequence_length - start).clamp(0, len(chunk))
         if lengths is not None and batch and int(lengths.max()) == 0:
             # Every row has ended: run_steps would make no cell call; no graph to checkpoint.
-            chunk_out, state = run_steps(cell, chunk, state, lengths, batch, like)
+            chunk_out, state = run_steps(cell, chunk, state, lengths, batch, like, **loop_kwargs)
         else:
-            chunk_out, state = _checkpointed_chunk(cell, chunk, state, lengths, batch, like)
+            chunk_out, state = _checkpointed_chunk(cell, chunk, state, lengths, batch, like, loop_kwargs)
         outputs.extend(chunk_out)
     return outputs, state
 
@@ -107,7 +109,7 @@ def _checkpointed_chunk(
             )
             for t in range(len(chunk))
         ]
-        outs, final = run_steps(cell, xs, chunk_state, lengths, batch, like)
+        outs, final = run_steps(cell, xs, chunk_state, lengths, batch, like, **loop_kwargs)
         structure["output"], structure["state"] = outs[0], final
         return (*[leaf for o in outs for leaf in nest.flatten(o)], *nest.flatten(final))
 

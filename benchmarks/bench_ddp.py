@@ -1,0 +1,157 @@
+"""Data-parallel scaling: training throughput with 1 and 2 processes (``torchrun``, gloo on CPU / nccl on CUDA).
+
+Usage::
+
+    PYTHONPATH=src python benchmarks/bench_ddp.py [--nproc 1 2] [--steps 30] [--global-batch 128] [--device cpu]
+
+The model is the MNIST task's shape (28 steps of 28 inputs, BasicLSTMCell(128), a linear head, Adam) on random
+data, so no data set is needed. Each configuration is a fresh ``torchrun --nproc_per_node=N`` launch on
+127.0.0.1; each rank uses 1 thread (``OMP_NUM_THREADS=1``). Two regimes:
+
+* strong scaling: the global batch stays ``--global-batch`` (each of N ranks computes 1/N of it): the same
+  training, faster if communication is cheap;
+* weak scaling: each rank computes ``--global-batch`` rows (the global batch grows with N).
+
+Reported: examples per second over ``--steps`` timed steps after 3 warm-up steps (rank 0's wall clock; every
+step ends with the gradient all-reduce, so ranks finish together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _worker(steps: int, per_rank: int, device: str) -> None:
+    import torch
+
+    import rnnkit as rk
+    from rnnkit.train.distributed import setup_distributed
+
+    torch.set_num_threads(1)
+    dist = setup_distributed(device, timeout_s=300)
+    dev = dist.device if dist is not None else torch.device(device)
+    torch.manual_seed(0)
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cell = rk.BasicLSTMCell(128, input_size=28, device=dev)
+            self.head = torch.nn.Linear(128, 10, device=dev)
+
+        def forward(self, x):
+            out, _ = rk.dynamic_rnn(self.cell, x)
+            return self.head(out[:, -1])
+
+    net = Net()
+    step_net = dist.wrap_model(net) if dist is not None else net
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    gen = torch.Generator(device="cpu").manual_seed(1 + (dist.rank if dist else 0))
+    x = torch.rand(per_rank, 28, 28, generator=gen).to(dev)
+    y = torch.randint(0, 10, (per_rank,), generator=gen).to(dev)
+
+    def step() -> None:
+        loss = torch.nn.functional.cross_entropy(step_net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    world = dist.world_size if dist is not None else 1
+    if dist is None or dist.is_main:
+        print(
+            json.dumps(
+                {
+                    "nproc": world,
+                    "per_rank": per_rank,
+                    "global_batch": per_rank * world,
+                    "s_per_step": seconds / steps,
+                    "examples_per_s": per_rank * world * steps / seconds,
+                }
+            )
+        )
+    if dist is not None:
+        dist.close()
+
+
+def _launch(nproc: int, steps: int, per_rank: int, device: str) -> dict:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "GLOO_SOCKET_IFNAME": "lo",
+        "PYTHONPATH": os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc_per_node={nproc}",
+        "--nnodes=1",
+        "--master_addr=127.0.0.1",
+        f"--master_port={port}",
+        __file__,
+        "--worker",
+        "--steps",
+        str(steps),
+        "--per-rank",
+        str(per_rank),
+        "--device",
+        device,
+    ]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200, check=True)
+    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--nproc", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--global-batch", type=int, default=128)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--per-rank", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        _worker(args.steps, args.per_rank, args.device)
+        return
+    rows = []
+    for regime in ("strong", "weak"):
+        for n in args.nproc:
+            per_rank = args.global_batch // n if regime == "strong" else args.global_batch
+            res = {"regime": regime, **_launch(n, args.steps, per_rank, args.device)}
+            print(json.dumps(res), file=sys.stderr)
+            rows.append(res)
+    print(
+        f"MNIST-shaped model (T=28, D=28, BasicLSTMCell(128), Adam), {args.device}, 1 thread per rank"
+    )
+    print("| regime | processes | rows per rank | global batch | s/step | examples/s | speed-up |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        base = next(b for b in rows if b["regime"] == r["regime"] and b["nproc"] == args.nproc[0])
+        print(
+            f"| {r['regime']} | {r['nproc']} | {r['per_rank']} | {r['global_batch']} | {r['s_per_step']:.4f} "
+            f"| {r['examples_per_s']:.0f} | {r['examples_per_s'] / base['examples_per_s']:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
