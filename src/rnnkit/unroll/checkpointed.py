@@ -76,7 +76,9 @@ def run_steps_checkpointed(
             # Every row has ended: run_steps would make no cell call; no graph to checkpoint.
             chunk_out, state = run_steps(cell, chunk, state, lengths, batch, like, **loop_kwargs)
         else:
-            chunk_out, state = _checkpointed_chunk(cell, chunk, state, lengths, batch, like, loop_kwargs)
+            chunk_out, state = _checkpointed_chunk(
+                cell, chunk, state, lengths, batch, like, loop_kwargs
+            )
         outputs.extend(chunk_out)
     return outputs, state
 
@@ -88,6 +90,7 @@ def _checkpointed_chunk(
     lengths: torch.Tensor | None,
     batch: int,
     like: torch.Tensor,
+    loop_kwargs: dict[str, Any],
 ) -> tuple[list[Any], Any]:
     """Run one chunk under ``torch.utils.checkpoint`` with flat tensor arguments and results.
 
