@@ -133,7 +133,7 @@ def _train(precision: str, steps: int = 100) -> float:
     model = _Classifier()
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     prec = Precision(precision, "cpu")
-    for step in range(steps):
+    for _ in range(steps):
         idx = torch.randint(0, 768, (64,), generator=gen)
         with prec.autocast():
             loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])

@@ -31,7 +31,14 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-__all__ = ["Distributed", "launched_by_torchrun", "setup_distributed"]
+__all__ = [
+    "Distributed",
+    "gather_rows",
+    "launched_by_torchrun",
+    "own_rows",
+    "process_rank",
+    "setup_distributed",
+]
 
 _ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
@@ -133,7 +140,7 @@ class Distributed:
         if self._owns_group and dist.is_initialized():
             dist.destroy_process_group()
 
-    def __enter__(self) -> Distributed:  # noqa: PYI034
+    def __enter__(self) -> Distributed:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -152,3 +159,37 @@ def setup_distributed(
     if not launched_by_torchrun():
         return None
     return Distributed(device, timeout_s=timeout_s)
+
+
+def process_rank() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process: from the initialised process group, else ``(0, 1)``."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def own_rows(global_batch: int) -> slice:
+    """This process's rows of a global batch (``world_size`` equal contiguous blocks; all rows in one process)."""
+    rank, world = process_rank()
+    if global_batch % world:
+        raise ValueError(
+            f"own_rows: expected a global batch divisible by world_size={world}, got {global_batch}"
+        )
+    per_rank = global_batch // world
+    return slice(rank * per_rank, (rank + 1) * per_rank)
+
+
+def gather_rows(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate every process's ``tensor`` along dim 0, in rank order (itself in one process).
+
+    A collective: every rank must call it at the same point (e.g. to checkpoint each rank's carried state).
+    """
+    rank, world = process_rank()
+    if world == 1:
+        return tensor
+    # gloo gathers CPU tensors, nccl CUDA tensors: keep the tensor where the backend wants it.
+    where = tensor.device if dist.get_backend() == "nccl" else torch.device("cpu")
+    local = tensor.detach().to(where).contiguous()
+    parts = [torch.empty_like(local) for _ in range(world)]
+    dist.all_gather(parts, local)
+    return torch.cat(parts).to(tensor.device)
