@@ -4,4 +4,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup_env.sh" all
 cd "$root"
-exec .venv/bin/python examples/quickstart.py "$@"
+exec .venv/bin/rnnkit train mnist "$@"

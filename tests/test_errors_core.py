@@ -8,16 +8,12 @@ on its whole message, and ``docs/errors.md`` is generated from this table (``too
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 import rnnkit as rk
+from tests._errors import Case, assert_in_doc, check, table
 
 B, T, D, H = 4, 5, 3, 6
 BAD = 7  # prime: cannot accidentally equal or divide a real size
@@ -54,17 +50,6 @@ def lstm_values(kernel=(D + H, 4 * H), bias=(4 * H,), **extra):
     }
     values.update(extra)
     return values
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    function: str  # the public function or class, as the docs table lists it
-    argument: str
-    condition: str
-    call: Callable[[], object]
-    error: type[Exception]
-    message: str  # the whole message, matched literally
 
 
 C = Case
@@ -151,6 +136,13 @@ CASES = [
     C("dynamic_rnn-init-dtype", "dynamic_rnn", "initial_state", "dtype != the inputs' dtype",
       lambda: rk.dynamic_rnn(lstm(), x3(), initial_state=lstm_state(dtype=torch.float64)), TypeError,
       "dynamic_rnn: expected initial_state of dtype torch.float32 (the inputs' dtype), got torch.float64"),
+    # "meta" stands in for another device (cuda), so these run on a CPU-only machine
+    C("dynamic_rnn-device", "dynamic_rnn", "inputs", "on another device than the parameters",
+      lambda: rk.dynamic_rnn(lstm(), x3().to("meta")), ValueError,
+      "BasicLSTMCell: expected inputs on cpu (the cell's parameter device), got meta"),
+    C("dynamic_rnn-init-device", "dynamic_rnn", "initial_state", "on another device than the inputs",
+      lambda: rk.dynamic_rnn(gru(), x3(), initial_state=torch.zeros(B, H, device="meta")), ValueError,
+      "dynamic_rnn: expected initial_state on cpu (the inputs' device), got meta"),
     C("dynamic_rnn-dtype-mismatch", "dynamic_rnn", "dtype", "!= the inputs' dtype",
       lambda: rk.dynamic_rnn(lstm(), x3(), dtype=torch.float64), TypeError,
       "dynamic_rnn: expected dtype to match the inputs' dtype torch.float32, got torch.float64"),
@@ -282,6 +274,9 @@ CASES = [
     C("cell-state-dtype", "cell(inputs, state)", "state", "dtype != the inputs' dtype",
       lambda: gru()(torch.zeros(B, D), torch.zeros(B, H, dtype=torch.float64)), TypeError,
       "GRUCell: expected state tensors of dtype torch.float32 (the inputs'), got torch.float64"),
+    C("cell-state-device", "cell(inputs, state)", "state", "on another device than the inputs",
+      lambda: gru()(torch.zeros(B, D), torch.zeros(B, H, device="meta")), ValueError,
+      "GRUCell: expected state tensors on cpu (the inputs'), got meta"),
     C("multi-state-length", "MultiRNNCell(inputs, state)", "state", "a tuple of wrong length",
       lambda: stack()(torch.zeros(B, D), (lstm_state(),)), ValueError,
       "MultiRNNCell (state): expected a structure like tuple(LSTMStateTuple(leaf, leaf), "
@@ -482,8 +477,7 @@ def test_baseline_calls_succeed(name):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case):
-    with pytest.raises(case.error, match=f"^{re.escape(case.message)}$"):
-        case.call()
+    check(case)
 
 
 def test_case_ids_are_unique():
@@ -492,21 +486,9 @@ def test_case_ids_are_unique():
 
 
 def core_table() -> str:
-    """The markdown table of CASES that docs/errors.md carries (written by ``tools/errors_table.py``)."""
-    rows = [
-        "| function | argument | bad input | error | message | test |",
-        "|---|---|---|---|---|---|",
-    ]
-    for c in CASES:
-        message = c.message.replace("|", "\\|")
-        rows.append(
-            f"| `{c.function}` | `{c.argument}` | {c.condition} | {c.error.__name__} | `{message}` "
-            f"| [`{c.id}`](../tests/test_errors_core.py) |"
-        )
-    return "\n".join(rows) + "\n"
+    """The table of CASES that docs/errors.md carries (written by ``tools/errors_table.py``)."""
+    return table(CASES, "test_errors_core.py")
 
 
 def test_errors_doc_is_in_sync():
-    """docs/errors.md's core table is exactly what tools/errors_table.py generates from CASES."""
-    doc = (Path(__file__).parents[1] / "docs" / "errors.md").read_text()
-    assert core_table() in doc, "docs/errors.md is stale: run `python tools/errors_table.py`"
+    assert_in_doc(core_table())

@@ -20,7 +20,11 @@ RANKS = {
     "unroll": 3,
     "tf_names": 4,
     "tf_checkpoint": 5,
-    "train": 6,
+    "data": 1,
+    "train": 5,
+    "tasks": 6,
+    "plots": 6,
+    "cli": 9,
 }
 TOP = {"__init__", "__main__"}  # the facade may import everything
 

@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.test_errors_core import core_table  # noqa: E402  (needs the path set above)
+from tests.test_errors_surface import surface_table  # noqa: E402
 
-TABLES = {"core-table": core_table}
+TABLES = {"core-table": core_table, "surface-table": surface_table}
 
 
 def main() -> None:

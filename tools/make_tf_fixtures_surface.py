@@ -184,7 +184,7 @@ def run_case(case: dict[str, Any]) -> dict[str, np.ndarray]:
         arrays[f"out_{i}"], arrays[f"r_out_{i}"] = o, r
     for i, (s, r) in enumerate(zip(state_vals, r_state)):
         arrays[f"state_{i}"], arrays[f"r_state_{i}"] = s, r
-    arrays["grad_inputs"] = grads[0]
+    arrays["grad_inputs"] = np.zeros_like(inputs) if grads[0] is None else np.asarray(grads[0])
     for k, g in enumerate(grads[1:]):
         arrays[f"grad_var_{k}"] = np.zeros_like(arrays[f"var_{k}"]) if g is None else np.asarray(g)
     case["n_out"], case["n_state"] = len(out_vals), len(state_vals)

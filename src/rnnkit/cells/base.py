@@ -43,10 +43,15 @@ def glorot_uniform_(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def check_state(
-    where: str, state_size: Any, state: Any, batch_size: int, dtype: torch.dtype | None = None
+    where: str,
+    state_size: Any,
+    state: Any,
+    batch_size: int,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
 ) -> None:
     """Check that ``state`` has the structure of ``state_size`` and leaves of shape ``[batch_size, size]``
-    (and of ``dtype``, the inputs' dtype, when given)."""
+    (and of the inputs' ``dtype`` and ``device``, when given)."""
     nest.assert_same_structure(state_size, state, where=f"{where} (state)")
     for size, tensor in zip(nest.flatten(state_size), nest.flatten(state)):
         if not isinstance(tensor, torch.Tensor):
@@ -56,6 +61,10 @@ def check_state(
             raise ValueError(
                 f"{where}: expected a state tensor of shape [B={batch_size}, {size}], "
                 f"got shape {tuple(tensor.shape)}"
+            )
+        if device is not None and tensor.device != device:
+            raise ValueError(
+                f"{where}: expected state tensors on {device} (the inputs'), got {tensor.device}"
             )
         if dtype is not None and tensor.dtype != dtype:
             raise TypeError(
@@ -240,6 +249,10 @@ class LayerCell(RNNCell):
                 f"{where}: built for input_size={self.input_size}, got inputs.shape[-1]={depth}"
             )
         kernel = getattr(self, self._tf_params[0][1])
+        if inputs.device != kernel.device:
+            raise ValueError(
+                f"{where}: expected inputs on {kernel.device} (the cell's parameter device), got {inputs.device}"
+            )
         if inputs.dtype != kernel.dtype and not torch.is_autocast_enabled(inputs.device.type):
             raise TypeError(
                 f"{where}: expected {kernel.dtype} inputs (the cell's parameter dtype), got {inputs.dtype}"
@@ -250,7 +263,12 @@ class LayerCell(RNNCell):
         """One step: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output [B, output_size], new_state)``."""
         inputs = self._prepare_inputs(inputs)
         check_state(
-            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs)
+            type(self).__name__,
+            self.state_size,
+            state,
+            inputs.shape[0],
+            state_dtype(inputs),
+            inputs.device,
         )
         output, new_state = self._step(inputs, state)
         if torch.is_autocast_enabled(inputs.device.type):

@@ -18,8 +18,11 @@ class BasicRNNCell(LayerCell):
     Args:
         num_units: ``H``, the state size.
         activation: callable or TF name (``"relu"``); default tanh.
+
+    Keyword Args:
         input_size: ``D``; builds the parameters now (otherwise the first call does).
-        dtype, device: of the parameters when built here (a lazy build takes the inputs').
+        dtype: of the parameters when built here (a lazy build takes the inputs').
+        device: of the parameters when built here (a lazy build takes the inputs').
         name: the TF scope of the variables (default ``basic_rnn_cell``). ``reuse`` is accepted and ignored.
 
     Parameters (TF names): ``kernel [D+H, H]`` (glorot-uniform), ``bias [H]`` (zeros).

@@ -34,6 +34,8 @@ class GRUCell(LayerCell):
         kernel_initializer: in-place initialiser for both kernels (e.g. ``torch.nn.init.orthogonal_``);
             default glorot-uniform.
         bias_initializer: in-place initialiser for both biases; default: gates 1.0, candidate 0.0.
+
+    Keyword Args:
         input_size, dtype, device, name, reuse: as for every cell (see ``BasicRNNCell``).
 
     Parameters (TF names): ``gates/kernel [D+H, 2H]``, ``gates/bias [2H]``, ``candidate/kernel [D+H, H]``,

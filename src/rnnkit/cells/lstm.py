@@ -57,7 +57,12 @@ class _LSTMBase(LayerCell):
         ``state_is_tuple=False``) → ``(h' [B, P], new state of the same form)``."""
         inputs = self._prepare_inputs(inputs)
         check_state(
-            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs)
+            type(self).__name__,
+            self.state_size,
+            state,
+            inputs.shape[0],
+            state_dtype(inputs),
+            inputs.device,
         )
         if self.state_is_tuple:
             c, h = state
@@ -85,6 +90,8 @@ class BasicLSTMCell(_LSTMBase):
         forget_bias: added to ``f`` at call time (not folded into the bias at init), default 1.0.
         state_is_tuple: True → ``LSTMStateTuple(c, h)``; False → the concatenation ``[c, h]`` of shape ``[B, 2H]``.
         activation: callable or TF name; default tanh.
+
+    Keyword Args:
         input_size, dtype, device, name, reuse: as for every cell (see ``BasicRNNCell``).
 
     Parameters (TF names): ``kernel [D+H, 4H]`` (glorot-uniform), ``bias [4H]`` (zeros).
@@ -141,7 +148,11 @@ class LSTMCell(_LSTMBase):
         initializer: in-place initialiser for the kernel, peepholes and projection; default glorot-uniform.
         num_proj: ``P``; project ``m`` with ``projection/kernel [H, P]`` when given.
         proj_clip: clip the projected output when given (needs ``num_proj``).
-        forget_bias, state_is_tuple, activation: as ``BasicLSTMCell`` (non-tuple state is ``[B, H+P]``).
+        forget_bias: as ``BasicLSTMCell``.
+        state_is_tuple: as ``BasicLSTMCell`` (the non-tuple state is ``[B, H+P]``).
+        activation: as ``BasicLSTMCell``.
+
+    Keyword Args:
         input_size, dtype, device, name, reuse: as for every cell.
 
     Parameters (TF names, in TF's order): ``kernel [D+P, 4H]``, ``bias [4H]`` (zeros), then ``w_f_diag``,

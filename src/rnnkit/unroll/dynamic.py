@@ -11,7 +11,7 @@ from .._checks import describe
 from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
-from ._loop import run_steps
+from ._loop import run_steps, zero_padding
 from .checkpointed import run_steps_checkpointed
 
 __all__ = ["dynamic_rnn", "split_time"]
@@ -115,6 +115,9 @@ def dynamic_rnn(
     steps, batch, time, like = split_time(where, inputs, time_major)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
+    padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
+    if padded is not inputs:
+        steps = split_time(where, padded, time_major)[0]
     run = run_steps_checkpointed if swap_memory else run_steps  # swap_memory: see unroll/checkpointed.py
     outputs, final_state = run(cell, steps, state, lengths, batch, like)
     time_axis = 0 if time_major else 1

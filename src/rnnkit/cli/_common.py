@@ -1,0 +1,65 @@
+"""What the subcommands share: the exit-2 argument parser, user errors, loading a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import torch
+
+
+class UsageError(Exception):
+    """A user mistake: reported as ``rnnkit <cmd>: error: <message>`` with exit code 2, no traceback."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (``prog: error: reason (see prog --help)``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(2)
+
+
+def pick_device(name: str | None) -> str:
+    if name is None:
+        return "cpu"
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise UsageError(f"--device must be cpu or cuda, got {name!r}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("--device cuda requested but torch sees no CUDA device; use --device cpu")
+    return name
+
+
+def read_config(run_dir: str | Path) -> dict:
+    from ..train import rundir as rd
+
+    p = Path(run_dir) / rd.CONFIG
+    if not p.is_file():
+        raise UsageError(
+            f"{run_dir} is not a run directory (no {rd.CONFIG}); train one with rnnkit train"
+        )
+    return rd.read_json(p)
+
+
+def load_run(run_dir: str | Path, data_dir: str | None = None, device: str | None = None):
+    """The task of a run directory with the weights (and carried state) of its last checkpoint."""
+    from ..tasks import TASKS
+    from ..train import Checkpoint
+    from ..train import rundir as rd
+
+    cfg = read_config(run_dir)
+    if device is not None:
+        cfg["device"] = pick_device(device)
+    elif cfg.get("device", "cpu").startswith("cuda") and not torch.cuda.is_available():
+        cfg["device"] = "cpu"
+    ckpt = Path(run_dir) / rd.CHECKPOINT
+    if not ckpt.is_file():
+        raise UsageError(f"{run_dir} has no checkpoint ({rd.CHECKPOINT}) yet")
+    task = TASKS[cfg["task"]](cfg, data_dir=data_dir)
+    ck = Checkpoint(ckpt)
+    ck.restore(task.model, rng=False)
+    task.load_extra_state(ck.extra)
+    task.model.eval()
+    return task, ck

@@ -1,0 +1,27 @@
+"""``rnnkit evaluate RUN_DIR``: the held-out metrics of a run's last checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+from ._common import load_run
+
+HELP = "evaluate the last checkpoint of a run on its held-out data"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help=HELP, description=HELP + "; prints the metrics as JSON")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--data-dir", metavar="DIR", help="MNIST directory (default: the search order)")
+    p.add_argument("--device", metavar="cpu|cuda")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import torch
+
+    task, ck = load_run(args.run_dir, args.data_dir, args.device)
+    with torch.no_grad():
+        metrics = task.evaluate()
+    print(json.dumps({**metrics, "step": ck.step}, indent=2))
+    return 0

@@ -1,0 +1,145 @@
+"""What every task shares: configuration (defaults → preset → user overrides), optimizer, loop settings.
+
+A task object implements :class:`rnnkit.train.Trainable` (``model``, ``train_loss``, ``evaluate``,
+``extra_state``/``load_extra_state``, optionally ``snapshot``) and knows its plots and predictions.
+The configuration is a flat JSON-able dict; ``config.json`` of a run holds it in full.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from ..train import LoopConfig
+
+# Settings every task has (a preset or the user may override any of them).
+COMMON_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "device": "cpu",
+    "epochs": None,
+    "max_steps": None,
+    "batch_size": 128,
+    "lr": 1e-3,
+    "schedule": "constant",
+    "warmup": 0.0,
+    "grad_clip": None,
+    "log_every": 50,
+    "eval_every": 0,
+    "checkpoint_every": 500,
+    "stop_metric": None,
+    "stop_at_least": None,
+    "tensorboard": True,
+}
+
+LOOP_KEYS = (
+    "lr",
+    "schedule",
+    "warmup",
+    "grad_clip",
+    "log_every",
+    "eval_every",
+    "checkpoint_every",
+    "stop_metric",
+    "stop_at_least",
+    "tensorboard",
+)
+
+
+class ConfigError(ValueError):
+    """A user mistake in the requested configuration (the CLI reports it with exit code 2)."""
+
+
+class Task:
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}  # name -> {"description": ..., **settings}
+
+    # ---- configuration -------------------------------------------------------------------------
+    @classmethod
+    def steps_per_epoch(cls, config: dict[str, Any]) -> int | None:
+        """Steps in one pass over the training data, or None when the data is endless."""
+        return None
+
+    @classmethod
+    def resolve_config(
+        cls, preset: str = "default", overrides: dict[str, Any] | None = None
+    ) -> dict:
+        """defaults → preset → overrides, then ``epochs`` turned into ``max_steps``."""
+        if preset not in cls.presets:
+            raise ConfigError(
+                f"unknown preset {preset!r} for task {cls.name}; choose from {', '.join(cls.presets)}"
+            )
+        cfg = {**COMMON_DEFAULTS, **copy.deepcopy(cls.defaults)}
+        p = {k: v for k, v in copy.deepcopy(cls.presets[preset]).items() if k != "description"}
+        for src in (p, overrides or {}):
+            if src.get("epochs") is not None:
+                cfg["max_steps"] = None
+            if src.get("max_steps") is not None:
+                cfg["epochs"] = None
+            for k, v in src.items():
+                if v is None:
+                    continue
+                if isinstance(v, dict) and isinstance(cfg.get(k), dict):
+                    cfg[k] = {**cfg[k], **v}
+                else:
+                    cfg[k] = v
+        cfg["task"], cfg["preset"] = cls.name, preset
+        for key in ("max_steps", "epochs", "batch_size"):
+            if cfg[key] is not None and (not isinstance(cfg[key], int) or cfg[key] < 1):
+                raise ConfigError(
+                    f"{key.replace('_', '-')} must be a positive integer, got {cfg[key]!r}"
+                )
+        if not (isinstance(cfg["lr"], (int, float)) and cfg["lr"] > 0):
+            raise ConfigError(f"lr must be positive, got {cfg['lr']!r}")
+        spe = cls.steps_per_epoch(cfg)
+        if cfg["max_steps"] is None:
+            if cfg["epochs"] is None:
+                raise ConfigError(f"task {cls.name}: give --epochs N or --max-steps N")
+            if spe is None:
+                raise ConfigError(
+                    f"task {cls.name} has no epochs (its data is endless); use --max-steps N"
+                )
+            cfg["max_steps"] = int(cfg["epochs"] * spe)
+            if cfg["max_steps"] < 1:
+                raise ConfigError(
+                    f"--epochs {cfg['epochs']} gives no step (one epoch is {spe} steps)"
+                )
+        if cfg["eval_every"] == "epoch":
+            cfg["eval_every"] = spe or 0
+        return cfg
+
+    # ---- construction --------------------------------------------------------------------------
+    def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:
+        self.config = config
+        self.device = torch.device(config["device"])
+        self.data_dir = data_dir if data_dir is not None else config.get("data_dir")
+        torch.manual_seed(config["seed"])  # model initialisation, dropout masks
+        self.model: torch.nn.Module = self.build_model().to(self.device)
+
+    def build_model(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        # All seed programs use Adam with TF's defaults (beta1 0.9, beta2 0.999, epsilon 1e-8).
+        return torch.optim.Adam(self.model.parameters(), lr=self.config["lr"], eps=1e-8)
+
+    def loop_config(self, tty: bool | None = None) -> LoopConfig:
+        return LoopConfig(
+            max_steps=self.config["max_steps"], tty=tty, **{k: self.config[k] for k in LOOP_KEYS}
+        )
+
+    # ---- Trainable defaults --------------------------------------------------------------------
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        pass
+
+    # ---- outputs -------------------------------------------------------------------------------
+    def make_plots(self, run_dir: Path) -> list[Path]:
+        """Write this task's PNG/GIF figures into ``run_dir``; returns the files written."""
+        return []

@@ -1,0 +1,174 @@
+"""Seed 004's time series ``f(t) = t·sin(t)/3 + 2·sin(5t)`` with a BasicRNNCell(relu) and a per-step projection.
+
+Two modes:
+
+* ``next_step`` (default): read ``f`` over a window, predict ``f`` one step ahead at every step;
+  random training windows, evaluation on windows inside held-out time intervals never trained on.
+* ``seed004``: the seed's own setup. The *time* ``t`` is the input and ``f(t)`` the target, on the
+  single window ``linspace(12, 15, 101)[:-1]``; its check is the window shifted by one point. The
+  model learns a map t → f(t) valid on [12, 15] only: ``heldout_mse`` (other t) shows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+import rnnkit as rk
+
+from ..data.synthetic import SeriesWindows, next_step_pairs, seed004_window, series
+from .base import ConfigError, Task
+from .common import TFDense
+
+
+class SeriesModel(nn.Module):
+    """``[B, T, 1]`` → BasicRNNCell(H, relu) (``dynamic_rnn``) → dense H→1 per step ``[B, T, 1]``.
+
+    Seed 004 projects the stacked outputs ``[B*T, H]`` with one ``fully_connected`` layer (the faster
+    equivalent of ``OutputProjectionWrapper``); that is what the per-step dense does here.
+    """
+
+    def __init__(self, num_units: int) -> None:
+        super().__init__()
+        self.cell = rk.BasicRNNCell(num_units, activation="relu", input_size=1)
+        self.proj = TFDense(num_units, 1)  # fully_connected: glorot-uniform weights, zero biases
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs, _ = rk.dynamic_rnn(self.cell, x)
+        return self.proj(outputs)
+
+    def tf_variables(self) -> dict[str, nn.Parameter]:
+        return {
+            **rk.tf_variables(self.cell, "rnn"),
+            "fully_connected/weights": self.proj.kernel,
+            "fully_connected/biases": self.proj.bias,
+        }
+
+
+class SeriesTask(Task):
+    name = "series"
+    description = "time series t*sin(t)/3 + 2*sin(5t): one-step-ahead prediction with a relu RNN"
+    defaults: ClassVar[dict[str, Any]] = {
+        "mode": "next_step",
+        "num_units": 100,
+        "n_steps": 20,
+        "resolution": 0.1,
+        "t_min": 0.0,
+        "t_max": 30.0,
+        "heldout": [[6.0, 10.0], [18.0, 22.0]],
+    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "default": {
+            "description": "BasicRNNCell(100, relu) + projection, random 20-step windows, batch 50, "
+            "Adam 1-cycle lr 2e-3, 3000 steps",
+            "batch_size": 50,
+            "lr": 2e-3,
+            "schedule": "onecycle",
+            "warmup": 0.1,
+            "max_steps": 3000,
+            "log_every": 100,
+            "eval_every": 250,
+            "checkpoint_every": 500,
+            "grad_clip": 5.0,
+        },
+        "seed004": {
+            "description": "seed 004 as written: input t, target f(t), one window on [12, 15], "
+            "Adam 1e-3, 10,000 steps; test_mse is its shifted-window check",
+            "mode": "seed004",
+            "n_steps": 100,
+            "resolution": 0.03,
+            "batch_size": 1,
+            "lr": 1e-3,
+            "max_steps": 10000,
+            "log_every": 500,
+            "eval_every": 1000,
+            "checkpoint_every": 1000,
+        },
+    }
+
+    def __init__(self, config, data_dir=None):
+        if config["mode"] not in ("next_step", "seed004"):
+            raise ConfigError(f"series: mode must be next_step or seed004, got {config['mode']!r}")
+        super().__init__(config, data_dir)
+        c = config
+        self.windows = SeriesWindows(
+            c["n_steps"], c["resolution"], c["t_min"], c["t_max"], c["heldout"]
+        )
+
+    def build_model(self):
+        return SeriesModel(self.config["num_units"])
+
+    def _t(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=torch.float32, device=self.device)
+
+    def _pairs(self, times: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.config["mode"] == "seed004":  # input t, target f(t)
+            t = times[:, :-1, None]
+            return self._t(t), self._t(series(t))
+        x, y = next_step_pairs(times)
+        return self._t(x), self._t(y)
+
+    def train_loss(self, step):
+        if self.config["mode"] == "seed004":
+            x, y = (self._t(a) for a in seed004_window(0))
+        else:
+            x, y = self._pairs(
+                self.windows.train_times(self.config["batch_size"], self.config["seed"], step)
+            )
+        return nn.functional.mse_loss(self.model(x), y), x.shape[0]
+
+    def _mse(self, x, y) -> float:
+        return nn.functional.mse_loss(self.model(x), y).item()
+
+    def evaluate(self):
+        heldout = self._mse(*self._pairs(self.windows.test_times()))
+        if self.config["mode"] == "seed004":
+            train = self._mse(*(self._t(a) for a in seed004_window(0)))
+            shifted = self._mse(*(self._t(a) for a in seed004_window(1)))
+            return {"test_mse": shifted, "train_mse": train, "heldout_mse": heldout}
+        return {"test_mse": heldout}
+
+    def make_plots(self, run_dir):
+        from .. import plots
+
+        run_dir = Path(run_dir)
+        files = plots.training_curves(run_dir, ["test_mse"])
+        self.model.eval()
+        with torch.no_grad():
+            if self.config["mode"] == "seed004":
+                # consecutive 100-point windows over 9..18: the fit holds on [12, 15] only
+                t = 9.0 + 0.03 * np.arange(300)
+                pred = self.model(self._t(t.reshape(3, 100, 1))).reshape(-1).cpu().numpy()
+                tw, _ = seed004_window(1)
+                shifted = self.model(self._t(tw)).reshape(-1).cpu().numpy()
+                files.append(
+                    plots.series_prediction(
+                        run_dir / "series_prediction.png",
+                        t,
+                        series(t),
+                        pred,
+                        train_span=(12.0, 15.0),
+                        extra=(tw.reshape(-1), shifted, "shifted window"),
+                        title="seed 004: input t, output f(t): right on [12, 15] only",
+                    )
+                )
+            else:
+                times = self.windows.test_times()[0]
+                t_all = np.linspace(self.config["t_min"], self.config["t_max"], 1000)
+                x, _ = self._pairs(times[None])
+                pred = self.model(x).reshape(-1).cpu().numpy()
+                files.append(
+                    plots.series_prediction(
+                        run_dir / "series_prediction.png",
+                        times[1:],
+                        series(times[1:]),
+                        pred,
+                        curve=(t_all, series(t_all)),
+                        heldout=self.config["heldout"],
+                    )
+                )
+        return files

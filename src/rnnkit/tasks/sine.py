@@ -1,0 +1,152 @@
+"""Seed 000's regression: read sin(x), output cos(x) at every step, with the state carried across windows.
+
+Truncated back-propagation through time: window k+1 of the stream continues window k row by row
+(see :func:`rnnkit.data.synthetic.sine_batch`), so the final state of window k, detached from its
+graph, is the initial state of window k+1. Evaluation continues the stream past the last training
+window (windows never trained on) from the carried state, without updating it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+import rnnkit as rk
+
+from ..data.synthetic import sine_batch
+from .base import Task
+from .common import TFDense, state_to_tensors, tensors_to_state
+
+
+class SineModel(nn.Module):
+    """``[B, T, 1]`` → dense 1→H → BasicLSTMCell(H) (``dynamic_rnn``) → dense H→1 per step ``[B, T, 1]``."""
+
+    def __init__(self, cell_size: int, init: dict) -> None:
+        super().__init__()
+        self.in_hidden = TFDense(1, cell_size, **init)
+        self.cell = rk.BasicLSTMCell(cell_size, forget_bias=1.0, input_size=cell_size)
+        self.out_hidden = TFDense(cell_size, 1, **init)
+
+    def forward(self, x: torch.Tensor, state) -> tuple[torch.Tensor, rk.LSTMStateTuple]:
+        outputs, final = rk.dynamic_rnn(self.cell, self.in_hidden(x), initial_state=state)
+        return self.out_hidden(outputs), final
+
+    def tf_variables(self) -> dict[str, nn.Parameter]:
+        """Seed 000's names: ``in_hidden/weights``, ``LSTM_cell/rnn/basic_lstm_cell/kernel``, ..."""
+        return {
+            "in_hidden/weights": self.in_hidden.kernel,
+            "in_hidden/biases": self.in_hidden.bias,
+            **rk.tf_variables(self.cell, "LSTM_cell/rnn"),
+            "out_hidden/weights": self.out_hidden.kernel,
+            "out_hidden/biases": self.out_hidden.bias,
+        }
+
+
+class SineTask(Task):
+    name = "sine"
+    description = "sin(x) -> cos(x) per step, state carried from window to window (truncated BPTT)"
+    defaults: ClassVar[dict[str, Any]] = {
+        "time_steps": 20,
+        "cell_size": 10,
+        "test_windows": 50,
+        "init": {"init": "normal", "std": 1.0, "bias_init": 0.1},
+    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "default": {
+            "description": "BasicLSTMCell(32), windows 20 x 50, Adam 1-cycle lr 0.01, 2000 steps",
+            "cell_size": 32,
+            "batch_size": 50,
+            "lr": 0.01,
+            "schedule": "onecycle",
+            "warmup": 0.1,
+            "max_steps": 2000,
+            "log_every": 100,
+            "eval_every": 100,
+            "checkpoint_every": 500,
+        },
+        "seed000": {
+            "description": "seed 000: BasicLSTMCell(10), windows 20 x 50, Adam 0.006, 1000 steps",
+            "cell_size": 10,
+            "batch_size": 50,
+            "lr": 0.006,
+            "max_steps": 1000,
+            "log_every": 20,
+            "eval_every": 25,
+            "checkpoint_every": 500,
+        },
+    }
+
+    def __init__(self, config, data_dir=None):
+        super().__init__(config, data_dir)
+        self.carry = self._zero_state()
+        self.next_step = 0
+
+    def build_model(self):
+        return SineModel(self.config["cell_size"], self.config["init"])
+
+    def _zero_state(self):
+        return self.model.cell.zero_state(self.config["batch_size"], device=self.device)
+
+    def _window(self, step: int):
+        x, y, xs = sine_batch(step, self.config["batch_size"], self.config["time_steps"])
+
+        def as_t(a):
+            return torch.as_tensor(a, dtype=torch.float32, device=self.device)
+
+        return as_t(x), as_t(y), xs
+
+    def train_loss(self, step):
+        x, y, _ = self._window(step)
+        pred, final = self.model(x, self.carry)
+        self.carry = rk.nest.map_structure(lambda t: t.detach(), final)
+        self.next_step = step + 1
+        return nn.functional.mse_loss(pred, y), x.shape[0]
+
+    def _rollout(self, n_windows: int):
+        """Predictions on the next ``n_windows`` windows from the carried state (which is not changed)."""
+        state, out = self.carry, []
+        for k in range(self.next_step, self.next_step + n_windows):
+            x, y, xs = self._window(k)
+            pred, state = self.model(x, state)
+            out.append((xs, y, pred))
+        return out
+
+    def evaluate(self):
+        se = [
+            ((p - y) ** 2).mean().item() for _, y, p in self._rollout(self.config["test_windows"])
+        ]
+        return {"test_mse": sum(se) / len(se)}
+
+    def snapshot(self, step):
+        """Row 0 of the next window, predicted from the carried state (one GIF frame per evaluation)."""
+        ((xs, y, pred),) = self._rollout(1)
+        return {"xs": xs[0].tolist(), "true": y[0, :, 0].tolist(), "pred": pred[0, :, 0].tolist()}
+
+    def extra_state(self):
+        return {**state_to_tensors("carry", self.carry), "next_step": torch.tensor(self.next_step)}
+
+    def load_extra_state(self, state):
+        self.carry = tensors_to_state(
+            "carry", {k: v.to(self.device) for k, v in state.items()}, self.carry
+        )
+        self.next_step = int(state["next_step"])
+
+    def make_plots(self, run_dir):
+        from .. import plots
+
+        run_dir = Path(run_dir)
+        files = plots.training_curves(run_dir, ["test_mse"])
+        self.model.eval()
+        with torch.no_grad():
+            roll = self._rollout(min(10, self.config["test_windows"]))
+        xs = [v for r in roll for v in r[0][0]]
+        true = [v for r in roll for v in r[1][0, :, 0].tolist()]
+        pred = [v for r in roll for v in r[2][0, :, 0].tolist()]
+        files.append(plots.sine_prediction(run_dir / "sine_prediction.png", xs, true, pred))
+        gif = plots.sine_gif(run_dir / "sine_training.gif", run_dir / "snapshots.jsonl")
+        if gif is not None:
+            files.append(gif)
+        return files

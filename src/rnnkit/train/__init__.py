@@ -1,0 +1,20 @@
+"""Generic training machinery: loop, checkpoints, run-directory files, sampler, schedules."""
+
+from .checkpoint import Checkpoint, atomic_write_bytes, save_checkpoint
+from .dist import SingleProcess
+from .loop import LoopConfig, Trainable, TrainingDiverged, fit
+from .sampler import EpochSampler
+from .schedule import lr_at
+
+__all__ = [
+    "Checkpoint",
+    "EpochSampler",
+    "LoopConfig",
+    "SingleProcess",
+    "Trainable",
+    "TrainingDiverged",
+    "atomic_write_bytes",
+    "fit",
+    "lr_at",
+    "save_checkpoint",
+]

@@ -1,0 +1,182 @@
+"""Checkpoints as safetensors files, written atomically, never pickled.
+
+One file holds everything needed to continue a run bit for bit:
+
+=====================  ==========================================================================
+tensor key             content
+=====================  ==========================================================================
+``model/<name>``       ``model.state_dict()``
+``optim/<i>/<key>``    the optimizer's per-parameter tensor state (Adam: ``exp_avg``, ``step`` ...)
+``rng/torch``          ``torch.get_rng_state()``; ``rng/cuda/<d>`` per CUDA device
+``rng/numpy``          NumPy's legacy global MT19937 key (its position etc. are in the JSON)
+``extra/<name>``       caller's tensors (e.g. the carried RNN state of a stateful task)
+=====================  ==========================================================================
+
+The safetensors metadata holds ``format``, ``step`` and ``json``: a JSON document with the optimizer's
+``param_groups`` and non-tensor state, Python's ``random`` state, the NumPy position, and the
+caller's JSON-able ``meta`` (loop counters, timers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save as st_save
+
+FORMAT = "rnnkit-checkpoint-1"
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a torn one.
+
+    Temp file in the same directory (same filesystem, so ``os.replace`` is atomic), fsync, replace,
+    then fsync the directory so that the rename itself survives a crash.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:
+        dfd = os.open(path.parent, os.O_RDONLY)
+    except OSError:  # e.g. platforms without directory fds
+        return
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _cpu(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().to("cpu").contiguous().clone()
+
+
+def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Every global RNG the training may draw from: torch (CPU, CUDA), NumPy, Python."""
+    tensors = {"rng/torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng/cuda/{i}"] = s
+    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    tensors["rng/numpy"] = torch.from_numpy(key.astype(np.int64))
+    version, pystate, pygauss = random.getstate()
+    meta = {
+        "numpy": [kind, int(pos), int(has_gauss), float(gauss)],
+        "python": [version, list(pystate), pygauss],
+    }
+    return tensors, meta
+
+
+def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    torch.set_rng_state(tensors["rng/torch"])
+    cuda = sorted(k for k in tensors if k.startswith("rng/cuda/"))
+    if cuda and torch.cuda.is_available():
+        for k in cuda[: torch.cuda.device_count()]:
+            torch.cuda.set_rng_state(tensors[k], int(k.rsplit("/", 1)[1]))
+    kind, pos, has_gauss, gauss = meta["numpy"]
+    np.random.set_state(
+        (kind, tensors["rng/numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss)
+    )
+    version, pystate, pygauss = meta["python"]
+    random.setstate((version, tuple(pystate), pygauss))
+
+
+def _optimizer_state(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    sd = opt.state_dict()
+    tensors, scalars = {}, {}
+    for idx, state in sd["state"].items():
+        for k, v in state.items():
+            if isinstance(v, torch.Tensor):
+                tensors[f"optim/{idx}/{k}"] = _cpu(v)
+            else:
+                scalars.setdefault(str(idx), {})[k] = v
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for key, v in tensors.items():
+        if key.startswith("optim/"):
+            _, idx, k = key.split("/", 2)
+            state.setdefault(int(idx), {})[k] = v
+    for idx, kv in meta["scalars"].items():
+        state.setdefault(int(idx), {}).update(kv)
+    # JSON turned tuples (Adam's betas) into lists; give them back their type.
+    groups = [
+        {k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
+        for g in meta["param_groups"]
+    ]
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    step: int,
+    extra: dict[str, torch.Tensor] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Write model + optimizer + RNG states + ``step`` (+ ``extra`` tensors, ``meta`` JSON) atomically."""
+    tensors = {f"model/{k}": _cpu(v) for k, v in model.state_dict().items()}
+    doc: dict[str, Any] = {"meta": meta or {}}
+    if optimizer is not None:
+        t, doc["optimizer"] = _optimizer_state(optimizer)
+        tensors.update(t)
+    t, doc["rng"] = rng_state()
+    tensors.update({k: _cpu(v) for k, v in t.items()})
+    tensors.update({f"extra/{k}": _cpu(v) for k, v in (extra or {}).items()})
+    header = {"format": FORMAT, "step": str(int(step)), "json": json.dumps(doc)}
+    atomic_write_bytes(path, st_save(tensors, metadata=header))
+
+
+class Checkpoint:
+    """A checkpoint read back: ``step``, ``meta``, ``extra`` tensors; ``restore`` puts the rest back."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        try:
+            with safe_open(str(self.path), framework="pt") as f:
+                header = f.metadata() or {}
+                self.tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except FileNotFoundError:
+            raise
+        except Exception as e:
+            raise ValueError(f"Checkpoint: cannot read {self.path} ({e})") from None
+        if header.get("format") != FORMAT:
+            raise ValueError(
+                f"Checkpoint: expected format {FORMAT!r} in {self.path}, got {header.get('format')!r}"
+            )
+        self.step = int(header["step"])
+        self._doc = json.loads(header["json"])
+        self.meta: dict[str, Any] = self._doc["meta"]
+        self.extra = {k[6:]: v for k, v in self.tensors.items() if k.startswith("extra/")}
+
+    def model_state(self) -> dict[str, torch.Tensor]:
+        return {k[6:]: v for k, v in self.tensors.items() if k.startswith("model/")}
+
+    def restore(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer | None = None,
+        rng: bool = True,
+    ) -> None:
+        model.load_state_dict(self.model_state())
+        if optimizer is not None:
+            _load_optimizer(optimizer, self.tensors, self._doc["optimizer"])
+        if rng:
+            set_rng_state(self.tensors, self._doc["rng"])
