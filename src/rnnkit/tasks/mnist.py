@@ -263,7 +263,9 @@ class MnistTask(Task):
         n_test = config["eval_examples"] or len(data.test_labels)
         self.test_x = torch.from_numpy(np.array(data.test_images[:n_test])).to(dev)
         self.test_y = torch.from_numpy(data.test_labels[:n_test]).to(dev)
-        self.sampler = EpochSampler(len(self.train_y), config["batch_size"], config["seed"])
+        self.sampler = EpochSampler(
+            len(self.train_y), config["batch_size"], config["seed"], self.rank, self.world_size
+        )
 
     def build_model(self):
         return MnistModel(self.config["model"])
