@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .. import nest
-from .._checks import describe, to_torch_dtype
+from .._checks import autocast_enabled, describe, to_torch_dtype
 from ..cells.base import RNNCell, check_state
 
 __all__ = ["check_cell", "check_sequence_length", "initial_state_or_zeros"]
@@ -80,7 +80,7 @@ def initial_state_or_zeros(
     ``dtype`` (TF demanded it when there was no initial state) is optional; given, it must match the inputs.
     """
     dtype = to_torch_dtype(where, dtype)
-    if torch.is_autocast_enabled(like.device.type):
+    if autocast_enabled(like.device.type):
         # Mixed precision: inputs may arrive in bf16/fp16 (from an autocast layer), but the state starts in and
         # keeps the parameters' dtype (see cells.base.keep_state_dtype); any floating initial state is accepted.
         if initial_state is None:
