@@ -9,7 +9,7 @@ Two runs in one launch, float64 so that "equal to a single process" can be check
 
 ``python -m torch.distributed.run --nproc_per_node=2 tests/dist_worker.py OUT_DIR [--fail-rank R]`` writes
 ``OUT_DIR/rank{r}.pt`` (parameters and the averaged losses of each run); with ``--fail-rank R`` rank ``R``
-raises in its third step instead. The tests import :func:`train` to run the same program in one process.
+raises in its third step instead; ``--timeout S`` bounds every collective (default 30 s). The tests import :func:`train` to run the same program in one process.
 """
 
 from __future__ import annotations
@@ -100,9 +100,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--fail-rank", type=int, default=None)
+    ap.add_argument("--timeout", type=float, default=30.0, help="collective timeout in seconds")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    dist = setup_distributed("cpu", timeout_s=30)
+    dist = setup_distributed("cpu", timeout_s=args.timeout)
     assert dist is not None, "expected to be started by torchrun with WORLD_SIZE > 1"
     with dist:
         result = {}

@@ -1,7 +1,7 @@
 """Multi-process training on the loopback interface: 2 CPU ranks (gloo) started by ``torchrun``.
 
 The launched program is ``tests/dist_worker.py``. Every subprocess runs under a hard timeout, and the process
-group has a 30 s collective timeout, so a broken run fails the test instead of hanging CI.
+group has a collective timeout, so a broken run fails the test instead of hanging CI.
 """
 
 from __future__ import annotations
@@ -89,13 +89,15 @@ def test_two_ranks_equal_one_process_over_the_global_batch(two_rank_run, mode):
 
 
 def test_a_failing_rank_fails_the_run_with_its_error(tmp_path):
+    # The surviving rank waits in a gradient all-reduce with a 300 s collective timeout: the run can end quickly
+    # only because torchrun stops it when the other rank fails.
     t0 = time.monotonic()
-    proc = torchrun([str(WORKER), str(tmp_path), "--fail-rank", "1"], timeout=90)
+    proc = torchrun(
+        [str(WORKER), str(tmp_path), "--fail-rank", "1", "--timeout", "300"], timeout=240
+    )
     assert proc.returncode != 0
     assert "RuntimeError: rank 1 failed on purpose at step 2" in proc.stdout + proc.stderr
-    assert (
-        time.monotonic() - t0 < 60
-    )  # the other rank was stopped, not left waiting for the collective timeout
+    assert time.monotonic() - t0 < 120
     assert not list(tmp_path.glob("rank*.pt"))
 
 
