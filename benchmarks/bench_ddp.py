@@ -13,7 +13,8 @@ data, so no data set is needed. Each configuration is a fresh ``torchrun --nproc
 * weak scaling: each rank computes ``--global-batch`` rows (the global batch grows with N).
 
 Reported: examples per second over ``--steps`` timed steps after 3 warm-up steps (rank 0's wall clock; every
-step ends with the gradient all-reduce, so ranks finish together).
+step ends with the gradient all-reduce, so ranks finish together); with ``--repeats R`` every configuration is
+launched R times, interleaved, and the best run is reported (on a shared machine: the least disturbed one).
 """
 
 from __future__ import annotations
@@ -127,6 +128,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--global-batch", type=int, default=128)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument(
+        "--repeats", type=int, default=1, help="launch each configuration R times; report the best"
+    )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--per-rank", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -134,14 +138,28 @@ def main() -> None:
         _worker(args.steps, args.per_rank, args.device)
         return
     rows = []
-    for regime in ("strong", "weak"):
-        for n in args.nproc:
-            per_rank = args.global_batch // n if regime == "strong" else args.global_batch
-            res = {"regime": regime, **_launch(n, args.steps, per_rank, args.device)}
-            print(json.dumps(res), file=sys.stderr)
-            rows.append(res)
+    for rep in range(
+        args.repeats
+    ):  # interleaved repeats; the best of each is the least disturbed by other load
+        for regime in ("strong", "weak"):
+            for n in args.nproc:
+                per_rank = args.global_batch // n if regime == "strong" else args.global_batch
+                res = {
+                    "regime": regime,
+                    "repeat": rep,
+                    **_launch(n, args.steps, per_rank, args.device),
+                }
+                print(json.dumps(res), file=sys.stderr)
+                rows.append(res)
+    best: dict = {}
+    for r in rows:
+        key = (r["regime"], r["nproc"])
+        if key not in best or r["examples_per_s"] > best[key]["examples_per_s"]:
+            best[key] = r
+    rows = list(best.values())
     print(
-        f"MNIST-shaped model (T=28, D=28, BasicLSTMCell(128), Adam), {args.device}, 1 thread per rank"
+        f"MNIST-shaped model (T=28, D=28, BasicLSTMCell(128), Adam), {args.device}, 1 thread per rank, "
+        f"best of {args.repeats}"
     )
     print("| regime | processes | rows per rank | global batch | s/step | examples/s | speed-up |")
     print("|---|---:|---:|---:|---:|---:|---:|")
