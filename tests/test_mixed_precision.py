@@ -10,6 +10,8 @@ import torch
 
 import rnnkit as rk
 from rnnkit.train.precision import Precision
+from rnnkit.unroll._loop import run_steps
+from rnnkit.unroll.dynamic import split_time
 from tests.registry import CASE_IDS, CASES, D
 
 B, T = 4, 7
@@ -24,12 +26,13 @@ def _bf16():
 @pytest.mark.parametrize(
     "input_dtype", [torch.float32, torch.bfloat16], ids=["f32_inputs", "bf16_inputs"]
 )
-def test_autocast_keeps_state_in_float32_and_is_close_to_float32(case, input_dtype):
+@pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
+def test_autocast_keeps_state_in_float32_and_is_close_to_float32(case, input_dtype, lengths):
     cell = case.make_cell()
     x = torch.randn(B, T, D, generator=torch.Generator().manual_seed(0))
-    ref_out, ref_state = rk.dynamic_rnn(cell, x, sequence_length=LENGTHS)
+    ref_out, ref_state = rk.dynamic_rnn(cell, x, sequence_length=lengths)
     with _bf16():
-        out, state = rk.dynamic_rnn(cell, x.to(input_dtype), sequence_length=LENGTHS)
+        out, state = rk.dynamic_rnn(cell, x.to(input_dtype), sequence_length=lengths)
     # outputs: float32 from cells whose output is their state; a wrapper's output projection may stay in bf16
     assert out.dtype in (torch.float32, torch.bfloat16)
     out = out.float()
@@ -82,18 +85,25 @@ def test_float32_initial_state_with_bf16_inputs():
         rk.dynamic_rnn(cell, x, initial_state=init)
 
 
-def test_swap_memory_under_autocast_equals_plain_under_autocast():
+def test_swap_memory_under_autocast_equals_the_step_loop_under_autocast():
+    # The reference is the plain masked step loop itself (dynamic_rnn's default path may be a faster kernel).
     cell = rk.BasicLSTMCell(6, input_size=D)
     x = torch.randn(B, 16, D, generator=torch.Generator().manual_seed(1))
-    grads = []
+    lengths = torch.tensor([16, 3, 9, 0])
+    results = []
     for swap in (False, True):
         cell.zero_grad()
         with _bf16():
-            out, state = rk.dynamic_rnn(cell, x, sequence_length=[16, 3, 9, 0], swap_memory=swap)
+            if swap:
+                out, state = rk.dynamic_rnn(cell, x, sequence_length=lengths, swap_memory=True)
+            else:
+                steps, batch, _, like = split_time("test", x, False)
+                outs, state = run_steps(cell, steps, cell.zero_state(B), lengths, batch, like)
+                out = torch.stack(outs, 1)
         (out.sum() + state.c.sum()).backward()
-        grads.append((out.detach(), cell.kernel.grad.clone()))
-    torch.testing.assert_close(grads[1][0], grads[0][0], rtol=0, atol=0)
-    torch.testing.assert_close(grads[1][1], grads[0][1], rtol=1e-6, atol=1e-6)
+        results.append((out.detach(), cell.kernel.grad.clone()))
+    torch.testing.assert_close(results[1][0], results[0][0], rtol=0, atol=0)
+    torch.testing.assert_close(results[1][1], results[0][1], rtol=1e-6, atol=1e-6)
 
 
 # ---- the Precision helper ----------------------------------------------------------------------------------

@@ -111,8 +111,8 @@ def test_no_grad_and_all_rows_ended_paths():
     x = torch.randn(B, T, D, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     with torch.no_grad():
         out, _ = rk.dynamic_rnn(cell, x, swap_memory=True)
-    ref_out, _ = rk.dynamic_rnn(cell, x)
-    torch.testing.assert_close(out, ref_out.detach(), rtol=0, atol=0)
+    ref_out, _ = rk.dynamic_rnn(cell, x)  # (may run on a fused kernel: equal to float64 rounding)
+    torch.testing.assert_close(out, ref_out.detach(), rtol=0, atol=1e-12)
     # every row ends in the first chunk: later chunks make no cell call and give zeros
     out, _ = rk.dynamic_rnn(cell, x, sequence_length=[2, 0, 1, 3], swap_memory=True)
     assert not out[:, 3:].any()
