@@ -12,9 +12,15 @@ data, so no data set is needed. Each configuration is a fresh ``torchrun --nproc
   training, faster if communication is cheap;
 * weak scaling: each rank computes ``--global-batch`` rows (the global batch grows with N).
 
-Reported: examples per second over ``--steps`` timed steps after 3 warm-up steps (rank 0's wall clock; every
-step ends with the gradient all-reduce, so ranks finish together); with ``--repeats R`` every configuration is
-launched R times, interleaved, and the best run is reported (on a shared machine: the least disturbed one).
+Reported, over ``--steps`` timed steps after 3 warm-up steps:
+
+* the wall clock (rank 0's; every step ends with the gradient all-reduce, so ranks finish together);
+* because on a shared machine the processes may not get a core each, a load-independent estimate: the CPU
+  seconds per step of the busiest rank plus one all-reduce of all gradients (timed alone, best of 20), i.e.
+  the step time if every process had a core of its own.
+
+With ``--repeats R`` every configuration is launched R times, interleaved; the best wall clock and the smallest
+CPU and all-reduce times are reported (on a shared machine: the least disturbed runs).
 """
 
 from __future__ import annotations
@@ -67,13 +73,29 @@ def _worker(steps: int, per_rank: int, device: str) -> None:
         step()
     if dev.type == "cuda":
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
     if dev.type == "cuda":
         torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     world = dist.world_size if dist is not None else 1
+    allreduce = 0.0
+    if dist is not None:
+        from rnnkit.train.distributed import gather_rows
+
+        cpu = float(gather_rows(torch.tensor([cpu], device=dev)).max())  # the busiest rank
+        # One all-reduce of all gradients (DDP's buckets together), best of 20: the communication per step.
+        flat = torch.zeros(sum(p.numel() for p in net.parameters()), device=dev)
+        times = []
+        for _ in range(20):
+            dist.barrier()
+            a = time.perf_counter()
+            torch.distributed.all_reduce(flat)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - a)
+        allreduce = min(times)
     if dist is None or dist.is_main:
         print(
             json.dumps(
@@ -83,6 +105,8 @@ def _worker(steps: int, per_rank: int, device: str) -> None:
                     "global_batch": per_rank * world,
                     "s_per_step": seconds / steps,
                     "examples_per_s": per_rank * world * steps / seconds,
+                    "cpu_s_per_step": cpu / steps,
+                    "allreduce_s": allreduce,
                 }
             )
         )
@@ -128,8 +152,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--global-batch", type=int, default=128)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--repeats", type=int, default=1, help="launch each configuration R times")
     ap.add_argument(
-        "--repeats", type=int, default=1, help="launch each configuration R times; report the best"
+        "--rows", metavar="FILE", help="only print the table of an earlier run's JSON lines"
     )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--per-rank", type=int, default=None, help=argparse.SUPPRESS)
@@ -137,37 +162,54 @@ def main() -> None:
     if args.worker:
         _worker(args.steps, args.per_rank, args.device)
         return
+    if args.rows:
+        text = Path(args.rows).read_text()
+        runs = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    else:
+        runs = []
+        for rep in range(
+            args.repeats
+        ):  # interleaved: the best is the least disturbed by other load
+            for regime in ("strong", "weak"):
+                for n in args.nproc:
+                    per_rank = args.global_batch // n if regime == "strong" else args.global_batch
+                    res = _launch(n, args.steps, per_rank, args.device)
+                    runs.append({"regime": regime, "repeat": rep, **res})
+                    print(json.dumps(runs[-1]), file=sys.stderr)
+    _table(runs, args.device)
+
+
+def _table(runs: list[dict], device: str) -> None:
     rows = []
-    for rep in range(
-        args.repeats
-    ):  # interleaved repeats; the best of each is the least disturbed by other load
-        for regime in ("strong", "weak"):
-            for n in args.nproc:
-                per_rank = args.global_batch // n if regime == "strong" else args.global_batch
-                res = {
-                    "regime": regime,
-                    "repeat": rep,
-                    **_launch(n, args.steps, per_rank, args.device),
-                }
-                print(json.dumps(res), file=sys.stderr)
-                rows.append(res)
-    best: dict = {}
-    for r in rows:
-        key = (r["regime"], r["nproc"])
-        if key not in best or r["examples_per_s"] > best[key]["examples_per_s"]:
-            best[key] = r
-    rows = list(best.values())
+    for key in dict.fromkeys((r["regime"], r["nproc"]) for r in runs):
+        same = [r for r in runs if (r["regime"], r["nproc"]) == key]
+        row = dict(max(same, key=lambda r: r["examples_per_s"]))  # the best wall-clock run
+        row["cpu_s_per_step"] = min(r["cpu_s_per_step"] for r in same)
+        row["allreduce_s"] = min(r["allreduce_s"] for r in same)
+        row["est_s_per_step"] = row["cpu_s_per_step"] + row["allreduce_s"]
+        row["repeats"] = len(same)
+        rows.append(row)
     print(
-        f"MNIST-shaped model (T=28, D=28, BasicLSTMCell(128), Adam), {args.device}, 1 thread per rank, "
-        f"best of {args.repeats}"
+        f"MNIST-shaped model (T=28, D=28, BasicLSTMCell(128), Adam), {device}, 1 thread per rank, "
+        f"best of {rows[0]['repeats']}"
     )
-    print("| regime | processes | rows per rank | global batch | s/step | examples/s | speed-up |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| regime | processes | rows per rank | global batch | wall s/step | examples/s | speed-up "
+        "| CPU s/step (busiest rank) | all-reduce | est. s/step (a core each) | est. speed-up |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    first = min(r["nproc"] for r in rows)
     for r in rows:
-        base = next(b for b in rows if b["regime"] == r["regime"] and b["nproc"] == args.nproc[0])
+        base = next(b for b in rows if b["regime"] == r["regime"] and b["nproc"] == first)
+        speed = r["examples_per_s"] / base["examples_per_s"]
+        est = (r["global_batch"] / r["est_s_per_step"]) / (
+            base["global_batch"] / base["est_s_per_step"]
+        )
         print(
-            f"| {r['regime']} | {r['nproc']} | {r['per_rank']} | {r['global_batch']} | {r['s_per_step']:.4f} "
-            f"| {r['examples_per_s']:.0f} | {r['examples_per_s'] / base['examples_per_s']:.2f}x |"
+            f"| {r['regime']} | {r['nproc']} | {r['per_rank']} | {r['global_batch']} "
+            f"| {r['s_per_step']:.4f} | {r['examples_per_s']:.0f} | {speed:.2f}x "
+            f"| {r['cpu_s_per_step']:.4f} | {r['allreduce_s'] * 1e3:.2f} ms "
+            f"| {r['est_s_per_step']:.4f} | {est:.2f}x |"
         )
 
 
