@@ -15,7 +15,9 @@ Method: every (T, mode) runs in a fresh Python subprocess, one thread, after a t
 * **RSS MiB**: the process's peak resident set (``getrusage().ru_maxrss``) minus its resident set before the step
   (``/proc/self/statm``), measured on a separate step without the profiler. It is what the OS sees, including
   glibc's heap fragmentation (freed small blocks are kept), so it overstates the allocator peak.
-* **s/step**: the fastest of 3 steps without the profiler (the minimum is the least disturbed by other load).
+* **s/step (CPU s)**: the fastest of 3 steps without the profiler, wall clock and (in parentheses) CPU time of
+  the process; the time ratio uses CPU time when it was recorded (on a shared machine the wall clock also
+  counts the time other jobs held the core).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _one(time_steps: int, swap: bool, batch: int, units: int, depth: int) -> dict:
+def _one(
+    time_steps: int, swap: bool, batch: int, units: int, depth: int, profile: bool = True
+) -> dict:
     import torch
 
     import rnnkit as rk
@@ -55,17 +59,19 @@ def _one(time_steps: int, swap: bool, batch: int, units: int, depth: int) -> dic
     rss = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
     )  # Linux: ru_maxrss in KiB
-    times = []
+    times, cpu = [], []
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step(x)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     return {
         "T": time_steps,
         "swap_memory": swap,
-        "peak_mib": _allocator_peak(step, x) / 2**20,
+        "peak_mib": _allocator_peak(step, x) / 2**20 if profile else None,
         "rss_mib": rss / 2**20,
         "seconds": min(times),
+        "cpu_seconds": min(cpu),
     }
 
 
@@ -96,10 +102,22 @@ def main() -> None:
     ap.add_argument(
         "--rows", metavar="FILE", help="only print the table from the JSON lines of an earlier run"
     )
+    ap.add_argument(
+        "--time-only",
+        action="store_true",
+        help="skip the profiled step (no peak MiB): a faster timing run",
+    )
     ap.add_argument("--one", nargs=2, metavar=("T", "SWAP"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        res = _one(int(args.one[0]), args.one[1] == "1", args.batch, args.units, args.depth)
+        res = _one(
+            int(args.one[0]),
+            args.one[1] == "1",
+            args.batch,
+            args.units,
+            args.depth,
+            not args.time_only,
+        )
         print(json.dumps(res))
         return
     if args.rows:  # re-print the table of an earlier run from its JSON lines (printed on stderr)
@@ -125,32 +143,43 @@ def main() -> None:
                     str(args.units),
                     "--depth",
                     str(args.depth),
+                    *(["--time-only"] if args.time_only else []),
                 ]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=3600)
                 rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
                 print(json.dumps(rows[-1]), file=sys.stderr)
-    out_mib = {t: args.batch * t * args.units * 4 / 2**20 for t in args.lengths}
+    _table(rows, args)
+
+
+def _fmt(x: float | None, spec: str = ".1f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _table(rows: list[dict], args: argparse.Namespace) -> None:
+    """Memory (when profiled) and time per (T, mode); time ratios from CPU time when present (load-proof)."""
     print(
         f"BasicLSTMCell({args.units}), B={args.batch}, D={args.depth}, float32, 1 thread, one training step"
     )
     print(
-        "| T | outputs MiB | plain: peak MiB | plain: peak - 2 x outputs | plain: RSS MiB | plain: s/step "
-        "| swap_memory: peak MiB | swap_memory: peak - 2 x outputs | swap_memory: RSS MiB | swap_memory: s/step "
-        "| peak ratio | time ratio |"
+        "| T | outputs MiB | plain: peak MiB | plain: peak - 2 x outputs | plain: RSS MiB "
+        "| swap_memory: peak MiB | swap_memory: peak - 2 x outputs | swap_memory: RSS MiB | peak ratio "
+        "| plain: s/step (CPU s) | swap_memory: s/step (CPU s) | time ratio |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for t in args.lengths:
         p, s = (
             next(r for r in rows if r["T"] == t and r["swap_memory"] == sw) for sw in (False, True)
         )
-        o2 = (
-            2 * out_mib[t]
-        )  # the per-step outputs and their stacked copy coexist at the end of the forward pass
+        out = args.batch * t * args.units * 4 / 2**20
+        # the per-step outputs and their stacked copy coexist at the end of the forward pass
+        rest = [None if r["peak_mib"] is None else r["peak_mib"] - 2 * out for r in (p, s)]
+        ratio = None if p["peak_mib"] is None else p["peak_mib"] / max(s["peak_mib"], 1e-9)
+        key = "cpu_seconds" if "cpu_seconds" in p else "seconds"
         print(
-            f"| {t:,} | {out_mib[t]:.1f} | {p['peak_mib']:.1f} | {p['peak_mib'] - o2:.1f} | {p['rss_mib']:.1f} "
-            f"| {p['seconds']:.3f} | {s['peak_mib']:.1f} | {s['peak_mib'] - o2:.1f} | {s['rss_mib']:.1f} "
-            f"| {s['seconds']:.3f} | {p['peak_mib'] / max(s['peak_mib'], 1e-9):.1f}x "
-            f"| {s['seconds'] / p['seconds']:.2f}x |"
+            f"| {t:,} | {out:.1f} | {_fmt(p['peak_mib'])} | {_fmt(rest[0])} | {p['rss_mib']:.1f} "
+            f"| {_fmt(s['peak_mib'])} | {_fmt(rest[1])} | {s['rss_mib']:.1f} | {_fmt(ratio)}x "
+            f"| {p['seconds']:.3f} ({_fmt(p.get('cpu_seconds'), '.3f')}) "
+            f"| {s['seconds']:.3f} ({_fmt(s.get('cpu_seconds'), '.3f')}) | {s[key] / p[key]:.2f}x |"
         )
 
 
