@@ -19,6 +19,7 @@ __all__ = [
     "to_torch_dtype",
 ]
 
+
 def autocast_enabled(device_type: str) -> bool:
     """``torch.is_autocast_enabled(device_type)``, False for device types autocast does not know (``meta``)."""
     try:

@@ -29,7 +29,14 @@ from .._checks import (
     to_torch_dtype,
 )
 
-__all__ = ["RNNCell", "LayerCell", "check_state", "state_dtype", "glorot_uniform_", "keep_state_dtype"]
+__all__ = [
+    "RNNCell",
+    "LayerCell",
+    "check_state",
+    "state_dtype",
+    "glorot_uniform_",
+    "keep_state_dtype",
+]
 
 Initializer = Callable[[torch.Tensor], Any]
 
@@ -247,7 +254,9 @@ class LayerCell(RNNCell):
             check_positive_int(where, "input depth", depth)
             dtype = inputs.dtype
             if autocast_enabled(inputs.device.type) and dtype in (torch.float16, torch.bfloat16):
-                dtype = torch.get_default_dtype()  # mixed precision: parameters stay in full precision
+                dtype = (
+                    torch.get_default_dtype()
+                )  # mixed precision: parameters stay in full precision
             self._create_parameters(depth, dtype=dtype, device=inputs.device)
             self.input_size = depth
         elif depth != self.input_size:
@@ -279,7 +288,9 @@ class LayerCell(RNNCell):
         output, new_state = self._step(inputs, state)
         if autocast_enabled(inputs.device.type):
             kept = keep_state_dtype(inputs.device.type, new_state, state)
-            output = kept if output is new_state else output  # output = state (BasicRNNCell, GRUCell)
+            output = (
+                kept if output is new_state else output
+            )  # output = state (BasicRNNCell, GRUCell)
             new_state = kept
         return output, new_state
 

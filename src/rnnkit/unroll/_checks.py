@@ -84,7 +84,9 @@ def initial_state_or_zeros(
         # Mixed precision: inputs may arrive in bf16/fp16 (from an autocast layer), but the state starts in and
         # keeps the parameters' dtype (see cells.base.keep_state_dtype); any floating initial state is accepted.
         if initial_state is None:
-            return cell.zero_state(batch, dtype or cell._default_dtype_device()[0], device=like.device)
+            return cell.zero_state(
+                batch, dtype or cell._default_dtype_device()[0], device=like.device
+            )
         check_state(where, cell.state_size, initial_state, batch)
         return initial_state
     if dtype is not None and dtype != like.dtype:

@@ -118,7 +118,8 @@ def dynamic_rnn(
     padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
     if padded is not inputs:
         steps = split_time(where, padded, time_major)[0]
-    run = run_steps_checkpointed if swap_memory else run_steps  # swap_memory: see unroll/checkpointed.py
+    # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
+    run = run_steps_checkpointed if swap_memory else run_steps
     outputs, final_state = run(cell, steps, state, lengths, batch, like)
     time_axis = 0 if time_major else 1
     stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
