@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from ..activations import Activation, resolve_activation
-from .base import Initializer, LayerCell, check_state, state_dtype
+from .base import Initializer, LayerCell, check_state, keep_state_dtype, state_dtype
 from .state import LSTMStateTuple
 
 __all__ = ["BasicLSTMCell", "LSTMCell"]
@@ -74,7 +74,7 @@ class _LSTMBase(LayerCell):
         else:
             # TF splits the concatenated state [c, h] at num_units.
             c, h = state[:, : self.num_units], state[:, self.num_units :]
-        new_c, new_h = self._step(inputs, (c, h))
+        new_c, new_h = keep_state_dtype(inputs.device.type, self._step(inputs, (c, h)), (c, h))
         if self.state_is_tuple:
             return new_h, LSTMStateTuple(new_c, new_h)
         return new_h, torch.cat([new_c, new_h], 1)

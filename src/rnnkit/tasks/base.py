@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..train import LoopConfig
+from ..train.distributed import process_rank
 
 # Settings every task has (a preset or the user may override any of them).
 COMMON_DEFAULTS: dict[str, Any] = {
@@ -33,6 +34,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "stop_metric": None,
     "stop_at_least": None,
     "tensorboard": True,
+    "precision": "32",
 }
 
 LOOP_KEYS = (
@@ -46,6 +48,7 @@ LOOP_KEYS = (
     "stop_metric",
     "stop_at_least",
     "tensorboard",
+    "precision",
 )
 
 
@@ -124,6 +127,8 @@ class Task:
         self.config = config
         self.device = torch.device(config["device"])
         self.data_dir = data_dir if data_dir is not None else config.get("data_dir")
+        # In a torchrun launch each process trains on its share of every global batch (train/distributed.py).
+        self.rank, self.world_size = process_rank()
         torch.manual_seed(config["seed"])  # model initialisation, dropout masks
         self.model: torch.nn.Module = self.build_model().to(self.device)
 

@@ -262,7 +262,9 @@ class MnistTask(Task):
         self.test_y = torch.from_numpy(data.test_labels[:n_test]).to(self.device)
         self._train: tuple[torch.Tensor, torch.Tensor] | None = None
         n_train = len(data.train_labels) - config["validation_size"]
-        self.sampler = EpochSampler(n_train, config["batch_size"], config["seed"])
+        self.sampler = EpochSampler(
+            n_train, config["batch_size"], config["seed"], self.rank, self.world_size
+        )
 
     @property
     def train_xy(self) -> tuple[torch.Tensor, torch.Tensor]:
