@@ -48,6 +48,8 @@ class LayerNormBasicLSTMCell(LayerCell):
         dropout_keep_prob: float or 0-d tensor in (0, 1]; recurrent dropout on the candidate ``g`` with a fresh
             mask per element and step, in ``train()`` mode only (identity in ``eval()``).
         dropout_prob_seed: an int makes the dropout masks reproducible (the cell's own generator).
+
+    Keyword Args:
         dtype, device, name, reuse: as for every cell.
 
     Note: with ``num_units`` 1 or 2 each normalised vector is 0 or ``+-1`` whatever its input, so gradients
