@@ -154,9 +154,13 @@ class LayerNormBasicLSTMCell(LayerCell):
 
     def _norm(self, x: torch.Tensor, gate: str) -> torch.Tensor:
         mean = x.mean(dim=-1, keepdim=True)
-        var = (x - mean).square().mean(dim=-1, keepdim=True)
+        # nn.moments: the variance around a stop-gradient copy of the mean (the same value and gradient).
+        var = (x - mean.detach()).square().mean(dim=-1, keepdim=True)
         gamma, beta = getattr(self, f"{gate}_gamma"), getattr(self, f"{gate}_beta")
-        return (x - mean) * torch.rsqrt(var + LAYER_NORM_EPSILON) * gamma + beta
+        # nn.batch_normalization's order of operations, x * inv + (beta - mean * inv), not (x - mean) * inv + beta:
+        # equal in exact arithmetic, and TF's rounding when the variance is ~0 (e.g. num_units=1) in float32.
+        inv = torch.rsqrt(var + LAYER_NORM_EPSILON) * gamma
+        return x * inv + (beta - mean * inv)
 
     def _dropout(self, g: torch.Tensor) -> torch.Tensor:
         keep = self._keep_value(self.dropout_keep_prob)
