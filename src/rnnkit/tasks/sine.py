@@ -93,11 +93,8 @@ class SineTask(Task):
 
     def _window(self, step: int):
         x, y, xs = sine_batch(step, self.config["batch_size"], self.config["time_steps"])
-
-        def as_t(a):
-            return torch.as_tensor(a, dtype=torch.float32, device=self.device)
-
-        return as_t(x), as_t(y), xs
+        x, y = (torch.as_tensor(a, dtype=torch.float32, device=self.device) for a in (x, y))
+        return x, y, xs
 
     def train_loss(self, step):
         x, y, _ = self._window(step)

@@ -113,7 +113,7 @@ def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Non
         for k in cuda[: torch.cuda.device_count()]:
             torch.cuda.set_rng_state(tensors[k], int(k.rsplit("/", 1)[1]))
     kind, pos, has_gauss, gauss = meta["numpy"]
-    np.random.set_state(
+    np.random.set_state(  # noqa: NPY002
         (kind, tensors["rng/numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss)
     )
     version, pystate, pygauss = meta["python"]

@@ -111,7 +111,7 @@ def fit(
     model = task.model
     ckpt = run_dir / rd.CHECKPOINT
     step = 0
-    meta: dict[str, Any] = {"train_seconds": 0.0, "loss_sum": 0.0, "loss_n": 0}
+    meta: dict[str, Any] = {"train_seconds": 0.0, "cpu_seconds": 0.0, "loss_sum": 0.0, "loss_n": 0}
     if resume:
         ck = Checkpoint(ckpt)
         ck.restore(model, optimizer)
@@ -122,6 +122,8 @@ def fit(
             rd.truncate_jsonl(run_dir / rd.METRICS_LOG, step)
             rd.truncate_jsonl(run_dir / rd.SNAPSHOTS, step)
     seconds0, t0, examples = float(meta["train_seconds"]), time.perf_counter(), 0
+    # CPU time of this process: on a shared machine it says what the run costs, whatever the load
+    cpu0, c0 = float(meta.get("cpu_seconds", 0.0)), time.process_time()
     writer = (
         _tb_writer(run_dir, step if resume else None) if cfg.tensorboard and dist.is_main else None
     )
@@ -129,6 +131,7 @@ def fit(
 
     def save(s: int) -> None:
         meta["train_seconds"] = seconds0 + time.perf_counter() - t0
+        meta["cpu_seconds"] = cpu0 + time.process_time() - c0
         if dist.is_main:
             save_checkpoint(ckpt, model, optimizer, s, task.extra_state(), meta)
 
@@ -227,6 +230,7 @@ def fit(
         **final,
         "steps": step,
         "train_seconds": meta["train_seconds"],
+        "cpu_seconds": meta["cpu_seconds"],
         "stopped_early": stopped_early,
     }
     if dist.is_main:
