@@ -442,3 +442,36 @@ def test_no_source_file_can_unpickle():
                 ):
                     offenders.append(f"{path.name}:{node.lineno} {call} with allow_pickle")
     assert not offenders, offenders
+
+
+# --- a log line torn by a kill --------------------------------------------------------------------------------
+
+
+def test_resume_after_a_torn_metrics_line_repeats_the_run(
+    tmp_path, uninterrupted, monkeypatch, capsys
+):
+    """A kill in the middle of appending to metrics.jsonl leaves half a line; resume drops it and goes on."""
+    cls = TASKS["sine"]
+    original = cls.train_loss
+
+    def interrupt(self, step):
+        if step == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, step)
+
+    monkeypatch.setattr(cls, "train_loss", interrupt)
+    assert train_run(_config(), tmp_path / "run", plots=False) == 130
+    monkeypatch.setattr(cls, "train_loss", original)
+    with open(tmp_path / "run" / rd.METRICS_LOG, "a") as f:
+        f.write('{"kind": "train", "step": 6, "lo')  # what SIGKILL during append_jsonl leaves
+    assert main(["train", "--resume", str(tmp_path / "run"), "--no-plots"]) == 0
+    _assert_same_run(uninterrupted, tmp_path / "run")
+
+
+def test_a_damaged_line_inside_metrics_log_names_the_file(tmp_path):
+    log = tmp_path / rd.METRICS_LOG
+    log.write_text('{"step": 1}\n{"step": 2, oops}\n{"step": 3}\n')
+    with pytest.raises(ValueError, match=f"^{log}: line 2 is not JSON"):
+        rd.read_jsonl(log)
+    log.write_text('{"step": 1}\n{"step": 2, "lo')
+    assert rd.read_jsonl(log) == [{"step": 1}]  # only a torn *last* line is dropped
