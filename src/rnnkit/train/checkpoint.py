@@ -33,7 +33,7 @@ import os
 import random
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -93,7 +93,10 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng/cuda/{i}"] = s
-    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    # The legacy tuple form (get_state's default); its stub is a union with the dict form.
+    kind, key, pos, has_gauss, gauss = cast(
+        "tuple[str, np.ndarray, int, int, float]", np.random.get_state()
+    )
     tensors["rng/numpy"] = torch.from_numpy(key.astype(np.int64))
     version, pystate, pygauss = random.getstate()
     meta = {
@@ -110,7 +113,7 @@ def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Non
         for k in cuda[: torch.cuda.device_count()]:
             torch.cuda.set_rng_state(tensors[k], int(k.rsplit("/", 1)[1]))
     kind, pos, has_gauss, gauss = meta["numpy"]
-    np.random.set_state(
+    np.random.set_state(  # noqa: NPY002
         (kind, tensors["rng/numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss)
     )
     version, pystate, pygauss = meta["python"]
@@ -119,7 +122,8 @@ def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Non
 
 def _optimizer_state(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
     sd = opt.state_dict()
-    tensors, scalars = {}, {}
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
     for idx, state in sd["state"].items():
         for k, v in state.items():
             if isinstance(v, torch.Tensor):

@@ -12,6 +12,7 @@ from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps, zero_padding
+from .checkpointed import run_steps_checkpointed
 
 __all__ = ["dynamic_rnn", "split_time"]
 
@@ -99,7 +100,8 @@ def dynamic_rnn(
         initial_state: optional, nested like ``cell.state_size`` with ``[B, size]`` leaves.
         dtype: accepted for TF compatibility; must match the inputs' dtype when given.
         parallel_iterations: accepted for TF compatibility; no effect.
-        swap_memory: accepted; (planned) trade compute for memory on long sequences.
+        swap_memory: trade compute for memory on long sequences: activation checkpointing over chunks of
+            ``ceil(sqrt(T))`` steps (``unroll/checkpointed.py``); same results, about one extra forward pass.
         time_major: whether inputs and outputs are ``[T, B, ...]``.
         scope: accepted for TF compatibility; TF names are chosen in ``rk.tf_variables(cell, scope=...)``.
 
@@ -116,7 +118,9 @@ def dynamic_rnn(
     padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
     if padded is not inputs:
         steps = split_time(where, padded, time_major)[0]
-    outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
+    # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
+    run = run_steps_checkpointed if swap_memory else run_steps
+    outputs, final_state = run(cell, steps, state, lengths, batch, like)
     time_axis = 0 if time_major else 1
     stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
     return stacked, final_state
