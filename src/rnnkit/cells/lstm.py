@@ -17,6 +17,12 @@ __all__ = ["BasicLSTMCell", "LSTMCell"]
 class _LSTMBase(LayerCell):
     """What both LSTM cells share: ``forget_bias``, activation and the two state representations."""
 
+    # Declared here because mypy cannot follow the numbers.Real checks in __init__ that set them.
+    forget_bias: float
+    state_is_tuple: bool
+    _activation: Activation
+    activation_name: str | None
+
     def __init__(
         self,
         num_units: int,
@@ -44,8 +50,7 @@ class _LSTMBase(LayerCell):
     @property
     def state_size(self) -> Any:
         if self.state_is_tuple:
-            # state_size reuses the tuple to hold sizes (ints), as TF's LSTMStateTuple does.
-            return LSTMStateTuple(self.num_units, self._h_size)  # type: ignore[arg-type]
+            return LSTMStateTuple(self.num_units, self._h_size)
         return self.num_units + self._h_size
 
     @property
@@ -257,6 +262,6 @@ def _check_clip(where: str, name: str, value: Any) -> float | None:
     if value is None:
         return None
     # `not value > 0` also refuses NaN, which would turn every clipped value into NaN. inf is allowed (no clip).
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:  # type: ignore[operator]
         raise ValueError(f"{where}: expected {name} to be a positive number or None, got {value!r}")
     return float(value)

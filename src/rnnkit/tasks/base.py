@@ -8,6 +8,7 @@ The configuration is a flat JSON-able dict; ``config.json`` of a run holds it in
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,6 +61,9 @@ class Task:
     description: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
     presets: ClassVar[dict[str, dict[str, Any]]] = {}  # name -> {"description": ..., **settings}
+    # What the training loop calls (rnnkit.train.Trainable): declared for the type checker; each task defines them.
+    train_loss: Callable[[int], tuple[torch.Tensor, int]]
+    evaluate: Callable[[], dict[str, float]]
 
     # ---- configuration -------------------------------------------------------------------------
     @classmethod
@@ -76,7 +80,7 @@ class Task:
             raise ConfigError(
                 f"unknown preset {preset!r} for task {cls.name}; choose from {', '.join(cls.presets)}"
             )
-        cfg = {**COMMON_DEFAULTS, **copy.deepcopy(cls.defaults)}
+        cfg: dict[str, Any] = {**COMMON_DEFAULTS, **copy.deepcopy(cls.defaults)}
         p = {k: v for k, v in copy.deepcopy(cls.presets[preset]).items() if k != "description"}
         for src in (p, overrides or {}):
             if src.get("epochs") is not None:
@@ -106,8 +110,11 @@ class Task:
                 raise ConfigError(
                     f"task {cls.name} has no epochs (its data is endless); use --max-steps N"
                 )
-            cfg["max_steps"] = int(cfg["epochs"] * spe)
-            if cfg["max_steps"] < 1:
+            max_steps = int(
+                cfg["epochs"] * spe
+            )  # a local: mypy keeps cfg["max_steps"] narrowed to None
+            cfg["max_steps"] = max_steps
+            if max_steps < 1:
                 raise ConfigError(
                     f"--epochs {cfg['epochs']} gives no step (one epoch is {spe} steps)"
                 )

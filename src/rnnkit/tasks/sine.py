@@ -48,6 +48,7 @@ class SineModel(nn.Module):
 
 class SineTask(Task):
     name = "sine"
+    model: SineModel
     description = "sin(x) -> cos(x) per step, state carried from window to window (truncated BPTT)"
     defaults: ClassVar[dict[str, Any]] = {
         "time_steps": 20,

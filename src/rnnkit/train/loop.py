@@ -95,7 +95,7 @@ class _SigintFlag:
 
     def __init__(self) -> None:
         self.raised = False
-        self._old = None
+        self._old: Any = None  # the previous SIGINT handler
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -135,7 +135,7 @@ def fit(
     prec = Precision(cfg.precision, param.device if param is not None else "cpu")
     ckpt = run_dir / rd.CHECKPOINT
     step = 0
-    meta: dict[str, Any] = {"train_seconds": 0.0, "loss_sum": 0.0, "loss_n": 0}
+    meta: dict[str, Any] = {"train_seconds": 0.0, "cpu_seconds": 0.0, "loss_sum": 0.0, "loss_n": 0}
     if resume:
         ck = Checkpoint(ckpt)
         ck.restore(model, optimizer)
@@ -146,6 +146,8 @@ def fit(
             rd.truncate_jsonl(run_dir / rd.METRICS_LOG, step)
             rd.truncate_jsonl(run_dir / rd.SNAPSHOTS, step)
     seconds0, t0, examples = float(meta["train_seconds"]), time.perf_counter(), 0
+    # CPU time of this process: on a shared machine it says what the run costs, whatever the load
+    cpu0, c0 = float(meta.get("cpu_seconds", 0.0)), time.process_time()
     writer = (
         _tb_writer(run_dir, step if resume else None) if cfg.tensorboard and dist.is_main else None
     )
@@ -153,6 +155,7 @@ def fit(
 
     def save(s: int) -> None:
         meta["train_seconds"] = seconds0 + time.perf_counter() - t0
+        meta["cpu_seconds"] = cpu0 + time.process_time() - c0
         extra = task.extra_state()  # on every rank: a task may gather its ranks' rows here
         if dist.is_main:
             save_checkpoint(ckpt, model, optimizer, s, extra, meta)
@@ -257,6 +260,7 @@ def fit(
         **final,
         "steps": step,
         "train_seconds": meta["train_seconds"],
+        "cpu_seconds": meta["cpu_seconds"],
         "stopped_early": stopped_early,
     }
     if dist.is_main:
