@@ -312,3 +312,15 @@ def test_nan_padding_with_empty_rows_never_reaches_gradients(name, fused):
     for a, b in zip(*results):
         assert torch.isfinite(b).all()
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_bidirectional_under_autocast_takes_the_loop_like_dynamic_rnn(caplog):
+    """dynamic_rnn's rule (autocast: auto means the step loop, which keeps float32 states) holds for both."""
+    fw, bw = rk.BasicLSTMCell(4, input_size=D), rk.BasicLSTMCell(4, input_size=D)
+    x = torch.randn(B, T, D)
+    with caplog.at_level(logging.DEBUG, logger="rnnkit.fused"):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            _, (s_fw, s_bw) = rk.bidirectional_dynamic_rnn(fw, bw, x, sequence_length=LENGTHS)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages and all("fused path" not in m for m in messages), messages
+    assert s_fw.c.dtype == s_bw.h.dtype == torch.float32

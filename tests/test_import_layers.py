@@ -21,12 +21,12 @@ RANKS = {
     "unroll": 3,
     "tf_names": 4,
     "tf_checkpoint": 5,
-    "data": 1,
-    "train": 5,
-    "tasks": 6,
-    "plots": 6,
-    "bench": 8,  # benchmarks of the whole package; ``rnnkit bench`` runs them
-    "cli": 9,
+    "data": 6,  # MNIST/synthetic data: no rnnkit import
+    "train": 6,  # the generic loop: no rnnkit import (no task, plot or CLI knowledge)
+    "plots": 7,  # matplotlib figures from plain arrays
+    "tasks": 8,  # models (cells + unrolls via the facade) + data + loss + plots they own
+    "bench": 9,  # benchmarks of the whole package; ``rnnkit bench`` runs them
+    "cli": 9,  # the rnnkit command: composes tasks, train, plots
 }
 TOP = {"__init__", "__main__"}  # the facade may import everything
 

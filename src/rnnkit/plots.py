@@ -6,7 +6,6 @@ path; the tasks decide what to draw. Nothing here imports torch.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,11 +15,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .train.rundir import read_jsonl
+
 
 def _read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(s) for s in path.read_text().splitlines() if s.strip()]
+    # rundir.read_jsonl: a torn last line (a kill during an append) is dropped, other damage names the file.
+    return read_jsonl(path)
 
 
 def _save(fig, path: Path, tight: bool = True) -> Path:
@@ -82,7 +82,9 @@ def confusion_matrix(path: Path, labels: np.ndarray, pred: np.ndarray, n: int = 
     return _save(fig, path)
 
 
-def step_probability_bars(path: Path, image: np.ndarray, probs: np.ndarray, label: int) -> Path:
+def step_probability_bars(
+    path: Path, image: np.ndarray, probs: np.ndarray, label: int, rows_per_step: int = 1
+) -> Path:
     """Seed 001's figure: class probabilities after each of the 28 rows (4×7 bars), the digit beside."""
     t = probs.shape[0]
     fig = plt.figure(figsize=(13, 5))
@@ -103,7 +105,9 @@ def step_probability_bars(path: Path, image: np.ndarray, probs: np.ndarray, labe
         a.set_xticks([])
         a.set_yticks([])
         # text placed by hand: 28 titles and tick labels make layout the slowest part of the figure
-        a.text(0.03, 0.97, f"row {i + 1}: {top}", transform=a.transAxes, fontsize=7, va="top")
+        k = rows_per_step
+        where = f"row {i + 1}" if k == 1 else f"rows {i * k + 1}-{(i + 1) * k}"
+        a.text(0.03, 0.97, f"{where}: {top}", transform=a.transAxes, fontsize=7, va="top")
     fig.suptitle("class probabilities after each row (bars: digits 0-9, red: most likely)")
     fig.subplots_adjust(left=0.02, right=0.99, bottom=0.03, top=0.92, wspace=0.15, hspace=0.15)
     return _save(fig, path, tight=False)
@@ -157,6 +161,7 @@ def series_prediction(
     train_span=None,
     extra=None,
     title="one-step-ahead prediction on a held-out window",
+    burn_in_until=None,
 ) -> Path:
     """Prediction vs truth over time.
 
@@ -176,6 +181,8 @@ def series_prediction(
     ax = axes[0, -1]
     if train_span is not None:
         ax.axvspan(*train_span, color="tab:green", alpha=0.15, label="trained on")
+    if burn_in_until is not None:
+        ax.axvspan(t[0], burn_in_until, color="gray", alpha=0.15, label="burn-in (not scored)")
     ax.plot(t, true, "r", label="truth")
     ax.plot(t, pred, "b--", label="prediction")
     if extra is not None:

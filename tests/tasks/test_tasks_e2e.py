@@ -206,13 +206,13 @@ def test_sine_tf_names_match_seed000():
         "out_hidden/weights": (10, 1),
         "out_hidden/biases": (1,),
     }
-    assert np.isclose(float(model.in_hidden.bias[0]), 0.1)
+    assert np.isclose(model.in_hidden.bias.detach()[0].item(), 0.1)
 
 
 def test_shift_augmentation_translates_each_image():
     cfg = TASKS["mnist"].resolve_config("default", {"max_steps": 1, "eval_examples": 10})
     task = TASKS["mnist"](cfg)
-    x = task.train_x[:16]
+    x = task.train_xy[0][:16]
     y = task.shifted(x, step=3)
     torch.testing.assert_close(y, task.shifted(x, step=3), rtol=0, atol=0)  # a function of the step
     padded = torch.nn.functional.pad(x, (2, 2, 2, 2))

@@ -59,7 +59,8 @@ def _run(task, d, resume=False, **kw):
 
 def test_run_files_and_progress_lines(tmp_path, capsys):
     m = _run(Toy(), tmp_path)
-    assert set(m) == {"test_mse", "steps", "train_seconds", "stopped_early"} and m["steps"] == 20
+    assert set(m) == {"test_mse", "steps", "train_seconds", "cpu_seconds", "stopped_early"}
+    assert m["steps"] == 20 and 0 < m["cpu_seconds"]
     assert json.loads((tmp_path / rd.METRICS).read_text())["test_mse"] == m["test_mse"]
     recs = rd.read_jsonl(tmp_path / rd.METRICS_LOG)
     assert [r["step"] for r in recs if r["kind"] == "train"] == [4, 8, 12, 16, 20]
@@ -102,3 +103,18 @@ def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path):
 def test_early_stop_on_metric(tmp_path):
     m = _run(Toy(), tmp_path, stop_metric="test_mse", stop_at_least=-1.0)
     assert m["stopped_early"] and m["steps"] == 5
+
+
+def test_progress_bar_on_a_terminal_shows_loss_and_throughput():
+    import io
+
+    from rnnkit.train.progress import Progress
+
+    buf = io.StringIO()
+    p = Progress(total=20, initial=0, every=5, stream=buf, tty=True)
+    for s in range(1, 21):
+        p.update(s, 0.5, 123.0, 1e-3)
+    p.close()
+    out = buf.getvalue()
+    assert "20/20" in out and "loss=0.5" in out and "ex_s=123" in out
+    assert "step 5/20" not in out  # no plain lines when a bar is shown

@@ -21,9 +21,22 @@ import torch
 from torch import nn
 
 from .. import nest
-from .._checks import check_positive_int, describe, to_torch_device, to_torch_dtype
+from .._checks import (
+    autocast_enabled,
+    check_positive_int,
+    describe,
+    to_torch_device,
+    to_torch_dtype,
+)
 
-__all__ = ["RNNCell", "LayerCell", "check_state", "state_dtype", "glorot_uniform_"]
+__all__ = [
+    "RNNCell",
+    "LayerCell",
+    "check_state",
+    "state_dtype",
+    "glorot_uniform_",
+    "keep_state_dtype",
+]
 
 Initializer = Callable[[torch.Tensor], Any]
 
@@ -74,7 +87,19 @@ def check_state(
 
 def state_dtype(inputs: torch.Tensor) -> torch.dtype | None:
     """The dtype a cell's state must have: the inputs' (None under autocast, where dtypes legitimately mix)."""
-    return None if torch.is_autocast_enabled(inputs.device.type) else inputs.dtype
+    return None if autocast_enabled(inputs.device.type) else inputs.dtype
+
+
+def keep_state_dtype(device_type: str, new_state: Any, state: Any) -> Any:
+    """Under ``torch.autocast``, give each new state leaf the dtype of the matching leaf of ``state``.
+
+    Mixed precision runs the matmuls in bf16/fp16, but the state carried from step to step stays in the dtype it
+    came in (float32: the parameters' dtype), as TF kept an LSTM's ``c`` in the variables' dtype; otherwise an
+    RNN's state would be rounded to 8 bits of mantissa at every one of T steps. Outside autocast: unchanged.
+    """
+    if not autocast_enabled(device_type):
+        return new_state
+    return nest.map_structure(lambda new, old: new.to(old.dtype), new_state, state)
 
 
 class RNNCell(nn.Module):
@@ -244,7 +269,12 @@ class LayerCell(RNNCell):
         depth = inputs.shape[1]
         if self.input_size is None:
             check_positive_int(where, "input depth", depth)
-            self._create_parameters(depth, dtype=inputs.dtype, device=inputs.device)
+            dtype = inputs.dtype
+            if autocast_enabled(inputs.device.type) and dtype in (torch.float16, torch.bfloat16):
+                dtype = (
+                    torch.get_default_dtype()
+                )  # mixed precision: parameters stay in full precision
+            self._create_parameters(depth, dtype=dtype, device=inputs.device)
             self.input_size = depth
         elif depth != self.input_size:
             raise ValueError(
@@ -255,7 +285,7 @@ class LayerCell(RNNCell):
             raise ValueError(
                 f"{where}: expected inputs on {kernel.device} (the cell's parameter device), got {inputs.device}"
             )
-        if inputs.dtype != kernel.dtype and not torch.is_autocast_enabled(inputs.device.type):
+        if inputs.dtype != kernel.dtype and not autocast_enabled(inputs.device.type):
             raise TypeError(
                 f"{where}: expected {kernel.dtype} inputs (the cell's parameter dtype), got {inputs.dtype}"
             )
@@ -272,7 +302,14 @@ class LayerCell(RNNCell):
             state_dtype(inputs),
             inputs.device,
         )
-        return self._step(inputs, state)
+        output, new_state = self._step(inputs, state)
+        if autocast_enabled(inputs.device.type):
+            kept = keep_state_dtype(inputs.device.type, new_state, state)
+            output = (
+                kept if output is new_state else output
+            )  # output = state (BasicRNNCell, GRUCell)
+            new_state = kept
+        return output, new_state
 
     def _step(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
         raise NotImplementedError

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..activations import Activation, resolve_activation
-from .base import Initializer, LayerCell, check_state, state_dtype
+from .base import Initializer, LayerCell, check_state, keep_state_dtype, state_dtype
 from .state import LSTMStateTuple
 
 __all__ = ["BasicLSTMCell", "LSTMCell"]
@@ -18,6 +18,12 @@ __all__ = ["BasicLSTMCell", "LSTMCell"]
 
 class _LSTMBase(LayerCell):
     """What both LSTM cells share: ``forget_bias``, activation and the two state representations."""
+
+    # Declared here because mypy cannot follow the numbers.Real checks in __init__ that set them.
+    forget_bias: float
+    state_is_tuple: bool
+    _activation: Activation
+    activation_name: str | None
 
     def __init__(
         self,
@@ -46,8 +52,7 @@ class _LSTMBase(LayerCell):
     @property
     def state_size(self) -> Any:
         if self.state_is_tuple:
-            # state_size reuses the tuple to hold sizes (ints), as TF's LSTMStateTuple does.
-            return LSTMStateTuple(self.num_units, self._h_size)  # type: ignore[arg-type]
+            return LSTMStateTuple(self.num_units, self._h_size)
         return self.num_units + self._h_size
 
     @property
@@ -75,7 +80,7 @@ class _LSTMBase(LayerCell):
         else:
             # TF splits the concatenated state [c, h] at num_units.
             c, h = state[:, : self.num_units], state[:, self.num_units :]
-        new_c, new_h = self._step(inputs, (c, h))
+        new_c, new_h = keep_state_dtype(inputs.device.type, self._step(inputs, (c, h)), (c, h))
         if self.state_is_tuple:
             return new_h, LSTMStateTuple(new_c, new_h)
         return new_h, torch.cat([new_c, new_h], 1)
@@ -336,6 +341,6 @@ def _check_clip(where: str, name: str, value: Any) -> float | None:
     if value is None:
         return None
     # `not value > 0` also refuses NaN, which would turn every clipped value into NaN. inf is allowed (no clip).
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:  # type: ignore[operator]
         raise ValueError(f"{where}: expected {name} to be a positive number or None, got {value!r}")
     return float(value)

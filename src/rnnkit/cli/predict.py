@@ -39,7 +39,7 @@ def read_image(path: str) -> np.ndarray:
     except Exception as e:
         raise UsageError(f"--image: cannot read {path} as an image ({e})") from None
     if img.size != (28, 28):
-        img = img.resize((28, 28), Image.BILINEAR)
+        img = img.resize((28, 28), Image.BILINEAR)  # type: ignore[attr-defined]  # untyped alias, still there
     a = np.asarray(img, dtype=np.uint8)
     return 255 - a if a.mean() > 127 else a  # dark digit on a light background → MNIST's polarity
 

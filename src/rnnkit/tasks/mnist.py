@@ -17,6 +17,7 @@ import rnnkit as rk
 
 from ..data.mnist import Mnist, load_mnist
 from ..train import EpochSampler
+from ..train.distributed import launch_world_size
 from .base import Task
 from .common import TFDense, make_cell
 
@@ -147,6 +148,7 @@ def _lstm(num_units, **kw):
 
 class MnistTask(Task):
     name = "mnist"
+    model: MnistModel
     description = "classify MNIST digits read row by row (28 steps of 28 pixels)"
     defaults: ClassVar[dict[str, Any]] = {
         "data_dir": None,
@@ -251,19 +253,31 @@ class MnistTask(Task):
     @classmethod
     def steps_per_epoch(cls, config):
         n = len(get_mnist(config.get("data_dir")).train_labels) - config["validation_size"]
-        return max(n, 0) // config["batch_size"]
+        # with N processes (torchrun) a step consumes N batches
+        return max(n, 0) // (config["batch_size"] * launch_world_size())
 
     def __init__(self, config, data_dir=None):
         super().__init__(config, data_dir)
         data = get_mnist(self.data_dir)
-        v = config["validation_size"]
-        dev = self.device
-        self.train_x = torch.from_numpy(np.array(data.train_images[v:])).to(dev)
-        self.train_y = torch.from_numpy(data.train_labels[v:]).to(dev)
         n_test = config["eval_examples"] or len(data.test_labels)
-        self.test_x = torch.from_numpy(np.array(data.test_images[:n_test])).to(dev)
-        self.test_y = torch.from_numpy(data.test_labels[:n_test]).to(dev)
-        self.sampler = EpochSampler(len(self.train_y), config["batch_size"], config["seed"])
+        self.test_x = torch.from_numpy(np.array(data.test_images[:n_test])).to(self.device)
+        self.test_y = torch.from_numpy(data.test_labels[:n_test]).to(self.device)
+        self._train: tuple[torch.Tensor, torch.Tensor] | None = None
+        n_train = len(data.train_labels) - config["validation_size"]
+        self.sampler = EpochSampler(
+            n_train, config["batch_size"], config["seed"], self.rank, self.world_size
+        )
+
+    @property
+    def train_xy(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training images (uint8) and labels on the device, made on first use (evaluate needs neither)."""
+        if self._train is None:
+            data, v = get_mnist(self.data_dir), self.config["validation_size"]
+            self._train = (
+                torch.from_numpy(np.array(data.train_images[v:])).to(self.device),
+                torch.from_numpy(data.train_labels[v:]).to(self.device),
+            )
+        return self._train
 
     def build_model(self):
         return MnistModel(self.config["model"])
@@ -293,11 +307,12 @@ class MnistTask(Task):
 
     def train_loss(self, step):
         idx = self.sampler.indices(step).to(self.device)
-        x = self.train_x[idx]
+        train_x, train_y = self.train_xy
+        x = train_x[idx]
         if self.config["augment_shift"]:
             x = self.shifted(x, step)
         logits = self.model(self.pixels(x))
-        return nn.functional.cross_entropy(logits, self.train_y[idx]), len(idx)
+        return nn.functional.cross_entropy(logits, train_y[idx]), len(idx)
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """Logits ``[N, 10]`` for uint8 images ``[N, 28, 28]``, in batches (no grad)."""
@@ -346,6 +361,7 @@ class MnistTask(Task):
                 img,
                 self.step_probabilities(img),
                 int(self.test_y[0]),
+                self.model.rows_per_step,
             )
         )
         return files

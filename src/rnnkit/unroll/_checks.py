@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .. import nest
-from .._checks import describe, to_torch_dtype
+from .._checks import autocast_enabled, describe, to_torch_dtype
 from ..cells.base import RNNCell, check_state
 
 __all__ = ["check_cell", "check_sequence_length", "initial_state_or_zeros"]
@@ -80,6 +80,15 @@ def initial_state_or_zeros(
     ``dtype`` (TF demanded it when there was no initial state) is optional; given, it must match the inputs.
     """
     dtype = to_torch_dtype(where, dtype)
+    if autocast_enabled(like.device.type):
+        # Mixed precision: inputs may arrive in bf16/fp16 (from an autocast layer), but the state starts in and
+        # keeps the parameters' dtype (see cells.base.keep_state_dtype); any floating initial state is accepted.
+        if initial_state is None:
+            return cell.zero_state(
+                batch, dtype or cell._default_dtype_device()[0], device=like.device
+            )
+        check_state(where, cell.state_size, initial_state, batch)
+        return initial_state
     if dtype is not None and dtype != like.dtype:
         raise TypeError(
             f"{where}: expected dtype to match the inputs' dtype {like.dtype}, got {dtype}"

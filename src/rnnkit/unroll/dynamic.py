@@ -7,12 +7,13 @@ from typing import Any
 import torch
 
 from .. import nest
-from .._checks import describe
+from .._checks import autocast_enabled, describe
 from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
 from ..fused import decide, run_fused
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps, zero_padding
+from .checkpointed import run_steps_checkpointed
 
 __all__ = ["check_time_inputs", "dynamic_rnn", "split_time"]
 
@@ -109,7 +110,9 @@ def dynamic_rnn(
         initial_state: optional, nested like ``cell.state_size`` with ``[B, size]`` leaves.
         dtype: accepted for TF compatibility; must match the inputs' dtype when given.
         parallel_iterations: accepted for TF compatibility; no effect.
-        swap_memory: accepted; (planned) trade compute for memory on long sequences.
+        swap_memory: trade compute for memory on long sequences: activation checkpointing over chunks of
+            ``ceil(sqrt(T))`` steps (``unroll/checkpointed.py``); same results, about one extra forward pass.
+            It runs the step loop (the fused kernels keep every step's activations) unless ``fused=True``.
         time_major: whether inputs and outputs are ``[T, B, ...]``.
         scope: accepted for TF compatibility; TF names are chosen in ``rk.tf_variables(cell, scope=...)``.
         fused: None (auto): run stacks that torch's fused RNN kernels compute exactly on them (see
@@ -123,6 +126,11 @@ def dynamic_rnn(
     where = "dynamic_rnn"
     check_cell(where, cell)
     batch, time, like = check_time_inputs(where, inputs, time_major)
+    mixed = autocast_enabled(like.device.type)
+    if (swap_memory or mixed) and fused is None:
+        # swap_memory: the fused kernels keep every step's activations, the opposite of what was asked;
+        # autocast: they would return the state in bf16/fp16, where the cells keep it in float32.
+        fused = False
     fused_plan = decide(where, cell, inputs, fused)
     begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
@@ -134,10 +142,16 @@ def dynamic_rnn(
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
     time_axis = 0 if time_major else 1
-    prepared = cell._prepare_unroll(padded) if isinstance(padded, torch.Tensor) else None
+    # The precomputed-input fast path is skipped (1) under autocast: the cell's own call keeps the state in the
+    # parameters' dtype (cells.base.keep_state_dtype), the fast step does not; (2) with swap_memory: the
+    # all-steps input matmul would be held outside the checkpointed chunks, linear in T.
+    fast = isinstance(padded, torch.Tensor) and not mixed and not swap_memory
+    prepared = cell._prepare_unroll(padded) if fast else None
+    # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
+    run = run_steps_checkpointed if swap_memory else run_steps
     if prepared is None:
         steps = split_time(where, padded, time_major)[0]
-        outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
+        outputs, final_state = run(cell, steps, state, lengths, batch, like)
     else:
         # The cell computed its input matmul for all steps at once; slice it per step (unbind, see split_time).
         per_time, step = prepared
@@ -145,6 +159,6 @@ def dynamic_rnn(
             steps = list(zip(*(t.unbind(time_axis) for t in per_time)))
         else:
             steps = per_time.unbind(time_axis)
-        outputs, final_state = run_steps(cell, steps, state, lengths, batch, like, step=step)
+        outputs, final_state = run(cell, steps, state, lengths, batch, like, step=step)
     stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
     return stacked, final_state
