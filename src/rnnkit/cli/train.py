@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from ._common import UsageError, pick_device, read_config
 
 HELP = "train a task (mnist, sine, series) and write a run directory"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     from ..tasks import TASKS
 
     p = sub.add_parser(
@@ -20,7 +22,7 @@ def register(sub) -> None:
         description=HELP + ". Settings: task defaults < --preset < options.",
         epilog="examples:\n  rnnkit train mnist\n  rnnkit train mnist --preset seed000 --out runs/s0\n"
         "  rnnkit train sine --max-steps 200\n  rnnkit train --resume runs/s0",
-        formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "task", nargs="?", choices=sorted(TASKS), help="what to train (omit with --resume)"
@@ -51,7 +53,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _overrides(args) -> dict:
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     o = {
         "epochs": args.epochs,
         "max_steps": args.max_steps,
@@ -71,14 +73,14 @@ def _overrides(args) -> dict:
         except json.JSONDecodeError:
             value = raw
         *parents, leaf = key.split(".")
-        d = o
+        d: dict[str, Any] = o
         for k in parents:
             d = d.setdefault(k, {})
         d[leaf] = value
     return {k: v for k, v in o.items() if v is not None}
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..tasks import TASKS, ConfigError
     from ..train import rundir as rd
 
@@ -118,7 +120,13 @@ def run(args) -> int:
     return train_run(cfg, run_dir, resume=bool(args.resume), plots=not args.no_plots)
 
 
-def train_run(cfg: dict, run_dir: Path, resume: bool = False, plots: bool = True, tty=None) -> int:
+def train_run(
+    cfg: dict[str, Any],
+    run_dir: Path,
+    resume: bool = False,
+    plots: bool = True,
+    tty: bool | None = None,
+) -> int:
     """Build the task, train (or resume), draw the plots, print the final metrics."""
     from ..tasks import TASKS, ConfigError
     from ..train import TrainingDiverged, fit

@@ -103,8 +103,8 @@ class Task:
                 raise ConfigError(
                     f"task {cls.name} has no epochs (its data is endless); use --max-steps N"
                 )
-            cfg["max_steps"] = int(cfg["epochs"] * spe)
-            if cfg["max_steps"] < 1:
+            cfg["max_steps"] = steps = int(cfg["epochs"] * spe)
+            if steps < 1:
                 raise ConfigError(
                     f"--epochs {cfg['epochs']} gives no step (one epoch is {spe} steps)"
                 )
@@ -121,6 +121,12 @@ class Task:
         self.model: torch.nn.Module = self.build_model().to(self.device)
 
     def build_model(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def train_loss(self, step: int) -> tuple[torch.Tensor, int]:
+        raise NotImplementedError
+
+    def evaluate(self) -> dict[str, float]:
         raise NotImplementedError
 
     def make_optimizer(self) -> torch.optim.Optimizer:

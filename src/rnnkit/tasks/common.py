@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -74,13 +75,13 @@ class _OutputDropout(rk.RNNCell):
     def output_size(self) -> Any:
         return self.cell.output_size
 
-    def forward(self, inputs, state):
+    def forward(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         out, new_state = self.cell(inputs, state)
         if self.training and self.keep < 1.0:
             out = nn.functional.dropout(out, p=1.0 - self.keep, training=True)
         return out, new_state
 
-    def _tf_variables(self, prefix):
+    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
         return self.cell._tf_variables(prefix)
 
 

@@ -72,7 +72,8 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng/cuda/{i}"] = s
     # the legacy global NumPy RNG is what old code (and np.random.* calls) draw from
-    kind, key, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002
+    np_state: Any = np.random.get_state()  # noqa: NPY002
+    kind, key, pos, has_gauss, gauss = np_state
     tensors["rng/numpy"] = torch.from_numpy(key.astype(np.int64))
     version, pystate, pygauss = random.getstate()
     meta = {
@@ -96,9 +97,10 @@ def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Non
     random.setstate((version, tuple(pystate), pygauss))
 
 
-def _optimizer_state(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+def _optimizer_state(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     sd = opt.state_dict()
-    tensors, scalars = {}, {}
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
     for idx, state in sd["state"].items():
         for k, v in state.items():
             if isinstance(v, torch.Tensor):
