@@ -106,7 +106,11 @@ def replay(
     for i, s in enumerate(final_flat):
         loss = loss + (s * torch.as_tensor(arrays[f"r_state_{i}"], device=device)).sum()
     targets = [x, *init, *params.values()]
-    grads = torch.autograd.grad(loss, targets, allow_unused=True)
+    if loss.requires_grad:
+        grads = torch.autograd.grad(loss, targets, allow_unused=True)
+    else:
+        # Nothing reaches the loss (e.g. every row has length 0 and no initial state): TF's gradients are zeros.
+        grads = (None,) * len(targets)
 
     def np_(t: torch.Tensor) -> np.ndarray:
         return t.detach().cpu().numpy()

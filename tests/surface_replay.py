@@ -5,7 +5,8 @@ runs it on TF's inputs and returns the worst absolute difference per quantity (o
 the inputs and of every variable) together with the rnnkit TF names. Run as a script on a directory written by
 ``--random N`` for the outside random check::
 
-    PYTHONPATH=src python -m tests.surface_replay DIR      # prints the worst differences, exits 1 above 1e-5
+    PYTHONPATH=src python -m tests.surface_replay DIR   # prints the worst differences; exits 1 when a relative
+                                                        # difference exceeds 1e-5 or a TF name differs
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def rk_cell(spec: dict[str, Any]) -> rk.RNNCell:
     kind, kwargs = spec["type"], dict(spec.get("kwargs", {}))
     if kind == "MultiRNNCell":
         return rk.MultiRNNCell([rk_cell(s) for s in spec["cells"]])
-    if kind in ("DropoutWrapper", "ResidualWrapper"):
+    if "cell" in spec:  # a wrapper (DropoutWrapper, ResidualWrapper, the projection wrappers)
         return getattr(rk, kind)(rk_cell(spec["cell"]), **kwargs)
     return getattr(rk, kind)(**kwargs)
 
@@ -59,9 +60,19 @@ def _raw_rnn(cell: rk.RNNCell, x: torch.Tensor, case: dict[str, Any]) -> tuple[l
     return [emit], [*nest.flatten(state), torch.tensor(float(loop_state), dtype=x.dtype)]
 
 
-def run_model(case: dict[str, Any], fw: list, bw: list, x: torch.Tensor) -> tuple[list, list]:
-    """rnnkit's nest-flattened (outputs, final states), in the layout of the TF script."""
+def run_model(
+    case: dict[str, Any], fw: list, bw: list, x: torch.Tensor, init: list | None = None
+) -> tuple[list, list]:
+    """rnnkit's nest-flattened (outputs, final states), in the layout of the TF script; ``init``: the flat
+    initial-state leaves of fw then bw (bidirectional cases with ``initial_state``)."""
     model, tm, lengths = case["model"], case["time_major"], case["sequence_length"]
+    initial = {}
+    if init is not None:
+        n_fw = len(nest.flatten(fw[0].state_size))
+        initial = {
+            "initial_state_fw": nest.pack_sequence_as(fw[0].state_size, init[:n_fw]),
+            "initial_state_bw": nest.pack_sequence_as(bw[0].state_size, init[n_fw:]),
+        }
     if model == "dynamic":
         out, st = rk.dynamic_rnn(fw[0], x, sequence_length=lengths, time_major=tm)
         return [out], nest.flatten(st)
@@ -69,12 +80,12 @@ def run_model(case: dict[str, Any], fw: list, bw: list, x: torch.Tensor) -> tupl
         return _raw_rnn(fw[0], x, case)
     if model == "bidirectional_dynamic":
         outs, states = rk.bidirectional_dynamic_rnn(
-            fw[0], bw[0], x, sequence_length=lengths, time_major=tm
+            fw[0], bw[0], x, sequence_length=lengths, time_major=tm, **initial
         )
         return list(outs), nest.flatten(states)
     if model == "static_bidirectional":
         outs, s_fw, s_bw = rk.static_bidirectional_rnn(
-            fw[0], bw[0], list(x.unbind(0)), sequence_length=lengths
+            fw[0], bw[0], list(x.unbind(0)), sequence_length=lengths, **initial
         )
         return [torch.stack(outs, 0)], nest.flatten((s_fw, s_bw))
     if model == "stack_bidirectional_dynamic":
@@ -100,25 +111,38 @@ def tf_names(case: dict[str, Any], fw: list, bw: list) -> dict[str, torch.nn.Par
 def replay(
     case: dict[str, Any], arrays: dict[str, np.ndarray]
 ) -> tuple[dict[str, float], list[str]]:
-    """Worst absolute differences to TF per quantity, and rnnkit's TF names (to compare with the manifest's)."""
+    """Worst absolute differences to TF per quantity (and ``<quantity>_rel``: each array's difference divided by
+    max(1, its largest TF value)), and rnnkit's TF names (to compare with the manifest's)."""
     dtype = torch.float64 if case["dtype"] == "float64" else torch.float32
-    fw = [rk_cell(s).to(dtype) for s in case["fw"]]
-    bw = [rk_cell(s).to(dtype) for s in case["bw"]]
+    fw = [rk_cell(s) for s in case["fw"]]
+    bw = [rk_cell(s) for s in case["bw"]]
     x = torch.from_numpy(arrays["inputs"]).requires_grad_(True)
-    run_model(case, fw, bw, x.detach())  # builds every cell from the inputs' depth
+    depth = case["depth"]  # build explicitly: a batch whose lengths are all 0 never calls the cells
+    for i, cell in enumerate(fw):
+        cell.build(depth)
+        if bw:
+            bw[i].build(depth)
+            depth = cell.output_size + bw[i].output_size
+    fw, bw = [c.to(dtype) for c in fw], [c.to(dtype) for c in bw]
     variables = tf_names(case, fw, bw)
     names = list(variables)
     rk.load_tf_variable_dict(
         variables, {n: arrays[f"var_{k}"] for k, n in enumerate(case["variables"])}
     )
-    outs, states = run_model(case, fw, bw, x)
+    n_init = case.get("n_init", 0)
+    init = [torch.from_numpy(arrays[f"init_{i}"]).requires_grad_(True) for i in range(n_init)]
+    outs, states = run_model(case, fw, bw, x, init if n_init else None)
     diffs: dict[str, float] = {}
 
     def worst(key: str, got: Any, want: np.ndarray) -> None:
         got = got.detach().numpy() if isinstance(got, torch.Tensor) else np.asarray(got)
         if got.shape != want.shape:
             raise AssertionError(f"{case['id']} {key}: shape {got.shape} != TF {want.shape}")
-        diffs[key] = max(diffs.get(key, 0.0), float(np.max(np.abs(got - want), initial=0.0)))
+        diff = float(np.max(np.abs(got - want), initial=0.0))
+        diffs[key] = max(diffs.get(key, 0.0), diff)
+        # relative to the size of TF's values where they exceed 1 (float32 rounding grows with them)
+        scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
+        diffs[f"{key}_rel"] = max(diffs.get(f"{key}_rel", 0.0), diff / scale)
 
     loss = x.new_zeros(())
     for i, o in enumerate(outs):
@@ -128,9 +152,23 @@ def replay(
         worst("final_state", s, arrays[f"state_{i}"])
         loss = loss + (s * torch.from_numpy(arrays[f"r_state_{i}"])).sum()
     known = [(k, n) for k, n in enumerate(case["variables"]) if n in variables]
-    grads = torch.autograd.grad(loss, [x, *(variables[n] for _, n in known)], allow_unused=True)
+    wrt = [x, *init, *(variables[n] for _, n in known)]
+    if loss.requires_grad:
+        grads = torch.autograd.grad(loss, wrt, allow_unused=True)
+    else:  # every length 0: nothing depends on the inputs or the weights
+        grads = tuple(torch.zeros_like(t) for t in wrt)
+    grads = tuple(
+        torch.zeros_like(t) if g is None else g for t, g in zip(wrt, grads)
+    )  # unused: zero, as TF
     worst("grad_inputs", grads[0], arrays["grad_inputs"])
-    for (k, name), g in zip(known, grads[1:]):
+    for i in range(n_init):
+        g = grads[1 + i]
+        worst(
+            "grad_init_state",
+            torch.zeros_like(init[i]) if g is None else g,
+            arrays[f"grad_init_{i}"],
+        )
+    for (k, name), g in zip(known, grads[1 + n_init :]):
         worst(
             "grad_var",
             torch.zeros_like(variables[name]) if g is None else g,
@@ -142,18 +180,23 @@ def replay(
 def main(argv: list[str]) -> int:
     directory = Path(argv[0]) if argv else FIXTURES
     manifest = json.loads((directory / "manifest.json").read_text())
-    worst_all, failed = 0.0, []
+    worst_all, worst_rel_all, failed = 0.0, 0.0, []
     for case in manifest["cases"]:
         _, arrays = load_case(case["id"], directory)
         diffs, names = replay(case, arrays)
-        worst = max(diffs.values())
+        worst = max(v for k, v in diffs.items() if not k.endswith("_rel"))
+        worst_rel = max(v for k, v in diffs.items() if k.endswith("_rel"))
         worst_all = max(worst_all, worst)
-        ok = worst <= 1e-5 and names == case["variables"]
+        ok = worst_rel <= 1e-5 and names == case["variables"]
         if not ok:
             failed.append(case["id"])
-        print(f"{'ok  ' if ok else 'FAIL'} {case['id']}: worst {worst:.2e} {diffs}")
+        print(
+            f"{'ok  ' if ok else 'FAIL'} {case['id']}: worst {worst:.2e} (relative {worst_rel:.2e})"
+        )
+        worst_rel_all = max(worst_rel_all, worst_rel)
     print(
-        f"{len(manifest['cases'])} cases, worst difference {worst_all:.2e}, {len(failed)} failed {failed}"
+        f"{len(manifest['cases'])} cases, worst absolute difference {worst_all:.2e}, worst relative "
+        f"{worst_rel_all:.2e}; {len(failed)} failed (relative > 1e-5 or names differ) {failed}"
     )
     return 1 if failed else 0
 

@@ -1,14 +1,18 @@
-"""Property-based tests of the unroll semantics (hypothesis): random cells and stacks, batch sizes, lengths
-(0 and T included), time layouts and nested inputs/outputs.
+"""Property-based tests of the unroll semantics (hypothesis): random cells, wrappers and stacks, batch sizes,
+lengths (0 and T included), time layouts and nested inputs/outputs.
 
 For every drawn set-up:
-* ``dynamic_rnn`` == ``static_rnn`` (bit for bit), in both time layouts;
+* ``dynamic_rnn`` == ``static_rnn``, in both time layouts;
 * each row equals a reference that knows nothing of masking: the cell stepped by hand over that row alone, for
   its own length. So outputs past the row's length are zero and the final state is the state after the row's last
   step (the initial state for length 0);
-* no lengths == every length equal to T.
+* no lengths == every length equal to T;
+* ``bidirectional_dynamic_rnn``: forward == ``dynamic_rnn``; backward row b == the cell stepped by hand over
+  that row's first n steps reversed, reversed back; ``static_bidirectional_rnn`` == their per-step concat.
 
-Settings are derandomized (CI reproducible) and sized to keep the file well under 30 s on a 2-core box.
+Comparisons are at float64 rounding (1e-12), not bit for bit: different calls may take different exact paths
+(a precomputed input matmul, a fused kernel) that round differently. Settings are derandomized (CI reproducible)
+and sized to keep the file well under 30 s on a 2-core box.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ SETTINGS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-EXACT = {"rtol": 0.0, "atol": 0.0}
-CLOSE = {"rtol": 1e-12, "atol": 1e-12}  # a 1-row matmul may round differently from a B-row one
+CLOSE = {
+    "rtol": 1e-12,
+    "atol": 1e-12,
+}  # float64 rounding: a 1-row matmul, a fused kernel... round differently
 
 
 class PairInputCell(rk.RNNCell):
@@ -79,7 +85,7 @@ def leaf_cells(draw: Any, input_size: int, tuple_state: bool = True) -> rk.RNNCe
     """One core cell for inputs of depth ``input_size`` (non-nested state when ``tuple_state`` is False)."""
     h = draw(st.integers(1, 5))
     act = draw(st.sampled_from([None, "relu", "sigmoid"]))
-    kinds = ["basic_rnn", "gru", "basic_lstm", "lstm"]
+    kinds = ["basic_rnn", "gru", "basic_lstm", "lstm"] + (["layer_norm"] if tuple_state else [])
     kind = draw(st.sampled_from(kinds))
     lstm_tuple = tuple_state and draw(st.booleans())
     if kind == "basic_rnn":
@@ -87,6 +93,16 @@ def leaf_cells(draw: Any, input_size: int, tuple_state: bool = True) -> rk.RNNCe
     if kind == "gru":
         return rk.GRUCell(h, activation=act, input_size=input_size)
     forget_bias = draw(st.sampled_from([1.0, 0.0, 0.5]))
+    if kind == "layer_norm":
+        return rk.LayerNormBasicLSTMCell(
+            h,
+            forget_bias=forget_bias,
+            activation=act,
+            layer_norm=draw(st.booleans()),
+            norm_gain=draw(st.sampled_from([1.0, 0.7])),
+            norm_shift=draw(st.sampled_from([0.0, 0.2])),
+            input_size=input_size,
+        )
     if kind == "basic_lstm":
         return rk.BasicLSTMCell(
             h,
@@ -110,15 +126,38 @@ def leaf_cells(draw: Any, input_size: int, tuple_state: bool = True) -> rk.RNNCe
 
 
 @st.composite
+def wrapped_cells(draw: Any, input_size: int, tuple_state: bool = True) -> rk.RNNCell:
+    """A leaf cell, possibly inside one deterministic wrapper (projections, residual, keep-probability 1
+    dropout); the wrappers keep the state structure, so stacks with concatenated state can use them too."""
+    wrapper = draw(
+        st.sampled_from(
+            ["none", "none", "output_projection", "input_projection", "residual", "dropout"]
+        )
+    )
+    if wrapper == "output_projection":
+        inner = draw(leaf_cells(input_size, tuple_state))
+        return rk.OutputProjectionWrapper(inner, draw(st.integers(1, 4)))
+    if wrapper == "input_projection":
+        proj = draw(st.integers(1, 4))
+        inner = draw(leaf_cells(proj, tuple_state))
+        return rk.InputProjectionWrapper(inner, proj, input_size=input_size)
+    if wrapper == "residual":  # the output must have the inputs' depth
+        kind = draw(st.sampled_from([rk.GRUCell, rk.BasicRNNCell]))
+        return rk.ResidualWrapper(kind(input_size, input_size=input_size))
+    inner = draw(leaf_cells(input_size, tuple_state))
+    return rk.DropoutWrapper(inner) if wrapper == "dropout" else inner
+
+
+@st.composite
 def cells(draw: Any, input_size: int) -> rk.RNNCell:
-    """A core cell or a MultiRNNCell of 2-3 of them (tuple or concatenated state), with random weights."""
+    """A (wrapped) cell or a MultiRNNCell of 2-3 of them (tuple or concatenated state), with random weights."""
     if draw(st.booleans()):
-        cell = draw(leaf_cells(input_size))
+        cell = draw(wrapped_cells(input_size))
     else:
         tuple_state = draw(st.booleans())
         layers, depth = [], input_size
         for _ in range(draw(st.integers(2, 3))):
-            layer = draw(leaf_cells(depth, tuple_state=tuple_state))
+            layer = draw(wrapped_cells(depth, tuple_state=tuple_state))
             layers.append(layer)
             depth = layer.output_size
         cell = rk.MultiRNNCell(layers, state_is_tuple=tuple_state)
@@ -207,11 +246,13 @@ def test_dynamic_equals_static_in_both_layouts(s):
     steps = [_structure(x[:, t], split) for t in range(x.shape[1])]
     out_st, state_st = rk.static_rnn(cell, steps, sequence_length=lengths, initial_state=init)
     assert isinstance(out_st, list) and len(out_st) == x.shape[1]
+    # CLOSE, not EXACT: dynamic_rnn may take the fused kernels or precompute the input matmul for all steps,
+    # which round differently from static_rnn's per-step [x, h] @ kernel.
     for t in range(x.shape[1]):
-        _assert_same(rk.nest.map_structure(lambda o, t=t: o[:, t], out), out_st[t], EXACT)
-        _assert_same(rk.nest.map_structure(lambda o, t=t: o[t], out_tm), out_st[t], EXACT)
-    _assert_same(state, state_st, EXACT)
-    _assert_same(state_tm, state_st, EXACT)
+        _assert_same(rk.nest.map_structure(lambda o, t=t: o[:, t], out), out_st[t], CLOSE)
+        _assert_same(rk.nest.map_structure(lambda o, t=t: o[t], out_tm), out_st[t], CLOSE)
+    _assert_same(state, state_st, CLOSE)
+    _assert_same(state_tm, state_st, CLOSE)
 
 
 @SETTINGS
@@ -244,5 +285,67 @@ def test_full_lengths_equal_no_lengths(s):
     out_b, state_b = rk.dynamic_rnn(
         cell, _structure(x, split), sequence_length=[time] * batch, initial_state=init
     )
-    _assert_same(out_a, out_b, EXACT)
-    _assert_same(state_a, state_b, EXACT)
+    _assert_same(out_a, out_b, CLOSE)
+    _assert_same(state_a, state_b, CLOSE)
+
+
+# --- bidirectional unrolls -----------------------------------------------------------------------------------
+
+
+@st.composite
+def bidirectional_setups(draw: Any) -> dict[str, Any]:
+    batch, time, depth = draw(st.integers(1, 4)), draw(st.integers(1, 6)), draw(st.integers(1, 3))
+    cell_fw, cell_bw = draw(cells(depth)), draw(cells(depth))
+    lengths = draw(
+        st.one_of(st.none(), st.lists(st.integers(0, time), min_size=batch, max_size=batch))
+    )
+    gen = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
+    x = torch.randn(batch, time, depth, generator=gen, dtype=torch.float64)
+    return {
+        "fw": cell_fw,
+        "bw": cell_bw,
+        "x": x,
+        "lengths": lengths,
+        "time_major": draw(st.booleans()),
+    }
+
+
+@SETTINGS
+@given(bidirectional_setups())
+def test_bidirectional_is_forward_plus_row_reversed_backward(s):
+    """fw == dynamic_rnn(fw); bw row b == its own hand-stepped loop over x[b, n-1], ..., x[b, 0], reversed back
+    (zeros past n); static_bidirectional_rnn == the per-step concatenation of the two."""
+    cell_fw, cell_bw, x, lengths, time_major = (
+        s["fw"],
+        s["bw"],
+        s["x"],
+        s["lengths"],
+        s["time_major"],
+    )
+    batch, time = x.shape[:2]
+    layout = (lambda v: v.transpose(0, 1)) if time_major else (lambda v: v)
+    (out_fw, out_bw), (state_fw, state_bw) = rk.bidirectional_dynamic_rnn(
+        cell_fw, cell_bw, layout(x), sequence_length=lengths, time_major=time_major
+    )
+    out_fw, out_bw = layout(out_fw), layout(out_bw)
+    want_fw, want_state_fw = rk.dynamic_rnn(cell_fw, x, sequence_length=lengths)
+    _assert_same(out_fw, want_fw, CLOSE)
+    _assert_same(state_fw, want_state_fw, CLOSE)
+    for b in range(batch):
+        n = time if lengths is None else lengths[b]
+        rev = x[b : b + 1, :n].flip(1)
+        ref_outputs, ref_state = _row_reference(
+            cell_bw, torch.cat([rev, x[b : b + 1, n:]], 1), None, None, 0, n
+        )
+        for t in range(time):
+            got = out_bw[b : b + 1, t]
+            if t < n:
+                _assert_same(got, ref_outputs[n - 1 - t], CLOSE)
+            else:
+                assert not got.any()
+        _assert_same(rk.nest.map_structure(lambda v, b=b: v[b : b + 1], state_bw), ref_state, CLOSE)
+    outs, st_fw, st_bw = rk.static_bidirectional_rnn(
+        cell_fw, cell_bw, list(x.unbind(1)), sequence_length=lengths
+    )
+    _assert_same(torch.stack(outs, 1), torch.cat([out_fw, out_bw], -1), CLOSE)
+    _assert_same((st_fw, st_bw), (state_fw, state_bw), CLOSE)

@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import nest
+from . import fused, nest, tf_checkpoint
 from ._version import __version__
 from .cells import (
     BasicLSTMCell,
@@ -28,6 +28,7 @@ from .cells import (
     RNNCell,
     begin_sequence,
 )
+from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
 from .tf_names import (
     load_tf_variable_dict,
     load_tf_variables,
@@ -49,6 +50,10 @@ from .unroll import (
 __all__ = [
     "__version__",
     "nest",
+    "fused",
+    "tf_checkpoint",
+    "load_tf_checkpoint",
+    "save_tf_checkpoint",
     "RNNCell",
     "BasicRNNCell",
     "GRUCell",

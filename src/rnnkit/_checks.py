@@ -11,12 +11,22 @@ from typing import Any
 import torch
 
 __all__ = [
+    "autocast_enabled",
     "check_float_tensor",
     "check_positive_int",
     "describe",
     "to_torch_device",
     "to_torch_dtype",
 ]
+
+
+def autocast_enabled(device_type: str) -> bool:
+    """``torch.is_autocast_enabled(device_type)``, False for device types autocast does not know (``meta``)."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except RuntimeError:
+        return False
+
 
 _MAX_REPR = 60  # a received value's repr is cut here: a message must stay one readable line
 

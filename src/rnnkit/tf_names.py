@@ -174,8 +174,9 @@ def tf_variables_bidirectional(
 ) -> dict[str, nn.Parameter]:
     """The TF names of a ``bidirectional_dynamic_rnn`` / ``static_bidirectional_rnn`` model: ``scope/fw/...`` then
     ``scope/bw/...`` (e.g. ``bidirectional_rnn/fw/lstm_cell/kernel``). Load with ``load_tf_variable_dict``."""
-    prefix = _prefix("tf_variables_bidirectional", scope)
-    return {**tf_variables(cell_fw, f"{prefix}fw"), **tf_variables(cell_bw, f"{prefix}bw")}
+    where = "tf_variables_bidirectional"
+    prefix = _prefix(where, scope)
+    return {**_collect(where, cell_fw, f"{prefix}fw"), **_collect(where, cell_bw, f"{prefix}bw")}
 
 
 def tf_variables_stack_bidirectional(
@@ -199,5 +200,6 @@ def tf_variables_stack_bidirectional(
     result: dict[str, nn.Parameter] = {}
     for i, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
         inner = f"{prefix}cell_{i}" if static else f"{prefix}cell_{i}/bidirectional_rnn"
-        result.update(tf_variables_bidirectional(cell_fw, cell_bw, scope=inner))
+        result.update(_collect(where, cell_fw, f"{inner}/fw"))
+        result.update(_collect(where, cell_bw, f"{inner}/bw"))
     return result

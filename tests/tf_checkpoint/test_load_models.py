@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import rnnkit as rk
+import rnnkit.tf_checkpoint as tc
 from rnnkit.tf_checkpoint import CheckpointError
 from rnnkit.tf_checkpoint.loading import load_tf_checkpoint
 
@@ -80,6 +81,19 @@ def test_bidirectional():
     _close(out_bw, tf_out["out:outputs_bw"], "bw outputs")
     _close(st_fw.h, tf_out["out:fw_h"], "fw h")
     _close(st_bw.c, tf_out["out:bw_c"], "bw c")
+
+
+def test_bidirectional_with_rnnkit_unroll():
+    x, lengths, tf_out = _inputs("bidirectional")
+    fw, bw = rk.LSTMCell(4, input_size=3), rk.LSTMCell(3, input_size=3)
+    load_tf_checkpoint(fw, prefix("bidirectional"), scope="bidirectional_rnn/fw")
+    load_tf_checkpoint(bw, prefix("bidirectional"), scope="bidirectional_rnn/bw")
+    (out_fw, out_bw), (st_fw, st_bw) = rk.bidirectional_dynamic_rnn(
+        fw, bw, x, sequence_length=lengths
+    )
+    _close(out_fw, tf_out["out:outputs_fw"], "fw outputs")
+    _close(out_bw, tf_out["out:outputs_bw"], "bw outputs")
+    _close(st_bw.h, tf_out["out:bw_h"], "bw h")
 
 
 def test_pre_1_2_names_load_like_current_ones():
@@ -188,3 +202,42 @@ def test_wrong_kind_of_object():
         TypeError, match="load_tf_checkpoint: expected an rnnkit cell or a module with a "
     ):
         load_tf_checkpoint(torch.nn.Linear(2, 2), prefix("gru"))
+
+
+def test_save_tf_checkpoint_writes_what_tf_saved(tmp_path):
+    from rnnkit.tf_checkpoint.loading import save_tf_checkpoint
+
+    cell = rk.MultiRNNCell(
+        [
+            rk.LSTMCell(5, use_peepholes=True, num_proj=3, cell_clip=0.8, input_size=3),
+            rk.LSTMCell(4, use_peepholes=True, num_proj=2, input_size=3),
+        ]
+    )
+    load_tf_checkpoint(cell, prefix("multi_lstm_peep_proj"))
+    save_tf_checkpoint(cell, tmp_path / "model.ckpt")
+    values, _, _ = expected("multi_lstm_peep_proj")
+    got = tc.read(tmp_path)
+    assert set(got) == set(values)
+    for name, value in values.items():
+        np.testing.assert_array_equal(got[name], value)
+
+
+def test_tf_name_map_and_safetensors_to_tf(tmp_path):
+    from safetensors.torch import save_file
+
+    from rnnkit.tf_checkpoint.convert import safetensors_to_checkpoint
+    from rnnkit.tf_checkpoint.loading import tf_name_map
+
+    model = SineModel()
+    load_tf_checkpoint(model, prefix("sine_seed000"))
+    names = tf_name_map(model)
+    assert names["w_in"] == "in_hidden/weights"
+    assert names["cell.kernel"] == "LSTM_cell/rnn/basic_lstm_cell/kernel"
+    save_file(model.state_dict(), str(tmp_path / "run.safetensors"))
+    safetensors_to_checkpoint(
+        tmp_path / "run.safetensors", tmp_path / "tf" / "model.ckpt", rename=names
+    )
+    fresh = SineModel()
+    load_tf_checkpoint(fresh, tmp_path / "tf")
+    x, _, tf_out = _inputs("sine_seed000")
+    _close(fresh(x), tf_out["out:pred"], "predictions after run -> TF checkpoint -> model")

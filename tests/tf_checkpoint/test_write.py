@@ -98,6 +98,8 @@ def test_bad_arguments(tmp_path):
         tc.write(tmp_path / "m", [np.zeros(1)])
     with pytest.raises(ValueError, match="write: tensor names must be non-empty strings, got ''"):
         tc.write(tmp_path / "m", {"": np.zeros(1)})
+    with pytest.raises(ValueError, match="write: tensor names must be valid text"):
+        tc.write(tmp_path / "m", {"bad\udcff": np.zeros(1)})
 
 
 def test_big_endian_bundle_is_read(tmp_path):

@@ -21,9 +21,22 @@ import torch
 from torch import nn
 
 from .. import nest
-from .._checks import check_positive_int, describe, to_torch_device, to_torch_dtype
+from .._checks import (
+    autocast_enabled,
+    check_positive_int,
+    describe,
+    to_torch_device,
+    to_torch_dtype,
+)
 
-__all__ = ["RNNCell", "LayerCell", "check_state", "state_dtype", "glorot_uniform_"]
+__all__ = [
+    "RNNCell",
+    "LayerCell",
+    "check_state",
+    "state_dtype",
+    "glorot_uniform_",
+    "keep_state_dtype",
+]
 
 Initializer = Callable[[torch.Tensor], Any]
 
@@ -43,10 +56,15 @@ def glorot_uniform_(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def check_state(
-    where: str, state_size: Any, state: Any, batch_size: int, dtype: torch.dtype | None = None
+    where: str,
+    state_size: Any,
+    state: Any,
+    batch_size: int,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
 ) -> None:
     """Check that ``state`` has the structure of ``state_size`` and leaves of shape ``[batch_size, size]``
-    (and of ``dtype``, the inputs' dtype, when given)."""
+    (and of the inputs' ``dtype`` and ``device``, when given)."""
     nest.assert_same_structure(state_size, state, where=f"{where} (state)")
     for size, tensor in zip(nest.flatten(state_size), nest.flatten(state)):
         if not isinstance(tensor, torch.Tensor):
@@ -57,6 +75,10 @@ def check_state(
                 f"{where}: expected a state tensor of shape [B={batch_size}, {size}], "
                 f"got shape {tuple(tensor.shape)}"
             )
+        if device is not None and tensor.device != device:
+            raise ValueError(
+                f"{where}: expected state tensors on {device} (the inputs'), got {tensor.device}"
+            )
         if dtype is not None and tensor.dtype != dtype:
             raise TypeError(
                 f"{where}: expected state tensors of dtype {dtype} (the inputs'), got {tensor.dtype}"
@@ -65,7 +87,19 @@ def check_state(
 
 def state_dtype(inputs: torch.Tensor) -> torch.dtype | None:
     """The dtype a cell's state must have: the inputs' (None under autocast, where dtypes legitimately mix)."""
-    return None if torch.is_autocast_enabled(inputs.device.type) else inputs.dtype
+    return None if autocast_enabled(inputs.device.type) else inputs.dtype
+
+
+def keep_state_dtype(device_type: str, new_state: Any, state: Any) -> Any:
+    """Under ``torch.autocast``, give each new state leaf the dtype of the matching leaf of ``state``.
+
+    Mixed precision runs the matmuls in bf16/fp16, but the state carried from step to step stays in the dtype it
+    came in (float32: the parameters' dtype), as TF kept an LSTM's ``c`` in the variables' dtype; otherwise an
+    RNN's state would be rounded to 8 bits of mantissa at every one of T steps. Outside autocast: unchanged.
+    """
+    if not autocast_enabled(device_type):
+        return new_state
+    return nest.map_structure(lambda new, old: new.to(old.dtype), new_state, state)
 
 
 class RNNCell(nn.Module):
@@ -128,6 +162,23 @@ class RNNCell(nn.Module):
     def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
         """Yield ``(full TF name, parameter or None if not built)`` in TF's variable-creation order."""
         return iter(())
+
+    # The step loop's fast path (unroll/_loop.py); both are optional, and the defaults mean "call the cell".
+
+    def _prepare_unroll(
+        self, inputs: torch.Tensor
+    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
+        """For ``inputs [B, T, D]`` or ``[T, B, D]``: ``(per_time, step)`` or None (the default: no fast path).
+
+        ``per_time`` is a tensor (or tuple of tensors) shaped like ``inputs`` but for the last axis — typically
+        ``inputs @ W_x + b`` for all steps in one matmul — that the unroll slices along time; ``step(slice,
+        state) -> (output, new_state)`` computes the rest of one step, without re-checking what was checked here.
+        """
+        return None
+
+    def _unchecked_step(self, sample: torch.Tensor) -> Callable[[Any, Any], tuple[Any, Any]]:
+        """A step function for inputs like ``sample`` (``[1, D]``), checked once here (default: the cell)."""
+        return self
 
     def extra_repr(self) -> str:
         return f"state_size={self.state_size}, output_size={self.output_size}"
@@ -218,14 +269,23 @@ class LayerCell(RNNCell):
         depth = inputs.shape[1]
         if self.input_size is None:
             check_positive_int(where, "input depth", depth)
-            self._create_parameters(depth, dtype=inputs.dtype, device=inputs.device)
+            dtype = inputs.dtype
+            if autocast_enabled(inputs.device.type) and dtype in (torch.float16, torch.bfloat16):
+                dtype = (
+                    torch.get_default_dtype()
+                )  # mixed precision: parameters stay in full precision
+            self._create_parameters(depth, dtype=dtype, device=inputs.device)
             self.input_size = depth
         elif depth != self.input_size:
             raise ValueError(
                 f"{where}: built for input_size={self.input_size}, got inputs.shape[-1]={depth}"
             )
         kernel = getattr(self, self._tf_params[0][1])
-        if inputs.dtype != kernel.dtype and not torch.is_autocast_enabled(inputs.device.type):
+        if inputs.device != kernel.device:
+            raise ValueError(
+                f"{where}: expected inputs on {kernel.device} (the cell's parameter device), got {inputs.device}"
+            )
+        if inputs.dtype != kernel.dtype and not autocast_enabled(inputs.device.type):
             raise TypeError(
                 f"{where}: expected {kernel.dtype} inputs (the cell's parameter dtype), got {inputs.dtype}"
             )
@@ -235,9 +295,21 @@ class LayerCell(RNNCell):
         """One step: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output [B, output_size], new_state)``."""
         inputs = self._prepare_inputs(inputs)
         check_state(
-            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs)
+            type(self).__name__,
+            self.state_size,
+            state,
+            inputs.shape[0],
+            state_dtype(inputs),
+            inputs.device,
         )
-        return self._step(inputs, state)
+        output, new_state = self._step(inputs, state)
+        if autocast_enabled(inputs.device.type):
+            kept = keep_state_dtype(inputs.device.type, new_state, state)
+            output = (
+                kept if output is new_state else output
+            )  # output = state (BasicRNNCell, GRUCell)
+            new_state = kept
+        return output, new_state
 
     def _step(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
         raise NotImplementedError
@@ -248,6 +320,31 @@ class LayerCell(RNNCell):
             if param is None and not self._tf_param_used(attr):
                 continue
             yield f"{prefix}{self.tf_name}/{rel_name}", param
+
+    def _hooked(self) -> bool:
+        return bool(self._forward_hooks or self._forward_pre_hooks)
+
+    def _prepare_unroll(
+        self, inputs: torch.Tensor
+    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
+        if self._hooked() or inputs.dim() != 3:
+            return None  # hooks must see every call; other ranks get the cell's own error per step
+        self._prepare_inputs(
+            inputs[(0,) * (inputs.dim() - 1)].unsqueeze(0)
+        )  # check depth/dtype, build
+        return self._precompute(inputs)
+
+    def _precompute(
+        self, inputs: torch.Tensor
+    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
+        """``_prepare_unroll`` for a built cell and checked inputs; None: no fast path."""
+        return None
+
+    def _unchecked_step(self, sample: torch.Tensor) -> Callable[[Any, Any], tuple[Any, Any]]:
+        if self._hooked():
+            return self
+        self._prepare_inputs(sample)
+        return self._step
 
     def _tf_param_used(self, attr: str) -> bool:
         """Whether an optional parameter (peepholes, projection) exists in this configuration."""

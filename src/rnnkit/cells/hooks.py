@@ -18,6 +18,10 @@ __all__ = ["begin_sequence"]
 
 def begin_sequence(cell: nn.Module) -> None:
     """Tell every module inside ``cell`` that a new sequence (unroll call) starts: see NOTE [begin_sequence]."""
+    if not isinstance(cell, nn.Module):
+        raise TypeError(
+            f"begin_sequence: expected a cell (a torch.nn.Module), got {type(cell).__name__}"
+        )
     for module in cell.modules():
         hook = getattr(module, "_begin_sequence", None)
         if callable(hook):

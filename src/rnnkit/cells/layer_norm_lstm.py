@@ -48,7 +48,12 @@ class LayerNormBasicLSTMCell(LayerCell):
         dropout_keep_prob: float or 0-d tensor in (0, 1]; recurrent dropout on the candidate ``g`` with a fresh
             mask per element and step, in ``train()`` mode only (identity in ``eval()``).
         dropout_prob_seed: an int makes the dropout masks reproducible (the cell's own generator).
+
+    Keyword Args:
         dtype, device, name, reuse: as for every cell.
+
+    Note: with ``num_units`` 1 or 2 each normalised vector is 0 or ``+-1`` whatever its input, so gradients
+    through the normalisations are ~0 and, in float32, rounding noise (TF's and rnnkit's noise differ).
 
     Parameters (TF names, in TF's order): ``kernel [D+H, 4H]`` (glorot-uniform), ``bias [4H]`` (only without
     layer_norm; TF's default glorot-uniform initialiser), then ``input/gamma``, ``input/beta``,
@@ -152,9 +157,13 @@ class LayerNormBasicLSTMCell(LayerCell):
 
     def _norm(self, x: torch.Tensor, gate: str) -> torch.Tensor:
         mean = x.mean(dim=-1, keepdim=True)
-        var = (x - mean).square().mean(dim=-1, keepdim=True)
+        # nn.moments: the variance around a stop-gradient copy of the mean (the same value and gradient).
+        var = (x - mean.detach()).square().mean(dim=-1, keepdim=True)
         gamma, beta = getattr(self, f"{gate}_gamma"), getattr(self, f"{gate}_beta")
-        return (x - mean) * torch.rsqrt(var + LAYER_NORM_EPSILON) * gamma + beta
+        # nn.batch_normalization's order of operations, x * inv + (beta - mean * inv), not (x - mean) * inv + beta:
+        # equal in exact arithmetic, and TF's rounding when the variance is ~0 (e.g. num_units=1) in float32.
+        inv = torch.rsqrt(var + LAYER_NORM_EPSILON) * gamma
+        return x * inv + (beta - mean * inv)
 
     def _dropout(self, g: torch.Tensor) -> torch.Tensor:
         keep = self._keep_value(self.dropout_keep_prob)

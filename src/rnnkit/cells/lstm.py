@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ..activations import Activation, resolve_activation
-from .base import Initializer, LayerCell, check_state, state_dtype
+from .base import Initializer, LayerCell, check_state, keep_state_dtype, state_dtype
 from .state import LSTMStateTuple
 
 __all__ = ["BasicLSTMCell", "LSTMCell"]
@@ -16,6 +18,12 @@ __all__ = ["BasicLSTMCell", "LSTMCell"]
 
 class _LSTMBase(LayerCell):
     """What both LSTM cells share: ``forget_bias``, activation and the two state representations."""
+
+    # Declared here because mypy cannot follow the numbers.Real checks in __init__ that set them.
+    forget_bias: float
+    state_is_tuple: bool
+    _activation: Activation
+    activation_name: str | None
 
     def __init__(
         self,
@@ -44,8 +52,7 @@ class _LSTMBase(LayerCell):
     @property
     def state_size(self) -> Any:
         if self.state_is_tuple:
-            # state_size reuses the tuple to hold sizes (ints), as TF's LSTMStateTuple does.
-            return LSTMStateTuple(self.num_units, self._h_size)  # type: ignore[arg-type]
+            return LSTMStateTuple(self.num_units, self._h_size)
         return self.num_units + self._h_size
 
     @property
@@ -57,17 +64,59 @@ class _LSTMBase(LayerCell):
         ``state_is_tuple=False``) → ``(h' [B, P], new state of the same form)``."""
         inputs = self._prepare_inputs(inputs)
         check_state(
-            type(self).__name__, self.state_size, state, inputs.shape[0], state_dtype(inputs)
+            type(self).__name__,
+            self.state_size,
+            state,
+            inputs.shape[0],
+            state_dtype(inputs),
+            inputs.device,
         )
+        return self._public_step(inputs, state)
+
+    def _public_step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """``forward`` after its checks: the state in its public form (tuple or concatenation)."""
         if self.state_is_tuple:
             c, h = state
         else:
             # TF splits the concatenated state [c, h] at num_units.
             c, h = state[:, : self.num_units], state[:, self.num_units :]
-        new_c, new_h = self._step(inputs, (c, h))
+        new_c, new_h = keep_state_dtype(inputs.device.type, self._step(inputs, (c, h)), (c, h))
         if self.state_is_tuple:
             return new_h, LSTMStateTuple(new_c, new_h)
         return new_h, torch.cat([new_c, new_h], 1)
+
+    def _unchecked_step(self, sample: torch.Tensor) -> Callable[[Any, Any], tuple[Any, Any]]:
+        if self._hooked():
+            return self
+        self._prepare_inputs(sample)
+        return self._public_step
+
+    def _input_half(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(inputs @ kernel[:D] + bias (+ forget_bias on f), kernel[D:])``: the step loop's input matmul for
+        all steps at once ``[..., 4H]``, and the recurrent half of the kernel ``[P, 4H]``."""
+        d = self.input_size
+        b_i, b_j, b_f, b_o = self.bias.chunk(4)
+        bias = torch.cat([b_i, b_j, b_f + self.forget_bias, b_o])
+        return F.linear(inputs, self.kernel[:d].t(), bias), self.kernel[d:]
+
+    def _wrap_core(self, core: Callable) -> Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]:
+        """Turn ``core(xw_t, c, h) -> (c', h')`` into a step on the public state form."""
+        if self.state_is_tuple:
+
+            def step(xw_t: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+                new_c, new_h = core(xw_t, state[0], state[1])
+                return new_h, LSTMStateTuple(new_c, new_h)
+
+            return step
+        n = self.num_units
+
+        def step_concat(
+            xw_t: torch.Tensor, state: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            new_c, new_h = core(xw_t, state[:, :n], state[:, n:])
+            return new_h, torch.cat([new_c, new_h], 1)
+
+        return step_concat
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, forget_bias={self.forget_bias}, state_is_tuple={self.state_is_tuple}"
@@ -85,6 +134,8 @@ class BasicLSTMCell(_LSTMBase):
         forget_bias: added to ``f`` at call time (not folded into the bias at init), default 1.0.
         state_is_tuple: True → ``LSTMStateTuple(c, h)``; False → the concatenation ``[c, h]`` of shape ``[B, 2H]``.
         activation: callable or TF name; default tanh.
+
+    Keyword Args:
         input_size, dtype, device, name, reuse: as for every cell (see ``BasicRNNCell``).
 
     Parameters (TF names): ``kernel [D+H, 4H]`` (glorot-uniform), ``bias [4H]`` (zeros).
@@ -121,6 +172,19 @@ class BasicLSTMCell(_LSTMBase):
         new_h = self._activation(new_c) * torch.sigmoid(o)
         return new_c, new_h
 
+    def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
+        xw, w_h = self._input_half(inputs)
+        act = self._activation
+
+        def core(
+            xw_t: torch.Tensor, c: torch.Tensor, h: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            i, j, f, o = torch.addmm(xw_t, h, w_h).chunk(4, 1)  # forget_bias is already in xw_t
+            new_c = c * torch.sigmoid(f) + torch.sigmoid(i) * act(j)
+            return new_c, act(new_c) * torch.sigmoid(o)
+
+        return xw, self._wrap_core(core)
+
 
 class LSTMCell(_LSTMBase):
     r"""The full LSTM step (Hochreiter & Schmidhuber 1997; peepholes and projection of Sak et al. 2014)::
@@ -141,7 +205,11 @@ class LSTMCell(_LSTMBase):
         initializer: in-place initialiser for the kernel, peepholes and projection; default glorot-uniform.
         num_proj: ``P``; project ``m`` with ``projection/kernel [H, P]`` when given.
         proj_clip: clip the projected output when given (needs ``num_proj``).
-        forget_bias, state_is_tuple, activation: as ``BasicLSTMCell`` (non-tuple state is ``[B, H+P]``).
+        forget_bias: as ``BasicLSTMCell``.
+        state_is_tuple: as ``BasicLSTMCell`` (the non-tuple state is ``[B, H+P]``).
+        activation: as ``BasicLSTMCell``.
+
+    Keyword Args:
         input_size, dtype, device, name, reuse: as for every cell.
 
     Parameters (TF names, in TF's order): ``kernel [D+P, 4H]``, ``bias [4H]`` (zeros), then ``w_f_diag``,
@@ -235,6 +303,33 @@ class LSTMCell(_LSTMBase):
                 new_m = new_m.clamp(-self.proj_clip, self.proj_clip)
         return new_c, new_m
 
+    def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
+        xw, w_h = self._input_half(inputs)
+        act, cell_clip, proj_clip = self._activation, self.cell_clip, self.proj_clip
+        peep = (self.w_f_diag, self.w_i_diag, self.w_o_diag) if self.use_peepholes else None
+        proj = self.projection_kernel if self.num_proj is not None else None
+
+        def core(
+            xw_t: torch.Tensor, c: torch.Tensor, m: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            i, j, f, o = torch.addmm(xw_t, m, w_h).chunk(4, 1)  # forget_bias is already in xw_t
+            if peep is not None:
+                f = f + peep[0] * c
+                i = i + peep[1] * c
+            new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * act(j)
+            if cell_clip is not None:
+                new_c = new_c.clamp(-cell_clip, cell_clip)
+            if peep is not None:
+                o = o + peep[2] * new_c
+            new_m = torch.sigmoid(o) * act(new_c)
+            if proj is not None:
+                new_m = new_m @ proj
+                if proj_clip is not None:
+                    new_m = new_m.clamp(-proj_clip, proj_clip)
+            return new_c, new_m
+
+        return xw, self._wrap_core(core)
+
     def extra_repr(self) -> str:
         return (
             f"{super().extra_repr()}, use_peepholes={self.use_peepholes}, cell_clip={self.cell_clip}, "
@@ -246,6 +341,6 @@ def _check_clip(where: str, name: str, value: Any) -> float | None:
     if value is None:
         return None
     # `not value > 0` also refuses NaN, which would turn every clipped value into NaN. inf is allowed (no clip).
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:  # type: ignore[operator]
         raise ValueError(f"{where}: expected {name} to be a positive number or None, got {value!r}")
     return float(value)

@@ -118,7 +118,8 @@ class OutputProjectionWrapper(CellWrapper):
         output, new_state = self.cell(inputs, state)
         if self.kernel is None:
             self._create_projection(output)
-        projected = torch.addmm(self.bias, output, self.kernel)
+        # Built above when missing: mypy cannot see that _create_projection set them.
+        projected = torch.addmm(self.bias, output, self.kernel)  # type: ignore[arg-type]
         if self._activation is not None:
             projected = self._activation(projected)
         return projected, new_state
@@ -212,7 +213,8 @@ class InputProjectionWrapper(CellWrapper):
             raise ValueError(
                 f"{where}: built for input_size={self._input_size}, got inputs.shape[-1]={inputs.shape[1]}"
             )
-        projected = torch.addmm(self.bias, inputs, self.kernel)
+        # Built above when missing: mypy cannot see that _create_projection set them.
+        projected = torch.addmm(self.bias, inputs, self.kernel)  # type: ignore[arg-type]
         if self._activation is not None:
             projected = self._activation(projected)
         return self.cell(projected, state)

@@ -6,7 +6,7 @@ Only the fused path (``rnnkit.fused``) converts between the two.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
@@ -17,8 +17,10 @@ class LSTMStateTuple(NamedTuple):
     """The state of an LSTM cell: ``c`` is the memory cell ``[B, H]``, ``h`` the output ``[B, H]`` (or ``[B, P]``
     with a projection)."""
 
-    c: torch.Tensor
-    h: torch.Tensor
+    # Tensors in a state; the same tuple holds the sizes of ``state_size`` (ints) and the flags of a dropout
+    # state filter (bools), as TF's LSTMStateTuple does, so the fields are typed Any.
+    c: Any
+    h: Any
 
     @property
     def dtype(self) -> torch.dtype:

@@ -9,7 +9,7 @@ from importlib import import_module
 from .._version import __version__
 from ._common import Parser, UsageError
 
-COMMANDS = ("train", "evaluate", "predict", "plot", "presets")
+COMMANDS = ("train", "evaluate", "predict", "plot", "presets", "bench")
 
 
 def build_parser() -> Parser:
@@ -27,6 +27,8 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     from ..data.mnist import MnistError
+    from ..train import CheckpointFileError
+    from ..train.rundir import RunFileError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -36,8 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     prog = f"rnnkit {args.command}"
     try:
         return int(args.func(args) or 0)
-    except (UsageError, MnistError) as e:
+    except (UsageError, MnistError, CheckpointFileError, RunFileError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except (
+        OSError
+    ) as e:  # an unwritable or full output directory, a file that vanished: no traceback
+        reason = e.strerror or str(e)
+        detail = (
+            f"{e.filename}: {reason}" if e.filename and str(e.filename) not in reason else reason
+        )
+        print(f"{prog}: error: {detail}", file=sys.stderr)
         return 2
 
 

@@ -33,6 +33,7 @@ def pick_device(name: str | None) -> str:
 
 
 def read_config(run_dir: str | Path) -> dict[str, Any]:
+    from ..tasks import TASKS
     from ..train import rundir as rd
 
     p = Path(run_dir) / rd.CONFIG
@@ -40,7 +41,28 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
         raise UsageError(
             f"{run_dir} is not a run directory (no {rd.CONFIG}); train one with rnnkit train"
         )
-    return rd.read_json(p)
+    try:
+        cfg = rd.read_json(p)
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise UsageError(f"{p} is damaged: not valid JSON ({e})") from None
+    if not isinstance(cfg, dict) or cfg.get("task") not in TASKS:
+        got = cfg.get("task") if isinstance(cfg, dict) else type(cfg).__name__
+        raise UsageError(
+            f"{p} is damaged: expected a run configuration naming a task ({', '.join(TASKS)}), got {got!r}"
+        )
+    # Resolving it again checks every value the way `rnnkit train` checked them (a written config resolves to
+    # itself), and says which settings are missing.
+    from ..tasks import ConfigError
+
+    settings = {k: v for k, v in cfg.items() if k not in ("task", "preset")}
+    try:
+        resolved = TASKS[cfg["task"]].resolve_config(cfg.get("preset", "default"), settings)
+    except ConfigError as e:
+        raise UsageError(f"{p} is damaged: {e}") from None
+    missing = sorted(set(resolved) - set(cfg))
+    if missing:
+        raise UsageError(f"{p} is damaged: missing settings {missing}")
+    return cfg
 
 
 def load_run(

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..train.distributed import setup_distributed
+from ..train.precision import Precision
 from ._common import UsageError, pick_device, read_config
 
 HELP = "train a task (mnist, sine, series) and write a run directory"
@@ -49,6 +51,11 @@ def register(sub: Any) -> None:
         metavar="KEY=VALUE",
         help="override any config key (VALUE is JSON; a.b=V sets a nested key), repeatable",
     )
+    p.add_argument(
+        "--precision",
+        choices=["32", "bf16", "16-mixed"],
+        help="32 (default); bf16: bfloat16 autocast (CPU or CUDA); 16-mixed: float16 + grad scaler (CUDA)",
+    )
     p.add_argument("--no-plots", action="store_true", help="do not draw the figures at the end")
     p.set_defaults(func=run)
 
@@ -61,6 +68,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "lr": args.lr,
         "seed": args.seed,
         "data_dir": args.data_dir,
+        "precision": args.precision,
     }
     if args.device is not None:
         o["device"] = pick_device(args.device)
@@ -99,11 +107,16 @@ def run(args: argparse.Namespace) -> int:
         if args.task and args.task != cfg["task"]:
             raise UsageError(f"{run_dir} is a {cfg['task']} run, not {args.task}")
         if not (run_dir / rd.CHECKPOINT).is_file():
-            raise UsageError(f"{run_dir} has no checkpoint to resume from")
+            raise UsageError(
+                f"{run_dir} has no checkpoint to resume from (it stopped before its first save); "
+                "remove the directory and train again"
+            )
         if args.device is not None:
             cfg["device"] = pick_device(args.device)
         if args.data_dir:
             cfg["data_dir"] = args.data_dir
+        if args.precision:
+            cfg["precision"] = args.precision
     else:
         if not args.task:
             raise UsageError("give a task (mnist, sine, series) or --resume RUN_DIR")
@@ -117,7 +130,19 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"{run_dir} already holds a run; continue it with --resume {run_dir} or pick another --out"
             )
-    return train_run(cfg, run_dir, resume=bool(args.resume), plots=not args.no_plots)
+    try:
+        Precision(cfg.get("precision", "32"), cfg["device"])
+    except ValueError as e:
+        raise UsageError(str(e).removeprefix("Precision: ")) from None
+    # Started by torchrun with several processes: join them (gloo on CPU, nccl on CUDA).
+    dist = setup_distributed(cfg["device"])
+    try:
+        if dist is not None:
+            run_dir = Path(dist.broadcast_object(str(run_dir)))  # rank 0's default name (its clock)
+        return train_run(cfg, run_dir, resume=bool(args.resume), plots=not args.no_plots, dist=dist)
+    finally:
+        if dist is not None:
+            dist.close()
 
 
 def train_run(
@@ -126,36 +151,58 @@ def train_run(
     resume: bool = False,
     plots: bool = True,
     tty: bool | None = None,
+    dist: Any = None,
 ) -> int:
-    """Build the task, train (or resume), draw the plots, print the final metrics."""
+    """Build the task, train (or resume), draw the plots, print the final metrics.
+
+    With ``dist`` (a :class:`rnnkit.train.distributed.Distributed`), every process trains its share and only
+    rank 0 writes the run directory and prints.
+    """
     from ..tasks import TASKS, ConfigError
-    from ..train import TrainingDiverged, fit
+    from ..train import SingleProcess, TrainingDiverged, fit
     from ..train import rundir as rd
 
+    main = dist is None or dist.is_main
+    task_cfg = (
+        dict(cfg, device=str(dist.device)) if dist is not None else cfg
+    )  # cuda -> cuda:LOCAL_RANK
     try:
-        task = TASKS[cfg["task"]](cfg)
+        task = TASKS[cfg["task"]](task_cfg)
     except ConfigError as e:
         raise UsageError(str(e)) from None
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        rd.write_json(run_dir / rd.CONFIG, cfg)
-    print(
-        f"rnnkit: {'resuming' if resume else 'training'} {cfg['task']} (preset {cfg['preset']}) "
-        f"for {cfg['max_steps']} steps in {run_dir}",
-        flush=True,
-    )
+    if dist is not None:
+        dist.barrier()  # every rank has checked the run directory before rank 0 writes into it
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            rd.write_json(run_dir / rd.CONFIG, cfg)
+        procs = f" on {dist.world_size} processes" if dist is not None else ""
+        print(
+            f"rnnkit: {'resuming' if resume else 'training'} {cfg['task']} (preset {cfg['preset']}) "
+            f"for {cfg['max_steps']} steps{procs} in {run_dir}",
+            flush=True,
+        )
     try:
         metrics = fit(
-            task, task.make_optimizer(), task.loop_config(tty=tty), run_dir, resume=resume
+            task,
+            task.make_optimizer(),
+            task.loop_config(tty=tty),
+            run_dir,
+            resume=resume,
+            dist=dist or SingleProcess(),
         )
     except TrainingDiverged as e:
         print(f"rnnkit train: {e}", flush=True)
         return 1
     except KeyboardInterrupt:
-        print(
-            f"rnnkit train: interrupted; continue with: rnnkit train --resume {run_dir}", flush=True
-        )
+        if main:
+            print(
+                f"rnnkit train: interrupted; continue with: rnnkit train --resume {run_dir}",
+                flush=True,
+            )
         return 130
+    if not main:
+        return 0
     if plots:
         files = task.make_plots(run_dir)
         print("plots: " + ", ".join(str(f.name) for f in files))

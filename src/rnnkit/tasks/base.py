@@ -8,12 +8,14 @@ The configuration is a flat JSON-able dict; ``config.json`` of a run holds it in
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
 from ..train import LoopConfig
+from ..train.distributed import process_rank
 
 # Settings every task has (a preset or the user may override any of them).
 COMMON_DEFAULTS: dict[str, Any] = {
@@ -32,6 +34,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "stop_metric": None,
     "stop_at_least": None,
     "tensorboard": True,
+    "precision": "32",
 }
 
 LOOP_KEYS = (
@@ -45,6 +48,7 @@ LOOP_KEYS = (
     "stop_metric",
     "stop_at_least",
     "tensorboard",
+    "precision",
 )
 
 
@@ -57,6 +61,9 @@ class Task:
     description: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
     presets: ClassVar[dict[str, dict[str, Any]]] = {}  # name -> {"description": ..., **settings}
+    # What the training loop calls (rnnkit.train.Trainable): declared for the type checker; each task defines them.
+    train_loss: Callable[[int], tuple[torch.Tensor, int]]
+    evaluate: Callable[[], dict[str, float]]
 
     # ---- configuration -------------------------------------------------------------------------
     @classmethod
@@ -73,7 +80,7 @@ class Task:
             raise ConfigError(
                 f"unknown preset {preset!r} for task {cls.name}; choose from {', '.join(cls.presets)}"
             )
-        cfg = {**COMMON_DEFAULTS, **copy.deepcopy(cls.defaults)}
+        cfg: dict[str, Any] = {**COMMON_DEFAULTS, **copy.deepcopy(cls.defaults)}
         p = {k: v for k, v in copy.deepcopy(cls.presets[preset]).items() if k != "description"}
         for src in (p, overrides or {}):
             if src.get("epochs") is not None:
@@ -103,8 +110,11 @@ class Task:
                 raise ConfigError(
                     f"task {cls.name} has no epochs (its data is endless); use --max-steps N"
                 )
-            cfg["max_steps"] = steps = int(cfg["epochs"] * spe)
-            if steps < 1:
+            max_steps = int(
+                cfg["epochs"] * spe
+            )  # a local: mypy keeps cfg["max_steps"] narrowed to None
+            cfg["max_steps"] = max_steps
+            if max_steps < 1:
                 raise ConfigError(
                     f"--epochs {cfg['epochs']} gives no step (one epoch is {spe} steps)"
                 )
@@ -117,16 +127,12 @@ class Task:
         self.config = config
         self.device = torch.device(config["device"])
         self.data_dir = data_dir if data_dir is not None else config.get("data_dir")
+        # In a torchrun launch each process trains on its share of every global batch (train/distributed.py).
+        self.rank, self.world_size = process_rank()
         torch.manual_seed(config["seed"])  # model initialisation, dropout masks
         self.model: torch.nn.Module = self.build_model().to(self.device)
 
     def build_model(self) -> torch.nn.Module:
-        raise NotImplementedError
-
-    def train_loss(self, step: int) -> tuple[torch.Tensor, int]:
-        raise NotImplementedError
-
-    def evaluate(self) -> dict[str, float]:
         raise NotImplementedError
 
     def make_optimizer(self) -> torch.optim.Optimizer:

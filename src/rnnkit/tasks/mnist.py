@@ -17,6 +17,7 @@ import rnnkit as rk
 
 from ..data.mnist import Mnist, load_mnist
 from ..train import EpochSampler
+from ..train.distributed import launch_world_size
 from .base import Task
 from .common import TFDense, make_cell
 
@@ -147,6 +148,7 @@ def _lstm(num_units: int, **kw: Any) -> dict[str, Any]:
 
 class MnistTask(Task):
     name = "mnist"
+    model: MnistModel
     description = "classify MNIST digits read row by row (28 steps of 28 pixels)"
     defaults: ClassVar[dict[str, Any]] = {
         "data_dir": None,
@@ -251,9 +253,8 @@ class MnistTask(Task):
     @classmethod
     def steps_per_epoch(cls, config: dict[str, Any]) -> int:
         n = len(get_mnist(config.get("data_dir")).train_labels) - config["validation_size"]
-        return max(n, 0) // config["batch_size"]
-
-    model: MnistModel
+        # with N processes (torchrun) a step consumes N batches
+        return max(n, 0) // (config["batch_size"] * launch_world_size())
 
     def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:
         super().__init__(config, data_dir)
@@ -263,7 +264,9 @@ class MnistTask(Task):
         self.test_y = torch.from_numpy(data.test_labels[:n_test]).to(self.device)
         self._train: tuple[torch.Tensor, torch.Tensor] | None = None
         n_train = len(data.train_labels) - config["validation_size"]
-        self.sampler = EpochSampler(n_train, config["batch_size"], config["seed"])
+        self.sampler = EpochSampler(
+            n_train, config["batch_size"], config["seed"], self.rank, self.world_size
+        )
 
     @property
     def train_xy(self) -> tuple[torch.Tensor, torch.Tensor]:

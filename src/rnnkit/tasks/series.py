@@ -21,6 +21,7 @@ from torch import nn
 import rnnkit as rk
 
 from ..data.synthetic import SeriesWindows, next_step_pairs, seed004_window, series
+from ..train.distributed import own_rows
 from .base import ConfigError, Task
 from .common import TFDense
 
@@ -121,9 +122,10 @@ class SeriesTask(Task):
             t0, f0 = seed004_window(0)
             x, y = self._t(t0), self._t(f0)
         else:
-            x, y = self._pairs(
-                self.windows.train_times(self.config["batch_size"], self.config["seed"], step)
-            )
+            # the global batch; this process's rows of it
+            bs = self.config["batch_size"] * self.world_size
+            times = self.windows.train_times(bs, self.config["seed"], step)[own_rows(bs)]
+            x, y = self._pairs(times)
         return self._loss(self.model(x), y), x.shape[0]
 
     def _loss(

@@ -18,6 +18,7 @@ from torch import nn
 import rnnkit as rk
 
 from ..data.synthetic import sine_batch
+from ..train.distributed import gather_rows, own_rows
 from .base import Task
 from .common import TFDense, state_to_tensors, tensors_to_state
 
@@ -48,6 +49,7 @@ class SineModel(nn.Module):
 
 class SineTask(Task):
     name = "sine"
+    model: SineModel
     description = "sin(x) -> cos(x) per step, state carried from window to window (truncated BPTT)"
     defaults: ClassVar[dict[str, Any]] = {
         "time_steps": 20,
@@ -80,8 +82,6 @@ class SineTask(Task):
         },
     }
 
-    model: SineModel
-
     def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:
         super().__init__(config, data_dir)
         self.carry = self._zero_state()
@@ -94,7 +94,12 @@ class SineTask(Task):
         return self.model.cell.zero_state(self.config["batch_size"], device=self.device)
 
     def _window(self, step: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-        x, y, xs = sine_batch(step, self.config["batch_size"], self.config["time_steps"])
+        # Several processes: this process's rows of the global batch (batch_size rows per process), so each
+        # one carries the states of its own rows, as one process would carry all of them.
+        bs = self.config["batch_size"]
+        x, y, xs = sine_batch(step, bs * self.world_size, self.config["time_steps"])
+        rows = own_rows(bs * self.world_size)
+        x, y, xs = x[rows], y[rows], xs[rows]
 
         def as_t(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(a, dtype=torch.float32, device=self.device)
@@ -129,11 +134,21 @@ class SineTask(Task):
         return {"xs": xs[0].tolist(), "true": y[0, :, 0].tolist(), "pred": pred[0, :, 0].tolist()}
 
     def extra_state(self) -> dict[str, torch.Tensor]:
-        return {**state_to_tensors("carry", self.carry), "next_step": torch.tensor(self.next_step)}
+        # every process's rows of the carried state, in rank order (a collective: all ranks call it)
+        carry = rk.nest.map_structure(gather_rows, self.carry)
+        return {**state_to_tensors("carry", carry), "next_step": torch.tensor(self.next_step)}
 
     def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        bs, rows = self.config["batch_size"], own_rows(self.config["batch_size"] * self.world_size)
+        if state["carry/0"].shape[0] != bs * self.world_size:
+            raise ValueError(
+                f"sine: the checkpoint carries {state['carry/0'].shape[0]} rows, this run "
+                f"{bs} x {self.world_size} processes; resume with the number of processes it was trained with"
+            )
         self.carry = tensors_to_state(
-            "carry", {k: v.to(self.device) for k, v in state.items()}, self.carry
+            "carry",
+            {k: v[rows].to(self.device) for k, v in state.items() if k.startswith("carry/")},
+            self.carry,
         )
         self.next_step = int(state["next_step"])
 

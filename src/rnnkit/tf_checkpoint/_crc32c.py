@@ -15,7 +15,9 @@ import numpy as np
 
 _google_crc32c: ModuleType | None
 try:  # optional accelerator (the `tasks` extra installs it)
-    import google_crc32c as _google_crc32c
+    import google_crc32c
+
+    _google_crc32c = google_crc32c
 except ImportError:  # pragma: no cover - depends on the environment
     _google_crc32c = None
 

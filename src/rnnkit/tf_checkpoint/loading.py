@@ -14,8 +14,9 @@ from ..tf_names import LoadResult, load_tf_variables, tf_variables
 from .errors import CheckpointError
 from .legacy_names import modern_name
 from .reader import CheckpointReader
+from .writer import write
 
-__all__ = ["load_tf_checkpoint"]
+__all__ = ["load_tf_checkpoint", "save_tf_checkpoint", "tf_name_map"]
 
 _WHERE = "load_tf_checkpoint"
 
@@ -137,3 +138,35 @@ def _copy(wanted: Mapping[str, torch.nn.Parameter], values: Mapping[str, np.ndar
         for name, value in values.items():
             param = wanted[name]
             param.copy_(torch.from_numpy(value).to(dtype=param.dtype, device=param.device))
+
+
+def save_tf_checkpoint(
+    module_or_cell: Any,
+    prefix: str | os.PathLike[str],
+    scope: str | None = "rnn",
+    write_state: bool = True,
+) -> str:
+    """Write a cell's (or model's) parameters as a TF checkpoint under their TF names.
+
+    The inverse of :func:`load_tf_checkpoint`: names come from ``rk.tf_variables(cell, scope)`` or the
+    module's ``tf_variables()``; values keep their dtype (float32 stays float32). TensorFlow restores
+    the result with ``tf.train.Saver().restore`` into the graph that uses the same names.
+    Returns the prefix.
+    """
+    wanted = _wanted(module_or_cell, scope)
+    values = {name: param.detach().cpu().numpy() for name, param in wanted.items()}
+    return write(prefix, values, write_state=write_state)
+
+
+def tf_name_map(module_or_cell: Any, scope: str | None = "rnn") -> dict[str, str]:
+    """``{state_dict key: TF name}`` for every parameter that has a TF name.
+
+    Turns an rnnkit model's saved state (e.g. a run directory's safetensors) into a TF checkpoint:
+    ``convert.safetensors_to_checkpoint(path, prefix, rename=tf_name_map(model))``.
+    """
+    by_id = {id(param): name for name, param in _wanted(module_or_cell, scope).items()}
+    return {
+        key: by_id[id(param)]
+        for key, param in module_or_cell.named_parameters()
+        if id(param) in by_id
+    }

@@ -62,7 +62,11 @@ def write(
     for name, value in tensors.items():
         if not isinstance(name, str) or not name or name.startswith("\x00"):
             raise ValueError(f"write: tensor names must be non-empty strings, got {name!r}")
-        arrays[name.encode("utf-8")] = (name, _as_numpy(name, value))
+        try:
+            key = name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"write: tensor names must be valid text, got {name!r}") from None
+        arrays[key] = (name, _as_numpy(name, value))
 
     directory = os.path.dirname(os.path.abspath(prefix))
     os.makedirs(directory, exist_ok=True)

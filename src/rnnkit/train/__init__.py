@@ -1,6 +1,6 @@
 """Generic training machinery: loop, checkpoints, run-directory files, sampler, schedules."""
 
-from .checkpoint import Checkpoint, atomic_write_bytes, save_checkpoint
+from .checkpoint import Checkpoint, CheckpointFileError, atomic_write_bytes, save_checkpoint
 from .dist import SingleProcess
 from .loop import LoopConfig, Trainable, TrainingDiverged, fit
 from .sampler import EpochSampler
@@ -8,6 +8,7 @@ from .schedule import lr_at
 
 __all__ = [
     "Checkpoint",
+    "CheckpointFileError",
     "EpochSampler",
     "LoopConfig",
     "SingleProcess",

@@ -14,17 +14,26 @@ tensor key             content
 
 The safetensors metadata holds ``format``, ``step`` and ``json``: a JSON document with the optimizer's
 ``param_groups`` and non-tensor state, Python's ``random`` state, the NumPy position, and the
-caller's JSON-able ``meta`` (loop counters, timers).
+caller's JSON-able ``meta`` (loop counters, timers); and ``sha256``, a digest of all of the above and of every
+tensor's name, dtype, shape and bytes. safetensors itself has no checksum, so without it a flipped bit in the
+tensor data would load silently; ``Checkpoint`` refuses a file whose digest does not match (files written before
+the digest existed load unchecked).
+
+NOTE [checkpoint faults]: the file is replaced atomically (``atomic_write_bytes``), so a crash or SIGKILL while
+writing leaves the previous checkpoint in place (a stale ``.checkpoint.safetensors.*.tmp`` is removed by the next
+save); a failed write (disk full, no permission) raises an ``OSError`` naming the file and keeps the previous
+one; a damaged file raises :class:`CheckpointFileError` naming it. Nothing is ever unpickled.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -34,22 +43,35 @@ from safetensors.torch import save as st_save
 FORMAT = "rnnkit-checkpoint-1"
 
 
+class CheckpointFileError(ValueError):
+    """A checkpoint file that cannot be read or trusted (truncated, damaged, not a checkpoint); names the file."""
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a torn one.
 
     Temp file in the same directory (same filesystem, so ``os.replace`` is atomic), fsync, replace,
-    then fsync the directory so that the rename itself survives a crash.
+    then fsync the directory so that the rename itself survives a crash. A failed write (disk full, no
+    permission) raises ``OSError`` naming ``path`` and leaves the previous file as it was.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            reason = e.strerror or str(e)
+            raise OSError(
+                e.errno,
+                f"cannot write {path}: {reason}; the previous version of the file, if any, is kept",
+            ) from e
         raise
     try:
         dfd = os.open(path.parent, os.O_RDONLY)
@@ -71,9 +93,10 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng/cuda/{i}"] = s
-    # the legacy global NumPy RNG is what old code (and np.random.* calls) draw from
-    np_state: Any = np.random.get_state()  # noqa: NPY002
-    kind, key, pos, has_gauss, gauss = np_state
+    # The legacy tuple form (get_state's default); its stub is a union with the dict form.
+    kind, key, pos, has_gauss, gauss = cast(
+        "tuple[str, np.ndarray, int, int, float]", np.random.get_state()
+    )
     tensors["rng/numpy"] = torch.from_numpy(key.astype(np.int64))
     version, pystate, pygauss = random.getstate()
     meta = {
@@ -144,7 +167,23 @@ def save_checkpoint(
     tensors.update({k: _cpu(v) for k, v in t.items()})
     tensors.update({f"extra/{k}": _cpu(v) for k, v in (extra or {}).items()})
     header = {"format": FORMAT, "step": str(int(step)), "json": json.dumps(doc)}
+    header["sha256"] = _digest(tensors, header)
+    path = Path(path)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed
+        stale.unlink(missing_ok=True)
     atomic_write_bytes(path, st_save(tensors, metadata=header))
+
+
+def _digest(tensors: dict[str, torch.Tensor], header: dict[str, str]) -> str:
+    """SHA-256 of the metadata (but the digest) and of every tensor's name, dtype, shape and bytes."""
+    h = hashlib.sha256()
+    for key in sorted(k for k in header if k != "sha256"):
+        h.update(f"{key}={header[key]}\0".encode())
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 class Checkpoint:
@@ -159,14 +198,24 @@ class Checkpoint:
         except FileNotFoundError:
             raise
         except Exception as e:
-            raise ValueError(f"Checkpoint: cannot read {self.path} ({e})") from None
+            raise CheckpointFileError(f"Checkpoint: cannot read {self.path} ({e})") from None
         if header.get("format") != FORMAT:
-            raise ValueError(
+            raise CheckpointFileError(
                 f"Checkpoint: expected format {FORMAT!r} in {self.path}, got {header.get('format')!r}"
             )
-        self.step = int(header["step"])
-        self._doc = json.loads(header["json"])
-        self.meta: dict[str, Any] = self._doc["meta"]
+        if "sha256" in header and header["sha256"] != _digest(self.tensors, header):
+            raise CheckpointFileError(
+                f"Checkpoint: cannot read {self.path} (its contents do not match their SHA-256: the file is "
+                "damaged)"
+            )
+        try:
+            self.step = int(header["step"])
+            self._doc = json.loads(header["json"])
+            self.meta: dict[str, Any] = self._doc["meta"]
+        except (KeyError, TypeError, ValueError) as e:
+            raise CheckpointFileError(
+                f"Checkpoint: cannot read {self.path} (bad header: {type(e).__name__} {e})"
+            ) from None
         self.extra = {k[6:]: v for k, v in self.tensors.items() if k.startswith("extra/")}
 
     def model_state(self) -> dict[str, torch.Tensor]:
@@ -178,7 +227,16 @@ class Checkpoint:
         optimizer: torch.optim.Optimizer | None = None,
         rng: bool = True,
     ) -> None:
-        model.load_state_dict(self.model_state())
+        try:
+            model.load_state_dict(self.model_state())
+        except (
+            RuntimeError
+        ) as e:  # torch lists every missing/unexpected/mis-shaped key: keep the first
+            first = next((line.strip() for line in str(e).splitlines()[1:] if line.strip()), str(e))
+            raise CheckpointFileError(
+                f"Checkpoint: {self.path} does not fit {type(model).__name__} (was the run's config.json "
+                f"edited?): {first}"
+            ) from None
         if optimizer is not None:
             _load_optimizer(optimizer, self.tensors, self._doc["optimizer"])
         if rng:

@@ -9,10 +9,12 @@ everything a step draws from is either a pure function of the step or saved in t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +24,7 @@ import torch
 from . import rundir as rd
 from .checkpoint import Checkpoint, save_checkpoint
 from .dist import SingleProcess
+from .precision import Precision
 from .progress import Progress
 from .schedule import lr_at
 
@@ -59,6 +62,7 @@ class LoopConfig:
     stop_at_least: float | None = None  # ... reaches this value (seed 003's "save at 0.90")
     tensorboard: bool = True
     tty: bool | None = None  # None: tqdm when stderr is a terminal
+    precision: str = "32"  # "32", "bf16" or "16-mixed" (see train/precision.py)
 
 
 def _tb_writer(run_dir: Path, purge_step: int | None) -> Any:
@@ -69,12 +73,29 @@ def _tb_writer(run_dir: Path, purge_step: int | None) -> Any:
     return SummaryWriter(str(run_dir / "tensorboard"), purge_step=purge_step)
 
 
+@contextlib.contextmanager
+def _calling(task: Any, train_model: torch.nn.Module) -> Iterator[None]:
+    """Let ``task.train_loss`` call ``train_model`` (the DDP wrapper) as ``task.model``.
+
+    DDP averages gradients only for forward passes made through the wrapper, while tasks call ``self.model``;
+    outside the training step (evaluation, checkpoints, plots) ``task.model`` is the plain module again.
+    """
+    if train_model is task.model:
+        yield
+        return
+    model, task.model = task.model, train_model
+    try:
+        yield
+    finally:
+        task.model = model
+
+
 class _SigintFlag:
     """First Ctrl-C: finish the current step, save, stop. Second Ctrl-C: the usual KeyboardInterrupt."""
 
     def __init__(self) -> None:
         self.raised = False
-        self._old: Any = None
+        self._old: Any = None  # the previous SIGINT handler
 
     def __enter__(self) -> _SigintFlag:
         if threading.current_thread() is threading.main_thread():
@@ -106,9 +127,12 @@ def fit(
         KeyboardInterrupt: after Ctrl-C, once the checkpoint of the last finished step is written.
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     dist = dist or SingleProcess()
+    if dist.is_main:  # only rank 0 writes (see train/distributed.py)
+        run_dir.mkdir(parents=True, exist_ok=True)
     model = task.model
+    param = next(model.parameters(), None)
+    prec = Precision(cfg.precision, param.device if param is not None else "cpu")
     ckpt = run_dir / rd.CHECKPOINT
     step = 0
     meta: dict[str, Any] = {"train_seconds": 0.0, "cpu_seconds": 0.0, "loss_sum": 0.0, "loss_n": 0}
@@ -127,19 +151,23 @@ def fit(
     writer = (
         _tb_writer(run_dir, step if resume else None) if cfg.tensorboard and dist.is_main else None
     )
-    progress = Progress(cfg.max_steps, step, cfg.log_every, tty=cfg.tty)
+    progress = Progress(cfg.max_steps, step, cfg.log_every, tty=cfg.tty, quiet=not dist.is_main)
 
     def save(s: int) -> None:
         meta["train_seconds"] = seconds0 + time.perf_counter() - t0
         meta["cpu_seconds"] = cpu0 + time.process_time() - c0
+        extra = task.extra_state()  # on every rank: a task may gather its ranks' rows here
         if dist.is_main:
-            save_checkpoint(ckpt, model, optimizer, s, task.extra_state(), meta)
+            save_checkpoint(ckpt, model, optimizer, s, extra, meta)
 
     def evaluate(s: int) -> dict[str, Any]:
         was_training = model.training
         model.eval()
-        with torch.no_grad():
-            ev = {k: float(v) for k, v in task.evaluate().items()}
+        with torch.no_grad(), prec.autocast():
+            # every rank evaluates (its share); the metrics are averaged over ranks
+            ev = {
+                k: float(dist.mean(torch.as_tensor(float(v)))) for k, v in task.evaluate().items()
+            }
             snap = task.snapshot(s) if hasattr(task, "snapshot") else None
         model.train(was_training)
         if dist.is_main:
@@ -165,7 +193,8 @@ def fit(
                     g["lr"] = lr
                 in_step = True
                 train_model.train()
-                loss, n = task.train_loss(step)
+                with prec.autocast(), _calling(task, train_model):
+                    loss, n = task.train_loss(step)
                 value = float(dist.mean(loss.detach()))
                 if not math.isfinite(value):
                     raise TrainingDiverged(
@@ -173,10 +202,11 @@ def fit(
                         f"good checkpoint is kept in {ckpt}; lower the learning rate (--lr) and train again"
                     )
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                prec.backward(loss)  # with DDP: gradients averaged over ranks here
                 if cfg.grad_clip:
+                    prec.unscale_(optimizer)
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
+                prec.step(optimizer)
                 step += 1
                 in_step = False
                 examples += n * dist.world_size

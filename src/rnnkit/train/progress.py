@@ -14,12 +14,14 @@ class Progress:
         every: int,
         stream: TextIO | None = None,
         tty: bool | None = None,
+        quiet: bool = False,
     ) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
+        self.quiet = quiet  # ranks other than 0 of a multi-process run print nothing
         self.total, self.every = total, max(1, every)
         self._bar = None
-        if self.tty:
+        if self.tty and not quiet:
             from tqdm import tqdm
 
             self._bar = tqdm(
@@ -28,6 +30,8 @@ class Progress:
 
     def update(self, step: int, loss: float, examples_per_s: float, lr: float) -> None:
         """Called after every step; ``step`` is the number of steps done."""
+        if self.quiet:
+            return
         if self._bar is not None:
             self._bar.update(1)
             if step % 10 == 0 or step == self.total:
@@ -42,6 +46,8 @@ class Progress:
             )
 
     def message(self, text: str) -> None:
+        if self.quiet:
+            return
         if self._bar is not None:
             self._bar.write(text, file=self.stream)
         else:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .. import nest
-from .._checks import describe, to_torch_dtype
+from .._checks import autocast_enabled, describe, to_torch_dtype
 from ..cells.base import RNNCell, check_state
 
 __all__ = ["check_cell", "check_sequence_length", "initial_state_or_zeros"]
@@ -28,7 +28,12 @@ def check_cell(where: str, cell: Any) -> RNNCell:
 
 
 def check_sequence_length(
-    where: str, sequence_length: Any, batch: int, time: int, device: torch.device
+    where: str,
+    sequence_length: Any,
+    batch: int,
+    time: int,
+    device: torch.device,
+    name: str = "sequence_length",
 ) -> torch.Tensor | None:
     """Return ``sequence_length`` as an int64 ``[B]`` tensor on ``device``, or None.
 
@@ -45,24 +50,24 @@ def check_sequence_length(
             array = np.asarray(None)
         if array.dtype == object or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
             raise TypeError(
-                f"{where}: expected sequence_length to hold integers, got {describe(sequence_length)} "
+                f"{where}: expected {name} to hold integers, got {describe(sequence_length)} "
                 f"of {array.dtype} values"
             )
         lengths = torch.as_tensor(array.astype(np.int64))
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-        raise TypeError(f"{where}: expected sequence_length to hold integers, got {lengths.dtype}")
+        raise TypeError(f"{where}: expected {name} to hold integers, got {lengths.dtype}")
     if lengths.shape != (batch,):
         raise ValueError(
-            f"{where}: expected sequence_length of shape [B] = ({batch},), got shape {tuple(lengths.shape)}"
+            f"{where}: expected {name} of shape [B] = ({batch},), got shape {tuple(lengths.shape)}"
         )
     lengths = lengths.to(device=device, dtype=torch.int64)
     if batch:
         low, high = int(lengths.min()), int(lengths.max())
         if low < 0:
-            raise ValueError(f"{where}: expected sequence_length >= 0, got a minimum of {low}")
+            raise ValueError(f"{where}: expected {name} >= 0, got a minimum of {low}")
         if high > time:
             raise ValueError(
-                f"{where}: expected sequence_length <= the number of time steps ({time}), got {high}"
+                f"{where}: expected {name} <= the number of time steps ({time}), got {high}"
             )
     return lengths
 
@@ -75,6 +80,15 @@ def initial_state_or_zeros(
     ``dtype`` (TF demanded it when there was no initial state) is optional; given, it must match the inputs.
     """
     dtype = to_torch_dtype(where, dtype)
+    if autocast_enabled(like.device.type):
+        # Mixed precision: inputs may arrive in bf16/fp16 (from an autocast layer), but the state starts in and
+        # keeps the parameters' dtype (see cells.base.keep_state_dtype); any floating initial state is accepted.
+        if initial_state is None:
+            return cell.zero_state(
+                batch, dtype or cell._default_dtype_device()[0], device=like.device
+            )
+        check_state(where, cell.state_size, initial_state, batch)
+        return initial_state
     if dtype is not None and dtype != like.dtype:
         raise TypeError(
             f"{where}: expected dtype to match the inputs' dtype {like.dtype}, got {dtype}"
@@ -83,6 +97,10 @@ def initial_state_or_zeros(
         return cell.zero_state(batch, like.dtype, device=like.device)
     check_state(where, cell.state_size, initial_state, batch)
     for tensor in nest.flatten(initial_state):
+        if tensor.device != like.device:
+            raise ValueError(
+                f"{where}: expected initial_state on {like.device} (the inputs' device), got {tensor.device}"
+            )
         if tensor.dtype != like.dtype:
             raise TypeError(
                 f"{where}: expected initial_state of dtype {like.dtype} (the inputs' dtype), got {tensor.dtype}"

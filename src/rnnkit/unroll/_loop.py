@@ -8,12 +8,14 @@ its while-loop there too) and the outputs are zeros.
 NOTE [padding never reaches the gradient]: the rows past their length are still fed to the cell (one batched call
 per step) and their results dropped by ``torch.where``. ``where``'s backward sends them a zero gradient, but
 ``0 * nan = nan``: a NaN or inf in the *padding* of the inputs would turn every parameter gradient into NaN (TF
-1.x behaves so; checked with TF 2.x's compat.v1 dynamic_rnn). rnnkit zeroes the padded input rows before the cell
-call. For finite inputs this changes no value and no gradient (the dropped rows get a zero gradient either way).
+1.x behaves so; checked with TF 2.x's compat.v1 dynamic_rnn). So the unrolls zero the padding of their inputs once,
+on entry (``zero_padding``), before any cell, precomputed input matmul or fused kernel sees them. For finite inputs
+this changes no value and no gradient (the dropped rows get a zero gradient either way).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -21,13 +23,46 @@ import torch
 from .. import nest
 from ..cells.base import RNNCell
 
-__all__ = ["run_steps"]
+__all__ = ["run_steps", "zero_padding", "zero_padding_steps"]
 
 
 def _where_rows(keep: torch.Tensor, new: torch.Tensor, old: Any) -> torch.Tensor:
-    """``new`` where ``keep[b]``, else ``old`` (a tensor or 0); ``keep`` is ``[B]`` bool, ``new`` is ``[B, ...]``."""
-    mask = keep.view(keep.shape[0], *([1] * (new.dim() - 1)))
-    return torch.where(mask, new, old)
+    """``new`` where ``keep[b]``, else ``old`` (a tensor or 0); ``keep`` is ``[B]`` or ``[B, 1]`` bool, ``new``
+    ``[B, ...]``."""
+    if keep.dim() != new.dim():
+        keep = keep.reshape(keep.shape[0], *([1] * (new.dim() - 1)))
+    return torch.where(keep, new, old)
+
+
+def zero_padding(inputs: Any, sequence_length: torch.Tensor | None, time_major: bool) -> Any:
+    """Nested ``[B, T, ...]`` (``[T, B, ...]``) inputs with every position ``t >= sequence_length[b]`` set to 0.
+
+    See NOTE [padding never reaches the gradient]. Returns ``inputs`` itself when there is no padding.
+    """
+    if sequence_length is None:
+        return inputs
+    flat = nest.flatten(inputs)
+    time = flat[0].shape[0 if time_major else 1]
+    if int(sequence_length.min()) >= time:
+        return inputs
+    keep = (
+        torch.arange(time, device=sequence_length.device)[None, :] < sequence_length[:, None]
+    )  # [B, T]
+    if time_major:
+        keep = keep.t()  # [T, B]
+    return nest.map_structure(
+        lambda x: torch.where(keep.view(*keep.shape, *([1] * (x.dim() - 2))), x, 0.0), inputs
+    )
+
+
+def zero_padding_steps(step_inputs: list[Any], sequence_length: torch.Tensor | None) -> list[Any]:
+    """``zero_padding`` for a list of per-step ``[B, ...]`` structures (``static_rnn``'s inputs)."""
+    if sequence_length is None or int(sequence_length.min()) >= len(step_inputs):
+        return step_inputs
+    return [
+        nest.map_structure(lambda x, t=t: _where_rows(t < sequence_length, x, 0.0), step)
+        for t, step in enumerate(step_inputs)
+    ]
 
 
 def _zero_outputs(cell: RNNCell, batch: int, like: torch.Tensor) -> Any:
@@ -36,40 +71,48 @@ def _zero_outputs(cell: RNNCell, batch: int, like: torch.Tensor) -> Any:
 
 def run_steps(
     cell: RNNCell,
-    step_inputs: list[Any],
+    step_inputs: Sequence[Any],
     state: Any,
     sequence_length: torch.Tensor | None,
     batch: int,
     like: torch.Tensor,
+    step: Callable[[Any, Any], tuple[Any, Any]] | None = None,
 ) -> tuple[list[Any], Any]:
-    """Run ``cell`` over ``step_inputs`` (one nested ``[B, D]`` structure per step) from ``state``.
+    """Run ``step`` (default: ``cell``) over ``step_inputs`` (one item per time step) from ``state``.
 
     Returns the per-step outputs (a list of length T) and the final state, applying the
     sequence_length rule (see NOTE above) when ``sequence_length`` (``[B]`` int64) is given.
     ``like`` is any input tensor: the dtype/device of zero outputs written past every row's length.
+    Everything is checked before the loop; the loop itself only steps and masks.
     """
+    step = cell if step is None else step
     outputs: list[Any] = []
     if sequence_length is None:
         for x in step_inputs:
-            out, state = cell(x, state)
+            out, state = step(x, state)
             outputs.append(out)
         return outputs, state
 
-    n_run = min(len(step_inputs), int(sequence_length.max()) if batch else 0)
-    keeps = (
-        torch.arange(n_run, device=sequence_length.device)[:, None] < sequence_length[None, :]
-    ).unbind(0)
-    for x, keep in zip(step_inputs[:n_run], keeps):
-        # NOTE [padding never reaches the gradient]
-        x = nest.map_structure(lambda v, k=keep: _where_rows(k, v, 0.0), x)
-        out, new_state = cell(x, state)
-        outputs.append(nest.map_structure(lambda o, k=keep: _where_rows(k, o, 0.0), out))
-        state = nest.map_structure(lambda n, o, k=keep: _where_rows(k, n, o), new_state, state)
-    if n_run < len(step_inputs):
+    n_steps = len(step_inputs)
+    lengths = sequence_length.tolist() if batch else [0]
+    n_run = min(n_steps, max(lengths))
+    # Until the shortest row ends every row is live: no masking needed there.
+    n_free = min(n_run, min(lengths))
+    for x in step_inputs[:n_free]:
+        out, state = step(x, state)
+        outputs.append(out)
+    if n_run > n_free:
+        steps = torch.arange(n_free, n_run, device=sequence_length.device)
+        keeps = (steps[:, None] < sequence_length[None, :]).unsqueeze(-1).unbind(0)  # each [B, 1]
+        for x, keep in zip(step_inputs[n_free:n_run], keeps):
+            out, new_state = step(x, state)
+            outputs.append(nest.map_structure(lambda o, k=keep: _where_rows(k, o, 0.0), out))
+            state = nest.map_structure(lambda n, o, k=keep: _where_rows(k, n, o), new_state, state)
+    if n_run < n_steps:
         zeros = (
             nest.map_structure(torch.zeros_like, outputs[0])
             if outputs
             else _zero_outputs(cell, batch, like)
         )
-        outputs.extend([zeros] * (len(step_inputs) - n_run))
+        outputs.extend([zeros] * (n_steps - n_run))
     return outputs, state

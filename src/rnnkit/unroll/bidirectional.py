@@ -20,11 +20,12 @@ from typing import Any
 import torch
 
 from .. import nest
-from .._checks import describe
+from .._checks import describe, to_torch_dtype
 from ..cells.base import RNNCell, check_state
-from ._checks import check_sequence_length
-from .dynamic import dynamic_rnn
-from .static import static_rnn
+from ..fused import decide, one_call_bidirectional, run_fused_bidirectional
+from ._checks import check_sequence_length, initial_state_or_zeros
+from .dynamic import dynamic_rnn, split_time
+from .static import check_step_list, static_rnn
 
 __all__ = [
     "reverse_sequence",
@@ -43,20 +44,37 @@ def reverse_sequence(
 
     Shape: ``input [B, T, ...]`` (``seq_axis=1, batch_axis=0``) or ``[T, B, ...]`` (``0, 1``); ``seq_lengths [B]``.
     """
+    where = "reverse_sequence"
+    if not isinstance(input, torch.Tensor):
+        raise TypeError(f"{where}: expected input to be a tensor, got {describe(input)}")
+    if (seq_axis, batch_axis) not in ((1, 0), (0, 1)) or input.dim() < 2:
+        raise ValueError(
+            f"{where}: expected (seq_axis, batch_axis) (1, 0) or (0, 1) on an input of rank >= 2, got "
+            f"({seq_axis}, {batch_axis}) on shape {tuple(input.shape)}"
+        )
+    if seq_lengths is None:
+        return input.flip(seq_axis)
+    time = input.shape[seq_axis]
+    checked = check_sequence_length(
+        where, seq_lengths, input.shape[batch_axis], time, input.device, name="seq_lengths"
+    )
+    return _reverse_sequence(input, checked, seq_axis, batch_axis)
+
+
+def _reverse_sequence(
+    input: torch.Tensor, seq_lengths: torch.Tensor | None, seq_axis: int, batch_axis: int
+) -> torch.Tensor:
+    """``reverse_sequence`` without the checks, for lengths the caller has checked (int64 on input's device)."""
     if seq_lengths is None:
         return input.flip(seq_axis)
     time = input.shape[seq_axis]
     steps = torch.arange(time, device=input.device)
-    lengths = seq_lengths.to(input.device)[:, None]
+    lengths = seq_lengths[:, None]
     index = torch.where(
         steps[None, :] < lengths, lengths - 1 - steps[None, :], steps[None, :]
     )  # [B, T]
     if (batch_axis, seq_axis) == (1, 0):
         index = index.t()  # [T, B]
-    elif (batch_axis, seq_axis) != (0, 1):
-        raise ValueError(
-            f"reverse_sequence: expected (seq_axis, batch_axis) (1, 0) or (0, 1), got ({seq_axis}, {batch_axis})"
-        )
     index = index.reshape(*index.shape, *([1] * (input.dim() - 2))).expand_as(input)
     return torch.gather(input, seq_axis, index)
 
@@ -69,26 +87,29 @@ def _check_cell(where: str, name: str, cell: Any) -> RNNCell:
     return cell
 
 
-def _batch_time(where: str, inputs: Any, time_major: bool) -> tuple[int, int, torch.Tensor]:
-    """``(B, T, first leaf)`` of nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs; deeper checks: dynamic_rnn."""
-    flat = nest.flatten(inputs)
-    layout = "[T, B, D]" if time_major else "[B, T, D]"
-    if not flat or not all(isinstance(x, torch.Tensor) for x in flat):
-        raise TypeError(f"{where}: expected inputs to be tensors {layout}, got {describe(inputs)}")
-    first = flat[0]
-    if first.dim() < 3:
-        raise ValueError(
-            f"{where}: expected inputs of rank 3 {layout}, got shape {tuple(first.shape)}"
-        )
-    time, batch = (
-        (first.shape[0], first.shape[1]) if time_major else (first.shape[1], first.shape[0])
-    )
+def _batch_time(
+    where: str, inputs: Any, time_major: bool, dtype: Any = None
+) -> tuple[int, int, torch.Tensor]:
+    """``(B, T, first leaf)`` of nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs, checked as ``dynamic_rnn``
+    checks them but reported under this function's name (and ``dtype=``, if given, against the inputs')."""
+    _, batch, time, first = split_time(where, inputs, time_major)
+    _check_dtype(where, dtype, first)
     return batch, time, first
 
 
-def _check_initial_state(where: str, name: str, cell: RNNCell, state: Any, batch: int) -> None:
+def _check_dtype(where: str, dtype: Any, like: torch.Tensor) -> None:
+    dtype = to_torch_dtype(where, dtype)
+    if dtype is not None and dtype != like.dtype:
+        raise TypeError(
+            f"{where}: expected dtype to match the inputs' dtype {like.dtype}, got {dtype}"
+        )
+
+
+def _check_initial_state(
+    where: str, name: str, cell: RNNCell, state: Any, batch: int, like: torch.Tensor
+) -> None:
     if state is not None:
-        check_state(f"{where} ({name})", cell.state_size, state, batch)
+        check_state(f"{where} ({name})", cell.state_size, state, batch, like.dtype, like.device)
 
 
 def bidirectional_dynamic_rnn(
@@ -103,6 +124,7 @@ def bidirectional_dynamic_rnn(
     swap_memory: bool = False,
     time_major: bool = False,
     scope: str | None = None,
+    fused: bool | None = None,
 ) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
     r"""A forward and a backward ``dynamic_rnn`` over the same inputs; TF1's ``tf.nn.bidirectional_dynamic_rnn``::
 
@@ -118,6 +140,9 @@ def bidirectional_dynamic_rnn(
         initial_state_fw, initial_state_bw: optional states like each cell's ``state_size``.
         dtype, parallel_iterations, swap_memory, time_major, scope: as for ``dynamic_rnn`` (scope only names
             variables in TF: see ``rk.tf_variables_bidirectional``).
+        fused: as for ``dynamic_rnn``, for each direction; when both cells are one fusable layer of the same kind
+            and size, one bidirectional kernel call runs both directions (torch's packed reverse direction is
+            TF's length-aware reversal).
 
     Returns:
         ``((out_fw, out_bw), (state_fw, state_bw))``: outputs ``[B, T, output_size]`` of each direction (not
@@ -126,21 +151,30 @@ def bidirectional_dynamic_rnn(
     where = "bidirectional_dynamic_rnn"
     _check_cell(where, "cell_fw", cell_fw)
     _check_cell(where, "cell_bw", cell_bw)
-    batch, time, like = _batch_time(where, inputs, time_major)
+    batch, time, like = _batch_time(where, inputs, time_major, dtype)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
-    _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch)
-    _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch)
+    _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch, like)
+    _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch, like)
+    plans = (
+        decide(f"{where} (cell_fw)", cell_fw, inputs, fused),
+        decide(f"{where} (cell_bw)", cell_bw, inputs, fused),
+    )
+    if plans[0] is not None and plans[1] is not None and one_call_bidirectional(*plans):
+        state_fw = initial_state_or_zeros(where, cell_fw, initial_state_fw, dtype, batch, like)
+        state_bw = initial_state_or_zeros(where, cell_bw, initial_state_bw, dtype, batch, like)
+        return run_fused_bidirectional(*plans, inputs, state_fw, state_bw, lengths, time_major)
     options = {
         "sequence_length": lengths,
         "dtype": dtype,
         "swap_memory": swap_memory,
         "time_major": time_major,
+        "fused": fused,
     }
     out_fw, state_fw = dynamic_rnn(cell_fw, inputs, initial_state=initial_state_fw, **options)
     seq_axis, batch_axis = (0, 1) if time_major else (1, 0)
 
     def reverse(x: torch.Tensor) -> torch.Tensor:
-        return reverse_sequence(x, lengths, seq_axis, batch_axis)
+        return _reverse_sequence(x, lengths, seq_axis, batch_axis)
 
     reversed_inputs = nest.map_structure(reverse, inputs)
     out_bw, state_bw = dynamic_rnn(
@@ -149,19 +183,11 @@ def bidirectional_dynamic_rnn(
     return (out_fw, nest.map_structure(reverse, out_bw)), (state_fw, state_bw)
 
 
-def _check_step_list(where: str, inputs: Any) -> tuple[int, torch.Tensor]:
-    if not isinstance(inputs, (list, tuple)) or isinstance(inputs, torch.Tensor):
-        raise TypeError(
-            f"{where}: expected inputs to be a list of [B, D] tensors, got {describe(inputs)}"
-        )
-    if not inputs:
-        raise ValueError(f"{where}: expected a non-empty list of inputs, got an empty list")
-    first = nest.flatten(inputs[0])
-    if not first or not isinstance(first[0], torch.Tensor) or first[0].dim() != 2:
-        raise ValueError(
-            f"{where}: expected inputs[0] to hold [B, D] tensors, got {describe(inputs[0])}"
-        )
-    return first[0].shape[0], first[0]
+def _check_step_list(where: str, inputs: Any, dtype: Any = None) -> tuple[int, torch.Tensor]:
+    """``(B, first leaf)`` of a list of per-step inputs, checked as ``static_rnn`` checks them."""
+    batch, like = check_step_list(where, inputs)
+    _check_dtype(where, dtype, like)
+    return batch, like
 
 
 def _reverse_steps(steps: list[Any], lengths: torch.Tensor | None) -> list[Any]:
@@ -170,7 +196,7 @@ def _reverse_steps(steps: list[Any], lengths: torch.Tensor | None) -> list[Any]:
         return list(reversed(steps))
 
     def reverse_leaf(*xs: torch.Tensor) -> torch.Tensor:
-        return reverse_sequence(torch.stack(xs, 0), lengths, seq_axis=0, batch_axis=1)
+        return _reverse_sequence(torch.stack(xs, 0), lengths, seq_axis=0, batch_axis=1)
 
     stacked = nest.map_structure(reverse_leaf, *steps)  # leaves [T, B, ...]
     flat = [leaf.unbind(0) for leaf in nest.flatten(stacked)]
@@ -204,10 +230,10 @@ def static_bidirectional_rnn(
     where = "static_bidirectional_rnn"
     _check_cell(where, "cell_fw", cell_fw)
     _check_cell(where, "cell_bw", cell_bw)
-    batch, like = _check_step_list(where, inputs)
+    batch, like = _check_step_list(where, inputs, dtype)
     lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
-    _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch)
-    _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch)
+    _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch, like)
+    _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch, like)
     out_fw, state_fw = static_rnn(cell_fw, list(inputs), initial_state_fw, dtype, lengths)
     out_bw, state_bw = static_rnn(
         cell_bw, _reverse_steps(list(inputs), lengths), initial_state_bw, dtype, lengths
@@ -260,6 +286,7 @@ def stack_bidirectional_dynamic_rnn(
     parallel_iterations: int | None = None,
     time_major: bool = False,
     scope: str | None = None,
+    fused: bool | None = None,
 ) -> tuple[torch.Tensor, tuple[Any, ...], tuple[Any, ...]]:
     r"""Layers of ``bidirectional_dynamic_rnn``, each reading the previous layer's ``concat([out_fw, out_bw], -1)``
     (Graves et al. 2013); TF 1.15 contrib's ``stack_bidirectional_dynamic_rnn``::
@@ -274,7 +301,7 @@ def stack_bidirectional_dynamic_rnn(
     """
     where = "stack_bidirectional_dynamic_rnn"
     _check_stack(where, cells_fw, cells_bw, initial_states_fw, initial_states_bw)
-    batch, time, like = _batch_time(where, inputs, time_major)
+    batch, time, like = _batch_time(where, inputs, time_major, dtype)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     states_fw, states_bw = [], []
     layer = inputs
@@ -288,6 +315,7 @@ def stack_bidirectional_dynamic_rnn(
             initial_state_bw=initial_states_bw[i] if initial_states_bw else None,
             dtype=dtype,
             time_major=time_major,
+            fused=fused,
         )
         layer = torch.cat([out_fw, out_bw], -1)
         states_fw.append(state_fw)
@@ -313,7 +341,7 @@ def stack_bidirectional_rnn(
     """
     where = "stack_bidirectional_rnn"
     _check_stack(where, cells_fw, cells_bw, initial_states_fw, initial_states_bw)
-    batch, like = _check_step_list(where, inputs)
+    batch, like = _check_step_list(where, inputs, dtype)
     lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
     states_fw, states_bw = [], []
     layer = list(inputs)

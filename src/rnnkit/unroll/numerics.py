@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -35,7 +35,9 @@ def _leaves_with_paths(x: Any, path: str) -> list[tuple[str, Any]]:
         return [leaf for k in sorted(x) for leaf in _leaves_with_paths(x[k], f"{path}[{k!r}]")]
     if isinstance(x, tuple) and hasattr(type(x), "_fields"):
         return [
-            leaf for f in x._fields for leaf in _leaves_with_paths(getattr(x, f), f"{path}.{f}")
+            leaf
+            for f in cast(Any, x)._fields  # a namedtuple (checked above)
+            for leaf in _leaves_with_paths(getattr(x, f), f"{path}.{f}")
         ]
     if isinstance(x, (list, tuple)):
         return [leaf for i, v in enumerate(x) for leaf in _leaves_with_paths(v, f"{path}[{i}]")]
@@ -134,8 +136,8 @@ def check_numerics(
         )
     for path, leaf in leaves:
         if leaf.dim() < 3:
-            detail = _first_in_tensor(leaf)
-            if detail is not None:
+            first = _first_in_tensor(leaf)
+            if first is not None:
                 at = "" if path == name else f" in {path}"
-                raise ValueError(f"{_WHERE}: expected finite values in {name}, got {detail}{at}")
+                raise ValueError(f"{_WHERE}: expected finite values in {name}, got {first}{at}")
     return values

@@ -11,7 +11,7 @@ from .._checks import describe
 from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
-from ._loop import run_steps
+from ._loop import run_steps, zero_padding_steps
 
 __all__ = ["static_rnn"]
 
@@ -74,7 +74,10 @@ def static_rnn(
     Args:
         cell: any rnnkit cell.
         inputs: a non-empty list of ``[B, D]`` tensors (or of nested structures of them), one per step.
-        initial_state, dtype, sequence_length, scope: as for ``dynamic_rnn``.
+        initial_state: as for ``dynamic_rnn``.
+        dtype: as for ``dynamic_rnn``.
+        sequence_length: as for ``dynamic_rnn``.
+        scope: as for ``dynamic_rnn``.
 
     Returns:
         ``(outputs, final_state)``: a list of T outputs ``[B, output_size]`` and the final state.
@@ -85,5 +88,6 @@ def static_rnn(
     batch, like = check_step_list(where, inputs)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
-    outputs, final_state = run_steps(cell, list(inputs), state, lengths, batch, like)
+    steps = zero_padding_steps(list(inputs), lengths)  # NOTE [padding never reaches the gradient]
+    outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
     return outputs, final_state

@@ -1,0 +1,1 @@
+"""Data for the tasks: MNIST from its IDX files (``mnist``) and generated series (``synthetic``)."""

@@ -1,0 +1,213 @@
+"""Every subcommand's bad input: exit code 2, one line on stderr (``rnnkit CMD: error: ...``), no traceback.
+
+Each case is a command line (built from a good tiny sine run, a damaged copy of it, or nothing) and a part of the
+one line it must print; docs/errors.md carries the generated table (``tools/errors_table.py``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pathlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rnnkit.cli import main
+from rnnkit.cli.train import train_run
+from rnnkit.tasks import TASKS
+from rnnkit.train import rundir as rd
+from tests._errors import assert_in_doc
+
+TINY = [
+    "--max-steps",
+    "2",
+    "--batch-size",
+    "4",
+    "--set",
+    "cell_size=4",
+    "--set",
+    "tensorboard=false",
+]
+
+
+@dataclass(frozen=True)
+class CliCase:
+    id: str
+    command: str
+    condition: str
+    argv: Callable[
+        [Path], list[str]
+    ]  # from a scratch directory holding "good" (a finished tiny sine run)
+    message: str  # a part of the one line, after "rnnkit COMMAND: error: " ("{d}" = the scratch directory)
+    prepare: Callable[[Path], None] | None = None
+
+
+def _damage_config(d: Path) -> None:
+    shutil.copytree(d / "good", d / "run")
+    (d / "run" / rd.CONFIG).write_text("{not json")
+
+
+def _damage_checkpoint(d: Path) -> None:
+    shutil.copytree(d / "good", d / "run")
+    ckpt = d / "run" / rd.CHECKPOINT
+    data = bytearray(ckpt.read_bytes())
+    data[-1] ^= 0x01
+    ckpt.write_bytes(bytes(data))
+
+
+def _damage_log(d: Path) -> None:
+    shutil.copytree(d / "good", d / "run")
+    log = d / "run" / rd.METRICS_LOG
+    log.write_text("{oops}\n" + log.read_text())
+
+
+def _no_checkpoint(d: Path) -> None:
+    shutil.copytree(d / "good", d / "run")
+    (d / "run" / rd.CHECKPOINT).unlink()
+
+
+C = CliCase
+# fmt: off
+CASES = [
+    C("no-command-option", "rnnkit", "an unknown subcommand", lambda d: ["frobnicate"], "invalid choice: 'frobnicate'"),
+    C("train-no-task", "train", "no task and no --resume", lambda d: ["train"], "give a task"),
+    C("train-unknown-task", "train", "an unknown task", lambda d: ["train", "chess"], "invalid choice: 'chess'"),
+    C("train-unknown-preset", "train", "an unknown preset", lambda d: ["train", "sine", "--preset", "nope"],
+      "unknown preset 'nope' for task sine"),
+    # argparse reports unknown options of a subcommand from the top parser, hence "rnnkit: error:"
+    C("train-unknown-option", "rnnkit", "`train` with an unknown option", lambda d: ["train", "sine", "--frob"],
+      "unrecognized arguments: --frob"),
+    C("train-max-steps-zero", "train", "--max-steps 0", lambda d: ["train", "sine", "--max-steps", "0"],
+      "max-steps must be a positive integer, got 0"),
+    C("train-max-steps-text", "train", "--max-steps abc", lambda d: ["train", "sine", "--max-steps", "abc"],
+      "invalid int value: 'abc'"),
+    C("train-lr-negative", "train", "--lr -1", lambda d: ["train", "sine", "--lr", "-1"], "lr must be positive"),
+    C("train-batch-size-zero", "train", "--batch-size 0", lambda d: ["train", "sine", "--batch-size", "0"],
+      "batch-size must be a positive integer"),
+    C("train-epochs-endless", "train", "--epochs for endless data", lambda d: ["train", "sine", "--epochs", "1"],
+      "has no epochs"),
+    C("train-device", "train", "--device tpu", lambda d: ["train", "sine", "--device", "tpu"],
+      "--device must be cpu or cuda"),
+    C("train-set", "train", "--set without =", lambda d: ["train", "sine", "--set", "oops"],
+      "--set expects KEY=VALUE"),
+    C("train-out-taken", "train", "--out holding a run", lambda d: ["train", "sine", "--out", str(d / "good")],
+      "already holds a run"),
+    C("train-out-unwritable", "train", "--out not writable (no permission)",
+      lambda d: ["train", "sine", "--out", str(d / "locked" / "run"), *TINY], "Permission denied"),
+    C("train-resume-missing", "train", "--resume of a directory without a run",
+      lambda d: ["train", "--resume", str(d / "nothing")], "is not a run directory"),
+    C("train-resume-with-settings", "train", "--resume with --lr",
+      lambda d: ["train", "--resume", str(d / "good"), "--lr", "0.1"], "--resume takes every setting"),
+    C("train-resume-other-task", "train", "--resume with another task",
+      lambda d: ["train", "series", "--resume", str(d / "good")], "is a sine run, not series"),
+    C("train-resume-damaged-config", "train", "--resume with a damaged config.json",
+      lambda d: ["train", "--resume", str(d / "run")], "{d}/run/config.json is damaged", _damage_config),
+    C("train-resume-damaged-checkpoint", "train", "--resume with a damaged checkpoint",
+      lambda d: ["train", "--resume", str(d / "run")], "Checkpoint: cannot read {d}/run/checkpoint.safetensors",
+      _damage_checkpoint),
+    C("train-resume-no-checkpoint", "train", "--resume of a run without a checkpoint",
+      lambda d: ["train", "--resume", str(d / "run")], "has no checkpoint to resume from", _no_checkpoint),
+    C("evaluate-no-run", "evaluate", "RUN_DIR missing", lambda d: ["evaluate"],
+      "the following arguments are required: RUN_DIR"),
+    C("evaluate-not-a-run", "evaluate", "RUN_DIR without a run", lambda d: ["evaluate", str(d)],
+      "is not a run directory"),
+    C("evaluate-damaged-config", "evaluate", "a damaged config.json", lambda d: ["evaluate", str(d / "run")],
+      "{d}/run/config.json is damaged", _damage_config),
+    C("evaluate-damaged-checkpoint", "evaluate", "a damaged checkpoint", lambda d: ["evaluate", str(d / "run")],
+      "Checkpoint: cannot read {d}/run/checkpoint.safetensors", _damage_checkpoint),
+    C("evaluate-no-checkpoint", "evaluate", "a run without a checkpoint", lambda d: ["evaluate", str(d / "run")],
+      "has no checkpoint", _no_checkpoint),
+    C("evaluate-device", "evaluate", "--device tpu", lambda d: ["evaluate", str(d / "good"), "--device", "tpu"],
+      "--device must be cpu or cuda"),
+    C("predict-no-run", "predict", "RUN_DIR missing", lambda d: ["predict"],
+      "the following arguments are required: RUN_DIR"),
+    C("predict-not-mnist", "predict", "a run of another task", lambda d: ["predict", str(d / "good")],
+      "predict works on mnist runs"),
+    C("predict-damaged-checkpoint", "predict", "a damaged checkpoint", lambda d: ["predict", str(d / "run")],
+      "Checkpoint: cannot read {d}/run/checkpoint.safetensors", _damage_checkpoint),
+    C("plot-no-run", "plot", "RUN_DIR missing", lambda d: ["plot"], "the following arguments are required: RUN_DIR"),
+    C("plot-not-a-run", "plot", "RUN_DIR without a run", lambda d: ["plot", str(d)], "is not a run directory"),
+    C("plot-damaged-config", "plot", "a damaged config.json", lambda d: ["plot", str(d / "run")],
+      "{d}/run/config.json is damaged", _damage_config),
+    C("plot-damaged-log", "plot", "a damaged line in metrics.jsonl", lambda d: ["plot", str(d / "run")],
+      "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
+    C("train-resume-damaged-log", "train", "--resume with a damaged line in metrics.jsonl",
+      lambda d: ["train", "--resume", str(d / "run")], "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
+    C("presets-unknown-task", "presets", "an unknown task", lambda d: ["presets", "chess"], "unknown task 'chess'"),
+]
+# fmt: on
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("cli") / "good"
+    cfg = TASKS["sine"].resolve_config(
+        "seed000",
+        {"max_steps": 2, "batch_size": 4, "cell_size": 4, "test_windows": 2, "tensorboard": False},
+    )
+    assert train_run(cfg, run_dir, plots=False) == 0
+    return run_dir
+
+
+@pytest.fixture
+def scratch(tmp_path, good_run, monkeypatch) -> Path:
+    shutil.copytree(good_run, tmp_path / "good")
+    locked = tmp_path / "locked"
+    real_mkdir = pathlib.Path.mkdir
+
+    def mkdir(
+        self, *args, **kwargs
+    ):  # the tests may run as root, where chmod does not lock anything
+        if locked in (self, *self.parents):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", mkdir)
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_cli_bad_input_is_one_line_and_exit_2(case, scratch, capsys):
+    if case.prepare is not None:
+        case.prepare(scratch)
+    capsys.readouterr()
+    try:
+        rc = main(case.argv(scratch))
+    except SystemExit as e:  # argparse's own errors
+        rc = e.code
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert rc == 2, err
+    assert len(lines) == 1 and "Traceback" not in err, err
+    prog = "rnnkit" if case.command == "rnnkit" else f"rnnkit {case.command}"
+    assert lines[0].startswith(f"{prog}: error: "), lines[0]
+    assert case.message.format(d=scratch) in lines[0], lines[0]
+
+
+def test_no_subcommand_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "usage: rnnkit" in capsys.readouterr().out
+
+
+def test_case_ids_are_unique():
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+def cli_table() -> str:
+    """The table of CASES that docs/errors.md carries (written by ``tools/errors_table.py``)."""
+    rows = ["| command | bad input | the one line says (exit code 2) | test |", "|---|---|---|---|"]
+    for c in CASES:
+        message = c.message.replace("{d}/", "…/").replace("|", "\\|")
+        command = "rnnkit" if c.command == "rnnkit" else f"rnnkit {c.command}"
+        rows.append(
+            f"| `{command}` | {c.condition} | `{message}` | [`{c.id}`](../tests/cli/test_cli_errors.py) |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_errors_doc_is_in_sync():
+    assert_in_doc(cli_table())
