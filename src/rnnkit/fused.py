@@ -270,14 +270,19 @@ def _join_layer_states(
 
 
 @contextlib.contextmanager
-def _quiet_projection_note(active: bool) -> Iterator[None]:
-    """torch notes that oneDNN lacks LSTM projections and that it uses its own kernel: not the user's concern."""
+def _quiet_kernel_notes(active: bool) -> Iterator[None]:
+    """Silence torch's notes about how it runs the kernel, which are not the user's concern here: oneDNN lacking
+    LSTM projections (torch then uses its own kernel), and cuDNN's "weights are not part of single contiguous chunk
+    of memory" (true by design: the weights are re-laid out from the TF layout on every call)."""
     if not active:
         yield
         return
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="LSTM with projections is not supported with oneDNN"
+        )
+        warnings.filterwarnings(
+            "ignore", message="RNN module weights are not part of single contiguous"
         )
         yield
 
@@ -299,9 +304,10 @@ def _call_group(
     num_layers = 1 if bidirectional else len(group)
     h0 = torch.stack([h for h, _ in hcs])
     mode = group[0].mode
+    quiet = _quiet_kernel_notes(bool(group[0].proj) or x.is_cuda)
     if mode == "LSTM":
         hx = (h0, torch.stack([c for _, c in hcs]))
-        with _quiet_projection_note(bool(group[0].proj)):
+        with quiet:
             if batch_sizes is None:
                 out, h_n, c_n = _VF.lstm(
                     x, hx, weights, True, num_layers, 0.0, False, bidirectional, batch_first
@@ -312,10 +318,11 @@ def _call_group(
                 )
         return out, list(zip(h_n.unbind(0), c_n.unbind(0)))
     fn = _VF.rnn_tanh if mode == "RNN_TANH" else _VF.rnn_relu
-    if batch_sizes is None:
-        out, h_n = fn(x, h0, weights, True, num_layers, 0.0, False, bidirectional, batch_first)
-    else:
-        out, h_n = fn(x, batch_sizes, h0, weights, True, num_layers, 0.0, False, bidirectional)
+    with quiet:
+        if batch_sizes is None:
+            out, h_n = fn(x, h0, weights, True, num_layers, 0.0, False, bidirectional, batch_first)
+        else:
+            out, h_n = fn(x, batch_sizes, h0, weights, True, num_layers, 0.0, False, bidirectional)
     return out, [(h, None) for h in h_n.unbind(0)]
 
 
