@@ -193,6 +193,13 @@ def test_no_subcommand_prints_help_and_exits_2(capsys):
     assert "usage: rnnkit" in capsys.readouterr().out
 
 
+def test_every_subcommand_has_cases():
+    """A new subcommand fails here until its bad inputs are in the table."""
+    from rnnkit.cli import COMMANDS
+
+    assert set(COMMANDS) <= {c.command for c in CASES}
+
+
 def test_case_ids_are_unique():
     assert len({c.id for c in CASES}) == len(CASES)
 
