@@ -136,3 +136,31 @@ def test_without_torchrun_there_is_one_process(monkeypatch):
         RuntimeError, match="Distributed: expected the torchrun environment .* missing RANK"
     ):
         Distributed()
+
+
+def test_epoch_sampler_ranks_together_see_the_single_process_batch():
+    from rnnkit.train import EpochSampler
+
+    one = EpochSampler(40, 8, seed=5)
+    ranks = [EpochSampler(40, 4, seed=5, rank=r, world_size=2) for r in range(2)]
+    for step in range(12):  # 5 steps per epoch: crosses two epoch boundaries
+        both = torch.cat([s.indices(step) for s in ranks])
+        assert torch.equal(both, one.indices(step))
+    assert not torch.equal(one.indices(0), one.indices(5))  # reshuffled in the next epoch
+
+
+def test_process_helpers_in_one_process(monkeypatch):
+    from rnnkit.train.distributed import gather_rows, launch_world_size, own_rows, process_rank
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert process_rank() == (0, 1) and launch_world_size() == 1 and own_rows(6) == slice(0, 6)
+    t = torch.arange(6.0).view(3, 2)
+    assert gather_rows(t) is t
+    for k, v in {
+        "RANK": "1",
+        "WORLD_SIZE": "4",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": "1",
+    }.items():
+        monkeypatch.setenv(k, v)
+    assert launch_world_size() == 4  # torchrun's count, before the process group exists

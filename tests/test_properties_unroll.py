@@ -246,6 +246,8 @@ def test_dynamic_equals_static_in_both_layouts(s):
     steps = [_structure(x[:, t], split) for t in range(x.shape[1])]
     out_st, state_st = rk.static_rnn(cell, steps, sequence_length=lengths, initial_state=init)
     assert isinstance(out_st, list) and len(out_st) == x.shape[1]
+    # CLOSE, not EXACT: dynamic_rnn may take the fused kernels or precompute the input matmul for all steps,
+    # which round differently from static_rnn's per-step [x, h] @ kernel.
     for t in range(x.shape[1]):
         _assert_same(rk.nest.map_structure(lambda o, t=t: o[:, t], out), out_st[t], CLOSE)
         _assert_same(rk.nest.map_structure(lambda o, t=t: o[t], out_tm), out_st[t], CLOSE)

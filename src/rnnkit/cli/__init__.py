@@ -9,7 +9,7 @@ from importlib import import_module
 from .._version import __version__
 from ._common import Parser, UsageError
 
-COMMANDS = ("train", "evaluate", "predict", "plot", "presets")
+COMMANDS = ("train", "evaluate", "predict", "plot", "presets", "bench")
 
 
 def build_parser() -> Parser:

@@ -17,6 +17,7 @@ import rnnkit as rk
 
 from ..data.mnist import Mnist, load_mnist
 from ..train import EpochSampler
+from ..train.distributed import launch_world_size
 from .base import Task
 from .common import TFDense, make_cell
 
@@ -252,7 +253,8 @@ class MnistTask(Task):
     @classmethod
     def steps_per_epoch(cls, config):
         n = len(get_mnist(config.get("data_dir")).train_labels) - config["validation_size"]
-        return max(n, 0) // config["batch_size"]
+        # with N processes (torchrun) a step consumes N batches
+        return max(n, 0) // (config["batch_size"] * launch_world_size())
 
     def __init__(self, config, data_dir=None):
         super().__init__(config, data_dir)

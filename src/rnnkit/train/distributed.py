@@ -34,6 +34,7 @@ import torch.distributed as dist
 __all__ = [
     "Distributed",
     "gather_rows",
+    "launch_world_size",
     "launched_by_torchrun",
     "own_rows",
     "process_rank",
@@ -166,6 +167,17 @@ def process_rank() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def launch_world_size() -> int:
+    """The number of processes of this run: the process group's, else torchrun's ``WORLD_SIZE``, else 1.
+
+    Usable before the process group exists (e.g. to turn ``--epochs`` into steps: a step of N processes
+    consumes N batches).
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return int(os.environ["WORLD_SIZE"]) if launched_by_torchrun() else 1
 
 
 def own_rows(global_batch: int) -> slice:
