@@ -308,6 +308,14 @@ CASES = [
     C("save-ckpt-not-a-model", "save_tf_checkpoint", "module_or_cell", "neither a cell nor a model with names",
       lambda: rk.save_tf_checkpoint(BAD, CKPT.parent / "other"), TypeError,
       "save_tf_checkpoint: expected an rnnkit cell or a module with a tf_variables() method, got int"),
+    # --- fused kernels (rk.fused; dynamic_rnn's fused= argument) --------------------------------------------
+    C("fused-impossible", "dynamic_rnn (rk.fused)", "fused", "True for a cell torch's kernels cannot run",
+      lambda: rk.dynamic_rnn(rk.GRUCell(H, input_size=D), torch.zeros(B, T, D), fused=True), ValueError,
+      "dynamic_rnn: fused=True, but torch's fused kernels cannot run this: the cell is a GRUCell; torch's fused "
+      "kernels compute only BasicLSTMCell, LSTMCell and BasicRNNCell (exact types)"),
+    C("fused-type", "dynamic_rnn (rk.fused)", "fused", "not None/True/False",
+      lambda: rk.dynamic_rnn(lstm(), torch.zeros(B, T, D), fused="yes"), TypeError,
+      "dynamic_rnn: expected fused to be None, True or False, got 'yes'"),
     C("begin-sequence", "begin_sequence", "cell", "not a module",
       lambda: rk.begin_sequence(BAD), TypeError, "begin_sequence: expected a cell (a torch.nn.Module), got int"),
 ]

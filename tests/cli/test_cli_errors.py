@@ -137,6 +137,14 @@ CASES = [
       "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
     C("train-resume-damaged-log", "train", "--resume with a damaged line in metrics.jsonl",
       lambda d: ["train", "--resume", str(d / "run")], "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
+    C("bench-shapes", "bench", "an unknown --shapes name", lambda d: ["bench", "--shapes", "nope"],
+      "argument --shapes: expected some of"),
+    C("bench-threads", "bench", "--threads not a list of ints", lambda d: ["bench", "--threads", "x"],
+      "argument --threads: expected a comma list of positive ints, got 'x'"),
+    C("bench-target", "bench", "--target not a number", lambda d: ["bench", "--target", "abc"],
+      "argument --target: invalid float value: 'abc'"),
+    C("bench-clock", "bench", "an unknown --clock", lambda d: ["bench", "--clock", "moon"],
+      "argument --clock: invalid choice: 'moon'"),
     C("presets-unknown-task", "presets", "an unknown task", lambda d: ["presets", "chess"], "unknown task 'chess'"),
 ]
 # fmt: on
