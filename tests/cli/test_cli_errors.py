@@ -137,6 +137,14 @@ CASES = [
       "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
     C("train-resume-damaged-log", "train", "--resume with a damaged line in metrics.jsonl",
       lambda d: ["train", "--resume", str(d / "run")], "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
+    C("bench-shapes", "bench", "an unknown --shapes name", lambda d: ["bench", "--shapes", "nope"],
+      "argument --shapes: expected some of"),
+    C("bench-threads", "bench", "--threads not a list of ints", lambda d: ["bench", "--threads", "x"],
+      "argument --threads: expected a comma list of positive ints, got 'x'"),
+    C("bench-target", "bench", "--target not a number", lambda d: ["bench", "--target", "abc"],
+      "argument --target: invalid float value: 'abc'"),
+    C("bench-clock", "bench", "an unknown --clock", lambda d: ["bench", "--clock", "moon"],
+      "argument --clock: invalid choice: 'moon'"),
     C("presets-unknown-task", "presets", "an unknown task", lambda d: ["presets", "chess"], "unknown task 'chess'"),
 ]
 # fmt: on
@@ -191,6 +199,13 @@ def test_cli_bad_input_is_one_line_and_exit_2(case, scratch, capsys):
 def test_no_subcommand_prints_help_and_exits_2(capsys):
     assert main([]) == 2
     assert "usage: rnnkit" in capsys.readouterr().out
+
+
+def test_every_subcommand_has_cases():
+    """A new subcommand fails here until its bad inputs are in the table."""
+    from rnnkit.cli import COMMANDS
+
+    assert set(COMMANDS) <= {c.command for c in CASES}
 
 
 def test_case_ids_are_unique():
