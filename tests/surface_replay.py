@@ -157,6 +157,9 @@ def replay(
         grads = torch.autograd.grad(loss, wrt, allow_unused=True)
     else:  # every length 0: nothing depends on the inputs or the weights
         grads = tuple(torch.zeros_like(t) for t in wrt)
+    grads = tuple(
+        torch.zeros_like(t) if g is None else g for t, g in zip(wrt, grads)
+    )  # unused: zero, as TF
     worst("grad_inputs", grads[0], arrays["grad_inputs"])
     for i in range(n_init):
         g = grads[1 + i]

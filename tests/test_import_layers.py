@@ -17,6 +17,7 @@ RANKS = {
     "nest": 0,
     "activations": 0,
     "cells": 1,
+    "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
     "unroll": 3,
     "tf_names": 4,
     "tf_checkpoint": 5,
@@ -24,6 +25,7 @@ RANKS = {
     "train": 6,  # the generic loop: no rnnkit import (no task, plot or CLI knowledge)
     "plots": 7,  # matplotlib figures from plain arrays
     "tasks": 8,  # models (cells + unrolls via the facade) + data + loss + plots they own
+    "bench": 9,  # benchmarks of the whole package; ``rnnkit bench`` runs them
     "cli": 9,  # the rnnkit command: composes tasks, train, plots
 }
 TOP = {"__init__", "__main__"}  # the facade may import everything

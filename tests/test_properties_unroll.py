@@ -2,7 +2,7 @@
 lengths (0 and T included), time layouts and nested inputs/outputs.
 
 For every drawn set-up:
-* ``dynamic_rnn`` == ``static_rnn`` (bit for bit), in both time layouts;
+* ``dynamic_rnn`` == ``static_rnn``, in both time layouts;
 * each row equals a reference that knows nothing of masking: the cell stepped by hand over that row alone, for
   its own length. So outputs past the row's length are zero and the final state is the state after the row's last
   step (the initial state for length 0);
@@ -10,7 +10,9 @@ For every drawn set-up:
 * ``bidirectional_dynamic_rnn``: forward == ``dynamic_rnn``; backward row b == the cell stepped by hand over
   that row's first n steps reversed, reversed back; ``static_bidirectional_rnn`` == their per-step concat.
 
-Settings are derandomized (CI reproducible) and sized to keep the file well under 30 s on a 2-core box.
+Comparisons are at float64 rounding (1e-12), not bit for bit: different calls may take different exact paths
+(a precomputed input matmul, a fused kernel) that round differently. Settings are derandomized (CI reproducible)
+and sized to keep the file well under 30 s on a 2-core box.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ SETTINGS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-EXACT = {"rtol": 0.0, "atol": 0.0}
-CLOSE = {"rtol": 1e-12, "atol": 1e-12}  # a 1-row matmul may round differently from a B-row one
+CLOSE = {
+    "rtol": 1e-12,
+    "atol": 1e-12,
+}  # float64 rounding: a 1-row matmul, a fused kernel... round differently
 
 
 class PairInputCell(rk.RNNCell):
@@ -242,11 +246,13 @@ def test_dynamic_equals_static_in_both_layouts(s):
     steps = [_structure(x[:, t], split) for t in range(x.shape[1])]
     out_st, state_st = rk.static_rnn(cell, steps, sequence_length=lengths, initial_state=init)
     assert isinstance(out_st, list) and len(out_st) == x.shape[1]
+    # CLOSE, not EXACT: dynamic_rnn may take the fused kernels or precompute the input matmul for all steps,
+    # which round differently from static_rnn's per-step [x, h] @ kernel.
     for t in range(x.shape[1]):
-        _assert_same(rk.nest.map_structure(lambda o, t=t: o[:, t], out), out_st[t], EXACT)
-        _assert_same(rk.nest.map_structure(lambda o, t=t: o[t], out_tm), out_st[t], EXACT)
-    _assert_same(state, state_st, EXACT)
-    _assert_same(state_tm, state_st, EXACT)
+        _assert_same(rk.nest.map_structure(lambda o, t=t: o[:, t], out), out_st[t], CLOSE)
+        _assert_same(rk.nest.map_structure(lambda o, t=t: o[t], out_tm), out_st[t], CLOSE)
+    _assert_same(state, state_st, CLOSE)
+    _assert_same(state_tm, state_st, CLOSE)
 
 
 @SETTINGS
@@ -279,8 +285,8 @@ def test_full_lengths_equal_no_lengths(s):
     out_b, state_b = rk.dynamic_rnn(
         cell, _structure(x, split), sequence_length=[time] * batch, initial_state=init
     )
-    _assert_same(out_a, out_b, EXACT)
-    _assert_same(state_a, state_b, EXACT)
+    _assert_same(out_a, out_b, CLOSE)
+    _assert_same(state_a, state_b, CLOSE)
 
 
 # --- bidirectional unrolls -----------------------------------------------------------------------------------
@@ -323,8 +329,8 @@ def test_bidirectional_is_forward_plus_row_reversed_backward(s):
     )
     out_fw, out_bw = layout(out_fw), layout(out_bw)
     want_fw, want_state_fw = rk.dynamic_rnn(cell_fw, x, sequence_length=lengths)
-    _assert_same(out_fw, want_fw, EXACT)
-    _assert_same(state_fw, want_state_fw, EXACT)
+    _assert_same(out_fw, want_fw, CLOSE)
+    _assert_same(state_fw, want_state_fw, CLOSE)
     for b in range(batch):
         n = time if lengths is None else lengths[b]
         rev = x[b : b + 1, :n].flip(1)
@@ -341,5 +347,5 @@ def test_bidirectional_is_forward_plus_row_reversed_backward(s):
     outs, st_fw, st_bw = rk.static_bidirectional_rnn(
         cell_fw, cell_bw, list(x.unbind(1)), sequence_length=lengths
     )
-    _assert_same(torch.stack(outs, 1), torch.cat([out_fw, out_bw], -1), EXACT)
-    _assert_same((st_fw, st_bw), (state_fw, state_bw), EXACT)
+    _assert_same(torch.stack(outs, 1), torch.cat([out_fw, out_bw], -1), CLOSE)
+    _assert_same((st_fw, st_bw), (state_fw, state_bw), CLOSE)

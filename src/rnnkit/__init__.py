@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import nest, tf_checkpoint
+from . import fused, nest, tf_checkpoint
 from ._version import __version__
 from .cells import (
     BasicLSTMCell,
@@ -50,6 +50,7 @@ from .unroll import (
 __all__ = [
     "__version__",
     "nest",
+    "fused",
     "tf_checkpoint",
     "load_tf_checkpoint",
     "save_tf_checkpoint",

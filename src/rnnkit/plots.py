@@ -6,7 +6,6 @@ path; the tasks decide what to draw. Nothing here imports torch.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,11 +15,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .train.rundir import read_jsonl
+
 
 def _read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(s) for s in path.read_text().splitlines() if s.strip()]
+    # rundir.read_jsonl: a torn last line (a kill during an append) is dropped, other damage names the file.
+    return read_jsonl(path)
 
 
 def _save(fig, path: Path, tight: bool = True) -> Path:

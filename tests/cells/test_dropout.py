@@ -156,11 +156,10 @@ def test_eval_mode_is_the_identity():
     x = torch.randn(3, 7, 4)
     out, state = rk.dynamic_rnn(cell, x, sequence_length=[7, 0, 2])
     want_out, want_state = rk.dynamic_rnn(inner, x, sequence_length=[7, 0, 2])
-    assert (
-        torch.equal(out, want_out)
-        and torch.equal(state.c, want_state.c)
-        and torch.equal(state.h, want_state.h)
-    )
+    # The wrapped cell alone takes the fast step loop (input matmul for all steps at once), the wrapper the
+    # per-step calls: equal to float32 rounding.
+    for got, want in [(out, want_out), (state.c, want_state.c), (state.h, want_state.h)]:
+        torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
     cell.train()
     assert not torch.equal(rk.dynamic_rnn(cell, x)[0], rk.dynamic_rnn(inner, x)[0])
 

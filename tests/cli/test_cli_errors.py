@@ -59,6 +59,12 @@ def _damage_checkpoint(d: Path) -> None:
     ckpt.write_bytes(bytes(data))
 
 
+def _damage_log(d: Path) -> None:
+    shutil.copytree(d / "good", d / "run")
+    log = d / "run" / rd.METRICS_LOG
+    log.write_text("{oops}\n" + log.read_text())
+
+
 def _no_checkpoint(d: Path) -> None:
     shutil.copytree(d / "good", d / "run")
     (d / "run" / rd.CHECKPOINT).unlink()
@@ -127,6 +133,10 @@ CASES = [
     C("plot-not-a-run", "plot", "RUN_DIR without a run", lambda d: ["plot", str(d)], "is not a run directory"),
     C("plot-damaged-config", "plot", "a damaged config.json", lambda d: ["plot", str(d / "run")],
       "{d}/run/config.json is damaged", _damage_config),
+    C("plot-damaged-log", "plot", "a damaged line in metrics.jsonl", lambda d: ["plot", str(d / "run")],
+      "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
+    C("train-resume-damaged-log", "train", "--resume with a damaged line in metrics.jsonl",
+      lambda d: ["train", "--resume", str(d / "run")], "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
     C("presets-unknown-task", "presets", "an unknown task", lambda d: ["presets", "chess"], "unknown task 'chess'"),
 ]
 # fmt: on

@@ -163,6 +163,23 @@ class RNNCell(nn.Module):
         """Yield ``(full TF name, parameter or None if not built)`` in TF's variable-creation order."""
         return iter(())
 
+    # The step loop's fast path (unroll/_loop.py); both are optional, and the defaults mean "call the cell".
+
+    def _prepare_unroll(
+        self, inputs: torch.Tensor
+    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
+        """For ``inputs [B, T, D]`` or ``[T, B, D]``: ``(per_time, step)`` or None (the default: no fast path).
+
+        ``per_time`` is a tensor (or tuple of tensors) shaped like ``inputs`` but for the last axis — typically
+        ``inputs @ W_x + b`` for all steps in one matmul — that the unroll slices along time; ``step(slice,
+        state) -> (output, new_state)`` computes the rest of one step, without re-checking what was checked here.
+        """
+        return None
+
+    def _unchecked_step(self, sample: torch.Tensor) -> Callable[[Any, Any], tuple[Any, Any]]:
+        """A step function for inputs like ``sample`` (``[1, D]``), checked once here (default: the cell)."""
+        return self
+
     def extra_repr(self) -> str:
         return f"state_size={self.state_size}, output_size={self.output_size}"
 
@@ -303,6 +320,31 @@ class LayerCell(RNNCell):
             if param is None and not self._tf_param_used(attr):
                 continue
             yield f"{prefix}{self.tf_name}/{rel_name}", param
+
+    def _hooked(self) -> bool:
+        return bool(self._forward_hooks or self._forward_pre_hooks)
+
+    def _prepare_unroll(
+        self, inputs: torch.Tensor
+    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
+        if self._hooked() or inputs.dim() != 3:
+            return None  # hooks must see every call; other ranks get the cell's own error per step
+        self._prepare_inputs(
+            inputs[(0,) * (inputs.dim() - 1)].unsqueeze(0)
+        )  # check depth/dtype, build
+        return self._precompute(inputs)
+
+    def _precompute(
+        self, inputs: torch.Tensor
+    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
+        """``_prepare_unroll`` for a built cell and checked inputs; None: no fast path."""
+        return None
+
+    def _unchecked_step(self, sample: torch.Tensor) -> Callable[[Any, Any], tuple[Any, Any]]:
+        if self._hooked():
+            return self
+        self._prepare_inputs(sample)
+        return self._step
 
     def _tf_param_used(self, attr: str) -> bool:
         """Whether an optional parameter (peepholes, projection) exists in this configuration."""

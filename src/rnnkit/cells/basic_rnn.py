@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ..activations import Activation, resolve_activation
 from .base import LayerCell
@@ -57,3 +59,14 @@ class BasicRNNCell(LayerCell):
     def _step(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self._activation(torch.addmm(self.bias, torch.cat([inputs, state], 1), self.kernel))
         return h, h
+
+    def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
+        """``inputs @ kernel[:D] + bias`` for all steps; the step adds ``h @ kernel[D:]``."""
+        d, act = self.input_size, self._activation
+        w_h = self.kernel[d:]
+
+        def step(xw_t: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            new_h = act(torch.addmm(xw_t, h, w_h))
+            return new_h, new_h
+
+        return F.linear(inputs, self.kernel[:d].t(), self.bias), step

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ..activations import Activation, resolve_activation
 from .base import Initializer, LayerCell
@@ -96,3 +98,23 @@ class GRUCell(LayerCell):
         c = self._activation(candidate)
         new_h = u * state + (1 - u) * c
         return new_h, new_h
+
+    def _precompute(
+        self, inputs: torch.Tensor
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], Callable]:
+        """The input halves of both matmuls for all steps in one ``[..., 3H]`` matmul; the step adds
+        ``h @ gates/kernel[D:]`` and ``(r * h) @ candidate/kernel[D:]``."""
+        d, h, act = self.input_size, self.num_units, self._activation
+        w_x = torch.cat([self.gates_kernel[:d], self.candidate_kernel[:d]], 1)
+        xw = F.linear(inputs, w_x.t(), torch.cat([self.gates_bias, self.candidate_bias]))
+        wg_h, wc_h = self.gates_kernel[d:], self.candidate_kernel[d:]
+
+        def step(
+            xw_t: tuple[torch.Tensor, torch.Tensor], state: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            r, u = torch.sigmoid(torch.addmm(xw_t[0], state, wg_h)).chunk(2, dim=1)
+            c = act(torch.addmm(xw_t[1], r * state, wc_h))
+            new_h = u * state + (1 - u) * c
+            return new_h, new_h
+
+        return tuple(xw.split([2 * h, h], dim=-1)), step

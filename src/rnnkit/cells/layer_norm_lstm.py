@@ -52,6 +52,9 @@ class LayerNormBasicLSTMCell(LayerCell):
     Keyword Args:
         dtype, device, name, reuse: as for every cell.
 
+    Note: with ``num_units`` 1 or 2 each normalised vector is 0 or ``+-1`` whatever its input, so gradients
+    through the normalisations are ~0 and, in float32, rounding noise (TF's and rnnkit's noise differ).
+
     Parameters (TF names, in TF's order): ``kernel [D+H, 4H]`` (glorot-uniform), ``bias [4H]`` (only without
     layer_norm; TF's default glorot-uniform initialiser), then ``input/gamma``, ``input/beta``,
     ``transform/…``, ``forget/…``, ``output/…``, ``state/…`` (each ``[H]``; layer_norm only).

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ..activations import Activation, resolve_activation
 from .base import Initializer, LayerCell, check_state, keep_state_dtype, state_dtype
@@ -69,6 +71,10 @@ class _LSTMBase(LayerCell):
             state_dtype(inputs),
             inputs.device,
         )
+        return self._public_step(inputs, state)
+
+    def _public_step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """``forward`` after its checks: the state in its public form (tuple or concatenation)."""
         if self.state_is_tuple:
             c, h = state
         else:
@@ -78,6 +84,39 @@ class _LSTMBase(LayerCell):
         if self.state_is_tuple:
             return new_h, LSTMStateTuple(new_c, new_h)
         return new_h, torch.cat([new_c, new_h], 1)
+
+    def _unchecked_step(self, sample: torch.Tensor) -> Callable[[Any, Any], tuple[Any, Any]]:
+        if self._hooked():
+            return self
+        self._prepare_inputs(sample)
+        return self._public_step
+
+    def _input_half(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(inputs @ kernel[:D] + bias (+ forget_bias on f), kernel[D:])``: the step loop's input matmul for
+        all steps at once ``[..., 4H]``, and the recurrent half of the kernel ``[P, 4H]``."""
+        d = self.input_size
+        b_i, b_j, b_f, b_o = self.bias.chunk(4)
+        bias = torch.cat([b_i, b_j, b_f + self.forget_bias, b_o])
+        return F.linear(inputs, self.kernel[:d].t(), bias), self.kernel[d:]
+
+    def _wrap_core(self, core: Callable) -> Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]:
+        """Turn ``core(xw_t, c, h) -> (c', h')`` into a step on the public state form."""
+        if self.state_is_tuple:
+
+            def step(xw_t: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+                new_c, new_h = core(xw_t, state[0], state[1])
+                return new_h, LSTMStateTuple(new_c, new_h)
+
+            return step
+        n = self.num_units
+
+        def step_concat(
+            xw_t: torch.Tensor, state: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            new_c, new_h = core(xw_t, state[:, :n], state[:, n:])
+            return new_h, torch.cat([new_c, new_h], 1)
+
+        return step_concat
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, forget_bias={self.forget_bias}, state_is_tuple={self.state_is_tuple}"
@@ -132,6 +171,19 @@ class BasicLSTMCell(_LSTMBase):
         new_c = c * torch.sigmoid(f + self.forget_bias) + torch.sigmoid(i) * self._activation(j)
         new_h = self._activation(new_c) * torch.sigmoid(o)
         return new_c, new_h
+
+    def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
+        xw, w_h = self._input_half(inputs)
+        act = self._activation
+
+        def core(
+            xw_t: torch.Tensor, c: torch.Tensor, h: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            i, j, f, o = torch.addmm(xw_t, h, w_h).chunk(4, 1)  # forget_bias is already in xw_t
+            new_c = c * torch.sigmoid(f) + torch.sigmoid(i) * act(j)
+            return new_c, act(new_c) * torch.sigmoid(o)
+
+        return xw, self._wrap_core(core)
 
 
 class LSTMCell(_LSTMBase):
@@ -250,6 +302,33 @@ class LSTMCell(_LSTMBase):
             if self.proj_clip is not None:
                 new_m = new_m.clamp(-self.proj_clip, self.proj_clip)
         return new_c, new_m
+
+    def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
+        xw, w_h = self._input_half(inputs)
+        act, cell_clip, proj_clip = self._activation, self.cell_clip, self.proj_clip
+        peep = (self.w_f_diag, self.w_i_diag, self.w_o_diag) if self.use_peepholes else None
+        proj = self.projection_kernel if self.num_proj is not None else None
+
+        def core(
+            xw_t: torch.Tensor, c: torch.Tensor, m: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            i, j, f, o = torch.addmm(xw_t, m, w_h).chunk(4, 1)  # forget_bias is already in xw_t
+            if peep is not None:
+                f = f + peep[0] * c
+                i = i + peep[1] * c
+            new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * act(j)
+            if cell_clip is not None:
+                new_c = new_c.clamp(-cell_clip, cell_clip)
+            if peep is not None:
+                o = o + peep[2] * new_c
+            new_m = torch.sigmoid(o) * act(new_c)
+            if proj is not None:
+                new_m = new_m @ proj
+                if proj_clip is not None:
+                    new_m = new_m.clamp(-proj_clip, proj_clip)
+            return new_c, new_m
+
+        return xw, self._wrap_core(core)
 
     def extra_repr(self) -> str:
         return (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -103,6 +103,34 @@ class MultiRNNCell(RNNCell):
         if self.state_is_tuple:
             return x, tuple(new_states)
         return x, torch.cat(new_states, dim=-1)
+
+    def _prepare_unroll(
+        self, inputs: torch.Tensor
+    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
+        """The first cell's precomputed inputs (when it has a fast path) and a step running the stack, each
+        deeper cell checked once here instead of at every step."""
+        if self._forward_hooks or self._forward_pre_hooks:
+            return None
+        first = self.cells[0]
+        prepared = first._prepare_unroll(inputs)
+        per_time, step0 = prepared if prepared is not None else (inputs, first)
+        steps = [step0]
+        depth = first.output_size
+        for cell in self.cells[1:]:
+            if not isinstance(depth, int):
+                return None
+            steps.append(cell._unchecked_step(inputs.new_zeros(1, depth)))
+            depth = cell.output_size
+        split, as_tuple = self._split_state, self.state_is_tuple
+
+        def step(x: Any, state: Any) -> tuple[Any, Any]:
+            new_states = []
+            for fn, cell_state in zip(steps, state if as_tuple else split(state)):
+                x, new_state = fn(x, cell_state)
+                new_states.append(new_state)
+            return x, (tuple(new_states) if as_tuple else torch.cat(new_states, dim=-1))
+
+        return per_time, step
 
     def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
         for i, cell in enumerate(self.cells):

@@ -9,7 +9,7 @@ from importlib import import_module
 from .._version import __version__
 from ._common import Parser, UsageError
 
-COMMANDS = ("train", "evaluate", "predict", "plot", "presets")
+COMMANDS = ("train", "evaluate", "predict", "plot", "presets", "bench")
 
 
 def build_parser() -> Parser:
@@ -28,6 +28,7 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     from ..data.mnist import MnistError
     from ..train import CheckpointFileError
+    from ..train.rundir import RunFileError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     prog = f"rnnkit {args.command}"
     try:
         return int(args.func(args) or 0)
-    except (UsageError, MnistError, CheckpointFileError) as e:
+    except (UsageError, MnistError, CheckpointFileError, RunFileError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except (

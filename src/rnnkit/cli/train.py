@@ -105,7 +105,10 @@ def run(args) -> int:
         if args.task and args.task != cfg["task"]:
             raise UsageError(f"{run_dir} is a {cfg['task']} run, not {args.task}")
         if not (run_dir / rd.CHECKPOINT).is_file():
-            raise UsageError(f"{run_dir} has no checkpoint to resume from")
+            raise UsageError(
+                f"{run_dir} has no checkpoint to resume from (it stopped before its first save); "
+                "remove the directory and train again"
+            )
         if args.device is not None:
             cfg["device"] = pick_device(args.device)
         if args.data_dir:

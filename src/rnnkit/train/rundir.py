@@ -34,11 +34,34 @@ def append_jsonl(path: str | os.PathLike, obj: dict) -> None:
         f.write(json.dumps(obj) + "\n")
 
 
+class RunFileError(ValueError):
+    """A damaged file in a run directory (the CLI reports it in one line, exit code 2); names the file."""
+
+
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """The records of a JSON-lines file ([] when it does not exist).
+
+    A last line without its newline that is not valid JSON is what a process killed in the middle of
+    ``append_jsonl`` leaves behind: it is dropped (a resumed run writes that record again). Any other line that
+    is not JSON raises :class:`RunFileError` naming the file and the line.
+    """
     p = Path(path)
     if not p.is_file():
         return []
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    text = p.read_text()
+    lines = text.split("\n")
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError as e:
+            torn = number == len(lines) and not text.endswith("\n")
+            if torn:
+                break
+            raise RunFileError(f"{p}: line {number} is not JSON ({e})") from None
+    return records
 
 
 def truncate_jsonl(path: str | os.PathLike, max_step: int) -> None:

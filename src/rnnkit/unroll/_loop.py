@@ -15,6 +15,7 @@ this changes no value and no gradient (the dropped rows get a zero gradient eith
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -26,9 +27,11 @@ __all__ = ["run_steps", "zero_padding", "zero_padding_steps"]
 
 
 def _where_rows(keep: torch.Tensor, new: torch.Tensor, old: Any) -> torch.Tensor:
-    """``new`` where ``keep[b]``, else ``old`` (a tensor or 0); ``keep`` is ``[B]`` bool, ``new`` is ``[B, ...]``."""
-    mask = keep.view(keep.shape[0], *([1] * (new.dim() - 1)))
-    return torch.where(mask, new, old)
+    """``new`` where ``keep[b]``, else ``old`` (a tensor or 0); ``keep`` is ``[B]`` or ``[B, 1]`` bool, ``new``
+    ``[B, ...]``."""
+    if keep.dim() != new.dim():
+        keep = keep.reshape(keep.shape[0], *([1] * (new.dim() - 1)))
+    return torch.where(keep, new, old)
 
 
 def zero_padding(inputs: Any, sequence_length: torch.Tensor | None, time_major: bool) -> Any:
@@ -68,38 +71,48 @@ def _zero_outputs(cell: RNNCell, batch: int, like: torch.Tensor) -> Any:
 
 def run_steps(
     cell: RNNCell,
-    step_inputs: list[Any],
+    step_inputs: Sequence[Any],
     state: Any,
     sequence_length: torch.Tensor | None,
     batch: int,
     like: torch.Tensor,
+    step: Callable[[Any, Any], tuple[Any, Any]] | None = None,
 ) -> tuple[list[Any], Any]:
-    """Run ``cell`` over ``step_inputs`` (one nested ``[B, D]`` structure per step) from ``state``.
+    """Run ``step`` (default: ``cell``) over ``step_inputs`` (one item per time step) from ``state``.
 
     Returns the per-step outputs (a list of length T) and the final state, applying the
     sequence_length rule (see NOTE above) when ``sequence_length`` (``[B]`` int64) is given.
     ``like`` is any input tensor: the dtype/device of zero outputs written past every row's length.
+    Everything is checked before the loop; the loop itself only steps and masks.
     """
+    step = cell if step is None else step
     outputs: list[Any] = []
     if sequence_length is None:
         for x in step_inputs:
-            out, state = cell(x, state)
+            out, state = step(x, state)
             outputs.append(out)
         return outputs, state
 
-    n_run = min(len(step_inputs), int(sequence_length.max()) if batch else 0)
-    keeps = (
-        torch.arange(n_run, device=sequence_length.device)[:, None] < sequence_length[None, :]
-    ).unbind(0)
-    for x, keep in zip(step_inputs[:n_run], keeps):
-        out, new_state = cell(x, state)
-        outputs.append(nest.map_structure(lambda o, k=keep: _where_rows(k, o, 0.0), out))
-        state = nest.map_structure(lambda n, o, k=keep: _where_rows(k, n, o), new_state, state)
-    if n_run < len(step_inputs):
+    n_steps = len(step_inputs)
+    lengths = sequence_length.tolist() if batch else [0]
+    n_run = min(n_steps, max(lengths))
+    # Until the shortest row ends every row is live: no masking needed there.
+    n_free = min(n_run, min(lengths))
+    for x in step_inputs[:n_free]:
+        out, state = step(x, state)
+        outputs.append(out)
+    if n_run > n_free:
+        steps = torch.arange(n_free, n_run, device=sequence_length.device)
+        keeps = (steps[:, None] < sequence_length[None, :]).unsqueeze(-1).unbind(0)  # each [B, 1]
+        for x, keep in zip(step_inputs[n_free:n_run], keeps):
+            out, new_state = step(x, state)
+            outputs.append(nest.map_structure(lambda o, k=keep: _where_rows(k, o, 0.0), out))
+            state = nest.map_structure(lambda n, o, k=keep: _where_rows(k, n, o), new_state, state)
+    if n_run < n_steps:
         zeros = (
             nest.map_structure(torch.zeros_like, outputs[0])
             if outputs
             else _zero_outputs(cell, batch, like)
         )
-        outputs.extend([zeros] * (len(step_inputs) - n_run))
+        outputs.extend([zeros] * (n_steps - n_run))
     return outputs, state

@@ -22,7 +22,8 @@ import torch
 from .. import nest
 from .._checks import describe, to_torch_dtype
 from ..cells.base import RNNCell, check_state
-from ._checks import check_sequence_length
+from ..fused import decide, one_call_bidirectional, run_fused_bidirectional
+from ._checks import check_sequence_length, initial_state_or_zeros
 from .dynamic import dynamic_rnn, split_time
 from .static import check_step_list, static_rnn
 
@@ -123,6 +124,7 @@ def bidirectional_dynamic_rnn(
     swap_memory: bool = False,
     time_major: bool = False,
     scope: str | None = None,
+    fused: bool | None = None,
 ) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
     r"""A forward and a backward ``dynamic_rnn`` over the same inputs; TF1's ``tf.nn.bidirectional_dynamic_rnn``::
 
@@ -138,6 +140,9 @@ def bidirectional_dynamic_rnn(
         initial_state_fw, initial_state_bw: optional states like each cell's ``state_size``.
         dtype, parallel_iterations, swap_memory, time_major, scope: as for ``dynamic_rnn`` (scope only names
             variables in TF: see ``rk.tf_variables_bidirectional``).
+        fused: as for ``dynamic_rnn``, for each direction; when both cells are one fusable layer of the same kind
+            and size, one bidirectional kernel call runs both directions (torch's packed reverse direction is
+            TF's length-aware reversal).
 
     Returns:
         ``((out_fw, out_bw), (state_fw, state_bw))``: outputs ``[B, T, output_size]`` of each direction (not
@@ -150,11 +155,20 @@ def bidirectional_dynamic_rnn(
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch, like)
     _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch, like)
+    plans = (
+        decide(f"{where} (cell_fw)", cell_fw, inputs, fused),
+        decide(f"{where} (cell_bw)", cell_bw, inputs, fused),
+    )
+    if plans[0] is not None and plans[1] is not None and one_call_bidirectional(*plans):
+        state_fw = initial_state_or_zeros(where, cell_fw, initial_state_fw, dtype, batch, like)
+        state_bw = initial_state_or_zeros(where, cell_bw, initial_state_bw, dtype, batch, like)
+        return run_fused_bidirectional(*plans, inputs, state_fw, state_bw, lengths, time_major)
     options = {
         "sequence_length": lengths,
         "dtype": dtype,
         "swap_memory": swap_memory,
         "time_major": time_major,
+        "fused": fused,
     }
     out_fw, state_fw = dynamic_rnn(cell_fw, inputs, initial_state=initial_state_fw, **options)
     seq_axis, batch_axis = (0, 1) if time_major else (1, 0)
@@ -272,6 +286,7 @@ def stack_bidirectional_dynamic_rnn(
     parallel_iterations: int | None = None,
     time_major: bool = False,
     scope: str | None = None,
+    fused: bool | None = None,
 ) -> tuple[torch.Tensor, tuple[Any, ...], tuple[Any, ...]]:
     r"""Layers of ``bidirectional_dynamic_rnn``, each reading the previous layer's ``concat([out_fw, out_bw], -1)``
     (Graves et al. 2013); TF 1.15 contrib's ``stack_bidirectional_dynamic_rnn``::
@@ -300,6 +315,7 @@ def stack_bidirectional_dynamic_rnn(
             initial_state_bw=initial_states_bw[i] if initial_states_bw else None,
             dtype=dtype,
             time_major=time_major,
+            fused=fused,
         )
         layer = torch.cat([out_fw, out_bw], -1)
         states_fw.append(state_fw)

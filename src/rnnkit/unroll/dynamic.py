@@ -10,20 +10,16 @@ from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
+from ..fused import decide, run_fused
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps, zero_padding
 from .checkpointed import run_steps_checkpointed
 
-__all__ = ["dynamic_rnn", "split_time"]
+__all__ = ["check_time_inputs", "dynamic_rnn", "split_time"]
 
 
-def split_time(
-    where: str, inputs: Any, time_major: bool
-) -> tuple[list[Any], int, int, torch.Tensor]:
-    """Check nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs and split them into per-step structures.
-
-    Returns ``(steps, B, T, first_leaf)``; ``steps[t]`` has the inputs' structure with ``[B, ...]`` leaves.
-    """
+def check_time_inputs(where: str, inputs: Any, time_major: bool) -> tuple[int, int, torch.Tensor]:
+    """Check nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs; return ``(B, T, first_leaf)``."""
     if (
         isinstance(inputs, list)
         and inputs
@@ -66,10 +62,23 @@ def split_time(
         raise ValueError(
             f"{where}: expected at least one batch row (B >= 1), got shape {tuple(flat[0].shape)}"
         )
+    return batch, time, flat[0]
+
+
+def split_time(
+    where: str, inputs: Any, time_major: bool
+) -> tuple[list[Any], int, int, torch.Tensor]:
+    """Check nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs and split them into per-step structures.
+
+    Returns ``(steps, B, T, first_leaf)``; ``steps[t]`` has the inputs' structure with ``[B, ...]`` leaves.
+    """
+    batch, time, first = check_time_inputs(where, inputs, time_major)
+    time_axis = 0 if time_major else 1
+    flat = nest.flatten(inputs)
     # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
     per_leaf = [x.unbind(time_axis) for x in flat]
     steps = [nest.pack_sequence_as(inputs, [leaf[t] for leaf in per_leaf]) for t in range(time)]
-    return steps, batch, time, flat[0]
+    return steps, batch, time, first
 
 
 def dynamic_rnn(
@@ -82,6 +91,7 @@ def dynamic_rnn(
     swap_memory: bool = False,
     time_major: bool = False,
     scope: str | None = None,
+    fused: bool | None = None,
 ) -> tuple[Any, Any]:
     r"""Run ``cell`` over every time step of ``inputs``; TF1's ``tf.nn.dynamic_rnn``.
 
@@ -102,8 +112,12 @@ def dynamic_rnn(
         parallel_iterations: accepted for TF compatibility; no effect.
         swap_memory: trade compute for memory on long sequences: activation checkpointing over chunks of
             ``ceil(sqrt(T))`` steps (``unroll/checkpointed.py``); same results, about one extra forward pass.
+            It runs the step loop (the fused kernels keep every step's activations) unless ``fused=True``.
         time_major: whether inputs and outputs are ``[T, B, ...]``.
         scope: accepted for TF compatibility; TF names are chosen in ``rk.tf_variables(cell, scope=...)``.
+        fused: None (auto): run stacks that torch's fused RNN kernels compute exactly on them (see
+            ``rnnkit.fused``; ``rk.fused.explain(cell)`` says which path runs and why); True: the same, but raise
+            ValueError with the reason when the stack is not fusable; False: always the step loop.
 
     Returns:
         ``(outputs, final_state)``: outputs ``[B, T, output_size]`` (``[T, B, ...]`` when time-major, nested like
@@ -111,16 +125,33 @@ def dynamic_rnn(
     """
     where = "dynamic_rnn"
     check_cell(where, cell)
+    batch, time, like = check_time_inputs(where, inputs, time_major)
+    if swap_memory and fused is None:
+        fused = False  # the fused kernels keep every step's activations: the opposite of what was asked
+    fused_plan = decide(where, cell, inputs, fused)
     begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
-    steps, batch, time, like = split_time(where, inputs, time_major)
-    state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
+    if fused_plan is not None:
+        state = None  # zeros, made by run_fused straight in the kernels' layout
+        if initial_state is not None or dtype is not None:
+            state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
+        return run_fused(fused_plan, inputs, state, lengths, time_major)
+    state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
-    if padded is not inputs:
-        steps = split_time(where, padded, time_major)[0]
+    time_axis = 0 if time_major else 1
+    prepared = cell._prepare_unroll(padded) if isinstance(padded, torch.Tensor) else None
     # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
     run = run_steps_checkpointed if swap_memory else run_steps
-    outputs, final_state = run(cell, steps, state, lengths, batch, like)
-    time_axis = 0 if time_major else 1
+    if prepared is None:
+        steps = split_time(where, padded, time_major)[0]
+        outputs, final_state = run(cell, steps, state, lengths, batch, like)
+    else:
+        # The cell computed its input matmul for all steps at once; slice it per step (unbind, see split_time).
+        per_time, step = prepared
+        if isinstance(per_time, tuple):
+            steps = list(zip(*(t.unbind(time_axis) for t in per_time)))
+        else:
+            steps = per_time.unbind(time_axis)
+        outputs, final_state = run(cell, steps, state, lengths, batch, like, step=step)
     stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
     return stacked, final_state

@@ -1,0 +1,1 @@
+"""Benchmarks shipped with the package (so ``rnnkit bench`` works from an install): ``speed.main(argv)``."""

@@ -1,0 +1,285 @@
+"""The speed benchmark: training steps/s and inference sequences/s of every column on every shape.
+
+``python benchmarks/bench_speed.py [--threads 1,2] [--repeats 5] [--shapes mnist,sine,large,gru,peephole]
+[--tf-python PATH]`` (and ``rnnkit bench``, which calls ``main(argv)``) prints Markdown tables.
+
+Method: each measurement times ``n`` back-to-back calls (``n`` calibrated once so a measurement takes about
+``--target`` seconds); the columns are measured in turn, in a rotated order, ``--repeats`` times (interleaved,
+so a busy spell of a shared machine hits every column alike), and the median is reported. Training = forward,
+loss, backward and an Adam step on one batch; inference = forward under ``torch.no_grad()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from .models import COLUMNS, SHAPES, Shape, build
+
+__all__ = ["add_arguments", "main", "run", "run_args", "table"]
+
+MODES = ("train", "infer")
+
+
+def _torch_runner(
+    shape: Shape, column: str, mode: str, clock: Callable[[], float]
+) -> Callable[[int], float]:
+    model, x, y, loss_fn, optimizer = build(shape, column)
+    if mode == "infer":
+        model.eval()
+
+    def once() -> None:
+        if mode == "train":
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+        else:
+            with torch.no_grad():
+                model(x)
+
+    def timed(iters: int) -> float:
+        start = clock()
+        for _ in range(iters):
+            once()
+        return clock() - start
+
+    return timed
+
+
+class _TFWorker:
+    """A TF process answering timing requests (see tf_worker.py)."""
+
+    def __init__(self, python: str) -> None:
+        env = dict(
+            os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore"
+        )
+        script = Path(__file__).with_name("tf_worker.py")
+        self.log = tempfile.TemporaryFile(
+            mode="w+"
+        )  # TF's deprecation chatter; shown if the worker dies
+        self.proc = subprocess.Popen(
+            [python, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
+            env=env,
+        )  # fmt: skip
+
+    def runner(self, shape: Shape, mode: str, threads: int, clock: str) -> Callable[[int], float]:
+        def timed(iters: int) -> float:
+            cmd = {
+                "shape": asdict(shape),
+                "mode": mode,
+                "threads": threads,
+                "iters": iters,
+                "clock": clock,
+            }
+            assert self.proc.stdin is not None and self.proc.stdout is not None
+            self.proc.stdin.write(json.dumps(cmd) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+            if not line:
+                self.log.seek(0)
+                tail = self.log.read()[-3000:]
+                raise RuntimeError(
+                    f"bench: the TensorFlow worker exited; its stderr ends with:\n{tail}"
+                )
+            return float(json.loads(line)["seconds"])
+
+        return timed
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def _measure(
+    runners: dict[str, Callable[[int], float]], repeats: int, target: float
+) -> dict[str, float]:
+    """Median seconds per call of each runner, interleaved over ``repeats`` rounds."""
+    iters = {}
+    for name, timed in runners.items():
+        timed(1)  # warm-up (first-call allocations, oneDNN primitive creation, TF graph pruning)
+        once = timed(1)
+        iters[name] = max(1, min(200, round(target / max(once, 1e-6))))
+    samples: dict[str, list[float]] = {name: [] for name in runners}
+    names = list(runners)
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            samples[name].append(runners[name](iters[name]) / iters[name])
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def run(
+    shapes: Sequence[str],
+    threads: Sequence[int],
+    repeats: int = 5,
+    target: float = 0.3,
+    tf_python: str | None = None,
+    log: Callable[[str], None] = print,
+    clock: str = "wall",
+) -> list[dict]:
+    """Measure; return one record per (shape, threads, mode) with ``rate`` per column (steps/s or seq/s).
+
+    ``clock="cpu"`` times process CPU time instead of wall time: on a shared machine it does not count the time
+    other processes held the core (meaningful with 1 thread; with more it sums the threads).
+    """
+    clock_fn = time.perf_counter if clock == "wall" else time.process_time
+    worker = _TFWorker(tf_python) if tf_python else None
+    records = []
+    try:
+        for n_threads in threads:
+            torch.set_num_threads(n_threads)
+            for name in shapes:
+                shape = SHAPES[name]
+                for mode in MODES:
+                    runners = {c: _torch_runner(shape, c, mode, clock_fn) for c in COLUMNS}
+                    if worker is not None:
+                        runners["tf"] = worker.runner(shape, mode, n_threads, clock)
+                    seconds = _measure(runners, repeats, target)
+                    per_call = shape.batch if mode == "infer" else 1
+                    rates = {c: per_call / s for c, s in seconds.items()}
+                    records.append(
+                        {
+                            "shape": name,
+                            "threads": n_threads,
+                            "mode": mode,
+                            "clock": clock,
+                            "rate": rates,
+                        }
+                    )
+                    log(
+                        f"# {name} threads={n_threads} {mode}: "
+                        + ", ".join(f"{c}={_fmt(r)}" for c, r in rates.items())
+                    )
+    finally:
+        if worker is not None:
+            worker.close()
+    return records
+
+
+def _fmt(value: float) -> str:
+    """Three significant digits at least (0.634, 37.6, 16090)."""
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def _ratio(rate: dict, a: str, b: str) -> str:
+    return f"{rate[a] / rate[b]:.2f}" if a in rate and b in rate else "—"
+
+
+def table(records: list[dict]) -> str:
+    """Markdown: one table per mode; absolute rates, then the ratios the targets are stated in."""
+    has_tf = any("tf" in r["rate"] for r in records)
+    cols = list(COLUMNS) + (["tf"] if has_tf else [])
+    heads = {
+        "auto": "rnnkit auto",
+        "loop": "rnnkit loop",
+        "torch": "torch.nn",
+        "naive": "naive loop",
+        "tf": "TF compat",
+    }
+    ratios = [("auto", "torch"), ("loop", "naive")] + (
+        [("auto", "tf"), ("loop", "tf")] if has_tf else []
+    )
+    lines = []
+    for mode, unit in (("train", "training steps/s"), ("infer", "inference sequences/s")):
+        lines += [f"**{unit}** (median of the interleaved runs)", ""]
+        lines.append("| shape | threads | " + " | ".join(heads[c] for c in cols) + " | "
+                     + " | ".join(f"{a}/{b}" for a, b in ratios) + " |")  # fmt: skip
+        lines.append("|" + "---|" * (2 + len(cols) + len(ratios)))
+        for r in (r for r in records if r["mode"] == mode):
+            rate = r["rate"]
+            cells = [_fmt(rate[c]) if c in rate else "—" for c in cols]
+            lines.append(f"| {r['shape']} | {r['threads']} | " + " | ".join(cells) + " | "
+                         + " | ".join(_ratio(rate, a, b) for a, b in ratios) + " |")  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    return (
+        f"{platform.platform()}, {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}, torch {torch.__version__}, "
+        f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}"
+    )
+
+
+def _shape_list(text: str) -> list[str]:
+    shapes = [s for s in text.split(",") if s]
+    unknown = [s for s in shapes if s not in SHAPES]
+    if unknown or not shapes:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(SHAPES)}, got {text!r}")
+    return shapes
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(t) for t in text.split(",") if t]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected a comma list of positive ints, got {text!r}")
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's options (shared by ``benchmarks/bench_speed.py`` and ``rnnkit bench``)."""
+    parser.add_argument(
+        "--shapes",
+        type=_shape_list,
+        default=list(SHAPES),
+        help=f"comma list of {', '.join(SHAPES)} (default: all)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_int_list,
+        default=[1, 2],
+        help="comma list of torch (and TF) thread counts (default: 1,2)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="interleaved rounds; the median is reported"
+    )
+    parser.add_argument("--target", type=float, default=0.3, help="seconds per measurement")
+    parser.add_argument(
+        "--tf-python", default=None, help="a python with TensorFlow for the TF compat column"
+    )
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or process CPU time (robust to other processes on a shared machine)",
+    )
+    parser.add_argument("--json", default=None, help="also write the records here")  # fmt: skip
+
+
+def run_args(args: argparse.Namespace) -> int:
+    """Measure as ``args`` say and print the Markdown tables (stdout); progress goes to stderr."""
+    records = run(
+        args.shapes, args.threads, args.repeats, args.target, args.tf_python,
+        log=lambda s: print(s, file=sys.stderr), clock=args.clock,
+    )  # fmt: skip
+    print(f"Machine: {machine()}; clock: {args.clock}\n")
+    for name in args.shapes:
+        print(f"- {name}: {SHAPES[name].describe}")
+    print()
+    print(table(records))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine(), "records": records}, indent=1))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: parse ``argv`` and run (``rnnkit bench`` shares the options)."""
+    parser = argparse.ArgumentParser(prog="bench_speed.py", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run_args(parser.parse_args(argv))

@@ -1,0 +1,13 @@
+"""``rnnkit bench``: the speed benchmark (``rnnkit.bench.speed``): steps/s and sequences/s per implementation."""
+
+from __future__ import annotations
+
+HELP = "measure training steps/s and inference sequences/s (rnnkit fused/loop, torch.nn, naive, TF)"
+
+
+def register(sub) -> None:
+    from ..bench.speed import add_arguments, run_args
+
+    p = sub.add_parser("bench", help=HELP, description=HELP)
+    add_arguments(p)
+    p.set_defaults(func=run_args)

@@ -1,0 +1,44 @@
+"""The speed benchmark's plumbing (not its numbers): the table and ratios, and ``rnnkit bench`` end to end on
+the smallest shape with one short round."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnnkit.bench import speed
+from rnnkit.cli import main as cli_main
+
+
+def test_table_shows_rates_and_the_target_ratios():
+    records = [
+        {"shape": "mnist", "threads": 1, "mode": "train",
+         "rate": {"auto": 38.0, "loop": 28.0, "torch": 40.0, "naive": 25.0, "tf": 29.0}},
+        {"shape": "mnist", "threads": 1, "mode": "infer",
+         "rate": {"auto": 16000.0, "loop": 9000.0, "torch": 16000.0, "naive": 9000.0, "tf": 12000.0}},
+    ]  # fmt: skip
+    text = speed.table(records)
+    assert (
+        "| shape | threads | rnnkit auto | rnnkit loop | torch.nn | naive loop | TF compat | auto/torch |"
+        in text
+    )
+    assert "| mnist | 1 | 38 | 28 | 40 | 25 | 29 | 0.95 | 1.12 | 1.31 | 0.97 |" in text
+    assert "| mnist | 1 | 16000 | 9000 | 16000 | 9000 | 12000 | 1.00 | 1.00 | 1.33 | 0.75 |" in text
+
+
+def test_rnnkit_bench_runs_and_prints_the_table(capsys):
+    assert (
+        cli_main(
+            ["bench", "--shapes", "sine", "--threads", "1", "--repeats", "1", "--target", "0.001"]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "| sine | 1 |" in out and "auto/torch" in out and "TF compat" not in out
+
+
+def test_rnnkit_bench_rejects_unknown_shapes(capsys):
+    with pytest.raises(SystemExit):
+        cli_main(["bench", "--shapes", "nope"])
+    assert (
+        "expected some of mnist, sine, large, gru, peephole, got 'nope'" in capsys.readouterr().err
+    )
