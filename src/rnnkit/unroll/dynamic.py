@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from .. import nest
-from .._checks import describe
+from .._checks import autocast_enabled, describe
 from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
 from ..fused import decide, run_fused
@@ -127,7 +127,8 @@ def dynamic_rnn(
     check_cell(where, cell)
     batch, time, like = check_time_inputs(where, inputs, time_major)
     if swap_memory and fused is None:
-        fused = False  # the fused kernels keep every step's activations: the opposite of what was asked
+        # the fused kernels keep every step's activations: the opposite of what was asked
+        fused = False
     fused_plan = decide(where, cell, inputs, fused)
     begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
@@ -139,8 +140,15 @@ def dynamic_rnn(
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
     time_axis = 0 if time_major else 1
-    prepared = cell._prepare_unroll(padded) if isinstance(padded, torch.Tensor) else None
-    # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
+    # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py), on the
+    # per-step path: the fast path's input matmul for all T steps at once would be kept whole ([B, T, k*H]).
+    # Under autocast the per-step path too: cells keep their state in float32 there (cells.base.keep_state_dtype).
+    fast = (
+        isinstance(padded, torch.Tensor)
+        and not swap_memory
+        and not autocast_enabled(like.device.type)
+    )
+    prepared = cell._prepare_unroll(padded) if fast else None
     run = run_steps_checkpointed if swap_memory else run_steps
     if prepared is None:
         steps = split_time(where, padded, time_major)[0]
