@@ -126,8 +126,10 @@ def dynamic_rnn(
     where = "dynamic_rnn"
     check_cell(where, cell)
     batch, time, like = check_time_inputs(where, inputs, time_major)
-    if swap_memory and fused is None:
-        # the fused kernels keep every step's activations: the opposite of what was asked
+    mixed = autocast_enabled(like.device.type)
+    if (swap_memory or mixed) and fused is None:
+        # swap_memory: the fused kernels keep every step's activations, the opposite of what was asked;
+        # autocast: they would return the state in bf16/fp16, where the cells keep it in float32.
         fused = False
     fused_plan = decide(where, cell, inputs, fused)
     begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
@@ -140,15 +142,12 @@ def dynamic_rnn(
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
     time_axis = 0 if time_major else 1
-    # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py), on the
-    # per-step path: the fast path's input matmul for all T steps at once would be kept whole ([B, T, k*H]).
-    # Under autocast the per-step path too: cells keep their state in float32 there (cells.base.keep_state_dtype).
-    fast = (
-        isinstance(padded, torch.Tensor)
-        and not swap_memory
-        and not autocast_enabled(like.device.type)
-    )
+    # The precomputed-input fast path is skipped (1) under autocast: the cell's own call keeps the state in the
+    # parameters' dtype (cells.base.keep_state_dtype), the fast step does not; (2) with swap_memory: the
+    # all-steps input matmul would be held outside the checkpointed chunks, linear in T.
+    fast = isinstance(padded, torch.Tensor) and not mixed and not swap_memory
     prepared = cell._prepare_unroll(padded) if fast else None
+    # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
     run = run_steps_checkpointed if swap_memory else run_steps
     if prepared is None:
         steps = split_time(where, padded, time_major)[0]
