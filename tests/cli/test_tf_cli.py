@@ -39,7 +39,17 @@ def cli(argv, capsys):
 @pytest.fixture(scope="module")
 def sine_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("tfcli") / "run"
-    argv = ["train", "sine", "--preset", "seed000", "--out", run_dir, *TINY, "--set", "tensorboard=false"]
+    argv = [
+        "train",
+        "sine",
+        "--preset",
+        "seed000",
+        "--out",
+        run_dir,
+        *TINY,
+        "--set",
+        "tensorboard=false",
+    ]
     assert main([str(a) for a in [*argv, "--no-plots"]]) == 0
     return run_dir
 
@@ -74,8 +84,17 @@ def test_inspect_sine_fixture_numbers(capsys):
     rc, out, _ = cli(["inspect", prefix("sine_seed000").with_suffix(".ckpt.index")], capsys)
     assert rc == 0
     lines = out.splitlines()
-    kernel = next(line for line in lines if line.startswith("LSTM_cell/rnn/basic_lstm_cell/kernel "))
-    assert kernel.split() == ["LSTM_cell/rnn/basic_lstm_cell/kernel", "[20,", "40]", "float32", "800", "3,200"]
+    kernel = next(
+        line for line in lines if line.startswith("LSTM_cell/rnn/basic_lstm_cell/kernel ")
+    )
+    assert kernel.split() == [
+        "LSTM_cell/rnn/basic_lstm_cell/kernel",
+        "[20,",
+        "40]",
+        "float32",
+        "800",
+        "3,200",
+    ]
     size = prefix("sine_seed000").with_name("model.ckpt.data-00000-of-00001").stat().st_size
     assert lines[-1] == f"total: 20 tensors, 2,615 parameters, {size:,} bytes"
 
@@ -107,7 +126,16 @@ def test_convert_run_dir_to_tf_under_seed_names(sine_run, tmp_path, capsys):
         assert got[name].dtype == np.float32
         np.testing.assert_array_equal(got[name], weights[key].numpy(), err_msg=name)
     # the same by TF name into safetensors, and the run's own checkpoint file names the run too
-    rc, _, _ = cli(["convert", sine_run / "checkpoint.safetensors", tmp_path / "w.safetensors", "--to", "safetensors"], capsys)
+    rc, _, _ = cli(
+        [
+            "convert",
+            sine_run / "checkpoint.safetensors",
+            tmp_path / "w.safetensors",
+            "--to",
+            "safetensors",
+        ],
+        capsys,
+    )
     assert rc == 0
     flat = st.load_file(str(tmp_path / "w.safetensors"))
     assert all(np.array_equal(flat[n], got[n]) for n in got) and len(flat) == len(got)
@@ -116,7 +144,10 @@ def test_convert_run_dir_to_tf_under_seed_names(sine_run, tmp_path, capsys):
 def test_inspect_run_dir_lists_tf_names(sine_run, capsys):
     rc, out, _ = cli(["inspect", sine_run], capsys)
     assert rc == 0
-    assert out.splitlines()[0] == f"run {sine_run} (sine, preset seed000, step 2): model tensors by TF name"
+    assert (
+        out.splitlines()[0]
+        == f"run {sine_run} (sine, preset seed000, step 2): model tensors by TF name"
+    )
     rows = _table_rows(out)
     assert [r[0] for r in rows] == list(SINE_TF_NAMES.values())
     assert rows[2] == ("LSTM_cell/rnn/basic_lstm_cell/kernel", (8, 16), "float32")
@@ -125,7 +156,9 @@ def test_inspect_run_dir_lists_tf_names(sine_run, capsys):
 
 def test_import_tf_then_evaluate_predicts_like_tf(tmp_path, capsys):
     run_dir = tmp_path / "imported"
-    rc, text, err = cli(["import-tf", prefix("sine_seed000").parent, "--task", "sine", "--out", run_dir], capsys)
+    rc, text, err = cli(
+        ["import-tf", prefix("sine_seed000").parent, "--task", "sine", "--out", run_dir], capsys
+    )
     assert rc == 0, err
     assert text.startswith(f"imported 6 tensors from {prefix('sine_seed000')} into {run_dir}")
     task, ck = load_run(run_dir)

@@ -36,7 +36,9 @@ def test_seed000_sine_checkpoint_predicts_like_tf():
     result = rk.load_tf_checkpoint(model, prefix("sine_seed000"), scope=None)
     assert result == ([], [])  # Adam slots and beta powers are not unexpected
     assert not torch.equal(before, model.out_hidden.kernel)
-    np.testing.assert_array_equal(model.cell.kernel.detach().numpy(), values["LSTM_cell/rnn/basic_lstm_cell/kernel"])
+    np.testing.assert_array_equal(
+        model.cell.kernel.detach().numpy(), values["LSTM_cell/rnn/basic_lstm_cell/kernel"]
+    )
     x = torch.from_numpy(rest["inputs"])  # [50, 20, 1], TF ran it from the zero state
     with torch.no_grad():
         pred, _ = model(x, model.cell.zero_state(x.shape[0]))
@@ -46,5 +48,8 @@ def test_seed000_sine_checkpoint_predicts_like_tf():
 def test_wrong_size_preset_is_refused():
     cfg = TASKS["sine"].resolve_config("default", {})  # cell_size 32, the checkpoint has 10
     model = SineModel(cfg["cell_size"], cfg["init"])
-    with pytest.raises(ValueError, match=r"load_tf_checkpoint: shape mismatch \[in_hidden/weights: expected \(1, 32\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"load_tf_checkpoint: shape mismatch \[in_hidden/weights: expected \(1, 32\)",
+    ):
         rk.load_tf_checkpoint(model, prefix("sine_seed000"), scope=None)

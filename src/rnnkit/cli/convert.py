@@ -27,8 +27,12 @@ def register(sub) -> None:
         "existing directory means OUT/model.ckpt.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("path", metavar="PATH", help="TF checkpoint, .safetensors file, or run directory")
-    p.add_argument("out", metavar="OUT", help="OUT.safetensors, or a TF checkpoint prefix with --to tf")
+    p.add_argument(
+        "path", metavar="PATH", help="TF checkpoint, .safetensors file, or run directory"
+    )
+    p.add_argument(
+        "out", metavar="OUT", help="OUT.safetensors, or a TF checkpoint prefix with --to tf"
+    )
     p.add_argument("--to", choices=["safetensors", "tf"], help="output format (default: see below)")
     p.set_defaults(func=run)
 
@@ -82,9 +86,7 @@ def run(args) -> int:
             _check_safetensors_out(args.out)
             from safetensors.numpy import save_file
 
-            values = {
-                name: p.detach().cpu().numpy() for name, p in model.tf_variables().items()
-            }
+            values = {name: p.detach().cpu().numpy() for name, p in model.tf_variables().items()}
             ensure_parent(args.out)
             save_file(values, args.out, metadata={"format": "rnnkit_tf_names"})
             print(f"wrote {args.out}: {len(values)} tensors of the {what} by TF name")

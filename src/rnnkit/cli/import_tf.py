@@ -12,7 +12,9 @@ from pathlib import Path
 
 from ._common import UsageError
 
-HELP = "turn a TF checkpoint saved by a seed program into a run directory (then evaluate / predict it)"
+HELP = (
+    "turn a TF checkpoint saved by a seed program into a run directory (then evaluate / predict it)"
+)
 
 
 def register(sub) -> None:
@@ -34,7 +36,9 @@ def register(sub) -> None:
         "checkpoint", metavar="CKPT", help="TF checkpoint prefix, .index file, or its directory"
     )
     p.add_argument("--task", required=True, choices=sorted(TASKS), help="the seed program's task")
-    p.add_argument("--preset", default="seed000", help="the seed program's preset (default seed000)")
+    p.add_argument(
+        "--preset", default="seed000", help="the seed program's preset (default seed000)"
+    )
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory to create")
     p.add_argument(
         "--set",
@@ -86,7 +90,9 @@ def run(args) -> int:
     try:
         load_tf_checkpoint(task.model, prefix, scope=None, strict=True)
     except ValueError as e:
-        if type(e) is not ValueError:  # CheckpointError: missing / unexpected names, unreadable file
+        if (
+            type(e) is not ValueError
+        ):  # CheckpointError: missing / unexpected names, unreadable file
             raise
         raise UsageError(
             f"{prefix} does not fit the {args.task} model of preset {args.preset} "

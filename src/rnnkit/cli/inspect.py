@@ -39,7 +39,13 @@ def _run_table(path: str) -> str:
         name = tf_names.get(key, key)
         note = f"state_dict {key}" if key in tf_names else "no TF name"
         rows.append(
-            (name, tuple(t.shape), str(t.dtype).removeprefix("torch."), t.numel() * t.element_size(), note)
+            (
+                name,
+                tuple(t.shape),
+                str(t.dtype).removeprefix("torch."),
+                t.numel() * t.element_size(),
+                note,
+            )
         )
     title = f"run {run_dir} ({cfg['task']}, preset {cfg['preset']}, step {step}): model tensors by TF name"
     return format_rows(title, rows)
