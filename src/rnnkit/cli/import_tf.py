@@ -74,7 +74,7 @@ def _settings(args) -> dict:
 def run(args) -> int:
     from ..tasks import TASKS, ConfigError
     from ..tf_checkpoint._paths import resolve_prefix
-    from ..tf_checkpoint.loading import load_tf_checkpoint
+    from ..tf_checkpoint.loading import load_tf_checkpoint, tf_name_map
     from ..train import rundir as rd
     from ..train.checkpoint import save_checkpoint
 
@@ -100,7 +100,13 @@ def run(args) -> int:
         ) from None
     run_dir.mkdir(parents=True, exist_ok=True)
     rd.write_json(run_dir / rd.CONFIG, cfg)
-    meta = {"train_seconds": 0.0, "cpu_seconds": 0.0, "loss_sum": 0.0, "loss_n": 0}
+    # the training loop's counters (so that `train --resume` fine-tunes from here) and where the weights came from
+    meta: dict[str, object] = {
+        "train_seconds": 0.0,
+        "cpu_seconds": 0.0,
+        "loss_sum": 0.0,
+        "loss_n": 0,
+    }
     meta["imported_from"] = str(Path(prefix).resolve())
     save_checkpoint(
         run_dir / rd.CHECKPOINT,
@@ -110,7 +116,7 @@ def run(args) -> int:
         task.extra_state(),
         meta,
     )
-    n = len(task.model.tf_variables())
+    n = len(tf_name_map(task.model, scope=None))
     print(
         f"imported {n} tensors from {prefix} into {run_dir} ({args.task}, preset {args.preset}); "
         f"next: rnnkit evaluate {run_dir}"
