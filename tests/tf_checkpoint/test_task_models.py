@@ -53,3 +53,16 @@ def test_wrong_size_preset_is_refused():
         match=r"load_tf_checkpoint: shape mismatch \[in_hidden/weights: expected \(1, 32\)",
     ):
         rk.load_tf_checkpoint(model, prefix("sine_seed000"), scope=None)
+
+
+def test_seed000_mnist_checkpoint_predicts_like_tf():
+    """Seed 000's MNIST graph (16 units instead of 128 to keep the fixture small), trained 3 steps by TF."""
+    from rnnkit.tasks.mnist import MnistModel, MnistTask
+
+    _, _, rest = expected("mnist_seed000")
+    m = dict(MnistTask.presets["seed000"]["model"], num_units=16, input_dense=16)
+    model = MnistModel(m)
+    assert rk.load_tf_checkpoint(model, prefix("mnist_seed000"), scope=None) == ([], [])
+    with torch.no_grad():
+        logits = model(torch.from_numpy(rest["inputs"]))
+    np.testing.assert_allclose(logits.numpy(), rest["out:logits"], rtol=1e-5, atol=1e-5)
