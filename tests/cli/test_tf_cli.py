@@ -139,6 +139,10 @@ def test_convert_run_dir_to_tf_under_seed_names(sine_run, tmp_path, capsys):
     assert rc == 0
     flat = st.load_file(str(tmp_path / "w.safetensors"))
     assert all(np.array_equal(flat[n], got[n]) for n in got) and len(flat) == len(got)
+    rc, _, _ = cli(
+        ["convert", sine_run, tmp_path / "v.safetensors"], capsys
+    )  # --to from OUT's suffix
+    assert rc == 0 and sorted(st.load_file(str(tmp_path / "v.safetensors"))) == sorted(got)
 
 
 def test_inspect_run_dir_lists_tf_names(sine_run, capsys):

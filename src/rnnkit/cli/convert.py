@@ -22,9 +22,10 @@ def register(sub) -> None:
         "                                                             # program's TF names; Saver.restore reads it\n"
         "  rnnkit convert weights.safetensors back/model.ckpt --to tf  # names kept\n"
         "  rnnkit convert runs/s0 s0.safetensors --to safetensors      # the run's weights by TF name\n"
-        "--to defaults to safetensors for a TF checkpoint and to tf for the others. A TF output OUT is a\n"
-        "prefix (OUT.index, OUT.data-00000-of-00001, and a 'checkpoint' state file next to them); an\n"
-        "existing directory means OUT/model.ckpt.",
+        "\n--to defaults to safetensors for a TF checkpoint (and for a run directory when OUT ends\n"
+        "with .safetensors), else to tf. A TF output OUT is a prefix (OUT.index,\n"
+        "OUT.data-00000-of-00001, and a 'checkpoint' state file next to them); an existing\n"
+        "directory, or OUT ending in /, means OUT/model.ckpt.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -57,7 +58,9 @@ def run(args) -> int:
     from ..tf_checkpoint.loading import save_tf_checkpoint
 
     kind = kind_of(args.path)
-    to = args.to or ("safetensors" if kind == TF else "tf")
+    to = args.to or (
+        "safetensors" if kind == TF or (kind == RUN and args.out.endswith(".safetensors")) else "tf"
+    )
     if kind == TF:
         if to == "tf":
             raise UsageError(
