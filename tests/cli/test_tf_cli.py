@@ -181,3 +181,19 @@ def test_import_tf_then_evaluate_predicts_like_tf(tmp_path, capsys):
     assert rc == 0 and sorted(again) == sorted(SINE_TF_NAMES.values())
     for name, value in again.items():
         np.testing.assert_array_equal(value, values[name])
+
+
+def test_import_tf_mnist_seed000_then_predict(tmp_path, capsys):
+    """Seed 000's MNIST graph (16 units) saved by TF -> run directory -> the CLI's predictions are TF's."""
+    run_dir = tmp_path / "mnist"
+    sizes = ["--set", "model.num_units=16", "--set", "model.input_dense=16"]
+    argv = ["import-tf", prefix("mnist_seed000"), "--task", "mnist", *sizes, "--out", run_dir]
+    rc, _, err = cli(argv, capsys)
+    assert rc == 0, err
+    task, _ = load_run(run_dir)
+    _, _, rest = expected("mnist_seed000")
+    with torch.no_grad():
+        logits = task.model(torch.from_numpy(rest["inputs"]))
+    np.testing.assert_allclose(logits.numpy(), rest["out:logits"], rtol=1e-5, atol=1e-5)
+    rc, out, _ = cli(["predict", run_dir, "--index", "0"], capsys)
+    assert rc == 0 and '"prediction"' in out
