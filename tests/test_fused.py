@@ -324,3 +324,11 @@ def test_bidirectional_under_autocast_takes_the_loop_like_dynamic_rnn(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert messages and all("fused path" not in m for m in messages), messages
     assert s_fw.c.dtype == s_bw.h.dtype == torch.float32
+
+
+def test_bidirectional_swap_memory_takes_the_loop_like_dynamic_rnn(caplog):
+    fw, bw = rk.BasicLSTMCell(4, input_size=D), rk.BasicLSTMCell(4, input_size=D)
+    with caplog.at_level(logging.DEBUG, logger="rnnkit.fused"):
+        rk.bidirectional_dynamic_rnn(fw, bw, torch.randn(B, T, D), swap_memory=True)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages and all("fused path" not in m for m in messages), messages

@@ -38,6 +38,7 @@ from .tf_names import (
 )
 from .unroll import (
     bidirectional_dynamic_rnn,
+    check_numerics,
     dynamic_rnn,
     raw_rnn,
     reverse_sequence,
@@ -62,6 +63,7 @@ __all__ = [
     "MultiRNNCell",
     "LSTMStateTuple",
     "dynamic_rnn",
+    "check_numerics",
     "static_rnn",
     "tf_variables",
     "load_tf_variables",

@@ -36,6 +36,7 @@ import torch
 from torch import _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from ._checks import autocast_enabled
 from .cells.base import LayerCell, RNNCell
 from .cells.basic_rnn import BasicRNNCell
 from .cells.lstm import BasicLSTMCell, LSTMCell
@@ -511,6 +512,12 @@ def decide(where: str, cell: Any, inputs: Any, fused: Any) -> FusedPlan | None:
         fused_plan, reason = (
             None,
             f"the inputs have rank {inputs.dim()}; fused kernels take [B, T, D]",
+        )
+    elif autocast_enabled(inputs.device.type):
+        # The kernels would carry c and h in bf16/fp16 from step to step; the step loop keeps them in float32.
+        fused_plan, reason = (
+            None,
+            "autocast is on; the step loop keeps the recurrent state in float32",
         )
     else:
         fused_plan, reason = plan(cell)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from .. import nest
-from .._checks import autocast_enabled, describe, to_torch_dtype
+from .._checks import describe, to_torch_dtype
 from ..cells.base import RNNCell, check_state
 from ..fused import decide, one_call_bidirectional, run_fused_bidirectional
 from ._checks import check_sequence_length, initial_state_or_zeros
@@ -155,14 +155,12 @@ def bidirectional_dynamic_rnn(
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch, like)
     _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch, like)
-    # As dynamic_rnn: under autocast or swap_memory, auto means the step loop (see there).
-    loop_only = fused is None and (swap_memory or autocast_enabled(like.device.type))
-    plans = (None, None)
-    if not loop_only:
-        plans = (
-            decide(f"{where} (cell_fw)", cell_fw, inputs, fused),
-            decide(f"{where} (cell_bw)", cell_bw, inputs, fused),
-        )
+    if swap_memory and fused is None:
+        fused = False  # as dynamic_rnn: the fused kernels keep every step's activations
+    plans = (
+        decide(f"{where} (cell_fw)", cell_fw, inputs, fused),
+        decide(f"{where} (cell_bw)", cell_bw, inputs, fused),
+    )
     if plans[0] is not None and plans[1] is not None and one_call_bidirectional(*plans):
         state_fw = initial_state_or_zeros(where, cell_fw, initial_state_fw, dtype, batch, like)
         state_bw = initial_state_or_zeros(where, cell_bw, initial_state_bw, dtype, batch, like)
