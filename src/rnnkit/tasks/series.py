@@ -139,8 +139,8 @@ class SeriesTask(Task):
         pairs = self._pairs(self.windows.test_times())
         heldout = self._mse(*pairs)
         if self.config["mode"] == "seed004":
-            train = self._mse(*(self._t(a) for a in seed004_window(0)))
-            shifted = self._mse(*(self._t(a) for a in seed004_window(1)))
+            train = self._mse(*(self._t(a) for a in seed004_window(0)))  # type: ignore[arg-type]  # (x, y)
+            shifted = self._mse(*(self._t(a) for a in seed004_window(1)))  # type: ignore[arg-type]  # (x, y)
             return {"test_mse": shifted, "train_mse": train, "heldout_mse": heldout}
         if self.config["burn_in"]:
             return {"test_mse": heldout, "test_mse_all_steps": self._mse(*pairs, burn_in=0)}

@@ -127,7 +127,9 @@ def dynamic_rnn(
     check_cell(where, cell)
     batch, time, like = check_time_inputs(where, inputs, time_major)
     if swap_memory and fused is None:
-        fused = False  # the fused kernels keep every step's activations: the opposite of what was asked
+        fused = (
+            False  # the fused kernels keep every step's activations: the opposite of what was asked
+        )
     fused_plan = decide(where, cell, inputs, fused)
     begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
