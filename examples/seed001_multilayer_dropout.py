@@ -12,9 +12,6 @@ import torch
 
 import rnnkit as rk
 from rnnkit.data.mnist import load_mnist
-from rnnkit.tasks.common import (
-    output_dropout,  # rk.DropoutWrapper(cell, output_keep_prob=...) once it exists
-)
 
 ap = argparse.ArgumentParser(description=__doc__)
 ap.add_argument("--smoke", action="store_true", help="a few steps, small layers (CI)")
@@ -38,7 +35,9 @@ if args.smoke:
 
 mlstm_cell = rk.MultiRNNCell(
     [
-        output_dropout(rk.LSTMCell(num_hidden, input_size=28 if i == 0 else num_hidden), 0.5)
+        rk.DropoutWrapper(
+            rk.LSTMCell(num_hidden, input_size=28 if i == 0 else num_hidden), output_keep_prob=0.5
+        )
         for i in range(lstm_num)
     ],
     state_is_tuple=True,

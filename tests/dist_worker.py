@@ -8,8 +8,8 @@ Two runs in one launch, float64 so that "equal to a single process" can be check
   window ``k - 1``; each rank carries the final state of *its own rows* into its next window.
 
 ``python -m torch.distributed.run --nproc_per_node=2 tests/dist_worker.py OUT_DIR [--fail-rank R]`` writes
-``OUT_DIR/rank{r}.pt`` (parameters and the averaged losses of each run); with ``--fail-rank R`` rank ``R``
-raises in its third step instead; ``--timeout S`` bounds every collective (default 30 s). The tests import :func:`train` to run the same program in one process.
+``OUT_DIR/rank{r}.pt`` (parameters and the averaged losses of each run); with ``--fail-rank R`` a third run
+follows in which rank ``R`` raises in its third step while the other ranks wait in the gradient all-reduce; ``--timeout S`` bounds every collective (default 30 s). The tests import :func:`train` to run the same program in one process.
 """
 
 from __future__ import annotations
@@ -108,9 +108,13 @@ def main() -> None:
     with dist:
         result = {}
         for mode in ("shuffle", "carry"):
-            result[mode] = train(mode, dist.rank, dist.world_size, dist, args.fail_rank)
+            result[mode] = train(mode, dist.rank, dist.world_size, dist)
         torch.save(result, Path(args.out) / f"rank{dist.rank}.pt")
-    print(f"rank {dist.rank} done", file=sys.stderr)
+        print(f"rank {dist.rank} saved", file=sys.stderr)
+        if args.fail_rank is not None:
+            # A third run in which one rank raises while the others wait for its gradients.
+            train("shuffle", dist.rank, dist.world_size, dist, args.fail_rank)
+            Path(args.out, f"rank{dist.rank}.survived").touch()  # never reached on any rank
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ B=4, T=5, D=3, H=6) and is matched on its whole message; docs/errors.md carries 
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -50,6 +53,10 @@ def loop_fn(finished=None, items=5):
 
     return fn
 
+
+# One small TF checkpoint written by rnnkit (a BasicLSTMCell(H) for inputs of depth D) for the loading cases.
+CKPT = Path(tempfile.mkdtemp(prefix="rnnkit-errors-")) / "model.ckpt"
+rk.save_tf_checkpoint(lstm(), CKPT)
 
 C = Case
 
@@ -270,6 +277,45 @@ CASES = [
       lambda: rk.load_tf_variable_dict(rk.tf_variables(lstm()), {}), ValueError,
       "load_tf_variable_dict: expected the model's TF variables, got missing ['rnn/basic_lstm_cell/kernel', "
       "'rnn/basic_lstm_cell/bias']"),
+    # --- TF checkpoints (the saved one: a BasicLSTMCell(6) for D=3 under "rnn") ----------------------------
+    C("load-ckpt-missing", "load_tf_checkpoint", "path", "no checkpoint there",
+      lambda: rk.load_tf_checkpoint(lstm(), CKPT.parent / "nope"), rk.tf_checkpoint.CheckpointError,
+      f"{CKPT.parent / 'nope'}: no checkpoint found (missing {CKPT.parent / 'nope'}.index)"),
+    C("load-ckpt-path-type", "load_tf_checkpoint", "path", "not a path",
+      lambda: rk.load_tf_checkpoint(lstm(), BAD), TypeError,
+      "load_tf_checkpoint: expected path to be a str or os.PathLike, got int 7"),
+    C("load-ckpt-scope", "load_tf_checkpoint", "scope", "another scope than the checkpoint's",
+      lambda: rk.load_tf_checkpoint(lstm(), CKPT, scope="fw"), rk.tf_checkpoint.CheckpointError,
+      f"{CKPT}: load_tf_checkpoint: expected the model's TF variables under scope 'fw', got missing "
+      "['fw/basic_lstm_cell/kernel', 'fw/basic_lstm_cell/bias'] (checkpoint names under the scope: [])"),
+    C("load-ckpt-shape", "load_tf_checkpoint", "module_or_cell", "num_units != the checkpoint's",
+      lambda: rk.load_tf_checkpoint(rk.BasicLSTMCell(BAD, input_size=D), CKPT), rk.tf_checkpoint.CheckpointError,
+      f"{CKPT}: load_tf_checkpoint: shape mismatch [rnn/basic_lstm_cell/kernel: expected (10, 28), got (9, 24); "
+      "rnn/basic_lstm_cell/bias: expected (28,), got (24,)]"),
+    C("load-ckpt-unbuilt", "load_tf_checkpoint", "module_or_cell", "an unbuilt cell",
+      lambda: rk.load_tf_checkpoint(rk.BasicLSTMCell(H), CKPT), ValueError,
+      "load_tf_checkpoint: expected a built cell, got BasicLSTMCell whose variable rnn/basic_lstm_cell/kernel "
+      "does not exist yet; pass input_size= to the cell, call cell.build(D), or run it once"),
+    C("load-ckpt-not-a-model", "load_tf_checkpoint", "module_or_cell", "neither a cell nor a model with names",
+      lambda: rk.load_tf_checkpoint(BAD, CKPT), TypeError,
+      "load_tf_checkpoint: expected an rnnkit cell or a module with a tf_variables() method, got int"),
+    C("load-ckpt-strict", "load_tf_checkpoint", "strict", "not a bool",
+      lambda: rk.load_tf_checkpoint(lstm(), CKPT, strict="no"), TypeError,
+      "load_tf_checkpoint: expected strict to be a bool, got 'no'"),
+    C("save-ckpt-prefix-type", "save_tf_checkpoint", "prefix", "not a path",
+      lambda: rk.save_tf_checkpoint(lstm(), BAD), TypeError,
+      "save_tf_checkpoint: expected prefix to be a str or os.PathLike, got int 7"),
+    C("save-ckpt-not-a-model", "save_tf_checkpoint", "module_or_cell", "neither a cell nor a model with names",
+      lambda: rk.save_tf_checkpoint(BAD, CKPT.parent / "other"), TypeError,
+      "save_tf_checkpoint: expected an rnnkit cell or a module with a tf_variables() method, got int"),
+    # --- fused kernels (rk.fused; dynamic_rnn's fused= argument) --------------------------------------------
+    C("fused-impossible", "dynamic_rnn (rk.fused)", "fused", "True for a cell torch's kernels cannot run",
+      lambda: rk.dynamic_rnn(rk.GRUCell(H, input_size=D), torch.zeros(B, T, D), fused=True), ValueError,
+      "dynamic_rnn: fused=True, but torch's fused kernels cannot run this: the cell is a GRUCell; torch's fused "
+      "kernels compute only BasicLSTMCell, LSTMCell and BasicRNNCell (exact types)"),
+    C("fused-type", "dynamic_rnn (rk.fused)", "fused", "not None/True/False",
+      lambda: rk.dynamic_rnn(lstm(), torch.zeros(B, T, D), fused="yes"), TypeError,
+      "dynamic_rnn: expected fused to be None, True or False, got 'yes'"),
     C("begin-sequence", "begin_sequence", "cell", "not a module",
       lambda: rk.begin_sequence(BAD), TypeError, "begin_sequence: expected a cell (a torch.nn.Module), got int"),
 ]
@@ -311,6 +357,28 @@ def test_bad_input(case):
     check(case)
 
 
+def test_every_public_callable_has_bad_input_cases():
+    """A new public function or class fails here until its bad inputs are in one of the three tables."""
+    from tests.test_errors_cells import CASES as CELL_CASES
+    from tests.test_errors_core import CASES as CORE_CASES
+
+    covered = " ".join(c.function for c in CASES + CELL_CASES + CORE_CASES)
+    # not callables with arguments of their own, or covered under a family name ("every cell")
+    exempt = {
+        "__version__",
+        "nest",
+        "tf_checkpoint",
+        "RNNCell",
+        "CellWrapper",
+        "LSTMStateTuple",
+        "BasicRNNCell",
+        "GRUCell",
+        "BasicLSTMCell",
+    }
+    missing = [name for name in rk.__all__ if name not in exempt and name not in covered]
+    assert not missing, f"no bad-input case for {missing}: add them to tests/test_errors_*.py"
+
+
 def test_case_ids_are_unique():
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids))
@@ -318,7 +386,9 @@ def test_case_ids_are_unique():
 
 def surface_table() -> str:
     """The table of CASES that docs/errors.md carries (written by ``tools/errors_table.py``)."""
-    return table(CASES, "test_errors_surface.py")
+    return table(CASES, "test_errors_surface.py").replace(
+        str(CKPT.parent), "…"
+    )  # a temp dir per run
 
 
 def test_errors_doc_is_in_sync():

@@ -163,3 +163,14 @@ def test_bf16_training_reaches_the_float32_accuracy_band():
         acc32,
         acc16,
     )  # ... and bf16 lands in the same band
+
+
+def test_bidirectional_under_autocast_keeps_float32_states():
+    # bidirectional_dynamic_rnn asks rnnkit.fused.decide directly: under autocast it must pick the step loop.
+    fw, bw = rk.BasicLSTMCell(4, input_size=D), rk.BasicLSTMCell(4, input_size=D)
+    x = torch.randn(B, T, D, generator=torch.Generator().manual_seed(3))
+    with _bf16():
+        _, (s_fw, s_bw) = rk.bidirectional_dynamic_rnn(fw, bw, x)
+    assert {t.dtype for t in (*s_fw, *s_bw)} == {torch.float32}
+    with _bf16(), pytest.raises(ValueError, match="fused=True, but .* autocast is on"):
+        rk.dynamic_rnn(fw, x, fused=True)

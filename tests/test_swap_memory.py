@@ -162,3 +162,14 @@ def test_bad_chunk_size_message():
         ValueError, match="run_steps_checkpointed: expected chunk_size to be a positive int, got 0"
     ):
         run_steps_checkpointed(cell, steps, cell.zero_state(1), None, batch, like, chunk_size=0)
+
+
+def test_swap_memory_uses_the_per_step_path(monkeypatch):
+    # The fast path computes the input matmul for all T steps at once; checkpointed chunks would keep that
+    # [B, T, 4H] tensor whole, which is most of what swap_memory is meant to save (BENCHMARKS.md).
+    cell = rk.BasicLSTMCell(4, input_size=D)
+    monkeypatch.setattr(
+        type(cell), "_prepare_unroll", lambda self, x: pytest.fail("fast path under swap_memory")
+    )
+    out, _ = rk.dynamic_rnn(cell, torch.randn(B, T, D), swap_memory=True)
+    assert out.shape == (B, T, 4)

@@ -279,6 +279,45 @@ def sine_seed000():
             _save("sine_seed000", sess, saver, arrays)
 
 
+def mnist_seed000():
+    """Seed 000's MNIST graph (Variable..Variable_3 then rnn/basic_lstm_cell) with 16 units, 3 Adam steps.
+
+    The seed program computes ``x @ (W_in + b_in)`` (a bug); this graph does ``x @ W_in + b_in`` like
+    rnnkit's ``seed000`` preset (DESIGN.md section 6); the variable names and creation order are the seed's.
+    """
+    n_steps = n_inputs = 28
+    hidden, classes, batch = 16, 10, 4
+    rng = np.random.default_rng(11)
+    with tf.Graph().as_default():
+        tf.set_random_seed(11)
+        x = tf.placeholder(tf.float32, [None, n_steps, n_inputs])
+        y = tf.placeholder(tf.float32, [None, classes])
+        w_in = tf.Variable(tf.random_normal([n_inputs, hidden]))
+        w_out = tf.Variable(tf.random_normal([hidden, classes]))
+        b_in = tf.Variable(tf.constant(0.1, shape=[hidden]))
+        b_out = tf.Variable(tf.constant(0.1, shape=[classes]))
+        x_in = tf.reshape(
+            tf.matmul(tf.reshape(x, [-1, n_inputs]), w_in) + b_in, [-1, n_steps, hidden]
+        )
+        cell = rnn.BasicLSTMCell(hidden)
+        outputs, _ = tf.nn.dynamic_rnn(cell, x_in, dtype=tf.float32)
+        logits = tf.matmul(tf.unstack(tf.transpose(outputs, [1, 0, 2]))[-1], w_out) + b_out
+        cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(logits=logits, labels=y))
+        train = tf.train.AdamOptimizer(1e-3).minimize(cost)
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(3):
+                images = rng.random((batch, n_steps, n_inputs)).astype(np.float32)
+                labels = np.eye(classes, dtype=np.float32)[rng.integers(0, classes, batch)]
+                sess.run(train, {x: images, y: labels})
+            # pixels as rnnkit's task makes them: uint8 / 255
+            pixels = rng.integers(0, 256, (batch, n_steps, n_inputs)).astype(np.uint8)
+            inputs = pixels.astype(np.float32) / 255.0
+            arrays = {"inputs": inputs, "out:logits": sess.run(logits, {x: inputs})}
+            _save("mnist_seed000", sess, saver, arrays)
+
+
 # --- the other direction: rnnkit writes, TensorFlow reads ------------------------------------------
 
 
@@ -415,6 +454,11 @@ def main() -> None:
     )
     parser.add_argument("--skip-round-trip", action="store_true")
     parser.add_argument(
+        "--only",
+        metavar="NAME",
+        help="write only this fixture (e.g. mnist_seed000), keep the others",
+    )
+    parser.add_argument(
         "--only-round-trip", action="store_true", help="check the writer, keep fixtures"
     )
     args = parser.parse_args()
@@ -422,6 +466,8 @@ def main() -> None:
         round_trip(args.rnnkit_python)
         return round_trip_model(args.rnnkit_python)
     os.makedirs(OUT, exist_ok=True)
+    if args.only:
+        return globals()[args.only]()
     lengths = [5, 3, 1]
     _rnn_fixture("basic_lstm", basic_lstm, seed=1)
     _rnn_fixture("multi_lstm_peep_proj", multi_lstm_peep_proj, seed=2)
@@ -432,6 +478,7 @@ def main() -> None:
     dtypes()
     legacy_names()
     sine_seed000()
+    mnist_seed000()
     if not args.skip_round_trip:
         round_trip(args.rnnkit_python)
         round_trip_model(args.rnnkit_python)

@@ -36,6 +36,7 @@ import torch
 from torch import _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from ._checks import autocast_enabled
 from .cells.base import LayerCell, RNNCell
 from .cells.basic_rnn import BasicRNNCell
 from .cells.lstm import BasicLSTMCell, LSTMCell
@@ -270,14 +271,19 @@ def _join_layer_states(
 
 
 @contextlib.contextmanager
-def _quiet_projection_note(active: bool) -> Iterator[None]:
-    """torch notes that oneDNN lacks LSTM projections and that it uses its own kernel: not the user's concern."""
+def _quiet_kernel_notes(active: bool) -> Iterator[None]:
+    """Silence torch's notes about how it runs the kernel, which are not the user's concern here: oneDNN lacking
+    LSTM projections (torch then uses its own kernel), and cuDNN's "weights are not part of single contiguous chunk
+    of memory" (true by design: the weights are re-laid out from the TF layout on every call)."""
     if not active:
         yield
         return
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="LSTM with projections is not supported with oneDNN"
+        )
+        warnings.filterwarnings(
+            "ignore", message="RNN module weights are not part of single contiguous"
         )
         yield
 
@@ -299,9 +305,10 @@ def _call_group(
     num_layers = 1 if bidirectional else len(group)
     h0 = torch.stack([h for h, _ in hcs])
     mode = group[0].mode
+    quiet = _quiet_kernel_notes(bool(group[0].proj) or x.is_cuda)
     if mode == "LSTM":
         hx = (h0, torch.stack([c for _, c in hcs]))
-        with _quiet_projection_note(bool(group[0].proj)):
+        with quiet:
             if batch_sizes is None:
                 out, h_n, c_n = _VF.lstm(
                     x, hx, weights, True, num_layers, 0.0, False, bidirectional, batch_first
@@ -312,10 +319,11 @@ def _call_group(
                 )
         return out, list(zip(h_n.unbind(0), c_n.unbind(0)))
     fn = _VF.rnn_tanh if mode == "RNN_TANH" else _VF.rnn_relu
-    if batch_sizes is None:
-        out, h_n = fn(x, h0, weights, True, num_layers, 0.0, False, bidirectional, batch_first)
-    else:
-        out, h_n = fn(x, batch_sizes, h0, weights, True, num_layers, 0.0, False, bidirectional)
+    with quiet:
+        if batch_sizes is None:
+            out, h_n = fn(x, h0, weights, True, num_layers, 0.0, False, bidirectional, batch_first)
+        else:
+            out, h_n = fn(x, batch_sizes, h0, weights, True, num_layers, 0.0, False, bidirectional)
     return out, [(h, None) for h in h_n.unbind(0)]
 
 
@@ -504,6 +512,12 @@ def decide(where: str, cell: Any, inputs: Any, fused: Any) -> FusedPlan | None:
         fused_plan, reason = (
             None,
             f"the inputs have rank {inputs.dim()}; fused kernels take [B, T, D]",
+        )
+    elif autocast_enabled(inputs.device.type):
+        # The kernels would carry c and h in bf16/fp16 from step to step; the step loop keeps them in float32.
+        fused_plan, reason = (
+            None,
+            "autocast is on; the step loop keeps the recurrent state in float32",
         )
     else:
         fused_plan, reason = plan(cell)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -18,12 +19,12 @@ import numpy as np
 from .train.rundir import read_jsonl
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     # rundir.read_jsonl: a torn last line (a kill during an append) is dropped, other damage names the file.
     return read_jsonl(path)
 
 
-def _save(fig, path: Path, tight: bool = True) -> Path:
+def _save(fig: Any, path: Path, tight: bool = True) -> Path:
     if tight:
         fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -113,7 +114,9 @@ def step_probability_bars(
     return _save(fig, path, tight=False)
 
 
-def sine_prediction(path: Path, xs, true, pred) -> Path:
+def sine_prediction(
+    path: Path, xs: Sequence[float], true: Sequence[float], pred: Sequence[float]
+) -> Path:
     """Predicted vs true cos over consecutive test windows (row 0 of each)."""
     fig, ax = plt.subplots(figsize=(8, 3.4))
     ax.plot(xs, true, "r", label="cos (true)")
@@ -136,7 +139,7 @@ def sine_gif(path: Path, snapshots: Path) -> Path | None:
     ax.set_ylim(-1.2, 1.2)
     ax.legend(loc="upper right")
 
-    def draw(i):
+    def draw(i: int) -> tuple[Any, Any]:
         s = snaps[i]
         l_true.set_data(s["xs"], s["true"])
         l_pred.set_data(s["xs"], s["pred"])
@@ -152,16 +155,16 @@ def sine_gif(path: Path, snapshots: Path) -> Path | None:
 
 def series_prediction(
     path: Path,
-    t,
-    true,
-    pred,
+    t: Any,
+    true: Any,
+    pred: Any,
     *,
-    curve=None,
-    heldout=(),
-    train_span=None,
-    extra=None,
-    title="one-step-ahead prediction on a held-out window",
-    burn_in_until=None,
+    curve: tuple[Any, Any] | None = None,
+    heldout: Sequence[Sequence[float]] = (),
+    train_span: tuple[float, float] | None = None,
+    extra: tuple[Any, Any, str] | None = None,
+    title: str = "one-step-ahead prediction on a held-out window",
+    burn_in_until: float | None = None,
 ) -> Path:
     """Prediction vs truth over time.
 

@@ -56,6 +56,11 @@ def tf_variables(cell: RNNCell, scope: str | None = "rnn") -> dict[str, nn.Param
     return _collect("tf_variables", cell, scope)
 
 
+def collect_tf_variables(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Parameter]:
+    """``tf_variables`` with errors reported under ``where`` (for the functions built on it)."""
+    return _collect(where, cell, scope)
+
+
 def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Parameter]:
     _check_module(where, cell)
     result: dict[str, nn.Parameter] = {}

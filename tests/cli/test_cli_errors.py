@@ -21,6 +21,7 @@ from rnnkit.cli.train import train_run
 from rnnkit.tasks import TASKS
 from rnnkit.train import rundir as rd
 from tests._errors import assert_in_doc
+from tests.tf_checkpoint._fixtures import prefix as tf_fixture
 
 TINY = [
     "--max-steps",
@@ -63,6 +64,10 @@ def _damage_log(d: Path) -> None:
     shutil.copytree(d / "good", d / "run")
     log = d / "run" / rd.METRICS_LOG
     log.write_text("{oops}\n" + log.read_text())
+
+
+def _bad_safetensors(d: Path) -> None:
+    (d / "bad.safetensors").write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00{oops")
 
 
 def _no_checkpoint(d: Path) -> None:
@@ -137,7 +142,54 @@ CASES = [
       "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
     C("train-resume-damaged-log", "train", "--resume with a damaged line in metrics.jsonl",
       lambda d: ["train", "--resume", str(d / "run")], "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
+    C("bench-shapes", "bench", "an unknown --shapes name", lambda d: ["bench", "--shapes", "nope"],
+      "argument --shapes: expected some of"),
+    C("bench-threads", "bench", "--threads not a list of ints", lambda d: ["bench", "--threads", "x"],
+      "argument --threads: expected a comma list of positive ints, got 'x'"),
+    C("bench-target", "bench", "--target not a number", lambda d: ["bench", "--target", "abc"],
+      "argument --target: invalid float value: 'abc'"),
+    C("bench-clock", "bench", "an unknown --clock", lambda d: ["bench", "--clock", "moon"],
+      "argument --clock: invalid choice: 'moon'"),
     C("presets-unknown-task", "presets", "an unknown task", lambda d: ["presets", "chess"], "unknown task 'chess'"),
+    C("inspect-missing", "inspect", "PATH that does not exist", lambda d: ["inspect", str(d / "nothing")],
+      "no checkpoint found (missing {d}/nothing.index)"),
+    C("inspect-not-a-checkpoint", "inspect", "a file that is no checkpoint",
+      lambda d: ["inspect", str(d / "good" / "metrics.jsonl")], "not a V2 checkpoint (no .index file next to it)"),
+    C("inspect-bad-safetensors", "inspect", "a damaged .safetensors file",
+      lambda d: ["inspect", str(d / "bad.safetensors")], "cannot read {d}/bad.safetensors as safetensors",
+      _bad_safetensors),
+    C("inspect-damaged-run", "inspect", "a run with a damaged checkpoint", lambda d: ["inspect", str(d / "run")],
+      "Checkpoint: cannot read {d}/run/checkpoint.safetensors", _damage_checkpoint),
+    C("convert-no-out", "convert", "OUT missing", lambda d: ["convert", str(d / "good")],
+      "the following arguments are required: OUT"),
+    C("convert-tf-to-tf", "convert", "--to tf of a TF checkpoint",
+      lambda d: ["convert", str(tf_fixture("basic_lstm")), str(d / "x"), "--to", "tf"],
+      "is read as a TF checkpoint already"),
+    C("convert-out-suffix", "convert", "safetensors OUT without .safetensors",
+      lambda d: ["convert", str(tf_fixture("basic_lstm")), str(d / "out.bin")], "OUT must end with .safetensors"),
+    C("convert-tf-out-suffix", "convert", "--to tf with OUT.safetensors",
+      lambda d: ["convert", str(d / "good"), str(d / "o.safetensors"), "--to", "tf"],
+      "--to tf writes a TF checkpoint prefix"),
+    C("convert-missing-safetensors", "convert", "a .safetensors PATH that does not exist",
+      lambda d: ["convert", str(d / "none.safetensors"), str(d / "x")], "no such file {d}/none.safetensors"),
+    C("convert-no-run-checkpoint", "convert", "a run without a checkpoint",
+      lambda d: ["convert", str(d / "run"), str(d / "x")], "has no checkpoint", _no_checkpoint),
+    C("import-tf-no-task", "import-tf", "--task and --out missing",
+      lambda d: ["import-tf", str(tf_fixture("sine_seed000"))], "the following arguments are required: --task, --out"),
+    C("import-tf-missing", "import-tf", "CKPT that does not exist",
+      lambda d: ["import-tf", str(d / "nothing"), "--task", "sine", "--out", str(d / "i")], "no checkpoint found"),
+    C("import-tf-other-model", "import-tf", "a checkpoint of another model",
+      lambda d: ["import-tf", str(tf_fixture("basic_lstm")), "--task", "sine", "--out", str(d / "i")],
+      "got missing ['in_hidden/weights'"),
+    C("import-tf-wrong-size", "import-tf", "a preset of another size",
+      lambda d: ["import-tf", str(tf_fixture("sine_seed000")), "--task", "sine", "--preset", "default",
+                 "--out", str(d / "i")], "does not fit the sine model of preset default"),
+    C("import-tf-unknown-preset", "import-tf", "an unknown preset",
+      lambda d: ["import-tf", str(tf_fixture("sine_seed000")), "--task", "sine", "--preset", "nope",
+                 "--out", str(d / "i")], "unknown preset 'nope' for task sine"),
+    C("import-tf-out-taken", "import-tf", "--out holding a run",
+      lambda d: ["import-tf", str(tf_fixture("sine_seed000")), "--task", "sine", "--out", str(d / "good")],
+      "already holds a run"),
 ]
 # fmt: on
 
@@ -191,6 +243,13 @@ def test_cli_bad_input_is_one_line_and_exit_2(case, scratch, capsys):
 def test_no_subcommand_prints_help_and_exits_2(capsys):
     assert main([]) == 2
     assert "usage: rnnkit" in capsys.readouterr().out
+
+
+def test_every_subcommand_has_cases():
+    """A new subcommand fails here until its bad inputs are in the table."""
+    from rnnkit.cli import COMMANDS
+
+    assert set(COMMANDS) <= {c.command for c in CASES}
 
 
 def test_case_ids_are_unique():

@@ -145,8 +145,8 @@ class Model(nn.Module):
         return self.out(y if self.shape.head == "per_step" else y[:, -1])
 
 
-def build(shape: Shape, column: str, seed: int = 0):
-    """``(model, batch inputs, targets, loss_fn, optimizer)`` for one column of one shape."""
+def build(shape: Shape, column: str, seed: int = 0, device: str = "cpu"):
+    """``(model, batch inputs, targets, loss_fn, optimizer)`` for one column of one shape, on ``device``."""
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = Model(shape, column)
@@ -159,5 +159,6 @@ def build(shape: Shape, column: str, seed: int = 0):
         x = torch.randn(shape.batch, shape.time, shape.depth, generator=gen)
         y = torch.randint(0, 10, (shape.batch,), generator=gen)
         loss_fn = F.cross_entropy
+    model, x, y = model.to(device), x.to(device), y.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     return model, x, y, loss_fn, optimizer

@@ -34,9 +34,10 @@ MODES = ("train", "infer")
 
 
 def _torch_runner(
-    shape: Shape, column: str, mode: str, clock: Callable[[], float]
+    shape: Shape, column: str, mode: str, clock: Callable[[], float], device: str = "cpu"
 ) -> Callable[[int], float]:
-    model, x, y, loss_fn, optimizer = build(shape, column)
+    model, x, y, loss_fn, optimizer = build(shape, column, device=device)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
     if mode == "infer":
         model.eval()
 
@@ -50,9 +51,11 @@ def _torch_runner(
                 model(x)
 
     def timed(iters: int) -> float:
+        sync()
         start = clock()
         for _ in range(iters):
             once()
+        sync()  # CUDA runs asynchronously: time the work, not the launches
         return clock() - start
 
     return timed
@@ -128,6 +131,7 @@ def run(
     tf_python: str | None = None,
     log: Callable[[str], None] = print,
     clock: str = "wall",
+    device: str = "cpu",
 ) -> list[dict]:
     """Measure; return one record per (shape, threads, mode) with ``rate`` per column (steps/s or seq/s).
 
@@ -143,7 +147,7 @@ def run(
             for name in shapes:
                 shape = SHAPES[name]
                 for mode in MODES:
-                    runners = {c: _torch_runner(shape, c, mode, clock_fn) for c in COLUMNS}
+                    runners = {c: _torch_runner(shape, c, mode, clock_fn, device) for c in COLUMNS}
                     if worker is not None:
                         runners["tf"] = worker.runner(shape, mode, n_threads, clock)
                     seconds = _measure(runners, repeats, target)
@@ -206,7 +210,9 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
+def machine(device: str = "cpu") -> str:
+    if torch.device(device).type == "cuda":
+        return f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}, CUDA {torch.version.cuda}"
     return (
         f"{platform.platform()}, {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
         f"Python {platform.python_version()}, torch {torch.__version__}, "
@@ -259,6 +265,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="wall",
         help="wall time, or process CPU time (robust to other processes on a shared machine)",
     )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device of the rnnkit/torch columns, e.g. cuda (TF stays on the CPU)",
+    )
     parser.add_argument("--json", default=None, help="also write the records here")  # fmt: skip
 
 
@@ -266,15 +277,17 @@ def run_args(args: argparse.Namespace) -> int:
     """Measure as ``args`` say and print the Markdown tables (stdout); progress goes to stderr."""
     records = run(
         args.shapes, args.threads, args.repeats, args.target, args.tf_python,
-        log=lambda s: print(s, file=sys.stderr), clock=args.clock,
+        log=lambda s: print(s, file=sys.stderr), clock=args.clock, device=args.device,
     )  # fmt: skip
-    print(f"Machine: {machine()}; clock: {args.clock}\n")
+    print(f"Machine: {machine(args.device)}; clock: {args.clock}\n")
     for name in args.shapes:
         print(f"- {name}: {SHAPES[name].describe}")
     print()
     print(table(records))
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": machine(), "records": records}, indent=1))
+        Path(args.json).write_text(
+            json.dumps({"machine": machine(args.device), "records": records}, indent=1)
+        )
     return 0
 
 

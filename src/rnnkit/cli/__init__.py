@@ -9,7 +9,17 @@ from importlib import import_module
 from .._version import __version__
 from ._common import Parser, UsageError
 
-COMMANDS = ("train", "evaluate", "predict", "plot", "presets", "bench")
+COMMANDS = (
+    "train",
+    "evaluate",
+    "predict",
+    "plot",
+    "presets",
+    "inspect",
+    "convert",
+    "import-tf",
+    "bench",
+)
 
 
 def build_parser() -> Parser:
@@ -21,12 +31,13 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
-        import_module(f"{__name__}.{name}").register(sub)
+        import_module(f"{__name__}.{name.replace('-', '_')}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from ..data.mnist import MnistError
+    from ..tf_checkpoint import CheckpointError
     from ..train import CheckpointFileError
     from ..train.rundir import RunFileError
 
@@ -38,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     prog = f"rnnkit {args.command}"
     try:
         return int(args.func(args) or 0)
-    except (UsageError, MnistError, CheckpointFileError, RunFileError) as e:
+    except (UsageError, MnistError, CheckpointFileError, RunFileError, CheckpointError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import torch
 
@@ -32,7 +32,7 @@ def pick_device(name: str | None) -> str:
     return name
 
 
-def read_config(run_dir: str | Path) -> dict:
+def read_config(run_dir: str | Path) -> dict[str, Any]:
     from ..tasks import TASKS
     from ..train import rundir as rd
 
@@ -65,7 +65,9 @@ def read_config(run_dir: str | Path) -> dict:
     return cfg
 
 
-def load_run(run_dir: str | Path, data_dir: str | None = None, device: str | None = None):
+def load_run(
+    run_dir: str | Path, data_dir: str | None = None, device: str | None = None
+) -> tuple[Any, Any]:
     """The task of a run directory with the weights (and carried state) of its last checkpoint."""
     from ..tasks import TASKS
     from ..train import Checkpoint

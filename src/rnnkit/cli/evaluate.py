@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from typing import Any
 
 from ._common import load_run
 
 HELP = "evaluate the last checkpoint of a run on its held-out data"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser("evaluate", help=HELP, description=HELP + "; prints the metrics as JSON")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--data-dir", metavar="DIR", help="MNIST directory (default: the search order)")
@@ -17,7 +19,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import torch
 
     task, ck = load_run(args.run_dir, args.data_dir, args.device)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +13,7 @@ from ._common import UsageError, load_run
 HELP = "classify one digit image with a trained mnist run"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "predict", help=HELP, description=HELP + " (a PNG, or a test-set image by index)"
     )
@@ -39,12 +41,12 @@ def read_image(path: str) -> np.ndarray:
     except Exception as e:
         raise UsageError(f"--image: cannot read {path} as an image ({e})") from None
     if img.size != (28, 28):
-        img = img.resize((28, 28), Image.BILINEAR)  # type: ignore[attr-defined]  # untyped alias, still there
+        img = img.resize((28, 28), Image.Resampling.BILINEAR)
     a = np.asarray(img, dtype=np.uint8)
     return 255 - a if a.mean() > 127 else a  # dark digit on a light background → MNIST's polarity
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..tasks.mnist import get_mnist
 
     task, _ = load_run(args.run_dir, args.data_dir, args.device)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import Any
+
 HELP = "list the tasks and their presets"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser("presets", help=HELP, description=HELP)
     p.add_argument("task", nargs="?", help="only this task")
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..tasks import TASKS
     from ._common import UsageError
 

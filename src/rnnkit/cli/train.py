@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from ..train.distributed import setup_distributed
 from ..train.precision import Precision
@@ -13,7 +15,7 @@ from ._common import UsageError, pick_device, read_config
 HELP = "train a task (mnist, sine, series) and write a run directory"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     from ..tasks import TASKS
 
     p = sub.add_parser(
@@ -22,7 +24,7 @@ def register(sub) -> None:
         description=HELP + ". Settings: task defaults < --preset < options.",
         epilog="examples:\n  rnnkit train mnist\n  rnnkit train mnist --preset seed000 --out runs/s0\n"
         "  rnnkit train sine --max-steps 200\n  rnnkit train --resume runs/s0",
-        formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "task", nargs="?", choices=sorted(TASKS), help="what to train (omit with --resume)"
@@ -58,7 +60,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _overrides(args) -> dict:
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     o = {
         "epochs": args.epochs,
         "max_steps": args.max_steps,
@@ -79,14 +81,14 @@ def _overrides(args) -> dict:
         except json.JSONDecodeError:
             value = raw
         *parents, leaf = key.split(".")
-        d = o
+        d: dict[str, Any] = o
         for k in parents:
             d = d.setdefault(k, {})
         d[leaf] = value
     return {k: v for k, v in o.items() if v is not None}
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..tasks import TASKS, ConfigError
     from ..train import rundir as rd
 
@@ -144,7 +146,12 @@ def run(args) -> int:
 
 
 def train_run(
-    cfg: dict, run_dir: Path, resume: bool = False, plots: bool = True, tty=None, dist=None
+    cfg: dict[str, Any],
+    run_dir: Path,
+    resume: bool = False,
+    plots: bool = True,
+    tty: bool | None = None,
+    dist: Any = None,
 ) -> int:
     """Build the task, train (or resume), draw the plots, print the final metrics.
 

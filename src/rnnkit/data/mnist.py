@@ -203,7 +203,10 @@ def download_mnist(target: Path, mirrors: tuple[str, ...] = MIRRORS) -> Path:
 
 
 def load_mnist(
-    data_dir: str | os.PathLike | None = None, *, download: bool = True, mirrors=MIRRORS
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    mirrors: tuple[str, ...] = MIRRORS,
 ) -> Mnist:
     """Find (or download) MNIST and read it; see the module docstring for the search order."""
     found = find_mnist(data_dir)

@@ -55,41 +55,9 @@ class TFDense(nn.Module):
         return torch.matmul(x, self.kernel) + self.bias
 
 
-class _OutputDropout(rk.RNNCell):
-    """Inverted dropout on a cell's output (TF ``DropoutWrapper(cell, output_keep_prob=p)``'s output part).
-
-    A stand-in used only while ``rk.DropoutWrapper`` (issue 4) does not exist; like TF's wrapper it
-    adds no name to the wrapped cell's variables and acts only in ``train()`` mode.
-    """
-
-    def __init__(self, cell: rk.RNNCell, output_keep_prob: float) -> None:
-        super().__init__()
-        self.cell, self.keep = cell, float(output_keep_prob)
-
-    @property
-    def state_size(self) -> Any:
-        return self.cell.state_size
-
-    @property
-    def output_size(self) -> Any:
-        return self.cell.output_size
-
-    def forward(self, inputs, state):
-        out, new_state = self.cell(inputs, state)
-        if self.training and self.keep < 1.0:
-            out = nn.functional.dropout(out, p=1.0 - self.keep, training=True)
-        return out, new_state
-
-    def _tf_variables(self, prefix):
-        return self.cell._tf_variables(prefix)
-
-
 def output_dropout(cell: rk.RNNCell, keep_prob: float) -> rk.RNNCell:
-    """``DropoutWrapper(cell, output_keep_prob=keep_prob)``, or the local stand-in until it exists."""
-    wrapper = getattr(rk, "DropoutWrapper", None)
-    if wrapper is not None:
-        return wrapper(cell, output_keep_prob=keep_prob)
-    return _OutputDropout(cell, keep_prob)
+    """TF's ``DropoutWrapper(cell, output_keep_prob=keep_prob)`` (active in ``train()`` mode only)."""
+    return rk.DropoutWrapper(cell, output_keep_prob=keep_prob)
 
 
 CELLS = {"basic_lstm": rk.BasicLSTMCell, "lstm": rk.LSTMCell, "basic_rnn": rk.BasicRNNCell}

@@ -44,7 +44,7 @@ class MnistModel(nn.Module):
         super().__init__()
         self.m = m
         h = m["num_units"]
-        self.rows_per_step = m.get("rows_per_step", 1)
+        self.rows_per_step: int = m.get("rows_per_step", 1)
         if 28 % self.rows_per_step:
             raise ValueError(f"MnistModel: rows_per_step must divide 28, got {self.rows_per_step}")
         d = 28 * self.rows_per_step
@@ -142,7 +142,7 @@ class MnistModel(nn.Module):
         return {**out, "dense/kernel": hd.kernel, "dense/bias": hd.bias}
 
 
-def _lstm(num_units, **kw):
+def _lstm(num_units: int, **kw: Any) -> dict[str, Any]:
     return {"cell": "basic_lstm", "num_units": num_units, **kw}
 
 
@@ -251,12 +251,12 @@ class MnistTask(Task):
     }
 
     @classmethod
-    def steps_per_epoch(cls, config):
+    def steps_per_epoch(cls, config: dict[str, Any]) -> int:
         n = len(get_mnist(config.get("data_dir")).train_labels) - config["validation_size"]
         # with N processes (torchrun) a step consumes N batches
         return max(n, 0) // (config["batch_size"] * launch_world_size())
 
-    def __init__(self, config, data_dir=None):
+    def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:
         super().__init__(config, data_dir)
         data = get_mnist(self.data_dir)
         n_test = config["eval_examples"] or len(data.test_labels)
@@ -279,7 +279,7 @@ class MnistTask(Task):
             )
         return self._train
 
-    def build_model(self):
+    def build_model(self) -> MnistModel:
         return MnistModel(self.config["model"])
 
     @staticmethod
@@ -305,7 +305,7 @@ class MnistTask(Task):
             torch.arange(b, device=images.device)[:, None, None], rows[:, :, None], cols[:, None, :]
         ]
 
-    def train_loss(self, step):
+    def train_loss(self, step: int) -> tuple[torch.Tensor, int]:
         idx = self.sampler.indices(step).to(self.device)
         train_x, train_y = self.train_xy
         x = train_x[idx]
@@ -325,7 +325,7 @@ class MnistTask(Task):
                 ]
             )
 
-    def evaluate(self):
+    def evaluate(self) -> dict[str, float]:
         logits = self.logits(self.test_x)
         loss = nn.functional.cross_entropy(logits, self.test_y).item()
         acc = (logits.argmax(1) == self.test_y).double().mean().item()
@@ -343,7 +343,7 @@ class MnistTask(Task):
             x = self.pixels(torch.from_numpy(np.array(image[None])).to(self.device))
             return torch.softmax(self.model.step_logits(x)[0], -1).cpu().numpy()
 
-    def make_plots(self, run_dir):
+    def make_plots(self, run_dir: Path) -> list[Path]:
         from .. import plots
 
         run_dir = Path(run_dir)

@@ -93,7 +93,9 @@ class SeriesTask(Task):
         },
     }
 
-    def __init__(self, config, data_dir=None):
+    model: SeriesModel
+
+    def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:
         if config["mode"] not in ("next_step", "seed004"):
             raise ConfigError(f"series: mode must be next_step or seed004, got {config['mode']!r}")
         super().__init__(config, data_dir)
@@ -102,7 +104,7 @@ class SeriesTask(Task):
             c["n_steps"], c["resolution"], c["t_min"], c["t_max"], c["heldout"]
         )
 
-    def build_model(self):
+    def build_model(self) -> SeriesModel:
         return SeriesModel(self.config["num_units"])
 
     def _t(self, a: np.ndarray) -> torch.Tensor:
@@ -115,9 +117,10 @@ class SeriesTask(Task):
         x, y = next_step_pairs(times)
         return self._t(x), self._t(y)
 
-    def train_loss(self, step):
+    def train_loss(self, step: int) -> tuple[torch.Tensor, int]:
         if self.config["mode"] == "seed004":
-            x, y = (self._t(a) for a in seed004_window(0))
+            t0, f0 = seed004_window(0)
+            x, y = self._t(t0), self._t(f0)
         else:
             # the global batch; this process's rows of it
             bs = self.config["batch_size"] * self.world_size
@@ -132,21 +135,23 @@ class SeriesTask(Task):
         k = self.config["burn_in"] if burn_in is None else burn_in
         return nn.functional.mse_loss(pred[:, k:], y[:, k:])
 
-    def _mse(self, x, y, burn_in: int | None = None) -> float:
+    def _mse(self, x: torch.Tensor, y: torch.Tensor, burn_in: int | None = None) -> float:
         return self._loss(self.model(x), y, burn_in).item()
 
-    def evaluate(self):
+    def evaluate(self) -> dict[str, float]:
         pairs = self._pairs(self.windows.test_times())
         heldout = self._mse(*pairs)
         if self.config["mode"] == "seed004":
-            train = self._mse(*(self._t(a) for a in seed004_window(0)))  # type: ignore[arg-type]  # (x, y)
-            shifted = self._mse(*(self._t(a) for a in seed004_window(1)))  # type: ignore[arg-type]  # (x, y)
+            t0, f0 = seed004_window(0)
+            t1, f1 = seed004_window(1)
+            train = self._mse(self._t(t0), self._t(f0))
+            shifted = self._mse(self._t(t1), self._t(f1))
             return {"test_mse": shifted, "train_mse": train, "heldout_mse": heldout}
         if self.config["burn_in"]:
             return {"test_mse": heldout, "test_mse_all_steps": self._mse(*pairs, burn_in=0)}
         return {"test_mse": heldout}
 
-    def make_plots(self, run_dir):
+    def make_plots(self, run_dir: Path) -> list[Path]:
         from .. import plots
 
         run_dir = Path(run_dir)

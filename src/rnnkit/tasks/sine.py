@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -25,13 +26,13 @@ from .common import TFDense, state_to_tensors, tensors_to_state
 class SineModel(nn.Module):
     """``[B, T, 1]`` → dense 1→H → BasicLSTMCell(H) (``dynamic_rnn``) → dense H→1 per step ``[B, T, 1]``."""
 
-    def __init__(self, cell_size: int, init: dict) -> None:
+    def __init__(self, cell_size: int, init: dict[str, Any]) -> None:
         super().__init__()
         self.in_hidden = TFDense(1, cell_size, **init)
         self.cell = rk.BasicLSTMCell(cell_size, forget_bias=1.0, input_size=cell_size)
         self.out_hidden = TFDense(cell_size, 1, **init)
 
-    def forward(self, x: torch.Tensor, state) -> tuple[torch.Tensor, rk.LSTMStateTuple]:
+    def forward(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         outputs, final = rk.dynamic_rnn(self.cell, self.in_hidden(x), initial_state=state)
         return self.out_hidden(outputs), final
 
@@ -81,18 +82,18 @@ class SineTask(Task):
         },
     }
 
-    def __init__(self, config, data_dir=None):
+    def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:
         super().__init__(config, data_dir)
         self.carry = self._zero_state()
         self.next_step = 0
 
-    def build_model(self):
+    def build_model(self) -> SineModel:
         return SineModel(self.config["cell_size"], self.config["init"])
 
-    def _zero_state(self):
+    def _zero_state(self) -> Any:
         return self.model.cell.zero_state(self.config["batch_size"], device=self.device)
 
-    def _window(self, step: int):
+    def _window(self, step: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         # Several processes: this process's rows of the global batch (batch_size rows per process), so each
         # one carries the states of its own rows, as one process would carry all of them.
         bs = self.config["batch_size"]
@@ -100,19 +101,19 @@ class SineTask(Task):
         rows = own_rows(bs * self.world_size)
         x, y, xs = x[rows], y[rows], xs[rows]
 
-        def as_t(a):
+        def as_t(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(a, dtype=torch.float32, device=self.device)
 
         return as_t(x), as_t(y), xs
 
-    def train_loss(self, step):
+    def train_loss(self, step: int) -> tuple[torch.Tensor, int]:
         x, y, _ = self._window(step)
         pred, final = self.model(x, self.carry)
         self.carry = rk.nest.map_structure(lambda t: t.detach(), final)
         self.next_step = step + 1
         return nn.functional.mse_loss(pred, y), x.shape[0]
 
-    def _rollout(self, n_windows: int):
+    def _rollout(self, n_windows: int) -> list[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
         """Predictions on the next ``n_windows`` windows from the carried state (which is not changed)."""
         state, out = self.carry, []
         for k in range(self.next_step, self.next_step + n_windows):
@@ -121,23 +122,23 @@ class SineTask(Task):
             out.append((xs, y, pred))
         return out
 
-    def evaluate(self):
+    def evaluate(self) -> dict[str, float]:
         se = [
             ((p - y) ** 2).mean().item() for _, y, p in self._rollout(self.config["test_windows"])
         ]
         return {"test_mse": sum(se) / len(se)}
 
-    def snapshot(self, step):
+    def snapshot(self, step: int) -> dict[str, Any]:
         """Row 0 of the next window, predicted from the carried state (one GIF frame per evaluation)."""
         ((xs, y, pred),) = self._rollout(1)
         return {"xs": xs[0].tolist(), "true": y[0, :, 0].tolist(), "pred": pred[0, :, 0].tolist()}
 
-    def extra_state(self):
+    def extra_state(self) -> dict[str, torch.Tensor]:
         # every process's rows of the carried state, in rank order (a collective: all ranks call it)
         carry = rk.nest.map_structure(gather_rows, self.carry)
         return {**state_to_tensors("carry", carry), "next_step": torch.tensor(self.next_step)}
 
-    def load_extra_state(self, state):
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
         bs, rows = self.config["batch_size"], own_rows(self.config["batch_size"] * self.world_size)
         if state["carry/0"].shape[0] != bs * self.world_size:
             raise ValueError(
@@ -151,7 +152,7 @@ class SineTask(Task):
         )
         self.next_step = int(state["next_step"])
 
-    def make_plots(self, run_dir):
+    def make_plots(self, run_dir: Path) -> list[Path]:
         from .. import plots
 
         run_dir = Path(run_dir)

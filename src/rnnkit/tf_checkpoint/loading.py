@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._checks import describe
 from ..cells.base import RNNCell
-from ..tf_names import LoadResult, load_tf_variables, tf_variables
+from ..tf_names import LoadResult, collect_tf_variables
 from .errors import CheckpointError
 from .legacy_names import modern_name
 from .reader import CheckpointReader
@@ -21,20 +22,29 @@ __all__ = ["load_tf_checkpoint", "save_tf_checkpoint", "tf_name_map"]
 _WHERE = "load_tf_checkpoint"
 
 
-def _wanted(module: Any, scope: str | None) -> Mapping[str, torch.nn.Parameter]:
+def _check_path(where: str, name: str, path: Any) -> None:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"{where}: expected {name} to be a str or os.PathLike, got {describe(path)}"
+        )
+
+
+def _wanted(
+    module: Any, scope: str | None, where: str = _WHERE
+) -> Mapping[str, torch.nn.Parameter]:
     if isinstance(module, RNNCell):
-        return tf_variables(module, scope)
+        return collect_tf_variables(where, module, scope)
     method = getattr(module, "tf_variables", None)
     if callable(method):
         names = method()
         if not isinstance(names, Mapping):
             raise TypeError(
-                f"{_WHERE}: expected {type(module).__name__}.tf_variables() to return a mapping "
+                f"{where}: expected {type(module).__name__}.tf_variables() to return a mapping "
                 f"of TF name -> Parameter, got {type(names).__name__}"
             )
         return names
     raise TypeError(
-        f"{_WHERE}: expected an rnnkit cell or a module with a tf_variables() method, "
+        f"{where}: expected an rnnkit cell or a module with a tf_variables() method, "
         f"got {type(module).__name__}"
     )
 
@@ -79,6 +89,9 @@ def load_tf_checkpoint(
         CheckpointError: unreadable checkpoint, or (strict) missing / unexpected variables.
         ValueError: a shape differs from the parameter's.
     """
+    if not isinstance(strict, bool):
+        raise TypeError(f"{_WHERE}: expected strict to be a bool, got {strict!r}")
+    _check_path(_WHERE, "path", path)
     wanted = _wanted(module_or_cell, scope)
     reader = CheckpointReader(path)
     available = _checkpoint_names(reader)
@@ -119,10 +132,10 @@ def load_tf_checkpoint(
             reader.prefix,
         )
     values = {name: reader.tensor(original) for name, original in found.items()}
-    if isinstance(module_or_cell, RNNCell):
-        load_tf_variables(module_or_cell, values, scope=scope, strict=False)
-    else:
+    try:
         _copy(wanted, values)
+    except ValueError as e:  # a shape mismatch: name the checkpoint it came from
+        raise CheckpointError(str(e), reader.prefix) from None
     return LoadResult(missing, unexpected)
 
 
@@ -153,7 +166,9 @@ def save_tf_checkpoint(
     the result with ``tf.train.Saver().restore`` into the graph that uses the same names.
     Returns the prefix.
     """
-    wanted = _wanted(module_or_cell, scope)
+    where = "save_tf_checkpoint"
+    _check_path(where, "prefix", prefix)
+    wanted = _wanted(module_or_cell, scope, where)
     values = {name: param.detach().cpu().numpy() for name, param in wanted.items()}
     return write(prefix, values, write_state=write_state)
 
@@ -164,7 +179,9 @@ def tf_name_map(module_or_cell: Any, scope: str | None = "rnn") -> dict[str, str
     Turns an rnnkit model's saved state (e.g. a run directory's safetensors) into a TF checkpoint:
     ``convert.safetensors_to_checkpoint(path, prefix, rename=tf_name_map(model))``.
     """
-    by_id = {id(param): name for name, param in _wanted(module_or_cell, scope).items()}
+    by_id = {
+        id(param): name for name, param in _wanted(module_or_cell, scope, "tf_name_map").items()
+    }
     return {
         key: by_id[id(param)]
         for key, param in module_or_cell.named_parameters()

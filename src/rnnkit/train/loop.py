@@ -65,7 +65,7 @@ class LoopConfig:
     precision: str = "32"  # "32", "bf16" or "16-mixed" (see train/precision.py)
 
 
-def _tb_writer(run_dir: Path, purge_step: int | None):
+def _tb_writer(run_dir: Path, purge_step: int | None) -> Any:
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:  # tensorboard is an optional extra
@@ -97,17 +97,17 @@ class _SigintFlag:
         self.raised = False
         self._old: Any = None  # the previous SIGINT handler
 
-    def __enter__(self):
+    def __enter__(self) -> _SigintFlag:
         if threading.current_thread() is threading.main_thread():
             self._old = signal.signal(signal.SIGINT, self._handle)
         return self
 
-    def _handle(self, signum, frame):
+    def _handle(self, signum: int, frame: Any) -> None:
         if self.raised:
             raise KeyboardInterrupt
         self.raised = True
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
 

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from .. import nest
-from .._checks import describe
+from .._checks import autocast_enabled, describe
 from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
 from ..fused import decide, run_fused
@@ -126,10 +126,11 @@ def dynamic_rnn(
     where = "dynamic_rnn"
     check_cell(where, cell)
     batch, time, like = check_time_inputs(where, inputs, time_major)
-    if swap_memory and fused is None:
-        fused = (
-            False  # the fused kernels keep every step's activations: the opposite of what was asked
-        )
+    mixed = autocast_enabled(like.device.type)
+    if (swap_memory or mixed) and fused is None:
+        # swap_memory: the fused kernels keep every step's activations, the opposite of what was asked;
+        # autocast: they would return the state in bf16/fp16, where the cells keep it in float32.
+        fused = False
     fused_plan = decide(where, cell, inputs, fused)
     begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
@@ -141,7 +142,11 @@ def dynamic_rnn(
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
     time_axis = 0 if time_major else 1
-    prepared = cell._prepare_unroll(padded) if isinstance(padded, torch.Tensor) else None
+    # The precomputed-input fast path is skipped (1) under autocast: the cell's own call keeps the state in the
+    # parameters' dtype (cells.base.keep_state_dtype), the fast step does not; (2) with swap_memory: the
+    # all-steps input matmul would be held outside the checkpointed chunks, linear in T.
+    fast = isinstance(padded, torch.Tensor) and not mixed and not swap_memory
+    prepared = cell._prepare_unroll(padded) if fast else None
     # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
     run = run_steps_checkpointed if swap_memory else run_steps
     if prepared is None:

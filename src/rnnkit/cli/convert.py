@@ -1,0 +1,96 @@
+"""``rnnkit convert PATH OUT``: TF checkpoint -> safetensors, and a run (or safetensors file) -> TF checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ._common import UsageError
+from ._sources import RUN, SAFETENSORS, TF, ensure_parent, kind_of, model_of_run, run_dir_of
+
+HELP = "convert a TF checkpoint to safetensors, or a run directory / safetensors file to a TF checkpoint"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "convert",
+        help=HELP,
+        description=HELP + ".",
+        epilog="examples:\n"
+        "  rnnkit convert tf_run/model.ckpt-1000 weights.safetensors   # names kept (TF names)\n"
+        "  rnnkit convert runs/s0 export/model.ckpt --to tf           # the run's model under the seed\n"
+        "                                                             # program's TF names; Saver.restore reads it\n"
+        "  rnnkit convert weights.safetensors back/model.ckpt --to tf  # names kept\n"
+        "  rnnkit convert runs/s0 s0.safetensors --to safetensors      # the run's weights by TF name\n"
+        "\n--to defaults to safetensors for a TF checkpoint (and for a run directory when OUT ends\n"
+        "with .safetensors), else to tf. A TF output OUT is a prefix (OUT.index,\n"
+        "OUT.data-00000-of-00001, and a 'checkpoint' state file next to them); an existing\n"
+        "directory, or OUT ending in /, means OUT/model.ckpt.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "path", metavar="PATH", help="TF checkpoint, .safetensors file, or run directory"
+    )
+    p.add_argument(
+        "out", metavar="OUT", help="OUT.safetensors, or a TF checkpoint prefix with --to tf"
+    )
+    p.add_argument("--to", choices=["safetensors", "tf"], help="output format (default: see below)")
+    p.set_defaults(func=run)
+
+
+def _tf_prefix(out: str) -> str:
+    if out.endswith(".safetensors"):
+        raise UsageError(f"--to tf writes a TF checkpoint prefix, got {out!r}; drop .safetensors")
+    if os.path.isdir(out) or out.endswith(("/", os.sep)):
+        return os.path.join(out, "model.ckpt")
+    return out
+
+
+def _check_safetensors_out(out: str) -> None:
+    if not out.endswith(".safetensors"):
+        raise UsageError(
+            f"OUT must end with .safetensors for --to safetensors, got {out!r} (for a TF checkpoint use --to tf)"
+        )
+
+
+def run(args) -> int:
+    from ..tf_checkpoint import convert
+    from ..tf_checkpoint.loading import save_tf_checkpoint
+
+    kind = kind_of(args.path)
+    to = args.to or (
+        "safetensors" if kind == TF or (kind == RUN and args.out.endswith(".safetensors")) else "tf"
+    )
+    if kind == TF:
+        if to == "tf":
+            raise UsageError(
+                f"{args.path} is read as a TF checkpoint already; --to tf converts a run directory or a "
+                ".safetensors file"
+            )
+        _check_safetensors_out(args.out)
+        written = convert.checkpoint_to_safetensors(args.path, args.out)
+        print(f"wrote {args.out}: {len(written)} tensors (TF names)")
+    elif kind == SAFETENSORS:
+        if to == "safetensors":
+            raise UsageError(f"{args.path} is a safetensors file already; use --to tf")
+        prefix = _tf_prefix(args.out)
+        names = convert.safetensors_to_checkpoint(args.path, prefix)
+        print(f"wrote TF checkpoint {prefix}: {len(names)} tensors")
+    else:
+        assert kind == RUN
+        model, cfg, step = model_of_run(run_dir_of(args.path))
+        what = f"{cfg['task']} run (preset {cfg['preset']}, step {step})"
+        if to == "tf":
+            prefix = _tf_prefix(args.out)
+            save_tf_checkpoint(model, prefix, scope=None)
+            n = len(model.tf_variables())
+            print(f"wrote TF checkpoint {prefix}: {n} tensors of the {what} under their TF names")
+        else:
+            _check_safetensors_out(args.out)
+            from safetensors.numpy import save_file
+
+            values = {name: p.detach().cpu().numpy() for name, p in model.tf_variables().items()}
+            ensure_parent(args.out)
+            save_file(values, args.out, metadata={"format": "rnnkit_tf_names"})
+            print(f"wrote {args.out}: {len(values)} tensors of the {what} by TF name")
+    return 0

@@ -1,0 +1,123 @@
+"""``rnnkit import-tf CKPT --task T --out RUN_DIR``: a checkpoint saved by a seed program becomes a run directory.
+
+The run directory is an ordinary one (config.json + checkpoint.safetensors at step 0), so ``rnnkit evaluate``,
+``predict``, ``plot``, ``inspect``, ``convert`` and ``train --resume`` (fine-tuning: fresh Adam state) work on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ._common import UsageError
+
+HELP = (
+    "turn a TF checkpoint saved by a seed program into a run directory (then evaluate / predict it)"
+)
+
+
+def register(sub) -> None:
+    from ..tasks import TASKS
+
+    p = sub.add_parser(
+        "import-tf",
+        help=HELP,
+        description=HELP + ". The task model of --task/--preset/--set must be the seed program's "
+        "model: its TF variable names and shapes are checked against the checkpoint.",
+        epilog="examples:\n"
+        "  rnnkit import-tf tf_logs/model.ckpt-1000 --task sine --preset seed000 --out runs/tf_sine\n"
+        "  rnnkit evaluate runs/tf_sine\n"
+        "  rnnkit import-tf mnist_ckpt/ --task mnist --preset seed000 --out runs/tf_mnist\n"
+        "  rnnkit predict runs/tf_mnist --index 7",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "checkpoint", metavar="CKPT", help="TF checkpoint prefix, .index file, or its directory"
+    )
+    p.add_argument("--task", required=True, choices=sorted(TASKS), help="the seed program's task")
+    p.add_argument(
+        "--preset", default="seed000", help="the seed program's preset (default seed000)"
+    )
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory to create")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (VALUE is JSON), e.g. cell_size=16, repeatable",
+    )
+    p.add_argument("--data-dir", metavar="DIR", help="directory with the four MNIST IDX .gz files")
+    p.set_defaults(func=run)
+
+
+def _settings(args) -> dict:
+    out: dict = {"device": "cpu"}
+    if args.data_dir:
+        out["data_dir"] = args.data_dir
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        *parents, leaf = key.split(".")
+        d = out
+        for k in parents:
+            d = d.setdefault(k, {})
+        d[leaf] = value
+    return out
+
+
+def run(args) -> int:
+    from ..tasks import TASKS, ConfigError
+    from ..tf_checkpoint._paths import resolve_prefix
+    from ..tf_checkpoint.loading import load_tf_checkpoint, tf_name_map
+    from ..train import rundir as rd
+    from ..train.checkpoint import save_checkpoint
+
+    run_dir = Path(args.out)
+    if (run_dir / rd.CONFIG).exists():
+        raise UsageError(f"{run_dir} already holds a run; pick another --out")
+    prefix = resolve_prefix(args.checkpoint)  # CheckpointError (one line) when there is none
+    try:
+        cfg = TASKS[args.task].resolve_config(args.preset, _settings(args))
+        task = TASKS[args.task](cfg)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+    try:
+        load_tf_checkpoint(task.model, prefix, scope=None, strict=True)
+    except ValueError as e:
+        # Missing / unexpected names, an unreadable file: said as they are.
+        if "shape mismatch" not in str(e):
+            raise
+        raise UsageError(
+            f"{prefix} does not fit the {args.task} model of preset {args.preset} "
+            f"(use --preset/--set to describe the seed program's model): {e}"
+        ) from None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rd.write_json(run_dir / rd.CONFIG, cfg)
+    # the training loop's counters (so that `train --resume` fine-tunes from here) and where the weights came from
+    meta: dict[str, object] = {
+        "train_seconds": 0.0,
+        "cpu_seconds": 0.0,
+        "loss_sum": 0.0,
+        "loss_n": 0,
+    }
+    meta["imported_from"] = str(Path(prefix).resolve())
+    save_checkpoint(
+        run_dir / rd.CHECKPOINT,
+        task.model,
+        task.make_optimizer(),
+        0,
+        task.extra_state(),
+        meta,
+    )
+    n = len(tf_name_map(task.model, scope=None))
+    print(
+        f"imported {n} tensors from {prefix} into {run_dir} ({args.task}, preset {args.preset}); "
+        f"next: rnnkit evaluate {run_dir}"
+    )
+    return 0
