@@ -12,6 +12,7 @@ head, the loss) so the figures are what a training loop sees. Columns:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -135,7 +136,8 @@ class Model(nn.Module):
         if self.inp is not None:
             x = self.inp(x)
         if self.column in ("auto", "loop"):
-            y, _ = rk.dynamic_rnn(self.rnn, x, fused=None if self.column == "auto" else False)
+            # self.rnn is an rnnkit cell in these columns (a torch module in the others).
+            y, _ = rk.dynamic_rnn(self.rnn, x, fused=None if self.column == "auto" else False)  # type: ignore[arg-type]
         elif self.column == "torch":
             y, _ = self.rnn(x)
         else:
@@ -148,6 +150,7 @@ def build(shape: Shape, column: str, seed: int = 0, device: str = "cpu"):
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = Model(shape, column)
+    loss_fn: Callable[..., torch.Tensor]
     if shape.head == "per_step":
         x = torch.randn(shape.batch, shape.time, 1, generator=gen)
         y = torch.randn(shape.batch, shape.time, 1, generator=gen)

@@ -35,6 +35,9 @@ class BasicRNNCell(LayerCell):
 
     tf_name = "basic_rnn_cell"
     _tf_params = (("kernel", "kernel"), ("bias", "bias"))
+    # Set by _finish_init/build (None until built); declared for the type checker.
+    kernel: torch.Tensor
+    bias: torch.Tensor
 
     def __init__(
         self, num_units: int, activation: str | Activation | None = None, **kwargs: Any

@@ -24,6 +24,9 @@ class _LSTMBase(LayerCell):
     state_is_tuple: bool
     _activation: Activation
     activation_name: str | None
+    # TF-layout parameters, set by _finish_init/build (None until built); declared for the type checker.
+    kernel: torch.Tensor
+    bias: torch.Tensor
 
     def __init__(
         self,
@@ -217,6 +220,11 @@ class LSTMCell(_LSTMBase):
     """
 
     tf_name = "lstm_cell"
+    # None until built, and when the option is off (peepholes, num_proj); declared for the type checker.
+    w_f_diag: torch.Tensor
+    w_i_diag: torch.Tensor
+    w_o_diag: torch.Tensor
+    projection_kernel: torch.Tensor
     _tf_params = (
         ("kernel", "kernel"),
         ("bias", "bias"),

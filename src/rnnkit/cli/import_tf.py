@@ -90,9 +90,8 @@ def run(args) -> int:
     try:
         load_tf_checkpoint(task.model, prefix, scope=None, strict=True)
     except ValueError as e:
-        if "shape mismatch" not in str(
-            e
-        ):  # missing / unexpected names, unreadable file: said as they are
+        # Missing / unexpected names, an unreadable file: said as they are.
+        if "shape mismatch" not in str(e):
             raise
         raise UsageError(
             f"{prefix} does not fit the {args.task} model of preset {args.preset} "

@@ -157,14 +157,14 @@ def bidirectional_dynamic_rnn(
     _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch, like)
     if swap_memory and fused is None:
         fused = False  # as dynamic_rnn: the fused kernels keep every step's activations
-    plans = (
-        decide(f"{where} (cell_fw)", cell_fw, inputs, fused),
-        decide(f"{where} (cell_bw)", cell_bw, inputs, fused),
-    )
-    if plans[0] is not None and plans[1] is not None and one_call_bidirectional(*plans):
+    plan_fw = decide(f"{where} (cell_fw)", cell_fw, inputs, fused)
+    plan_bw = decide(f"{where} (cell_bw)", cell_bw, inputs, fused)
+    if plan_fw is not None and plan_bw is not None and one_call_bidirectional(plan_fw, plan_bw):
         state_fw = initial_state_or_zeros(where, cell_fw, initial_state_fw, dtype, batch, like)
         state_bw = initial_state_or_zeros(where, cell_bw, initial_state_bw, dtype, batch, like)
-        return run_fused_bidirectional(*plans, inputs, state_fw, state_bw, lengths, time_major)
+        return run_fused_bidirectional(
+            plan_fw, plan_bw, inputs, state_fw, state_bw, lengths, time_major
+        )
     options = {
         "sequence_length": lengths,
         "dtype": dtype,
