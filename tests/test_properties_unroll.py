@@ -8,7 +8,8 @@ For every drawn set-up:
   step (the initial state for length 0);
 * no lengths == every length equal to T;
 * ``bidirectional_dynamic_rnn``: forward == ``dynamic_rnn``; backward row b == the cell stepped by hand over
-  that row's first n steps reversed, reversed back; ``static_bidirectional_rnn`` == their per-step concat.
+  that row's first n steps reversed, reversed back; ``static_bidirectional_rnn`` == their per-step concat;
+* torch's fused kernels (``fused=True``) == the step loop (``fused=False``) on every drawn cell they can run.
 
 Comparisons are at float64 rounding (1e-12), not bit for bit: different calls may take different exact paths
 (a precomputed input matmul, a fused kernel) that round differently. Settings are derandomized (CI reproducible)
@@ -349,3 +350,36 @@ def test_bidirectional_is_forward_plus_row_reversed_backward(s):
     )
     _assert_same(torch.stack(outs, 1), torch.cat([out_fw, out_bw], -1), CLOSE)
     _assert_same((st_fw, st_bw), (state_fw, state_bw), CLOSE)
+
+
+# --- fused kernels == the step loop --------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(setups())
+def test_fused_equals_the_step_loop(s):
+    """Whenever torch's fused kernels can run a drawn cell (``rk.fused.fusable``), they give the step loop's
+    outputs and final state, with lengths (0 and T included) and initial states."""
+    cell, x, split, lengths, init = s["cell"], s["x"], s["split"], s["lengths"], s["init"]
+    if split is not None or not rk.fused.fusable(cell):
+        return  # nested inputs or a cell the kernels cannot compute: only the step loop exists
+    out_f, state_f = rk.dynamic_rnn(
+        cell, x, sequence_length=lengths, initial_state=init, fused=True
+    )
+    out_l, state_l = rk.dynamic_rnn(
+        cell, x, sequence_length=lengths, initial_state=init, fused=False
+    )
+    _assert_same(out_f, out_l, CLOSE)
+    _assert_same(state_f, state_l, CLOSE)
+
+
+def test_fused_property_is_not_vacuous():
+    """Some of the cells ``setups`` draws are fusable (else the property above would check nothing)."""
+    from hypothesis import find
+
+    found = find(
+        setups(),
+        lambda s: s["split"] is None and rk.fused.fusable(s["cell"]),
+        settings=settings(database=None, derandomize=True),
+    )
+    assert rk.fused.fusable(found["cell"])
