@@ -103,7 +103,7 @@ CASES = [
     C("residual-not-a-cell", "ResidualWrapper", "cell", "not an RNNCell",
       lambda: rk.ResidualWrapper(BAD), TypeError,
       "ResidualWrapper: expected cell to be an rnnkit RNNCell, got int (missing: state_size, output_size, "
-      "zero_state)"),
+      "zero_state, __call__)"),
     C("device-name", "DeviceWrapper", "device", "not a device name",
       lambda: rk.DeviceWrapper(lstm(), "nope"), ValueError,
       "DeviceWrapper: expected a valid device string, got 'nope'"),
@@ -148,7 +148,8 @@ CASES = [
     # --- bidirectional_dynamic_rnn ------------------------------------------------------------------------
     C("bidi-not-a-cell", "bidirectional_dynamic_rnn", "cell_fw", "not an RNNCell",
       lambda: rk.bidirectional_dynamic_rnn(BAD, lstm(), x3()), TypeError,
-      "bidirectional_dynamic_rnn: expected cell_fw to be an rnnkit RNNCell, got int"),
+      "bidirectional_dynamic_rnn: expected cell_fw to be an rnnkit RNNCell, got int (missing: state_size, "
+      "output_size, zero_state, __call__)"),
     C("bidi-rank2", "bidirectional_dynamic_rnn", "inputs", "rank < 3",
       lambda: rk.bidirectional_dynamic_rnn(lstm(), lstm(), x3(B, D)), ValueError,
       "bidirectional_dynamic_rnn: expected inputs of rank 3 [B, T, D], got shape (4, 3)"),
@@ -311,8 +312,8 @@ CASES = [
     # --- fused kernels (rk.fused; dynamic_rnn's fused= argument) --------------------------------------------
     C("fused-impossible", "dynamic_rnn (rk.fused)", "fused", "True for a cell torch's kernels cannot run",
       lambda: rk.dynamic_rnn(rk.GRUCell(H, input_size=D), torch.zeros(B, T, D), fused=True), ValueError,
-      "dynamic_rnn: fused=True, but torch's fused kernels cannot run this: the cell is a GRUCell; torch's fused "
-      "kernels compute only BasicLSTMCell, LSTMCell and BasicRNNCell (exact types)"),
+      "dynamic_rnn: fused=True, but torch's fused kernels cannot run this: GRUCell has no fused form: torch's GRU "
+      "kernel applies the reset gate after the matmul, TF's before"),
     C("fused-type", "dynamic_rnn (rk.fused)", "fused", "not None/True/False",
       lambda: rk.dynamic_rnn(lstm(), torch.zeros(B, T, D), fused="yes"), TypeError,
       "dynamic_rnn: expected fused to be None, True or False, got 'yes'"),
