@@ -122,7 +122,9 @@ def test_the_scan_sees_imports():
 
 def test_the_scan_sees_the_facade():
     """``import rnnkit as rk`` then ``rk.X``: each use counts as an import of X's own layer."""
-    tree = ast.parse("import rnnkit as rk\nrk.BasicLSTMCell(4)\nrk.fused.explain(None)\nrk.dynamic_rnn\n")
+    tree = ast.parse(
+        "import rnnkit as rk\nrk.BasicLSTMCell(4)\nrk.fused.explain(None)\nrk.dynamic_rnn\n"
+    )
     assert _facade_uses(tree) == {"cells", "fused", "unroll"}
     assert {"cells", "nest"} <= _imported_top_modules(PACKAGE / "tasks" / "common.py")
     assert {"cells", "unroll", "tf_names"} <= _imported_top_modules(PACKAGE / "tasks" / "mnist.py")

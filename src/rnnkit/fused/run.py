@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -191,10 +192,7 @@ def run_fused(
     fused_plan.cell.check_inputs(inputs.select(0 if time_major else 1, 0))  # checks and lazy build
     hcs = _kernel_states(fused_plan, state, inputs, time_major)
 
-    def call(
-        x: torch.Tensor, batch_sizes: torch.Tensor | None, hcs: list[KernelState], batch_first: bool
-    ) -> tuple[torch.Tensor, list[KernelState]]:
-        return _run_stack(fused_plan, x, batch_sizes, hcs, batch_first)
+    call: KernelCall = functools.partial(_run_stack, fused_plan)
 
     out, final = _run_lengths(call, inputs, hcs, sequence_length, time_major)
     return out, fused_plan.spec.from_kernel(final)
@@ -250,10 +248,7 @@ def _bidirectional_one_call(
     group = [plan_fw.spec.layers[0], plan_bw.spec.layers[0]]
     hcs = _kernel_states(plan_fw, state_fw) + _kernel_states(plan_bw, state_bw)
 
-    def call(
-        x: torch.Tensor, batch_sizes: torch.Tensor | None, hcs: list[KernelState], batch_first: bool
-    ) -> tuple[torch.Tensor, list[KernelState]]:
-        return _call_group(group, x, batch_sizes, hcs, batch_first, bidirectional=True)
+    call: KernelCall = functools.partial(_call_group, group, bidirectional=True)
 
     out, final = _run_lengths(call, inputs, hcs, sequence_length, time_major)
     out_fw, out_bw = out.split(group[0].out, dim=-1)
