@@ -14,8 +14,6 @@ from typing import Any
 
 import torch
 
-from .state import LSTMStateTuple
-
 __all__ = ["FusedLayer", "FusedSpec", "KernelState", "lstm_spec", "rnn_spec", "stack_specs"]
 
 #: One layer's state in the kernels' form: ``(h [B, out], c [B, H] or None)`` (``c`` for LSTM layers only).
@@ -62,19 +60,23 @@ class FusedSpec:
 
 
 def lstm_spec(
-    hidden: int, proj: int, state_is_tuple: bool, weights: Callable[[], list[torch.Tensor]]
+    hidden: int,
+    proj: int,
+    weights: Callable[[], list[torch.Tensor]],
+    unpack: Callable[[Any], tuple[torch.Tensor, torch.Tensor]],
+    pack: Callable[[torch.Tensor, torch.Tensor], Any],
 ) -> FusedSpec:
-    """The spec of one LSTM layer whose state is ``LSTMStateTuple(c, h)`` or the concatenation ``[c, h]``."""
+    """The spec of one LSTM layer; ``unpack(state) -> (c, h)`` and ``pack(c, h) -> state`` are the cell's own
+    conversions of its public state form (so ``state_is_tuple`` is handled in one place, the cell)."""
 
     def to_kernel(state: Any) -> list[KernelState]:
-        if state_is_tuple:
-            return [(state[1], state[0])]
-        return [(state[:, hidden:], state[:, :hidden])]
+        c, h = unpack(state)
+        return [(h, c)]
 
     def from_kernel(hcs: Sequence[KernelState]) -> Any:
         h, c = hcs[0]
         assert c is not None  # an LSTM layer always carries c
-        return LSTMStateTuple(c, h) if state_is_tuple else torch.cat([c, h], 1)
+        return pack(c, h)
 
     return FusedSpec((FusedLayer("LSTM", hidden, proj, weights),), to_kernel, from_kernel)
 

@@ -114,7 +114,13 @@ class _LSTMBase(LayerCell):
                 f"{name} uses activation {self.activation_name or repr(self._activation)}; the fused "
                 "LSTM kernel has tanh only"
             )
-        return lstm_spec(self.num_units, proj, self.state_is_tuple, self._torch_weights)
+        return lstm_spec(
+            self.num_units,
+            proj,
+            self._torch_weights,
+            self._unpack,
+            lambda c, h: self._pack(c, h)[1],
+        )
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, forget_bias={self.forget_bias}, state_is_tuple={self.state_is_tuple}"
