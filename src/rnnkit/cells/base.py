@@ -13,6 +13,8 @@ first call (then run the model once before building an optimiser), or explicitly
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -41,6 +43,7 @@ __all__ = [
     "check_cell",
     "has_hooks",
     "unroll_parts",
+    "shared_weight_views",
 ]
 
 Initializer = Callable[[torch.Tensor], Any]
@@ -72,6 +75,26 @@ def check_cell(where: str, cell: Any, name: str = "cell") -> RNNCell:
     raise TypeError(
         f"{where}: expected {name} to be an rnnkit RNNCell, got {type(cell).__name__}{detail}"
     )
+
+
+# NOTE [one weight view per unroll]: a step's `h @ kernel[D:]` slices the kernel; every slice made inside autograd
+# adds a full-size zero-padded gradient to `kernel` in backward (SliceBackward), so slicing at each of T steps
+# costs T kernel-sized allocations and adds. Inside `shared_weight_views()` (the step loop opens it around one
+# unroll) a cell's slice is made once and reused by every step; outside it (a single call) it is made per call.
+# The views live exactly as long as the block, never longer than one forward graph.
+_WEIGHT_VIEWS: contextvars.ContextVar[dict[tuple[int, int], torch.Tensor] | None] = (
+    contextvars.ContextVar("rnnkit_weight_views", default=None)
+)
+
+
+@contextlib.contextmanager
+def shared_weight_views() -> Iterator[None]:
+    """Within the block, ``LayerCell._recurrent_rows`` makes each parameter slice once (see the NOTE above)."""
+    token = _WEIGHT_VIEWS.set({})
+    try:
+        yield
+    finally:
+        _WEIGHT_VIEWS.reset(token)
 
 
 def has_hooks(module: nn.Module) -> bool:
@@ -345,6 +368,18 @@ class LayerCell(RNNCell):
             if param is None and not self._tf_param_used(attr):
                 continue
             yield f"{prefix}{self.tf_name}/{rel_name}", param
+
+    def _recurrent_rows(self, param: torch.Tensor) -> torch.Tensor:
+        """``param[D:]``: the rows of a ``[D + S, ...]`` kernel that multiply the state (one view per unroll,
+        NOTE [one weight view per unroll])."""
+        views = _WEIGHT_VIEWS.get()
+        if views is None:
+            return param[self.input_size :]
+        key = (id(param), self.input_size or 0)
+        view = views.get(key)
+        if view is None:
+            view = views[key] = param[self.input_size :]
+        return view
 
     def _math_overridden(self, cls: type) -> str | None:
         """For ``fused_spec``: the name of a method of ``cls``'s math that this object's class overrides."""

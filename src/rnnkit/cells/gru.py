@@ -99,10 +99,13 @@ class GRUCell(LayerCell):
         self, projected: tuple[torch.Tensor, torch.Tensor], state: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Adds ``h @ gates/kernel[D:]`` and ``(r * h) @ candidate/kernel[D:]`` to ``input_projection``'s halves."""
-        d = self.input_size
         gates_x, candidate_x = projected
-        r, u = torch.sigmoid(torch.addmm(gates_x, state, self.gates_kernel[d:])).chunk(2, dim=1)
-        c = self._activation(torch.addmm(candidate_x, r * state, self.candidate_kernel[d:]))
+        w_gates, w_candidate = (
+            self._recurrent_rows(self.gates_kernel),
+            self._recurrent_rows(self.candidate_kernel),
+        )
+        r, u = torch.sigmoid(torch.addmm(gates_x, state, w_gates)).chunk(2, dim=1)
+        c = self._activation(torch.addmm(candidate_x, r * state, w_candidate))
         new_h = u * state + (1 - u) * c
         return new_h, new_h
 

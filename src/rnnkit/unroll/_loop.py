@@ -22,7 +22,7 @@ import torch
 
 from .. import nest
 from .._sequence import where_rows
-from ..cells.base import RNNCell
+from ..cells.base import RNNCell, shared_weight_views
 
 __all__ = ["run_steps", "zero_padding", "zero_padding_steps"]
 
@@ -70,9 +70,20 @@ def run_steps(
 
     Returns the per-step outputs (a list of length T) and the final state, applying the
     sequence_length rule (see NOTE above) when ``sequence_length`` (``[B]`` int64) is given.
-    Everything is checked before the loop; the loop itself only steps and masks.
+    Everything is checked before the loop; the loop itself only steps and masks. The cells' recurrent weight
+    slices are made once for the loop (NOTE [one weight view per unroll] in ``cells/base.py``).
     """
-    step = cell if step is None else step
+    with shared_weight_views():
+        return _run(cell if step is None else step, step_inputs, state, sequence_length, batch)
+
+
+def _run(
+    step: Callable[[Any, Any], tuple[Any, Any]],
+    step_inputs: Sequence[Any],
+    state: Any,
+    sequence_length: torch.Tensor | None,
+    batch: int,
+) -> tuple[list[Any], Any]:
     outputs: list[Any] = []
     if sequence_length is None:
         for x in step_inputs:
