@@ -1,7 +1,7 @@
 """What a run reports while it trains: ``metrics.jsonl``, ``snapshots.jsonl``, TensorBoard and the progress display.
 
-Only the process that writes the run directory (rank 0) writes files; every process keeps the same counters, so a
-checkpoint saved by rank 0 describes the run. ``counts`` is how many records each log file holds; a checkpoint
+Only the process that writes the run directory (rank 0) reads, cuts back and writes the files, and only its
+counters matter: rank 0 saves the checkpoints. ``counts`` is how many records each log file holds; a checkpoint
 records it, and a resumed run cuts the files back to exactly that (see :func:`rnnkit.train.rundir.truncate_jsonl`).
 """
 
@@ -66,15 +66,12 @@ class RunLog:
         self.meta, self.writes, self.cfg = meta, writes, cfg
         self.clock = Clock(meta)
         self.examples = 0  # seen by this process's run so far, over all ranks
-        saved = meta.get("log_records", {}) if resume else {}
-        self.counts = {
-            name: rd.truncate_jsonl(path, step, saved.get(name))
-            if resume
-            else len(rd.read_jsonl(path))
-            for name, path in self.paths.items()
-        }
-        if not writes:
-            self.counts = dict.fromkeys(self.paths, 0)
+        self.counts = dict.fromkeys(self.paths, 0)
+        if writes:  # only rank 0 touches the files
+            saved = meta.get("log_records", {})
+            for name, path in self.paths.items():
+                kept = rd.truncate_jsonl(path, step, saved.get(name)) if resume else None
+                self.counts[name] = len(rd.read_jsonl(path)) if kept is None else kept
         tb = cfg.tensorboard and writes
         self.writer = _tb_writer(run_dir, step if resume else None) if tb else None
         self.progress = Progress(cfg.max_steps, step, cfg.log_every, tty=cfg.tty, quiet=not writes)
