@@ -135,6 +135,8 @@ CASES = [
     C("train-out-not-a-run", "train", "--out: a non-empty directory that is not a run (left untouched)",
       lambda d: ["train", "sine", "--out", str(d / "mine"), *TINY], "{d}/mine is not empty and holds no rnnkit run",
       _user_folder),
+    C("train-out-file", "train", "--out: a file", lambda d: ["train", "sine", "--out", str(d / "good" / rd.CONFIG)],
+      "{d}/good/config.json is a file, not a directory"),
     C("train-out-in-use", "train", "--out: an empty directory another process is claiming",
       lambda d: ["train", "sine", "--out", str(d / "new"), *TINY],
       "{d}/new is in use by another rnnkit process (pid 4242)", _busy),
