@@ -19,6 +19,7 @@ COMMANDS = (
     "convert",
     "import-tf",
     "bench",
+    "export",
 )
 
 

@@ -19,6 +19,7 @@ import rnnkit as rk
 
 from ..data.synthetic import sine_batch
 from ..train.distributed import gather_rows, own_rows
+from ..export import ExportSpec
 from .base import Task
 from .common import TFDense, state_to_tensors, tensors_to_state
 
@@ -45,6 +46,21 @@ class SineModel(nn.Module):
             "out_hidden/weights": self.out_hidden.kernel,
             "out_hidden/biases": self.out_hidden.bias,
         }
+
+
+class SineStream(nn.Module):
+    """The sine model as a function of tensors only (for export): ``(x [B, T, 1], c [B, H], h [B, H])`` →
+    ``(y [B, T, 1], c' [B, H], h' [B, H])``; a server carries ``c, h`` from call to call as training did."""
+
+    def __init__(self, model: SineModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, x: torch.Tensor, c: torch.Tensor, h: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        y, final = self.model(x, rk.LSTMStateTuple(c, h))
+        return y, final.c, final.h
 
 
 class SineTask(Task):
@@ -86,6 +102,13 @@ class SineTask(Task):
         super().__init__(config, data_dir)
         self.carry = self._zero_state()
         self.next_step = 0
+
+    def export_spec(self) -> ExportSpec:
+        """``SineStream``: one window and the carried state in, predictions and the next state out."""
+        x = torch.rand(2, self.config["time_steps"], 1, device=self.device)
+        c, h = self.model.cell.zero_state(2, device=self.device)
+        dynamic = {"x": {0: "batch", 1: "time"}, "c": {0: "batch"}, "h": {0: "batch"}}
+        return ExportSpec(SineStream(self.model).eval(), (x, c, h), ["x", "c", "h"], ["y", "c_out", "h_out"], dynamic)
 
     def build_model(self) -> SineModel:
         return SineModel(self.config["cell_size"], self.config["init"])
