@@ -52,6 +52,7 @@ from .unroll import (
 __all__ = [
     "__version__",
     "nest",
+    "export",
     "fused",
     "tf_checkpoint",
     "load_tf_checkpoint",

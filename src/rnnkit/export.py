@@ -37,7 +37,15 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["ExportError", "ExportResult", "ExportSpec", "FORMATS", "export", "to_onnx", "to_torchscript"]
+__all__ = [
+    "ExportError",
+    "ExportResult",
+    "ExportSpec",
+    "FORMATS",
+    "export",
+    "to_onnx",
+    "to_torchscript",
+]
 
 Dynamic = dict[str, dict[int, str]]
 
@@ -61,24 +69,32 @@ def _check_args(
     where: str, model: Any, example_inputs: Any, input_names: Sequence[str], dynamic: Any
 ) -> tuple[torch.Tensor, ...]:
     if not isinstance(model, nn.Module):
-        raise TypeError(f"{where}: expected model to be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(
+            f"{where}: expected model to be a torch.nn.Module, got {type(model).__name__}"
+        )
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
     if not isinstance(example_inputs, tuple) or not all(
         isinstance(x, torch.Tensor) for x in example_inputs
     ):
-        raise TypeError(f"{where}: expected example_inputs to be a tuple of tensors, got {example_inputs!r}")
+        raise TypeError(
+            f"{where}: expected example_inputs to be a tuple of tensors, got {example_inputs!r}"
+        )
     if len(input_names) != len(example_inputs):
         raise ValueError(
             f"{where}: expected one input name per example input ({len(example_inputs)}), got {list(input_names)}"
         )
     for name, axes in (dynamic or {}).items():
         if name not in input_names:
-            raise ValueError(f"{where}: dynamic names input {name!r}, expected one of {list(input_names)}")
+            raise ValueError(
+                f"{where}: dynamic names input {name!r}, expected one of {list(input_names)}"
+            )
         rank = example_inputs[list(input_names).index(name)].dim()
         for axis in axes:
             if not isinstance(axis, int) or not 0 <= axis < rank:
-                raise ValueError(f"{where}: input {name!r} has rank {rank}, got dynamic axis {axis!r}")
+                raise ValueError(
+                    f"{where}: input {name!r} has rank {rank}, got dynamic axis {axis!r}"
+                )
     return example_inputs
 
 
@@ -112,19 +128,23 @@ def _flat_outputs(out: Any) -> list[np.ndarray]:
     return [a for o in out for a in _flat_outputs(o)]
 
 
-def _compare(
-    where: str, expected: list[np.ndarray], got: list[np.ndarray], atol: float
-) -> float:
+def _compare(where: str, expected: list[np.ndarray], got: list[np.ndarray], atol: float) -> float:
     if len(expected) != len(got):
-        raise ExportError(f"{where}: the exported model returns {len(got)} outputs, the model {len(expected)}")
+        raise ExportError(
+            f"{where}: the exported model returns {len(got)} outputs, the model {len(expected)}"
+        )
     worst = 0.0
     for i, (e, g) in enumerate(zip(expected, got)):
         if e.shape != g.shape:
-            raise ExportError(f"{where}: output {i} has shape {g.shape} exported, {e.shape} in PyTorch")
+            raise ExportError(
+                f"{where}: output {i} has shape {g.shape} exported, {e.shape} in PyTorch"
+            )
         diff = float(np.max(np.abs(e.astype(np.float64) - g.astype(np.float64)))) if e.size else 0.0
         worst = max(worst, diff)
     if not worst <= atol:
-        raise ExportError(f"{where}: the exported model differs from PyTorch by {worst:.3g} (> atol {atol:g})")
+        raise ExportError(
+            f"{where}: the exported model differs from PyTorch by {worst:.3g} (> atol {atol:g})"
+        )
     return worst
 
 
@@ -169,7 +189,10 @@ def _quiet() -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
                 yield
     finally:
         logging.disable(previous)
@@ -192,7 +215,7 @@ def _candidates(dynamic: Dynamic) -> list[Dynamic]:
     """``dynamic`` itself, then with one size pinned, two, ... (the exporter refuses a symbolic size that the
     model's Python code turns into a constant, e.g. the number of steps of a loop)."""
     sizes = sorted({s for axes in dynamic.values() for s in axes.values()}, reverse=True)
-    out = []
+    out: list[Dynamic] = []
     for k in range(len(sizes) + 1):
         out.extend(_without(dynamic, list(c)) for c in itertools.combinations(sizes, k))
     return out
@@ -218,7 +241,9 @@ def _export_checked(
             try:
                 run = write(tmp, dyn)
             except ExportError as e:
-                failure = failure or e  # the first (most dynamic) attempt's reason is the telling one
+                failure = (
+                    failure or e
+                )  # the first (most dynamic) attempt's reason is the telling one
                 continue
             kept, worst, shapes = _check_file(where, run, model, inputs, names, dyn, atol)
             if kept == dyn:
@@ -261,12 +286,15 @@ def to_onnx(
     try:
         import onnxruntime
     except ImportError:
-        raise ExportError(f"{where}: needs onnxruntime and onnxscript: pip install 'rnnkit[export]'") from None
+        raise ExportError(
+            f"{where}: needs onnxruntime and onnxscript: pip install 'rnnkit[export]'"
+        ) from None
 
     def write(tmp: Path, dyn: Dynamic) -> Callable[[tuple[torch.Tensor, ...]], list[np.ndarray]]:
         dims: dict[str, Any] = {}
         shapes = tuple(
-            {a: dims.setdefault(s, torch.export.Dim.DYNAMIC) for a, s in dyn.get(n, {}).items()} or None
+            {a: dims.setdefault(s, torch.export.Dim.DYNAMIC) for a, s in dyn.get(n, {}).items()}
+            or None
             for n in input_names
         )
         try:
@@ -278,7 +306,9 @@ def to_onnx(
         except Exception as e:
             raise ExportError(f"{where}: torch.onnx.export failed: {type(e).__name__}: {e}") from e
         options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3  # errors only: grown test shapes make it warn about declared sizes
+        options.log_severity_level = (
+            3  # errors only: grown test shapes make it warn about declared sizes
+        )
         session = onnxruntime.InferenceSession(
             str(tmp), options, providers=["CPUExecutionProvider"]
         )
@@ -287,7 +317,9 @@ def to_onnx(
             None, {n: x.detach().cpu().numpy() for n, x in zip(feed_names, xs)}
         )
 
-    return _export_checked(where, "onnx", write, model, inputs, input_names, dict(dynamic or {}), path, atol)
+    return _export_checked(
+        where, "onnx", write, model, inputs, input_names, dict(dynamic or {}), path, atol
+    )
 
 
 def to_torchscript(
@@ -306,7 +338,9 @@ def to_torchscript(
     """
     where = "rk.export.to_torchscript"
     n_inputs = 1 if isinstance(example_inputs, torch.Tensor) else len(example_inputs)
-    names = list(input_names) if input_names is not None else [f"input_{i}" for i in range(n_inputs)]
+    names = (
+        list(input_names) if input_names is not None else [f"input_{i}" for i in range(n_inputs)]
+    )
     inputs = _check_args(where, model, example_inputs, names, dynamic)
 
     def write(tmp: Path, dyn: Dynamic) -> Callable[[tuple[torch.Tensor, ...]], list[np.ndarray]]:
@@ -316,7 +350,7 @@ def to_torchscript(
                 torch.jit.save(traced, str(tmp))
         except Exception as e:
             raise ExportError(f"{where}: torch.jit.trace failed: {type(e).__name__}: {e}") from e
-        loaded = torch.jit.load(str(tmp))
+        loaded = torch.jit.load(str(tmp))  # the archive just written above, read back to check it
 
         def run(xs: tuple[torch.Tensor, ...]) -> list[np.ndarray]:
             with torch.no_grad():
@@ -324,7 +358,9 @@ def to_torchscript(
 
         return run
 
-    return _export_checked(where, "torchscript", write, model, inputs, names, dict(dynamic or {}), path, atol)
+    return _export_checked(
+        where, "torchscript", write, model, inputs, names, dict(dynamic or {}), path, atol
+    )
 
 
 @dataclass
@@ -350,6 +386,10 @@ def export(spec: ExportSpec, path: str | os.PathLike[str], format: str) -> Expor
         )  # fmt: skip
     if format == "torchscript":
         return to_torchscript(
-            spec.module, spec.example_inputs, path, input_names=spec.input_names, dynamic=spec.dynamic
+            spec.module,
+            spec.example_inputs,
+            path,
+            input_names=spec.input_names,
+            dynamic=spec.dynamic,
         )
     raise ValueError(f"rk.export.export: expected format in {FORMATS}, got {format!r}")

@@ -14,7 +14,17 @@ from rnnkit.cli._common import load_run
 RUNS = {
     # task, preset, --set overrides: one fused model (mnist default), one loop model (static_rnn), the stateful sine
     "mnist": ["mnist", "--max-steps", "1", "--batch-size", "8", "--set", "model.num_units=8"],
-    "mnist-static": ["mnist", "--preset", "seed003-static", "--max-steps", "1", "--batch-size", "8", "--set", "model.num_units=8"],
+    "mnist-static": [
+        "mnist",
+        "--preset",
+        "seed003-static",
+        "--max-steps",
+        "1",
+        "--batch-size",
+        "8",
+        "--set",
+        "model.num_units=8",
+    ],
     "sine": ["sine", "--max-steps", "2"],
     "series": ["series", "--max-steps", "2"],
 }
@@ -39,7 +49,10 @@ def _export(run_dir, fmt, out, capsys):
 
 # time stays symbolic where one fused LSTM kernel runs the sequence (sine); mnist has 28 rows by construction;
 # a Python loop over steps (mnist-static) and the relu RNN kernel (series) are recorded for the example's T.
-@pytest.mark.parametrize("name, time_dynamic", [("mnist", False), ("mnist-static", False), ("sine", True), ("series", False)])
+@pytest.mark.parametrize(
+    "name, time_dynamic",
+    [("mnist", False), ("mnist-static", False), ("sine", True), ("series", False)],
+)
 def test_onnx_export_matches_the_run(name, time_dynamic, runs, tmp_path, capsys):
     summary = _export(runs[name], "onnx", tmp_path / "m.onnx", capsys)
     assert summary["max_abs_diff"] <= 1e-5
@@ -47,9 +60,13 @@ def test_onnx_export_matches_the_run(name, time_dynamic, runs, tmp_path, capsys)
     assert dynamic.get("0") == "batch" and ("1" in dynamic) == time_dynamic
     task, _ = load_run(runs[name], device="cpu")
     spec = task.export_spec()
-    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"]
+    )
     gen = torch.Generator().manual_seed(3)
-    inputs = [torch.rand(3, *x.shape[1:], generator=gen) for x in spec.example_inputs]  # a new batch size
+    inputs = [
+        torch.rand(3, *x.shape[1:], generator=gen) for x in spec.example_inputs
+    ]  # a new batch size
     got = session.run(None, {n: x.numpy() for n, x in zip(summary["inputs"], inputs)})
     with torch.no_grad():
         want = spec.module(*inputs)

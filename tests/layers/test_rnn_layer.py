@@ -30,7 +30,9 @@ def test_layer_registers_parameters_and_keeps_tf_names():
     assert set(layer.state_dict()) == {f"cell.{k}" for k in cell.state_dict()}
     names = [n for n, _ in layer.named_tf_variables()]
     assert names == list(rk.tf_variables(cell, scope="rnn"))
-    assert [n for n, _ in rk.RNN(cell, scope="encoder").named_tf_variables()][0] == "encoder/lstm_cell/kernel"
+    assert [n for n, _ in rk.RNN(cell, scope="encoder").named_tf_variables()][
+        0
+    ] == "encoder/lstm_cell/kernel"
 
 
 def test_layer_follows_to_and_hooks(gen):
@@ -44,7 +46,10 @@ def test_layer_follows_to_and_hooks(gen):
 def test_trainable_initial_state_is_used_named_and_learns(gen):
     cell = rk.BasicLSTMCell(4, input_size=3)
     layer = rk.RNN(cell, trainable_initial_state=True)
-    assert [n for n, _ in layer.named_tf_variables()][-2:] == ["rnn/initial_state_0", "rnn/initial_state_1"]
+    assert [n for n, _ in layer.named_tf_variables()][-2:] == [
+        "rnn/initial_state_0",
+        "rnn/initial_state_1",
+    ]
     x = torch.randn(2, 5, 3, generator=gen)
     # zero-initialised: the same as the zero state
     _close(layer(x), rk.dynamic_rnn(cell, x))
@@ -67,7 +72,11 @@ def test_trainable_initial_state_module():
     state = init(4)
     assert [tuple(t.shape) for t in rk.nest.flatten(state)] == [(4, 3), (4, 2), (4, 2)]
     assert isinstance(state[1], rk.LSTMStateTuple)
-    assert [n for n, _ in init.named_tf_variables("s/")] == ["s/initial_state_0", "s/initial_state_1", "s/initial_state_2"]
+    assert [n for n, _ in init.named_tf_variables("s/")] == [
+        "s/initial_state_0",
+        "s/initial_state_1",
+        "s/initial_state_2",
+    ]
 
 
 def test_stateful_streaming_equals_one_long_call(gen):
@@ -89,7 +98,9 @@ def test_stateful_reset_rows_and_all(gen):
     layer(x)
     kept_row1 = layer.state.h[1].clone()
     layer.reset_state(torch.tensor([True, False]))
-    assert torch.equal(layer.state.h[0], torch.zeros(3)) and torch.equal(layer.state.h[1], kept_row1)
+    assert torch.equal(layer.state.h[0], torch.zeros(3)) and torch.equal(
+        layer.state.h[1], kept_row1
+    )
     out, _ = layer(x)
     fresh, _ = rk.dynamic_rnn(cell, x[:1])
     _close(out[:1], fresh)
@@ -102,7 +113,10 @@ def test_bidirectional_layer_equals_function(gen):
     fw, bw = rk.BasicLSTMCell(3, input_size=2), rk.GRUCell(4, input_size=2)
     layer = rk.BidirectionalRNN(fw, bw)
     x, lengths = torch.randn(3, 5, 2, generator=gen), torch.tensor([5, 2, 0])
-    _close(layer(x, sequence_length=lengths), rk.bidirectional_dynamic_rnn(fw, bw, x, sequence_length=lengths))
+    _close(
+        layer(x, sequence_length=lengths),
+        rk.bidirectional_dynamic_rnn(fw, bw, x, sequence_length=lengths),
+    )
     names = [n for n, _ in layer.named_tf_variables()]
     assert names == list(rk.tf_variables_bidirectional(fw, bw))
 
@@ -110,12 +124,36 @@ def test_bidirectional_layer_equals_function(gen):
 @pytest.mark.parametrize(
     "make, error, message",
     [
-        (lambda: rk.RNN(torch.nn.LSTM(2, 3)), TypeError, "RNN: expected cell to be an rnnkit RNNCell, got LSTM"),
-        (lambda: rk.RNN(rk.GRUCell(2), stateful=1), TypeError, "RNN: expected stateful to be a bool, got 1"),
-        (lambda: rk.RNN(rk.GRUCell(2), scope=""), TypeError, "RNN: expected scope to be a non-empty str, got ''"),
-        (lambda: rk.RNN(rk.GRUCell(2)).reset_state(), ValueError, "RNN.reset_state: expected a stateful layer"),
-        (lambda: rk.TrainableInitialState(rk.GRUCell(2), init=3), TypeError, "TrainableInitialState: expected init to be 'zeros' or an in-place initializer"),
-        (lambda: rk.TrainableInitialState(rk.GRUCell(2))(0), ValueError, "TrainableInitialState: expected batch_size to be a positive int, got 0"),
+        (
+            lambda: rk.RNN(torch.nn.LSTM(2, 3)),
+            TypeError,
+            "RNN: expected cell to be an rnnkit RNNCell, got LSTM",
+        ),
+        (
+            lambda: rk.RNN(rk.GRUCell(2), stateful=1),
+            TypeError,
+            "RNN: expected stateful to be a bool, got 1",
+        ),
+        (
+            lambda: rk.RNN(rk.GRUCell(2), scope=""),
+            TypeError,
+            "RNN: expected scope to be a non-empty str, got ''",
+        ),
+        (
+            lambda: rk.RNN(rk.GRUCell(2)).reset_state(),
+            ValueError,
+            "RNN.reset_state: expected a stateful layer",
+        ),
+        (
+            lambda: rk.TrainableInitialState(rk.GRUCell(2), init=3),
+            TypeError,
+            "TrainableInitialState: expected init to be 'zeros' or an in-place initializer",
+        ),
+        (
+            lambda: rk.TrainableInitialState(rk.GRUCell(2))(0),
+            ValueError,
+            "TrainableInitialState: expected batch_size to be a positive int, got 0",
+        ),
     ],
 )
 def test_layer_errors(make, error, message):
@@ -126,9 +164,14 @@ def test_layer_errors(make, error, message):
 def test_stateful_batch_change_needs_reset(gen):
     layer = rk.RNN(rk.GRUCell(2, input_size=2), stateful=True)
     layer(torch.randn(2, 3, 2, generator=gen))
-    with pytest.raises(ValueError, match=r"RNN \(stateful\): expected inputs with B=2 rows.*got B=3; call reset_state\(\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"RNN \(stateful\): expected inputs with B=2 rows.*got B=3; call reset_state\(\)",
+    ):
         layer(torch.randn(3, 3, 2, generator=gen))
     layer.reset_state()
-    with pytest.raises(ValueError, match=r"RNN.reset_state: expected rows to be a bool mask of shape \[B=3\]"):
+    with pytest.raises(
+        ValueError, match=r"RNN.reset_state: expected rows to be a bool mask of shape \[B=3\]"
+    ):
         layer(torch.randn(3, 3, 2, generator=gen))
         layer.reset_state(torch.tensor([1, 0, 1]))

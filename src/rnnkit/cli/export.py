@@ -16,7 +16,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("export", help=HELP, description=HELP)
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--format", required=True, choices=("onnx", "torchscript"))
-    p.add_argument("--out", required=True, metavar="FILE", help="the file to write (refused if it exists)")
+    p.add_argument(
+        "--out", required=True, metavar="FILE", help="the file to write (refused if it exists)"
+    )
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     p.add_argument("--data-dir", metavar="DIR")
     p.set_defaults(func=run)

@@ -73,7 +73,9 @@ class TrainableInitialState(nn.Module):
 
     def forward(self, batch_size: int) -> Any:
         """The learned state for ``batch_size`` rows, nested like ``state_size``, leaves ``[B, size]``."""
-        if not isinstance(batch_size, (torch.Tensor, torch.SymInt)):  # traced/exported: symbolic sizes
+        if not isinstance(
+            batch_size, (torch.Tensor, torch.SymInt)
+        ):  # traced/exported: symbolic sizes
             check_positive_int("TrainableInitialState", "batch_size", batch_size)
         leaves = [v.unsqueeze(0).expand(batch_size, v.shape[0]) for v in self.vectors]
         return nest.pack_sequence_as(self._structure, leaves)

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .. import nest
-from ..cells.base import RNNCell
+from ..cells.base import RNNCell, check_state
 from ..unroll import bidirectional_dynamic_rnn, dynamic_rnn
 from ..unroll._checks import check_cell
 from .initial_state import TrainableInitialState
@@ -87,7 +87,9 @@ class RNN(nn.Module):
         _check_flag(where, "trainable_initial_state", trainable_initial_state)
         self.scope = _check_scope(where, scope)
         self.initial_state = TrainableInitialState(cell) if trainable_initial_state else None
-        self._kept: Any = None  # the stateful layer's carried state (detached), None until the first call
+        self._kept: Any = (
+            None  # the stateful layer's carried state (detached), None until the first call
+        )
 
     def start_state(self, batch_size: int, like: torch.Tensor) -> Any:
         """The state a call starts from when none is given: learned or zeros, on ``like``'s device and dtype."""
@@ -138,15 +140,38 @@ class RNN(nn.Module):
 
     @property
     def state(self) -> Any:
-        """The kept state of a stateful layer (None before its first call or after ``reset_state()``)."""
+        """The kept state of a stateful layer (None before its first call or after ``reset_state()``).
+
+        Assign a state (nested like ``cell.state_size``, leaves ``[B, size]``; stored detached) to continue a
+        stream from it, e.g. one restored from a checkpoint, or None to forget it.
+        """
         return self._kept
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        where = "RNN.state"
+        if not self.stateful:
+            raise ValueError(
+                f"{where}: expected a stateful layer (RNN(..., stateful=True)), got stateful=False"
+            )
+        if value is not None:
+            leaves = nest.flatten(value)
+            if not leaves or not isinstance(leaves[0], torch.Tensor):
+                raise TypeError(
+                    f"{where}: expected a state of tensors like cell.state_size, got {value!r}"
+                )
+            check_state(where, self.cell.state_size, value, leaves[0].shape[0])
+            value = nest.map_structure(lambda t: t.detach(), value)
+        self._kept = value
 
     def reset_state(self, rows: Any = None) -> None:
         """Forget the kept state: of every row (``rows=None``; the next call may use a new batch size), or of
         the rows where the bool mask ``rows [B]`` is True (they restart from the initial state)."""
         where = "RNN.reset_state"
         if not self.stateful:
-            raise ValueError(f"{where}: expected a stateful layer (RNN(..., stateful=True)), got stateful=False")
+            raise ValueError(
+                f"{where}: expected a stateful layer (RNN(..., stateful=True)), got stateful=False"
+            )
         if rows is None or self._kept is None:
             self._kept = None
             return

@@ -21,8 +21,8 @@ from torch import nn
 import rnnkit as rk
 
 from ..data.synthetic import SeriesWindows, next_step_pairs, seed004_window, series
-from ..train.distributed import own_rows
 from ..export import ExportSpec
+from ..train.distributed import own_rows
 from .base import ConfigError, Task
 from .common import TFDense
 
