@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..data.mnist import MnistError
     from ..tf_checkpoint import CheckpointError
     from ..train import CheckpointFileError
-    from ..train.rundir import RunFileError
+    from ..train.rundir import RunDirError, RunFileError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -84,7 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         if (e.name or "").split(".")[0] not in TASKS_EXTRA:
             raise
         return _extra_error(prog, [(e.name or "").split(".")[0]])
-    except (UsageError, MnistError, CheckpointFileError, RunFileError, CheckpointError) as e:
+    except (
+        UsageError,
+        MnistError,
+        CheckpointFileError,
+        RunFileError,
+        RunDirError,
+        CheckpointError,
+    ) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except (
