@@ -57,7 +57,7 @@ CASES = [
     CoreCase("core-plot", ["plot", "{d}/run"], 2, ALL_MISSING, "on a core install"),
     CoreCase("core-import-tf", ["import-tf", CKPT, "--task", "sine", "--out", "{d}/i"], 2, ALL_MISSING,
              "on a core install"),
-    CoreCase("core-convert-safetensors", ["convert", CKPT, "{d}/x.safetensors"], 2,
+    CoreCase("core-convert-safetensors", ["convert", CKPT, "{d}/out.safetensors"], 2,
              f"needs the tasks extra (missing safetensors): {TASKS_HINT}", "to a .safetensors file on a core install"),
     CoreCase("core-inspect-safetensors", ["inspect", "{d}/x.safetensors"], 2,
              f"needs the tasks extra (missing safetensors): {TASKS_HINT}", "of a .safetensors file on a core install"),
