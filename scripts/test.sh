@@ -3,7 +3,7 @@
 #   1. pytest (tests/, docstring examples in src/rnnkit, >>> examples in docs/*.md); arguments go to pytest;
 #   2. scripts/lint.sh: ruff check, ruff format --check, mypy, mkdocs build --strict;
 #   3. scripts/check_wheel.sh: build sdist + wheel, install the wheel into a fresh venv, run it there;
-#   4. scripts/test_newest_torch.sh: the fidelity tests again on the newest torch release (.venv-newtorch).
+#   4. scripts/test_newest_torch.sh: the fidelity tests again on the newest torch release (its venv in ~/.cache/rnnkit).
 # Stops at the first failing step. RNNKIT_SKIP_LINT=1 / RNNKIT_SKIP_WHEEL=1 / RNNKIT_SKIP_NEWEST_TORCH=1 skip
 # steps 2 / 3 / 4 (local use only).
 set -euo pipefail
