@@ -17,6 +17,7 @@ from tests.cli.test_cli_errors import cli_table  # noqa: E402  (needs the path s
 from tests.cli.test_core_install import core_install_table  # noqa: E402
 from tests.test_errors_cells import cells_table  # noqa: E402
 from tests.test_errors_core import core_table  # noqa: E402
+from tests.test_errors_layers import layers_table  # noqa: E402
 from tests.test_errors_surface import surface_table  # noqa: E402
 
 TABLES = {
@@ -25,6 +26,7 @@ TABLES = {
     "surface-table": surface_table,
     "cli-table": cli_table,
     "core-install-table": core_install_table,
+    "layers-table": layers_table,
 }
 
 

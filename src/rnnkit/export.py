@@ -285,6 +285,7 @@ def to_onnx(
     inputs = _check_args(where, model, example_inputs, input_names, dynamic)
     try:
         import onnxruntime
+        import onnxscript  # noqa: F401  (torch.onnx's exporter needs it; fail here with the install line)
     except ImportError:
         raise ExportError(
             f"{where}: needs onnxruntime and onnxscript: pip install 'rnnkit[export]'"

@@ -222,6 +222,11 @@ class BidirectionalRNN(nn.Module):
     ) -> None:
         super().__init__()
         where = "BidirectionalRNN"
+        for name, flag in (("time_major", time_major), ("swap_memory", swap_memory)):
+            _check_flag(where, name, flag)
+        _check_flag(where, "trainable_initial_state", trainable_initial_state)
+        if fused is not None:
+            _check_flag(where, "fused", fused)
         self.fw = RNN(cell_fw, time_major, fused, swap_memory, False, trainable_initial_state, "fw")
         self.bw = RNN(cell_bw, time_major, fused, swap_memory, False, trainable_initial_state, "bw")
         self.scope = _check_scope(where, scope)
