@@ -8,6 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_initializer
 from ..activations import Activation, resolve_activation
 from .base import Initializer, LayerCell
 from .fused_spec import FusedSpec, lstm_spec
@@ -258,6 +259,7 @@ class LSTMCell(_LSTMBase):
                 )
             num_proj = int(num_proj)
         self.num_proj = num_proj
+        check_initializer(where, "initializer", initializer)
         self._initializer = initializer
         self._finish_init()
 

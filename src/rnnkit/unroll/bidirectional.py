@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from .. import nest
-from .._checks import describe, to_torch_dtype
+from .._checks import describe, sequence_items, to_torch_dtype
 from .._sequence import reverse_sequence_unchecked
 from ..cells.base import RNNCell, check_cell, check_state
 from ..fused.plan import decide
@@ -163,7 +163,9 @@ def bidirectional_dynamic_rnn(
 
 def _check_step_list(where: str, inputs: Any, dtype: Any = None) -> tuple[int, torch.Tensor]:
     """``(B, first leaf)`` of a list of per-step inputs, checked as ``static_rnn`` checks them."""
-    batch, like = check_step_list(where, inputs)
+    # one [B, T, D] tensor: point at the dynamic counterpart of this unroll
+    dynamic = {"stack_bidirectional_rnn": "stack_bidirectional_dynamic_rnn"}
+    batch, like = check_step_list(where, inputs, dynamic.get(where, "bidirectional_dynamic_rnn"))
     _check_dtype(where, dtype, like)
     return batch, like
 
@@ -228,7 +230,7 @@ def _check_stack(
     where: str, cells_fw: Any, cells_bw: Any, initial_states_fw: Any, initial_states_bw: Any
 ) -> None:
     for name, cells in (("cells_fw", cells_fw), ("cells_bw", cells_bw)):
-        if not isinstance(cells, (list, tuple)):
+        if isinstance(cells, RNNCell) or sequence_items(cells) is None:  # a ModuleList too
             raise TypeError(
                 f"{where}: expected {name} to be a list of cells (one per layer), got {describe(cells)}"
             )
