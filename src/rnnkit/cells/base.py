@@ -87,9 +87,19 @@ _WEIGHT_VIEWS: contextvars.ContextVar[dict[tuple[int, int], torch.Tensor] | None
 )
 
 
+def _compiling() -> bool:
+    """Whether a compiler (torch.compile, torch.export) is tracing: it dedupes the slices itself, and it cannot
+    trace a ContextVar, so the memo of NOTE [one weight view per unroll] is skipped then."""
+    is_compiling = getattr(torch.compiler, "is_compiling", None)  # torch >= 2.3
+    return bool(is_compiling is not None and is_compiling())
+
+
 @contextlib.contextmanager
 def shared_weight_views() -> Iterator[None]:
     """Within the block, ``LayerCell._recurrent_rows`` makes each parameter slice once (see the NOTE above)."""
+    if _compiling():
+        yield
+        return
     token = _WEIGHT_VIEWS.set({})
     try:
         yield
@@ -372,7 +382,7 @@ class LayerCell(RNNCell):
     def _recurrent_rows(self, param: torch.Tensor) -> torch.Tensor:
         """``param[D:]``: the rows of a ``[D + S, ...]`` kernel that multiply the state (one view per unroll,
         NOTE [one weight view per unroll])."""
-        views = _WEIGHT_VIEWS.get()
+        views = None if _compiling() else _WEIGHT_VIEWS.get()
         if views is None:
             return param[self.input_size :]
         key = (id(param), self.input_size or 0)
