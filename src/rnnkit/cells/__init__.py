@@ -2,6 +2,20 @@
 
 from .base import LayerCell, RNNCell
 from .basic_rnn import BasicRNNCell
+from .contrib import (
+    AttentionCellWrapper,
+    CoupledInputForgetGateLSTMCell,
+    GLSTMCell,
+    HighwayWrapper,
+    IndRNNCell,
+    IndyGRUCell,
+    IndyLSTMCell,
+    IntersectionRNNCell,
+    LayerNormLSTMCell,
+    NASCell,
+    SRUCell,
+    UGRNNCell,
+)
 from .gru import GRUCell
 from .hooks import begin_sequence
 from .layer_norm_lstm import LayerNormBasicLSTMCell
@@ -34,4 +48,16 @@ __all__ = [
     "OutputProjectionWrapper",
     "InputProjectionWrapper",
     "begin_sequence",
+    "NASCell",
+    "UGRNNCell",
+    "IntersectionRNNCell",
+    "CoupledInputForgetGateLSTMCell",
+    "GLSTMCell",
+    "LayerNormLSTMCell",
+    "IndRNNCell",
+    "IndyGRUCell",
+    "IndyLSTMCell",
+    "SRUCell",
+    "AttentionCellWrapper",
+    "HighwayWrapper",
 ]

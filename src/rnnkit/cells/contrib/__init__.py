@@ -1,0 +1,26 @@
+"""TF 1.15 ``tf.contrib.rnn`` cells and wrappers beyond the core ones, with TF's math, variable names and defaults.
+
+Grouped by family: ``simple`` (single-state RNNs), ``lstm_like`` (NAS, IndyLSTM, G-LSTM), ``norm_lstm`` (the
+layer-normalised LSTMs), ``attention`` and ``wrappers``.
+"""
+
+from .attention import AttentionCellWrapper
+from .lstm_like import GLSTMCell, IndyLSTMCell, NASCell
+from .norm_lstm import CoupledInputForgetGateLSTMCell, LayerNormLSTMCell
+from .simple import IndRNNCell, IndyGRUCell, IntersectionRNNCell, SRUCell, UGRNNCell
+from .wrappers import HighwayWrapper
+
+__all__ = [
+    "NASCell",
+    "UGRNNCell",
+    "IntersectionRNNCell",
+    "CoupledInputForgetGateLSTMCell",
+    "GLSTMCell",
+    "LayerNormLSTMCell",
+    "IndRNNCell",
+    "IndyGRUCell",
+    "IndyLSTMCell",
+    "SRUCell",
+    "AttentionCellWrapper",
+    "HighwayWrapper",
+]

@@ -1,0 +1,390 @@
+"""contrib's single-state RNN cells (TF 1.15 ``tf.contrib.rnn``): ``UGRNNCell``, ``IntersectionRNNCell``,
+``IndRNNCell``, ``IndyGRUCell`` and ``SRUCell``. Each states its math once, as ``input_projection`` (all time steps
+in one matmul) plus ``recurrent_step``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ...activations import Activation, resolve_activation
+from ..base import Initializer
+from ._common import SplitCell, check_float, constant_, optional_init, uniform_
+
+__all__ = ["UGRNNCell", "IntersectionRNNCell", "IndRNNCell", "IndyGRUCell", "SRUCell"]
+
+_zeros = torch.nn.init.zeros_
+
+
+class UGRNNCell(SplitCell):
+    r"""Update-gate RNN (Collins et al. 2017), one gate between keeping and replacing the state::
+
+        g_act, c_act = split([x, h] @ kernel + bias, 2)
+        g  = sigmoid(g_act + forget_bias)
+        h' = g * h + (1 - g) * act(c_act)            # output = new state = h'
+
+    Args:
+        num_units: ``H``.
+        initializer: in-place initialiser of the kernel; default glorot-uniform.
+        forget_bias: added to the gate's pre-activation at call time, default 1.0.
+        activation: callable or TF name; default tanh.
+
+    Keyword Args:
+        input_size, dtype, device, name, reuse: as for every cell.
+
+    Parameters (TF names, scope ``ugrnn_cell``): ``kernel [D+H, 2H]``, ``bias [2H]`` (zeros).
+    """
+
+    tf_name = "ugrnn_cell"
+    _tf_params = (("kernel", "kernel"), ("bias", "bias"))
+    kernel: torch.Tensor
+    bias: torch.Tensor
+
+    def __init__(
+        self,
+        num_units: int,
+        initializer: Initializer | None = None,
+        forget_bias: float = 1.0,
+        activation: str | Activation | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(num_units, **kwargs)
+        where = type(self).__name__
+        self._initializer = optional_init(where, "initializer", initializer)
+        self.forget_bias = check_float(where, "forget_bias", forget_bias)
+        self._activation, self.activation_name = resolve_activation(where, activation)
+        self._finish_init()
+
+    @property
+    def state_size(self) -> int:
+        return self.num_units
+
+    @property
+    def output_size(self) -> int:
+        return self.num_units
+
+    def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
+        h, new = self.num_units, self._new_parameter
+        self.kernel = new(input_size + h, 2 * h, init=self._initializer, dtype=dtype, device=device)
+        self.bias = new(2 * h, init=_zeros, dtype=dtype, device=device)
+
+    def input_projection(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``x @ kernel[:D] + bias`` → ``[..., 2H]``."""
+        return F.linear(inputs, self.kernel[: self.input_size].t(), self.bias)
+
+    def recurrent_step(
+        self, projected_t: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.addmm(projected_t, state, self.kernel[self.input_size :])
+        g_act, c_act = z.chunk(2, dim=1)
+        g = torch.sigmoid(g_act + self.forget_bias)
+        new_h = g * state + (1.0 - g) * self._activation(c_act)
+        return new_h, new_h
+
+
+class IntersectionRNNCell(SplitCell):
+    r"""Intersection RNN "+RNN" (Collins et al. 2017): a gate through time and a gate through depth::
+
+        x  = x @ in_projection/kernel + in_projection/bias      # only when D != H (needs num_in_proj)
+        gh, hc, gy, yc = split([x, h] @ kernel + bias, 4)
+        gh, gy = sigmoid(gh + forget_bias), sigmoid(gy + forget_bias)
+        h' = gh * h + (1 - gh) * tanh(hc)                       # new state (through time)
+        y  = gy * x + (1 - gy) * y_activation(yc)               # output (through depth)
+
+    Args:
+        num_units: ``H``; the output has the inputs' size, so inputs of depth ``D != H`` need ``num_in_proj``.
+        num_in_proj: ``H`` to project inputs of another depth to ``H`` (TF used the value only as a flag: any
+            other value than ``H`` is refused here rather than ignored); None: inputs must have depth ``H``.
+        initializer: in-place initialiser of the kernels; default glorot-uniform.
+        forget_bias: added to both gates' pre-activations, default 1.0.
+        y_activation: callable or TF name for the depth candidate; default relu.
+
+    Keyword Args:
+        input_size, dtype, device, name, reuse: as for every cell.
+
+    Parameters (TF names, scope ``intersection_rnn_cell``): ``in_projection/kernel [D, H]``,
+    ``in_projection/bias [H]`` (only when ``D != H``), ``kernel [2H, 4H]``, ``bias [4H]`` (zeros).
+    """
+
+    tf_name = "intersection_rnn_cell"
+    _tf_params = (
+        ("in_projection/kernel", "in_kernel"),
+        ("in_projection/bias", "in_bias"),
+        ("kernel", "kernel"),
+        ("bias", "bias"),
+    )
+    kernel: torch.Tensor
+    bias: torch.Tensor
+    in_kernel: torch.Tensor | None
+    in_bias: torch.Tensor | None
+
+    def __init__(
+        self,
+        num_units: int,
+        num_in_proj: int | None = None,
+        initializer: Initializer | None = None,
+        forget_bias: float = 1.0,
+        y_activation: str | Activation | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(num_units, **kwargs)
+        where = type(self).__name__
+        if num_in_proj is not None and num_in_proj != self.num_units:
+            raise ValueError(
+                f"{where}: expected num_in_proj to be None or num_units={self.num_units} (the inputs are "
+                f"projected to num_units), got {num_in_proj!r}"
+            )
+        self.num_in_proj = num_in_proj
+        self._initializer = optional_init(where, "initializer", initializer)
+        self.forget_bias = check_float(where, "forget_bias", forget_bias)
+        self._y_activation, self.y_activation_name = resolve_activation(
+            where, "relu" if y_activation is None else y_activation
+        )
+        self._finish_init()
+
+    @property
+    def state_size(self) -> int:
+        return self.num_units
+
+    @property
+    def output_size(self) -> int:
+        return self.num_units
+
+    def _tf_param_used(self, attr: str) -> bool:
+        if attr.startswith("in_"):
+            return self.input_size is not None and self.input_size != self.num_units
+        return True
+
+    def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
+        h, new, init = self.num_units, self._new_parameter, self._initializer
+        if input_size != h:
+            if self.num_in_proj is None:
+                raise ValueError(
+                    f"{type(self).__name__}: expected inputs of depth num_units={h} (the output is passed "
+                    f"through depth), got depth {input_size}; pass num_in_proj={h} to project them"
+                )
+            self.in_kernel = new(input_size, h, init=init, dtype=dtype, device=device)
+            self.in_bias = new(h, init=_zeros, dtype=dtype, device=device)
+        self.kernel = new(2 * h, 4 * h, init=init, dtype=dtype, device=device)
+        self.bias = new(4 * h, init=_zeros, dtype=dtype, device=device)
+
+    def input_projection(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x' [..., H], x' @ kernel[:H] + bias [..., 4H])``, ``x'`` the (projected) inputs."""
+        if self.in_kernel is not None:
+            inputs = F.linear(inputs, self.in_kernel.t(), self.in_bias)
+        return inputs, F.linear(inputs, self.kernel[: self.num_units].t(), self.bias)
+
+    def recurrent_step(
+        self, projected_t: tuple[torch.Tensor, torch.Tensor], state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        x, xw = projected_t
+        z = torch.addmm(xw, state, self.kernel[self.num_units :])
+        gh, hc, gy, yc = z.chunk(4, dim=1)
+        gh = torch.sigmoid(gh + self.forget_bias)
+        gy = torch.sigmoid(gy + self.forget_bias)
+        new_state = gh * state + (1.0 - gh) * torch.tanh(hc)
+        new_y = gy * x + (1.0 - gy) * self._y_activation(yc)
+        return new_y, new_state
+
+
+class IndRNNCell(SplitCell):
+    r"""Independently recurrent cell (Li et al. 2018): each unit sees only its own previous value::
+
+        h' = act(x @ kernel_w + h * kernel_u + bias)          # output = new state = h'
+
+    Args:
+        num_units: ``H``.
+        activation: callable or TF name; default tanh.
+
+    Keyword Args:
+        input_size, dtype, device, name, reuse: as for every cell.
+
+    Parameters (TF names, scope ``ind_rnn_cell``): ``kernel_w [D, H]`` (glorot-uniform), ``kernel_u [1, H]``
+    (uniform in [-1, 1]), ``bias [H]`` (zeros).
+    """
+
+    tf_name = "ind_rnn_cell"
+    _tf_params = (("kernel_w", "kernel_w"), ("kernel_u", "kernel_u"), ("bias", "bias"))
+    kernel_w: torch.Tensor
+    kernel_u: torch.Tensor
+    bias: torch.Tensor
+
+    def __init__(
+        self, num_units: int, activation: str | Activation | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(num_units, **kwargs)
+        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
+        self._finish_init()
+
+    @property
+    def state_size(self) -> int:
+        return self.num_units
+
+    @property
+    def output_size(self) -> int:
+        return self.num_units
+
+    def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
+        h, new = self.num_units, self._new_parameter
+        self.kernel_w = new(input_size, h, init=None, dtype=dtype, device=device)
+        self.kernel_u = new(1, h, init=uniform_(-1.0, 1.0), dtype=dtype, device=device)
+        self.bias = new(h, init=_zeros, dtype=dtype, device=device)
+
+    def input_projection(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``x @ kernel_w + bias`` → ``[..., H]``."""
+        return F.linear(inputs, self.kernel_w.t(), self.bias)
+
+    def recurrent_step(
+        self, projected_t: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self._activation(projected_t + state * self.kernel_u)
+        return h, h
+
+
+class IndyGRUCell(SplitCell):
+    r"""GRU with diagonal recurrent weights (IndyGRU; TF's reset-before form)::
+
+        r, u = split(sigmoid(x @ gates/kernel_w + [h, h] * gates/kernel_u + gates/bias), 2)
+        c  = act(x @ candidate/kernel + (r * h) * candidate/kernel_u + candidate/bias)
+        h' = u * h + (1 - u) * c                       # output = new state = h'
+
+    Args:
+        num_units: ``H``.
+        activation: callable or TF name; default tanh.
+        kernel_initializer: in-place initialiser of the two input kernels; default glorot-uniform.
+        bias_initializer: in-place initialiser of both biases; default: gates 1.0, candidate 0.0.
+
+    Keyword Args:
+        input_size, dtype, device, name, reuse: as for every cell.
+
+    Parameters (TF names, scope ``indy_gru_cell``, in TF's order): ``gates/kernel_w [D, 2H]``,
+    ``gates/kernel_u [1, 2H]`` (uniform in [-1, 1]), ``gates/bias [2H]``, ``candidate/kernel [D, H]`` (TF's name:
+    no ``_w``), ``candidate/kernel_u [1, H]``, ``candidate/bias [H]``.
+    """
+
+    tf_name = "indy_gru_cell"
+    _tf_params = (
+        ("gates/kernel_w", "gates_kernel_w"),
+        ("gates/kernel_u", "gates_kernel_u"),
+        ("gates/bias", "gates_bias"),
+        ("candidate/kernel", "candidate_kernel_w"),
+        ("candidate/kernel_u", "candidate_kernel_u"),
+        ("candidate/bias", "candidate_bias"),
+    )
+    gates_kernel_w: torch.Tensor
+    gates_kernel_u: torch.Tensor
+    gates_bias: torch.Tensor
+    candidate_kernel_w: torch.Tensor
+    candidate_kernel_u: torch.Tensor
+    candidate_bias: torch.Tensor
+
+    def __init__(
+        self,
+        num_units: int,
+        activation: str | Activation | None = None,
+        kernel_initializer: Initializer | None = None,
+        bias_initializer: Initializer | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(num_units, **kwargs)
+        where = type(self).__name__
+        self._activation, self.activation_name = resolve_activation(where, activation)
+        self._kernel_init = optional_init(where, "kernel_initializer", kernel_initializer)
+        self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
+        self._finish_init()
+
+    @property
+    def state_size(self) -> int:
+        return self.num_units
+
+    @property
+    def output_size(self) -> int:
+        return self.num_units
+
+    def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
+        h, new, k_init = self.num_units, self._new_parameter, self._kernel_init
+        u_init = uniform_(-1.0, 1.0)
+        self.gates_kernel_w = new(input_size, 2 * h, init=k_init, dtype=dtype, device=device)
+        self.gates_kernel_u = new(1, 2 * h, init=u_init, dtype=dtype, device=device)
+        self.gates_bias = new(
+            2 * h, init=self._bias_init or constant_(1.0), dtype=dtype, device=device
+        )
+        self.candidate_kernel_w = new(input_size, h, init=k_init, dtype=dtype, device=device)
+        self.candidate_kernel_u = new(1, h, init=u_init, dtype=dtype, device=device)
+        self.candidate_bias = new(h, init=self._bias_init or _zeros, dtype=dtype, device=device)
+
+    def input_projection(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x @ gates/kernel_w + gates/bias [..., 2H], x @ candidate/kernel + candidate/bias [..., H])``."""
+        gates = F.linear(inputs, self.gates_kernel_w.t(), self.gates_bias)
+        return gates, F.linear(inputs, self.candidate_kernel_w.t(), self.candidate_bias)
+
+    def recurrent_step(
+        self, projected_t: tuple[torch.Tensor, torch.Tensor], state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        xg, xc = projected_t
+        gates = torch.sigmoid(xg + state.repeat(1, 2) * self.gates_kernel_u)
+        r, u = gates.chunk(2, dim=1)
+        c = self._activation(xc + (r * state) * self.candidate_kernel_u)
+        new_h = u * state + (1 - u) * c
+        return new_h, new_h
+
+
+class SRUCell(SplitCell):
+    r"""Simple recurrent unit (Lei et al. 2017): no matrix acts on the state::
+
+        x_bar, f, r, x_tx = split(x @ kernel, 4);  f, r = split(sigmoid([f, r] + bias), 2)
+        c' = f * c + (1 - f) * x_bar                   # new state
+        h  = r * act(c') + (1 - r) * x_tx              # output
+
+    Every matmul depends on the inputs alone, so ``input_projection`` computes all gates of all steps at once.
+
+    Args:
+        num_units: ``H``.
+        activation: callable or TF name; default tanh.
+
+    Keyword Args:
+        input_size, dtype, device, name, reuse: as for every cell.
+
+    Parameters (TF names, scope ``sru_cell``): ``kernel [D, 4H]`` (glorot-uniform), ``bias [2H]`` (zeros).
+    """
+
+    tf_name = "sru_cell"
+    _tf_params = (("kernel", "kernel"), ("bias", "bias"))
+    kernel: torch.Tensor
+    bias: torch.Tensor
+
+    def __init__(
+        self, num_units: int, activation: str | Activation | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(num_units, **kwargs)
+        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
+        self._finish_init()
+
+    @property
+    def state_size(self) -> int:
+        return self.num_units
+
+    @property
+    def output_size(self) -> int:
+        return self.num_units
+
+    def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
+        h = self.num_units
+        self.kernel = self._new_parameter(input_size, 4 * h, init=None, dtype=dtype, device=device)
+        self.bias = self._new_parameter(2 * h, init=_zeros, dtype=dtype, device=device)
+
+    def input_projection(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``[x_bar, f, r, x_tx]`` with the gates already through their sigmoid → ``[..., 4H]``."""
+        x_bar, f, r, x_tx = (inputs @ self.kernel).chunk(4, dim=-1)
+        f_r = torch.sigmoid(torch.cat([f, r], -1) + self.bias)
+        return torch.cat([x_bar, f_r, x_tx], -1)
+
+    def recurrent_step(
+        self, projected_t: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        x_bar, f, r, x_tx = projected_t.chunk(4, dim=1)
+        c = f * state + (1.0 - f) * x_bar
+        h = r * self._activation(c) + (1.0 - r) * x_tx
+        return h, c
