@@ -4,10 +4,12 @@ in one matmul) plus ``recurrent_step``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ...activations import Activation, resolve_activation
 from ..base import Initializer
@@ -109,11 +111,13 @@ class IntersectionRNNCell(SplitCell):
     """
 
     tf_name = "intersection_rnn_cell"
+    # The kernel first (the base reads the parameters' dtype/device from the first entry, which must always
+    # exist); ``_tf_variables`` yields them in TF's order, the input projection first.
     _tf_params = (
-        ("in_projection/kernel", "in_kernel"),
-        ("in_projection/bias", "in_bias"),
         ("kernel", "kernel"),
         ("bias", "bias"),
+        ("in_projection/kernel", "in_kernel"),
+        ("in_projection/bias", "in_bias"),
     )
     kernel: torch.Tensor
     bias: torch.Tensor
@@ -151,6 +155,10 @@ class IntersectionRNNCell(SplitCell):
     @property
     def output_size(self) -> int:
         return self.num_units
+
+    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+        names = list(super()._tf_variables(prefix))
+        return iter(names[2:] + names[:2])
 
     def _tf_param_used(self, attr: str) -> bool:
         if attr.startswith("in_"):
