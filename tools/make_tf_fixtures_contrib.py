@@ -287,8 +287,12 @@ class GLSTMCell(_Cell):
         parts: list[list[Any]] = [[], [], [], []]
         for k in range(g):
             with tf.variable_scope(f"group{k}"):
-                x_k = tf.concat([inputs[:, k * d_g : (k + 1) * d_g], m_prev[:, k * p_g : (k + 1) * p_g]], 1)
-                for q, part in enumerate(tf.split(_linear([x_k], 4 * n // g, bias=False), 4, axis=1)):
+                x_k = tf.concat(
+                    [inputs[:, k * d_g : (k + 1) * d_g], m_prev[:, k * p_g : (k + 1) * p_g]], 1
+                )
+                for q, part in enumerate(
+                    tf.split(_linear([x_k], 4 * n // g, bias=False), 4, axis=1)
+                ):
                     parts[q].append(part)
         biases = [_var(f"bias_{q}", [n], dt, _zeros()) for q in "ijfo"]
         i, j, f, o = (tf.nn.bias_add(tf.concat(ps, 1), b) for ps, b in zip(parts, biases))
@@ -334,7 +338,9 @@ class AttentionCellWrapper(_Cell):
             )
         with tf.variable_scope("attn_output_projection"):
             output = _linear([cell_out, new_attns], a)
-        new_window = tf.reshape(tf.concat([window[:, 1:], tf.expand_dims(output, 1)], 1), [-1, length * a])
+        new_window = tf.reshape(
+            tf.concat([window[:, 1:], tf.expand_dims(output, 1)], 1), [-1, length * a]
+        )
         new = (new_state, new_attns, new_window)
         return output, (new if self._tuple else tf.concat(list(new), 1))
 
@@ -342,7 +348,9 @@ class AttentionCellWrapper(_Cell):
 class HighwayWrapper(_Cell):
     """1.15's wrapper overrides ``__call__``: no scope of its own, its variables sit in the caller's."""
 
-    def __init__(self, cell: Any, couple_carry_transform_gates: bool = True, carry_bias_init: float = 1.0) -> None:
+    def __init__(
+        self, cell: Any, couple_carry_transform_gates: bool = True, carry_bias_init: float = 1.0
+    ) -> None:
         super().__init__(cell.state_size, cell.output_size)
         self._cell, self._couple, self._carry = cell, couple_carry_transform_gates, carry_bias_init
 
