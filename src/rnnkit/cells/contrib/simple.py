@@ -143,9 +143,12 @@ class IntersectionRNNCell(SplitCell):
         self.num_in_proj = num_in_proj
         self._initializer = optional_init(where, "initializer", initializer)
         self.forget_bias = check_float(where, "forget_bias", forget_bias)
-        self._y_activation, self.y_activation_name = resolve_activation(
-            where, "relu" if y_activation is None else y_activation
-        )
+        try:
+            self._y_activation, self.y_activation_name = resolve_activation(
+                where, "relu" if y_activation is None else y_activation
+            )
+        except (TypeError, ValueError) as err:  # name the argument the caller used
+            raise type(err)(str(err).replace("activation", "y_activation", 1)) from None
         self._finish_init()
 
     @property
