@@ -118,6 +118,10 @@ CASES = [
     C("attn-depth", "AttentionCellWrapper", "inputs", "a depth != the one built for",
       lambda: (lambda c: c(torch.zeros(B, D + 1), c.zero_state(B)))(_built_attn()), ValueError,
       "AttentionCellWrapper: built for input_size=3, got inputs.shape[-1]=4"),
+    C("attn-dtype", "AttentionCellWrapper", "inputs", "a dtype != the parameters'",
+      lambda: (lambda c: c(torch.zeros(B, D, dtype=torch.float64), c.zero_state(B, torch.float64)))(_built_attn()),
+      TypeError, "AttentionCellWrapper: expected torch.float32 inputs on cpu (the parameters'), got torch.float64 "
+      "on cpu"),
     C("highway-shape", "HighwayWrapper", "cell", "output shape != inputs shape",
       lambda: rk.HighwayWrapper(rk.GRUCell(H))(torch.zeros(B, D), torch.zeros(B, H)), ValueError,
       "HighwayWrapper: expected the cell's output to have the inputs' shape (2, 3), got (2, 6)"),

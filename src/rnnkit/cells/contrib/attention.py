@@ -126,7 +126,9 @@ class AttentionCellWrapper(CellWrapper):
         a, v, inner = self.attn_size, self.attn_vec_size, self.cell_input_size or depth
         self.in_kernel = _new((depth + a, inner), None, like, self.cell)
         self.in_bias = _new((inner,), 0.0, like, self.cell)
-        self.cell.build(inner)
+        # An explicit build builds the cell; a lazy one lets it build from x' (the inputs' dtype and device).
+        if like is None:
+            self.cell.build(inner)
         state_total = sum(nest.flatten(self.cell.state_size))
         self.attn_w = _new((1, 1, a, v), None, like, self.cell)
         self.attn_v = _new((v,), None, like, self.cell)
@@ -149,8 +151,8 @@ class AttentionCellWrapper(CellWrapper):
 
     def _attention(self, query: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
         """``window [B, L, A]`` weighted by its softmax scores against ``query`` → ``[B, A]``."""
-        features = window @ self.attn_w[0, 0]  # type: ignore[index]  # a 1x1 conv2d over the window
-        y = torch.addmm(self.query_bias, query, self.query_kernel)  # type: ignore[arg-type]
+        features = window @ self.attn_w[0, 0]  # a 1x1 conv2d over the window
+        y = torch.addmm(self.query_bias, query, self.query_kernel)
         scores = (self.attn_v * torch.tanh(features + y.unsqueeze(1))).sum(-1)
         weights = torch.softmax(scores, dim=-1)
         return (weights.unsqueeze(-1) * window).sum(1)
@@ -166,15 +168,22 @@ class AttentionCellWrapper(CellWrapper):
             raise ValueError(
                 f"{where}: built for input_size={self._depth}, got inputs.shape[-1]={x.shape[1]}"
             )
+        kernel = self.in_kernel
+        assert kernel is not None  # built above
+        if x.dtype != kernel.dtype or x.device != kernel.device:
+            raise TypeError(
+                f"{where}: expected {kernel.dtype} inputs on {kernel.device} (the parameters'), got {x.dtype} "
+                f"on {x.device}"
+            )
         cell_state, attns, window = self._split_state(state)
         window = window.reshape(-1, self.attn_length, self.attn_size)
-        cell_in = torch.addmm(self.in_bias, torch.cat([x, attns], 1), self.in_kernel)  # type: ignore[arg-type]
+        cell_in = torch.addmm(self.in_bias, torch.cat([x, attns], 1), self.in_kernel)
         cell_out, new_cell_state = self.cell(cell_in, cell_state)
         new_attns = self._attention(torch.cat(nest.flatten(new_cell_state), 1), window)
         output = torch.addmm(
             self.out_bias,
             torch.cat([cell_out, new_attns], 1),
-            self.out_kernel,  # type: ignore[arg-type]
+            self.out_kernel,
         )
         new_window = torch.cat([window[:, 1:], output.unsqueeze(1)], 1).reshape(x.shape[0], -1)
         if self.state_is_tuple:
