@@ -190,11 +190,11 @@ class AttentionCellWrapper(CellWrapper):
             return output, (new_cell_state, new_attns, new_window)
         return output, torch.cat([new_cell_state, new_attns, new_window], 1)
 
-    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+    def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         scope = f"{prefix}{self.tf_name}/"
         for rel, attr in _BEFORE_CELL:
             yield f"{scope}{rel}", getattr(self, attr)
-        yield from self.cell._tf_variables(scope)
+        yield from self.cell.named_tf_variables(scope)
         for rel, attr in _AFTER_CELL:
             yield f"{scope}{rel}", getattr(self, attr)
 

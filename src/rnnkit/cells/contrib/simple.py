@@ -112,7 +112,7 @@ class IntersectionRNNCell(SplitCell):
 
     tf_name = "intersection_rnn_cell"
     # The kernel first (the base reads the parameters' dtype/device from the first entry, which must always
-    # exist); ``_tf_variables`` yields them in TF's order, the input projection first.
+    # exist); ``named_tf_variables`` yields them in TF's order, the input projection first.
     _tf_params = (
         ("kernel", "kernel"),
         ("bias", "bias"),
@@ -159,8 +159,8 @@ class IntersectionRNNCell(SplitCell):
     def output_size(self) -> int:
         return self.num_units
 
-    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
-        names = list(super()._tf_variables(prefix))
+    def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
+        names = list(super().named_tf_variables(prefix))
         return iter(names[2:] + names[:2])
 
     def _tf_param_used(self, attr: str) -> bool:

@@ -118,8 +118,8 @@ class HighwayWrapper(CellWrapper):
             transform = torch.sigmoid(torch.addmm(self.transform_b, x, self.transform_w))  # type: ignore[arg-type]
         return x * carry + output * transform, new_state
 
-    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
-        yield from self.cell._tf_variables(prefix)
+    def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
+        yield from self.cell.named_tf_variables(prefix)
         yield f"{prefix}carry_w", self.carry_w
         yield f"{prefix}carry_b", self.carry_b
         if not self.couple_carry_transform_gates:
