@@ -93,6 +93,19 @@ CASES = [
     C("sru-rank3-step", "SRUCell (every contrib cell)", "inputs", "a [B, T, D] tensor for one step",
       lambda: rk.SRUCell(H)(torch.zeros(B, 4, D), torch.zeros(B, H)), ValueError,
       "SRUCell: expected inputs of rank 2 [B, D], got shape (2, 4, 3)"),
+    C("phased-inputs-tensor", "PhasedLSTMCell", "inputs", "a tensor instead of (time, x)",
+      lambda: rk.PhasedLSTMCell(H)(torch.zeros(B, D), rk.PhasedLSTMCell(H).zero_state(B)), TypeError,
+      "PhasedLSTMCell: expected inputs to be a (time [B, 1], x [B, D]) pair, got a torch.float32 tensor of "
+      "shape (2, 3)"),
+    C("phased-time-shape", "PhasedLSTMCell", "inputs", "time not [B, 1]",
+      lambda: rk.PhasedLSTMCell(H)((torch.zeros(B), torch.zeros(B, D)), rk.PhasedLSTMCell(H).zero_state(B)),
+      ValueError, "PhasedLSTMCell: expected time to be a floating [B=2, 1] tensor on cpu, got a torch.float32 "
+      "tensor of shape (2,)"),
+    C("phased-period-range", "PhasedLSTMCell", "period_init_min", "> period_init_max",
+      lambda: rk.PhasedLSTMCell(H, period_init_min=10.0, period_init_max=1.0), ValueError,
+      "PhasedLSTMCell: expected 0 < period_init_min <= period_init_max, got 10.0 and 1.0"),
+    C("phased-leak", "PhasedLSTMCell", "leak", "not a number",
+      lambda: rk.PhasedLSTMCell(H, leak="0.1"), TypeError, "PhasedLSTMCell: expected leak to be a float, got str '0.1'"),
     C("attn-length-zero", "AttentionCellWrapper", "attn_length", "0",
       lambda: rk.AttentionCellWrapper(rk.GRUCell(H), 0), ValueError,
       "AttentionCellWrapper: expected attn_length to be a positive int, got 0"),
@@ -136,7 +149,7 @@ CASES = [
 BASELINES = {
     "cells": lambda: [cls(H, input_size=H) for cls in (rk.NASCell, rk.UGRNNCell, rk.IntersectionRNNCell,
                       rk.CoupledInputForgetGateLSTMCell, rk.GLSTMCell, rk.LayerNormLSTMCell, rk.IndRNNCell,
-                      rk.IndyGRUCell, rk.IndyLSTMCell, rk.SRUCell)],
+                      rk.IndyGRUCell, rk.IndyLSTMCell, rk.SRUCell, rk.PhasedLSTMCell)],
     "attention": lambda: (lambda c: c(torch.zeros(B, D), c.zero_state(B)))(_built_attn()),
     "highway": lambda: rk.HighwayWrapper(rk.GRUCell(D))(torch.zeros(B, D), torch.zeros(B, D)),
 }

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,59 @@ def tf_cell(spec: dict[str, Any], dtype: Any) -> Any:
 
 
 surface.tf_cell = tf_cell  # build_tf / run_case look the function up in their module at call time
+
+
+def run_phased(case: dict[str, Any]) -> dict[str, np.ndarray]:
+    """A PhasedLSTMCell case: inputs ``(times [B, T, 1], x [B, T, D])``; periods, phases and ratios drawn in a
+    range where the gates open, close and leak within the sequence (TF's random normal weights would not)."""
+    rng = np.random.RandomState(zlib.crc32(case["id"].encode()) % (2**31))
+    b, t, d = case["batch"], case["time"], case["depth"]
+    time_dtype = np.float64 if case["time_dtype"] == "float64" else np.float32
+    times = np.cumsum(rng.uniform(0.2, 2.5, (b, t, 1)), axis=1).astype(time_dtype)
+    x = rng.randn(b, t, d).astype(np.float32)
+    arrays: dict[str, np.ndarray] = {"inputs": x, "times": times}
+    with tf.Graph().as_default():
+        tx, xx = tf.constant(times), tf.constant(x)
+        lengths = None if case["sequence_length"] is None else tf.constant(case["sequence_length"])
+        cell = tf_cell(case["fw"][0], tf.float32)
+        out, st = tf.nn.dynamic_rnn(cell, (tx, xx), sequence_length=lengths, dtype=tf.float32)
+        states = tf.nest.flatten(st)
+        variables = tf.global_variables()
+        case["variables"] = [v.name[:-2] for v in variables]
+        r_out, r_states = tf.placeholder(tf.float32), [tf.placeholder(tf.float32) for _ in states]
+        loss = tf.reduce_sum(out * r_out) + tf.add_n(
+            [tf.reduce_sum(s * r) for s, r in zip(states, r_states)]
+        )
+        grads = tf.gradients(loss, [xx, tx, *variables])
+        with tf.Session() as sess:
+            for k, v in enumerate(variables):
+                leaf = v.name[:-2].rsplit("/", 1)[1]
+                value = (rng.randn(*v.shape.as_list()) * 0.5).astype(np.float32)
+                if leaf == "period":
+                    value = period = np.exp(rng.uniform(np.log(2.0), np.log(8.0), v.shape)).astype(
+                        np.float32
+                    )
+                elif leaf == "phase":  # created right after the period, as in 1.15
+                    value = (rng.uniform(0, 1, v.shape.as_list()) * period).astype(np.float32)
+                elif leaf == "ratio_on":
+                    value = rng.uniform(0.1, 0.6, v.shape.as_list()).astype(np.float32)
+                v.load(value, sess)
+                arrays[f"var_{k}"] = value
+            out_v, state_v = sess.run([out, states])
+            arrays["out_0"], arrays["r_out_0"] = out_v, rng.randn(*out_v.shape).astype(np.float32)
+            feed = {r_out: arrays["r_out_0"]}
+            for i, (s, r) in enumerate(zip(state_v, r_states)):
+                arrays[f"state_{i}"], arrays[f"r_state_{i}"] = (
+                    s,
+                    rng.randn(*s.shape).astype(np.float32),
+                )
+                feed[r] = arrays[f"r_state_{i}"]
+            g = sess.run(grads, feed)
+    arrays["grad_inputs"], arrays["grad_times"] = g[0], g[1]
+    for k, gv in enumerate(g[2:]):
+        arrays[f"grad_var_{k}"] = gv
+    case["n_out"], case["n_state"], case["n_init"] = 1, len(state_v), 0
+    return arrays
 
 
 def _init(c: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +158,10 @@ def fixed_cases() -> list[dict[str, Any]]:
         _init(case("bidir_ugrnn_cifg_init_f64", "bidirectional_dynamic",
                    [C("UGRNNCell", num_units=3)], [C("CoupledInputForgetGateLSTMCell", num_units=2)],
                    time_major=True, dtype="float64")),
+        {**case("phased", "phased", [C("PhasedLSTMCell", num_units=4)], time=8), "time_dtype": "float32"},
+        {**case("phased_peep_time_f64", "phased", [C("PhasedLSTMCell", num_units=3, use_peepholes=True,
+                                                     leak=0.01, ratio_on=0.3)], time=8),
+         "time_dtype": "float64"},
     ]  # fmt: skip
 
 
@@ -114,7 +172,7 @@ def main() -> None:
     cases = fixed_cases()
     args.out.mkdir(parents=True, exist_ok=True)
     for c in cases:
-        arrays = surface.run_case(c)
+        arrays = run_phased(c) if c["model"] == "phased" else surface.run_case(c)
         c["file"] = f"{c['id']}.npz"
         np.savez_compressed(args.out / c["file"], **arrays)
         print(f"{c['id']}: {c['variables']}")

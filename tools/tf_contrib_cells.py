@@ -363,9 +363,49 @@ class HighwayWrapper(_Cell):
         return inputs * carry + outputs * transform, new_state
 
 
+class PhasedLSTMCell(_Cell):
+    def __init__(
+        self,
+        num_units: int,
+        use_peepholes: bool = False,
+        leak: float = 0.001,
+        ratio_on: float = 0.1,
+    ) -> None:
+        super().__init__(LSTMStateTuple(num_units, num_units), num_units)
+        self._n, self._peep, self._leak, self._ratio = num_units, use_peepholes, leak, ratio_on
+
+    def call(self, inputs: Any, state: Any) -> tuple[Any, Any]:
+        n, (time, x), (c_prev, h_prev) = self._n, inputs, state
+        with tf.variable_scope("mask_gates"):
+            gates = tf.sigmoid(_linear([x, h_prev] + ([c_prev] if self._peep else []), 2 * n))
+            in_gate, forget_gate = tf.split(gates, 2, axis=1)
+        with tf.variable_scope("new_input"):
+            new_input = tf.tanh(_linear([x, h_prev], n))
+        new_c = c_prev * forget_gate + in_gate * new_input
+        with tf.variable_scope("output_gate"):
+            out_gate = tf.sigmoid(_linear([x, h_prev] + ([new_c] if self._peep else []), n))
+        new_h = tf.tanh(new_c) * out_gate
+        # 1.15 creates these with get_variable's default dtype (float32); their initial values are overwritten.
+        period = tf.get_variable("period", [n])
+        phase = tf.get_variable("phase", [n])
+        ratio_on = tf.get_variable(
+            "ratio_on", [n], initializer=tf.constant_initializer(self._ratio)
+        )
+        shifted = time - tf.cast(phase, time.dtype)
+        period_t = tf.cast(period, time.dtype)
+        cycle = tf.stop_gradient(tf.math.floormod(shifted, period_t) - shifted) + shifted
+        ratio = tf.cast(cycle / period_t, tf.float32)
+        k_up = 2 * ratio / ratio_on
+        k = tf.where(ratio < ratio_on, 2 - k_up, self._leak * ratio)
+        k = tf.where(ratio < 0.5 * ratio_on, k_up, k)
+        new_c = k * new_c + (1 - k) * c_prev
+        new_h = k * new_h + (1 - k) * h_prev
+        return new_h, LSTMStateTuple(new_c, new_h)
+
+
 CELLS = {
     c.__name__: c
     for c in (NASCell, UGRNNCell, IntersectionRNNCell, IndRNNCell, IndyGRUCell, IndyLSTMCell, SRUCell,
-              LayerNormLSTMCell, CoupledInputForgetGateLSTMCell, GLSTMCell)
+              LayerNormLSTMCell, CoupledInputForgetGateLSTMCell, GLSTMCell, PhasedLSTMCell)
 }  # fmt: skip
 WRAPPERS = {"AttentionCellWrapper": AttentionCellWrapper, "HighwayWrapper": HighwayWrapper}

@@ -34,6 +34,7 @@ from .cells import (
     MultiRNNCell,
     NASCell,
     OutputProjectionWrapper,
+    PhasedLSTMCell,
     ResidualWrapper,
     RNNCell,
     SRUCell,
@@ -108,4 +109,5 @@ __all__ = [
     "SRUCell",
     "AttentionCellWrapper",
     "HighwayWrapper",
+    "PhasedLSTMCell",
 ]

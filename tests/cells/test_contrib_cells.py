@@ -131,3 +131,62 @@ def test_sru_state_is_c_and_output_is_h():
     f = torch.sigmoid(f + cell.bias[:D])
     torch.testing.assert_close(new_c, f * c + (1 - f) * x_bar)
     assert not torch.allclose(h, new_c)
+
+
+def _phased(peep):
+    cell = rk.PhasedLSTMCell(3, use_peepholes=peep, leak=0.05, input_size=D).double()
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for name, p in cell.named_parameters():
+            if name == "period":
+                p.copy_(torch.rand(3, generator=gen, dtype=p.dtype) * 4 + 2)
+            elif name == "ratio_on":
+                p.copy_(torch.rand(3, generator=gen, dtype=p.dtype) * 0.5 + 0.1)
+            elif name != "phase":
+                p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.5)
+    times = torch.cumsum(torch.rand(B, T, 1, generator=gen, dtype=torch.float64) * 2 + 0.2, 1)
+    return cell, times
+
+
+@pytest.mark.parametrize("peep", [False, True], ids=["plain", "peepholes"])
+def test_phased_lstm_matches_numpy_and_static_rnn(peep):
+    import numpy as np
+
+    from tests.reference import numpy_cells as ref
+    from tests.reference import numpy_contrib as refc
+
+    cell, times = _phased(peep)
+    x, lengths = _x(), [5, 0, 3]
+    out, state = rk.dynamic_rnn(cell, (times, x), sequence_length=lengths)
+    w = {k.split("/", 2)[2]: v.detach().numpy() for k, v in rk.tf_variables(cell).items()}
+    zeros = np.zeros((B, 3))
+    ref_out, ref_state = ref.unroll(
+        lambda xt, s: refc.phased_lstm(w, (xt[:, :1], xt[:, 1:]), s, peep=peep, leak=0.05),
+        torch.cat([times, x], -1).numpy(),
+        (zeros, zeros),
+        lengths,
+    )
+    np.testing.assert_allclose(out.detach().numpy(), ref_out, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(state.c.detach().numpy(), ref_state[0], rtol=1e-10, atol=1e-12)
+    st_out, _ = rk.static_rnn(
+        cell, list(zip(times.unbind(1), x.unbind(1))), sequence_length=lengths
+    )
+    torch.testing.assert_close(torch.stack(st_out, 1), out, rtol=1e-12, atol=1e-12)
+
+
+def test_phased_lstm_gradcheck_times_and_inputs():
+    cell, times = _phased(True)
+    x = _x()[:2, :3].requires_grad_(True)
+    t = times[:2, :3].clone().requires_grad_(True)
+    fn = lambda t, x: rk.dynamic_rnn(cell, (t, x), sequence_length=[3, 2])[0]  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (t, x), eps=1e-6, atol=1e-7)
+
+
+def test_phased_lstm_initialisers_and_ratio_on_trainability():
+    torch.manual_seed(0)
+    cell = rk.PhasedLSTMCell(
+        64, period_init_min=2.0, period_init_max=50.0, trainable_ratio_on=False, input_size=D
+    )
+    assert cell.period.min() >= 2.0 and cell.period.max() <= 50.0
+    assert (cell.phase >= 0).all() and (cell.phase <= cell.period).all()
+    assert torch.equal(cell.ratio_on, torch.full((64,), 0.1)) and not cell.ratio_on.requires_grad

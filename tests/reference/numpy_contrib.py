@@ -178,3 +178,28 @@ def highway(inner_step, w, x, state, coupled=True):
     carry = sigmoid(x @ w["carry_w"] + w["carry_b"])
     transform = 1 - carry if coupled else sigmoid(x @ w["transform_w"] + w["transform_b"])
     return x * carry + out * transform, new_state
+
+
+def phased_lstm(w, inputs, state, peep=False, leak=0.001):
+    """contrib PhasedLSTMCell, one step; ``inputs = (time [B, 1], x [B, D])``."""
+    time, x = inputs
+    c, h = state
+    gates = sigmoid(
+        _cat(x, h, *([c] if peep else [])) @ w["mask_gates/kernel"] + w["mask_gates/bias"]
+    )
+    i, f = np.split(gates, 2, axis=1)
+    new_c = c * f + i * np.tanh(_cat(x, h) @ w["new_input/kernel"] + w["new_input/bias"])
+    o = sigmoid(
+        _cat(x, h, *([new_c] if peep else [])) @ w["output_gate/kernel"] + w["output_gate/bias"]
+    )
+    new_h = np.tanh(new_c) * o
+    ratio = np.mod(time - w["phase"], w["period"]) / w["period"]
+    r_on = w["ratio_on"]
+    k = np.where(
+        ratio < 0.5 * r_on,
+        2 * ratio / r_on,
+        np.where(ratio < r_on, 2 - 2 * ratio / r_on, leak * ratio),
+    )
+    new_c = k * new_c + (1 - k) * c
+    new_h = k * new_h + (1 - k) * h
+    return new_h, (new_c, new_h)

@@ -13,6 +13,7 @@ from .contrib import (
     IntersectionRNNCell,
     LayerNormLSTMCell,
     NASCell,
+    PhasedLSTMCell,
     SRUCell,
     UGRNNCell,
 )
@@ -60,4 +61,5 @@ __all__ = [
     "SRUCell",
     "AttentionCellWrapper",
     "HighwayWrapper",
+    "PhasedLSTMCell",
 ]

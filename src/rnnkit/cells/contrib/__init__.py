@@ -1,12 +1,13 @@
 """TF 1.15 ``tf.contrib.rnn`` cells and wrappers beyond the core ones, with TF's math, variable names and defaults.
 
 Grouped by family: ``simple`` (single-state RNNs), ``lstm_like`` (NAS, IndyLSTM, G-LSTM), ``norm_lstm`` (the
-layer-normalised LSTMs), ``attention`` and ``wrappers``.
+layer-normalised LSTMs), ``phased``, ``attention`` and ``wrappers``.
 """
 
 from .attention import AttentionCellWrapper
 from .lstm_like import GLSTMCell, IndyLSTMCell, NASCell
 from .norm_lstm import CoupledInputForgetGateLSTMCell, LayerNormLSTMCell
+from .phased import PhasedLSTMCell
 from .simple import IndRNNCell, IndyGRUCell, IntersectionRNNCell, SRUCell, UGRNNCell
 from .wrappers import HighwayWrapper
 
@@ -21,6 +22,7 @@ __all__ = [
     "IndyGRUCell",
     "IndyLSTMCell",
     "SRUCell",
+    "PhasedLSTMCell",
     "AttentionCellWrapper",
     "HighwayWrapper",
 ]
