@@ -30,6 +30,9 @@ CONTRIB = (
     "IndyLSTMCell",
     "SRUCell",
     "PhasedLSTMCell",
+    "Conv1DLSTMCell",
+    "Conv2DLSTMCell",
+    "Conv3DLSTMCell",
     "AttentionCellWrapper",
     "HighwayWrapper",
 )
@@ -46,45 +49,56 @@ def test_fixture_set_covers_every_contrib_cell():
     assert any(0 in c["sequence_length"] for c in with_lengths)
 
 
-def replay_phased(case, arrays):
-    """A PhasedLSTMCell case: inputs ``(times, x)``; the same quantities as ``surface_replay.replay`` plus the
-    gradient of the times."""
+def _manual_unroll(cell, inputs, lengths):
+    """TF's loop and sequence_length rule by hand, for inputs of mixed dtypes (rnnkit's unrolls want one)."""
+    state, outs = cell.zero_state(inputs[-1].shape[0], inputs[-1].dtype), []
+    for t in range(inputs[-1].shape[1]):
+        live = (t < torch.tensor(lengths)).unsqueeze(1)
+        step_out, new = cell(tuple(x[:, t] for x in inputs), state)
+        outs.append(torch.where(live, step_out, torch.zeros_like(step_out)))
+        state = rk.LSTMStateTuple(*(torch.where(live, n, o) for n, o in zip(new, state)))
+    return torch.stack(outs, 1), state
+
+
+def replay_custom(case, arrays):
+    """A PhasedLSTMCell ``(times, x)`` or convolutional ``[B, T, *S, C]`` case: the quantities of
+    ``surface_replay.replay`` plus the gradient of every input."""
     spec = case["fw"][0]
-    cell = rk.PhasedLSTMCell(**spec["kwargs"], input_size=case["depth"])
+    kwargs = dict(
+        spec["kwargs"], **({"input_size": case["depth"]} if case["model"] == "phased" else {})
+    )
+    cell = getattr(rk, spec["type"])(**kwargs)
+    cell = cell.double() if case["dtype"] == "float64" else cell
     variables = rk.tf_variables(cell)
     rk.load_tf_variable_dict(
         variables, {n: arrays[f"var_{k}"] for k, n in enumerate(case["variables"])}
     )
-    times = torch.from_numpy(arrays["times"]).requires_grad_(True)
-    x = torch.from_numpy(arrays["inputs"]).requires_grad_(True)
+    inputs = [torch.from_numpy(arrays[f"in_{i}"]).requires_grad_(True) for i in range(case["n_in"])]
     lengths = case["sequence_length"]
-    if times.dtype == x.dtype:
-        out, state = rk.dynamic_rnn(cell, (times, x), sequence_length=lengths)
-    else:  # rnnkit's unrolls want one dtype for all inputs: TF's loop by hand (the cell takes mixed dtypes)
-        state, outs = cell.zero_state(x.shape[0], x.dtype), []
-        for t in range(x.shape[1]):
-            live = (t < torch.tensor(lengths)).unsqueeze(1)
-            step_out, new = cell((times[:, t], x[:, t]), state)
-            outs.append(torch.where(live, step_out, torch.zeros_like(step_out)))
-            state = rk.LSTMStateTuple(*(torch.where(live, n, o) for n, o in zip(new, state)))
-        out = torch.stack(outs, 1)
+    if len({x.dtype for x in inputs}) == 1:
+        out, state = rk.dynamic_rnn(
+            cell, tuple(inputs) if len(inputs) > 1 else inputs[0], sequence_length=lengths
+        )
+    else:
+        out, state = _manual_unroll(cell, inputs, lengths)
     states = rk.nest.flatten(state)
     loss = (out * torch.from_numpy(arrays["r_out_0"])).sum()
     loss = loss + sum(
         (s * torch.from_numpy(arrays[f"r_state_{i}"])).sum() for i, s in enumerate(states)
     )
-    params = list(variables.values())
-    grads = torch.autograd.grad(loss, [x, times, *params])
+    grads = torch.autograd.grad(loss, [*inputs, *variables.values()], allow_unused=True)
 
     def worst(got, want):
-        return float(np.max(np.abs(got.detach().numpy() - want)))
+        got = np.zeros_like(want) if got is None else got.detach().numpy()
+        assert got.shape == want.shape
+        return float(np.max(np.abs(got - want)))
 
+    n = len(inputs)
     diffs = {
         "outputs": worst(out, arrays["out_0"]),
         "final_state": max(worst(s, arrays[f"state_{i}"]) for i, s in enumerate(states)),
-        "grad_inputs": worst(grads[0], arrays["grad_inputs"]),
-        "grad_times": worst(grads[1], arrays["grad_times"]),
-        "grad_var": max(worst(g, arrays[f"grad_var_{k}"]) for k, g in enumerate(grads[2:])),
+        "grad_inputs": max(worst(g, arrays[f"grad_in_{i}"]) for i, g in enumerate(grads[:n])),
+        "grad_var": max(worst(g, arrays[f"grad_var_{k}"]) for k, g in enumerate(grads[n:])),
     }
     return diffs, list(variables)
 
@@ -92,7 +106,7 @@ def replay_phased(case, arrays):
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_replay_matches_tensorflow(case_id):
     case, arrays = load_case(case_id, FIXTURES)
-    diffs, names = (replay_phased if case["model"] == "phased" else replay)(case, arrays)
+    diffs, names = (replay_custom if case["model"] in ("phased", "conv") else replay)(case, arrays)
     assert names == case["variables"]
     assert {"outputs", "final_state", "grad_inputs", "grad_var"} <= set(diffs)
     assert ("grad_init_state" in diffs) == bool(case.get("initial_state"))

@@ -49,56 +49,77 @@ def tf_cell(spec: dict[str, Any], dtype: Any) -> Any:
 surface.tf_cell = tf_cell  # build_tf / run_case look the function up in their module at call time
 
 
-def run_phased(case: dict[str, Any]) -> dict[str, np.ndarray]:
-    """A PhasedLSTMCell case: inputs ``(times [B, T, 1], x [B, T, D])``; periods, phases and ratios drawn in a
-    range where the gates open, close and leak within the sequence (TF's random normal weights would not)."""
+def _custom_inputs(case: dict[str, Any], rng: np.random.RandomState) -> list[np.ndarray]:
+    b, t = case["batch"], case["time"]
+    if case["model"] == "phased":  # (times [B, T, 1], x [B, T, D]): increasing timestamps
+        time_dtype = np.float64 if case["time_dtype"] == "float64" else np.float32
+        times = np.cumsum(rng.uniform(0.2, 2.5, (b, t, 1)), axis=1).astype(time_dtype)
+        return [times, rng.randn(b, t, case["depth"]).astype(np.float32)]
+    return [rng.randn(b, t, *case["input_shape"]).astype(case["dtype"])]  # conv: [B, T, *S, C]
+
+
+def _custom_value(
+    name: str, shape: list, rng: np.random.RandomState, dtype: Any, period: Any
+) -> np.ndarray:
+    """Random normal * 0.5, except PhasedLSTMCell's period, phase and ratio_on: drawn where the gates open,
+    close and leak within the sequence (random normal ones would not)."""
+    leaf = name.rsplit("/", 1)[1]
+    if leaf == "period":
+        return np.exp(rng.uniform(np.log(2.0), np.log(8.0), shape)).astype(dtype)
+    if leaf == "phase":  # created right after the period, as in 1.15
+        return (rng.uniform(0, 1, shape) * period).astype(dtype)
+    if leaf == "ratio_on":
+        return rng.uniform(0.1, 0.6, shape).astype(dtype)
+    return (rng.randn(*shape) * 0.5).astype(dtype)
+
+
+def run_custom(case: dict[str, Any]) -> dict[str, np.ndarray]:
+    """A case whose inputs are not one [B, T, D] tensor: PhasedLSTMCell ``(times, x)`` and the convolutional
+    cells ``[B, T, *S, C]``. Arrays: ``in_{i}`` (inputs), ``var_{k}``, ``out_0``, ``state_{i}``, the loss
+    weights ``r_*`` and the gradients ``grad_in_{i}``, ``grad_var_{k}``."""
     rng = np.random.RandomState(zlib.crc32(case["id"].encode()) % (2**31))
-    b, t, d = case["batch"], case["time"], case["depth"]
-    time_dtype = np.float64 if case["time_dtype"] == "float64" else np.float32
-    times = np.cumsum(rng.uniform(0.2, 2.5, (b, t, 1)), axis=1).astype(time_dtype)
-    x = rng.randn(b, t, d).astype(np.float32)
-    arrays: dict[str, np.ndarray] = {"inputs": x, "times": times}
+    np_inputs = _custom_inputs(case, rng)
+    dtype = tf.float64 if case["dtype"] == "float64" else tf.float32
+    arrays: dict[str, np.ndarray] = {f"in_{i}": a for i, a in enumerate(np_inputs)}
     with tf.Graph().as_default():
-        tx, xx = tf.constant(times), tf.constant(x)
+        inputs = [tf.constant(a) for a in np_inputs]
         lengths = None if case["sequence_length"] is None else tf.constant(case["sequence_length"])
-        cell = tf_cell(case["fw"][0], tf.float32)
-        out, st = tf.nn.dynamic_rnn(cell, (tx, xx), sequence_length=lengths, dtype=tf.float32)
+        cell = tf_cell(case["fw"][0], dtype)
+        feed_in = tuple(inputs) if len(inputs) > 1 else inputs[0]
+        out, st = tf.nn.dynamic_rnn(cell, feed_in, sequence_length=lengths, dtype=dtype)
         states = tf.nest.flatten(st)
         variables = tf.global_variables()
         case["variables"] = [v.name[:-2] for v in variables]
-        r_out, r_states = tf.placeholder(tf.float32), [tf.placeholder(tf.float32) for _ in states]
+        r_out, r_states = tf.placeholder(dtype), [tf.placeholder(dtype) for _ in states]
         loss = tf.reduce_sum(out * r_out) + tf.add_n(
             [tf.reduce_sum(s * r) for s, r in zip(states, r_states)]
         )
-        grads = tf.gradients(loss, [xx, tx, *variables])
+        grads = tf.gradients(loss, [*inputs, *variables])
         with tf.Session() as sess:
+            period = None
             for k, v in enumerate(variables):
-                leaf = v.name[:-2].rsplit("/", 1)[1]
-                value = (rng.randn(*v.shape.as_list()) * 0.5).astype(np.float32)
-                if leaf == "period":
-                    value = period = np.exp(rng.uniform(np.log(2.0), np.log(8.0), v.shape)).astype(
-                        np.float32
-                    )
-                elif leaf == "phase":  # created right after the period, as in 1.15
-                    value = (rng.uniform(0, 1, v.shape.as_list()) * period).astype(np.float32)
-                elif leaf == "ratio_on":
-                    value = rng.uniform(0.1, 0.6, v.shape.as_list()).astype(np.float32)
+                value = _custom_value(
+                    v.name[:-2], v.shape.as_list(), rng, v.dtype.as_numpy_dtype, period
+                )
+                period = value if v.name[:-2].endswith("/period") else period
                 v.load(value, sess)
                 arrays[f"var_{k}"] = value
             out_v, state_v = sess.run([out, states])
-            arrays["out_0"], arrays["r_out_0"] = out_v, rng.randn(*out_v.shape).astype(np.float32)
+            np_dtype = out_v.dtype
+            arrays["out_0"], arrays["r_out_0"] = out_v, rng.randn(*out_v.shape).astype(np_dtype)
             feed = {r_out: arrays["r_out_0"]}
             for i, (s, r) in enumerate(zip(state_v, r_states)):
                 arrays[f"state_{i}"], arrays[f"r_state_{i}"] = (
                     s,
-                    rng.randn(*s.shape).astype(np.float32),
+                    rng.randn(*s.shape).astype(np_dtype),
                 )
                 feed[r] = arrays[f"r_state_{i}"]
             g = sess.run(grads, feed)
-    arrays["grad_inputs"], arrays["grad_times"] = g[0], g[1]
-    for k, gv in enumerate(g[2:]):
+    for i in range(len(inputs)):
+        arrays[f"grad_in_{i}"] = g[i]
+    for k, gv in enumerate(g[len(inputs) :]):
         arrays[f"grad_var_{k}"] = gv
-    case["n_out"], case["n_state"], case["n_init"] = 1, len(state_v), 0
+    case["n_in"], case["n_state"] = len(inputs), len(state_v)
     return arrays
 
 
@@ -158,6 +179,14 @@ def fixed_cases() -> list[dict[str, Any]]:
         _init(case("bidir_ugrnn_cifg_init_f64", "bidirectional_dynamic",
                    [C("UGRNNCell", num_units=3)], [C("CoupledInputForgetGateLSTMCell", num_units=2)],
                    time_major=True, dtype="float64")),
+        {**case("conv1d", "conv", [C("Conv1DLSTMCell", input_shape=[6, 2], output_channels=3,
+                                      kernel_shape=[3])]), "input_shape": [6, 2]},
+        {**case("conv2d_even_kernel_nobias_f64", "conv",
+                [C("Conv2DLSTMCell", input_shape=[4, 5, 2], output_channels=2, kernel_shape=[2, 3], use_bias=False,
+                   forget_bias=0.5)], dtype="float64"), "input_shape": [4, 5, 2]},
+        {**case("conv3d", "conv", [C("Conv3DLSTMCell", input_shape=[3, 4, 2, 1], output_channels=2,
+                                      kernel_shape=[3, 2, 1])], batch=2, time=3, lengths=[3, 1]),
+         "input_shape": [3, 4, 2, 1]},
         {**case("phased", "phased", [C("PhasedLSTMCell", num_units=4)], time=8), "time_dtype": "float32"},
         {**case("phased_peep_time_f64", "phased", [C("PhasedLSTMCell", num_units=3, use_peepholes=True,
                                                      leak=0.01, ratio_on=0.3)], time=8),
@@ -172,7 +201,7 @@ def main() -> None:
     cases = fixed_cases()
     args.out.mkdir(parents=True, exist_ok=True)
     for c in cases:
-        arrays = run_phased(c) if c["model"] == "phased" else surface.run_case(c)
+        arrays = run_custom(c) if c["model"] in ("phased", "conv") else surface.run_case(c)
         c["file"] = f"{c['id']}.npz"
         np.savez_compressed(args.out / c["file"], **arrays)
         print(f"{c['id']}: {c['variables']}")

@@ -47,8 +47,8 @@ def _layer_norm(v: Any, scope: str, gain: float, shift: float) -> Any:
 
 
 class _Cell(tf.nn.rnn_cell.RNNCell):
-    def __init__(self, state: Any, output: Any) -> None:
-        super().__init__()
+    def __init__(self, state: Any, output: Any, name: str | None = None) -> None:
+        super().__init__(name=name)
         self._state, self._output = state, output
 
     @property
@@ -403,9 +403,40 @@ class PhasedLSTMCell(_Cell):
         return new_h, LSTMStateTuple(new_c, new_h)
 
 
+class _ConvLSTMCell(_Cell):
+    """1.15's ConvLSTMCell; ConvNDLSTMCell passes ``name="conv_{n}d_lstm_cell"`` to the layer."""
+
+    def __init__(
+        self, conv_ndims: int, input_shape: list, output_channels: int, kernel_shape: list,
+        use_bias: bool = True, forget_bias: float = 1.0,
+    ) -> None:  # fmt: skip
+        size = tf.TensorShape(list(input_shape[:-1]) + [output_channels])
+        super().__init__(LSTMStateTuple(size, size), size, name=f"conv_{conv_ndims}d_lstm_cell")
+        self._n, self._k, self._kernel = conv_ndims, output_channels, list(kernel_shape)
+        self._bias, self._fb = use_bias, forget_bias
+
+    def call(self, inputs: Any, state: Any) -> tuple[Any, Any]:
+        cell, hidden = state
+        args = tf.concat([inputs, hidden], axis=self._n + 1)
+        kernel = _var("kernel", self._kernel + [int(args.shape[-1]), 4 * self._k], inputs.dtype)
+        conv = {1: tf.nn.conv1d, 2: tf.nn.conv2d, 3: tf.nn.conv3d}[self._n]
+        res = conv(args, kernel, 1 if self._n == 1 else [1] * (self._n + 2), padding="SAME")
+        if self._bias:
+            res = res + _var("biases", [4 * self._k], inputs.dtype, _zeros())
+        i, j, f, o = tf.split(res, 4, axis=self._n + 1)
+        new_cell = tf.sigmoid(f + self._fb) * cell + tf.sigmoid(i) * tf.tanh(j)
+        output = tf.tanh(new_cell) * tf.sigmoid(o)
+        return output, LSTMStateTuple(new_cell, output)
+
+
+def _conv_cell(ndims: int) -> Any:
+    return lambda **kwargs: _ConvLSTMCell(ndims, **kwargs)
+
+
 CELLS = {
     c.__name__: c
     for c in (NASCell, UGRNNCell, IntersectionRNNCell, IndRNNCell, IndyGRUCell, IndyLSTMCell, SRUCell,
               LayerNormLSTMCell, CoupledInputForgetGateLSTMCell, GLSTMCell, PhasedLSTMCell)
 }  # fmt: skip
+CELLS.update({f"Conv{n}DLSTMCell": _conv_cell(n) for n in (1, 2, 3)})
 WRAPPERS = {"AttentionCellWrapper": AttentionCellWrapper, "HighwayWrapper": HighwayWrapper}

@@ -16,6 +16,9 @@ from .cells import (
     BasicLSTMCell,
     BasicRNNCell,
     CellWrapper,
+    Conv1DLSTMCell,
+    Conv2DLSTMCell,
+    Conv3DLSTMCell,
     CoupledInputForgetGateLSTMCell,
     DeviceWrapper,
     DropoutWrapper,
@@ -110,4 +113,7 @@ __all__ = [
     "AttentionCellWrapper",
     "HighwayWrapper",
     "PhasedLSTMCell",
+    "Conv1DLSTMCell",
+    "Conv2DLSTMCell",
+    "Conv3DLSTMCell",
 ]

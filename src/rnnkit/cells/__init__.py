@@ -4,6 +4,9 @@ from .base import LayerCell, RNNCell
 from .basic_rnn import BasicRNNCell
 from .contrib import (
     AttentionCellWrapper,
+    Conv1DLSTMCell,
+    Conv2DLSTMCell,
+    Conv3DLSTMCell,
     CoupledInputForgetGateLSTMCell,
     GLSTMCell,
     HighwayWrapper,
@@ -62,4 +65,7 @@ __all__ = [
     "AttentionCellWrapper",
     "HighwayWrapper",
     "PhasedLSTMCell",
+    "Conv1DLSTMCell",
+    "Conv2DLSTMCell",
+    "Conv3DLSTMCell",
 ]

@@ -1,10 +1,11 @@
 """TF 1.15 ``tf.contrib.rnn`` cells and wrappers beyond the core ones, with TF's math, variable names and defaults.
 
 Grouped by family: ``simple`` (single-state RNNs), ``lstm_like`` (NAS, IndyLSTM, G-LSTM), ``norm_lstm`` (the
-layer-normalised LSTMs), ``phased``, ``attention`` and ``wrappers``.
+layer-normalised LSTMs), ``phased``, ``conv_lstm``, ``attention`` and ``wrappers``.
 """
 
 from .attention import AttentionCellWrapper
+from .conv_lstm import Conv1DLSTMCell, Conv2DLSTMCell, Conv3DLSTMCell, SpatialShape
 from .lstm_like import GLSTMCell, IndyLSTMCell, NASCell
 from .norm_lstm import CoupledInputForgetGateLSTMCell, LayerNormLSTMCell
 from .phased import PhasedLSTMCell
@@ -23,6 +24,10 @@ __all__ = [
     "IndyLSTMCell",
     "SRUCell",
     "PhasedLSTMCell",
+    "Conv1DLSTMCell",
+    "Conv2DLSTMCell",
+    "Conv3DLSTMCell",
+    "SpatialShape",
     "AttentionCellWrapper",
     "HighwayWrapper",
 ]
