@@ -17,6 +17,10 @@ def _attn(**kwargs):
     return rk.AttentionCellWrapper(rk.GRUCell(H), 2, **kwargs)
 
 
+def _conv1d():
+    return rk.Conv1DLSTMCell(input_shape=[4, 2], output_channels=3, kernel_shape=[3])
+
+
 def _built_attn():
     cell = _attn()
     cell.build(D)
@@ -106,6 +110,26 @@ CASES = [
       "PhasedLSTMCell: expected 0 < period_init_min <= period_init_max, got 10.0 and 1.0"),
     C("phased-leak", "PhasedLSTMCell", "leak", "not a number",
       lambda: rk.PhasedLSTMCell(H, leak="0.1"), TypeError, "PhasedLSTMCell: expected leak to be a float, got str '0.1'"),
+    C("conv-skip_connection", "Conv1DLSTMCell / Conv2DLSTMCell / Conv3DLSTMCell", "skip_connection", "True",
+      lambda: rk.Conv2DLSTMCell(input_shape=[4, 4, 2], output_channels=3, kernel_shape=[3, 3],
+                                skip_connection=True), ValueError,
+      "Conv2DLSTMCell: expected skip_connection=False, got True (TF 1.15 put the wider output into the state, "
+      "which its next step could not take)"),
+    C("conv-input_shape-rank", "Conv2DLSTMCell", "input_shape", "not [*S, C] of the cell's rank",
+      lambda: rk.Conv2DLSTMCell(input_shape=[4, 2], output_channels=3, kernel_shape=[3, 3]), ValueError,
+      "Conv2DLSTMCell: expected input_shape to be a list of 3 positive ints, got [4, 2]"),
+    C("conv-kernel_shape-rank", "Conv1DLSTMCell", "kernel_shape", "not one int per spatial dimension",
+      lambda: rk.Conv1DLSTMCell(input_shape=[4, 2], output_channels=3, kernel_shape=[3, 3]), ValueError,
+      "Conv1DLSTMCell: expected kernel_shape to be a list of 1 positive ints, got [3, 3]"),
+    C("conv-output_channels", "Conv3DLSTMCell", "output_channels", "0",
+      lambda: rk.Conv3DLSTMCell(input_shape=[2, 2, 2, 1], output_channels=0, kernel_shape=[1, 1, 1]), ValueError,
+      "Conv3DLSTMCell: expected output_channels to be a positive int, got 0"),
+    C("conv-inputs-shape", "Conv1DLSTMCell", "inputs", "not [B, *input_shape]",
+      lambda: (lambda c: c(torch.zeros(B, 5, 2), c.zero_state(B)))(_conv1d()), ValueError,
+      "Conv1DLSTMCell: expected inputs of shape [B, 4, 2], got (2, 5, 2)"),
+    C("conv-state-shape", "Conv1DLSTMCell", "state", "leaves not [B, *S, K]",
+      lambda: _conv1d()(torch.zeros(B, 4, 2), (torch.zeros(B, 4, 2), torch.zeros(B, 4, 2))), ValueError,
+      "Conv1DLSTMCell: expected a state (c, h) of two [2, 4, 3] tensors, got a tuple of length 2"),
     C("attn-length-zero", "AttentionCellWrapper", "attn_length", "0",
       lambda: rk.AttentionCellWrapper(rk.GRUCell(H), 0), ValueError,
       "AttentionCellWrapper: expected attn_length to be a positive int, got 0"),
@@ -151,6 +175,7 @@ BASELINES = {
                       rk.CoupledInputForgetGateLSTMCell, rk.GLSTMCell, rk.LayerNormLSTMCell, rk.IndRNNCell,
                       rk.IndyGRUCell, rk.IndyLSTMCell, rk.SRUCell, rk.PhasedLSTMCell)],
     "attention": lambda: (lambda c: c(torch.zeros(B, D), c.zero_state(B)))(_built_attn()),
+    "conv": lambda: (lambda c: c(torch.zeros(B, 4, 2), c.zero_state(B)))(_conv1d()),
     "highway": lambda: rk.HighwayWrapper(rk.GRUCell(D))(torch.zeros(B, D), torch.zeros(B, D)),
 }
 # fmt: on

@@ -203,3 +203,26 @@ def phased_lstm(w, inputs, state, peep=False, leak=0.001):
     new_c = k * new_c + (1 - k) * c
     new_h = k * new_h + (1 - k) * h
     return new_h, (new_c, new_h)
+
+
+def conv_same(x, kernel):
+    """Stride-1 SAME convolution of channels-last ``x [B, *S, Cin]`` with ``kernel [*K, Cin, Cout]`` (TF pads the
+    extra element of an even window at the end)."""
+    n = kernel.ndim - 2
+    pads = [(0, 0)] + [((k - 1) // 2, k - 1 - (k - 1) // 2) for k in kernel.shape[:n]] + [(0, 0)]
+    padded = np.pad(x, pads)
+    out = 0.0
+    for offsets in np.ndindex(*kernel.shape[:n]):
+        window = (slice(None),) + tuple(slice(o, o + x.shape[1 + i]) for i, o in enumerate(offsets))
+        out = out + padded[window] @ kernel[offsets]
+    return out
+
+
+def conv_lstm(w, x, state, forget_bias=1.0):
+    """contrib ConvLSTMCell, one step on ``x [B, *S, C]``, ``state (c, h)`` each ``[B, *S, K]``."""
+    c, h = state
+    z = conv_same(np.concatenate([x, h], -1), w["kernel"]) + w.get("biases", 0.0)
+    i, j, f, o = np.split(z, 4, axis=-1)
+    new_c = sigmoid(f + forget_bias) * c + sigmoid(i) * np.tanh(j)
+    new_h = np.tanh(new_c) * sigmoid(o)
+    return new_h, (new_c, new_h)

@@ -106,7 +106,8 @@ class _ConvLSTMCell(LayerCell):
                 "which its next step could not take)"
             )
         self.input_shape = shape
-        super().__init__(output_channels, input_size=shape[-1], name=name, **kwargs)
+        channels = check_positive_int(where, "output_channels", output_channels)
+        super().__init__(channels, input_size=shape[-1], name=name, **kwargs)
         self.output_channels = self.num_units
         self.use_bias = check_bool(where, "use_bias", use_bias)
         self.forget_bias = check_float(where, "forget_bias", forget_bias)
