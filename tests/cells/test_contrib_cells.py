@@ -92,12 +92,20 @@ def test_one_group_glstm_is_lstm_cell_with_split_bias():
 
 
 def test_layer_norm_bias_exists_but_gets_no_gradient():
-    """As in TF: the bias is created (its name is in checkpoints) but layer_norm replaces it."""
+    """As in TF: the bias is created (its name is in checkpoints) but layer_norm replaces it, so it is a buffer:
+    named, saved and loaded, never trained."""
     for cell in (rk.LayerNormLSTMCell(3, layer_norm=True, input_size=D),
                  rk.CoupledInputForgetGateLSTMCell(3, layer_norm=True, input_size=D)):  # fmt: skip
+        names = [k.rsplit("/", 1)[1] for k in rk.tf_variables(cell)]
+        assert names[1] in ("bias", "B") and "bias" in cell.state_dict()
+        assert all(p is not cell.bias for p in cell.parameters())
+        rk.load_tf_variables(
+            cell, {k: v.detach().numpy() + 1 for k, v in rk.tf_variables(cell).items()}
+        )
+        assert torch.equal(cell.bias, torch.ones_like(cell.bias))
         out, _ = rk.dynamic_rnn(cell, _x(torch.float32))
         out.sum().backward()
-        assert cell.bias.grad is None and cell.kernel.grad is not None
+        assert cell.kernel.grad is not None
 
 
 def test_intersection_projects_only_inputs_of_another_depth():

@@ -143,10 +143,7 @@ def test_gradcheck_float64(case):
         cell, x.detach(), initial_state=rk.nest.map_structure(torch.detach, init)
     )
     loss = (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum()
-    # allow_unused: contrib's layer-normalised LSTMs create a bias that layer_norm never uses (as TF does); its
-    # gradient is zero, which the finite differences below confirm.
-    grads = torch.autograd.grad(loss, params, allow_unused=True)
-    grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+    grads = torch.autograd.grad(loss, params)
     for p, g in zip(params, grads):
         idx = tuple(np.unravel_index(int(torch.argmax(g.abs())), tuple(p.shape)))
         with torch.no_grad():

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from ... import nest
-from ..._checks import check_positive_int
-from ..base import RNNCell, check_state
+from ..._checks import autocast_enabled, check_positive_int
+from ..base import RNNCell, check_state, keep_state_dtype, state_dtype
 from ..wrapper_base import CellWrapper
 from ._common import check_bool
 from .wrappers import _check_step_inputs, _new
@@ -161,7 +161,7 @@ class AttentionCellWrapper(CellWrapper):
         """One step: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output [B, A], new state)``."""
         where = type(self).__name__
         x = _check_step_inputs(where, inputs)
-        check_state(where, self.state_size, state, x.shape[0], x.dtype, x.device)
+        check_state(where, self.state_size, state, x.shape[0], state_dtype(x), x.device)
         if self._depth is None:
             self._create(x.shape[1], x)
         elif x.shape[1] != self._depth:
@@ -170,7 +170,10 @@ class AttentionCellWrapper(CellWrapper):
             )
         kernel = self.in_kernel
         assert kernel is not None  # built above
-        if x.dtype != kernel.dtype or x.device != kernel.device:
+        mixed = autocast_enabled(
+            x.device.type
+        )  # autocast: bf16/fp16 inputs with float32 parameters
+        if (x.dtype != kernel.dtype and not mixed) or x.device != kernel.device:
             raise TypeError(
                 f"{where}: expected {kernel.dtype} inputs on {kernel.device} (the parameters'), got {x.dtype} "
                 f"on {x.device}"
@@ -187,8 +190,11 @@ class AttentionCellWrapper(CellWrapper):
         )
         new_window = torch.cat([window[:, 1:], output.unsqueeze(1)], 1).reshape(x.shape[0], -1)
         if self.state_is_tuple:
-            return output, (new_cell_state, new_attns, new_window)
-        return output, torch.cat([new_cell_state, new_attns, new_window], 1)
+            new_state: Any = (new_cell_state, new_attns, new_window)
+        else:
+            new_state = torch.cat([new_cell_state, new_attns, new_window], 1)
+        # Under autocast the carried state keeps its dtype (float32), as every cell's does.
+        return output, keep_state_dtype(x.device.type, new_state, state)
 
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         scope = f"{prefix}{self.tf_name}/"

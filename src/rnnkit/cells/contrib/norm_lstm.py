@@ -89,8 +89,14 @@ class _NormLSTM(SplitCell):
         h, new, init = self.num_units, self._new_parameter, self._initializer
         n = len(self._GATES) - 1  # the gates of the matmul (the last norm is the state's)
         self.kernel = new(input_size + self._out, n * h, init=init, dtype=dtype, device=device)
-        # TF creates the bias even with layer_norm (where it is never used): kept for the names.
-        self.bias = new(n * h, init=_zeros, dtype=dtype, device=device)
+        bias = new(n * h, init=_zeros, dtype=dtype, device=device)
+        if self.layer_norm:
+            # TF creates the bias even under layer_norm, where nothing uses it: a buffer here, so that it keeps
+            # its TF name (checkpoints carry it) but, as in TF, receives no gradient and no optimiser update.
+            del self.__dict__["bias"]
+            self.register_buffer("bias", bias.detach())
+        else:
+            self.bias = bias
         for _, attr in self._tf_params[2:]:
             if not self._tf_param_used(attr) or attr == "projection_kernel":
                 continue
@@ -155,7 +161,7 @@ class LayerNormLSTMCell(_NormLSTM):
         input_size, dtype, device, name, reuse: as for every cell.
 
     Parameters (TF names, scope ``layer_norm_lstm_cell``, in TF's order): ``kernel [D+P, 4H]``, ``bias [4H]``
-    (zeros; created but unused under layer_norm, as in TF), then under layer_norm ``input/gamma``,
+    (zeros; created but unused under layer_norm, as in TF: then a buffer, not trained), then under layer_norm ``input/gamma``,
     ``input/beta``, ``transform/…``, ``forget/…``, ``output/…``, then ``w_f_diag``, ``w_i_diag``, ``w_o_diag``
     (peepholes), then ``state/gamma``, ``state/beta``, then ``projection/kernel``.
     """
@@ -249,7 +255,7 @@ class CoupledInputForgetGateLSTMCell(_NormLSTM):
         input_size, dtype, device, name, reuse: as for every cell.
 
     Parameters (TF names, scope ``coupled_input_forget_gate_lstm_cell``, in TF's order): ``W_0 [D+P, 3H]``,
-    ``B [3H]`` (zeros; unused under layer_norm, as in TF), ``transform/gamma``, ``transform/beta``,
+    ``B [3H]`` (zeros; unused under layer_norm, as in TF: then a buffer, not trained), ``transform/gamma``, ``transform/beta``,
     ``forget/…``, ``output/…`` (layer_norm), ``W_F_diag``, ``W_O_diag`` (peepholes), ``state/gamma``,
     ``state/beta`` (layer_norm), ``W_P_0`` (num_proj).
     """
