@@ -1,6 +1,6 @@
 """Write the TensorFlow fixtures of the TF 1.15 contrib cells and wrappers into ``tests/fixtures/contrib/``.
 
-tf.contrib is gone from TF 2.x, so each cell (``tools/tf_contrib_cells.py``) restates TF 1.15's ``tensorflow/contrib/rnn/python/ops/
+tf.contrib is gone from TF 2.x, so each cell (``tools/tf_contrib_cells.py``, ``tools/tf_contrib_cells_seq.py``) restates TF 1.15's ``tensorflow/contrib/rnn/python/ops/
 rnn_cell.py`` in TF ops on TF's own ``RNNCell`` (whose ``__call__`` opens the scope named after the class,
 snake-cased, as in 1.15), creating its variables with ``get_variable`` in 1.15's order. TensorFlow then computes
 the variable names, the outputs, final states and gradients through ``tf.nn.dynamic_rnn`` with sequence lengths.
@@ -25,6 +25,7 @@ import make_tf_fixtures_surface as surface  # noqa: E402  (needs the path above)
 import numpy as np  # noqa: E402
 from make_tf_fixtures_surface import C, M, W, case, tf  # noqa: E402
 from tf_contrib_cells import CELLS, WRAPPERS  # noqa: E402
+from tf_contrib_cells_seq import PhasedLSTMCell  # noqa: E402, F401  (registers the sequence-input cells)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,20 +1,19 @@
-"""contrib's LSTM-like cells with an ``LSTMStateTuple(c, h)`` state (TF 1.15 ``tf.contrib.rnn``): ``NASCell``,
-``IndyLSTMCell`` and ``GLSTMCell``."""
+"""contrib's LSTM-like cells with an ``LSTMStateTuple(c, h)`` state (TF 1.15 ``tf.contrib.rnn``): ``NASCell``
+and ``GLSTMCell``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ..._checks import check_positive_int
 from ...activations import Activation, resolve_activation
 from ..base import Initializer
 from ..state import LSTMStateTuple
-from ._common import SplitCell, check_bool, check_float, optional_init, uniform_
+from ._common import SplitCell, check_bool, check_float, optional_init
 
-__all__ = ["NASCell", "IndyLSTMCell", "GLSTMCell"]
+__all__ = ["NASCell", "GLSTMCell"]
 
 _zeros = torch.nn.init.zeros_
 
@@ -120,77 +119,6 @@ class NASCell(SplitCell):
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, num_proj={self.num_proj}, use_bias={self.use_bias}"
-
-
-class IndyLSTMCell(SplitCell):
-    r"""Basic LSTM with diagonal recurrent weights (IndyLSTM, Gonnet & Deselaers 2019)::
-
-        i, j, f, o = split(x @ kernel_w + [h, h, h, h] * kernel_u + bias, 4)
-        c' = c * sigmoid(f + forget_bias) + sigmoid(i) * act(j)
-        h' = act(c') * sigmoid(o)                     # output h'; state LSTMStateTuple(c', h')
-
-    Args:
-        num_units: ``H``.
-        forget_bias: added to ``f`` at call time, default 1.0.
-        activation: callable or TF name; default tanh.
-        kernel_initializer: in-place initialiser of ``kernel_w``; default glorot-uniform.
-        bias_initializer: in-place initialiser of ``bias``; default zeros.
-
-    Keyword Args:
-        input_size, dtype, device, name, reuse: as for every cell.
-
-    Parameters (TF names, scope ``indy_lstm_cell``): ``kernel_w [D, 4H]``, ``kernel_u [1, 4H]`` (uniform in
-    [-1, 1]), ``bias [4H]``.
-    """
-
-    tf_name = "indy_lstm_cell"
-    _tf_params = (("kernel_w", "kernel_w"), ("kernel_u", "kernel_u"), ("bias", "bias"))
-    kernel_w: torch.Tensor
-    kernel_u: torch.Tensor
-    bias: torch.Tensor
-
-    def __init__(
-        self,
-        num_units: int,
-        forget_bias: float = 1.0,
-        activation: str | Activation | None = None,
-        kernel_initializer: Initializer | None = None,
-        bias_initializer: Initializer | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(num_units, **kwargs)
-        where = type(self).__name__
-        self.forget_bias = check_float(where, "forget_bias", forget_bias)
-        self._activation, self.activation_name = resolve_activation(where, activation)
-        self._kernel_init = optional_init(where, "kernel_initializer", kernel_initializer)
-        self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
-        self._finish_init()
-
-    @property
-    def state_size(self) -> LSTMStateTuple:
-        return LSTMStateTuple(self.num_units, self.num_units)
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
-
-    def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
-        h, new = self.num_units, self._new_parameter
-        self.kernel_w = new(input_size, 4 * h, init=self._kernel_init, dtype=dtype, device=device)
-        self.kernel_u = new(1, 4 * h, init=uniform_(-1.0, 1.0), dtype=dtype, device=device)
-        self.bias = new(4 * h, init=self._bias_init or _zeros, dtype=dtype, device=device)
-
-    def input_projection(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``x @ kernel_w + bias`` → ``[..., 4H]``."""
-        return F.linear(inputs, self.kernel_w.t(), self.bias)
-
-    def recurrent_step(self, projected_t: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        c, h = state
-        i, j, f, o = (projected_t + h.repeat(1, 4) * self.kernel_u).chunk(4, dim=1)
-        act = self._activation
-        new_c = c * torch.sigmoid(f + self.forget_bias) + torch.sigmoid(i) * act(j)
-        new_h = act(new_c) * torch.sigmoid(o)
-        return new_h, LSTMStateTuple(new_c, new_h)
 
 
 class GLSTMCell(SplitCell):
