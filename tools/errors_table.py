@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.cli.test_cli_errors import cli_table  # noqa: E402  (needs the path set above)
+from tests.cli.test_core_install import core_install_table  # noqa: E402
 from tests.test_errors_cells import cells_table  # noqa: E402
 from tests.test_errors_contrib import contrib_table  # noqa: E402
 from tests.test_errors_core import core_table  # noqa: E402
@@ -25,6 +26,7 @@ TABLES = {
     "surface-table": surface_table,
     "contrib-table": contrib_table,
     "cli-table": cli_table,
+    "core-install-table": core_install_table,
 }
 
 
