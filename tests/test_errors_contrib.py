@@ -115,6 +115,9 @@ CASES = [
                                 skip_connection=True), ValueError,
       "Conv2DLSTMCell: expected skip_connection=False, got True (TF 1.15 put the wider output into the state, "
       "which its next step could not take)"),
+    C("conv-conv_ndims", "ConvLSTMCell", "conv_ndims", "not 1, 2 or 3",
+      lambda: rk.ConvLSTMCell(4, input_shape=[2, 2, 2, 2, 1], output_channels=1, kernel_shape=[1] * 4), ValueError,
+      "ConvLSTMCell: expected conv_ndims to be 1, 2 or 3, got 4"),
     C("conv-input_shape-rank", "Conv2DLSTMCell", "input_shape", "not [*S, C] of the cell's rank",
       lambda: rk.Conv2DLSTMCell(input_shape=[4, 2], output_channels=3, kernel_shape=[3, 3]), ValueError,
       "Conv2DLSTMCell: expected input_shape to be a list of 3 positive ints, got [4, 2]"),

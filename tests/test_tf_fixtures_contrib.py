@@ -30,6 +30,7 @@ CONTRIB = (
     "IndyLSTMCell",
     "SRUCell",
     "PhasedLSTMCell",
+    "ConvLSTMCell",
     "Conv1DLSTMCell",
     "Conv2DLSTMCell",
     "Conv3DLSTMCell",

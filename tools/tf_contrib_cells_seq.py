@@ -53,14 +53,14 @@ class PhasedLSTMCell(_Cell):
 
 
 class _ConvLSTMCell(_Cell):
-    """1.15's ConvLSTMCell; ConvNDLSTMCell passes ``name="conv_{n}d_lstm_cell"`` to the layer."""
+    """1.15's ConvLSTMCell (layer name ``conv_lstm_cell``); ConvNDLSTMCell passes ``name="conv_{n}d_lstm_cell"``."""
 
     def __init__(
         self, conv_ndims: int, input_shape: list, output_channels: int, kernel_shape: list,
-        use_bias: bool = True, forget_bias: float = 1.0,
+        use_bias: bool = True, forget_bias: float = 1.0, name: str = "conv_lstm_cell",
     ) -> None:  # fmt: skip
         size = tf.TensorShape(list(input_shape[:-1]) + [output_channels])
-        super().__init__(LSTMStateTuple(size, size), size, name=f"conv_{conv_ndims}d_lstm_cell")
+        super().__init__(LSTMStateTuple(size, size), size, name=name)
         self._n, self._k, self._kernel = conv_ndims, output_channels, list(kernel_shape)
         self._bias, self._fb = use_bias, forget_bias
 
@@ -79,8 +79,9 @@ class _ConvLSTMCell(_Cell):
 
 
 def _conv_cell(ndims: int) -> Any:
-    return lambda **kwargs: _ConvLSTMCell(ndims, **kwargs)
+    return lambda **kwargs: _ConvLSTMCell(ndims, name=f"conv_{ndims}d_lstm_cell", **kwargs)
 
 
 CELLS["PhasedLSTMCell"] = PhasedLSTMCell
 CELLS.update({f"Conv{n}DLSTMCell": _conv_cell(n) for n in (1, 2, 3)})
+CELLS["ConvLSTMCell"] = _ConvLSTMCell

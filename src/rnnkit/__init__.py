@@ -19,6 +19,7 @@ from .cells import (
     Conv1DLSTMCell,
     Conv2DLSTMCell,
     Conv3DLSTMCell,
+    ConvLSTMCell,
     CoupledInputForgetGateLSTMCell,
     DeviceWrapper,
     DropoutWrapper,
@@ -116,4 +117,5 @@ __all__ = [
     "Conv1DLSTMCell",
     "Conv2DLSTMCell",
     "Conv3DLSTMCell",
+    "ConvLSTMCell",
 ]

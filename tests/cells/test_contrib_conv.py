@@ -15,6 +15,7 @@ CASES = {
     "1d": (rk.Conv1DLSTMCell, [5, 2], [3]),
     "2d_even": (rk.Conv2DLSTMCell, [4, 3, 2], [2, 3]),
     "3d": (rk.Conv3DLSTMCell, [3, 2, 2, 1], [3, 1, 2]),
+    "any_2d": (lambda **kw: rk.ConvLSTMCell(2, **kw), [3, 3, 1], [1, 3]),
 }
 
 

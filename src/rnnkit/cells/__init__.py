@@ -7,6 +7,7 @@ from .contrib import (
     Conv1DLSTMCell,
     Conv2DLSTMCell,
     Conv3DLSTMCell,
+    ConvLSTMCell,
     CoupledInputForgetGateLSTMCell,
     GLSTMCell,
     HighwayWrapper,
@@ -68,4 +69,5 @@ __all__ = [
     "Conv1DLSTMCell",
     "Conv2DLSTMCell",
     "Conv3DLSTMCell",
+    "ConvLSTMCell",
 ]

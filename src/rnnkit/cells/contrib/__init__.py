@@ -5,7 +5,7 @@ layer-normalised LSTMs), ``phased``, ``conv_lstm``, ``attention`` and ``wrappers
 """
 
 from .attention import AttentionCellWrapper
-from .conv_lstm import Conv1DLSTMCell, Conv2DLSTMCell, Conv3DLSTMCell, SpatialShape
+from .conv_lstm import Conv1DLSTMCell, Conv2DLSTMCell, Conv3DLSTMCell, ConvLSTMCell, SpatialShape
 from .ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from .lstm_like import GLSTMCell, NASCell
 from .norm_lstm import CoupledInputForgetGateLSTMCell, LayerNormLSTMCell
@@ -25,6 +25,7 @@ __all__ = [
     "IndyLSTMCell",
     "SRUCell",
     "PhasedLSTMCell",
+    "ConvLSTMCell",
     "Conv1DLSTMCell",
     "Conv2DLSTMCell",
     "Conv3DLSTMCell",

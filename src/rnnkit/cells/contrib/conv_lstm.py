@@ -1,5 +1,6 @@
-"""contrib's convolutional LSTMs (TF 1.15 ``tf.contrib.rnn``; Shi et al. 2015): ``Conv1DLSTMCell``,
-``Conv2DLSTMCell``, ``Conv3DLSTMCell``, channels-last like TF."""
+"""contrib's convolutional LSTMs (TF 1.15 ``tf.contrib.rnn``; Shi et al. 2015): ``ConvLSTMCell`` (any of 1-3
+spatial dimensions) and its fixed-rank forms ``Conv1DLSTMCell``, ``Conv2DLSTMCell``, ``Conv3DLSTMCell``,
+channels-last like TF."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ..base import LayerCell
 from ..state import LSTMStateTuple
 from ._common import check_bool, check_float
 
-__all__ = ["SpatialShape", "Conv1DLSTMCell", "Conv2DLSTMCell", "Conv3DLSTMCell"]
+__all__ = ["SpatialShape", "ConvLSTMCell", "Conv1DLSTMCell", "Conv2DLSTMCell", "Conv3DLSTMCell"]
 
 
 class SpatialShape:
@@ -70,7 +71,7 @@ class _ConvLSTMCell(LayerCell):
             put that wider output into the state, which its own next step could not take.
         forget_bias: added to ``f`` at call time, default 1.0.
         initializers: unused (as in TF).
-        name: the TF scope (default ``conv_{n}d_lstm_cell``).
+        name: the TF scope (default ``conv_{n}d_lstm_cell``; ``conv_lstm_cell`` for ``ConvLSTMCell``).
 
     Keyword Args:
         dtype, device, reuse: as for every cell (the parameters are built at construction: ``input_shape`` gives
@@ -231,3 +232,35 @@ class Conv3DLSTMCell(_ConvLSTMCell):
     __doc__ = (_ConvLSTMCell.__doc__ or "").replace("A convolutional", "A 3-D convolutional", 1)
     tf_name = "conv_3d_lstm_cell"
     _NDIMS = 3
+
+
+class ConvLSTMCell(_ConvLSTMCell):
+    __doc__ = (_ConvLSTMCell.__doc__ or "").replace(
+        "    Args:\n",
+        "    Args:\n        conv_ndims: the number of spatial dimensions, 1, 2 or 3.\n",
+        1,
+    )
+    tf_name = "conv_lstm_cell"
+
+    def __init__(
+        self,
+        conv_ndims: int,
+        input_shape: Sequence[int],
+        output_channels: int,
+        kernel_shape: Sequence[int],
+        use_bias: bool = True,
+        skip_connection: bool = False,
+        forget_bias: float = 1.0,
+        initializers: Any = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if conv_ndims not in (1, 2, 3) or isinstance(conv_ndims, bool):
+            raise ValueError(
+                f"ConvLSTMCell: expected conv_ndims to be 1, 2 or 3, got {conv_ndims!r}"
+            )
+        self._NDIMS = conv_ndims  # an instance attribute: read by the checks and the convolution
+        super().__init__(
+            input_shape, output_channels, kernel_shape, use_bias, skip_connection, forget_bias, initializers,
+            name, **kwargs,
+        )  # fmt: skip
