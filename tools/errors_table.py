@@ -18,6 +18,7 @@ from tests.cli.test_core_install import core_install_table  # noqa: E402
 from tests.test_errors_cells import cells_table  # noqa: E402
 from tests.test_errors_contrib import contrib_table  # noqa: E402
 from tests.test_errors_core import core_table  # noqa: E402
+from tests.test_errors_layers import layers_table  # noqa: E402
 from tests.test_errors_surface import surface_table  # noqa: E402
 
 TABLES = {
@@ -27,6 +28,7 @@ TABLES = {
     "contrib-table": contrib_table,
     "cli-table": cli_table,
     "core-install-table": core_install_table,
+    "layers-table": layers_table,
 }
 
 

@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import fused, nest, tf_checkpoint
+from . import export, fused, nest, tf_checkpoint
 from ._version import __version__
 from .cells import (
     AttentionCellWrapper,
@@ -45,6 +45,7 @@ from .cells import (
     UGRNNCell,
     begin_sequence,
 )
+from .layers import RNN, BidirectionalRNN, TrainableInitialState
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
 from .tf_names import (
     load_tf_variable_dict,
@@ -68,6 +69,7 @@ from .unroll import (
 __all__ = [
     "__version__",
     "nest",
+    "export",
     "fused",
     "tf_checkpoint",
     "load_tf_checkpoint",
@@ -118,4 +120,7 @@ __all__ = [
     "Conv2DLSTMCell",
     "Conv3DLSTMCell",
     "ConvLSTMCell",
+    "RNN",
+    "BidirectionalRNN",
+    "TrainableInitialState",
 ]

@@ -52,7 +52,13 @@ def describe(x: Any) -> str:
 
 
 def check_positive_int(where: str, name: str, value: Any) -> int:
-    """Accept a positive integer (numpy integers too, as TF did); return it as a Python int."""
+    """Accept a positive integer (numpy integers too, as TF did); return it as a Python int.
+
+    While ``torch.jit.trace`` records a model (``rk.export``), sizes read from tensor shapes are 0-d int64
+    tensors; they are passed through so the exported graph keeps the size symbolic.
+    """
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and torch.jit.is_tracing():
+        return value  # type: ignore[return-value]
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{where}: expected {name} to be a positive int, got {describe(value)}")
     if value <= 0:

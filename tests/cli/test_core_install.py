@@ -55,6 +55,8 @@ CASES = [
     CoreCase("core-evaluate", ["evaluate", "{d}/run"], 2, ALL_MISSING, "on a core install"),
     CoreCase("core-predict", ["predict", "{d}/run"], 2, ALL_MISSING, "on a core install"),
     CoreCase("core-plot", ["plot", "{d}/run"], 2, ALL_MISSING, "on a core install"),
+    CoreCase("core-export", ["export", "{d}/run", "--format", "onnx", "--out", "{d}/m.onnx"], 2, ALL_MISSING,
+             "on a core install"),
     CoreCase("core-import-tf", ["import-tf", CKPT, "--task", "sine", "--out", "{d}/i"], 2, ALL_MISSING,
              "on a core install"),
     CoreCase("core-convert-safetensors", ["convert", CKPT, "{d}/out.safetensors"], 2,

@@ -20,6 +20,7 @@ COMMANDS = (
     "convert",
     "import-tf",
     "bench",
+    "export",
 )
 
 # A core install (`pip install rnnkit`: torch + numpy) runs help, `presets`, `bench`, and `inspect`/`convert` of
@@ -27,7 +28,7 @@ COMMANDS = (
 # (pyproject.toml): those commands check for it before they start, and any command that reaches for one of its
 # packages later (inspect of a run directory, a .safetensors file) says the same in one line.
 TASKS_EXTRA = ("safetensors", "matplotlib", "tqdm", "tensorboard")
-NEEDS_TASKS_EXTRA = ("train", "evaluate", "predict", "plot", "import-tf")
+NEEDS_TASKS_EXTRA = ("train", "evaluate", "predict", "plot", "import-tf", "export")
 INSTALL_TASKS = "pip install 'rnnkit[tasks]'"
 
 
