@@ -43,7 +43,10 @@ def _prefix(where: str, scope: str | None) -> str:
 
 
 def _check_module(where: str, cell: Any) -> None:
-    if not isinstance(cell, RNNCell):
+    # Cells, and the other modules that name their TF variables (rk.seq2seq's decoders, Dense, mechanisms).
+    if not isinstance(cell, RNNCell) and not (
+        isinstance(cell, nn.Module) and callable(getattr(cell, "named_tf_variables", None))
+    ):
         raise TypeError(f"{where}: expected an rnnkit cell, got {type(cell).__name__}")
 
 
@@ -64,7 +67,8 @@ def collect_tf_variables(where: str, cell: RNNCell, scope: str | None) -> dict[s
 def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Parameter]:
     _check_module(where, cell)
     result: dict[str, nn.Parameter] = {}
-    for name, param in cell._tf_variables(_prefix(where, scope)):
+    named = getattr(cell, "named_tf_variables", None) or cell._tf_variables
+    for name, param in named(_prefix(where, scope)):
         if param is None:
             raise ValueError(
                 f"{where}: expected a built cell, got {type(cell).__name__} whose variable {name} does not "
