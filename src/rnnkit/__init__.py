@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import fused, nest, seq2seq, tf_checkpoint
+from . import fused, legacy_seq2seq, nest, seq2seq, tf_checkpoint
 from ._version import __version__
 from .cells import (
     BasicLSTMCell,
@@ -53,6 +53,7 @@ __all__ = [
     "nest",
     "fused",
     "seq2seq",
+    "legacy_seq2seq",
     "tf_checkpoint",
     "load_tf_checkpoint",
     "save_tf_checkpoint",

@@ -66,3 +66,19 @@ def test_case_matches_tensorflow(case):
     for k, (name, g) in enumerate(zip(case["variables"], grads[:-1])):
         _close(f"grad {name}", torch.zeros_like(params[k]) if g is None else g, a[f"grad_var_{k}"])
     _close("grad memory", grads[-1], a["grad_memory"])
+
+
+LOSS_CASES = manifest()["loss_cases"]
+
+
+@pytest.mark.parametrize("case", LOSS_CASES, ids=[str(c["flags"]) for c in LOSS_CASES])
+def test_sequence_loss_matches_tensorflow(case):
+    logits = torch.tensor(case["logits"], dtype=torch.float64, requires_grad=True)
+    targets = torch.tensor(case["targets"])
+    weights = torch.tensor(case["weights"], dtype=torch.float64)
+    loss = rk.seq2seq.sequence_loss(logits, targets, weights, **case["flags"])
+    _close("loss", loss, np.asarray(case["loss"], dtype=np.float64))
+    (grad,) = torch.autograd.grad(
+        (loss * torch.tensor(case["r"], dtype=torch.float64)).sum(), logits
+    )
+    _close("grad", grad, np.asarray(case["grad"]))

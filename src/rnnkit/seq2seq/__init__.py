@@ -41,6 +41,7 @@ from .monotonic import (
     monotonic_attention,
     safe_cumprod,
 )
+from .scheduled import ScheduledEmbeddingTrainingHelper, ScheduledOutputTrainingHelper
 from .state import AlignmentHistory
 
 __all__ = [
@@ -69,6 +70,8 @@ __all__ = [
     "Helper",
     "CustomHelper",
     "TrainingHelper",
+    "ScheduledEmbeddingTrainingHelper",
+    "ScheduledOutputTrainingHelper",
     "GreedyEmbeddingHelper",
     "SampleEmbeddingHelper",
     "InferenceHelper",
