@@ -268,7 +268,7 @@ def model_for(cell: nn.Module, scope: str) -> nn.Module:
     the optimiser, as TF1 programs trained ``tf.trainable_variables()``."""
     models = _MODELS.get(cell, {})
     if scope not in models:
-        raise KeyError(
+        raise ValueError(
             f"model_for: expected a legacy_seq2seq call with this cell under scope {scope!r}, got none"
         )
     return models[scope]

@@ -102,7 +102,7 @@ class Dense(nn.Module):
         if self.input_size is not None:
             if input_size != self.input_size:
                 raise ValueError(
-                    f"Dense {self.tf_name}: built for input depth {self.input_size}, got {input_size}"
+                    f"Dense.build: expected input_size {self.input_size} (layer {self.tf_name!r} is built), got {input_size}"
                 )
             return
         dtype = dtype or torch.get_default_dtype()
@@ -116,13 +116,13 @@ class Dense(nn.Module):
         """``inputs [..., D]`` -> ``[..., units]``."""
         if not isinstance(inputs, torch.Tensor) or inputs.dim() < 1:
             raise TypeError(
-                f"Dense {self.tf_name}: expected a tensor [..., D], got {describe(inputs)}"
+                f"Dense: expected a tensor [..., D] (layer {self.tf_name!r}), got {describe(inputs)}"
             )
         if self.kernel is None:
             self.build(inputs.shape[-1], dtype=inputs.dtype, device=inputs.device)
         elif inputs.shape[-1] != self.input_size:
             raise ValueError(
-                f"Dense {self.tf_name}: expected inputs of depth {self.input_size}, got shape "
+                f"Dense: expected inputs of depth {self.input_size} (layer {self.tf_name!r}), got shape "
                 f"{tuple(inputs.shape)}"
             )
         kernel = self.kernel
