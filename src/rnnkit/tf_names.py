@@ -2,7 +2,7 @@
 
 A full TF name is ``scope/cell path/parameter``: e.g. ``rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel`` for
 ``dynamic_rnn(MultiRNNCell([BasicLSTMCell(..), ..]), ...)`` under the default scope ``rnn``. Cells produce their
-own part (``RNNCell._tf_variables``); this module adds the scope and does the copying.
+own part (``RNNCell.named_tf_variables``); this module adds the scope and does the copying.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ def _check_module(where: str, cell: Any) -> None:
 def tf_variables(cell: RNNCell, scope: str | None = "rnn") -> dict[str, nn.Parameter]:
     """The cell's parameters by full TF name (no ``:0``), in TF's variable-creation order.
 
+    Also for the other modules that name their variables (``named_tf_variables``): ``rk.seq2seq``'s decoders
+    (``scope="decoder"``), attention mechanisms and ``Dense`` layers, ``rk.legacy_seq2seq``'s models.
+
     ``scope`` is the unroll's scope: ``"rnn"`` for ``dynamic_rnn``/``static_rnn``, ``"bidirectional_rnn/fw"``...
     Raises ValueError if the cell has not built its parameters yet.
     """
@@ -67,8 +70,7 @@ def collect_tf_variables(where: str, cell: RNNCell, scope: str | None) -> dict[s
 def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Parameter]:
     _check_module(where, cell)
     result: dict[str, nn.Parameter] = {}
-    named = getattr(cell, "named_tf_variables", None) or cell._tf_variables
-    for name, param in named(_prefix(where, scope)):
+    for name, param in cell.named_tf_variables(_prefix(where, scope)):
         if param is None:
             raise ValueError(
                 f"{where}: expected a built cell, got {type(cell).__name__} whose variable {name} does not "

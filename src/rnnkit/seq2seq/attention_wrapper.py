@@ -325,8 +325,6 @@ class AttentionWrapper(RNNCell):
             if layers:
                 yield from _renamed(layers[i], scope, layer_scopes[i])
 
-    _tf_variables = named_tf_variables
-
 
 def _renamed(layer: Any, scope: str, unique_name: str) -> NamedVariables:
     """A Dense layer's variables under its uniquified scope (``attention_layer_1``)."""

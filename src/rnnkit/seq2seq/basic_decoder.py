@@ -68,8 +68,6 @@ class Decoder(nn.Module):
         if layer is not None:
             yield from module_tf_variables(layer, prefix)
 
-    _tf_variables = named_tf_variables
-
 
 def check_output_layer(where: str, output_layer: Any) -> Any:
     if output_layer is not None and not callable(output_layer):

@@ -307,11 +307,6 @@ class BeamSearchDecoder(Decoder):
             )
         return FinalBeamSearchDecoderOutput(predicted, outputs), final_state
 
-    def named_tf_variables(self, prefix: str = "") -> Any:
-        return super().named_tf_variables(prefix)
-
-    _tf_variables = named_tf_variables
-
     def extra_repr(self) -> str:
         return f"beam_width={self.beam_width}, end_token={self.end_token}, vocab={self._vocab}"
 

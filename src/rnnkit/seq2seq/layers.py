@@ -28,8 +28,6 @@ def module_tf_variables(module: Any, prefix: str) -> NamedVariables:
     """``module.named_tf_variables(prefix)`` (cells, ``Dense``...); nothing for plain torch modules."""
     named = getattr(module, "named_tf_variables", None)
     if named is None:
-        named = getattr(module, "_tf_variables", None)  # cells before the public name existed
-    if named is None:
         return iter(())
     result: NamedVariables = named(prefix)
     return result
@@ -141,8 +139,6 @@ class Dense(nn.Module):
         yield f"{prefix}{self.tf_name}/kernel", self.kernel
         if self.use_bias:
             yield f"{prefix}{self.tf_name}/bias", self.bias
-
-    _tf_variables = named_tf_variables
 
     def extra_repr(self) -> str:
         return f"units={self.units}, input_size={self.input_size}, use_bias={self.use_bias}, name={self.tf_name!r}"
