@@ -26,7 +26,7 @@ from ..cells.base import RNNCell
 from .attention_wrapper import AttentionWrapperState
 from .basic_decoder import Decoder, check_output_layer
 from .beam_ops import gather_tree, gather_tree_from_array
-from .helpers import check_tokens, embedding_fn
+from .helpers import check_tokens, embedding_device, embedding_fn
 from .state import AlignmentHistory
 
 __all__ = [
@@ -144,7 +144,8 @@ class BeamSearchDecoder(Decoder):
         self.output_layer = check_output_layer(where, output_layer)
         self.beam_width = check_positive_int(where, "beam_width", beam_width)
         self._embed, vocab = embedding_fn(where, embedding)
-        device = embedding.device if isinstance(embedding, torch.Tensor) else None
+        state_leaves = [x for x in nest.flatten(initial_state) if isinstance(x, torch.Tensor)]
+        device = embedding_device(embedding) or (state_leaves[0].device if state_leaves else None)
         tokens, self.end_token = check_tokens(where, start_tokens, end_token, vocab, device)
         self._vocab = vocab
         self._batch = int(tokens.shape[0])

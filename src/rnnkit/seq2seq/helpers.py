@@ -27,6 +27,7 @@ __all__ = [
     "InferenceHelper",
     "embedding_fn",
     "check_tokens",
+    "embedding_device",
 ]
 
 
@@ -46,6 +47,15 @@ def embedding_fn(where: str, embedding: Any) -> tuple[Callable[[torch.Tensor], A
     raise TypeError(
         f"{where}: expected embedding to be a [V, E] tensor or a callable, got {describe(embedding)}"
     )
+
+
+def embedding_device(embedding: Any) -> torch.device | None:
+    """Where the token ids must live: the embedding matrix's (or ``nn.Embedding``'s) device; None for callables."""
+    if isinstance(embedding, torch.Tensor):
+        return embedding.device
+    if isinstance(embedding, nn.Embedding):
+        return embedding.weight.device
+    return None
 
 
 def check_tokens(
@@ -236,9 +246,8 @@ class GreedyEmbeddingHelper(Helper):
     def __init__(self, embedding: Any, start_tokens: Any, end_token: Any) -> None:
         where = type(self).__name__
         self._embed, vocab = embedding_fn(where, embedding)
-        device = embedding.device if isinstance(embedding, torch.Tensor) else None
         self._start_tokens, self._end_token = check_tokens(
-            where, start_tokens, end_token, vocab, device
+            where, start_tokens, end_token, vocab, embedding_device(embedding)
         )
         self._vocab = vocab
         self._start_inputs = self._embed(self._start_tokens)
