@@ -213,3 +213,82 @@ def test_dynamic_decode_zero_iterations(gen, time_major):
     out, _, lengths = S.dynamic_decode(dec, maximum_iterations=0, output_time_major=time_major)
     assert lengths.tolist() == [0, 0]
     assert out.rnn_output.shape == ((0, B, H) if time_major else (B, 0, H))
+
+
+def _decoder_with(helper, gen, vocab=6):
+    torch.manual_seed(0)
+    cell = rk.GRUCell(H, input_size=3)
+    return S.BasicDecoder(
+        cell, helper, cell.zero_state(B), output_layer=S.Dense(vocab, input_size=H)
+    )
+
+
+def test_custom_helper_reproduces_the_training_helper(gen):
+    x = torch.randn(B, 4, 3, generator=gen)
+    lengths = torch.tensor([4, 2])
+    ref_helper = S.TrainingHelper(x, lengths)
+
+    def initialize():
+        return lengths <= 0, x[:, 0]
+
+    def next_inputs(time, outputs, state, sample_ids):
+        finished = lengths <= time + 1
+        return finished, x[:, min(time + 1, 3)], state
+
+    custom = S.CustomHelper(
+        initialize, lambda time, outputs, state: outputs.argmax(-1), next_inputs
+    )
+    want, _, want_len = S.dynamic_decode(_decoder_with(ref_helper, gen))
+    got, _, got_len = S.dynamic_decode(_decoder_with(custom, gen))
+    assert got_len.tolist() == want_len.tolist() == [4, 2]
+    torch.testing.assert_close(got.rnn_output, want.rnn_output)
+
+
+def test_inference_helper_feeds_back_samples(gen):
+    start = torch.randn(B, 3, generator=gen)
+    helper = S.InferenceHelper(
+        sample_fn=lambda outputs: torch.tanh(outputs[:, :3]),
+        sample_shape=(3,),
+        sample_dtype=torch.float32,
+        start_inputs=start,
+        end_fn=lambda sample_ids: sample_ids[:, 0] > 0.9,
+    )
+    out, _, lengths = S.dynamic_decode(_decoder_with(helper, gen), maximum_iterations=6)
+    assert out.sample_id.shape[:2] == out.rnn_output.shape[:2] and out.sample_id.shape[2] == 3
+    # every step fed back the previous sample: re-run the cell by hand
+    dec = _decoder_with(helper, gen)
+    state, inputs = dec.initial_state, start
+    for t in range(out.rnn_output.shape[1]):
+        cell_out, state = dec.cell(inputs, state)
+        logits = dec.output_layer(cell_out)
+        torch.testing.assert_close(logits[lengths > t], out.rnn_output[:, t][lengths > t])
+        inputs = torch.tanh(logits[:, :3])
+
+
+def test_sample_embedding_helper_at_low_temperature_is_greedy(gen):
+    emb = torch.randn(6, 3, generator=gen)
+    greedy, _, _ = S.dynamic_decode(
+        _decoder_with(S.GreedyEmbeddingHelper(emb, [1, 1], 0), gen), maximum_iterations=5
+    )
+    cold = S.SampleEmbeddingHelper(emb, [1, 1], 0, softmax_temperature=1e-4, seed=3)
+    sampled, _, _ = S.dynamic_decode(_decoder_with(cold, gen), maximum_iterations=5)
+    assert sampled.sample_id.tolist() == greedy.sample_id.tolist()
+
+
+def test_monotonic_noise_is_seeded(gen):
+    m = memory(gen)
+    q = torch.randn(B, H, generator=gen)
+    outs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        mech = S.LuongMonotonicAttention(H, m, sigmoid_noise=1.0, sigmoid_noise_seed=7)
+        outs.append(mech(q, mech.initial_alignments(B))[0])
+    torch.testing.assert_close(outs[0], outs[1])
+    torch.manual_seed(0)
+    quiet = S.LuongMonotonicAttention(H, m)
+    assert not torch.allclose(quiet(q, quiet.initial_alignments(B))[0], outs[0])
+
+
+def test_hardmax_picks_the_first_maximum():
+    got = S.hardmax(torch.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]]))
+    assert got.tolist() == [[0, 1, 0], [1, 0, 0]]

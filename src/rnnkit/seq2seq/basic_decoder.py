@@ -123,7 +123,11 @@ class BasicDecoder(Decoder):
             )
         nest.assert_same_structure(cell.state_size, initial_state, where=f"{where} (initial_state)")
         rows = [x.shape[0] for x in flat if isinstance(x, torch.Tensor) and x.dim() >= 1]
-        if rows and any(r != helper.batch_size for r in rows):
+        try:
+            batch: int | None = helper.batch_size
+        except ValueError:  # a CustomHelper knows it only once initialized
+            batch = None
+        if batch is not None and rows and any(r != batch for r in rows):
             raise ValueError(
                 f"{where}: expected initial_state with batch size {helper.batch_size} (the helper's), got "
                 f"{sorted(set(rows))}"
