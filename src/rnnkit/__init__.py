@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import export, fused, nest, tf_checkpoint
+from . import export, fused, legacy_seq2seq, nest, seq2seq, tf_checkpoint
 from ._version import __version__
 from .cells import (
     AttentionCellWrapper,
@@ -71,6 +71,8 @@ __all__ = [
     "nest",
     "export",
     "fused",
+    "seq2seq",
+    "legacy_seq2seq",
     "tf_checkpoint",
     "load_tf_checkpoint",
     "save_tf_checkpoint",
