@@ -27,6 +27,14 @@ from ..cells.base import RNNCell, shared_weight_views
 __all__ = ["run_steps", "zero_padding", "zero_padding_steps"]
 
 
+def _mask_rows(keep: torch.Tensor, new: Any, old: Any) -> Any:
+    """``where_rows`` for one leaf of a step's output or state. Scalars and non-tensor leaves (a step counter, an
+    alignment history) pass through as ``new``, as TF's ``_rnn_step`` passes scalars and TensorArrays through."""
+    if not isinstance(new, torch.Tensor) or new.dim() == 0:
+        return new
+    return where_rows(keep, new, old)
+
+
 def zero_padding(inputs: Any, sequence_length: torch.Tensor | None, time_major: bool) -> Any:
     """Nested ``[B, T, ...]`` (``[T, B, ...]``) inputs with every position ``t >= sequence_length[b]`` set to 0.
 
@@ -107,8 +115,8 @@ def _run(
         keeps = (steps[:, None] < sequence_length[None, :]).unsqueeze(-1).unbind(0)  # each [B, 1]
         for x, keep in zip(step_inputs[n_free:n_run], keeps):
             out, new_state = step(x, state)
-            outputs.append(nest.map_structure(lambda o, k=keep: where_rows(k, o, 0.0), out))
-            state = nest.map_structure(lambda n, o, k=keep: where_rows(k, n, o), new_state, state)
+            outputs.append(nest.map_structure(lambda o, k=keep: _mask_rows(k, o, 0.0), out))
+            state = nest.map_structure(lambda n, o, k=keep: _mask_rows(k, n, o), new_state, state)
     if n_run < n_steps:
         zeros = nest.map_structure(torch.zeros_like, outputs[0])
         outputs.extend([zeros] * (n_steps - n_run))
