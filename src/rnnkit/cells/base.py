@@ -13,8 +13,6 @@ first call (then run the model once before building an optimiser), or explicitly
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,6 +30,7 @@ from .._checks import (
 )
 from .fused_spec import FusedSpec
 from .state import check_state, keep_state_dtype, state_dtype
+from .weight_views import recurrent_rows, shared_weight_views
 
 __all__ = [
     "RNNCell",
@@ -75,36 +74,6 @@ def check_cell(where: str, cell: Any, name: str = "cell") -> RNNCell:
     raise TypeError(
         f"{where}: expected {name} to be an rnnkit RNNCell, got {type(cell).__name__}{detail}"
     )
-
-
-# NOTE [one weight view per unroll]: a step's `h @ kernel[D:]` slices the kernel; every slice made inside autograd
-# adds a full-size zero-padded gradient to `kernel` in backward (SliceBackward), so slicing at each of T steps
-# costs T kernel-sized allocations and adds. Inside `shared_weight_views()` (the step loop opens it around one
-# unroll) a cell's slice is made once and reused by every step; outside it (a single call) it is made per call.
-# The views live exactly as long as the block, never longer than one forward graph.
-_WEIGHT_VIEWS: contextvars.ContextVar[dict[tuple[int, int], torch.Tensor] | None] = (
-    contextvars.ContextVar("rnnkit_weight_views", default=None)
-)
-
-
-def _compiling() -> bool:
-    """Whether a compiler (torch.compile, torch.export) is tracing: it dedupes the slices itself, and it cannot
-    trace a ContextVar, so the memo of NOTE [one weight view per unroll] is skipped then."""
-    is_compiling = getattr(torch.compiler, "is_compiling", None)  # torch >= 2.3
-    return bool(is_compiling is not None and is_compiling())
-
-
-@contextlib.contextmanager
-def shared_weight_views() -> Iterator[None]:
-    """Within the block, ``LayerCell._recurrent_rows`` makes each parameter slice once (see the NOTE above)."""
-    if _compiling():
-        yield
-        return
-    token = _WEIGHT_VIEWS.set({})
-    try:
-        yield
-    finally:
-        _WEIGHT_VIEWS.reset(token)
 
 
 def has_hooks(module: nn.Module) -> bool:
@@ -382,14 +351,7 @@ class LayerCell(RNNCell):
     def _recurrent_rows(self, param: torch.Tensor) -> torch.Tensor:
         """``param[D:]``: the rows of a ``[D + S, ...]`` kernel that multiply the state (one view per unroll,
         NOTE [one weight view per unroll])."""
-        views = None if _compiling() else _WEIGHT_VIEWS.get()
-        if views is None:
-            return param[self.input_size :]
-        key = (id(param), self.input_size or 0)
-        view = views.get(key)
-        if view is None:
-            view = views[key] = param[self.input_size :]
-        return view
+        return recurrent_rows(param, self.input_size or 0)
 
     def _math_overridden(self, cls: type) -> str | None:
         """For ``fused_spec``: the name of a method of ``cls``'s math that this object's class overrides."""

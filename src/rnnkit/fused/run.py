@@ -226,7 +226,7 @@ def run_fused_bidirectional(
         plan_fw.cell.check_inputs(x0)
         plan_bw.cell.check_inputs(x0)
         return _bidirectional_one_call(
-            plan_fw, plan_bw, inputs, state_fw, state_bw, sequence_length, time_major
+            (plan_fw, plan_bw), inputs, (state_fw, state_bw), sequence_length, time_major
         )
     out_fw, final_fw = run_fused(plan_fw, inputs, state_fw, sequence_length, time_major)
     seq_axis = 1 - batch_axis
@@ -237,14 +237,14 @@ def run_fused_bidirectional(
 
 
 def _bidirectional_one_call(
-    plan_fw: FusedPlan,
-    plan_bw: FusedPlan,
+    plans: tuple[FusedPlan, FusedPlan],
     inputs: torch.Tensor,
-    state_fw: Any,
-    state_bw: Any,
+    states: tuple[Any, Any],
     sequence_length: torch.Tensor | None,
     time_major: bool,
 ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[Any, Any]]:
+    """Both directions of one layer in one bidirectional kernel call (``plans``/``states``: ``(fw, bw)``)."""
+    (plan_fw, plan_bw), (state_fw, state_bw) = plans, states
     group = [plan_fw.spec.layers[0], plan_bw.spec.layers[0]]
     hcs = _kernel_states(plan_fw, state_fw) + _kernel_states(plan_bw, state_bw)
 
