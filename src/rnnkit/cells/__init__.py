@@ -2,6 +2,8 @@
 
 from .base import LayerCell, RNNCell
 from .basic_rnn import BasicRNNCell
+from .block import GRUBlockCell, GRUBlockCellV2, LSTMBlockCell
+from .cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTMCell
 from .gru import GRUCell
 from .hooks import begin_sequence
 from .layer_norm_lstm import LayerNormBasicLSTMCell
@@ -27,6 +29,11 @@ __all__ = [
     "MultiRNNCell",
     "LSTMStateTuple",
     "LayerNormBasicLSTMCell",
+    "LSTMBlockCell",
+    "GRUBlockCell",
+    "GRUBlockCellV2",
+    "CudnnCompatibleLSTMCell",
+    "CudnnCompatibleGRUCell",
     "CellWrapper",
     "DropoutWrapper",
     "ResidualWrapper",
