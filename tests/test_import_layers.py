@@ -19,6 +19,7 @@ RANKS = {
     "cells": 1,
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
     "unroll": 3,
+    "layers": 4,  # whole-sequence layers (LSTMBlockFusedCell, cuDNN layers): cells + unrolls + fused kernels
     "tf_names": 4,
     "tf_checkpoint": 5,
     "data": 6,  # MNIST/synthetic data: no rnnkit import

@@ -33,6 +33,7 @@ from .cells import (
     RNNCell,
     begin_sequence,
 )
+from .layers import CudnnGRU, CudnnLSTM, CudnnRNNRelu, CudnnRNNTanh, LSTMBlockFusedCell
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
 from .tf_names import (
     load_tf_variable_dict,
@@ -78,6 +79,11 @@ __all__ = [
     "GRUBlockCellV2",
     "CudnnCompatibleLSTMCell",
     "CudnnCompatibleGRUCell",
+    "LSTMBlockFusedCell",
+    "CudnnLSTM",
+    "CudnnGRU",
+    "CudnnRNNTanh",
+    "CudnnRNNRelu",
     "CellWrapper",
     "DropoutWrapper",
     "ResidualWrapper",

@@ -43,7 +43,8 @@ def _prefix(where: str, scope: str | None) -> str:
 
 
 def _check_module(where: str, cell: Any) -> None:
-    if not isinstance(cell, RNNCell):
+    # Sequence layers (LSTMBlockFusedCell, the cuDNN layers) are not step cells but name their variables too.
+    if not isinstance(cell, RNNCell) and not callable(getattr(cell, "named_tf_variables", None)):
         raise TypeError(f"{where}: expected an rnnkit cell, got {type(cell).__name__}")
 
 

@@ -149,6 +149,9 @@ def explain(cell: Any) -> str:
     >>> print(rk.fused.explain(rk.LSTMCell(8, use_peepholes=True)))
     step loop: the cell (LSTMCell) uses peepholes, which torch's fused LSTM lacks
     """
+    layer_explain = getattr(cell, "explain", None)
+    if not isinstance(cell, RNNCell) and callable(layer_explain):
+        return str(layer_explain())  # sequence layers (LSTMBlockFusedCell, CudnnLSTM...) say it themselves
     fused_plan, reason = plan(cell)
     if fused_plan is None:
         return f"step loop: {reason}"
