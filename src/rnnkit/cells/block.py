@@ -36,6 +36,23 @@ def check_cell_clip(where: str, cell_clip: Any) -> float | None:
     return float(cell_clip) if cell_clip > 0 else None
 
 
+class _ClipPassingGradient(torch.autograd.Function):
+    """``clamp(x, -clip, clip)`` whose gradient ignores the clip, as TF's block kernels' gradients do.
+
+    TF's ``LSTMBlockCellGrad`` / ``BlockLSTMGrad`` kernels have no ``cell_clip``: they pass the gradient of the
+    clipped cell state straight to the unclipped one. rnnkit reproduces TF's numbers, so training a clipped
+    block cell follows the same gradients as in TF (``LSTMCell``'s clip, a ``clip_by_value``, does not).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, clip: float) -> torch.Tensor:
+        return x.clamp(-clip, clip)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad, None
+
+
 class LSTMBlockCell(LayerCell):
     r"""``tf.contrib.rnn.LSTMBlockCell``: the LSTM step of TF's ``LSTMBlockCell`` kernel (gate order i, ci, f, o)::
 
@@ -48,7 +65,8 @@ class LSTMBlockCell(LayerCell):
     Args:
         num_units: ``H``.
         forget_bias: added to ``f`` at call time (default 1.0).
-        cell_clip: clip ``c'`` to ``[-cell_clip, cell_clip]``; None (default) or <= 0: no clipping.
+        cell_clip: clip ``c'`` to ``[-cell_clip, cell_clip]``; None (default) or <= 0: no clipping. As in TF's
+            kernels, the gradient passes through the clip unchanged (TF's gradient kernels ignore it).
         use_peephole: add ``w_i_diag, w_f_diag, w_o_diag [H]``.
 
     Keyword Args:
@@ -141,7 +159,7 @@ class LSTMBlockCell(LayerCell):
             f = f + self.w_f_diag * c
         new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(ci)
         if self.cell_clip is not None:
-            new_c = new_c.clamp(-self.cell_clip, self.cell_clip)
+            new_c = _ClipPassingGradient.apply(new_c, self.cell_clip)
         if self.use_peephole:
             o = o + self.w_o_diag * new_c
         new_h = torch.sigmoid(o) * torch.tanh(new_c)
