@@ -145,9 +145,8 @@ class _CudnnRNN(nn.Module):
         """The canonical names of TF's checkpoints of this layer, layer by layer (fw then bw), e.g.
         ``cudnn_lstm/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/kernel``. Not built: nothing."""
         for index, cell in enumerate(self.cells):
-            yield from cell._tf_variables(f"{prefix}{self.tf_name}/{self._cell_scope(index)}")
+            yield from cell.named_tf_variables(f"{prefix}{self.tf_name}/{self._cell_scope(index)}")
 
-    _tf_variables = named_tf_variables
 
     def torch_weights(self) -> list[torch.Tensor]:
         """The kernel's flat weight list (per layer, fw then bw: ``w_ih, w_hh, b_ih, b_hh``), built inside

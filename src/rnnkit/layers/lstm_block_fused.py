@@ -84,9 +84,8 @@ class LSTMBlockFusedCell(nn.Module):
 
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         """``(TF name, parameter)`` in TF's creation order: ``prefix + "lstm_fused_cell/kernel"``, ..."""
-        return self.cell._tf_variables(prefix)
+        return self.cell.named_tf_variables(prefix)
 
-    _tf_variables = named_tf_variables
 
     def explain(self) -> str:
         """Which path the sequence runs on (torch's fused LSTM or the step loop) and why."""
