@@ -21,6 +21,8 @@ RANKS = {
     "unroll": 3,
     "layers": 4,  # whole-sequence layers (LSTMBlockFusedCell, cuDNN layers): cells + unrolls + fused kernels
     "tf_names": 4,
+    "nn": 4,  # rk.nn / rk.nn.rnn_cell: TF's spellings, re-exports of cells and unrolls only
+    "contrib": 4,  # rk.contrib.rnn / rk.contrib.cudnn_rnn: TF's spellings, re-exports only
     "tf_checkpoint": 5,
     "data": 6,  # MNIST/synthetic data: no rnnkit import
     "train": 6,  # the generic loop: no rnnkit import (no task, plot or CLI knowledge)

@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import fused, nest, tf_checkpoint
+from . import contrib, fused, nest, nn, tf_checkpoint
 from ._version import __version__
 from .cells import (
     BasicLSTMCell,
@@ -44,10 +44,12 @@ from .tf_names import (
 )
 from .unroll import (
     bidirectional_dynamic_rnn,
+    bidirectional_rnn,
     check_numerics,
     dynamic_rnn,
     raw_rnn,
     reverse_sequence,
+    rnn,
     stack_bidirectional_dynamic_rnn,
     stack_bidirectional_rnn,
     static_bidirectional_rnn,
@@ -59,6 +61,10 @@ __all__ = [
     "nest",
     "fused",
     "tf_checkpoint",
+    "nn",
+    "contrib",
+    "rnn",
+    "bidirectional_rnn",
     "load_tf_checkpoint",
     "save_tf_checkpoint",
     "RNNCell",
