@@ -148,6 +148,12 @@ class _CudnnRNN(nn.Module):
             yield from cell.named_tf_variables(f"{prefix}{self.tf_name}/{self._cell_scope(index)}")
 
 
+    def tf_redundant_variables(self, scope: str | None = None) -> list[str]:
+        """TF's ``opaque_kernel`` buffer, saved next to the canonical weights: its layout belongs to one cuDNN
+        version, and the canonical weights hold the same values, so loaders skip it."""
+        prefix = "" if not scope else scope.strip("/") + "/"
+        return [f"{prefix}{self.tf_name}/opaque_kernel"]
+
     def torch_weights(self) -> list[torch.Tensor]:
         """The kernel's flat weight list (per layer, fw then bw: ``w_ih, w_hh, b_ih, b_hh``), built inside
         autograd from the canonical parameters (so gradients reach them)."""

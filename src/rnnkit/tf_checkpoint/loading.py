@@ -32,7 +32,7 @@ def _check_path(where: str, name: str, path: Any) -> None:
 def _wanted(
     module: Any, scope: str | None, where: str = _WHERE
 ) -> Mapping[str, torch.nn.Parameter]:
-    if isinstance(module, RNNCell):
+    if isinstance(module, RNNCell) or callable(getattr(module, "named_tf_variables", None)):
         return collect_tf_variables(where, module, scope)
     method = getattr(module, "tf_variables", None)
     if callable(method):
@@ -99,6 +99,11 @@ def load_tf_checkpoint(
     missing = [name for name in wanted if name not in found]
 
     used = set(found.values())
+    # Variables TF saved next to the model's own that carry nothing more (a cuDNN layer's opaque_kernel buffer,
+    # saved beside its canonical weights), named by the module; never "unexpected".
+    redundant = getattr(module_or_cell, "tf_redundant_variables", None)
+    if callable(redundant):
+        used |= {name for name in available if name in set(redundant(scope))}
     if isinstance(module_or_cell, RNNCell) and scope:
         prefix = scope.strip("/") + "/"
 
