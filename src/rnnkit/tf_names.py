@@ -27,6 +27,23 @@ __all__ = [
 ]
 
 
+class _UnrollScope(str):
+    """The default ``scope``: ``"rnn"`` (the unrolls' scope) for step cells; nothing for sequence layers
+    (``LSTMBlockFusedCell``, the cuDNN layers), which open their own scope as TF's layers did. An explicit
+    ``scope="rnn"`` is taken literally."""
+
+
+#: ``"rnn"`` as the default of every ``scope=`` argument (see ``_UnrollScope``).
+DEFAULT_SCOPE = _UnrollScope("rnn")
+
+
+def default_scope_for(module: Any, scope: str | None) -> str | None:
+    """``scope``, except that the default means no scope for a sequence layer (not an ``RNNCell``)."""
+    if scope is DEFAULT_SCOPE and not isinstance(module, RNNCell):
+        return None
+    return scope
+
+
 class LoadResult(NamedTuple):
     """What ``load_tf_variables`` did not match (both empty in strict mode)."""
 
@@ -48,7 +65,7 @@ def _check_module(where: str, cell: Any) -> None:
         raise TypeError(f"{where}: expected an rnnkit cell, got {type(cell).__name__}")
 
 
-def tf_variables(cell: RNNCell, scope: str | None = "rnn") -> dict[str, nn.Parameter]:
+def tf_variables(cell: RNNCell, scope: str | None = DEFAULT_SCOPE) -> dict[str, nn.Parameter]:
     """The cell's parameters by full TF name (no ``:0``), in TF's variable-creation order.
 
     ``scope`` is the unroll's scope: ``"rnn"`` for ``dynamic_rnn``/``static_rnn``, ``"bidirectional_rnn/fw"``...
@@ -64,6 +81,7 @@ def collect_tf_variables(where: str, cell: RNNCell, scope: str | None) -> dict[s
 
 def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Parameter]:
     _check_module(where, cell)
+    scope = default_scope_for(cell, scope)
     result: dict[str, nn.Parameter] = {}
     for name, param in cell.named_tf_variables(_prefix(where, scope)):
         if param is None:
@@ -103,7 +121,7 @@ def _as_real_array(where: str, name: Any, value: Any) -> Any:
 
 
 def load_tf_variables(
-    cell: RNNCell, values: Mapping[str, Any], scope: str | None = "rnn", strict: bool = True
+    cell: RNNCell, values: Mapping[str, Any], scope: str | None = DEFAULT_SCOPE, strict: bool = True
 ) -> LoadResult:
     """Copy arrays (numpy or torch, any float dtype) into the cell's parameters by full TF name.
 
