@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.cli.test_cli_errors import cli_table  # noqa: E402  (needs the path set above)
+from tests.test_errors_block import block_table  # noqa: E402
 from tests.test_errors_cells import cells_table  # noqa: E402
 from tests.test_errors_core import core_table  # noqa: E402
 from tests.test_errors_surface import surface_table  # noqa: E402
@@ -22,6 +23,7 @@ TABLES = {
     "core-table": core_table,
     "cells-table": cells_table,
     "surface-table": surface_table,
+    "block-table": block_table,
     "cli-table": cli_table,
 }
 
