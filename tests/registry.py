@@ -383,11 +383,15 @@ CASES += [
 def _lstm_layout(prefix, d, h, peep=False):
     layout = {f"{prefix}/kernel": (d + h, 4 * h), f"{prefix}/bias": (4 * h,)}
     if peep:
-        layout.update({f"{prefix}/w_i_diag": (h,), f"{prefix}/w_f_diag": (h,), f"{prefix}/w_o_diag": (h,)})
+        layout.update(
+            {f"{prefix}/w_i_diag": (h,), f"{prefix}/w_f_diag": (h,), f"{prefix}/w_o_diag": (h,)}
+        )
     return layout
 
 
-def _gru_layout(prefix, d, h, names=("gates/kernel", "gates/bias", "candidate/kernel", "candidate/bias")):
+def _gru_layout(
+    prefix, d, h, names=("gates/kernel", "gates/bias", "candidate/kernel", "candidate/bias")
+):
     return dict(zip([f"{prefix}/{n}" for n in names], [(d + h, 2 * h), (2 * h,), (d + h, h), (h,)]))
 
 
@@ -402,7 +406,9 @@ CASES += [
         # cell_clip large enough never to act: TF's block gradient passes through the clip (not a derivative),
         # so gradcheck could not hold where it acts; the TF fixtures check the clipped numbers and gradients.
         "lstm_block_peep_fb03",
-        lambda: rk.LSTMBlockCell(5, forget_bias=0.3, cell_clip=50.0, use_peephole=True, input_size=D),
+        lambda: rk.LSTMBlockCell(
+            5, forget_bias=0.3, cell_clip=50.0, use_peephole=True, input_size=D
+        ),
         _leaf(ref.lstm, "lstm_cell", forget_bias=0.3, use_peepholes=True, cell_clip=50.0),
         _lstm_layout("rnn/lstm_cell", D, 5, peep=True),
     ),

@@ -200,10 +200,14 @@ def test_every_tf1_symbol_has_a_row():
     import json
 
     data = json.loads(SYMBOLS.read_text())
-    expected = {f"{mod}.{n}" for mod, names in data.items() if not mod.startswith("_") for n in names}
+    expected = {
+        f"{mod}.{n}" for mod, names in data.items() if not mod.startswith("_") for n in names
+    }
     assert len(expected) >= 120
     rows = _symbol_rows()
-    assert set(rows) == expected  # every listed symbol has a row, and no row for a name TF does not export
+    assert (
+        set(rows) == expected
+    )  # every listed symbol has a row, and no row for a name TF does not export
     for name, (status, what) in rows.items():
         assert status in STATUSES, f"{name}: status {status!r}"
         assert what, f"{name}: say what to use"

@@ -30,7 +30,10 @@ def _model(case: dict):
     if kind == "cudnn_compatible_lstm":
         h = cfg["num_units"]
         return rk.MultiRNNCell(
-            [rk.CudnnCompatibleLSTMCell(h, input_size=d if i == 0 else h) for i in range(cfg["num_layers"])]
+            [
+                rk.CudnnCompatibleLSTMCell(h, input_size=d if i == 0 else h)
+                for i in range(cfg["num_layers"])
+            ]
         )
     cls = rk.GRUBlockCellV2 if kind == "gru_block_v2" else rk.GRUBlockCell
     return cls(cfg["num_units"], input_size=d)
@@ -51,7 +54,9 @@ def _run(case, model, arrays, fused):
     loss = (out * torch.tensor(arrays["r_out"])).sum()
     for i, s in enumerate(states):
         loss = loss + (s * torch.tensor(arrays[f"r_state_{i}"])).sum()
-    params = list(rk.tf_variables(model, scope=None if case["kind"] == "lstm_block_fused" else "rnn").values())
+    params = list(
+        rk.tf_variables(model, scope=None if case["kind"] == "lstm_block_fused" else "rnn").values()
+    )
     grads = torch.autograd.grad(loss, [x, *init, *params])
     return out, states, grads
 
@@ -63,7 +68,9 @@ def test_block_cells_replay_tensorflow(case, fused):
     model = _model(case)
     scope = None if case["kind"] == "lstm_block_fused" else "rnn"
     assert list(rk.tf_variables(model, scope=scope)) == case["names"]  # TF's names, TF's order
-    rk.load_tf_variables(model, {n: arrays[f"var_{k}"] for k, n in enumerate(case["names"])}, scope=scope)
+    rk.load_tf_variables(
+        model, {n: arrays[f"var_{k}"] for k, n in enumerate(case["names"])}, scope=scope
+    )
     if case["kind"] == "lstm_block_fused" and fused is False:
         model.cell.register_forward_hook(lambda *a: None)  # a hook forces the step loop
     out, states, grads = _run(case, model, arrays, fused)
@@ -80,5 +87,11 @@ def test_block_cells_replay_tensorflow(case, fused):
 
 def test_fixtures_cover_every_block_kernel_and_stay_small():
     kinds = {c["kind"] for c in CASES}
-    assert kinds == {"lstm_block", "lstm_block_fused", "gru_block", "gru_block_v2", "cudnn_compatible_lstm"}
+    assert kinds == {
+        "lstm_block",
+        "lstm_block_fused",
+        "gru_block",
+        "gru_block_v2",
+        "cudnn_compatible_lstm",
+    }
     assert sum(p.stat().st_size for p in FIXTURES.iterdir()) < 500_000

@@ -94,7 +94,9 @@ class LSTMBlockCell(tf.nn.rnn_cell.RNNCell):
         w = tf.get_variable("kernel", [inputs.shape[-1] + n, 4 * n], dt)
         b = tf.get_variable("bias", [4 * n], dt, tf.zeros_initializer())
         if self._peep:
-            wci, wcf, wco = (tf.get_variable(k, [n], dt) for k in ("w_i_diag", "w_f_diag", "w_o_diag"))
+            wci, wcf, wco = (
+                tf.get_variable(k, [n], dt) for k in ("w_i_diag", "w_f_diag", "w_o_diag")
+            )
         else:
             wci = wcf = wco = tf.zeros([n], dt)
         cs_prev, h_prev = state
@@ -132,7 +134,9 @@ class GRUBlockCell(tf.nn.rnn_cell.RNNCell):
         b_ru = tf.get_variable(k_bru, [2 * n], dt, tf.constant_initializer(1.0))
         w_c = tf.get_variable(k_c, [rows, n], dt)
         b_c = tf.get_variable(k_bc, [n], dt, tf.zeros_initializer())
-        _, _, _, h = tf.raw_ops.GRUBlockCell(x=inputs, h_prev=h_prev, w_ru=w_ru, w_c=w_c, b_ru=b_ru, b_c=b_c)
+        _, _, _, h = tf.raw_ops.GRUBlockCell(
+            x=inputs, h_prev=h_prev, w_ru=w_ru, w_c=w_c, b_ru=b_ru, b_c=b_c
+        )
         return h, h
 
 
@@ -144,7 +148,9 @@ def lstm_block_fused(inputs: Any, init: Any, lengths: Any, num_units: int, forge
         w = tf.get_variable("kernel", [inputs.shape[-1] + n, 4 * n], dt)
         b = tf.get_variable("bias", [4 * n], dt, tf.zeros_initializer())
         if use_peephole:
-            wci, wcf, wco = (tf.get_variable(k, [n], dt) for k in ("w_i_diag", "w_f_diag", "w_o_diag"))
+            wci, wcf, wco = (
+                tf.get_variable(k, [n], dt) for k in ("w_i_diag", "w_f_diag", "w_o_diag")
+            )
         else:
             wci = wcf = wco = tf.zeros([n], dt)
     time_len = int(inputs.shape[0])
@@ -234,7 +240,9 @@ def make_case(case: dict[str, Any]) -> dict[str, np.ndarray]:
         case["names"] = [v.op.name for v in variables]
         r_out = rng.standard_normal(out.shape.as_list()).astype(np.float32)
         r_state = [rng.standard_normal(s.shape.as_list()).astype(np.float32) for s in state]
-        loss = tf.reduce_sum(out * r_out) + sum(tf.reduce_sum(s * r) for s, r in zip(state, r_state))
+        loss = tf.reduce_sum(out * r_out) + sum(
+            tf.reduce_sum(s * r) for s, r in zip(state, r_state)
+        )
         grads = tf.gradients(loss, [x, *init, *variables])
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())

@@ -33,6 +33,6 @@ def test_lstm_is_the_block_cell_without_forget_bias():
         "cudnn_compatible_lstm_cell/kernel",
         "cudnn_compatible_lstm_cell/bias",
     ]
-    assert rk.fused.explain(rk.MultiRNNCell([cell, rk.CudnnCompatibleLSTMCell(4, input_size=4)])) == (
-        "fused: torch._VF.lstm(num_layers=2, hidden_size=4)"
-    )
+    assert rk.fused.explain(
+        rk.MultiRNNCell([cell, rk.CudnnCompatibleLSTMCell(4, input_size=4)])
+    ) == ("fused: torch._VF.lstm(num_layers=2, hidden_size=4)")

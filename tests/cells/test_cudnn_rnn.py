@@ -17,7 +17,9 @@ H, D, T, B = 4, 3, 6, 5
 LENGTHS = [6, 0, 3, 1, 5]
 
 
-def _tf_canonical_from_torch(module: torch.nn.Module, mode: str, scope: str) -> dict[str, np.ndarray]:
+def _tf_canonical_from_torch(
+    module: torch.nn.Module, mode: str, scope: str
+) -> dict[str, np.ndarray]:
     """What TF's CudnnOpaqueParamsSaveable wrote for these cuDNN weights (NumPy, from TF 1.15's rules)."""
     out: dict[str, np.ndarray] = {}
     dirs = 2 if module.bidirectional else 1
@@ -43,7 +45,9 @@ def _tf_canonical_from_torch(module: torch.nn.Module, mode: str, scope: str) -> 
             out[cell + "candidate/input_projection/bias"] = b_ih[2 * H :]
             out[cell + "candidate/hidden_projection/bias"] = b_hh[2 * H :]
         else:
-            i, f, c, o = (np.concatenate([w, r], 1) for w, r in zip(np.split(w_ih, 4), np.split(w_hh, 4)))
+            i, f, c, o = (
+                np.concatenate([w, r], 1) for w, r in zip(np.split(w_ih, 4), np.split(w_hh, 4))
+            )
             bi, bf, bc, bo = np.split(b_ih + b_hh, 4)
             cell = prefix + "cudnn_compatible_lstm_cell/"
             out[cell + "kernel"] = np.concatenate([i, c, f, o], 0).T
@@ -85,7 +89,9 @@ def test_tf_checkpoint_loads_into_layer_and_compatible_cells(tmp_path, mode, bid
     out, state = layer(x, sequence_lengths=LENGTHS)
 
     # the fused kernel itself, on the original cuDNN-layout weights (packed: TF's cuDNN v3 length rule)
-    packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(LENGTHS).clamp(min=1), enforce_sorted=False)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(
+        x, torch.tensor(LENGTHS).clamp(min=1), enforce_sorted=False
+    )
     ref_packed, _ = module(packed)
     ref_out, _ = torch.nn.utils.rnn.pad_packed_sequence(ref_packed, total_length=T)
     ref_out[:, 1] = 0  # length 0: zero outputs
@@ -95,15 +101,21 @@ def test_tf_checkpoint_loads_into_layer_and_compatible_cells(tmp_path, mode, bid
     if not bidirectional:
         cell = rk.MultiRNNCell([_compat_cells(mode, D), _compat_cells(mode, H)])
         rk.load_tf_checkpoint(cell, path, scope=f"{scope}/rnn", strict=False)
-        cell_out, cell_state = rk.dynamic_rnn(cell, x, sequence_length=LENGTHS, time_major=True, fused=False)
+        cell_out, cell_state = rk.dynamic_rnn(
+            cell, x, sequence_length=LENGTHS, time_major=True, fused=False
+        )
         hs = [s.h if mode == "lstm" else s for s in cell_state]
         torch.testing.assert_close(state[0], torch.stack(hs), rtol=1e-12, atol=1e-12)
     else:
         fw = [_compat_cells(mode, D), _compat_cells(mode, 2 * H)]
         bw = [_compat_cells(mode, D), _compat_cells(mode, 2 * H)]
-        names = rk.tf_variables_stack_bidirectional(fw, bw, scope=f"{scope}/stack_bidirectional_rnn")
+        names = rk.tf_variables_stack_bidirectional(
+            fw, bw, scope=f"{scope}/stack_bidirectional_rnn"
+        )
         rk.load_tf_variable_dict(names, {k: v for k, v in canonical.items() if k in names})
-        cell_out, _, _ = rk.stack_bidirectional_dynamic_rnn(fw, bw, x, sequence_length=LENGTHS, time_major=True)
+        cell_out, _, _ = rk.stack_bidirectional_dynamic_rnn(
+            fw, bw, x, sequence_length=LENGTHS, time_major=True
+        )
     torch.testing.assert_close(out, cell_out, rtol=1e-12, atol=1e-12)
 
     # and back: the layer writes TF's canonical names and values (bias sums), and a torch module with halves
@@ -145,7 +157,10 @@ def test_layer_state_shapes_time_major_and_dropout():
     torch.testing.assert_close(layer(x)[0], out_tm)  # eval(): no dropout, deterministic
     layer.train()
     assert not torch.allclose(layer(x)[0], out_tm)  # dropout between the layers in training
-    assert rk.fused.explain(layer) == "fused: torch._VF.lstm(num_layers=2, hidden_size=4, bidirectional=True)"
+    assert (
+        rk.fused.explain(layer)
+        == "fused: torch._VF.lstm(num_layers=2, hidden_size=4, bidirectional=True)"
+    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (cuDNN)")

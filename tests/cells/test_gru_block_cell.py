@@ -13,7 +13,12 @@ def test_same_numbers_as_gru_cell_under_block_names():
     gru = rk.GRUCell(4, input_size=3)
     block = rk.GRUBlockCell(cell_size=4, input_size=3)
     v2 = rk.GRUBlockCellV2(4, input_size=3)
-    assert list(rk.tf_variables(block)) == ["rnn/gru_cell/w_ru", "rnn/gru_cell/b_ru", "rnn/gru_cell/w_c", "rnn/gru_cell/b_c"]
+    assert list(rk.tf_variables(block)) == [
+        "rnn/gru_cell/w_ru",
+        "rnn/gru_cell/b_ru",
+        "rnn/gru_cell/w_c",
+        "rnn/gru_cell/b_c",
+    ]
     assert list(rk.tf_variables(v2)) == list(rk.tf_variables(gru))
     assert torch.all(block.gates_bias == 1) and torch.all(block.candidate_bias == 0)
     values = [v.detach() for v in rk.tf_variables(gru).values()]

@@ -16,7 +16,11 @@ def test_defaults_initialisers_and_names():
     assert cell.forget_bias == 1.0 and cell.cell_clip is None and cell.tf_name == "lstm_cell"
     assert cell.kernel.abs().max() <= math.sqrt(6 / (50 + 160)) and torch.all(cell.bias == 0)
     assert cell.w_i_diag.abs().max() <= math.sqrt(6 / 80) and cell.w_i_diag.abs().max() > 0
-    assert list(rk.tf_variables(cell))[2:] == ["rnn/lstm_cell/w_i_diag", "rnn/lstm_cell/w_f_diag", "rnn/lstm_cell/w_o_diag"]
+    assert list(rk.tf_variables(cell))[2:] == [
+        "rnn/lstm_cell/w_i_diag",
+        "rnn/lstm_cell/w_f_diag",
+        "rnn/lstm_cell/w_o_diag",
+    ]
     assert rk.LSTMBlockCell(3, cell_clip=-1.0).cell_clip is None  # TF's "-1: no clip"
     assert rk.LSTMBlockCell(3, cell_clip=0).cell_clip is None
 

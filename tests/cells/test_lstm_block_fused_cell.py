@@ -14,7 +14,10 @@ def test_call_forms_names_and_equality_with_the_block_cell():
     assert list(rk.tf_variables(fused)) == ["lstm_fused_cell/kernel", "lstm_fused_cell/bias"]
     assert rk.fused.explain(fused) == "fused: torch._VF.lstm(num_layers=1, hidden_size=4)"
     cell = rk.LSTMBlockCell(4, forget_bias=0.5, input_size=3)
-    rk.load_tf_variables(cell, dict(zip(rk.tf_variables(cell), [v.detach() for v in rk.tf_variables(fused).values()])))
+    rk.load_tf_variables(
+        cell,
+        dict(zip(rk.tf_variables(cell), [v.detach() for v in rk.tf_variables(fused).values()])),
+    )
     x = torch.randn(6, 2, 3)
     init = (torch.randn(2, 4), torch.randn(2, 4))
     out, state = fused(x, initial_state=init, dtype=torch.float32, sequence_length=[6, 0])

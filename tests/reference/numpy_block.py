@@ -8,7 +8,12 @@ import numpy as np
 
 from tests.reference.numpy_cells import gru, sigmoid
 
-_BLOCK_NAMES = {"w_ru": "gates/kernel", "b_ru": "gates/bias", "w_c": "candidate/kernel", "b_c": "candidate/bias"}
+_BLOCK_NAMES = {
+    "w_ru": "gates/kernel",
+    "b_ru": "gates/bias",
+    "w_c": "candidate/kernel",
+    "b_c": "candidate/bias",
+}
 
 
 def gru_block(w, x, h):

@@ -31,9 +31,13 @@ def check_cell_clip(where: str, cell_clip: Any) -> float | None:
     """TF's block-kernel rule: None or a value <= 0 means no clipping (TF passed -1); NaN is refused."""
     if cell_clip is None:
         return None
-    if isinstance(cell_clip, bool) or not isinstance(cell_clip, numbers.Real) or math.isnan(cell_clip):
+    if (
+        isinstance(cell_clip, bool)
+        or not isinstance(cell_clip, numbers.Real)
+        or math.isnan(cell_clip)
+    ):
         raise TypeError(f"{where}: expected cell_clip to be a number or None, got {cell_clip!r}")
-    return float(cell_clip) if cell_clip > 0 else None
+    return float(cell_clip) if float(cell_clip) > 0 else None
 
 
 class _ClipPassingGradient(torch.autograd.Function):
@@ -79,6 +83,9 @@ class LSTMBlockCell(LayerCell):
     """
 
     tf_name = "lstm_cell"
+    forget_bias: float
+    cell_clip: float | None
+    use_peephole: bool
     kernel: torch.Tensor
     bias: torch.Tensor
     w_i_diag: torch.Tensor

@@ -126,7 +126,9 @@ class CudnnCompatibleGRUCell(LayerCell):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The rest of one step from ``input_projection``'s ``[B, 3H]`` slice and ``h [B, H]``."""
         h = self.num_units
-        gates = torch.sigmoid(torch.addmm(projected[:, : 2 * h], state, self.gates_kernel[self.input_size :]))
+        gates = torch.sigmoid(
+            torch.addmm(projected[:, : 2 * h], state, self.gates_kernel[self.input_size :])
+        )
         r, u = gates.chunk(2, dim=1)
         hidden = torch.addmm(self.hidden_bias, state, self.hidden_kernel)
         candidate = torch.tanh(projected[:, 2 * h :] + r * hidden)

@@ -151,7 +151,9 @@ def explain(cell: Any) -> str:
     """
     layer_explain = getattr(cell, "explain", None)
     if not isinstance(cell, RNNCell) and callable(layer_explain):
-        return str(layer_explain())  # sequence layers (LSTMBlockFusedCell, CudnnLSTM...) say it themselves
+        return str(
+            layer_explain()
+        )  # sequence layers (LSTMBlockFusedCell, CudnnLSTM...) say it themselves
     fused_plan, reason = plan(cell)
     if fused_plan is None:
         return f"step loop: {reason}"

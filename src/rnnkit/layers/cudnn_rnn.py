@@ -18,19 +18,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch import _VF, nn
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from torch import nn
 
 from .._checks import check_positive_int, describe, to_torch_device, to_torch_dtype
 from ..cells.base import LayerCell
 from ..cells.basic_rnn import BasicRNNCell
 from ..cells.cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTMCell
 from ..unroll._checks import check_sequence_length
-from .cudnn_params import GATES, from_cudnn, to_cudnn
+from ._kernel import KernelSpec, run_kernel
+from .cudnn_params import from_cudnn, to_cudnn
 
 __all__ = ["CudnnLSTM", "CudnnGRU", "CudnnRNNTanh", "CudnnRNNRelu"]
 
-_KERNELS = {"lstm": "lstm", "gru": "gru", "rnn_tanh": "rnn_tanh", "rnn_relu": "rnn_relu"}
+
 _TORCH_MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn_tanh": nn.RNN, "rnn_relu": nn.RNN}
 
 
@@ -39,6 +39,8 @@ class _CudnnRNN(nn.Module):
 
     rnn_mode = "lstm"
     _default_name = "cudnn_rnn"
+    _kernel_init: Any
+    _bias_init: Any
 
     def __init__(
         self,
@@ -68,7 +70,11 @@ class _CudnnRNN(nn.Module):
             raise ValueError(
                 f"{where}: expected direction 'unidirectional' or 'bidirectional', got {direction!r}"
             )
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout <= 1.0:
+        if (
+            isinstance(dropout, bool)
+            or not isinstance(dropout, (int, float))
+            or not 0.0 <= dropout <= 1.0
+        ):
             raise ValueError(f"{where}: expected dropout to be a number in [0, 1], got {dropout!r}")
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"{where}: expected name to be a non-empty str, got {name!r}")
@@ -88,7 +94,11 @@ class _CudnnRNN(nn.Module):
         return 1 if self.direction == "unidirectional" else 2
 
     def _new_cell(self, input_size: int) -> LayerCell:
-        kw = {"input_size": input_size, "dtype": self._param_dtype, "device": self._param_device}
+        kw: dict[str, Any] = {
+            "input_size": input_size,
+            "dtype": self._param_dtype,
+            "device": self._param_device,
+        }
         if self.rnn_mode == "lstm":
             return CudnnCompatibleLSTMCell(self.num_units, **kw)
         if self.rnn_mode == "gru":
@@ -116,7 +126,7 @@ class _CudnnRNN(nn.Module):
         """TF initialised each cuDNN weight matrix on its own (default glorot-uniform over ``[H, D_in]`` /
         ``[H, H]``) and each cuDNN bias (default zeros); the saved biases are sums of two."""
         with torch.no_grad():
-            for cell in self.cells:
+            for cell in self._cells():
                 weights = to_cudnn(self.rnn_mode, self._params(cell), cell.input_size)
                 h = self.num_units
                 for w in weights[:2]:
@@ -131,8 +141,12 @@ class _CudnnRNN(nn.Module):
                 for name, value in from_cudnn(self.rnn_mode, weights).items():
                     self._params(cell)[name].copy_(value)
 
+    def _cells(self) -> list[Any]:
+        """The cells, one per layer and direction (fw then bw), as ``LayerCell``s."""
+        return list(self.cells)
+
     @staticmethod
-    def _params(cell: LayerCell) -> dict[str, torch.Tensor]:
+    def _params(cell: Any) -> dict[str, torch.Tensor]:
         return {rel: getattr(cell, attr) for rel, attr in cell._tf_params}
 
     def _cell_scope(self, index: int) -> str:
@@ -144,9 +158,8 @@ class _CudnnRNN(nn.Module):
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         """The canonical names of TF's checkpoints of this layer, layer by layer (fw then bw), e.g.
         ``cudnn_lstm/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/kernel``. Not built: nothing."""
-        for index, cell in enumerate(self.cells):
+        for index, cell in enumerate(self._cells()):
             yield from cell.named_tf_variables(f"{prefix}{self.tf_name}/{self._cell_scope(index)}")
-
 
     def tf_redundant_variables(self, scope: str | None = None) -> list[str]:
         """TF's ``opaque_kernel`` buffer, saved next to the canonical weights: its layout belongs to one cuDNN
@@ -157,14 +170,18 @@ class _CudnnRNN(nn.Module):
     def torch_weights(self) -> list[torch.Tensor]:
         """The kernel's flat weight list (per layer, fw then bw: ``w_ih, w_hh, b_ih, b_hh``), built inside
         autograd from the canonical parameters (so gradients reach them)."""
-        return [w for cell in self.cells for w in to_cudnn(self.rnn_mode, self._params(cell), cell.input_size)]
+        return [
+            w
+            for cell in self._cells()
+            for w in to_cudnn(self.rnn_mode, self._params(cell), cell.input_size)
+        ]
 
     def to_torch_module(self) -> nn.Module:
         """A ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` holding this layer's values (biases split as TF restored them)."""
         self._require_built("to_torch_module")
         kind = _TORCH_MODULES[self.rnn_mode]
         extra = {"nonlinearity": self.rnn_mode[4:]} if kind is nn.RNN else {}
-        param = self.cells[0].kernel if self.rnn_mode != "gru" else self.cells[0].gates_kernel
+        param = next(self.parameters())
         module = kind(self.input_size, self.num_units, self.num_layers, dropout=self.dropout,
                       bidirectional=self.num_dirs == 2, dtype=param.dtype, device=param.device, **extra)  # fmt: skip
         with torch.no_grad():
@@ -172,20 +189,31 @@ class _CudnnRNN(nn.Module):
                 target.copy_(value)
         return module
 
-    def load_torch_module(self, module: nn.Module) -> None:
+    def load_torch_module(self, module: Any) -> None:
         """Copy a ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` of the same configuration into this layer (biases summed,
         as TF's saveable wrote them)."""
         where = f"{type(self).__name__}.load_torch_module"
         self._require_built(where)
         kind = _TORCH_MODULES[self.rnn_mode]
-        if type(module) is not kind or module.num_layers != self.num_layers or module.hidden_size != self.num_units \
-                or module.input_size != self.input_size or module.bidirectional != (self.num_dirs == 2) \
-                or getattr(module, "proj_size", 0) or not module.bias:  # fmt: skip
-            raise ValueError(f"{where}: expected a torch.nn.{kind.__name__} of this layer's configuration, "
-                             f"got {module!r}")  # fmt: skip
+        m: Any = module
+        wanted = (self.num_layers, self.num_units, self.input_size, self.num_dirs == 2, 0, True)
+        same = type(module) is kind
+        if same:  # (a separate statement: an `and` would let mypy narrow m to `object`)
+            same = (
+                m.num_layers,
+                m.hidden_size,
+                m.input_size,
+                m.bidirectional,
+                m.proj_size,
+                m.bias,
+            ) == wanted
+        if not same:
+            raise ValueError(
+                f"{where}: expected a torch.nn.{kind.__name__} of this layer's configuration, got {module!r}"
+            )
         flat = list(module._flat_weights)
         with torch.no_grad():
-            for index, cell in enumerate(self.cells):
+            for index, cell in enumerate(self._cells()):
                 values = from_cudnn(self.rnn_mode, flat[4 * index : 4 * index + 4])
                 for name, value in values.items():
                     self._params(cell)[name].copy_(value)
@@ -202,7 +230,7 @@ class _CudnnRNN(nn.Module):
     def explain(self) -> str:
         """The kernel every call runs on (always a fused one)."""
         bi = ", bidirectional=True" if self.num_dirs == 2 else ""
-        return (f"fused: torch._VF.{_KERNELS[self.rnn_mode]}(num_layers={self.num_layers}, "
+        return (f"fused: torch._VF.{self.rnn_mode}(num_layers={self.num_layers}, "
                 f"hidden_size={self.num_units}{bi})")  # fmt: skip
 
     def forward(
@@ -228,22 +256,29 @@ class _CudnnRNN(nn.Module):
         self._check_like_params(where, x)
         time, batch = x.shape[0], x.shape[1]
         hx = self._initial_state(where, initial_state, batch, x, time_major)
-        lengths = check_sequence_length(where, sequence_lengths, batch, time, x.device, "sequence_lengths")
+        lengths = check_sequence_length(
+            where, sequence_lengths, batch, time, x.device, "sequence_lengths"
+        )
         train = self.training if training is None else bool(training)
-        out, final = self._run(x, hx, lengths, train)
+        spec = KernelSpec(self.rnn_mode, self.num_layers, self.dropout, self.num_dirs == 2)
+        out, final = run_kernel(spec, self.torch_weights(), x, hx, lengths, train)
         if not time_major:
             out, final = out.transpose(0, 1), tuple(s.transpose(0, 1) for s in final)
         return out, final
 
     def _check_like_params(self, where: str, x: torch.Tensor) -> None:
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"{where}: built for input_size={self.input_size}, got inputs.shape[-1]={x.shape[-1]}")
+            raise ValueError(
+                f"{where}: built for input_size={self.input_size}, got inputs.shape[-1]={x.shape[-1]}"
+            )
         param = next(self.parameters())
         if x.dtype != param.dtype or x.device != param.device:
             raise TypeError(f"{where}: expected {param.dtype} inputs on {param.device} (the layer's parameters), "
                             f"got {x.dtype} on {x.device}")  # fmt: skip
 
-    def _initial_state(self, where: str, state: Any, batch: int, x: torch.Tensor, time_major: bool) -> list:
+    def _initial_state(
+        self, where: str, state: Any, batch: int, x: torch.Tensor, time_major: bool
+    ) -> list:
         count = 2 if self.rnn_mode == "lstm" else 1
         shape = (self.num_layers * self.num_dirs, batch, self.num_units)
         if state is None:
@@ -262,35 +297,6 @@ class _CudnnRNN(nn.Module):
             result.append(s.to(x.dtype))
         return result
 
-    def _kernel(self, x: Any, batch_sizes: torch.Tensor | None, hx: list, train: bool) -> tuple:
-        args = (self.torch_weights(), True, self.num_layers, self.dropout, train, self.num_dirs == 2)
-        fn = getattr(_VF, _KERNELS[self.rnn_mode])
-        state: Any = tuple(hx) if self.rnn_mode == "lstm" else hx[0]
-        if batch_sizes is None:
-            result = fn(x, state, *args, False)
-        else:
-            result = fn(x, batch_sizes, state, *args)
-        return result[0], tuple(result[1:])
-
-    def _run(self, x: torch.Tensor, hx: list, lengths: torch.Tensor | None, train: bool) -> tuple:
-        time = x.shape[0]
-        if lengths is None or bool((lengths == time).all()):
-            return self._kernel(x, None, hx, train)
-        # Packed sequences: the kernel sees only the steps within each row's length (TF's cuDNN v3 semantics).
-        # They refuse length 0: such rows run one step on zeros and are then replaced by zeros / their state.
-        empty = lengths == 0
-        x = torch.where(empty.view(1, -1, 1), torch.zeros((), dtype=x.dtype, device=x.device), x)
-        packed = pack_padded_sequence(x, lengths.cpu().clamp(min=1), enforce_sorted=False)
-        order = packed.sorted_indices
-        data, final = self._kernel(packed.data, packed.batch_sizes, [h.index_select(1, order) for h in hx], train)
-        out, _ = pad_packed_sequence(
-            PackedSequence(data, packed.batch_sizes, order, packed.unsorted_indices), total_length=time
-        )
-        final = tuple(s.index_select(1, packed.unsorted_indices) for s in final)
-        out = torch.where(empty.view(1, -1, 1), torch.zeros((), dtype=out.dtype, device=out.device), out)
-        final = tuple(torch.where(empty.view(1, -1, 1), h0, s) for h0, s in zip(hx, final))
-        return out, final
-
     def extra_repr(self) -> str:
         return (f"num_layers={self.num_layers}, num_units={self.num_units}, input_size={self.input_size}, "
                 f"direction={self.direction!r}, dropout={self.dropout}")  # fmt: skip
@@ -300,7 +306,9 @@ def _check_inputs(where: str, inputs: Any) -> torch.Tensor:
     if not isinstance(inputs, torch.Tensor):
         raise TypeError(f"{where}: expected inputs to be a rank-3 tensor, got {describe(inputs)}")
     if inputs.dim() != 3:
-        raise ValueError(f"{where}: expected inputs of rank 3 [T, B, D], got shape {tuple(inputs.shape)}")
+        raise ValueError(
+            f"{where}: expected inputs of rank 3 [T, B, D], got shape {tuple(inputs.shape)}"
+        )
     if not inputs.is_floating_point():
         raise TypeError(f"{where}: expected floating-point inputs, got {inputs.dtype}")
     return inputs

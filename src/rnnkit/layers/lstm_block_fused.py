@@ -86,7 +86,6 @@ class LSTMBlockFusedCell(nn.Module):
         """``(TF name, parameter)`` in TF's creation order: ``prefix + "lstm_fused_cell/kernel"``, ..."""
         return self.cell.named_tf_variables(prefix)
 
-
     def explain(self) -> str:
         """Which path the sequence runs on (torch's fused LSTM or the step loop) and why."""
         return explain(self.cell)
@@ -105,18 +104,24 @@ class LSTMBlockFusedCell(nn.Module):
         is_list = isinstance(inputs, (list, tuple))
         if is_list:
             if not inputs or not all(isinstance(x, torch.Tensor) for x in inputs):
-                raise TypeError(f"{where}: expected inputs to be a [T, B, D] tensor or a non-empty list of "
-                                f"[B, D] tensors, got {describe(inputs)}")
+                raise TypeError(
+                    f"{where}: expected inputs to be a [T, B, D] tensor or a non-empty list of "
+                    f"[B, D] tensors, got {describe(inputs)}"
+                )
             inputs = torch.stack(list(inputs))
         if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"{where}: expected inputs to be a [T, B, D] tensor, got {describe(inputs)}")
+            raise TypeError(
+                f"{where}: expected inputs to be a [T, B, D] tensor, got {describe(inputs)}"
+            )
         if inputs.dim() != 3:
             raise ValueError(
                 f"{where}: expected time-major inputs of rank 3 [T, B, D], got shape {tuple(inputs.shape)}"
             )
         wanted = to_torch_dtype(where, dtype)
         if wanted is not None and wanted != inputs.dtype:
-            raise TypeError(f"{where}: expected dtype to match the inputs' dtype {inputs.dtype}, got {wanted}")
+            raise TypeError(
+                f"{where}: expected dtype to match the inputs' dtype {inputs.dtype}, got {wanted}"
+            )
         if initial_state is not None:
             if not isinstance(initial_state, (tuple, list)) or len(initial_state) != 2:
                 raise ValueError(
@@ -124,7 +129,11 @@ class LSTMBlockFusedCell(nn.Module):
                 )
             initial_state = LSTMStateTuple(*initial_state)
         outputs, state = dynamic_rnn(
-            self.cell, inputs, sequence_length=sequence_length, initial_state=initial_state, time_major=True
+            self.cell,
+            inputs,
+            sequence_length=sequence_length,
+            initial_state=initial_state,
+            time_major=True,
         )
         return (list(outputs.unbind(0)) if is_list else outputs), state
 
