@@ -125,21 +125,32 @@ class CudnnCompatibleGRUCell(LayerCell):
         self, projected: torch.Tensor, state: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The rest of one step from ``input_projection``'s ``[B, 3H]`` slice and ``h [B, H]``."""
-        h = self.num_units
-        gates = torch.sigmoid(
-            torch.addmm(projected[:, : 2 * h], state, self.gates_kernel[self.input_size :])
-        )
-        r, u = gates.chunk(2, dim=1)
-        hidden = torch.addmm(self.hidden_bias, state, self.hidden_kernel)
-        candidate = torch.tanh(projected[:, 2 * h :] + r * hidden)
-        new_h = (1 - u) * candidate + u * state
-        return new_h, new_h
+        return self._recurrent_fn()(projected, state)
+
+    def _recurrent_fn(
+        self,
+    ) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """``recurrent_step`` with the kernel's recurrent half sliced once per unroll, not once per step."""
+        n, w_gates_h = self.num_units, self.gates_kernel[self.input_size :]
+        hidden_kernel, hidden_bias = self.hidden_kernel, self.hidden_bias
+
+        def step(projected: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            r, u = torch.sigmoid(torch.addmm(projected[:, : 2 * n], state, w_gates_h)).chunk(
+                2, dim=1
+            )
+            candidate = torch.tanh(
+                projected[:, 2 * n :] + r * torch.addmm(hidden_bias, state, hidden_kernel)
+            )
+            new_h = (1 - u) * candidate + u * state
+            return new_h, new_h
+
+        return step
 
     def _step(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.recurrent_step(self.input_projection(inputs), state)
 
     def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
-        return self.input_projection(inputs), self.recurrent_step
+        return self.input_projection(inputs), self._recurrent_fn()
 
     def fused_spec(self) -> str | None:
         """None: torch's fused GRU (reset after the matmul, two candidate biases) computes this cell exactly."""
