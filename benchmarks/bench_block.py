@@ -60,6 +60,16 @@ def _naive(cell: rk.LSTMBlockCell, x: torch.Tensor) -> torch.Tensor:
     return torch.stack(outs)
 
 
+def _path(name: str, module: torch.nn.Module) -> str:
+    if name.startswith("naive"):
+        return "plain Python loop"
+    if name.endswith(" loop"):
+        return "step loop (fused=False)"
+    if isinstance(module, (rk.RNNCell, rk.LSTMBlockFusedCell, rk.CudnnLSTM, rk.CudnnGRU)):
+        return rk.fused.explain(module)
+    return "torch"
+
+
 def _rate(
     fn: Callable[[], object], clock: Callable[[], float], repeats: int, sync: Callable[[], None]
 ) -> float:
@@ -108,15 +118,7 @@ def main() -> None:
             with torch.no_grad():
                 forward(x)
 
-        path = (
-            rk.fused.explain(module)
-            if isinstance(module, (rk.RNNCell, rk.LSTMBlockFusedCell))
-            else "torch"
-        )
-        if isinstance(module, rk.RNNCell) and "loop" in name and "auto" not in name:
-            path = "step loop (fused=False)" if "(loop)" not in name else path
-        if isinstance(module, (rk.CudnnLSTM, rk.CudnnGRU)):
-            path = module.explain()
+        path = _path(name, module)
         train = _rate(train_step, clock, args.repeats, sync)
         seqs = _rate(infer, clock, args.repeats, sync) * B
         print(f"| {name} | {train:.3g} | {seqs:.4g} | {path} |", flush=True)
