@@ -51,6 +51,9 @@ CASES = [
       lambda: rk.CudnnCompatibleLSTMCell(H, input_size=D)(torch.zeros(B, 7), rk.LSTMStateTuple(
           torch.zeros(B, H), torch.zeros(B, H))), ValueError,
       "CudnnCompatibleLSTMCell: built for input_size=3, got inputs.shape[-1]=7"),
+    C("fused-num_units", "LSTMBlockFusedCell", "num_units", "0",
+      lambda: rk.LSTMBlockFusedCell(0), ValueError,
+      "LSTMBlockFusedCell: expected num_units to be a positive int, got 0"),
     C("fused-inputs-rank2", "LSTMBlockFusedCell", "inputs", "not rank 3",
       lambda: fused_cell()(torch.zeros(B, D)), ValueError,
       "LSTMBlockFusedCell: expected time-major inputs of rank 3 [T, B, D], got shape (2, 3)"),

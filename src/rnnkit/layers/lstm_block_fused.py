@@ -55,17 +55,19 @@ class LSTMBlockFusedCell(nn.Module):
         device: Any = None,
     ) -> None:
         super().__init__()
-        self.cell = LSTMBlockCell(
-            num_units,
-            forget_bias=forget_bias,
-            cell_clip=cell_clip,
-            use_peephole=use_peephole,
-            input_size=input_size,
-            dtype=dtype,
-            device=device,
-            name=name,
-        )
-        # The checks above report "LSTMBlockCell"; nothing else differs, so keep one implementation.
+        try:
+            self.cell = LSTMBlockCell(
+                num_units,
+                forget_bias=forget_bias,
+                cell_clip=cell_clip,
+                use_peephole=use_peephole,
+                input_size=input_size,
+                dtype=dtype,
+                device=device,
+                name=name,
+            )
+        except (TypeError, ValueError) as e:  # the same checks; name the class the user called
+            raise type(e)(str(e).replace("LSTMBlockCell", type(self).__name__, 1)) from None
 
     @property
     def num_units(self) -> int:
