@@ -108,9 +108,13 @@ class LSTMBlockCell(LayerCell):
         forget_bias: float = 1.0,
         cell_clip: float | None = None,
         use_peephole: bool = False,
+        dtype: Any = None,
+        reuse: Any = None,
+        name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_units, **kwargs)
+        # TF's positional order (num_units, forget_bias, cell_clip, use_peephole, dtype, reuse, name).
+        super().__init__(num_units, dtype=dtype, name=name, **kwargs)
         where = type(self).__name__
         if not isinstance(forget_bias, numbers.Real) or isinstance(forget_bias, bool):
             raise TypeError(f"{where}: expected forget_bias to be a float, got {forget_bias!r}")
@@ -231,14 +235,20 @@ class GRUBlockCell(GRUCell):
     )
 
     def __init__(
-        self, num_units: int | None = None, cell_size: int | None = None, **kwargs: Any
+        self,
+        num_units: int | None = None,
+        cell_size: int | None = None,
+        reuse: Any = None,
+        name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         if (num_units is None) == (cell_size is None):
             raise ValueError(
                 f"{type(self).__name__}: expected exactly one of num_units or cell_size, "
                 f"got num_units={num_units!r}, cell_size={cell_size!r}"
             )
-        super().__init__(num_units if num_units is not None else cell_size, **kwargs)  # type: ignore[arg-type]
+        # TF's positional order (num_units, cell_size, reuse, name).
+        super().__init__(num_units if num_units is not None else cell_size, name=name, **kwargs)  # type: ignore[arg-type]
 
 
 class GRUBlockCellV2(GRUBlockCell):
