@@ -235,3 +235,16 @@ def test_tf0_names_and_namespaces():
     a, sa = rk.rnn(cell, xs)
     b, sb = rk.static_rnn(cell, xs)
     assert all(torch.equal(x, y) for x, y in zip(a, b)) and torch.equal(sa, sb)
+
+
+def test_contrib_rnn_picks_up_the_contrib_cells(monkeypatch):
+    import sys
+    import types
+
+    fake = types.ModuleType("rnnkit.cells.contrib")
+    fake.__all__ = ["NASCell"]
+    fake.NASCell = object()
+    monkeypatch.setitem(sys.modules, "rnnkit.cells.contrib", fake)
+    assert rk.contrib.rnn.NASCell is fake.NASCell  # no edit of the facade when a contrib cell lands
+    with pytest.raises(AttributeError, match="no 'TimeFreqLSTMCell'"):
+        _ = rk.contrib.rnn.TimeFreqLSTMCell
