@@ -35,6 +35,14 @@ def _model(case: dict):
                 for i in range(cfg["num_layers"])
             ]
         )
+    if kind == "cudnn_compatible_gru":
+        h = cfg["num_units"]
+        return rk.MultiRNNCell(
+            [
+                rk.CudnnCompatibleGRUCell(h, input_size=d if i == 0 else h)
+                for i in range(cfg["num_layers"])
+            ]
+        )
     cls = rk.GRUBlockCellV2 if kind == "gru_block_v2" else rk.GRUBlockCell
     return cls(cfg["num_units"], input_size=d)
 
@@ -93,5 +101,6 @@ def test_fixtures_cover_every_block_kernel_and_stay_small():
         "gru_block",
         "gru_block_v2",
         "cudnn_compatible_lstm",
+        "cudnn_compatible_gru",
     }
     assert sum(p.stat().st_size for p in FIXTURES.iterdir()) < 500_000

@@ -140,6 +140,43 @@ class GRUBlockCell(tf.nn.rnn_cell.RNNCell):
         return h, h
 
 
+class CudnnCompatibleGRUCell(tf.nn.rnn_cell.RNNCell):
+    """contrib.cudnn_rnn.CudnnCompatibleGRUCell (cudnn_rnn_ops.py): cuDNN's GRU in TF ops, TF's variable order."""
+
+    def __init__(self, num_units: int) -> None:
+        super().__init__(name="cudnn_compatible_gru_cell")
+        self._units = num_units
+
+    @property
+    def state_size(self) -> int:
+        return self._units
+
+    @property
+    def output_size(self) -> int:
+        return self._units
+
+    def call(self, inputs: Any, state: Any) -> Any:
+        n, dt, depth = self._units, inputs.dtype, inputs.shape[-1]
+        gate_kernel = tf.get_variable("gates/kernel", [depth + n, 2 * n], dt)
+        gate_bias = tf.get_variable("gates/bias", [2 * n], dt, tf.constant_initializer(1.0))
+        in_kernel = tf.get_variable("candidate/input_projection/kernel", [depth, n], dt)
+        hid_kernel = tf.get_variable("candidate/hidden_projection/kernel", [n, n], dt)
+        in_bias = tf.get_variable(
+            "candidate/input_projection/bias", [n], dt, tf.zeros_initializer()
+        )
+        hid_bias = tf.get_variable(
+            "candidate/hidden_projection/bias", [n], dt, tf.zeros_initializer()
+        )
+        value = tf.sigmoid(
+            tf.nn.bias_add(tf.matmul(tf.concat([inputs, state], 1), gate_kernel), gate_bias)
+        )
+        r, u = tf.split(value, 2, axis=1)
+        candidate = tf.nn.bias_add(tf.matmul(inputs, in_kernel), in_bias)
+        candidate += r * tf.nn.bias_add(tf.matmul(state, hid_kernel), hid_bias)
+        new_h = (1 - u) * tf.tanh(candidate) + u * state
+        return new_h, new_h
+
+
 def lstm_block_fused(inputs: Any, init: Any, lengths: Any, num_units: int, forget_bias: float,
                      cell_clip: Any, use_peephole: bool) -> Any:  # fmt: skip
     """contrib.rnn.LSTMBlockFusedCell.__call__ (LSTMBlockWrapper.call + _call_cell) under ``lstm_fused_cell``."""
@@ -180,6 +217,8 @@ CASES: list[dict[str, Any]] = [
     {"id": "lstm_block_clip_nolen", "kind": "lstm_block", "config": {"num_units": 4, "cell_clip": 0.6}},
     {"id": "cudnn_compatible_lstm_multi", "kind": "cudnn_compatible_lstm", "lengths": LENGTHS,
      "config": {"num_units": 4, "num_layers": 2}},
+    {"id": "cudnn_compatible_gru_multi_tm", "kind": "cudnn_compatible_gru", "time_major": True,
+     "lengths": LENGTHS, "config": {"num_units": 4, "num_layers": 2}},
     {"id": "gru_block", "kind": "gru_block", "config": {"num_units": 4}, "lengths": LENGTHS},
     {"id": "gru_block_v2_tm", "kind": "gru_block_v2", "config": {"num_units": 5}, "time_major": True,
      "lengths": LENGTHS},
@@ -207,6 +246,10 @@ def _build(case: dict[str, Any], x: Any, init: list[Any], lengths: Any) -> tuple
             [LSTMBlockCell(cfg["num_units"], forget_bias=0.0, name="cudnn_compatible_lstm_cell")
              for _ in range(cfg["num_layers"])]
         )  # fmt: skip
+    elif kind == "cudnn_compatible_gru":
+        cell = tf.nn.rnn_cell.MultiRNNCell(
+            [CudnnCompatibleGRUCell(cfg["num_units"]) for _ in range(cfg["num_layers"])]
+        )
     else:
         cell = GRUBlockCell(cfg["num_units"], v2=kind == "gru_block_v2")
     structure = tf.nest.pack_sequence_as(cell.state_size, init)
@@ -217,8 +260,8 @@ def _build(case: dict[str, Any], x: Any, init: list[Any], lengths: Any) -> tuple
 
 def _state_sizes(case: dict[str, Any]) -> list[int]:
     n = case["config"]["num_units"]
-    if case["kind"].startswith("gru"):
-        return [n]
+    if "gru" in case["kind"]:
+        return [n] * case["config"].get("num_layers", 1)
     return [n, n] * case["config"].get("num_layers", 1)
 
 
