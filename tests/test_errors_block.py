@@ -94,6 +94,11 @@ CASES = [
       "wrong shape",
       lambda: cudnn()(X, initial_state=(torch.zeros(1, B, H), torch.zeros(1, B, H))), ValueError,
       "CudnnLSTM: expected initial_state tensors of shape [2, 2, 4] (time-major layout), got [1, 2, 4]"),
+    C("cudnn-initial_state-dtype", "CudnnLSTM / CudnnGRU / CudnnRNNTanh / CudnnRNNRelu", "initial_state",
+      "not the inputs' dtype",
+      lambda: cudnn()(X, initial_state=(torch.zeros(2, B, H, dtype=torch.float64), torch.zeros(2, B, H))),
+      TypeError, "CudnnLSTM: expected initial_state tensors of the inputs' dtype and device (torch.float32 on cpu), "
+      "got torch.float64 on cpu"),
     C("cudnn-lengths-long", "CudnnLSTM / CudnnGRU / CudnnRNNTanh / CudnnRNNRelu", "sequence_lengths", "> T",
       lambda: cudnn()(X, sequence_lengths=[9, 1]), ValueError,
       "CudnnLSTM: expected sequence_lengths <= the number of time steps (5), got 9"),

@@ -294,7 +294,10 @@ class _CudnnRNN(nn.Module):
             if tuple(s.shape) != shape:
                 raise ValueError(f"{where}: expected initial_state tensors of shape {list(shape)} (time-major "
                                  f"layout), got {list(s.shape)}")  # fmt: skip
-            result.append(s.to(x.dtype))
+            if s.dtype != x.dtype or s.device != x.device:
+                raise TypeError(f"{where}: expected initial_state tensors of the inputs' dtype and device "
+                                f"({x.dtype} on {x.device}), got {s.dtype} on {s.device}")  # fmt: skip
+            result.append(s)
         return result
 
     def extra_repr(self) -> str:
