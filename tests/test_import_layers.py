@@ -19,12 +19,15 @@ RANKS = {
     "cells": 1,
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
     "unroll": 3,
-    "layers": 4,  # whole-sequence layers (LSTMBlockFusedCell, cuDNN layers): cells + unrolls + fused kernels
+    # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState) and whole-sequence layers
+    # (LSTMBlockFusedCell, the cuDNN layers): cells + unrolls + fused kernels
+    "layers": 4,
     "tf_names": 4,
     "nn": 4,  # rk.nn / rk.nn.rnn_cell: TF's spellings, re-exports of cells and unrolls only
     "contrib": 4,  # rk.contrib.rnn / rk.contrib.cudnn_rnn: TF's spellings, re-exports only
     "tf_checkpoint": 5,
     "data": 6,  # MNIST/synthetic data: no rnnkit import
+    "export": 6,  # ONNX / TorchScript export of any module: torch (+ onnx) only
     "train": 6,  # the generic loop: no rnnkit import (no task, plot or CLI knowledge)
     "plots": 7,  # matplotlib figures from plain arrays
     "tasks": 8,  # models (cells + unrolls via the facade) + data + loss + plots they own

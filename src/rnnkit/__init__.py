@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import contrib, fused, nest, nn, tf_checkpoint
+from . import contrib, export, fused, nest, nn, tf_checkpoint
 from ._version import __version__
 from .cells import (
     BasicLSTMCell,
@@ -33,7 +33,16 @@ from .cells import (
     RNNCell,
     begin_sequence,
 )
-from .layers import CudnnGRU, CudnnLSTM, CudnnRNNRelu, CudnnRNNTanh, LSTMBlockFusedCell
+from .layers import (
+    RNN,
+    BidirectionalRNN,
+    CudnnGRU,
+    CudnnLSTM,
+    CudnnRNNRelu,
+    CudnnRNNTanh,
+    LSTMBlockFusedCell,
+    TrainableInitialState,
+)
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
 from .tf_names import (
     load_tf_variable_dict,
@@ -59,6 +68,7 @@ from .unroll import (
 __all__ = [
     "__version__",
     "nest",
+    "export",
     "fused",
     "tf_checkpoint",
     "nn",
@@ -106,4 +116,7 @@ __all__ = [
     "tf_variables_bidirectional",
     "tf_variables_stack_bidirectional",
     "load_tf_variable_dict",
+    "RNN",
+    "BidirectionalRNN",
+    "TrainableInitialState",
 ]
