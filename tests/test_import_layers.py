@@ -23,8 +23,11 @@ RANKS = {
     # (LSTMBlockFusedCell, the cuDNN layers): cells + unrolls + fused kernels
     "layers": 4,
     "tf_names": 4,
+    "seq2seq": 4,  # attention, decoders, beam search: cells and the unrolls' checks
     "nn": 4,  # rk.nn / rk.nn.rnn_cell: TF's spellings, re-exports of cells and unrolls only
-    "contrib": 4,  # rk.contrib.rnn / rk.contrib.cudnn_rnn: TF's spellings, re-exports only
+    "legacy_seq2seq": 5,  # TF1's list-based seq2seq: cells, unrolls and seq2seq's layers
+    # rk.contrib.rnn / .cudnn_rnn / .seq2seq / .legacy_seq2seq: TF's spellings, re-exports only
+    "contrib": 5,
     "tf_checkpoint": 5,
     "data": 6,  # MNIST/synthetic data: no rnnkit import
     "export": 6,  # ONNX / TorchScript export of any module: torch (+ onnx) only

@@ -28,8 +28,8 @@ __all__ = [
 
 
 class _UnrollScope(str):
-    """The default ``scope``: ``"rnn"`` (the unrolls' scope) for step cells; nothing for sequence layers
-    (``LSTMBlockFusedCell``, the cuDNN layers), which open their own scope as TF's layers did. An explicit
+    """The default ``scope``: ``"rnn"`` (the unrolls' scope); nothing for sequence layers that open their own
+    scope as TF's layers did (``LSTMBlockFusedCell``, the cuDNN layers: ``tf_scope_is_own = True``). An explicit
     ``scope="rnn"`` is taken literally."""
 
 
@@ -38,8 +38,9 @@ DEFAULT_SCOPE = _UnrollScope("rnn")
 
 
 def default_scope_for(module: Any, scope: str | None) -> str | None:
-    """``scope``, except that the default means no scope for a sequence layer (not an ``RNNCell``)."""
-    if scope is DEFAULT_SCOPE and not isinstance(module, RNNCell):
+    """``scope``, except that the default means no scope for a module that opens its own (a sequence layer,
+    marked by a true ``tf_scope_is_own`` attribute)."""
+    if scope is DEFAULT_SCOPE and getattr(module, "tf_scope_is_own", False):
         return None
     return scope
 
@@ -60,13 +61,19 @@ def _prefix(where: str, scope: str | None) -> str:
 
 
 def _check_module(where: str, cell: Any) -> None:
-    # Sequence layers (LSTMBlockFusedCell, the cuDNN layers) are not step cells but name their variables too.
-    if not isinstance(cell, RNNCell) and not callable(getattr(cell, "named_tf_variables", None)):
+    # Cells, and the other modules that name their TF variables (rk.seq2seq's decoders, Dense, mechanisms;
+    # the sequence layers LSTMBlockFusedCell and the cuDNN layers).
+    if not isinstance(cell, RNNCell) and not (
+        isinstance(cell, nn.Module) and callable(getattr(cell, "named_tf_variables", None))
+    ):
         raise TypeError(f"{where}: expected an rnnkit cell, got {type(cell).__name__}")
 
 
 def tf_variables(cell: RNNCell, scope: str | None = DEFAULT_SCOPE) -> dict[str, nn.Parameter]:
     """The cell's parameters by full TF name (no ``:0``), in TF's variable-creation order.
+
+    Also for the other modules that name their variables (``named_tf_variables``): ``rk.seq2seq``'s decoders
+    (``scope="decoder"``), attention mechanisms and ``Dense`` layers, ``rk.legacy_seq2seq``'s models.
 
     ``scope`` is the unroll's scope: ``"rnn"`` for ``dynamic_rnn``/``static_rnn``, ``"bidirectional_rnn/fw"``...
     Raises ValueError if the cell has not built its parameters yet.

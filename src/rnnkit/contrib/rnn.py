@@ -1,30 +1,47 @@
 """``rk.contrib.rnn``: the names of TF 1.15's ``tf.contrib.rnn`` that rnnkit provides (re-exports only).
 
-The contrib cells (``NASCell``, ``UGRNNCell``, ...) are picked up from ``rnnkit.cells.contrib``: every public
-name there is a name here. What is not provided, and what to use instead: docs/tf1_migration.md.
+The contrib cells (``NASCell``, ``UGRNNCell``, ...) come from ``rnnkit.cells.contrib``; a cell added there later
+is a name here too (``__getattr__``). What is not provided, and what to use instead: docs/tf1_migration.md.
 """
 
 from typing import Any
 
 from ..cells import (
+    AttentionCellWrapper,
     BasicLSTMCell,
     BasicRNNCell,
+    Conv1DLSTMCell,
+    Conv2DLSTMCell,
+    Conv3DLSTMCell,
+    ConvLSTMCell,
+    CoupledInputForgetGateLSTMCell,
     CudnnCompatibleGRUCell,
     CudnnCompatibleLSTMCell,
     DeviceWrapper,
     DropoutWrapper,
+    GLSTMCell,
     GRUBlockCell,
     GRUBlockCellV2,
     GRUCell,
+    HighwayWrapper,
+    IndRNNCell,
+    IndyGRUCell,
+    IndyLSTMCell,
     InputProjectionWrapper,
+    IntersectionRNNCell,
     LayerNormBasicLSTMCell,
+    LayerNormLSTMCell,
     LSTMBlockCell,
     LSTMCell,
     LSTMStateTuple,
     MultiRNNCell,
+    NASCell,
     OutputProjectionWrapper,
+    PhasedLSTMCell,
     ResidualWrapper,
     RNNCell,
+    SRUCell,
+    UGRNNCell,
 )
 from ..layers import LSTMBlockFusedCell
 from ..unroll import (
@@ -58,6 +75,23 @@ __all__ = [
     "static_bidirectional_rnn",
     "stack_bidirectional_dynamic_rnn",
     "stack_bidirectional_rnn",
+    "AttentionCellWrapper",
+    "Conv1DLSTMCell",
+    "Conv2DLSTMCell",
+    "Conv3DLSTMCell",
+    "ConvLSTMCell",
+    "CoupledInputForgetGateLSTMCell",
+    "GLSTMCell",
+    "HighwayWrapper",
+    "IndRNNCell",
+    "IndyGRUCell",
+    "IndyLSTMCell",
+    "IntersectionRNNCell",
+    "LayerNormLSTMCell",
+    "NASCell",
+    "PhasedLSTMCell",
+    "SRUCell",
+    "UGRNNCell",
 ]
 
 

@@ -37,6 +37,9 @@ _TORCH_MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn_tanh": nn.RNN, "rnn_relu"
 class _CudnnRNN(nn.Module):
     """The shared layer; subclasses set ``rnn_mode``. See ``CudnnLSTM`` for the arguments."""
 
+    #: TF's layer opened its own variable scope: ``rk.tf_variables(layer)`` needs no ``scope`` (see tf_names).
+    tf_scope_is_own = True
+
     rnn_mode = "lstm"
     _default_name = "cudnn_rnn"
     _kernel_init: Any

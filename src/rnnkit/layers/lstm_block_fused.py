@@ -41,6 +41,9 @@ class LSTMBlockFusedCell(nn.Module):
     ``w_i_diag``, ``w_f_diag``, ``w_o_diag`` with ``use_peephole``.
     """
 
+    #: TF's layer opened its own variable scope: ``rk.tf_variables(layer)`` needs no ``scope`` (see tf_names).
+    tf_scope_is_own = True
+
     def __init__(
         self,
         num_units: int,
