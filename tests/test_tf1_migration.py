@@ -247,6 +247,8 @@ def test_contrib_rnn_picks_up_the_contrib_cells(monkeypatch):
     fake.__all__ = ["FutureCell"]
     fake.FutureCell = object()
     monkeypatch.setitem(sys.modules, "rnnkit.cells.contrib", fake)
-    assert rk.contrib.rnn.FutureCell is fake.FutureCell  # no edit of the facade when a contrib cell lands
+    assert (
+        rk.contrib.rnn.FutureCell is fake.FutureCell
+    )  # no edit of the facade when a contrib cell lands
     with pytest.raises(AttributeError, match="no 'TimeFreqLSTMCell'"):
         _ = rk.contrib.rnn.TimeFreqLSTMCell
