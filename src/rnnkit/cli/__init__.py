@@ -37,6 +37,7 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     from ..data.mnist import MnistError
+    from ..tasks.settings import ConfigError
     from ..tf_checkpoint import CheckpointError
     from ..train import CheckpointFileError
     from ..train.rundir import RunFileError
@@ -49,7 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     prog = f"rnnkit {args.command}"
     try:
         return int(args.func(args) or 0)
-    except (UsageError, MnistError, CheckpointFileError, RunFileError, CheckpointError) as e:
+    except (
+        UsageError,
+        ConfigError,
+        MnistError,
+        CheckpointFileError,
+        RunFileError,
+        CheckpointError,
+    ) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except (

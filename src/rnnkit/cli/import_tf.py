@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import UsageError
+from ._common import UsageError, pick_device
 
 HELP = (
     "turn a TF checkpoint saved by a seed program into a run directory (then evaluate / predict it)"
@@ -84,6 +84,7 @@ def run(args) -> int:
     prefix = resolve_prefix(args.checkpoint)  # CheckpointError (one line) when there is none
     try:
         cfg = TASKS[args.task].resolve_config(args.preset, _settings(args))
+        pick_device(cfg["device"])  # one torch can see
         task = TASKS[args.task](cfg)
     except ConfigError as e:
         raise UsageError(str(e)) from None
