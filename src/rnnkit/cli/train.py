@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"{run_dir} already holds a run; continue it with --resume {run_dir} or pick another --out"
             )
-    pick_device(cfg["device"])  # a CUDA device torch can see (its spelling was checked with the settings)
+    pick_device(cfg["device"])  # one torch can see (its spelling is checked with the settings)
     try:
         Precision(cfg.get("precision", "32"), cfg["device"])
     except ValueError as e:

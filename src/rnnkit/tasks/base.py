@@ -70,7 +70,9 @@ class Task:
     description: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
     presets: ClassVar[dict[str, dict[str, Any]]] = {}  # name -> {"description": ..., **settings}
-    settings: ClassVar[tuple[Setting, ...]] = ()  # the task's own settings (tasks/settings.py has the common ones)
+    settings: ClassVar[
+        tuple[Setting, ...]
+    ] = ()  # the task's own settings (tasks/settings.py has the common ones)
     # What the training loop calls (rnnkit.train.Trainable): declared for the type checker; each task defines them.
     train_loss: Callable[[int], tuple[torch.Tensor, int]]
     evaluate: Callable[[], dict[str, float]]

@@ -170,15 +170,25 @@ class MnistTask(Task):
         "model": {},
     }
     settings = (
-        Setting("validation_size", *integer(0), "leading training images held back (< the training set)"),
-        Setting("eval_examples", *optional(integer(1)), "evaluate on the first N test images (null: all)"),
+        Setting(
+            "validation_size", *integer(0), "leading training images held back (< the training set)"
+        ),
+        Setting(
+            "eval_examples",
+            *optional(integer(1)),
+            "evaluate on the first N test images (null: all)",
+        ),
         Setting("eval_batch", *integer(1), "images per evaluation batch"),
-        Setting("augment_shift", *integer(0, 27), "train on images shifted by up to this many pixels"),
+        Setting(
+            "augment_shift", *integer(0, 27), "train on images shifted by up to this many pixels"
+        ),
         Setting("model", *OBJECT, "the model: model.cell, model.num_units, ..."),
         Setting("model.cell", *choice(*sorted(CELLS)), "the recurrent cell"),
         Setting("model.num_units", *integer(1), "units per cell"),
         Setting("model.num_layers", *integer(1), "cells stacked (MultiRNNCell)"),
-        Setting("model.keep_prob", *optional(number(gt=0, le=1)), "output keep probability of each cell"),
+        Setting(
+            "model.keep_prob", *optional(number(gt=0, le=1)), "output keep probability of each cell"
+        ),
         Setting(
             "model.input_dense",
             *either(optional(integer(1)), choice(0)),
@@ -297,7 +307,9 @@ class MnistTask(Task):
         m = config["model"]
         for key in ("cell", "num_units"):
             if key not in m:
-                raise ConfigError(f"model.{key}: expected a value (the model has no default), got none")
+                raise ConfigError(
+                    f"model.{key}: expected a value (the model has no default), got none"
+                )
         layout = m.get("tf_layout", "default")
         if layout != "default" and m.get("bidirectional"):
             raise ConfigError(

@@ -31,10 +31,7 @@ from .settings import Setting, choice, integer, number
 def _intervals(v: Any) -> bool:
     def pair(h: Any) -> bool:
         return (
-            isinstance(h, list)
-            and len(h) == 2
-            and all(number()[1](x) for x in h)
-            and h[0] < h[1]
+            isinstance(h, list) and len(h) == 2 and all(number()[1](x) for x in h) and h[0] < h[1]
         )
 
     return isinstance(v, list) and len(v) > 0 and all(pair(h) for h in v)
@@ -90,7 +87,9 @@ class SeriesTask(Task):
         "burn_in": 0,  # steps at the start of each window left out of the loss and test_mse
     }
     settings = (
-        Setting("mode", *choice("next_step", "seed004"), "next_step, or seed 004's input t -> f(t)"),
+        Setting(
+            "mode", *choice("next_step", "seed004"), "next_step, or seed 004's input t -> f(t)"
+        ),
         Setting("num_units", *integer(1), "units of the relu RNN cell"),
         Setting("n_steps", *integer(1), "steps per window"),
         Setting("resolution", *number(gt=0), "time between two points of a window"),

@@ -47,22 +47,31 @@ def _is_number(v: Any) -> bool:
 def integer(lo: int | None = None, hi: int | None = None) -> Kind:
     """An integer in ``[lo, hi]`` (either end open when None)."""
     what = "an integer" + (
-        f" in [{lo}, {hi}]" if lo is not None and hi is not None else f" >= {lo}" if lo is not None else ""
+        f" in [{lo}, {hi}]"
+        if lo is not None and hi is not None
+        else f" >= {lo}"
+        if lo is not None
+        else ""
     )
-    return what, lambda v: (
-        _is_int(v) and (lo is None or v >= lo) and (hi is None or v <= hi)
-    )
+    return what, lambda v: _is_int(v) and (lo is None or v >= lo) and (hi is None or v <= hi)
 
 
 def number(gt: float | None = None, ge: float | None = None, le: float | None = None) -> Kind:
     """A finite number (an integer or a float, not a bool) with the given bounds."""
-    parts = [f"> {gt}"] * (gt is not None) + [f">= {ge}"] * (ge is not None) + [f"<= {le}"] * (le is not None)
+    parts = (
+        [f"> {gt}"] * (gt is not None)
+        + [f">= {ge}"] * (ge is not None)
+        + [f"<= {le}"] * (le is not None)
+    )
     what = "a finite number" + (" " + " and ".join(parts) if parts else "")
-    return what, lambda v: (
-        _is_number(v)
-        and (gt is None or v > gt)
-        and (ge is None or v >= ge)
-        and (le is None or v <= le)
+    return (
+        what,
+        lambda v: (
+            _is_number(v)
+            and (gt is None or v > gt)
+            and (ge is None or v >= ge)
+            and (le is None or v <= le)
+        ),
     )
 
 
@@ -97,7 +106,9 @@ def init_settings(prefix: str, what: str) -> tuple[Setting, ...]:
     """The settings of one dense layer's initialiser (``TFDense``'s keyword arguments) under ``prefix``."""
     return (
         Setting(prefix, *OBJECT, f"initialiser of {what}"),
-        Setting(f"{prefix}.init", *choice("normal", "truncated_normal", "glorot"), "weight initialiser"),
+        Setting(
+            f"{prefix}.init", *choice("normal", "truncated_normal", "glorot"), "weight initialiser"
+        ),
         Setting(f"{prefix}.std", *number(gt=0), "standard deviation of the weights"),
         Setting(
             f"{prefix}.bias_init",
@@ -117,7 +128,9 @@ COMMON: tuple[Setting, ...] = (
     Setting("lr", *number(gt=0), "(peak) learning rate"),
     Setting("schedule", *choice(*SCHEDULES), "learning-rate schedule"),
     Setting("warmup", *number(ge=0, le=1), "fraction of the steps spent warming up"),
-    Setting("grad_clip", *optional(number(gt=0)), "clip the gradient norm to this (null: no clipping)"),
+    Setting(
+        "grad_clip", *optional(number(gt=0)), "clip the gradient norm to this (null: no clipping)"
+    ),
     Setting("log_every", *integer(1), "steps between training-loss records"),
     Setting(
         "eval_every",
@@ -145,7 +158,9 @@ def check_settings(table: Iterable[Setting], cfg: Mapping[str, Any], task: str) 
     _check_level(by_name, cfg, "", task)
 
 
-def _check_level(by_name: dict[str, Setting], cfg: Mapping[str, Any], prefix: str, task: str) -> None:
+def _check_level(
+    by_name: dict[str, Setting], cfg: Mapping[str, Any], prefix: str, task: str
+) -> None:
     for key, value in cfg.items():
         name = f"{prefix}{key}"
         setting = by_name.get(name)

@@ -151,6 +151,10 @@ class SineTask(Task):
 
     def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
         bs, rows = self.config["batch_size"], own_rows(self.config["batch_size"] * self.world_size)
+        for i in range(len(rk.nest.flatten(self.carry))):
+            _ = state[
+                f"carry/{i}"
+            ]  # a checkpoint's extra tensors name their file when one is missing
         carried = tuple(state["carry/0"].shape)  # [rows, cell_size]
         if carried != (bs * self.world_size, self.config["cell_size"]):
             procs = f" x {self.world_size} processes" if self.world_size > 1 else ""
