@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.cli.test_cli_errors import cli_table  # noqa: E402  (needs the path set above)
+from tests.cli.test_settings_errors import settings_table  # noqa: E402
 from tests.test_errors_cells import cells_table  # noqa: E402
 from tests.test_errors_core import core_table  # noqa: E402
 from tests.test_errors_surface import surface_table  # noqa: E402
@@ -23,6 +24,7 @@ TABLES = {
     "cells-table": cells_table,
     "surface-table": surface_table,
     "cli-table": cli_table,
+    "settings-table": settings_table,
 }
 
 

@@ -19,6 +19,7 @@ import rnnkit as rk
 
 from ..data.synthetic import sine_batch
 from ..train.distributed import gather_rows, own_rows
+from ..train.rundir import read_jsonl
 from .base import ConfigError, Task
 from .common import TFDense, state_to_tensors, tensors_to_state
 from .settings import Setting, init_settings, integer
@@ -174,6 +175,8 @@ class SineTask(Task):
         from .. import plots
 
         run_dir = Path(run_dir)
+        # a damaged snapshot line fails before any figure is (re)drawn
+        read_jsonl(run_dir / "snapshots.jsonl", lists=("xs", "true", "pred"))
         files = plots.training_curves(run_dir, ["test_mse"])
         self.model.eval()
         with torch.no_grad():
