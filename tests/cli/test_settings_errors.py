@@ -420,3 +420,13 @@ def settings_table() -> str:
 
 def test_errors_doc_is_in_sync():
     assert_in_doc(settings_table())
+
+
+def test_presets_lists_every_setting_with_its_type(capsys):
+    from rnnkit.tasks.settings import COMMON
+
+    for name, cls in TASKS.items():
+        assert main(["presets", name, "--settings"]) == 0
+        out = capsys.readouterr().out
+        for s in (*COMMON, *cls.settings):
+            assert f"    {s.name} " in out and s.type in out, (name, s.name)
