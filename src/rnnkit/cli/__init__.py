@@ -37,7 +37,6 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     from ..data.mnist import MnistError
-    from ..tasks.settings import ConfigError
     from ..tf_checkpoint import CheckpointError
     from ..train import CheckpointFileError
     from ..train.rundir import RunFileError
@@ -50,14 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     prog = f"rnnkit {args.command}"
     try:
         return int(args.func(args) or 0)
-    except (
-        UsageError,
-        ConfigError,
-        MnistError,
-        CheckpointFileError,
-        RunFileError,
-        CheckpointError,
-    ) as e:
+    except (UsageError, MnistError, CheckpointFileError, RunFileError, CheckpointError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except (

@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import UsageError, pick_device
+from ._common import UsageError
 
 HELP = (
     "turn a TF checkpoint saved by a seed program into a run directory (then evaluate / predict it)"
@@ -77,6 +77,7 @@ def run(args) -> int:
     from ..tf_checkpoint.loading import load_tf_checkpoint, tf_name_map
     from ..train import rundir as rd
     from ..train.checkpoint import save_checkpoint
+    from ._common import pick_device
 
     run_dir = Path(args.out)
     if (run_dir / rd.CONFIG).exists():

@@ -130,11 +130,11 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"{run_dir} already holds a run; continue it with --resume {run_dir} or pick another --out"
             )
-    pick_device(cfg["device"])  # one torch can see (its spelling is checked with the settings)
     try:
         Precision(cfg.get("precision", "32"), cfg["device"])
     except ValueError as e:
         raise UsageError(str(e).removeprefix("Precision: ")) from None
+    pick_device(cfg["device"])  # one torch can see (its spelling is checked with the settings)
     # Started by torchrun with several processes: join them (gloo on CPU, nccl on CUDA).
     dist = setup_distributed(cfg["device"])
     try:

@@ -18,9 +18,10 @@ from torch import nn
 import rnnkit as rk
 
 from ..data.synthetic import sine_batch
+from ..train.checkpoint import CheckpointFileError
 from ..train.distributed import gather_rows, own_rows
 from ..train.rundir import read_jsonl
-from .base import ConfigError, Task
+from .base import Task
 from .common import TFDense, state_to_tensors, tensors_to_state
 from .settings import Setting, init_settings, integer
 
@@ -159,7 +160,7 @@ class SineTask(Task):
         carried = tuple(state["carry/0"].shape)  # [rows, cell_size]
         if carried != (bs * self.world_size, self.config["cell_size"]):
             procs = f" x {self.world_size} processes" if self.world_size > 1 else ""
-            raise ConfigError(
+            raise CheckpointFileError(
                 f"sine: the checkpoint carries a state of shape {list(carried)} (rows, units), this run has "
                 f"batch_size {bs}{procs} and cell_size {self.config['cell_size']}; resume with the batch_size, "
                 "cell_size and number of processes the run was trained with"
