@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..data.mnist import MnistError
     from ..tf_checkpoint import CheckpointError
     from ..train import CheckpointFileError
-    from ..train.rundir import RunFileError
+    from ..train.rundir import RunDirError, RunFileError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -49,7 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     prog = f"rnnkit {args.command}"
     try:
         return int(args.func(args) or 0)
-    except (UsageError, MnistError, CheckpointFileError, RunFileError, CheckpointError) as e:
+    except (
+        UsageError,
+        MnistError,
+        CheckpointFileError,
+        RunFileError,
+        RunDirError,
+        CheckpointError,
+    ) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except (

@@ -1,7 +1,7 @@
 """What every task shares: configuration (defaults → preset → user overrides), optimizer, loop settings.
 
 A task object implements :class:`rnnkit.train.Trainable` (``model``, ``train_loss``, ``evaluate``,
-``extra_state``/``load_extra_state``, optionally ``snapshot``) and knows its plots and predictions.
+``extra_state``/``load_extra_state``, ``snapshot``) and knows its plots and predictions.
 The configuration is a flat JSON-able dict; ``config.json`` of a run holds it in full.
 """
 
@@ -172,6 +172,10 @@ class Task:
 
     def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
         pass
+
+    def snapshot(self, step: int) -> dict[str, Any] | None:
+        """None: no snapshots (a task that draws training progress returns a JSON-able record)."""
+        return None
 
     # ---- outputs -------------------------------------------------------------------------------
     def make_plots(self, run_dir: Path) -> list[Path]:
