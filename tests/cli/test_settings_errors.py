@@ -140,6 +140,8 @@ def _float8(d: Path) -> None:
 
 
 MN = mnist_data()
+# the good run is finished: a plain --resume would say so and change nothing; --max-steps trains it on
+RESUME = on_run("train", "--resume", "RUN", "--max-steps", "4")
 IMG = M.FILES["train_images"]
 # fmt: off
 CASES = [
@@ -246,7 +248,7 @@ CASES = [
       lambda d: ["import-tf", str(tf_fixture("sine_seed000")), "--task", "sine", "--set", "typo=1",
                  "--out", str(d / "new")], "unknown setting 'typo' for task sine"),
     # --- item 8: an edited config.json -----------------------------------------------------------------------
-    C("config-seed", "train", "`--resume` of a config.json with `\"seed\": \"abc\"`", on_run("train", "--resume", "RUN"),
+    C("config-seed", "train", "`--resume` of a config.json with `\"seed\": \"abc\"`", RESUME,
       "{d}/run/config.json is damaged: seed: expected an integer in [0, 4294967295], got 'abc'",
       edit_config(seed="abc")),
     C("config-device", "evaluate", "config.json with `\"device\": \"tpu\"`", on_run("evaluate", "RUN"),
@@ -255,7 +257,7 @@ CASES = [
     C("config-device-number", "plot", "config.json with `\"device\": 5`", on_run("plot", "RUN"),
       "{d}/run/config.json is damaged: device: expected 'cpu', 'cuda' or 'cuda:N', got 5", edit_config(device=5)),
     C("config-cell-size", "train", "`--resume` of a config.json with `\"cell_size\": 0`",
-      on_run("train", "--resume", "RUN"),
+      RESUME,
       "{d}/run/config.json is damaged: cell_size: expected an integer >= 1, got 0", edit_config(cell_size=0)),
     C("config-init", "evaluate", "config.json with `\"init\": \"x\"`", on_run("evaluate", "RUN"),
       "{d}/run/config.json is damaged: init: expected an object of settings, got 'x'", edit_config(init="x")),
@@ -265,7 +267,7 @@ CASES = [
     C("config-unknown", "predict", "config.json with an unknown key", on_run("predict", "RUN"),
       "{d}/run/config.json is damaged: unknown setting 'lr_decay' for task sine", edit_config(lr_decay=0.5)),
     C("config-batch-size", "train", "`--resume` of a config.json with another `batch_size`",
-      on_run("train", "--resume", "RUN"),
+      RESUME,
       "sine: the checkpoint carries a state of shape [4, 4] (rows, units), this run has batch_size 7 and "
       "cell_size 4; resume with the batch_size, cell_size and number of processes the run was trained with",
       edit_config(batch_size=7)),
@@ -273,14 +275,14 @@ CASES = [
     C("log-not-utf8", "plot", "a non-UTF-8 byte in metrics.jsonl", on_run("plot", "RUN"),
       "{d}/run/metrics.jsonl: line 1 is not UTF-8 text", prepend(rd.METRICS_LOG, b'{"step": 0, "x": "\xff"}')),
     C("log-not-utf8-resume", "train", "`--resume` with a non-UTF-8 byte in metrics.jsonl",
-      on_run("train", "--resume", "RUN"), "{d}/run/metrics.jsonl: line 1 is not UTF-8 text",
+      RESUME, "{d}/run/metrics.jsonl: line 1 is not UTF-8 text",
       prepend(rd.METRICS_LOG, b"\xff")),
     C("log-list", "plot", "a line `[1,2]` in metrics.jsonl", on_run("plot", "RUN"),
       "{d}/run/metrics.jsonl: line 1: expected a JSON object, got [1, 2]", prepend(rd.METRICS_LOG, b"[1,2]")),
-    C("log-number", "train", "`--resume` with a line `5` in metrics.jsonl", on_run("train", "--resume", "RUN"),
+    C("log-number", "train", "`--resume` with a line `5` in metrics.jsonl", RESUME,
       "{d}/run/metrics.jsonl: line 1: expected a JSON object, got 5", prepend(rd.METRICS_LOG, b"5")),
     C("log-step-text", "train", "`--resume` with `\"step\": \"x\"` in metrics.jsonl",
-      on_run("train", "--resume", "RUN"), "{d}/run/metrics.jsonl: line 1: expected an integer step >= 0, got \"x\"",
+      RESUME, "{d}/run/metrics.jsonl: line 1: expected an integer step >= 0, got \"x\"",
       prepend(rd.METRICS_LOG, b'{"kind": "train", "step": "x", "loss": 1, "lr": 1}')),
     C("log-no-loss", "plot", "a train record without `loss`", on_run("plot", "RUN"),
       "{d}/run/metrics.jsonl: line 1: expected a number loss in a train record, got null",
@@ -290,20 +292,20 @@ CASES = [
       prepend(rd.SNAPSHOTS, b'{"step": 0, "true": [1], "pred": [1]}')),
     # --- item 10: checkpoints with a valid digest but missing or misshapen state ------------------------------
     C("ckpt-no-carry", "train", "`--resume` of a checkpoint without `extra/carry`",
-      on_run("train", "--resume", "RUN"),
+      RESUME,
       "Checkpoint: {d}/run/checkpoint.safetensors has no tensor extra/carry/0, which this run needs to continue",
       edit_checkpoint(lambda t, doc: t.pop("extra/carry/0"))),
     C("ckpt-no-carry-evaluate", "evaluate", "a checkpoint without `extra/carry`", on_run("evaluate", "RUN"),
       "Checkpoint: {d}/run/checkpoint.safetensors has no tensor extra/carry/1",
       edit_checkpoint(lambda t, doc: t.pop("extra/carry/1"))),
     C("ckpt-no-optimizer", "train", "`--resume` of a checkpoint without optimizer state",
-      on_run("train", "--resume", "RUN"),
+      RESUME,
       "Checkpoint: {d}/run/checkpoint.safetensors holds no optimizer state; a run cannot continue from it",
       edit_checkpoint(_no_optimizer)),
-    C("ckpt-no-rng", "train", "`--resume` of a checkpoint without `rng/torch`", on_run("train", "--resume", "RUN"),
+    C("ckpt-no-rng", "train", "`--resume` of a checkpoint without `rng/torch`", RESUME,
       "Checkpoint: {d}/run/checkpoint.safetensors has no random-number state (rng/torch missing)",
       edit_checkpoint(lambda t, doc: t.pop("rng/torch"))),
-    C("ckpt-adam-shape", "train", "`--resume` with a wrongly shaped Adam moment", on_run("train", "--resume", "RUN"),
+    C("ckpt-adam-shape", "train", "`--resume` with a wrongly shaped Adam moment", RESUME,
       "Checkpoint: {d}/run/checkpoint.safetensors does not fit the optimizer: optim/0/exp_avg has shape [3], its "
       "parameter [1, 4]", edit_checkpoint(_adam_shape)),
     # --- item 11: MNIST files ----------------------------------------------------------------------------------
@@ -339,11 +341,12 @@ def good_run(tmp_path_factory) -> Path:
 
 
 def tree(d: Path) -> dict[str, str]:
-    """Every file under ``d`` by relative path -> SHA-256 of its bytes."""
+    """Every file under ``d`` by relative path -> SHA-256 of its bytes (not the run-directory lock, which
+    ``--resume`` holds while it reads the run: it records the holder's pid, no data)."""
     return {
         str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(d.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name != rd.LOCK
     }
 
 
