@@ -182,6 +182,8 @@ CASES = [
     C("set-lr-bool", "train", "`--set lr=true`", new("sine", "lr=true"),
       "lr: expected a finite number > 0, got true"),
     C("set-lr-nan", "train", "`--set lr=NaN`", new("sine", "lr=NaN"), "lr: expected a finite number > 0, got nan"),
+    C("set-lr-huge-int", "train", "`--set lr=1` followed by 400 zeros (no float holds it)",
+      new("sine", "lr=1" + "0" * 400), "lr: expected a finite number > 0, got 1000"),
     C("set-max-steps-bool", "train", "`--set max_steps=true`", new("sine", "max_steps=true"),
       "max_steps: expected null or an integer >= 1, got true"),
     C("set-max-steps-float", "train", "`--set max_steps=2.5`", new("sine", "max_steps=2.5"),

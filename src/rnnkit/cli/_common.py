@@ -36,7 +36,7 @@ def parse_sets(items: list[str], into: dict[str, Any]) -> dict[str, Any]:
             raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError:
+        except ValueError:  # not JSON (or an integer of more digits than Python converts): the text
             value = raw
         *parents, leaf = key.split(".")
         d = into

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,10 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_number(v: Any) -> bool:
-    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+    # the loop computes with floats: an int must convert to a finite one (10**400 does not)
+    return (_is_int(v) and abs(v) <= sys.float_info.max) or (
+        isinstance(v, float) and math.isfinite(v)
+    )
 
 
 def integer(lo: int | None = None, hi: int | None = None) -> Kind:
