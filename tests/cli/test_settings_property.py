@@ -2,7 +2,9 @@
 
 Whatever the values, the command ends with exit code 0 (a valid run: its metrics are the ones the task declares),
 exit code 2 with one line on stderr and nothing written, or exit code 1 when the values make the loss diverge
-(said on stdout); never a traceback. Derandomized and bounded: the same examples every run, a few seconds each.
+(said on stdout); never a traceback. The same for random edits of a run's config.json
+read back by ``rnnkit evaluate`` and ``rnnkit train --resume``. Derandomized and bounded: the same examples
+every run, a few seconds each.
 """
 
 from __future__ import annotations
@@ -107,3 +109,71 @@ def test_random_settings_never_raise_a_traceback(command, mnist_dir, capsys):
             cfg = json.loads((out / rd.CONFIG).read_text())
             metrics = json.loads((out / rd.METRICS).read_text())
             assert set(TASKS[task].metrics(cfg)) <= set(metrics), (argv, metrics)
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory, mnist_dir) -> dict[str, Path]:
+    """A finished one-step run of every task."""
+    from rnnkit.cli._common import parse_sets
+    from rnnkit.cli.train import train_run
+
+    root, runs = tmp_path_factory.mktemp("runs"), {}
+    for task in sorted(TASKS):
+        extra = {"data_dir": str(mnist_dir)} if task == "mnist" else {}
+        overrides = {"max_steps": 1, "batch_size": 2, "tensorboard": False, **extra}
+        parse_sets(SMALL[task][1::2], overrides)  # the "key=value" of each --set
+        cfg = TASKS[task].resolve_config("default", overrides)
+        assert train_run(cfg, root / task, plots=False) == 0
+        runs[task] = root / task
+    return runs
+
+
+@st.composite
+def config_edits(draw):
+    task = draw(st.sampled_from(sorted(TASKS)))
+    key = draw(st.sampled_from(keys(task)))
+    valid = valid_values(task, key)
+    value = draw(st.sampled_from(valid) if valid and draw(st.booleans()) else VALUES)
+    command = draw(st.sampled_from(["evaluate", "resume"]))
+    return task, key, value, command
+
+
+@settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(edit=config_edits())
+def test_random_config_edits_never_raise_a_traceback(edit, tiny_runs, capsys):
+    """An edited config.json: `rnnkit evaluate` and `rnnkit train --resume` (one step more) work (exit 0) or say
+    what is wrong in one line (exit 2)."""
+    import shutil
+
+    task, key, value, command = edit
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        shutil.copytree(tiny_runs[task], run)
+        cfg = json.loads((run / rd.CONFIG).read_text())
+        *parents, leaf = key.split(".")
+        d = cfg
+        for p in parents:
+            d = d.setdefault(p, {})
+        d[leaf] = value
+        (run / rd.CONFIG).write_text(json.dumps(cfg))
+        capsys.readouterr()
+        if command == "evaluate":
+            rc = main(["evaluate", str(run)])
+        else:
+            rc = main(["train", "--resume", str(run), "--max-steps", "2", "--no-plots"])
+        captured = capsys.readouterr()
+        event(f"{command}: exit {rc}")
+        assert "Traceback" not in captured.err, (key, value, captured.err)
+        assert rc in (0, 1, 2), (key, value, rc)
+        if rc == 1:
+            assert "the loss became" in captured.out, (key, value, captured.out)
+        if rc == 2:
+            lines = captured.err.strip().splitlines()
+            prog = "evaluate" if command == "evaluate" else "train"
+            assert len(lines) == 1 and lines[0].startswith(f"rnnkit {prog}: error: "), lines

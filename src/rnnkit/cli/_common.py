@@ -91,7 +91,12 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     missing = sorted(set(resolved) - set(cfg))
     if missing:
         raise UsageError(f"{p} is damaged: missing settings {missing}")
-    return cfg
+    try:
+        TASKS[cfg["task"]].check(cfg)  # as written too: resolving passes over null values
+    except ConfigError as e:
+        raise UsageError(f"{p} is damaged: {e}") from None
+    # what resolving computes (an edited "epochs" or "eval_every": "epoch" becomes steps, as in a new run)
+    return {**cfg, "max_steps": resolved["max_steps"], "eval_every": resolved["eval_every"]}
 
 
 def load_run(

@@ -100,10 +100,8 @@ class Task:
             if src.get("max_steps") is not None:
                 cfg["epochs"] = None
             _merge(cfg, src)
-        # every key and value, nested ones included, before anything uses them (tasks/settings.py)
-        check_settings((*COMMON, *cls.settings), cfg, cls.name)
         cfg["task"], cfg["preset"] = cls.name, preset
-        cls.check_config(cfg)
+        cls.check(cfg)
         spe = cls.steps_per_epoch(cfg)
         if cfg["max_steps"] is None:
             if cfg["epochs"] is None:
@@ -123,6 +121,14 @@ class Task:
         if cfg["eval_every"] == "epoch":
             cfg["eval_every"] = spe or 0
         return cfg
+
+    @classmethod
+    def check(cls, config: dict[str, Any]) -> None:
+        """Every key and value of a configuration, nested ones included (tasks/settings.py), then the checks
+        across settings; raises :class:`ConfigError` on the first mistake."""
+        settings = {k: v for k, v in config.items() if k not in ("task", "preset")}
+        check_settings((*COMMON, *cls.settings), settings, cls.name)
+        cls.check_config(config)
 
     @classmethod
     def metrics(cls, config: dict[str, Any]) -> tuple[str, ...]:
