@@ -95,6 +95,9 @@ class Task:
         cfg: dict[str, Any] = {**COMMON_DEFAULTS, **copy.deepcopy(cls.defaults)}
         p = {k: v for k, v in copy.deepcopy(cls.presets[preset]).items() if k != "description"}
         for src in (p, overrides or {}):
+            # the task and the preset are named on the command line, not set
+            named = {k: src[k] for k in ("task", "preset") if k in src}
+            check_settings((*COMMON, *cls.settings), named, cls.name)
             if src.get("epochs") is not None:
                 cfg["max_steps"] = None
             if src.get("max_steps") is not None:
