@@ -97,7 +97,7 @@ class Task:
         p = {k: v for k, v in copy.deepcopy(cls.presets[preset]).items() if k != "description"}
         for src in (p, overrides or {}):
             # the task and the preset are named on the command line, not set
-            named = {k: src[k] for k in ("task", "preset") if k in src}
+            named: dict[str, Any] = {k: src[k] for k in ("task", "preset") if k in src}
             check_settings((*COMMON, *cls.settings), named, cls.name)
             if src.get("epochs") is not None:
                 cfg["max_steps"] = None
