@@ -77,3 +77,10 @@ def test_an_integer_setting_takes_no_bool_float_or_text(value, ok):
             ConfigError, match=r"^seed: expected an integer in \[0, 4294967295\], got "
         ):
             check_settings(table, {"seed": value}, "t")
+
+
+def test_a_nested_set_after_a_plain_one_wins():
+    from rnnkit.cli._common import parse_sets
+
+    assert parse_sets(["init=null", "init.std=0.5"], {}) == {"init": {"std": 0.5}}
+    assert parse_sets(["model.cell=lstm", "model=5"], {}) == {"model": 5}

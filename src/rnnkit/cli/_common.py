@@ -41,7 +41,9 @@ def parse_sets(items: list[str], into: dict[str, Any]) -> dict[str, Any]:
         *parents, leaf = key.split(".")
         d = into
         for k in parents:
-            d = d.setdefault(k, {})
+            if not isinstance(d.get(k), dict):  # a.b=V after a=5: the later --set wins, as for one key
+                d[k] = {}
+            d = d[k]
         d[leaf] = value
     return into
 
