@@ -41,7 +41,7 @@ def parse_sets(items: list[str], into: dict[str, Any]) -> dict[str, Any]:
         *parents, leaf = key.split(".")
         d = into
         for k in parents:
-            if not isinstance(d.get(k), dict):  # a.b=V after a=5: the later --set wins, as for one key
+            if not isinstance(d.get(k), dict):  # a.b=V after a=5: the later --set wins
                 d[k] = {}
             d = d[k]
         d[leaf] = value
