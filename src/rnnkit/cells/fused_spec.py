@@ -14,7 +14,15 @@ from typing import Any
 
 import torch
 
-__all__ = ["FusedLayer", "FusedSpec", "KernelState", "lstm_spec", "rnn_spec", "stack_specs"]
+__all__ = [
+    "FusedLayer",
+    "FusedSpec",
+    "KernelState",
+    "lstm_spec",
+    "lstm_torch_weights",
+    "rnn_spec",
+    "stack_specs",
+]
 
 #: One layer's state in the kernels' form: ``(h [B, out], c [B, H] or None)`` (``c`` for LSTM layers only).
 KernelState = tuple[torch.Tensor, "torch.Tensor | None"]
@@ -24,10 +32,10 @@ KernelState = tuple[torch.Tensor, "torch.Tensor | None"]
 class FusedLayer:
     """One layer of a fused kernel call.
 
-    ``mode``: ``"LSTM"``, ``"RNN_TANH"`` or ``"RNN_RELU"`` (torch's kernels); ``hidden``: ``H``; ``proj``: the LSTM
+    ``mode``: ``"LSTM"``, ``"GRU"``, ``"RNN_TANH"`` or ``"RNN_RELU"`` (torch's kernels); ``hidden``: ``H``; ``proj``: the LSTM
     projection size ``P`` (torch's ``proj_size``) or 0; ``weights()``: ``[weight_ih [G*H, D], weight_hh [G*H, out],
     bias_ih [G*H], bias_hh [G*H]]`` (+ ``weight_hr [P, H]`` when ``proj``) in torch's layout and gate order, built
-    from the cell's current parameters on every call (``G`` = 4 for LSTM, 1 for RNN).
+    from the cell's current parameters on every call (``G`` = 4 for LSTM, 3 for GRU, 1 for RNN).
     """
 
     mode: str
@@ -81,8 +89,33 @@ def lstm_spec(
     return FusedSpec((FusedLayer("LSTM", hidden, proj, weights),), to_kernel, from_kernel)
 
 
+def lstm_torch_weights(
+    kernel: torch.Tensor,
+    bias: torch.Tensor,
+    forget_bias: float,
+    input_size: int,
+    projection: torch.Tensor | None = None,
+) -> list[torch.Tensor]:
+    """TF's LSTM layout (``kernel [D+P, 4H]``, gates ``i, j, f, o``) → torch's, gates ``i, f, j, o``::
+
+        weight_ih = kernel[:D, (i, f, j, o)].T   [4H, D]      weight_hh = kernel[D:, (i, f, j, o)].T   [4H, P]
+        bias_ih = bias[(i, f, j, o)] + forget_bias on f;  bias_hh = 0;  weight_hr = projection.T [P, H]
+
+    Computed inside autograd, so gradients reach the TF-layout parameters.
+    """
+    i, j, f, o = kernel.chunk(4, dim=1)
+    reordered = torch.cat([i, f, j, o], 1)
+    b_i, b_j, b_f, b_o = bias.chunk(4)
+    bias_ih = torch.cat([b_i, b_f + forget_bias, b_j, b_o])
+    d = input_size
+    weights = [reordered[:d].t(), reordered[d:].t(), bias_ih, torch.zeros_like(bias_ih)]
+    if projection is not None:
+        weights.append(projection.t())
+    return weights
+
+
 def rnn_spec(mode: str, hidden: int, weights: Callable[[], list[torch.Tensor]]) -> FusedSpec:
-    """The spec of one plain RNN layer (``mode`` ``"RNN_TANH"`` / ``"RNN_RELU"``) whose state is ``h``."""
+    """The spec of one layer whose state is ``h`` alone (``mode`` ``"GRU"``, ``"RNN_TANH"``, ``"RNN_RELU"``)."""
     return FusedSpec(
         (FusedLayer(mode, hidden, 0, weights),),
         lambda state: [(state, None)],

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from .._checks import check_initializer
 from ..activations import Activation, resolve_activation
 from .base import Initializer, LayerCell
-from .fused_spec import FusedSpec, lstm_spec
+from .fused_spec import FusedSpec, lstm_spec, lstm_torch_weights
 from .state import LSTMStateTuple
 
 __all__ = ["BasicLSTMCell", "LSTMCell", "clip_by_value"]
@@ -89,21 +89,11 @@ class _LSTMBase(LayerCell):
         return F.linear(inputs, self.kernel[:d].t(), bias)
 
     def _torch_weights(self) -> list[torch.Tensor]:
-        """``[weight_ih, weight_hh, bias_ih, bias_hh(, weight_hr)]`` in torch's gate order ``i, f, j, o``::
-
-        weight_ih = kernel[:D, (i, f, j, o)].T   [4H, D]      weight_hh = kernel[D:, (i, f, j, o)].T   [4H, P]
-        bias_ih = bias[(i, f, j, o)] + forget_bias on f;  bias_hh = 0;  weight_hr = projection/kernel.T [P, H]
-        """
-        d = self.input_size
-        i, j, f, o = self.kernel.chunk(4, dim=1)
-        reordered = torch.cat([i, f, j, o], 1)
-        bi, bj, bf, bo = self.bias.chunk(4)
-        bias_ih = torch.cat([bi, bf + self.forget_bias, bj, bo])
-        weights = [reordered[:d].t(), reordered[d:].t(), bias_ih, torch.zeros_like(bias_ih)]
+        """``[weight_ih, weight_hh, bias_ih, bias_hh(, weight_hr)]`` in torch's layout (``lstm_torch_weights``)."""
         projection = getattr(self, "projection_kernel", None)
-        if projection is not None:
-            weights.append(projection.t())
-        return weights
+        return lstm_torch_weights(
+            self.kernel, self.bias, self.forget_bias, self.input_size or 0, projection
+        )
 
     def _lstm_spec(self, cls: type, proj: int) -> FusedSpec | str:
         name = type(self).__name__

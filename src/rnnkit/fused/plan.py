@@ -18,6 +18,8 @@ from ..cells.fused_spec import FusedLayer, FusedSpec
 
 logger = logging.getLogger("rnnkit.fused")
 
+_KERNELS = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}
+
 
 @dataclass(frozen=True)
 class FusedPlan:
@@ -30,7 +32,7 @@ class FusedPlan:
         parts = []
         for group in groups(self.spec.layers):
             mode, hidden, proj = group[0].key
-            kernel = {"LSTM": "lstm", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}[mode]
+            kernel = _KERNELS[mode]
             extra = f", proj_size={proj}" if proj else ""
             parts.append(
                 f"torch._VF.{kernel}(num_layers={len(group)}, hidden_size={hidden}{extra})"
@@ -64,6 +66,10 @@ def explain(cell: Any) -> str:
     >>> print(rk.fused.explain(rk.LSTMCell(8, use_peepholes=True)))
     step loop: LSTMCell uses peepholes, which torch's fused LSTM lacks
     """
+    layer_explain = getattr(cell, "explain", None)
+    if not isinstance(cell, RNNCell) and callable(layer_explain):
+        # sequence layers (LSTMBlockFusedCell, CudnnLSTM...) say it themselves
+        return str(layer_explain())
     fused_plan, reason = make_plan(cell)
     if fused_plan is None:
         return f"step loop: {reason}"
