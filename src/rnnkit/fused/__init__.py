@@ -3,8 +3,9 @@
 A cell says itself whether a kernel computes it, through the public contract ``cell.fused_spec()``: a
 ``FusedSpec`` (kernel mode and sizes per layer, the weights in torch's layout, the state conversions) or a reason.
 Today ``BasicLSTMCell`` / ``LSTMCell`` with tanh, no peepholes, no ``cell_clip`` / ``proj_clip`` (``num_proj`` →
-torch's ``proj_size``) run on ``torch._VF.lstm``, ``BasicRNNCell`` with tanh or relu on ``rnn_tanh`` / ``rnn_relu``,
-and a ``MultiRNNCell`` of such cells (either ``state_is_tuple``) composes its layers' specs, consecutive layers of
+torch's ``proj_size``), ``LSTMBlockCell`` and ``CudnnCompatibleLSTMCell`` without peepholes or clip run on
+``torch._VF.lstm``, ``CudnnCompatibleGRUCell`` on ``gru``, ``BasicRNNCell`` with tanh or relu on ``rnn_tanh`` /
+``rnn_relu``, and a ``MultiRNNCell`` of such cells (either ``state_is_tuple``) composes its layers' specs, consecutive layers of
 one kind and size running in one kernel call. A cell with forward hooks never runs fused (the kernel would skip
 the hooks).
 
