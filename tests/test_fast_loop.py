@@ -117,7 +117,7 @@ class _LeakyCell(LayerCell):
         return inputs @ self.kernel[: self.input_size] + self.bias
 
     def recurrent_step(self, projected, state):
-        new_h = 0.5 * state + torch.tanh(projected + state @ self._recurrent_rows(self.kernel))
+        new_h = 0.5 * state + torch.tanh(projected + state @ self._recurrent_rows("kernel"))
         return new_h, new_h
 
 

@@ -67,7 +67,7 @@ class BasicRNNCell(LayerCell):
         self, projected: torch.Tensor, state: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``h' = act(projected + h @ kernel[D:])``."""
-        h = self._activation(torch.addmm(projected, state, self._recurrent_rows(self.kernel)))
+        h = self._activation(torch.addmm(projected, state, self._recurrent_rows("kernel")))
         return h, h
 
     def fused_spec(self) -> FusedSpec | str:

@@ -164,7 +164,7 @@ class LSTMBlockCell(LayerCell):
     ) -> tuple[torch.Tensor, LSTMStateTuple]:
         """The rest of one step from ``input_projection``'s ``[B, 4H]`` slice and ``(c, h)``."""
         c, h = state
-        i, ci, f, o = torch.addmm(projected, h, self._recurrent_rows(self.kernel)).chunk(4, 1)
+        i, ci, f, o = torch.addmm(projected, h, self._recurrent_rows("kernel")).chunk(4, 1)
         if self.use_peephole:
             i = i + self.w_i_diag * c
             f = f + self.w_f_diag * c

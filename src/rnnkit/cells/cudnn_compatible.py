@@ -126,7 +126,7 @@ class CudnnCompatibleGRUCell(LayerCell):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The rest of one step from ``input_projection``'s ``[B, 3H]`` slice and ``h [B, H]``."""
         n = self.num_units
-        w_gates = self._recurrent_rows(self.gates_kernel)
+        w_gates = self._recurrent_rows("gates_kernel")
         r, u = torch.sigmoid(torch.addmm(projected[:, : 2 * n], state, w_gates)).chunk(2, dim=1)
         hidden = torch.addmm(self.hidden_bias, state, self.hidden_kernel)
         candidate = torch.tanh(projected[:, 2 * n :] + r * hidden)

@@ -104,8 +104,8 @@ class GRUCell(LayerCell):
         """Adds ``h @ gates/kernel[D:]`` and ``(r * h) @ candidate/kernel[D:]`` to ``input_projection``'s halves."""
         gates_x, candidate_x = projected
         w_gates, w_candidate = (
-            self._recurrent_rows(self.gates_kernel),
-            self._recurrent_rows(self.candidate_kernel),
+            self._recurrent_rows("gates_kernel"),
+            self._recurrent_rows("candidate_kernel"),
         )
         r, u = torch.sigmoid(torch.addmm(gates_x, state, w_gates)).chunk(2, dim=1)
         c = self._activation(torch.addmm(candidate_x, r * state, w_candidate))

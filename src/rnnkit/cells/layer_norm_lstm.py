@@ -188,7 +188,7 @@ class LayerNormBasicLSTMCell(LayerCell):
     def recurrent_step(self, projected: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """The rest of the step (see the class doc): ``projected [B, 4H]``, ``LSTMStateTuple(c, h)``."""
         c, h = state
-        concat = torch.addmm(projected, h, self._recurrent_rows(self.kernel))
+        concat = torch.addmm(projected, h, self._recurrent_rows("kernel"))
         i, j, f, o = concat.chunk(4, dim=1)
         if self.layer_norm:
             i, j = self._norm(i, "input"), self._norm(j, "transform")

@@ -162,7 +162,7 @@ class BasicLSTMCell(_LSTMBase):
     def recurrent_step(self, projected: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """``projected [B, 4H]`` (``input_projection``, ``forget_bias`` included) and the state → ``(h', state')``."""
         c, h = self._unpack(state)
-        i, j, f, o = torch.addmm(projected, h, self._recurrent_rows(self.kernel)).chunk(4, 1)
+        i, j, f, o = torch.addmm(projected, h, self._recurrent_rows("kernel")).chunk(4, 1)
         new_c = c * torch.sigmoid(f) + torch.sigmoid(i) * self._activation(j)
         new_h = self._activation(new_c) * torch.sigmoid(o)
         return self._pack(new_c, new_h)
@@ -279,7 +279,7 @@ class LSTMCell(_LSTMBase):
     def recurrent_step(self, projected: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """``projected [B, 4H]`` (``input_projection``, ``forget_bias`` included) and the state → ``(m', state')``."""
         c, m = self._unpack(state)
-        i, j, f, o = torch.addmm(projected, m, self._recurrent_rows(self.kernel)).chunk(4, 1)
+        i, j, f, o = torch.addmm(projected, m, self._recurrent_rows("kernel")).chunk(4, 1)
         if self.use_peepholes:
             f = f + self.w_f_diag * c
             i = i + self.w_i_diag * c

@@ -13,23 +13,21 @@ from collections.abc import Iterator
 
 import torch
 
-__all__ = ["recurrent_rows", "shared_weight_views"]
+__all__ = ["active_views", "shared_weight_views"]
 
-_WEIGHT_VIEWS: contextvars.ContextVar[dict[tuple[int, int], torch.Tensor] | None] = (
+_WEIGHT_VIEWS: contextvars.ContextVar[dict[tuple[int, str], torch.Tensor] | None] = (
     contextvars.ContextVar("rnnkit_weight_views", default=None)
 )
 
 
-def _compiling() -> bool:
-    """Whether a compiler (torch.compile, torch.export) is tracing: it dedupes the slices itself, and it cannot
-    trace a ContextVar, so the memo is skipped then."""
-    is_compiling = getattr(torch.compiler, "is_compiling", None)  # torch >= 2.3
-    return bool(is_compiling is not None and is_compiling())
+# Whether a compiler (torch.compile, torch.export) is tracing: it dedupes the slices itself, and it cannot trace
+# a ContextVar, so the memo is skipped then. torch.compiler.is_compiling exists from torch 2.3.
+_compiling = getattr(torch.compiler, "is_compiling", lambda: False)
 
 
 @contextlib.contextmanager
 def shared_weight_views() -> Iterator[None]:
-    """Within the block, ``recurrent_rows`` makes each parameter slice once (see the module NOTE)."""
+    """Within the block, ``LayerCell._recurrent_rows`` makes each parameter slice once (see the module NOTE)."""
     if _compiling():
         yield
         return
@@ -40,13 +38,7 @@ def shared_weight_views() -> Iterator[None]:
         _WEIGHT_VIEWS.reset(token)
 
 
-def recurrent_rows(param: torch.Tensor, start: int) -> torch.Tensor:
-    """``param[start:]``, made once per ``shared_weight_views`` block."""
-    views = None if _compiling() else _WEIGHT_VIEWS.get()
-    if views is None:
-        return param[start:]
-    key = (id(param), start)
-    view = views.get(key)
-    if view is None:
-        view = views[key] = param[start:]
-    return view
+def active_views() -> dict[tuple[int, str], torch.Tensor] | None:
+    """The memo of the innermost ``shared_weight_views`` block (None outside one, or while a compiler traces):
+    ``(id(cell), parameter name) -> view``, filled by ``LayerCell._recurrent_rows``."""
+    return None if _compiling() else _WEIGHT_VIEWS.get()
