@@ -24,6 +24,23 @@ def test_scope_and_name_change_the_prefix():
     assert list(rk.tf_variables(cell, scope=None))[0] == "encoder_gru/gates/kernel"
 
 
+def test_named_tf_variables_is_the_cells_own_part():
+    """The public per-cell hook: names relative to the given prefix, None for a parameter not built yet."""
+    stack = _stack()
+    names = [name for name, _ in stack.named_tf_variables()]
+    assert names[0] == "multi_rnn_cell/cell_0/basic_lstm_cell/kernel"
+    assert [name for name, _ in stack.named_tf_variables("rnn/")] == list(rk.tf_variables(stack))
+    lazy = rk.GRUCell(3)
+    assert [(name, p) for name, p in lazy.named_tf_variables("x/")][0] == (
+        "x/gru_cell/gates/kernel",
+        None,
+    )
+    wrapped = rk.BasicRNNCell(2, input_size=1)
+    assert list(rk.DropoutWrapper(wrapped).named_tf_variables("s/")) == list(
+        wrapped.named_tf_variables("s/")
+    )
+
+
 def test_tf_variables_are_the_module_parameters():
     cell = _stack()
     by_name = rk.tf_variables(cell)

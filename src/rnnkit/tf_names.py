@@ -2,7 +2,7 @@
 
 A full TF name is ``scope/cell path/parameter``: e.g. ``rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel`` for
 ``dynamic_rnn(MultiRNNCell([BasicLSTMCell(..), ..]), ...)`` under the default scope ``rnn``. Cells produce their
-own part (``RNNCell._tf_variables``); this module adds the scope and does the copying.
+own part (``RNNCell.named_tf_variables``); this module adds the scope and does the copying.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def collect_tf_variables(where: str, cell: RNNCell, scope: str | None) -> dict[s
 def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Parameter]:
     _check_module(where, cell)
     result: dict[str, nn.Parameter] = {}
-    for name, param in cell._tf_variables(_prefix(where, scope)):
+    for name, param in cell.named_tf_variables(_prefix(where, scope)):
         if param is None:
             raise ValueError(
                 f"{where}: expected a built cell, got {type(cell).__name__} whose variable {name} does not "

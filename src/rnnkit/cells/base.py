@@ -106,7 +106,7 @@ class RNNCell(nn.Module):
     """Base of every cell and wrapper: TF1's ``RNNCell`` contract on a ``torch.nn.Module``.
 
     Subclasses define ``state_size``, ``output_size``, ``forward(inputs, state)`` and, when they own or wrap
-    parameters, ``_tf_variables(prefix)`` (TF names in TF's creation order) and ``build(input_size)``.
+    parameters, ``named_tf_variables(prefix)`` (TF names in TF's creation order) and ``build(input_size)``.
     """
 
     #: The cell's default TF variable scope (``basic_lstm_cell``...); ``name=`` overrides it per instance.
@@ -159,8 +159,16 @@ class RNNCell(nn.Module):
             lambda size: torch.zeros(batch_size, size, dtype=dtype, device=device), self.state_size
         )
 
-    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
-        """Yield ``(full TF name, parameter or None if not built)`` in TF's variable-creation order."""
+    def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
+        """Yield ``(full TF name, parameter or None if not built yet)`` in TF's variable-creation order.
+
+        This is how a cell declares its TF names: ``prefix`` is the enclosing scope with its trailing slash
+        (``"rnn/"``, or ``"rnn/multi_rnn_cell/cell_0/"`` inside a stack) and each name is
+        ``prefix + cell scope + relative name``, e.g. ``rnn/basic_lstm_cell/kernel``. ``rk.tf_variables`` and
+        the loaders add the unroll's scope and call this. Cells without parameters yield nothing (the default);
+        a ``LayerCell`` derives it from ``_tf_params``; wrappers pass ``prefix`` through to the wrapped cell,
+        under their own scope when TF opens one; ``MultiRNNCell`` adds ``multi_rnn_cell/cell_<i>/``.
+        """
         return iter(())
 
     # The step loop's fast path (unroll/_loop.py); both are optional, and the defaults mean "call the cell".
@@ -314,7 +322,7 @@ class LayerCell(RNNCell):
     def _step(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
         raise NotImplementedError
 
-    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+    def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         for rel_name, attr in self._tf_params:
             param = getattr(self, attr)
             if param is None and not self._tf_param_used(attr):

@@ -132,9 +132,9 @@ class MultiRNNCell(RNNCell):
 
         return per_time, step
 
-    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+    def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         for i, cell in enumerate(self.cells):
-            yield from cell._tf_variables(f"{prefix}{self.tf_name}/cell_{i}/")
+            yield from cell.named_tf_variables(f"{prefix}{self.tf_name}/cell_{i}/")
 
     def extra_repr(self) -> str:
         return f"state_is_tuple={self.state_is_tuple}"

@@ -124,9 +124,9 @@ class OutputProjectionWrapper(CellWrapper):
             projected = self._activation(projected)
         return projected, new_state
 
-    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+    def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         scope = f"{prefix}{self.tf_name}/"
-        yield from self.cell._tf_variables(scope)
+        yield from self.cell.named_tf_variables(scope)
         yield f"{scope}kernel", self.kernel
         yield f"{scope}bias", self.bias
 
@@ -219,11 +219,11 @@ class InputProjectionWrapper(CellWrapper):
             projected = self._activation(projected)
         return self.cell(projected, state)
 
-    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+    def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         scope = f"{prefix}{self.tf_name}/"
         yield f"{scope}kernel", self.kernel
         yield f"{scope}bias", self.bias
-        yield from self.cell._tf_variables(scope)
+        yield from self.cell.named_tf_variables(scope)
 
     def extra_repr(self) -> str:
         return f"num_proj={self.num_proj}, input_size={self._input_size}"

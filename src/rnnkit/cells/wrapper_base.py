@@ -63,9 +63,9 @@ class CellWrapper(RNNCell):
     ) -> Any:
         return self.cell.zero_state(batch_size, dtype, device=device)
 
-    def _tf_variables(self, prefix: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+    def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         # TF1's wrappers call the wrapped cell without opening a variable scope: names pass through.
-        return self.cell._tf_variables(prefix)
+        return self.cell.named_tf_variables(prefix)
 
     def extra_repr(self) -> str:
         return ""
