@@ -20,6 +20,7 @@ RANKS = {
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
     "unroll": 3,
     "tf_names": 4,
+    "tf_naming": 4,  # TF names for any torch module (rk.tf_name) and rk.initialize; built on tf_names
     "tf_checkpoint": 5,
     "data": 6,  # MNIST/synthetic data: no rnnkit import
     "train": 6,  # the generic loop: no rnnkit import (no task, plot or CLI knowledge)
