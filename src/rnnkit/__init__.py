@@ -29,6 +29,7 @@ from .cells import (
     begin_sequence,
 )
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
+from .tf_naming import AS_IS, TRANSPOSE, Layout, initialize, model_tf_variables, tf_name
 from .tf_names import (
     load_tf_variable_dict,
     load_tf_variables,
@@ -84,4 +85,10 @@ __all__ = [
     "tf_variables_bidirectional",
     "tf_variables_stack_bidirectional",
     "load_tf_variable_dict",
+    "tf_name",
+    "Layout",
+    "AS_IS",
+    "TRANSPOSE",
+    "model_tf_variables",
+    "initialize",
 ]

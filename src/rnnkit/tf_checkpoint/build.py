@@ -21,6 +21,7 @@ from .recognise import CellSpec, accepted_kwargs, recognise, recognisers
 __all__ = [
     "rnn_scopes",
     "rnn_scope_of",
+    "scope_name",
     "bidirectional_scopes",
     "stack_bidirectional_scopes",
     "infer_cell",
@@ -40,8 +41,18 @@ def rnn_scope_of(name: str) -> str | None:
     return None
 
 
+def scope_name(stored: str) -> tuple[str, str | None]:
+    """``(name, RNN scope)`` of a stored name: as stored when it already uses current cell scopes (so
+    ptb's ``Model/RNN/...`` keeps its ``RNN``), else renamed from TF < 1.2's (``RNN/BasicLSTMCell/...``)."""
+    scope = rnn_scope_of(stored)
+    if scope is not None:
+        return stored, scope
+    modern = modern_name(stored)
+    return modern, rnn_scope_of(modern)
+
+
 def weight_names(reader: CheckpointReader) -> dict[str, str]:
-    """Modern name -> stored name of every float tensor that is not an optimizer slot of another one."""
+    """Name (see ``scope_name``) -> stored name of every float tensor that is not an optimizer slot."""
     stored = set(reader.names())
     result = {}
     for name in sorted(stored):
@@ -50,7 +61,7 @@ def weight_names(reader: CheckpointReader) -> dict[str, str]:
             continue  # a slot (kernel/Adam, kernel/Momentum...) of the variable it extends
         if not reader.dtype_name(name).startswith(("float", "bfloat", "half")):
             continue
-        result.setdefault(modern_name(name), name)
+        result.setdefault(scope_name(name)[0], name)
     return result
 
 
@@ -59,7 +70,7 @@ def rnn_scopes(path: str | os.PathLike[str]) -> dict[str, dict[str, tuple[int, .
     reader = CheckpointReader(path)
     scopes: dict[str, dict[str, tuple[int, ...]]] = {}
     for modern, stored in weight_names(reader).items():
-        scope = rnn_scope_of(modern)
+        scope = scope_name(stored)[1]
         if scope is not None:
             rel = modern[len(scope) + 1 :] if scope else modern
             scopes.setdefault(scope, {})[rel] = reader.shape(stored)
@@ -77,6 +88,8 @@ def stack_bidirectional_scopes(scopes: dict[str, Any]) -> dict[str, list[str]]:
     for bi in bidirectional_scopes(scopes):
         parts = bi.split("/")
         for tail in (1, 2):  # .../cell_i  or  .../cell_i/bidirectional_rnn
+            if len(parts) < tail:
+                continue
             head = parts[-tail]
             if head.startswith("cell_") and head[5:].isdigit() and (tail == 1 or parts[-1] == "bidirectional_rnn"):
                 stacks.setdefault("/".join(parts[:-tail]), {})[int(head[5:])] = bi
@@ -178,7 +191,9 @@ def build_bidirectional(
     ``bidirectional_rnn``); ``cell_kwargs`` as :func:`build_cell`."""
     where = "build_bidirectional"
     scopes = rnn_scopes(path)
-    chosen = _pick(where, path, bidirectional_scopes(scopes), scope, "bidirectional scopes")
+    layers = {layer for stack in stack_bidirectional_scopes(scopes).values() for layer in stack}
+    pairs = [b for b in bidirectional_scopes(scopes) if b not in layers]  # a stack's layers: scope= only
+    chosen = _pick(where, path, pairs if scope is None else bidirectional_scopes(scopes), scope, "bidirectional scopes")
     fw, bw = (f"{chosen}/{d}" for d in ("fw", "bw"))
     return (
         _build(where, path, fw, recognise(scopes[fw]), cell_kwargs),

@@ -15,7 +15,7 @@ from .._checks import describe
 from ..cells.base import RNNCell
 from ..tf_names import LoadResult, collect_tf_variables
 from ..tf_naming import AS_IS, TFVariable, has_tf_naming, model_tf_variables
-from .build import rnn_scope_of, rnn_scopes
+from .build import rnn_scopes, scope_name
 from .errors import CheckpointError
 from .legacy_names import modern_name
 from .reader import CheckpointReader
@@ -177,7 +177,7 @@ def _leftovers(
         own = (scope or "").strip("/")
 
         def relevant(modern: str) -> bool:  # another variable of this RNN (not e.g. rnnlm/softmax_w)
-            return rnn_scope_of(modern) == own
+            return scope_name(modern)[1] == own
 
     elif has_tf_naming(module) and not callable(getattr(module, "tf_variables", None)):
 
@@ -190,9 +190,10 @@ def _leftovers(
         def relevant(modern: str) -> bool:
             return modern.split("/")[0] in roots
 
+    bare = isinstance(module, RNNCell) and not has_tf_naming(module)
     unexpected, not_weights = [], []
     for original in sorted(reader.names()):
-        if original in used or not relevant(modern_name(original)):
+        if original in used or not relevant(original if bare else modern_name(original)):
             continue
         (not_weights if _not_a_weight(reader, original) else unexpected).append(original)
     return unexpected, not_weights

@@ -224,7 +224,9 @@ def _layer_norm_lstm(variables: Shapes, inner: Inner) -> CellSpec | None:
     if kernel is None or kernel[1] % 4:
         return None
     h = kernel[1] // 4
-    if kernel[0] <= h or any(variables[n] != (h,) for n in names - {"kernel"}):
+    if kernel[0] <= h or any(variables[n] != (h,) for n in names & norms):
+        return None
+    if not layer_norm and variables["bias"] != (4 * h,):
         return None
     settings: dict[str, Any] = {"num_units": h}
     if not layer_norm:

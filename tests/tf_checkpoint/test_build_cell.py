@@ -1,0 +1,174 @@
+"""``build_cell`` / ``build_bidirectional`` rebuild RNNs from real TF checkpoints without being told the
+architecture, and reproduce TF's outputs and final states (fixtures: tools/make_tf_model_fixtures.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import rnnkit as rk
+import rnnkit.tf_checkpoint as tc
+from rnnkit.tf_checkpoint import CheckpointError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tf_models"
+TOL = {"rtol": 2e-5, "atol": 2e-5}
+ZOO = {  # scope -> what TF built there (the tests are not told: this is what build_cell must find)
+    "basic_rnn": "BasicRNNCell(num_units=4)",
+    "gru": "GRUCell(num_units=3)",
+    "basic_lstm": "BasicLSTMCell(num_units=4)",
+    "lstm_peep_proj": "MultiRNNCell([LSTMCell(num_units=5, use_peepholes=True, num_proj=3), "
+    "LSTMCell(num_units=4)])",
+    "mixed_stack": "MultiRNNCell([GRUCell(num_units=3), BasicLSTMCell(num_units=4), "
+    "BasicRNNCell(num_units=2)])",
+    "layer_norm": "LayerNormBasicLSTMCell(num_units=4)",
+    "layer_norm_off": "LayerNormBasicLSTMCell(num_units=3, layer_norm=False)",
+    "out_proj": "OutputProjectionWrapper(MultiRNNCell([BasicLSTMCell(num_units=4), "
+    "GRUCell(num_units=3)]), output_size=2)",
+    "in_proj": "InputProjectionWrapper(LSTMCell(num_units=3, use_peepholes=True), num_proj=5)",
+}
+
+
+def path(name: str) -> Path:
+    return FIXTURES / name / "model.ckpt"
+
+
+def data(name: str) -> dict[str, np.ndarray]:
+    with np.load(FIXTURES / f"{name}.npz") as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def close(got, want, what):
+    np.testing.assert_allclose(got.detach().numpy(), want, **TOL, err_msg=what)
+
+
+def close_states(states, arrays, prefix):
+    leaves = rk.nest.flatten(states)
+    want = sorted((k for k in arrays if k.startswith(f"out:{prefix}")), key=lambda k: int(k.rsplit("_", 1)[1]))
+    assert len(leaves) == len(want) > 0, prefix
+    for leaf, key in zip(leaves, want):
+        close(leaf, arrays[key], key)
+
+
+@pytest.mark.parametrize("scope", sorted(ZOO))
+def test_every_cell_kind_is_rebuilt_from_names_and_shapes(scope):
+    arrays = data("zoo")
+    x, lengths = torch.from_numpy(arrays["inputs"]), torch.from_numpy(arrays["lengths"])
+    spec_scope, spec = tc.infer_cell(path("zoo"), f"{scope}/rnn")
+    assert (spec_scope, spec.describe()) == (f"{scope}/rnn", ZOO[scope])
+    cell = tc.build_cell(path("zoo"), f"{scope}/rnn")
+    outputs, state = rk.dynamic_rnn(cell, x, sequence_length=lengths)
+    close(outputs, arrays[f"out:{scope}/outputs"], scope)
+    close_states(state, arrays, f"{scope}/state_")
+
+
+def test_scope_none_with_several_rnns_lists_them():
+    with pytest.raises(CheckpointError, match=r"expected exactly one RNN scope in the checkpoint \(or scope=\), "
+                       r"got \['basic_lstm/rnn', 'basic_rnn/rnn', 'gru/rnn', 'in_proj/rnn'"):
+        tc.build_cell(path("zoo"))
+
+
+def test_ptb_rnn_alone_with_a_setting_that_leaves_no_variable():
+    """ptb_word_lm's LSTMs use forget_bias=0: given as a cell keyword (nothing in a checkpoint says it)."""
+    arrays = data("ptb")
+    cell = tc.build_cell(path("ptb"), forget_bias=0.0)  # the only RNN: Model/RNN
+    assert [c.forget_bias for c in cell.cells] == [0.0, 0.0]
+    x = torch.from_numpy(arrays["var:Model/embedding"])[torch.from_numpy(arrays["ids"]).long()]
+    outputs, state = rk.dynamic_rnn(cell, x)
+    logits = outputs @ torch.from_numpy(arrays["var:Model/softmax_w"]) + torch.from_numpy(
+        arrays["var:Model/softmax_b"]
+    )
+    close(logits, arrays["out:logits"], "logits")
+    close_states(state, arrays, "state_")
+    wrong = tc.build_cell(path("ptb"))  # TF's default forget_bias=1.0 would give other numbers
+    assert not torch.allclose(rk.dynamic_rnn(wrong, x)[0], outputs)
+
+
+def test_char_rnn_softmax_inside_the_rnn_scope_does_not_break_loading():
+    arrays = data("char_rnn")
+    cell = tc.build_cell(path("char_rnn"))  # scope rnnlm, beside rnnlm/softmax_w, softmax_b, embedding
+    x = torch.from_numpy(arrays["var:rnnlm/embedding"])[torch.from_numpy(arrays["ids"]).long()]
+    outputs, state = rk.dynamic_rnn(cell, x)
+    close(outputs, arrays["out:outputs"], "outputs")
+    close_states(state, arrays, "state_")
+    assert rk.load_tf_checkpoint(cell, path("char_rnn"), scope="rnnlm") == ([], [])
+
+
+def test_bidirectional():
+    arrays = data("bidirectional")
+    x, lengths = torch.from_numpy(arrays["inputs"]), torch.from_numpy(arrays["lengths"])
+    cell_fw, cell_bw = tc.build_bidirectional(path("bidirectional"))  # the stacks' layers are not candidates
+    assert (type(cell_fw).__name__, type(cell_bw).__name__) == ("LSTMCell", "GRUCell")
+    (out_fw, out_bw), states = rk.bidirectional_dynamic_rnn(cell_fw, cell_bw, x, sequence_length=lengths)
+    close(out_fw, arrays["out:bi/out_fw"], "fw")
+    close(out_bw, arrays["out:bi/out_bw"], "bw")
+    close_states(states, arrays, "bi/state_")
+
+
+def test_stack_bidirectional_dynamic_and_static():
+    arrays = data("bidirectional")
+    x = torch.from_numpy(arrays["inputs"])
+    cells_fw, cells_bw = tc.build_stack_bidirectional(path("bidirectional"), "stack_bidirectional_rnn")
+    out, states_fw, states_bw = rk.stack_bidirectional_dynamic_rnn(cells_fw, cells_bw, x)
+    close(out, arrays["out:stack/out"], "stack")
+    close_states((states_fw, states_bw), arrays, "stack/state_")
+    cells_fw, cells_bw = tc.build_stack_bidirectional(path("bidirectional"), "static/stack_bidirectional_rnn")
+    outs, states_fw, states_bw = rk.stack_bidirectional_rnn(cells_fw, cells_bw, list(x.unbind(1)))
+    close(torch.stack(outs, 0), arrays["out:static/out"], "static")
+    close_states((states_fw, states_bw), arrays, "static/state_")
+
+
+def test_unknown_scope_lists_the_rnn_scopes():
+    with pytest.raises(CheckpointError, match=r"build_cell: expected scope to be one of the checkpoint's RNN "
+                       r"scopes \['Model/RNN'\], got 'rnn'$"):
+        tc.build_cell(path("ptb"), "rnn")
+
+
+def test_cell_kwargs_no_cell_accepts_or_the_checkpoint_fixes():
+    with pytest.raises(TypeError, match=r"build_cell: expected cell_kwargs that a cell of .* accepts, got \['nope'\]"):
+        tc.build_cell(path("ptb"), nope=1)
+    with pytest.raises(TypeError, match=r"expected cell_kwargs that the checkpoint does not fix, got \['num_units'\]"):
+        tc.build_cell(path("ptb"), num_units=3)
+
+
+def test_a_new_cell_adds_one_recogniser(monkeypatch):
+    """The registry is keyed on TF scope names: a cell kind added later is recognised by one registration."""
+    from rnnkit.tf_checkpoint import recognise as rec
+
+    monkeypatch.setattr(rec, "_REGISTRY", {k: list(v) for k, v in rec._REGISTRY.items()})
+    values = {"rnn/gru_cell/w_ru": np.ones((5, 4), np.float32), "rnn/gru_cell/b_ru": np.ones(4, np.float32),
+              "rnn/gru_cell/w_c": np.ones((5, 2), np.float32), "rnn/gru_cell/b_c": np.ones(2, np.float32)}
+    with pytest.raises(CheckpointError, match=r"no|recogniser"):
+        tc.infer_cell(_write(values), "rnn")
+
+    def gru_block(variables, inner):
+        if set(variables) != {"w_ru", "b_ru", "w_c", "b_c"}:
+            return None
+        rows, two_h = variables["w_ru"]
+        return tc.CellSpec(rk.GRUCell, {"num_units": two_h // 2}, rows - two_h // 2, two_h // 2)
+
+    tc.register_recogniser("gru_cell", gru_block)
+    _, spec = tc.infer_cell(_write(values), "rnn")
+    assert spec.describe() == "GRUCell(num_units=2)" and spec.input_size == 3
+    assert tc.infer_cell(path("zoo"), "gru/rnn")[1].describe() == "GRUCell(num_units=3)"  # the old one still
+
+
+_TMP: list = []
+
+
+def _write(values):
+    import tempfile
+
+    directory = tempfile.mkdtemp()
+    _TMP.append(directory)
+    return tc.write(Path(directory) / "m", values)
+
+
+def test_inspect_prints_the_architecture_of_every_rnn_scope():
+    from rnnkit.tf_checkpoint.inspect import format_table
+
+    text = format_table(path("bidirectional"))
+    assert "  bidirectional_rnn/fw: LSTMCell(num_units=4, use_peepholes=True), input depth 3" in text
+    assert "  static/stack_bidirectional_rnn/cell_1/bw: LSTMCell(num_units=3, num_proj=2), input depth 5" in text
