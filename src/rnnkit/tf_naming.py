@@ -254,7 +254,7 @@ def initialize(
                 continue
             tf_view = var.layout.to_tf(var.param)
             initializer(tf_view)
-            if tf_view.data_ptr() != var.param.data_ptr() or var.layout is not TRANSPOSE:
+            if tf_view is not var.param and tf_view._base is not var.param:  # a copy, not a view
                 var.param.copy_(var.layout.from_tf(tf_view))
             done.append(name)
     return done
