@@ -1,6 +1,6 @@
 """Write ``tests/fixtures/numerics/clip_boundary.json``: TF's LSTMCell at exactly ``±cell_clip`` / ``±proj_clip``.
 
-    TF_USE_LEGACY_KERAS=1 /work/venvs/tf/bin/python tools/make_numerics_fixtures.py
+    TF_USE_LEGACY_KERAS=1 .tf-oracle/tf/bin/python tools/make_numerics_fixtures.py
 
 The weights put the pre-clip values exactly on the boundaries: with a zero kernel, a linear activation,
 ``forget_bias=0``, i/o biases of +50 (sigmoid = 1.0 exactly in float32 and float64) and an f bias of -50 on a zero

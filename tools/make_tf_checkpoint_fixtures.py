@@ -2,8 +2,8 @@
 
 Run with the TensorFlow python (never needed by the test suite):
 
-    TF_USE_LEGACY_KERAS=1 /work/venvs/tf/bin/python tools/make_tf_checkpoint_fixtures.py \
-        [--rnnkit-python /work/venvs/dev/bin/python]
+    TF_USE_LEGACY_KERAS=1 .tf-oracle/tf/bin/python tools/make_tf_checkpoint_fixtures.py \
+        [--rnnkit-python .venv/bin/python]
 
 For every model NAME it writes ``NAME/model.ckpt.{index,data-*}`` and ``NAME/checkpoint`` with
 ``tf.train.Saver`` (no meta graph), and ``NAME.npz`` holding the inputs, TF's outputs, and every saved
@@ -449,7 +449,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--rnnkit-python",
-        default=os.environ.get("RNNKIT_PYTHON", "/work/venvs/dev/bin/python"),
+        default=os.environ.get(
+            "RNNKIT_PYTHON", os.path.join(os.path.dirname(__file__), "..", ".venv", "bin", "python")
+        ),
         help="a python with torch + numpy that runs this checkout's rnnkit (for the round trip)",
     )
     parser.add_argument("--skip-round-trip", action="store_true")

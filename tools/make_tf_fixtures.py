@@ -1,6 +1,6 @@
 """Write the TensorFlow fixtures of the core cells and unrolls into ``tests/fixtures/core/``.
 
-    TF_USE_LEGACY_KERAS=1 /work/venvs/tf/bin/python tools/make_tf_fixtures.py [--out tests/fixtures/core]
+    TF_USE_LEGACY_KERAS=1 .tf-oracle/tf/bin/python tools/make_tf_fixtures.py [--out tests/fixtures/core]
 
 Every cell option (activation, forget_bias, state_is_tuple, peepholes, cell_clip, num_proj, proj_clip) is run
 under a rotation of unroll set-ups (static / dynamic, both time layouts, with and without ``sequence_length``

@@ -5,7 +5,7 @@ unrolls (``bidirectional_dynamic_rnn`` in both time layouts, ``static_bidirectio
 (``stack_bidirectional_dynamic_rnn`` / ``stack_bidirectional_rnn``) and ``raw_rnn``, each with sequence lengths
 (0, partial and full). Run with the oracle venv (TensorFlow is never a dependency of rnnkit or of its tests)::
 
-    TF_USE_LEGACY_KERAS=1 /work/venvs/tf/bin/python tools/make_tf_fixtures_surface.py [--out DIR] [--random N]
+    TF_USE_LEGACY_KERAS=1 .tf-oracle/tf/bin/python tools/make_tf_fixtures_surface.py [--out DIR] [--random N]
 
 ``--random N`` writes N randomly drawn cases instead of the fixed list (the outside random check:
 replay them with ``python -m tests.surface_replay DIR``).

@@ -1,6 +1,6 @@
 """Seed 004's series program in TensorFlow (compat API), to see how often it stalls at the window's variance.
 
-    TF_USE_LEGACY_KERAS=1 /work/venvs/tf/bin/python tools/seed004_series_tf.py SEED ITERATIONS
+    TF_USE_LEGACY_KERAS=1 .tf-oracle/tf/bin/python tools/seed004_series_tf.py SEED ITERATIONS
 
 Prints the training MSE every 1,000 iterations, then the final training and shifted-window MSE (BENCHMARKS.md).
 """

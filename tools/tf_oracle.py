@@ -1,7 +1,7 @@
 """Run one rnnkit test case in real TensorFlow 1.x (graph mode) and return every number the replay checks.
 
 Shared by ``tools/make_tf_fixtures.py`` (the committed fixtures) and ``tools/tf_random_check.py`` (the outside
-check). Needs TensorFlow: run with the oracle venv, ``TF_USE_LEGACY_KERAS=1 /work/venvs/tf/bin/python``.
+check). Needs TensorFlow: run with the oracle venv, ``TF_USE_LEGACY_KERAS=1 .tf-oracle/tf/bin/python``.
 
 A *case* is a JSON-able dict (the manifest entry; ``tests/_tf_replay.py`` documents every key):
 

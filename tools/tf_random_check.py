@@ -1,6 +1,6 @@
 """The outside check: random cell stacks run in real TensorFlow, then in rnnkit on the same weights.
 
-    TF_USE_LEGACY_KERAS=1 /work/venvs/tf/bin/python tools/tf_random_check.py -n 200 \\
+    TF_USE_LEGACY_KERAS=1 .tf-oracle/tf/bin/python tools/tf_random_check.py -n 200 \\
         [--seed 0] [--rnnkit-python .venv/bin/python] [--rnnkit-src src] [--device cuda] [--keep DIR]
 
 Each case draws a stack of 1-3 cells (BasicRNNCell, GRUCell, BasicLSTMCell, LSTMCell with random activation,

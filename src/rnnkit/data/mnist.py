@@ -1,6 +1,6 @@
 """MNIST in its original IDX format: reader, search order, SHA-256 checks and download.
 
-Search order (DESIGN.md §7), first hit wins:
+Search order (docs/tasks.md), first hit wins:
 
 1. ``data_dir`` given by the caller (``--data-dir``): used alone, any IDX dataset with 28x28 images
    and labels 0..9 is accepted;

@@ -1,6 +1,6 @@
 """MNIST read row by row: 28 time steps of 28 pixels, a recurrent stack, a linear head on the last output.
 
-Presets port the seed programs (DESIGN.md §6) with their hyper-parameters, initialisers and TF
+Presets port the seed programs (docs/seeds.md) with their hyper-parameters, initialisers and TF
 variable names; ``default`` is the most accurate model that trains in about 10 minutes on 2 CPU cores.
 """
 
