@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedParameter
 
 from .. import nest
 from .._checks import (
@@ -222,8 +223,13 @@ class LayerCell(RNNCell):
 
     def _finish_init(self) -> None:
         """Called by subclasses at the end of ``__init__``: builds now when ``input_size`` was given."""
+        # Without input_size, each parameter the configuration uses starts as torch's UninitializedParameter
+        # (as nn.LazyLinear): an optimizer made before the first call already holds it, and building
+        # materializes that same object in place, so no parameter is left out of training.
+        lazy = self._pending_input_size is None
         for _, attr in self._tf_params:
-            setattr(self, attr, None)
+            placeholder = lazy and self._tf_param_used(attr)
+            setattr(self, attr, UninitializedParameter(device=self._device, dtype=self._dtype) if placeholder else None)
         if self._pending_input_size is not None:
             self.build(self._pending_input_size)
 
@@ -240,8 +246,25 @@ class LayerCell(RNNCell):
                     f"{type(self).__name__}: built for input_size={self.input_size}, got input_size={input_size}"
                 )
             return
-        self._create_parameters(input_size)
+        self._build_parameters(input_size)
         self.input_size = input_size
+
+    def _build_parameters(self, input_size: int, dtype: torch.dtype | None = None, device: Any = None) -> None:
+        """``_create_parameters``, then move each new value into the placeholder it replaces (same object)."""
+        placeholders = {
+            attr: getattr(self, attr)
+            for _, attr in self._tf_params
+            if isinstance(getattr(self, attr, None), UninitializedParameter)
+        }
+        self._create_parameters(input_size, dtype=dtype, device=device)
+        for attr, placeholder in placeholders.items():
+            made = getattr(self, attr)
+            if made is None or made is placeholder:
+                continue
+            placeholder.materialize(made.shape, device=made.device, dtype=made.dtype)
+            with torch.no_grad():
+                placeholder.copy_(made)
+            setattr(self, attr, placeholder)
 
     def _new_parameter(
         self, *shape: int, init: Initializer | None, dtype: torch.dtype | None, device: Any
@@ -282,7 +305,7 @@ class LayerCell(RNNCell):
                 dtype = (
                     torch.get_default_dtype()
                 )  # mixed precision: parameters stay in full precision
-            self._create_parameters(depth, dtype=dtype, device=inputs.device)
+            self._build_parameters(depth, dtype=dtype, device=inputs.device)
             self.input_size = depth
         elif depth != self.input_size:
             raise ValueError(
@@ -327,6 +350,8 @@ class LayerCell(RNNCell):
             param = getattr(self, attr)
             if param is None and not self._tf_param_used(attr):
                 continue
+            if isinstance(param, UninitializedParameter):
+                param = None  # not built yet
             yield f"{prefix}{self.tf_name}/{rel_name}", param
 
     def _hooked(self) -> bool:

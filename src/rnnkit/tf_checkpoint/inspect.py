@@ -77,8 +77,7 @@ def format_table(path: str | os.PathLike[str]) -> str:
     stored = sum(int(str(row["bytes"])) for row in rows)
     lines.append(f"total: {len(rows)} tensors, {params:,} parameters, {stored:,} bytes")
     rnns = describe_rnns(path)
-    lines.append(
-        "RNN scopes (rk.tf_checkpoint.build_cell(path, scope) rebuilds each):" if rnns else "RNN scopes: none"
-    )
-    lines += [f"  {line}" for line in rnns]
+    if rnns:  # the architecture each RNN scope's names and shapes describe
+        lines.append("RNN scopes (rk.tf_checkpoint.build_cell(path, scope) rebuilds each):")
+        lines += [f"  {line}" for line in rnns]
     return "\n".join(lines)
