@@ -17,7 +17,8 @@ RANKS = {
     "nest": 0,
     "activations": 0,
     "cells": 1,
-    "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
+    "fused": 2,
+    "building": 2,  # rk.build: runs a module once to create lazily built parameters  # cells -> torch's fused kernels; the unrolls choose it
     "unroll": 3,
     "tf_names": 4,
     "tf_naming": 4,  # TF names for any torch module (rk.tf_name) and rk.initialize; built on tf_names

@@ -11,6 +11,7 @@
 
 from . import fused, nest, tf_checkpoint
 from ._version import __version__
+from .building import build
 from .cells import (
     BasicLSTMCell,
     BasicRNNCell,
@@ -26,6 +27,7 @@ from .cells import (
     OutputProjectionWrapper,
     ResidualWrapper,
     RNNCell,
+    StateOrderWarning,
     begin_sequence,
 )
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
@@ -63,6 +65,7 @@ __all__ = [
     "LSTMCell",
     "MultiRNNCell",
     "LSTMStateTuple",
+    "StateOrderWarning",
     "dynamic_rnn",
     "check_numerics",
     "static_rnn",
@@ -91,4 +94,5 @@ __all__ = [
     "TRANSPOSE",
     "model_tf_variables",
     "initialize",
+    "build",
 ]

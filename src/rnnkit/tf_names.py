@@ -101,14 +101,17 @@ def _check_covered(where: str, cell: RNNCell, named: Mapping[str, nn.Parameter])
     if not lost:
         return
     modules = dict(cell.named_modules())
+
+    def silent(path: str) -> bool:  # a cell none of whose parameters has a name
+        return all(id(p) not in covered for p in modules[path].parameters())
+
     owners: dict[str, list[str]] = {}
     for key in lost:
         parts = key.split(".")
-        owner = ""
-        for i in range(len(parts) - 1, 0, -1):  # the innermost cell that holds the parameter
-            if isinstance(modules.get(".".join(parts[:i])), RNNCell):
-                owner = ".".join(parts[:i])
-                break
+        cells = [".".join(parts[:i]) for i in range(len(parts)) if isinstance(modules.get(".".join(parts[:i])), RNNCell)]
+        # The outermost cell that names none of its parameters (it did not pass names on from within),
+        # else the innermost cell holding the parameter (it named some, but not this one).
+        owner = next((path for path in cells if silent(path)), cells[-1])
         owners.setdefault(owner, []).append(key)
     found = "; ".join(
         f"{type(modules[o]).__name__} at {o or '(the cell itself)'} declares none for {keys}"

@@ -135,3 +135,21 @@ def test_tf_name_defaults_and_errors():
         rk.tf_name(nn.Conv1d(1, 1, 1), "conv")
     with pytest.raises(ValueError, match=r"expected a TF name for every parameter of Linear, got none for \['bias'\]"):
         rk.tf_name(nn.Linear(3, 2), "d", {"weight": ("w", rk.TRANSPOSE)})
+
+
+def test_learning_rate_variable_no_longer_breaks_a_strict_load_by_tf_variables_method():
+    """The trap: a model with a ``tf_variables()`` method failed strict loading on ``Model/Variable``."""
+    model = PTBModel()
+    model.tf_variables = lambda: {n: v.param for n, v in rk.model_tf_variables(model).items() if "softmax" not in n}
+    result = rk.load_tf_checkpoint(model, PTB, strict=False)
+    assert "Model/Variable" in result.not_weights and "Model/Variable" not in result.unexpected
+    assert result.unexpected == ["Model/softmax_b", "Model/softmax_w"]
+
+
+def test_char_rnn_cell_loads_strictly_beside_its_softmax():
+    """The trap: ``rnnlm/softmax_w`` inside the RNN's scope made a strict load of the RNN fail."""
+    cell = rk.MultiRNNCell([rk.GRUCell(3, input_size=3), rk.GRUCell(3, input_size=3)])
+    assert rk.load_tf_checkpoint(cell, FIXTURES / "char_rnn" / "model.ckpt", scope="rnnlm") == ([], [])
+    extra = rk.MultiRNNCell([rk.GRUCell(3, input_size=3)])  # a layer short: cell_1 is this RNN's, an error
+    with pytest.raises(CheckpointError, match=r"unexpected \['rnnlm/multi_rnn_cell/cell_1/gru_cell/candidate/bias'"):
+        rk.load_tf_checkpoint(extra, FIXTURES / "char_rnn" / "model.ckpt", scope="rnnlm")

@@ -8,6 +8,7 @@ from .layer_norm_lstm import LayerNormBasicLSTMCell
 from .lstm import BasicLSTMCell, LSTMCell
 from .multi import MultiRNNCell
 from .state import LSTMStateTuple
+from .state_order import StateOrderWarning
 from .wrappers import (
     CellWrapper,
     DeviceWrapper,
@@ -26,6 +27,7 @@ __all__ = [
     "LSTMCell",
     "MultiRNNCell",
     "LSTMStateTuple",
+    "StateOrderWarning",
     "LayerNormBasicLSTMCell",
     "CellWrapper",
     "DropoutWrapper",

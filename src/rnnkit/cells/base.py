@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn.parameter import UninitializedParameter
 
 from .. import nest
+from .state_order import warn_plain_lstm_tuples
 from .._checks import (
     autocast_enabled,
     check_positive_int,
@@ -67,6 +68,7 @@ def check_state(
     """Check that ``state`` has the structure of ``state_size`` and leaves of shape ``[batch_size, size]``
     (and of the inputs' ``dtype`` and ``device``, when given)."""
     nest.assert_same_structure(state_size, state, where=f"{where} (state)")
+    warn_plain_lstm_tuples(where, state_size, state)
     for size, tensor in zip(nest.flatten(state_size), nest.flatten(state)):
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(f"{where}: expected state tensors, got {describe(tensor)}")
