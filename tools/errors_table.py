@@ -17,11 +17,13 @@ from tests.cli.test_cli_errors import cli_table  # noqa: E402  (needs the path s
 from tests.test_errors_cells import cells_table  # noqa: E402
 from tests.test_errors_core import core_table  # noqa: E402
 from tests.test_errors_surface import surface_table  # noqa: E402
+from tests.test_errors_tf_models import tf_models_table  # noqa: E402
 
 TABLES = {
     "core-table": core_table,
     "cells-table": cells_table,
     "surface-table": surface_table,
+    "tf-models-table": tf_models_table,
     "cli-table": cli_table,
 }
 

@@ -156,9 +156,9 @@ def load_tf_checkpoint(
             parts.append(f"missing {missing} (closest checkpoint names: {hints})")
         if unexpected:
             parts.append(f"unexpected {unexpected}")
+        subject = "the model's TF variables" + (f" under scope {scope!r}" if bare_cell else "")
         raise CheckpointError(
-            f"{_WHERE}: expected the model's TF variables under scope {scope!r}, got "
-            + ", ".join(parts),
+            f"{_WHERE}: expected {subject}, got " + ", ".join(parts),
             reader.prefix,
         )
     values = {name: reader.tensor(original) for name, original in found.items()}
