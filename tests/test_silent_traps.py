@@ -72,7 +72,9 @@ def test_a_cell_that_declares_its_names_keeps_them():
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: rk.MultiRNNCell([rk.BasicLSTMCell(3), rk.LSTMCell(3, use_peepholes=True, num_proj=2)]),
+        lambda: rk.MultiRNNCell(
+            [rk.BasicLSTMCell(3), rk.LSTMCell(3, use_peepholes=True, num_proj=2)]
+        ),
         lambda: rk.OutputProjectionWrapper(rk.GRUCell(3), 2),
         lambda: rk.InputProjectionWrapper(rk.LayerNormBasicLSTMCell(3), 5),
     ],
@@ -96,7 +98,14 @@ def test_an_unbuilt_cell_has_uninitialized_parameters_and_build_builds_them():
     cell = rk.MultiRNNCell([rk.GRUCell(3), rk.BasicRNNCell(2)])
     assert all(isinstance(p, nn.parameter.UninitializedParameter) for p in cell.parameters())
     assert rk.build(cell, torch.zeros(B, T, D, dtype=torch.float64)) is cell
-    assert [tuple(p.shape) for p in rk.tf_variables(cell).values()] == [(7, 6), (6,), (7, 3), (3,), (5, 2), (2,)]
+    assert [tuple(p.shape) for p in rk.tf_variables(cell).values()] == [
+        (7, 6),
+        (6,),
+        (7, 3),
+        (3,),
+        (5, 2),
+        (2,),
+    ]
     assert {p.dtype for p in cell.parameters()} == {torch.float64}
     model = nn.Sequential(nn.LazyLinear(3))
     assert rk.build(model, torch.zeros(2, 5)) is model and model[0].weight.shape == (3, 5)
@@ -111,8 +120,11 @@ def _lstm_and_state():
 def test_a_plain_tuple_is_read_as_c_h_and_warned_about_once_per_line():
     cell, c, h = _lstm_and_state()
     x = torch.randn(B, T, D)
-    with pytest.warns(rk.StateOrderWarning, match=r"^dynamic_rnn: a plain tuple given as an LSTM state is read "
-                      r"as \(c, h\), TF's order \(torch.nn.LSTM's is \(h, c\)\); pass rk.LSTMStateTuple"):
+    with pytest.warns(
+        rk.StateOrderWarning,
+        match=r"^dynamic_rnn: a plain tuple given as an LSTM state is read "
+        r"as \(c, h\), TF's order \(torch.nn.LSTM's is \(h, c\)\); pass rk.LSTMStateTuple",
+    ):
         out_plain, _ = rk.dynamic_rnn(cell, x, initial_state=(c, h))
     out_named, _ = rk.dynamic_rnn(cell, x, initial_state=rk.LSTMStateTuple(c=c, h=h))
     assert torch.equal(out_plain, out_named)  # TF's rule is kept
@@ -134,4 +146,6 @@ def test_a_plain_tuple_inside_a_stack_and_in_a_cell_call_warn_too():
         rk.dynamic_rnn(stack, torch.randn(B, T, D), initial_state=((c, h),))
     with warnings.catch_warnings():
         warnings.simplefilter("error", rk.StateOrderWarning)
-        rk.dynamic_rnn(stack, torch.randn(B, T, D), initial_state=(rk.LSTMStateTuple(c, h),))  # no warning
+        rk.dynamic_rnn(
+            stack, torch.randn(B, T, D), initial_state=(rk.LSTMStateTuple(c, h),)
+        )  # no warning

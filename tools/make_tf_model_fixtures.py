@@ -78,7 +78,9 @@ def _run(name: str, build: Any, seed: int, feeds: dict[str, np.ndarray]) -> None
     rng = np.random.default_rng(seed)
     with tf.Graph().as_default():
         tf.set_random_seed(seed)
-        holders = {k: tf.placeholder(tf.as_dtype(v.dtype), v.shape, name=k) for k, v in feeds.items()}
+        holders = {
+            k: tf.placeholder(tf.as_dtype(v.dtype), v.shape, name=k) for k, v in feeds.items()
+        }
         outputs, loss = build(holders)
         train = _train_step(loss)
         with tf.Session() as sess:
@@ -131,7 +133,9 @@ def char_rnn(h: dict[str, Any]) -> tuple[dict[str, Any], Any]:
             out, state = cell(inp, state)
             outputs.append(out)
     logits = tf.matmul(tf.concat(outputs, 0), softmax_w) + softmax_b
-    return {"outputs": tf.stack(outputs, 1), **_flat_state("state_", state)}, tf.reduce_sum(logits**2)
+    return {"outputs": tf.stack(outputs, 1), **_flat_state("state_", state)}, tf.reduce_sum(
+        logits**2
+    )
 
 
 C, W, M = surface.C, surface.W, surface.M
@@ -143,11 +147,19 @@ ZOO = {
     "lstm_peep_proj": M(
         C("LSTMCell", num_units=5, use_peepholes=True, num_proj=3), C("LSTMCell", num_units=4)
     ),
-    "mixed_stack": M(C("GRUCell", num_units=3), C("BasicLSTMCell", num_units=4), C("BasicRNNCell", num_units=2)),
+    "mixed_stack": M(
+        C("GRUCell", num_units=3), C("BasicLSTMCell", num_units=4), C("BasicRNNCell", num_units=2)
+    ),
     "layer_norm": C("LayerNormBasicLSTMCell", num_units=4),
     "layer_norm_off": C("LayerNormBasicLSTMCell", num_units=3, layer_norm=False),
-    "out_proj": W("OutputProjectionWrapper", M(C("BasicLSTMCell", num_units=4), C("GRUCell", num_units=3)), output_size=2),
-    "in_proj": W("InputProjectionWrapper", C("LSTMCell", num_units=3, use_peepholes=True), num_proj=5),
+    "out_proj": W(
+        "OutputProjectionWrapper",
+        M(C("BasicLSTMCell", num_units=4), C("GRUCell", num_units=3)),
+        output_size=2,
+    ),
+    "in_proj": W(
+        "InputProjectionWrapper", C("LSTMCell", num_units=3, use_peepholes=True), num_proj=5
+    ),
 }
 
 
@@ -156,7 +168,10 @@ def zoo(h: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     for key, spec in ZOO.items():
         with tf.variable_scope(key):
             out, state = tf.nn.dynamic_rnn(
-                surface.tf_cell(spec, tf.float32), h["inputs"], sequence_length=h["lengths"], dtype=tf.float32
+                surface.tf_cell(spec, tf.float32),
+                h["inputs"],
+                sequence_length=h["lengths"],
+                dtype=tf.float32,
             )
         outputs[f"{key}/outputs"] = out
         outputs.update(_flat_state(f"{key}/state_", state))
@@ -166,7 +181,11 @@ def zoo(h: dict[str, Any]) -> tuple[dict[str, Any], Any]:
 def bidirectional(h: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     x, lengths = h["inputs"], h["lengths"]
     (out_fw, out_bw), states = tf.nn.bidirectional_dynamic_rnn(
-        rnn.LSTMCell(4, use_peepholes=True), rnn.GRUCell(3), x, sequence_length=lengths, dtype=tf.float32
+        rnn.LSTMCell(4, use_peepholes=True),
+        rnn.GRUCell(3),
+        x,
+        sequence_length=lengths,
+        dtype=tf.float32,
     )
     result = {"bi/out_fw": out_fw, "bi/out_bw": out_bw, **_flat_state("bi/state_", states)}
     stack = {

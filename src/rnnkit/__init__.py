@@ -31,7 +31,6 @@ from .cells import (
     begin_sequence,
 )
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
-from .tf_naming import AS_IS, TRANSPOSE, Layout, initialize, model_tf_variables, tf_name
 from .tf_names import (
     load_tf_variable_dict,
     load_tf_variables,
@@ -39,6 +38,7 @@ from .tf_names import (
     tf_variables_bidirectional,
     tf_variables_stack_bidirectional,
 )
+from .tf_naming import AS_IS, TRANSPOSE, Layout, initialize, model_tf_variables, tf_name
 from .unroll import (
     bidirectional_dynamic_rnn,
     check_numerics,

@@ -108,7 +108,11 @@ def _check_covered(where: str, cell: RNNCell, named: Mapping[str, nn.Parameter])
     owners: dict[str, list[str]] = {}
     for key in lost:
         parts = key.split(".")
-        cells = [".".join(parts[:i]) for i in range(len(parts)) if isinstance(modules.get(".".join(parts[:i])), RNNCell)]
+        cells = [
+            ".".join(parts[:i])
+            for i in range(len(parts))
+            if isinstance(modules.get(".".join(parts[:i])), RNNCell)
+        ]
         # The outermost cell that names none of its parameters (it did not pass names on from within),
         # else the innermost cell holding the parameter (it named some, but not this one).
         owner = next((path for path in cells if silent(path)), cells[-1])

@@ -191,7 +191,9 @@ def has_tf_naming(model: nn.Module) -> bool:
     return any(hasattr(m, _ATTR) for m in model.modules())
 
 
-def model_tf_variables(model: nn.Module, where: str = "model_tf_variables") -> dict[str, TFVariable]:
+def model_tf_variables(
+    model: nn.Module, where: str = "model_tf_variables"
+) -> dict[str, TFVariable]:
     """``{full TF name: TFVariable}`` of every parameter of ``model``, from the names ``tf_name`` gave.
 
     Raises ValueError when a parameter has no TF name (naming the parameters), or two share one.
@@ -241,15 +243,22 @@ def initialize(
             f"{where}: expected an in-place initializer function, got {type(initializer).__name__}"
         )
     if isinstance(module, RNNCell) and not hasattr(module, _ATTR):
-        cells = {n: TFVariable(p, AS_IS, n) for n, p in collect_tf_variables(where, module, scope).items()}
+        cells = {
+            n: TFVariable(p, AS_IS, n)
+            for n, p in collect_tf_variables(where, module, scope).items()
+        }
         variables, cell_ids = cells, {id(v.param) for v in cells.values()}
     else:
         variables = model_tf_variables(module, where)
-        cell_ids = {id(p) for m in module.modules() if isinstance(m, RNNCell) for p in m.parameters()}
+        cell_ids = {
+            id(p) for m in module.modules() if isinstance(m, RNNCell) for p in m.parameters()
+        }
     done = []
     with torch.no_grad():
         for name, var in variables.items():
-            own = name.endswith(_OWN_INITIALIZER) and not name.endswith("layer_norm_basic_lstm_cell/bias")
+            own = name.endswith(_OWN_INITIALIZER) and not name.endswith(
+                "layer_norm_basic_lstm_cell/bias"
+            )
             if own and id(var.param) in cell_ids and not include_own:
                 continue
             tf_view = var.layout.to_tf(var.param)

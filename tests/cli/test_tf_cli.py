@@ -59,7 +59,9 @@ def _table_rows(out: str) -> list[tuple[str, tuple[int, ...], str]]:
     lines = out.strip().splitlines()
     assert lines[1].split() == ["name", "shape", "dtype", "params", "bytes"]
     total = next(i for i, line in enumerate(lines) if line.startswith("total: "))
-    assert lines[total + 1 :] == [] or lines[total + 1].startswith("RNN scopes")  # then the architectures
+    assert lines[total + 1 :] == [] or lines[total + 1].startswith(
+        "RNN scopes"
+    )  # then the architectures
     rows = []
     for line in lines[2:total]:
         name, rest = line.split(" ", 1)

@@ -46,7 +46,9 @@ def close(got, want, what):
 
 def close_states(states, arrays, prefix):
     leaves = rk.nest.flatten(states)
-    want = sorted((k for k in arrays if k.startswith(f"out:{prefix}")), key=lambda k: int(k.rsplit("_", 1)[1]))
+    want = sorted(
+        (k for k in arrays if k.startswith(f"out:{prefix}")), key=lambda k: int(k.rsplit("_", 1)[1])
+    )
     assert len(leaves) == len(want) > 0, prefix
     for leaf, key in zip(leaves, want):
         close(leaf, arrays[key], key)
@@ -65,8 +67,11 @@ def test_every_cell_kind_is_rebuilt_from_names_and_shapes(scope):
 
 
 def test_scope_none_with_several_rnns_lists_them():
-    with pytest.raises(CheckpointError, match=r"expected exactly one RNN scope in the checkpoint \(or scope=\), "
-                       r"got \['basic_lstm/rnn', 'basic_rnn/rnn', 'gru/rnn', 'in_proj/rnn'"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"expected exactly one RNN scope in the checkpoint \(or scope=\), "
+        r"got \['basic_lstm/rnn', 'basic_rnn/rnn', 'gru/rnn', 'in_proj/rnn'",
+    ):
         tc.build_cell(path("zoo"))
 
 
@@ -88,7 +93,9 @@ def test_ptb_rnn_alone_with_a_setting_that_leaves_no_variable():
 
 def test_char_rnn_softmax_inside_the_rnn_scope_does_not_break_loading():
     arrays = data("char_rnn")
-    cell = tc.build_cell(path("char_rnn"))  # scope rnnlm, beside rnnlm/softmax_w, softmax_b, embedding
+    cell = tc.build_cell(
+        path("char_rnn")
+    )  # scope rnnlm, beside rnnlm/softmax_w, softmax_b, embedding
     x = torch.from_numpy(arrays["var:rnnlm/embedding"])[torch.from_numpy(arrays["ids"]).long()]
     outputs, state = rk.dynamic_rnn(cell, x)
     close(outputs, arrays["out:outputs"], "outputs")
@@ -99,9 +106,13 @@ def test_char_rnn_softmax_inside_the_rnn_scope_does_not_break_loading():
 def test_bidirectional():
     arrays = data("bidirectional")
     x, lengths = torch.from_numpy(arrays["inputs"]), torch.from_numpy(arrays["lengths"])
-    cell_fw, cell_bw = tc.build_bidirectional(path("bidirectional"))  # the stacks' layers are not candidates
+    cell_fw, cell_bw = tc.build_bidirectional(
+        path("bidirectional")
+    )  # the stacks' layers are not candidates
     assert (type(cell_fw).__name__, type(cell_bw).__name__) == ("LSTMCell", "GRUCell")
-    (out_fw, out_bw), states = rk.bidirectional_dynamic_rnn(cell_fw, cell_bw, x, sequence_length=lengths)
+    (out_fw, out_bw), states = rk.bidirectional_dynamic_rnn(
+        cell_fw, cell_bw, x, sequence_length=lengths
+    )
     close(out_fw, arrays["out:bi/out_fw"], "fw")
     close(out_bw, arrays["out:bi/out_bw"], "bw")
     close_states(states, arrays, "bi/state_")
@@ -110,26 +121,39 @@ def test_bidirectional():
 def test_stack_bidirectional_dynamic_and_static():
     arrays = data("bidirectional")
     x = torch.from_numpy(arrays["inputs"])
-    cells_fw, cells_bw = tc.build_stack_bidirectional(path("bidirectional"), "stack_bidirectional_rnn")
+    cells_fw, cells_bw = tc.build_stack_bidirectional(
+        path("bidirectional"), "stack_bidirectional_rnn"
+    )
     out, states_fw, states_bw = rk.stack_bidirectional_dynamic_rnn(cells_fw, cells_bw, x)
     close(out, arrays["out:stack/out"], "stack")
     close_states((states_fw, states_bw), arrays, "stack/state_")
-    cells_fw, cells_bw = tc.build_stack_bidirectional(path("bidirectional"), "static/stack_bidirectional_rnn")
+    cells_fw, cells_bw = tc.build_stack_bidirectional(
+        path("bidirectional"), "static/stack_bidirectional_rnn"
+    )
     outs, states_fw, states_bw = rk.stack_bidirectional_rnn(cells_fw, cells_bw, list(x.unbind(1)))
     close(torch.stack(outs, 0), arrays["out:static/out"], "static")
     close_states((states_fw, states_bw), arrays, "static/state_")
 
 
 def test_unknown_scope_lists_the_rnn_scopes():
-    with pytest.raises(CheckpointError, match=r"build_cell: expected scope to be one of the checkpoint's RNN "
-                       r"scopes \['Model/RNN'\], got 'rnn'$"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"build_cell: expected scope to be one of the checkpoint's RNN "
+        r"scopes \['Model/RNN'\], got 'rnn'$",
+    ):
         tc.build_cell(path("ptb"), "rnn")
 
 
 def test_cell_kwargs_no_cell_accepts_or_the_checkpoint_fixes():
-    with pytest.raises(TypeError, match=r"build_cell: expected cell_kwargs that a cell of .* accepts, got \['nope'\]"):
+    with pytest.raises(
+        TypeError,
+        match=r"build_cell: expected cell_kwargs that a cell of .* accepts, got \['nope'\]",
+    ):
         tc.build_cell(path("ptb"), nope=1)
-    with pytest.raises(TypeError, match=r"expected cell_kwargs that the checkpoint does not fix, got \['num_units'\]"):
+    with pytest.raises(
+        TypeError,
+        match=r"expected cell_kwargs that the checkpoint does not fix, got \['num_units'\]",
+    ):
         tc.build_cell(path("ptb"), num_units=3)
 
 
@@ -138,8 +162,12 @@ def test_a_new_cell_adds_one_recogniser(monkeypatch):
     from rnnkit.tf_checkpoint import recognise as rec
 
     monkeypatch.setattr(rec, "_REGISTRY", {k: list(v) for k, v in rec._REGISTRY.items()})
-    values = {"rnn/gru_cell/w_ru": np.ones((5, 4), np.float32), "rnn/gru_cell/b_ru": np.ones(4, np.float32),
-              "rnn/gru_cell/w_c": np.ones((5, 2), np.float32), "rnn/gru_cell/b_c": np.ones(2, np.float32)}
+    values = {
+        "rnn/gru_cell/w_ru": np.ones((5, 4), np.float32),
+        "rnn/gru_cell/b_ru": np.ones(4, np.float32),
+        "rnn/gru_cell/w_c": np.ones((5, 2), np.float32),
+        "rnn/gru_cell/b_c": np.ones(2, np.float32),
+    }
     with pytest.raises(CheckpointError, match=r"no|recogniser"):
         tc.infer_cell(_write(values), "rnn")
 
@@ -152,7 +180,9 @@ def test_a_new_cell_adds_one_recogniser(monkeypatch):
     tc.register_recogniser("gru_cell", gru_block)
     _, spec = tc.infer_cell(_write(values), "rnn")
     assert spec.describe() == "GRUCell(num_units=2)" and spec.input_size == 3
-    assert tc.infer_cell(path("zoo"), "gru/rnn")[1].describe() == "GRUCell(num_units=3)"  # the old one still
+    assert (
+        tc.infer_cell(path("zoo"), "gru/rnn")[1].describe() == "GRUCell(num_units=3)"
+    )  # the old one still
 
 
 _TMP: list = []
@@ -170,5 +200,10 @@ def test_inspect_prints_the_architecture_of_every_rnn_scope():
     from rnnkit.tf_checkpoint.inspect import format_table
 
     text = format_table(path("bidirectional"))
-    assert "  bidirectional_rnn/fw: LSTMCell(num_units=4, use_peepholes=True), input depth 3" in text
-    assert "  static/stack_bidirectional_rnn/cell_1/bw: LSTMCell(num_units=3, num_proj=2), input depth 5" in text
+    assert (
+        "  bidirectional_rnn/fw: LSTMCell(num_units=4, use_peepholes=True), input depth 3" in text
+    )
+    assert (
+        "  static/stack_bidirectional_rnn/cell_1/bw: LSTMCell(num_units=3, num_proj=2), input depth 5"
+        in text
+    )

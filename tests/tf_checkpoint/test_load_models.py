@@ -199,7 +199,8 @@ def test_float64_cell_gets_float64_values():
 
 def test_wrong_kind_of_object():
     with pytest.raises(
-        TypeError, match="load_tf_checkpoint: expected an rnnkit cell, a module named with rk.tf_name, or a module with a "
+        TypeError,
+        match="load_tf_checkpoint: expected an rnnkit cell, a module named with rk.tf_name, or a module with a ",
     ):
         load_tf_checkpoint(torch.nn.Linear(2, 2), prefix("gru"))
 

@@ -35,7 +35,9 @@ class PTBModel(nn.Module):
         self.softmax = nn.Linear(size, vocab)
         rk.tf_name(self.embedding, "Model/embedding")
         rk.tf_name(self.cell, "Model/RNN")
-        rk.tf_name(self.softmax, "Model", {"weight": ("softmax_w", rk.TRANSPOSE), "bias": "softmax_b"})
+        rk.tf_name(
+            self.softmax, "Model", {"weight": ("softmax_w", rk.TRANSPOSE), "bias": "softmax_b"}
+        )
 
     def forward(self, ids: torch.Tensor, state=None):
         outputs, state = rk.dynamic_rnn(self.cell, self.embedding(ids), initial_state=state)
@@ -53,7 +55,9 @@ def test_ptb_model_loads_whole_and_reproduces_tf_logits():
     )
     logits, _ = model(torch.from_numpy(arrays["ids"]).long())
     np.testing.assert_allclose(logits.detach().numpy(), arrays["out:logits"], rtol=2e-5, atol=2e-5)
-    np.testing.assert_array_equal(model.softmax.weight.detach().numpy(), arrays["var:Model/softmax_w"].T)
+    np.testing.assert_array_equal(
+        model.softmax.weight.detach().numpy(), arrays["var:Model/softmax_w"].T
+    )
 
 
 def test_save_writes_tf_layout_and_loads_back(tmp_path):
@@ -75,33 +79,47 @@ def test_a_weight_the_model_lacks_is_an_error_that_names_it():
             super().__init__()
             del self.softmax
 
-    with pytest.raises(CheckpointError, match=r"unexpected \['Model/softmax_b', 'Model/softmax_w'\]"):
+    with pytest.raises(
+        CheckpointError, match=r"unexpected \['Model/softmax_b', 'Model/softmax_w'\]"
+    ):
         rk.load_tf_checkpoint(NoSoftmax(), PTB)
     result = rk.load_tf_checkpoint(NoSoftmax(), PTB, strict=False)
-    assert result.unexpected == ["Model/softmax_b", "Model/softmax_w"] and "global_step" in result.not_weights
+    assert (
+        result.unexpected == ["Model/softmax_b", "Model/softmax_w"]
+        and "global_step" in result.not_weights
+    )
 
 
 def test_a_parameter_without_a_tf_name_is_named_in_the_error():
     model = PTBModel()
     model.extra = nn.Linear(2, 2)
-    with pytest.raises(ValueError, match=r"load_tf_checkpoint: expected a TF name for every parameter of "
-                       r"PTBModel, got none for \['extra.weight', 'extra.bias'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"load_tf_checkpoint: expected a TF name for every parameter of "
+        r"PTBModel, got none for \['extra.weight', 'extra.bias'\]",
+    ):
         rk.load_tf_checkpoint(model, PTB)
 
 
 def test_wrong_scope_in_a_model_hints_the_closest_name():
     model = PTBModel()
     rk.tf_name(model.embedding, "model/embedding")
-    with pytest.raises(CheckpointError, match=r"missing \['model/embedding'\] \(closest checkpoint names: "
-                       r"\{'model/embedding': 'Model/embedding'\}\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"missing \['model/embedding'\] \(closest checkpoint names: "
+        r"\{'model/embedding': 'Model/embedding'\}\)",
+    ):
         rk.load_tf_checkpoint(model, PTB)
 
 
 def test_wrong_rnn_scope_names_the_scopes_and_the_closest():
     """The trap: ``scope="rnn"`` for a ptb checkpoint used to answer with a list of missing names only."""
     cell = rk.MultiRNNCell([rk.BasicLSTMCell(4, input_size=4), rk.BasicLSTMCell(4, input_size=4)])
-    with pytest.raises(CheckpointError, match=r"expected the cell's TF variables under scope 'rnn', got no "
-                       r"variable there; RNN scopes in the checkpoint: \['Model/RNN'\] \(closest: 'Model/RNN'\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"expected the cell's TF variables under scope 'rnn', got no "
+        r"variable there; RNN scopes in the checkpoint: \['Model/RNN'\] \(closest: 'Model/RNN'\)",
+    ):
         rk.load_tf_checkpoint(cell, PTB, strict=False)
     assert rk.load_tf_checkpoint(cell, PTB, scope="Model/RNN") == ([], [])
 
@@ -112,7 +130,9 @@ def test_initialize_like_a_variable_scope_initializer():
         for p in model.parameters():
             p.fill_(5.0)
     done = rk.initialize(model, lambda t: torch.nn.init.uniform_(t, -0.1, 0.1))
-    assert "Model/RNN/multi_rnn_cell/cell_0/basic_lstm_cell/bias" not in done  # TF: zeros of its own
+    assert (
+        "Model/RNN/multi_rnn_cell/cell_0/basic_lstm_cell/bias" not in done
+    )  # TF: zeros of its own
     assert set(done) == set(rk.model_tf_variables(model)) - {
         f"Model/RNN/multi_rnn_cell/cell_{i}/basic_lstm_cell/bias" for i in range(2)
     }
@@ -133,14 +153,19 @@ def test_tf_name_defaults_and_errors():
     assert list(rk.model_tf_variables(norm)) == ["LayerNorm/gamma", "LayerNorm/beta"]
     with pytest.raises(TypeError, match=r"tf_name: expected names= for a Conv1d"):
         rk.tf_name(nn.Conv1d(1, 1, 1), "conv")
-    with pytest.raises(ValueError, match=r"expected a TF name for every parameter of Linear, got none for \['bias'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected a TF name for every parameter of Linear, got none for \['bias'\]",
+    ):
         rk.tf_name(nn.Linear(3, 2), "d", {"weight": ("w", rk.TRANSPOSE)})
 
 
 def test_learning_rate_variable_no_longer_breaks_a_strict_load_by_tf_variables_method():
     """The trap: a model with a ``tf_variables()`` method failed strict loading on ``Model/Variable``."""
     model = PTBModel()
-    model.tf_variables = lambda: {n: v.param for n, v in rk.model_tf_variables(model).items() if "softmax" not in n}
+    model.tf_variables = lambda: {
+        n: v.param for n, v in rk.model_tf_variables(model).items() if "softmax" not in n
+    }
     result = rk.load_tf_checkpoint(model, PTB, strict=False)
     assert "Model/Variable" in result.not_weights and "Model/Variable" not in result.unexpected
     assert result.unexpected == ["Model/softmax_b", "Model/softmax_w"]
@@ -149,7 +174,14 @@ def test_learning_rate_variable_no_longer_breaks_a_strict_load_by_tf_variables_m
 def test_char_rnn_cell_loads_strictly_beside_its_softmax():
     """The trap: ``rnnlm/softmax_w`` inside the RNN's scope made a strict load of the RNN fail."""
     cell = rk.MultiRNNCell([rk.GRUCell(3, input_size=3), rk.GRUCell(3, input_size=3)])
-    assert rk.load_tf_checkpoint(cell, FIXTURES / "char_rnn" / "model.ckpt", scope="rnnlm") == ([], [])
-    extra = rk.MultiRNNCell([rk.GRUCell(3, input_size=3)])  # a layer short: cell_1 is this RNN's, an error
-    with pytest.raises(CheckpointError, match=r"unexpected \['rnnlm/multi_rnn_cell/cell_1/gru_cell/candidate/bias'"):
+    assert rk.load_tf_checkpoint(cell, FIXTURES / "char_rnn" / "model.ckpt", scope="rnnlm") == (
+        [],
+        [],
+    )
+    extra = rk.MultiRNNCell(
+        [rk.GRUCell(3, input_size=3)]
+    )  # a layer short: cell_1 is this RNN's, an error
+    with pytest.raises(
+        CheckpointError, match=r"unexpected \['rnnlm/multi_rnn_cell/cell_1/gru_cell/candidate/bias'"
+    ):
         rk.load_tf_checkpoint(extra, FIXTURES / "char_rnn" / "model.ckpt", scope="rnnlm")

@@ -8,7 +8,8 @@ A cell is a ``torch.nn.Module`` that computes one time step::
 ``zero_state(batch_size)`` gives matching zeros. Unrolls (``dynamic_rnn``, ``static_rnn``) accept any such cell.
 
 Parameters are created from the input depth ``D``: at construction when ``input_size=D`` is given, else by the
-first call (then run the model once before building an optimiser), or explicitly with ``cell.build(D)``.
+first call, ``cell.build(D)`` or ``rk.build(cell, example)``; until then they are torch ``UninitializedParameter``s
+that building fills in place, so an optimizer made before the first call trains them (cells/lazy.py).
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.parameter import UninitializedParameter
 
 from .. import nest
-from .state_order import warn_plain_lstm_tuples
 from .._checks import (
     autocast_enabled,
     check_positive_int,
@@ -30,6 +29,8 @@ from .._checks import (
     to_torch_device,
     to_torch_dtype,
 )
+from .lazy import adopt, placeholder, unbuilt
+from .state_order import warn_plain_lstm_tuples
 
 __all__ = [
     "RNNCell",
@@ -230,8 +231,12 @@ class LayerCell(RNNCell):
         # materializes that same object in place, so no parameter is left out of training.
         lazy = self._pending_input_size is None
         for _, attr in self._tf_params:
-            placeholder = lazy and self._tf_param_used(attr)
-            setattr(self, attr, UninitializedParameter(device=self._device, dtype=self._dtype) if placeholder else None)
+            later = lazy and self._tf_param_used(attr)
+            setattr(
+                self,
+                attr,
+                placeholder(self._device, self._dtype) if later else None,
+            )
         if self._pending_input_size is not None:
             self.build(self._pending_input_size)
 
@@ -251,22 +256,16 @@ class LayerCell(RNNCell):
         self._build_parameters(input_size)
         self.input_size = input_size
 
-    def _build_parameters(self, input_size: int, dtype: torch.dtype | None = None, device: Any = None) -> None:
-        """``_create_parameters``, then move each new value into the placeholder it replaces (same object)."""
-        placeholders = {
-            attr: getattr(self, attr)
-            for _, attr in self._tf_params
-            if isinstance(getattr(self, attr, None), UninitializedParameter)
-        }
+    def _build_parameters(
+        self, input_size: int, dtype: torch.dtype | None = None, device: Any = None
+    ) -> None:
+        """``_create_parameters``, then each new value moved into the placeholder it replaces (cells/lazy.py)."""
+        held = {attr: getattr(self, attr) for _, attr in self._tf_params}
         self._create_parameters(input_size, dtype=dtype, device=device)
-        for attr, placeholder in placeholders.items():
+        for attr, old in held.items():
             made = getattr(self, attr)
-            if made is None or made is placeholder:
-                continue
-            placeholder.materialize(made.shape, device=made.device, dtype=made.dtype)
-            with torch.no_grad():
-                placeholder.copy_(made)
-            setattr(self, attr, placeholder)
+            if made is not None and made is not old:
+                setattr(self, attr, adopt(old, made))
 
     def _new_parameter(
         self, *shape: int, init: Initializer | None, dtype: torch.dtype | None, device: Any
@@ -352,9 +351,7 @@ class LayerCell(RNNCell):
             param = getattr(self, attr)
             if param is None and not self._tf_param_used(attr):
                 continue
-            if isinstance(param, UninitializedParameter):
-                param = None  # not built yet
-            yield f"{prefix}{self.tf_name}/{rel_name}", param
+            yield f"{prefix}{self.tf_name}/{rel_name}", None if unbuilt(param) else param
 
     def _hooked(self) -> bool:
         return bool(self._forward_hooks or self._forward_pre_hooks)

@@ -54,7 +54,7 @@ def scope_name(stored: str) -> tuple[str, str | None]:
 def weight_names(reader: CheckpointReader) -> dict[str, str]:
     """Name (see ``scope_name``) -> stored name of every float tensor that is not an optimizer slot."""
     stored = set(reader.names())
-    result = {}
+    result: dict[str, str] = {}
     for name in sorted(stored):
         parts = name.split("/")
         if any("/".join(parts[:i]) in stored for i in range(1, len(parts))):
@@ -91,7 +91,11 @@ def stack_bidirectional_scopes(scopes: dict[str, Any]) -> dict[str, list[str]]:
             if len(parts) < tail:
                 continue
             head = parts[-tail]
-            if head.startswith("cell_") and head[5:].isdigit() and (tail == 1 or parts[-1] == "bidirectional_rnn"):
+            if (
+                head.startswith("cell_")
+                and head[5:].isdigit()
+                and (tail == 1 or parts[-1] == "bidirectional_rnn")
+            ):
                 stacks.setdefault("/".join(parts[:-tail]), {})[int(head[5:])] = bi
     return {
         root: [layers[i] for i in range(len(layers))]
@@ -113,7 +117,8 @@ def _pick(where: str, path: Any, found: list[str], scope: str | None, what: str)
         return scope
     if len(found) != 1:
         raise CheckpointError(
-            f"{where}: expected exactly one {what[:-1]} in the checkpoint (or scope=), got {found}", str(path)
+            f"{where}: expected exactly one {what[:-1]} in the checkpoint (or scope=), got {found}",
+            str(path),
         )
     return found[0]
 
@@ -151,7 +156,9 @@ def _kwargs_for(where: str, spec: CellSpec, cell_kwargs: dict[str, Any]) -> Any:
     return kwargs_for
 
 
-def _build(where: str, path: Any, scope: str, spec: CellSpec, cell_kwargs: dict[str, Any]) -> RNNCell:
+def _build(
+    where: str, path: Any, scope: str, spec: CellSpec, cell_kwargs: dict[str, Any]
+) -> RNNCell:
     from .loading import load_tf_checkpoint  # loading imports this module
 
     cell = spec.build(_kwargs_for(where, spec, cell_kwargs))
@@ -159,7 +166,9 @@ def _build(where: str, path: Any, scope: str, spec: CellSpec, cell_kwargs: dict[
     return cell
 
 
-def build_cell(path: str | os.PathLike[str], scope: str | None = None, **cell_kwargs: Any) -> RNNCell:
+def build_cell(
+    path: str | os.PathLike[str], scope: str | None = None, **cell_kwargs: Any
+) -> RNNCell:
     """The RNN cell that the checkpoint's variables under ``scope`` describe, built and loaded.
 
     Cell types, ``num_units``, input depth, peepholes, ``num_proj``, ``layer_norm``, the depth of a
@@ -192,8 +201,16 @@ def build_bidirectional(
     where = "build_bidirectional"
     scopes = rnn_scopes(path)
     layers = {layer for stack in stack_bidirectional_scopes(scopes).values() for layer in stack}
-    pairs = [b for b in bidirectional_scopes(scopes) if b not in layers]  # a stack's layers: scope= only
-    chosen = _pick(where, path, pairs if scope is None else bidirectional_scopes(scopes), scope, "bidirectional scopes")
+    pairs = [
+        b for b in bidirectional_scopes(scopes) if b not in layers
+    ]  # a stack's layers: scope= only
+    chosen = _pick(
+        where,
+        path,
+        pairs if scope is None else bidirectional_scopes(scopes),
+        scope,
+        "bidirectional scopes",
+    )
     fw, bw = (f"{chosen}/{d}" for d in ("fw", "bw"))
     return (
         _build(where, path, fw, recognise(scopes[fw]), cell_kwargs),
@@ -211,7 +228,8 @@ def build_stack_bidirectional(
     scopes = rnn_scopes(path)
     stacks = stack_bidirectional_scopes(scopes)
     chosen = _pick(where, path, sorted(stacks), scope, "stacked bidirectional scopes")
-    cells_fw, cells_bw = [], []
+    cells_fw: list[RNNCell] = []
+    cells_bw: list[RNNCell] = []
     for layer in stacks[chosen]:
         for cells, d in ((cells_fw, "fw"), (cells_bw, "bw")):
             name = f"{layer}/{d}"

@@ -148,10 +148,14 @@ def load_tf_checkpoint(
     if wanted and not found and bare_cell:
         _nothing_found(reader, scope, list(wanted))
     unexpected, not_weights = _leftovers(reader, module_or_cell, scope, wanted, set(found.values()))
-    if (strict or (wanted and not found)) and (missing or unexpected):  # nothing found: never silent
+    if (strict or (wanted and not found)) and (
+        missing or unexpected
+    ):  # nothing found: never silent
         parts = []
         if missing:
-            near = {m: difflib.get_close_matches(m, list(available), n=1, cutoff=0.5) for m in missing}
+            near = {
+                m: difflib.get_close_matches(m, list(available), n=1, cutoff=0.5) for m in missing
+            }
             hints = {m: n[0] for m, n in near.items() if n}
             parts.append(f"missing {missing} (closest checkpoint names: {hints})")
         if unexpected:
@@ -170,13 +174,19 @@ def load_tf_checkpoint(
 
 
 def _leftovers(
-    reader: CheckpointReader, module: Any, scope: str | None, wanted: Mapping[str, Any], used: set[str]
+    reader: CheckpointReader,
+    module: Any,
+    scope: str | None,
+    wanted: Mapping[str, Any],
+    used: set[str],
 ) -> tuple[list[str], list[str]]:
     """``(unexpected, not_weights)`` among the checkpoint entries the load did not use."""
     if isinstance(module, RNNCell) and not has_tf_naming(module):
         own = (scope or "").strip("/")
 
-        def relevant(modern: str) -> bool:  # another variable of this RNN (not e.g. rnnlm/softmax_w)
+        def relevant(
+            modern: str,
+        ) -> bool:  # another variable of this RNN (not e.g. rnnlm/softmax_w)
             return scope_name(modern)[1] == own
 
     elif has_tf_naming(module) and not callable(getattr(module, "tf_variables", None)):
@@ -191,7 +201,8 @@ def _leftovers(
             return modern.split("/")[0] in roots
 
     bare = isinstance(module, RNNCell) and not has_tf_naming(module)
-    unexpected, not_weights = [], []
+    unexpected: list[str] = []
+    not_weights: list[str] = []
     for original in sorted(reader.names()):
         if original in used or not relevant(original if bare else modern_name(original)):
             continue

@@ -64,7 +64,9 @@ class CellSpec:
     output_size: int
     children: list[CellSpec] = field(default_factory=list)
     #: ``make(spec, children, kwargs_for) -> cell``; None: ``cls(**settings, **kwargs, input_size=...)``.
-    make: Callable[[CellSpec, list[RNNCell], Callable[[type], dict[str, Any]]], RNNCell] | None = None
+    make: Callable[[CellSpec, list[RNNCell], Callable[[type], dict[str, Any]]], RNNCell] | None = (
+        None
+    )
 
     def describe(self) -> str:
         """``MultiRNNCell([BasicLSTMCell(num_units=8), ...])``: the class and the inferred settings."""
@@ -84,7 +86,10 @@ class CellSpec:
         children = [child.build(kwargs_for) for child in self.children]
         if self.make is not None:
             return self.make(self, children, kwargs_for)
-        return self.cls(**self.settings, **kwargs_for(self.cls), input_size=self.input_size)
+        make: Any = (
+            self.cls
+        )  # a LayerCell subclass: it takes input_size (the RNNCell base does not)
+        return make(**self.settings, **kwargs_for(self.cls), input_size=self.input_size)
 
 
 _REGISTRY: dict[str, list[Recogniser]] = {}
@@ -125,7 +130,7 @@ def recognise(variables: Shapes) -> CellSpec:
         raise CheckpointError(
             f"build_cell: expected the variables of one cell under the scope, got the scopes {sorted(groups)}"
         )
-    (key, inner_vars), = groups.items()
+    ((key, inner_vars),) = groups.items()
     for recogniser in _REGISTRY.get(key, []):
         spec = recogniser(inner_vars, recognise)
         if spec is not None:
@@ -215,7 +220,11 @@ def _lstm(variables: Shapes, inner: Inner) -> CellSpec | None:
 
 
 def _layer_norm_lstm(variables: Shapes, inner: Inner) -> CellSpec | None:
-    norms = {f"{g}/{p}" for g in ("input", "transform", "forget", "output", "state") for p in ("gamma", "beta")}
+    norms = {
+        f"{g}/{p}"
+        for g in ("input", "transform", "forget", "output", "state")
+        for p in ("gamma", "beta")
+    }
     names = set(variables)
     layer_norm = bool(names & norms)
     if names != ({"kernel"} | norms if layer_norm else {"kernel", "bias"}):
@@ -253,7 +262,9 @@ def _multi(variables: Shapes, inner: Inner) -> CellSpec | None:
                 f"(depth {children[i - 1].output_size}), got input depth {children[i].input_size}"
             )
 
-    def make(spec: CellSpec, cells: list[RNNCell], kwargs_for: Callable[[type], dict[str, Any]]) -> RNNCell:
+    def make(
+        spec: CellSpec, cells: list[RNNCell], kwargs_for: Callable[[type], dict[str, Any]]
+    ) -> RNNCell:
         return MultiRNNCell(cells, **kwargs_for(MultiRNNCell))
 
     return CellSpec(
@@ -286,7 +297,9 @@ def _output_projection(variables: Shapes, inner: Inner) -> CellSpec | None:
     if rows != cell.output_size:
         return None
 
-    def make(spec: CellSpec, cells: list[RNNCell], kwargs_for: Callable[[type], dict[str, Any]]) -> RNNCell:
+    def make(
+        spec: CellSpec, cells: list[RNNCell], kwargs_for: Callable[[type], dict[str, Any]]
+    ) -> RNNCell:
         return OutputProjectionWrapper(cells[0], p)
 
     return CellSpec(OutputProjectionWrapper, {"output_size": p}, cell.input_size, p, [cell], make)
@@ -301,7 +314,9 @@ def _input_projection(variables: Shapes, inner: Inner) -> CellSpec | None:
     if cell.input_size != p:
         return None
 
-    def make(spec: CellSpec, cells: list[RNNCell], kwargs_for: Callable[[type], dict[str, Any]]) -> RNNCell:
+    def make(
+        spec: CellSpec, cells: list[RNNCell], kwargs_for: Callable[[type], dict[str, Any]]
+    ) -> RNNCell:
         return InputProjectionWrapper(cells[0], p, input_size=d)
 
     return CellSpec(InputProjectionWrapper, {"num_proj": p}, d, cell.output_size, [cell], make)
