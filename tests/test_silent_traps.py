@@ -149,3 +149,14 @@ def test_a_plain_tuple_inside_a_stack_and_in_a_cell_call_warn_too():
         rk.dynamic_rnn(
             stack, torch.randn(B, T, D), initial_state=(rk.LSTMStateTuple(c, h),)
         )  # no warning
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (run on the GPU machine)")
+def test_lazy_parameters_materialize_on_the_inputs_device():
+    cell = rk.OutputProjectionWrapper(rk.MultiRNNCell([rk.BasicLSTMCell(3), rk.GRUCell(2)]), 2)
+    opt = torch.optim.Adam(cell.parameters())
+    outputs, _ = rk.dynamic_rnn(cell, torch.randn(B, T, D, device="cuda"))
+    outputs.sum().backward()
+    opt.step()
+    assert {p.device.type for p in cell.parameters()} == {"cuda"}
+    assert len(opt.state) == len(list(cell.parameters()))

@@ -207,3 +207,35 @@ def test_inspect_prints_the_architecture_of_every_rnn_scope():
         "  static/stack_bidirectional_rnn/cell_1/bw: LSTMCell(num_units=3, num_proj=2), input depth 5"
         in text
     )
+
+
+def test_old_names_and_settings_given_as_keywords():
+    """A TF < 1.2 checkpoint (``RNN/BasicLSTMCell/Linear/Matrix``) is recognised through the renamed names, and
+    keywords such as ``dtype`` reach every cell that takes them."""
+    old = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints"
+    with np.load(old / "basic_lstm.npz") as npz:
+        x, want = torch.from_numpy(npz["inputs"]), npz["out:outputs"]
+    cell = tc.build_cell(old / "legacy_names" / "model.ckpt", dtype=torch.float64)
+    assert type(cell) is rk.BasicLSTMCell and cell.kernel.dtype == torch.float64
+    outputs, _ = rk.dynamic_rnn(cell, x.double())
+    np.testing.assert_allclose(outputs.detach().numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_initialize_a_bare_cell_under_its_scope():
+    cell = tc.build_cell(path("zoo"), "gru/rnn")
+    done = rk.initialize(cell, torch.nn.init.zeros_, scope="gru/rnn")
+    assert done == ["gru/rnn/gru_cell/gates/kernel", "gru/rnn/gru_cell/candidate/kernel"]
+    assert (
+        float(cell.gates_kernel.detach().abs().sum()) == 0.0
+        and float(cell.gates_bias.detach().abs().sum()) > 0
+    )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (run on the GPU machine)")
+def test_build_cell_on_cuda():
+    arrays = data("zoo")
+    cell = tc.build_cell(path("zoo"), "out_proj/rnn", device="cuda")
+    x, lengths = torch.from_numpy(arrays["inputs"]).cuda(), torch.from_numpy(arrays["lengths"])
+    outputs, _ = rk.dynamic_rnn(cell, x, sequence_length=lengths)
+    assert outputs.device.type == "cuda"
+    close(outputs.cpu(), arrays["out:out_proj/outputs"], "cuda")
