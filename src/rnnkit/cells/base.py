@@ -8,8 +8,7 @@ A cell is a ``torch.nn.Module`` that computes one time step::
 ``zero_state(batch_size)`` gives matching zeros. Unrolls (``dynamic_rnn``, ``static_rnn``) accept any such cell.
 
 Parameters are created from the input depth ``D``: at construction when ``input_size=D`` is given, else by the
-first call, ``cell.build(D)`` or ``rk.build(cell, example)``; until then they are torch ``UninitializedParameter``s
-that building fills in place, so an optimizer made before the first call trains them (cells/lazy.py).
+first call, ``cell.build(D)`` or ``rk.build(cell, x)``: till then torch UninitializedParameters (cells/lazy.py).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from .._checks import (
     to_torch_device,
     to_torch_dtype,
 )
-from .lazy import adopt, placeholder, unbuilt
+from .lazy import create_in_place, placeholder, unbuilt
 from .state_order import warn_plain_lstm_tuples
 
 __all__ = [
@@ -226,17 +225,12 @@ class LayerCell(RNNCell):
 
     def _finish_init(self) -> None:
         """Called by subclasses at the end of ``__init__``: builds now when ``input_size`` was given."""
-        # Without input_size, each parameter the configuration uses starts as torch's UninitializedParameter
-        # (as nn.LazyLinear): an optimizer made before the first call already holds it, and building
-        # materializes that same object in place, so no parameter is left out of training.
-        lazy = self._pending_input_size is None
+        later = (
+            self._pending_input_size is None
+        )  # placeholders an early optimizer holds (cells/lazy.py)
         for _, attr in self._tf_params:
-            later = lazy and self._tf_param_used(attr)
-            setattr(
-                self,
-                attr,
-                placeholder(self._device, self._dtype) if later else None,
-            )
+            used = later and self._tf_param_used(attr)
+            setattr(self, attr, placeholder(self._device, self._dtype) if used else None)
         if self._pending_input_size is not None:
             self.build(self._pending_input_size)
 
@@ -253,19 +247,8 @@ class LayerCell(RNNCell):
                     f"{type(self).__name__}: built for input_size={self.input_size}, got input_size={input_size}"
                 )
             return
-        self._build_parameters(input_size)
+        create_in_place(self, input_size)
         self.input_size = input_size
-
-    def _build_parameters(
-        self, input_size: int, dtype: torch.dtype | None = None, device: Any = None
-    ) -> None:
-        """``_create_parameters``, then each new value moved into the placeholder it replaces (cells/lazy.py)."""
-        held = {attr: getattr(self, attr) for _, attr in self._tf_params}
-        self._create_parameters(input_size, dtype=dtype, device=device)
-        for attr, old in held.items():
-            made = getattr(self, attr)
-            if made is not None and made is not old:
-                setattr(self, attr, adopt(old, made))
 
     def _new_parameter(
         self, *shape: int, init: Initializer | None, dtype: torch.dtype | None, device: Any
@@ -306,7 +289,7 @@ class LayerCell(RNNCell):
                 dtype = (
                     torch.get_default_dtype()
                 )  # mixed precision: parameters stay in full precision
-            self._build_parameters(depth, dtype=dtype, device=inputs.device)
+            create_in_place(self, depth, dtype=dtype, device=inputs.device)
             self.input_size = depth
         elif depth != self.input_size:
             raise ValueError(

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.parameter import UninitializedParameter
 
-__all__ = ["placeholder", "unbuilt", "adopt"]
+__all__ = ["placeholder", "unbuilt", "adopt", "create_in_place"]
 
 
 def placeholder(device: Any = None, dtype: torch.dtype | None = None) -> nn.Parameter:
@@ -35,3 +35,16 @@ def adopt(held: Any, made: nn.Parameter) -> nn.Parameter:
     with torch.no_grad():
         held.copy_(made)
     return cast(nn.Parameter, held)  # materialize() made it a Parameter
+
+
+def create_in_place(
+    cell: Any, input_size: int, dtype: torch.dtype | None = None, device: Any = None
+) -> None:
+    """A ``LayerCell``'s ``_create_parameters(input_size, dtype, device)``, then each new value moved into the
+    placeholder it replaces, so the parameter objects stay the ones ``cell.parameters()`` gave before."""
+    held = {attr: getattr(cell, attr) for _, attr in cell._tf_params}
+    cell._create_parameters(input_size, dtype=dtype, device=device)
+    for attr, old in held.items():
+        made = getattr(cell, attr)
+        if made is not None and made is not old:
+            setattr(cell, attr, adopt(old, made))

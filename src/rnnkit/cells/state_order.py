@@ -40,7 +40,9 @@ def _caller_level() -> int:
 
 def warn_plain_lstm_tuples(where: str, state_size: Any, state: Any) -> None:
     """Warn for each plain tuple in ``state`` that sits where ``state_size`` has an ``LSTMStateTuple``."""
-    from .state import LSTMStateTuple  # here, not at the top: the state checks in cells/state.py call this
+    from .state import (
+        LSTMStateTuple,  # here, not at the top: the state checks in cells/state.py call this
+    )
 
     if isinstance(state_size, LSTMStateTuple):
         if type(state) is tuple:
