@@ -225,9 +225,7 @@ class LayerCell(RNNCell):
 
     def _finish_init(self) -> None:
         """Called by subclasses at the end of ``__init__``: builds now when ``input_size`` was given."""
-        later = (
-            self._pending_input_size is None
-        )  # placeholders an early optimizer holds (cells/lazy.py)
+        later = self._pending_input_size is None  # placeholders until built (cells/lazy.py)
         for _, attr in self._tf_params:
             used = later and self._tf_param_used(attr)
             setattr(self, attr, placeholder(self._device, self._dtype) if used else None)
