@@ -17,13 +17,15 @@ RANKS = {
     "nest": 0,
     "activations": 0,
     "cells": 1,
-    "fused": 2,
-    "building": 2,  # rk.build: runs a module once to create lazily built parameters  # cells -> torch's fused kernels; the unrolls choose it
+    "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
+    "building": 2,  # rk.build: runs a module once to create lazily built parameters
     "unroll": 3,
     "tf_names": 4,
     "tf_naming": 4,  # TF names for any torch module (rk.tf_name) and rk.initialize; built on tf_names
+    "layers": 4,  # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState)
     "tf_checkpoint": 5,
     "data": 6,  # MNIST/synthetic data: no rnnkit import
+    "export": 6,  # ONNX / TorchScript export of any module: torch (+ onnx) only
     "train": 6,  # the generic loop: no rnnkit import (no task, plot or CLI knowledge)
     "plots": 7,  # matplotlib figures from plain arrays
     "tasks": 8,  # models (cells + unrolls via the facade) + data + loss + plots they own

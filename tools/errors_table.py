@@ -14,8 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.cli.test_cli_errors import cli_table  # noqa: E402  (needs the path set above)
+from tests.cli.test_core_install import core_install_table  # noqa: E402
 from tests.test_errors_cells import cells_table  # noqa: E402
 from tests.test_errors_core import core_table  # noqa: E402
+from tests.test_errors_layers import layers_table  # noqa: E402
 from tests.test_errors_surface import surface_table  # noqa: E402
 from tests.test_errors_tf_models import tf_models_table  # noqa: E402
 
@@ -25,6 +27,8 @@ TABLES = {
     "surface-table": surface_table,
     "tf-models-table": tf_models_table,
     "cli-table": cli_table,
+    "core-install-table": core_install_table,
+    "layers-table": layers_table,
 }
 
 

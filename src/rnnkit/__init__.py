@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import fused, nest, tf_checkpoint
+from . import export, fused, nest, tf_checkpoint
 from ._version import __version__
 from .building import build
 from .cells import (
@@ -30,6 +30,7 @@ from .cells import (
     StateOrderWarning,
     begin_sequence,
 )
+from .layers import RNN, BidirectionalRNN, TrainableInitialState
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
 from .tf_names import (
     load_tf_variable_dict,
@@ -54,6 +55,7 @@ from .unroll import (
 __all__ = [
     "__version__",
     "nest",
+    "export",
     "fused",
     "tf_checkpoint",
     "load_tf_checkpoint",
@@ -95,4 +97,7 @@ __all__ = [
     "model_tf_variables",
     "initialize",
     "build",
+    "RNN",
+    "BidirectionalRNN",
+    "TrainableInitialState",
 ]

@@ -10,12 +10,13 @@ import errno
 import os
 import pathlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from rnnkit.bench import speed
 from rnnkit.cli import main
 from rnnkit.cli.train import train_run
 from rnnkit.tasks import TASKS
@@ -75,6 +76,37 @@ def _no_checkpoint(d: Path) -> None:
     (d / "run" / rd.CHECKPOINT).unlink()
 
 
+def _user_folder(d: Path) -> None:
+    """A user's folder that happens to hold files a run would write."""
+    (d / "mine").mkdir()
+    (d / "mine" / "metrics.json").write_text('{"mine": 1}\n')
+    (d / "mine" / "loss.png").write_bytes(b"not a png")
+
+
+_HELD_LOCKS: list[int] = []  # open lock files (closed by the `scratch` fixture)
+
+
+def _busy(d: Path) -> None:
+    """The run directory `good` and an empty `new` held by "another process" (its own open file: flock conflicts)."""
+    import fcntl
+
+    (d / "new").mkdir()
+    for run_dir in (d / "good", d / "new"):
+        (run_dir / rd.LOCK).write_text("4242\n")
+        fd = os.open(run_dir / rd.LOCK, os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _HELD_LOCKS.append(fd)
+
+
+def _foreign_tf_state(d: Path) -> None:
+    (d / "export").mkdir()
+    (d / "export" / "checkpoint").write_text("my notes, not a TF state file\n")
+
+
+def _existing_out(d: Path) -> None:
+    (d / "w.safetensors").write_bytes(b"someone's file")
+
+
 C = CliCase
 # fmt: off
 CASES = [
@@ -101,6 +133,20 @@ CASES = [
       "--set expects KEY=VALUE"),
     C("train-out-taken", "train", "--out holding a run", lambda d: ["train", "sine", "--out", str(d / "good")],
       "already holds a run"),
+    C("train-out-not-a-run", "train", "--out: a non-empty directory that is not a run (left untouched)",
+      lambda d: ["train", "sine", "--out", str(d / "mine"), *TINY], "{d}/mine is not empty and holds no rnnkit run",
+      _user_folder),
+    C("train-out-file", "train", "--out: a file", lambda d: ["train", "sine", "--out", str(d / "good" / rd.CONFIG)],
+      "{d}/good/config.json is a file, not a directory"),
+    C("train-out-in-use", "train", "--out: an empty directory another process is claiming",
+      lambda d: ["train", "sine", "--out", str(d / "new"), *TINY],
+      "{d}/new is in use by another rnnkit process (pid 4242)", _busy),
+    C("train-resume-in-use", "train", "--resume of a run another process is training",
+      lambda d: ["train", "--resume", str(d / "good"), "--max-steps", "3"],
+      "{d}/good is in use by another rnnkit process (pid 4242)", _busy),
+    C("train-resume-fewer-steps", "train", "--resume with --max-steps not above the run's",
+      lambda d: ["train", "--resume", str(d / "good"), "--max-steps", "2"],
+      "--max-steps with --resume trains a run longer: expected more than its 2 steps, got 2"),
     C("train-out-unwritable", "train", "--out not writable (no permission)",
       lambda d: ["train", "sine", "--out", str(d / "locked" / "run"), *TINY], "Permission denied"),
     C("train-resume-missing", "train", "--resume of a directory without a run",
@@ -140,16 +186,36 @@ CASES = [
       "{d}/run/config.json is damaged", _damage_config),
     C("plot-damaged-log", "plot", "a damaged line in metrics.jsonl", lambda d: ["plot", str(d / "run")],
       "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
-    C("train-resume-damaged-log", "train", "--resume with a damaged line in metrics.jsonl",
-      lambda d: ["train", "--resume", str(d / "run")], "{d}/run/metrics.jsonl: line 1 is not JSON", _damage_log),
+    C("train-resume-damaged-log", "train", "--resume (to train on) with a damaged line in metrics.jsonl",
+      lambda d: ["train", "--resume", str(d / "run"), "--max-steps", "3"], "{d}/run/metrics.jsonl: line 1 is not JSON",
+      _damage_log),
     C("bench-shapes", "bench", "an unknown --shapes name", lambda d: ["bench", "--shapes", "nope"],
       "argument --shapes: expected some of"),
     C("bench-threads", "bench", "--threads not a list of ints", lambda d: ["bench", "--threads", "x"],
       "argument --threads: expected a comma list of positive ints, got 'x'"),
     C("bench-target", "bench", "--target not a number", lambda d: ["bench", "--target", "abc"],
-      "argument --target: invalid float value: 'abc'"),
+      "argument --target: expected a positive number of seconds, got 'abc'"),
     C("bench-clock", "bench", "an unknown --clock", lambda d: ["bench", "--clock", "moon"],
       "argument --clock: invalid choice: 'moon'"),
+    C("bench-target-negative", "bench", "--target <= 0", lambda d: ["bench", "--target", "-1"],
+      "argument --target: expected a positive number of seconds, got '-1'"),
+    C("bench-repeats-zero", "bench", "--repeats < 1", lambda d: ["bench", "--repeats", "0"],
+      "argument --repeats: expected a positive int, got '0'"),
+    C("bench-threads-huge", "bench", "--threads above 4 per CPU (torch crashes)",
+      lambda d: ["bench", "--threads", "1,100000"], "argument --threads: expected thread counts of at most "),
+    C("bench-device-unknown", "bench", "an unknown --device", lambda d: ["bench", "--device", "tpu"],
+      "argument --device: expected cpu, cuda or cuda:N, got 'tpu'"),
+    C("bench-json-under-file", "bench", "--json under a file, checked before measuring",
+      lambda d: ["bench", "--json", str(d / "good" / "metrics.jsonl" / "b.json")],
+      "argument --json: expected a path in an existing directory, but '{d}/good/metrics.jsonl' is a file"),
+    C("bench-json-no-dir", "bench", "--json in a missing directory",
+      lambda d: ["bench", "--json", str(d / "nowhere" / "b.json")],
+      "argument --json: expected a path in an existing directory, but '{d}/nowhere' is missing"),
+    C("bench-json-dir", "bench", "--json naming a directory", lambda d: ["bench", "--json", str(d / "good")],
+      "argument --json: expected a file to write, got the directory '{d}/good'"),
+    C("bench-tf-python-missing", "bench", "--tf-python that is no executable",
+      lambda d: ["bench", "--tf-python", str(d / "nopython")],
+      "argument --tf-python: expected an executable python, got '{d}/nopython'"),
     C("presets-unknown-task", "presets", "an unknown task", lambda d: ["presets", "chess"], "unknown task 'chess'"),
     C("inspect-missing", "inspect", "PATH that does not exist", lambda d: ["inspect", str(d / "nothing")],
       "no checkpoint found (missing {d}/nothing.index)"),
@@ -174,6 +240,15 @@ CASES = [
       lambda d: ["convert", str(d / "none.safetensors"), str(d / "x")], "no such file {d}/none.safetensors"),
     C("convert-no-run-checkpoint", "convert", "a run without a checkpoint",
       lambda d: ["convert", str(d / "run"), str(d / "x")], "has no checkpoint", _no_checkpoint),
+    C("convert-over-run-checkpoint", "convert", "OUT is a run's own checkpoint (even with --force)",
+      lambda d: ["convert", str(d / "good"), str(d / "good" / rd.CHECKPOINT), "--force"],
+      "{d}/good/checkpoint.safetensors is the checkpoint of the run in {d}/good; convert never replaces it"),
+    C("convert-out-exists", "convert", "OUT exists (no --force)",
+      lambda d: ["convert", str(tf_fixture("basic_lstm")), str(d / "w.safetensors")],
+      "{d}/w.safetensors exists; not replaced (add --force to replace it)", _existing_out),
+    C("convert-foreign-state-file", "convert", "--to tf into a directory whose `checkpoint` file is not TF's",
+      lambda d: ["convert", str(d / "good"), str(d / "export") + "/", "--to", "tf"],
+      "{d}/export/checkpoint exists; not replaced (add --force", _foreign_tf_state),
     C("import-tf-no-task", "import-tf", "--task and --out missing",
       lambda d: ["import-tf", str(tf_fixture("sine_seed000"))], "the following arguments are required: --task, --out"),
     C("import-tf-missing", "import-tf", "CKPT that does not exist",
@@ -190,6 +265,9 @@ CASES = [
     C("import-tf-out-taken", "import-tf", "--out holding a run",
       lambda d: ["import-tf", str(tf_fixture("sine_seed000")), "--task", "sine", "--out", str(d / "good")],
       "already holds a run"),
+    C("import-tf-out-not-a-run", "import-tf", "--out: a non-empty directory that is not a run",
+      lambda d: ["import-tf", str(tf_fixture("sine_seed000")), "--task", "sine", "--out", str(d / "mine")],
+      "{d}/mine is not empty and holds no rnnkit run", _user_folder),
 ]
 # fmt: on
 
@@ -206,7 +284,7 @@ def good_run(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def scratch(tmp_path, good_run, monkeypatch) -> Path:
+def scratch(tmp_path, good_run, monkeypatch) -> Iterator[Path]:
     shutil.copytree(good_run, tmp_path / "good")
     locked = tmp_path / "locked"
     real_mkdir = pathlib.Path.mkdir
@@ -219,11 +297,15 @@ def scratch(tmp_path, good_run, monkeypatch) -> Path:
         return real_mkdir(self, *args, **kwargs)
 
     monkeypatch.setattr(pathlib.Path, "mkdir", mkdir)
-    return tmp_path
+    yield tmp_path
+    while _HELD_LOCKS:
+        os.close(_HELD_LOCKS.pop())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_cli_bad_input_is_one_line_and_exit_2(case, scratch, capsys):
+def test_cli_bad_input_is_one_line_and_exit_2(case, scratch, capsys, monkeypatch):
+    # A bad bench option must be refused before any measuring (--json used to fail after minutes of it).
+    monkeypatch.setattr(speed, "run", lambda *a, **k: pytest.fail("the benchmark ran"))
     if case.prepare is not None:
         case.prepare(scratch)
     capsys.readouterr()

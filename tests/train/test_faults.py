@@ -69,8 +69,8 @@ CHILD = textwrap.dedent(
 
     os.fsync = fsync
     checkpoint.save_checkpoint = save
-    import rnnkit.train.loop as loop
-    loop.save_checkpoint = save
+    import rnnkit.train.run_state as run_state
+    run_state.save_checkpoint = save
     import json
     sys.exit(train_run(json.loads(config), run_dir, plots=False))
     """

@@ -7,11 +7,11 @@ import signal
 import pytest
 import torch
 
-from rnnkit.train import Checkpoint, LoopConfig, TrainingDiverged, fit
+from rnnkit.train import Checkpoint, LoopConfig, Trainable, TrainingDiverged, fit
 from rnnkit.train import rundir as rd
 
 
-class Toy:
+class Toy(Trainable):
     """Noisy linear regression with dropout, so that resuming must restore the RNG too."""
 
     def __init__(self, sigint_at=None, nan_at=None):
@@ -33,12 +33,6 @@ class Toy:
     def evaluate(self):
         x = torch.randn(64, 4, generator=torch.Generator().manual_seed(-1))
         return {"test_mse": (self.model(x)[:, 0] - x @ self.w).pow(2).mean().item()}
-
-    def extra_state(self):
-        return {}
-
-    def load_extra_state(self, state):
-        pass
 
 
 def _run(task, d, resume=False, **kw):

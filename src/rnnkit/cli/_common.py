@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,6 +22,33 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         sys.exit(2)
+
+
+def parse_sets(items: list[str], into: dict[str, Any]) -> dict[str, Any]:
+    """Apply ``--set KEY=VALUE`` items to ``into`` (returned): VALUE is JSON (else the raw text), ``a.b=V`` nested.
+
+    Raises:
+        UsageError: an item without ``=`` or without a key.
+    """
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        *parents, leaf = key.split(".")
+        d = into
+        for k in parents:
+            d = d.setdefault(k, {})
+        d[leaf] = value
+    return into
+
+
+def absolute(path: str | None) -> str | None:
+    """``path`` made absolute (a run records its ``--data-dir`` so, to be found from any directory later)."""
+    return None if path is None else os.path.abspath(os.path.expanduser(path))
 
 
 def pick_device(name: str | None) -> str:

@@ -7,10 +7,9 @@ The run directory is an ordinary one (config.json + checkpoint.safetensors at st
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ._common import UsageError
+from ._common import UsageError, absolute, parse_sets
 
 HELP = (
     "turn a TF checkpoint saved by a seed program into a run directory (then evaluate / predict it)"
@@ -54,21 +53,8 @@ def register(sub) -> None:
 def _settings(args) -> dict:
     out: dict = {"device": "cpu"}
     if args.data_dir:
-        out["data_dir"] = args.data_dir
-    for item in args.set:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        *parents, leaf = key.split(".")
-        d = out
-        for k in parents:
-            d = d.setdefault(k, {})
-        d[leaf] = value
-    return out
+        out["data_dir"] = absolute(args.data_dir)
+    return parse_sets(args.set, out)
 
 
 def run(args) -> int:
@@ -77,10 +63,10 @@ def run(args) -> int:
     from ..tf_checkpoint.loading import load_tf_checkpoint, tf_name_map
     from ..train import rundir as rd
     from ..train.checkpoint import save_checkpoint
+    from ..train.run_state import fresh_meta
 
     run_dir = Path(args.out)
-    if (run_dir / rd.CONFIG).exists():
-        raise UsageError(f"{run_dir} already holds a run; pick another --out")
+    rd.check_new_run_dir(run_dir)  # again, atomically, before writing (rd.new_run_dir)
     prefix = resolve_prefix(args.checkpoint)  # CheckpointError (one line) when there is none
     try:
         cfg = TASKS[args.task].resolve_config(args.preset, _settings(args))
@@ -97,24 +83,13 @@ def run(args) -> int:
             f"{prefix} does not fit the {args.task} model of preset {args.preset} "
             f"(use --preset/--set to describe the seed program's model): {e}"
         ) from None
-    run_dir.mkdir(parents=True, exist_ok=True)
-    rd.write_json(run_dir / rd.CONFIG, cfg)
     # the training loop's counters (so that `train --resume` fine-tunes from here) and where the weights came from
-    meta: dict[str, object] = {
-        "train_seconds": 0.0,
-        "cpu_seconds": 0.0,
-        "loss_sum": 0.0,
-        "loss_n": 0,
-    }
-    meta["imported_from"] = str(Path(prefix).resolve())
-    save_checkpoint(
-        run_dir / rd.CHECKPOINT,
-        task.model,
-        task.make_optimizer(),
-        0,
-        task.extra_state(),
-        meta,
-    )
+    meta = {**fresh_meta(), "imported_from": str(Path(prefix).resolve())}
+    with rd.new_run_dir(run_dir):  # config.json last: a directory with one holds a complete import
+        save_checkpoint(
+            run_dir / rd.CHECKPOINT, task.model, task.make_optimizer(), 0, task.extra_state(), meta
+        )
+        rd.write_json(run_dir / rd.CONFIG, cfg)
     n = len(tf_name_map(task.model, scope=None))
     print(
         f"imported {n} tensors from {prefix} into {run_dir} ({args.task}, preset {args.preset}); "

@@ -1,7 +1,7 @@
 """What every task shares: configuration (defaults → preset → user overrides), optimizer, loop settings.
 
 A task object implements :class:`rnnkit.train.Trainable` (``model``, ``train_loss``, ``evaluate``,
-``extra_state``/``load_extra_state``, optionally ``snapshot``) and knows its plots and predictions.
+``extra_state``/``load_extra_state``, ``snapshot``) and knows its plots and predictions.
 The configuration is a flat JSON-able dict; ``config.json`` of a run holds it in full.
 """
 
@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..export import ExportSpec
 from ..train import LoopConfig
 from ..train.distributed import process_rank
 
@@ -151,7 +152,15 @@ class Task:
     def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
         pass
 
+    def snapshot(self, step: int) -> dict[str, Any] | None:
+        """None: no snapshots (a task that draws training progress returns a JSON-able record)."""
+        return None
+
     # ---- outputs -------------------------------------------------------------------------------
+    def export_spec(self) -> ExportSpec:
+        """The trained model as a plain function of tensors, for ``rnnkit export`` (``rnnkit.export``)."""
+        raise ConfigError(f"task {self.name} has no export")
+
     def make_plots(self, run_dir: Path) -> list[Path]:
         """Write this task's PNG/GIF figures into ``run_dir``; returns the files written."""
         return []

@@ -1,8 +1,8 @@
 """Generic training machinery: loop, checkpoints, run-directory files, sampler, schedules."""
 
 from .checkpoint import Checkpoint, CheckpointFileError, atomic_write_bytes, save_checkpoint
-from .dist import SingleProcess
 from .loop import LoopConfig, Trainable, TrainingDiverged, fit
+from .process_group import ProcessGroup, SingleProcess
 from .sampler import EpochSampler
 from .schedule import lr_at
 
@@ -11,6 +11,7 @@ __all__ = [
     "CheckpointFileError",
     "EpochSampler",
     "LoopConfig",
+    "ProcessGroup",
     "SingleProcess",
     "Trainable",
     "TrainingDiverged",

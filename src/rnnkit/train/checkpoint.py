@@ -20,8 +20,8 @@ tensor data would load silently; ``Checkpoint`` refuses a file whose digest does
 the digest existed load unchecked).
 
 NOTE [checkpoint faults]: the file is replaced atomically (``atomic_write_bytes``), so a crash or SIGKILL while
-writing leaves the previous checkpoint in place (a stale ``.checkpoint.safetensors.*.tmp`` is removed by the next
-save); a failed write (disk full, no permission) raises an ``OSError`` naming the file and keeps the previous
+writing leaves the previous checkpoint in place (a stale ``.checkpoint.safetensors.PID.*.tmp`` of a process that
+no longer runs is removed by the next save; a live writer's temp file is left alone); a failed write (disk full, no permission) raises an ``OSError`` naming the file and keeps the previous
 one; a damaged file raises :class:`CheckpointFileError` naming it. Nothing is ever unpickled.
 """
 
@@ -37,8 +37,6 @@ from typing import Any, cast
 
 import numpy as np
 import torch
-from safetensors import safe_open
-from safetensors.torch import save as st_save
 
 FORMAT = "rnnkit-checkpoint-1"
 
@@ -47,18 +45,49 @@ class CheckpointFileError(ValueError):
     """A checkpoint file that cannot be read or trusted (truncated, damaged, not a checkpoint); names the file."""
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (``os.umask`` sets while it reads)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions a rewritten ``path`` gets: those it has, else what ``open`` would give (0666 & ~umask).
+
+    ``mkstemp`` creates its files 0600; without this, config.json and checkpoints would be private while
+    ``metrics.jsonl`` (plain ``open``) is not.
+    """
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a torn one.
 
-    Temp file in the same directory (same filesystem, so ``os.replace`` is atomic), fsync, replace,
-    then fsync the directory so that the rename itself survives a crash. A failed write (disk full, no
+    Temp file in the same directory (same filesystem, so ``os.replace`` is atomic; its name carries this
+    process's id, see :func:`save_checkpoint`), fsync, replace, then fsync the directory so that the rename itself
+    survives a crash. The file keeps its permissions, or gets the umask's when new. A failed write (disk full, no
     permission) raises ``OSError`` naming ``path`` and leaves the previous file as it was.
     """
     path = Path(path)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        mode = _file_mode(path)
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+        )
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -169,9 +198,40 @@ def save_checkpoint(
     header = {"format": FORMAT, "step": str(int(step)), "json": json.dumps(doc)}
     header["sha256"] = _digest(tensors, header)
     path = Path(path)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed
-        stale.unlink(missing_ok=True)
-    atomic_write_bytes(path, st_save(tensors, metadata=header))
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        if not _writer_alive(stale.name[len(path.name) + 2 :]):  # left by a writer that was killed
+            stale.unlink(missing_ok=True)
+    atomic_write_bytes(path, _safetensors().torch.save(tensors, metadata=header))
+
+
+def _safetensors() -> Any:
+    """The safetensors package, imported when a checkpoint is written or read rather than with this module: a
+    core install (torch + numpy) has no safetensors, and importing rnnkit.train (so the ``rnnkit`` command)
+    must work there."""
+    try:
+        import safetensors.torch
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(
+            f"rnnkit checkpoints need the safetensors package: pip install 'rnnkit[tasks]' ({e})",
+            name=e.name,
+        ) from None
+    return safetensors
+
+
+def _writer_alive(tail: str) -> bool:
+    """Whether the process that named a temp file ``.NAME.<tail>`` (``<pid>.<random>.tmp``) still runs."""
+    pid = tail.split(".", 1)[0]
+    if not pid.isdigit():
+        return False  # written before temp names carried the pid
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but is not ours to signal
+        return True
+    return True
 
 
 def _digest(tensors: dict[str, torch.Tensor], header: dict[str, str]) -> str:
@@ -191,6 +251,8 @@ class Checkpoint:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        # Outside the try: a missing package is not a damaged file.
+        safe_open = _safetensors().safe_open
         try:
             with safe_open(str(self.path), framework="pt") as f:
                 header = f.metadata() or {}

@@ -5,16 +5,14 @@ gradient clipping, progress display, ``metrics.jsonl``/``metrics.json``, TensorB
 checkpoints (every ``checkpoint_every`` steps, on Ctrl-C, and at the end), and resumes from the
 last checkpoint so that a resumed run ends with exactly the numbers of an uninterrupted one (on CPU;
 everything a step draws from is either a pure function of the step or saved in the checkpoint).
+
+The pieces: :mod:`.step` (one optimizer step, an evaluation, Ctrl-C, early stop), :mod:`.run_log` (logs,
+TensorBoard, progress), :mod:`.run_state` (checkpoints, finished runs), :mod:`.rundir` (files, the lock).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
-import signal
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,30 +20,50 @@ from typing import Any, Protocol
 import torch
 
 from . import rundir as rd
-from .checkpoint import Checkpoint, save_checkpoint
-from .dist import SingleProcess
 from .precision import Precision
-from .progress import Progress
+from .process_group import ProcessGroup, SingleProcess
+from .run_log import RunLog
+from .run_state import RunState, finished_metrics
 from .schedule import lr_at
+from .step import (
+    SigintFlag,
+    TrainingDiverged,
+    evaluate,
+    initial_evaluation,
+    stop_reached,
+    train_step,
+)
 
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is left in place."""
+__all__ = ["LoopConfig", "Trainable", "TrainingDiverged", "fit"]
 
 
 class Trainable(Protocol):
+    """What ``fit`` asks of a task. A class may subclass it to inherit the optional hooks' defaults."""
+
     model: torch.nn.Module
 
     def train_loss(self, step: int) -> tuple[torch.Tensor, int]:
         """Loss of global step ``step`` (a scalar to minimise) and the number of examples it saw."""
+        ...
 
     def evaluate(self) -> dict[str, float]:
         """Held-out metrics (called under ``torch.no_grad()`` with the model in eval mode)."""
+        ...
 
     def extra_state(self) -> dict[str, torch.Tensor]:
-        """Tensors besides model/optimizer/RNG a resumed run needs (e.g. a carried RNN state)."""
+        """Optional: tensors besides model/optimizer/RNG a resumed run needs (e.g. a carried RNN state)."""
+        return {}
 
-    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None: ...
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Optional: take back what :meth:`extra_state` returned."""
+        return None
+
+    def snapshot(self, step: int) -> dict[str, Any] | None:
+        """Optional: a JSON-able record for ``snapshots.jsonl`` after each evaluation (e.g. a figure's frame).
+
+        None (the default): the task takes no snapshots. A task that does is also evaluated at step 0.
+        """
+        return None
 
 
 @dataclass
@@ -65,51 +83,26 @@ class LoopConfig:
     precision: str = "32"  # "32", "bf16" or "16-mixed" (see train/precision.py)
 
 
-def _tb_writer(run_dir: Path, purge_step: int | None) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is an optional extra
-        return None
-    return SummaryWriter(str(run_dir / "tensorboard"), purge_step=purge_step)
+@dataclass
+class _Run:
+    """Everything the phases of ``fit`` share."""
 
+    task: Trainable
+    optimizer: torch.optim.Optimizer
+    cfg: LoopConfig
+    group: ProcessGroup
+    prec: Precision
+    state: RunState
+    log: RunLog
 
-@contextlib.contextmanager
-def _calling(task: Any, train_model: torch.nn.Module) -> Iterator[None]:
-    """Let ``task.train_loss`` call ``train_model`` (the DDP wrapper) as ``task.model``.
+    def save(self, step: int) -> None:
+        self.state.save(step, self.log.clock, self.log.counts)
 
-    DDP averages gradients only for forward passes made through the wrapper, while tasks call ``self.model``;
-    outside the training step (evaluation, checkpoints, plots) ``task.model`` is the plain module again.
-    """
-    if train_model is task.model:
-        yield
-        return
-    model, task.model = task.model, train_model
-    try:
-        yield
-    finally:
-        task.model = model
-
-
-class _SigintFlag:
-    """First Ctrl-C: finish the current step, save, stop. Second Ctrl-C: the usual KeyboardInterrupt."""
-
-    def __init__(self) -> None:
-        self.raised = False
-        self._old: Any = None  # the previous SIGINT handler
-
-    def __enter__(self) -> _SigintFlag:
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.raised:
-            raise KeyboardInterrupt
-        self.raised = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+    def evaluate(self, step: int, logged: bool = True) -> dict[str, float]:
+        metrics, snapshot = evaluate(self.task, self.prec, self.group, step)
+        if logged:
+            self.log.evaluation(step, metrics, snapshot)
+        return metrics
 
 
 def fit(
@@ -118,155 +111,116 @@ def fit(
     cfg: LoopConfig,
     run_dir: str | Path,
     resume: bool = False,
-    dist: Any = None,
+    dist: ProcessGroup | None = None,
 ) -> dict[str, Any]:
     """Train ``task.model`` for ``cfg.max_steps`` steps; return (and write) the final metrics.
+
+    Rank 0 holds the run directory's lock meanwhile (NOTE [run directory lock] in train/rundir.py). ``resume``
+    continues from the checkpoint; a run that already finished is left as it is and its metrics are returned
+    (NOTE [finished runs] in train/run_state.py).
 
     Raises:
         TrainingDiverged: the loss became NaN/inf (the previous checkpoint is kept).
         KeyboardInterrupt: after Ctrl-C, once the checkpoint of the last finished step is written.
+        rnnkit.train.rundir.RunDirError: another process holds the run directory.
     """
-    run_dir = Path(run_dir)
-    dist = dist or SingleProcess()
-    if dist.is_main:  # only rank 0 writes (see train/distributed.py)
-        run_dir.mkdir(parents=True, exist_ok=True)
-    model = task.model
-    param = next(model.parameters(), None)
-    prec = Precision(cfg.precision, param.device if param is not None else "cpu")
-    ckpt = run_dir / rd.CHECKPOINT
-    step = 0
-    meta: dict[str, Any] = {"train_seconds": 0.0, "cpu_seconds": 0.0, "loss_sum": 0.0, "loss_n": 0}
-    if resume:
-        ck = Checkpoint(ckpt)
-        ck.restore(model, optimizer)
-        task.load_extra_state(ck.extra)
-        step = ck.step
-        meta.update(ck.meta)
-        if dist.is_main:
-            rd.truncate_jsonl(run_dir / rd.METRICS_LOG, step)
-            rd.truncate_jsonl(run_dir / rd.SNAPSHOTS, step)
-    seconds0, t0, examples = float(meta["train_seconds"]), time.perf_counter(), 0
-    # CPU time of this process: on a shared machine it says what the run costs, whatever the load
-    cpu0, c0 = float(meta.get("cpu_seconds", 0.0)), time.process_time()
-    writer = (
-        _tb_writer(run_dir, step if resume else None) if cfg.tensorboard and dist.is_main else None
-    )
-    progress = Progress(cfg.max_steps, step, cfg.log_every, tty=cfg.tty, quiet=not dist.is_main)
+    run_dir, group = Path(run_dir), dist or SingleProcess()
+    with rd.locked(run_dir) if group.is_main else contextlib.nullcontext():
+        if resume and (done := finished_metrics(run_dir, cfg.max_steps)) is not None:
+            return done
+        param = next(task.model.parameters(), None)
+        prec = Precision(cfg.precision, param.device if param is not None else "cpu")
+        state = RunState(task, optimizer, run_dir, group)
+        step = state.restore(cfg.max_steps) if resume else 0
+        log = RunLog(run_dir, cfg, step, state.meta, writes=group.is_main, resume=resume)
+        run = _Run(task, optimizer, cfg, group, prec, state, log)
+        try:
+            return _phases(run, step, resume)
+        finally:
+            log.close()
 
-    def save(s: int) -> None:
-        meta["train_seconds"] = seconds0 + time.perf_counter() - t0
-        meta["cpu_seconds"] = cpu0 + time.process_time() - c0
-        extra = task.extra_state()  # on every rank: a task may gather its ranks' rows here
-        if dist.is_main:
-            save_checkpoint(ckpt, model, optimizer, s, extra, meta)
 
-    def evaluate(s: int) -> dict[str, Any]:
-        was_training = model.training
-        model.eval()
-        with torch.no_grad(), prec.autocast():
-            # every rank evaluates (its share); the metrics are averaged over ranks
-            ev = {
-                # float64: a float32 round trip would print 0.9299 as 0.9298999905586243
-                k: float(dist.mean(torch.as_tensor(float(v), dtype=torch.float64)))
-                for k, v in task.evaluate().items()
-            }
-            snap = task.snapshot(s) if hasattr(task, "snapshot") else None
-        model.train(was_training)
-        if dist.is_main:
-            rd.append_jsonl(run_dir / rd.METRICS_LOG, {"kind": "eval", "step": s, **ev})
-            if snap is not None:
-                rd.append_jsonl(run_dir / rd.SNAPSHOTS, {"step": s, **snap})
-            if writer is not None:
-                for k, v in ev.items():
-                    writer.add_scalar(f"eval/{k}", v, s)
-        return ev
-
+def _phases(run: _Run, step: int, resume: bool) -> dict[str, Any]:
     if not resume:
-        save(0)  # a "last good" checkpoint exists even if step 1 diverges
-        if hasattr(task, "snapshot"):
-            evaluate(0)
-    train_model = dist.wrap_model(model)
-    stopped_early, in_step, saved_at = False, False, -1
+        run.save(0)  # a "last good" checkpoint exists even if step 1 diverges
+    if step == 0 and (first := initial_evaluation(run.task, run.prec, run.group)) is not None:
+        run.log.evaluation(0, *first)
+    stop_metrics = None
     try:
-        with _SigintFlag() as sigint:
+        if (
+            not run.state.finished
+        ):  # else: killed during the final evaluation, only that is left to do
+            step, stop_metrics = _train(run, step)
+    finally:
+        run.log.end_progress()
+    return _finish(run, step, stop_metrics)
+
+
+def _train(run: _Run, step: int) -> tuple[int, dict[str, float] | None]:
+    """Steps until ``max_steps``, an early stop, Ctrl-C or divergence; returns (step, metrics of the stop or None)."""
+    cfg, train_model = run.cfg, run.group.wrap_model(run.task.model)
+    in_step, saved_at = False, -1
+    try:
+        with SigintFlag() as sigint:
             while step < cfg.max_steps:
                 lr = lr_at(step, cfg.lr, cfg.max_steps, cfg.schedule, cfg.warmup)
-                for g in optimizer.param_groups:
-                    g["lr"] = lr
                 in_step = True
-                train_model.train()
-                with prec.autocast(), _calling(task, train_model):
-                    loss, n = task.train_loss(step)
-                value = float(dist.mean(loss.detach()))
-                if not math.isfinite(value):
-                    raise TrainingDiverged(
-                        f"fit: the loss became {value} at step {step + 1}; training stopped. The last "
-                        f"good checkpoint is kept in {ckpt}; lower the learning rate (--lr) and train again"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                prec.backward(loss)  # with DDP: gradients averaged over ranks here
-                if cfg.grad_clip:
-                    prec.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                prec.step(optimizer)
-                step += 1
-                in_step = False
-                examples += n * dist.world_size
-                meta["loss_sum"] += value
-                meta["loss_n"] += 1
-                elapsed = time.perf_counter() - t0
-                rate = examples / max(elapsed, 1e-9)
-                progress.update(step, value, rate, lr)
-                if step % cfg.log_every == 0 or step == cfg.max_steps:
-                    mean = meta["loss_sum"] / meta["loss_n"]
-                    rec = {
-                        "kind": "train",
-                        "step": step,
-                        "loss": mean,
-                        "lr": lr,
-                        "examples_per_s": rate,
-                        "elapsed_s": seconds0 + elapsed,
-                    }
-                    meta["loss_sum"], meta["loss_n"] = 0.0, 0
-                    if dist.is_main:
-                        rd.append_jsonl(run_dir / rd.METRICS_LOG, rec)
-                        if writer is not None:
-                            writer.add_scalar("train/loss", mean, step)
-                            writer.add_scalar("train/lr", lr, step)
+                value, n = train_step(
+                    run.task,
+                    train_model,
+                    run.optimizer,
+                    run.prec,
+                    run.group,
+                    step,
+                    lr,
+                    cfg.grad_clip,
+                )
+                step, in_step = step + 1, False
+                run.log.train(step, value, n * run.group.world_size, lr)
                 if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
-                    ev = evaluate(step)
-                    progress.message(
-                        f"step {step}: " + "  ".join(f"{k} {v:.4g}" for k, v in ev.items())
+                    metrics = run.evaluate(step)
+                    run.log.message(
+                        f"step {step}: " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items())
                     )
-                    if cfg.stop_metric and ev.get(cfg.stop_metric, -math.inf) >= cfg.stop_at_least:
-                        stopped_early = True
-                        break
+                    if stop_reached(cfg, metrics):
+                        return step, metrics
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                    save(step)
+                    run.save(step)
                     saved_at = step
                 if sigint.raised:
                     raise KeyboardInterrupt
+    except TrainingDiverged as e:
+        raise TrainingDiverged(
+            f"{e}. The last good checkpoint is kept in {run.state.path}; lower the learning rate (--lr) "
+            "and train again"
+        ) from None
     except KeyboardInterrupt:
         if not in_step and saved_at != step:
-            save(step)
-        progress.message(f"interrupted: checkpoint of step {step} saved in {ckpt}")
+            run.save(step)
+        run.log.message(f"interrupted: checkpoint of step {step} saved in {run.state.path}")
         raise
-    finally:
-        progress.close()
-        if writer is not None:
-            writer.flush()
-    meta["finished"] = True
-    save(step)
-    final = evaluate(step)
+    return step, None
+
+
+def _finish(run: _Run, step: int, stop_metrics: dict[str, float] | None) -> dict[str, Any]:
+    """The final checkpoint (marked finished), the final evaluation, ``metrics.json``.
+
+    An early stop's evaluation is the final one (logged once). A run resumed after a kill in here has its
+    final checkpoint already and evaluates again (see NOTE [finished runs] in train/run_state.py).
+    """
+    state = run.state
+    if not state.finished:
+        state.mark_finished(stop_metrics is not None, run.cfg.max_steps)
+        run.save(step)
+    stopped = bool(state.meta["stopped_early"])
+    final = stop_metrics or run.evaluate(step, logged=not stopped)
     result = {
         **final,
         "steps": step,
-        "train_seconds": meta["train_seconds"],
-        "cpu_seconds": meta["cpu_seconds"],
-        "stopped_early": stopped_early,
+        "train_seconds": state.meta["train_seconds"],
+        "cpu_seconds": state.meta["cpu_seconds"],
+        "stopped_early": stopped,
     }
-    if dist.is_main:
-        rd.write_json(run_dir / rd.METRICS, result)
-        if writer is not None:
-            writer.close()
+    if run.group.is_main:
+        rd.write_json(run.state.path.parent / rd.METRICS, result)
     return result

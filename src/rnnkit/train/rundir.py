@@ -1,24 +1,39 @@
-"""The files of a run directory: ``config.json``, ``metrics.jsonl``, ``metrics.json``, checkpoints.
+"""The files of a run directory: ``config.json``, ``metrics.jsonl``, ``metrics.json``, checkpoints, the lock.
 
 ``metrics.jsonl`` has one JSON object per line: ``{"kind": "train", "step", "loss", "lr",
 "examples_per_s", "elapsed_s"}`` every ``log_every`` steps and ``{"kind": "eval", "step", ...task
 metrics}`` after each evaluation. ``snapshots.jsonl`` holds task-defined records for plots.
+
+NOTE [run directory lock]: a process that writes a run directory holds an exclusive ``flock`` on
+``.rnnkit.lock`` in it for as long as it writes (:func:`locked`), so a second ``rnnkit train --resume`` of a live
+run is refused instead of rewriting its files. A new run directory is claimed by :func:`new_run_dir`: it must be
+absent or empty (a directory holding anything else is a user's, and is refused untouched), and it is checked
+again once the lock is held, so two processes given the same ``--out`` cannot both start a run in it. The lock
+file stays behind (removing it would race with a process about to lock it); it holds the owner's pid.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import atomic_write_bytes
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX (Windows): runs are not locked there
+    fcntl = None  # type: ignore[assignment]
 
 CONFIG = "config.json"
 METRICS_LOG = "metrics.jsonl"
 METRICS = "metrics.json"
 SNAPSHOTS = "snapshots.jsonl"
 CHECKPOINT = "checkpoint.safetensors"
+LOCK = ".rnnkit.lock"
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -36,6 +51,10 @@ def append_jsonl(path: str | os.PathLike, obj: dict) -> None:
 
 class RunFileError(ValueError):
     """A damaged file in a run directory (the CLI reports it in one line, exit code 2); names the file."""
+
+
+class RunDirError(ValueError):
+    """A run directory that may not be written now: a user's folder, a taken ``--out``, a run in use (one line)."""
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
@@ -64,9 +83,121 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
     return records
 
 
-def truncate_jsonl(path: str | os.PathLike, max_step: int) -> None:
-    """Drop the records written after ``max_step`` (they are re-created by a resumed run)."""
+def truncate_jsonl(path: str | os.PathLike, max_step: int, count: int | None = None) -> int:
+    """Drop the records written after the checkpoint of ``max_step`` (a resumed run writes them again).
+
+    ``count``: how many records the file held when that checkpoint was saved (recorded in it): exactly those are
+    kept, which also drops an evaluation of step ``max_step`` written after its checkpoint. Without it (older
+    checkpoints), the records of steps up to ``max_step`` are kept. Returns the number of records kept.
+    """
     p = Path(path)
-    if p.is_file():
-        keep = [r for r in read_jsonl(p) if r.get("step", 0) <= max_step]
+    if not p.is_file():
+        return 0
+    records = read_jsonl(p)
+    keep = [r for r in records if r.get("step", 0) <= max_step]
+    if count is not None:
+        keep = records[:count]
+    if len(keep) != len(records) or not p.read_bytes().endswith(b"\n"):
         atomic_write_bytes(p, "".join(json.dumps(r) + "\n" for r in keep).encode())
+    return len(keep)
+
+
+# flock belongs to an open file, not to a process: a second flock of the same file by this process (train_run,
+# then fit) would conflict with itself, so the process counts how often it holds each run directory.
+_HELD: dict[str, int] = {}
+
+
+def _owner(lock_path: Path) -> str:
+    try:
+        pid = lock_path.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""
+
+
+@contextlib.contextmanager
+def locked(run_dir: str | os.PathLike) -> Iterator[None]:
+    """Hold the run directory's lock (see NOTE [run directory lock]); the directory is created if missing.
+
+    Raises:
+        RunDirError: another process holds it.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    key = str(run_dir.resolve())
+    if key in _HELD or fcntl is None:
+        _HELD[key] = _HELD.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+            if not _HELD[key]:
+                del _HELD[key]
+        return
+    lock_path = run_dir / LOCK
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunDirError(
+                f"{run_dir} is in use by another rnnkit process{_owner(lock_path)}; wait until it ends "
+                "(or stop it) and try again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            del _HELD[key]
+    finally:
+        os.close(fd)  # closing the file releases the flock
+
+
+def check_new_run_dir(run_dir: str | os.PathLike) -> None:
+    """Refuse ``run_dir`` as the directory of a new run unless it is absent or empty; writes nothing.
+
+    Raises:
+        RunDirError: it holds a run (``config.json``), it is a file, or it holds anything else.
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / CONFIG).exists():
+        raise RunDirError(
+            f"{run_dir} already holds a run; continue it with rnnkit train --resume {run_dir} or pick "
+            "another --out"
+        )
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"{run_dir} is a file, not a directory; pick another --out")
+    if run_dir.is_dir():
+        other = sorted(p.name for p in run_dir.iterdir() if p.name != LOCK)
+        if other:
+            shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
+            raise RunDirError(
+                f"{run_dir} is not empty and holds no rnnkit run ({shown}); nothing was written to it; "
+                "pick another --out (a new or empty directory)"
+            )
+
+
+@contextlib.contextmanager
+def new_run_dir(run_dir: str | os.PathLike) -> Iterator[None]:
+    """Claim ``run_dir`` for a new run: checked (:func:`check_new_run_dir`), created, locked, checked again.
+
+    The second check runs under the lock, so of two processes given the same directory one gets it and the
+    other is refused. If the body fails before it wrote ``config.json``, a directory this call created is removed.
+    """
+    run_dir = Path(run_dir)
+    check_new_run_dir(run_dir)
+    created = not run_dir.exists()
+    with locked(run_dir):
+        check_new_run_dir(run_dir)
+        try:
+            yield
+        except BaseException:
+            if created and not (run_dir / CONFIG).exists():
+                (run_dir / LOCK).unlink(missing_ok=True)  # still ours: we hold it
+                with contextlib.suppress(
+                    OSError
+                ):  # not empty: something else was written; leave it
+                    run_dir.rmdir()
+            raise
