@@ -22,7 +22,9 @@ RANKS = {
     "unroll": 3,
     "tf_names": 4,
     "tf_naming": 4,  # TF names for any torch module (rk.tf_name) and rk.initialize; built on tf_names
+    "seq2seq": 4,  # attention, decoders, beam search: cells and the unrolls' checks
     "layers": 4,  # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState)
+    "legacy_seq2seq": 5,  # TF1's list-based seq2seq: cells, unrolls and seq2seq's layers
     "tf_checkpoint": 5,
     "data": 6,  # MNIST/synthetic data: no rnnkit import
     "export": 6,  # ONNX / TorchScript export of any module: torch (+ onnx) only

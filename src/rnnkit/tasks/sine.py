@@ -58,6 +58,28 @@ class SineModel(nn.Module):
         }
 
 
+def _squared_error(labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    return (labels - logits) ** 2  # seed 000's ``ms_error``, its "softmax_loss_function"
+
+
+def seed_cost(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Seed 000's cost: ``legacy_seq2seq.sequence_loss_by_example`` over the flattened predictions, with the
+    squared error as its loss function and unit weights (so each entry is its squared error), summed.
+
+    The seed divided that sum by the batch size, T times the mean; here it is divided by all ``B * T``
+    entries: the mean squared error, the loss the presets' learning rates and reported numbers were made with.
+    """
+    flat_pred, flat_y = pred.reshape(-1), y.reshape(-1)
+    losses = rk.legacy_seq2seq.sequence_loss_by_example(
+        [flat_pred],
+        [flat_y],
+        [torch.ones_like(flat_y)],
+        average_across_timesteps=True,
+        softmax_loss_function=_squared_error,
+    )
+    return losses.sum() / flat_y.numel()
+
+
 class SineStream(nn.Module):
     """The sine model as a function of tensors only (for export): ``(x [B, T, 1], c [B, H], h [B, H])`` →
     ``(y [B, T, 1], c' [B, H], h' [B, H])``; a server carries ``c, h`` from call to call as training did."""
@@ -157,7 +179,7 @@ class SineTask(Task):
         x, y, _ = self._window(step)
         pred, _ = self.model(x)  # from the carried state; the layer keeps the new one
         self.next_step = step + 1
-        return nn.functional.mse_loss(pred, y), x.shape[0]
+        return seed_cost(pred, y), x.shape[0]
 
     def _rollout(self, n_windows: int) -> list[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
         """Predictions on the next ``n_windows`` windows from the carried state (which is not changed)."""
