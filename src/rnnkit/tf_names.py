@@ -119,10 +119,16 @@ def _check_covered(where: str, cell: RNNCell, named: Mapping[str, nn.Parameter])
             for i in range(len(parts))
             if isinstance(modules.get(".".join(parts[:i])), RNNCell)
         ]
+        if (
+            not cells
+        ):  # held by a non-cell container (a seq2seq decoder's nn.Linear): its names are its call
+            continue
         # The outermost cell that names none of its parameters (it did not pass names on from within),
         # else the innermost cell holding the parameter (it named some, but not this one).
         owner = next((path for path in cells if silent(path)), cells[-1])
         owners.setdefault(owner, []).append(key)
+    if not owners:
+        return
     found = "; ".join(
         f"{type(modules[o]).__name__} at {o or '(the cell itself)'} declares none for {keys}"
         for o, keys in owners.items()

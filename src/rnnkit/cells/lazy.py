@@ -46,5 +46,7 @@ def create_in_place(
     cell._create_parameters(input_size, dtype=dtype, device=device)
     for attr, old in held.items():
         made = getattr(cell, attr)
-        if made is not None and made is not old:
+        if (
+            isinstance(made, nn.Parameter) and made is not old
+        ):  # (a buffer, e.g. an unused bias, stays one)
             setattr(cell, attr, adopt(old, made))
