@@ -239,3 +239,48 @@ def test_build_cell_on_cuda():
     outputs, _ = rk.dynamic_rnn(cell, x, sequence_length=lengths)
     assert outputs.device.type == "cuda"
     close(outputs.cpu(), arrays["out:out_proj/outputs"], "cuda")
+
+
+CONTRIB = {  # contrib cells (their TF names are proven by tests/test_tf_fixtures_contrib.py): save, rebuild, compare
+    "NASCell(num_units=4, num_proj=2)": lambda: rk.NASCell(4, num_proj=2, input_size=3),
+    "UGRNNCell(num_units=4)": lambda: rk.UGRNNCell(4, input_size=3),
+    "IntersectionRNNCell(num_units=4, num_in_proj=4)": lambda: rk.IntersectionRNNCell(
+        4, num_in_proj=4, input_size=3
+    ),
+    "CoupledInputForgetGateLSTMCell(num_units=4, use_peepholes=True, num_proj=2)": lambda: (
+        rk.CoupledInputForgetGateLSTMCell(4, use_peepholes=True, num_proj=2, input_size=3)
+    ),
+    "IndRNNCell(num_units=4)": lambda: rk.IndRNNCell(4, input_size=3),
+    "IndyGRUCell(num_units=4)": lambda: rk.IndyGRUCell(4, input_size=3),
+    "IndyLSTMCell(num_units=4)": lambda: rk.IndyLSTMCell(4, input_size=3),
+    "SRUCell(num_units=4)": lambda: rk.SRUCell(4, input_size=3),
+    "MultiRNNCell([UGRNNCell(num_units=4), SRUCell(num_units=4)])": lambda: rk.MultiRNNCell(
+        [rk.UGRNNCell(4, input_size=3), rk.SRUCell(4, input_size=4)]
+    ),
+}
+
+
+@pytest.mark.parametrize("described", sorted(CONTRIB))
+def test_contrib_cells_are_recognised(described, tmp_path):
+    torch.manual_seed(0)
+    original = CONTRIB[described]()
+    with torch.no_grad():
+        for p in original.parameters():
+            p.uniform_(-0.5, 0.5)
+    rk.save_tf_checkpoint(original, tmp_path / "m", scope="enc/rnn")
+    assert tc.infer_cell(tmp_path / "m")[1].describe() == described
+    rebuilt = tc.build_cell(tmp_path / "m")
+    assert type(rebuilt) is type(original)
+    x = torch.randn(2, 5, 3)
+    torch.testing.assert_close(
+        rk.dynamic_rnn(rebuilt, x)[0], rk.dynamic_rnn(original, x)[0], rtol=0, atol=0
+    )
+
+
+def test_phased_lstm_is_recognised(tmp_path):
+    original = rk.PhasedLSTMCell(4, input_size=3)
+    rk.save_tf_checkpoint(original, tmp_path / "m")
+    rebuilt = tc.build_cell(tmp_path / "m")
+    assert type(rebuilt) is rk.PhasedLSTMCell and rebuilt.num_units == 4 and rebuilt.input_size == 3
+    for (name, a), b in zip(rk.tf_variables(original).items(), rk.tf_variables(rebuilt).values()):
+        assert torch.equal(a, b), name

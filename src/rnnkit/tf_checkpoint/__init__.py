@@ -13,6 +13,7 @@ Reading checks every CRC-32C and raises :class:`CheckpointError` (naming the fil
 cannot trust or does not support.
 """
 
+from . import recognise_contrib  # noqa: F401  (registers the contrib cells' recognisers)
 from .build import (
     build_bidirectional,
     build_cell,
