@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.cli.test_cli_errors import cli_table  # noqa: E402  (needs the path set above)
 from tests.cli.test_core_install import core_install_table  # noqa: E402
+from tests.test_errors_block import block_table  # noqa: E402
 from tests.test_errors_cells import cells_table  # noqa: E402
 from tests.test_errors_contrib import contrib_table  # noqa: E402
 from tests.test_errors_core import core_table  # noqa: E402
@@ -28,6 +29,7 @@ TABLES = {
     "cells-table": cells_table,
     "surface-table": surface_table,
     "tf-models-table": tf_models_table,
+    "block-table": block_table,
     "contrib-table": contrib_table,
     "seq2seq-table": seq2seq_table,
     "cli-table": cli_table,

@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import export, fused, legacy_seq2seq, nest, seq2seq, tf_checkpoint
+from . import contrib, export, fused, legacy_seq2seq, nest, nn, seq2seq, tf_checkpoint
 from ._version import __version__
 from .building import build
 from .cells import (
@@ -22,9 +22,13 @@ from .cells import (
     Conv3DLSTMCell,
     ConvLSTMCell,
     CoupledInputForgetGateLSTMCell,
+    CudnnCompatibleGRUCell,
+    CudnnCompatibleLSTMCell,
     DeviceWrapper,
     DropoutWrapper,
     GLSTMCell,
+    GRUBlockCell,
+    GRUBlockCellV2,
     GRUCell,
     HighwayWrapper,
     IndRNNCell,
@@ -34,6 +38,7 @@ from .cells import (
     IntersectionRNNCell,
     LayerNormBasicLSTMCell,
     LayerNormLSTMCell,
+    LSTMBlockCell,
     LSTMCell,
     LSTMStateTuple,
     MultiRNNCell,
@@ -47,7 +52,16 @@ from .cells import (
     UGRNNCell,
     begin_sequence,
 )
-from .layers import RNN, BidirectionalRNN, TrainableInitialState
+from .layers import (
+    RNN,
+    BidirectionalRNN,
+    CudnnGRU,
+    CudnnLSTM,
+    CudnnRNNRelu,
+    CudnnRNNTanh,
+    LSTMBlockFusedCell,
+    TrainableInitialState,
+)
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
 from .tf_names import (
     load_tf_variable_dict,
@@ -59,10 +73,12 @@ from .tf_names import (
 from .tf_naming import AS_IS, TRANSPOSE, Layout, initialize, model_tf_variables, tf_name
 from .unroll import (
     bidirectional_dynamic_rnn,
+    bidirectional_rnn,
     check_numerics,
     dynamic_rnn,
     raw_rnn,
     reverse_sequence,
+    rnn,
     stack_bidirectional_dynamic_rnn,
     stack_bidirectional_rnn,
     static_bidirectional_rnn,
@@ -77,6 +93,10 @@ __all__ = [
     "seq2seq",
     "legacy_seq2seq",
     "tf_checkpoint",
+    "nn",
+    "contrib",
+    "rnn",
+    "bidirectional_rnn",
     "load_tf_checkpoint",
     "save_tf_checkpoint",
     "RNNCell",
@@ -93,6 +113,16 @@ __all__ = [
     "tf_variables",
     "load_tf_variables",
     "LayerNormBasicLSTMCell",
+    "LSTMBlockCell",
+    "GRUBlockCell",
+    "GRUBlockCellV2",
+    "CudnnCompatibleLSTMCell",
+    "CudnnCompatibleGRUCell",
+    "LSTMBlockFusedCell",
+    "CudnnLSTM",
+    "CudnnGRU",
+    "CudnnRNNTanh",
+    "CudnnRNNRelu",
     "CellWrapper",
     "DropoutWrapper",
     "ResidualWrapper",

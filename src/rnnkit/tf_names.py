@@ -27,6 +27,24 @@ __all__ = [
 ]
 
 
+class _UnrollScope(str):
+    """The default ``scope``: ``"rnn"`` (the unrolls' scope); nothing for sequence layers that open their own
+    scope as TF's layers did (``LSTMBlockFusedCell``, the cuDNN layers: ``tf_scope_is_own = True``). An explicit
+    ``scope="rnn"`` is taken literally."""
+
+
+#: ``"rnn"`` as the default of every ``scope=`` argument (see ``_UnrollScope``).
+DEFAULT_SCOPE = _UnrollScope("rnn")
+
+
+def default_scope_for(module: Any, scope: str | None) -> str | None:
+    """``scope``, except that the default means no scope for a module that opens its own (a sequence layer,
+    marked by a true ``tf_scope_is_own`` attribute)."""
+    if scope is DEFAULT_SCOPE and getattr(module, "tf_scope_is_own", False):
+        return None
+    return scope
+
+
 class _LoadFields(NamedTuple):
     missing: list[str]
     unexpected: list[str]
@@ -61,14 +79,15 @@ def _prefix(where: str, scope: str | None) -> str:
 
 
 def _check_module(where: str, cell: Any) -> None:
-    # Cells, and the other modules that name their TF variables (rk.seq2seq's decoders, Dense, mechanisms).
+    # Cells, and the other modules that name their TF variables (rk.seq2seq's decoders, Dense, mechanisms;
+    # the sequence layers LSTMBlockFusedCell and the cuDNN layers).
     if not isinstance(cell, RNNCell) and not (
         isinstance(cell, nn.Module) and callable(getattr(cell, "named_tf_variables", None))
     ):
         raise TypeError(f"{where}: expected an rnnkit cell, got {type(cell).__name__}")
 
 
-def tf_variables(cell: RNNCell, scope: str | None = "rnn") -> dict[str, nn.Parameter]:
+def tf_variables(cell: RNNCell, scope: str | None = DEFAULT_SCOPE) -> dict[str, nn.Parameter]:
     """The cell's parameters by full TF name (no ``:0``), in TF's variable-creation order.
 
     Also for the other modules that name their variables (``named_tf_variables``): ``rk.seq2seq``'s decoders
@@ -87,6 +106,7 @@ def collect_tf_variables(where: str, cell: RNNCell, scope: str | None) -> dict[s
 
 def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Parameter]:
     _check_module(where, cell)
+    scope = default_scope_for(cell, scope)
     result: dict[str, nn.Parameter] = {}
     for name, param in cell.named_tf_variables(_prefix(where, scope)):
         if param is None:
@@ -167,7 +187,7 @@ def _as_real_array(where: str, name: Any, value: Any) -> Any:
 
 
 def load_tf_variables(
-    cell: RNNCell, values: Mapping[str, Any], scope: str | None = "rnn", strict: bool = True
+    cell: RNNCell, values: Mapping[str, Any], scope: str | None = DEFAULT_SCOPE, strict: bool = True
 ) -> LoadResult:
     """Copy arrays (numpy or torch, any float dtype) into the cell's parameters by full TF name.
 

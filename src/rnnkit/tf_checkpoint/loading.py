@@ -13,7 +13,7 @@ import torch
 
 from .._checks import describe
 from ..cells.base import RNNCell
-from ..tf_names import LoadResult, collect_tf_variables
+from ..tf_names import DEFAULT_SCOPE, LoadResult, collect_tf_variables, default_scope_for
 from ..tf_naming import AS_IS, TFVariable, has_tf_naming, model_tf_variables
 from .build import rnn_scopes, scope_name
 from .errors import CheckpointError
@@ -33,10 +33,18 @@ def _check_path(where: str, name: str, path: Any) -> None:
         )
 
 
+def _names_itself(module: Any) -> bool:
+    """An rnnkit cell, or another module that names its variables (seq2seq decoders, sequence layers), not
+    renamed with ``rk.tf_name``: its names come with the ``scope`` argument."""
+    return (
+        isinstance(module, RNNCell) or callable(getattr(module, "named_tf_variables", None))
+    ) and not has_tf_naming(module)
+
+
 def _wanted(module: Any, scope: str | None, where: str = _WHERE) -> dict[str, TFVariable]:
-    """The TF-named parameters: a cell's under ``scope``, a ``tf_variables()`` method's, or those
-    ``rk.tf_name`` gave a model's modules."""
-    if isinstance(module, RNNCell) and not has_tf_naming(module):
+    """The TF-named parameters: a cell's (or a self-naming module's) under ``scope``, a ``tf_variables()``
+    method's, or those ``rk.tf_name`` gave a model's modules."""
+    if _names_itself(module):
         named = collect_tf_variables(where, module, scope)
         return {name: TFVariable(p, AS_IS, name) for name, p in named.items()}
     method = getattr(module, "tf_variables", None)
@@ -104,7 +112,7 @@ def _nothing_found(reader: CheckpointReader, scope: str | None, wanted: list[str
 def load_tf_checkpoint(
     module_or_cell: Any,
     path: str | os.PathLike[str],
-    scope: str | None = "rnn",
+    scope: str | None = DEFAULT_SCOPE,
     strict: bool = True,
 ) -> LoadResult:
     """Copy a TF checkpoint's variables into an rnnkit cell or a whole model, by TF variable name.
@@ -139,6 +147,7 @@ def load_tf_checkpoint(
     if not isinstance(strict, bool):
         raise TypeError(f"{_WHERE}: expected strict to be a bool, got {strict!r}")
     _check_path(_WHERE, "path", path)
+    scope = default_scope_for(module_or_cell, scope)
     wanted = _wanted(module_or_cell, scope)
     reader = CheckpointReader(path)
     available = _checkpoint_names(reader)
@@ -147,7 +156,13 @@ def load_tf_checkpoint(
     bare_cell = isinstance(module_or_cell, RNNCell) and not has_tf_naming(module_or_cell)
     if wanted and not found and bare_cell:
         _nothing_found(reader, scope, list(wanted))
-    unexpected, not_weights = _leftovers(reader, module_or_cell, scope, wanted, set(found.values()))
+    used = set(found.values())
+    # Variables TF saved next to the model's own that carry nothing more (a cuDNN layer's opaque_kernel buffer,
+    # saved beside its canonical weights), named by the module; never "unexpected".
+    redundant = getattr(module_or_cell, "tf_redundant_variables", None)
+    if callable(redundant):
+        used |= {name for name in available if name in set(redundant(scope))}
+    unexpected, not_weights = _leftovers(reader, module_or_cell, scope, wanted, used)
     if (strict or (wanted and not found)) and (
         missing or unexpected
     ):  # nothing found: never silent
@@ -181,30 +196,30 @@ def _leftovers(
     used: set[str],
 ) -> tuple[list[str], list[str]]:
     """``(unexpected, not_weights)`` among the checkpoint entries the load did not use."""
-    if isinstance(module, RNNCell) and not has_tf_naming(module):
-        own = (scope or "").strip("/")
+    if isinstance(module, RNNCell) and _names_itself(module) and scope:
+        prefix = scope.strip("/") + "/"
 
         def relevant(
-            modern: str,
-        ) -> bool:  # another variable of this RNN (not e.g. rnnlm/softmax_w)
-            return scope_name(modern)[1] == own
+            original: str,
+        ) -> bool:  # an RNN variable under the scope (not e.g. rnnlm/softmax_w)
+            name, rnn_scope = scope_name(original)
+            return rnn_scope is not None and name.startswith(prefix)
 
     elif has_tf_naming(module) and not callable(getattr(module, "tf_variables", None)):
 
-        def relevant(modern: str) -> bool:  # a whole model: everything is its business
+        def relevant(original: str) -> bool:  # a whole model: everything is its business
             return True
 
-    else:  # a tf_variables() method: the model's own top-level scopes
+    else:  # a tf_variables() method, or no scope to go by: the model's own top-level scopes
         roots = {name.split("/")[0] for name in wanted}
 
-        def relevant(modern: str) -> bool:
-            return modern.split("/")[0] in roots
+        def relevant(original: str) -> bool:
+            return modern_name(original).split("/")[0] in roots
 
-    bare = isinstance(module, RNNCell) and not has_tf_naming(module)
     unexpected: list[str] = []
     not_weights: list[str] = []
     for original in sorted(reader.names()):
-        if original in used or not relevant(original if bare else modern_name(original)):
+        if original in used or not relevant(original):
             continue
         (not_weights if _not_a_weight(reader, original) else unexpected).append(original)
     return unexpected, not_weights
@@ -230,7 +245,7 @@ def _copy(wanted: Mapping[str, TFVariable], values: Mapping[str, np.ndarray]) ->
 def save_tf_checkpoint(
     module_or_cell: Any,
     prefix: str | os.PathLike[str],
-    scope: str | None = "rnn",
+    scope: str | None = DEFAULT_SCOPE,
     write_state: bool = True,
 ) -> str:
     """Write a cell's (or model's) parameters as a TF checkpoint under their TF names.
@@ -250,7 +265,7 @@ def save_tf_checkpoint(
     return write(prefix, values, write_state=write_state)
 
 
-def tf_name_map(module_or_cell: Any, scope: str | None = "rnn") -> dict[str, str]:
+def tf_name_map(module_or_cell: Any, scope: str | None = DEFAULT_SCOPE) -> dict[str, str]:
     """``{state_dict key: TF name}`` for every parameter that has a TF name.
 
     Turns an rnnkit model's saved state (e.g. a run directory's safetensors) into a TF checkpoint:
