@@ -158,31 +158,32 @@ def test_cell_kwargs_no_cell_accepts_or_the_checkpoint_fixes():
 
 
 def test_a_new_cell_adds_one_recogniser(monkeypatch):
-    """The registry is keyed on TF scope names: a cell kind added later is recognised by one registration."""
+    """The registry is keyed on TF scope names: a cell kind added later is recognised by one registration,
+    beside the recognisers already registered for the same scope name."""
     from rnnkit.tf_checkpoint import recognise as rec
 
     monkeypatch.setattr(rec, "_REGISTRY", {k: list(v) for k, v in rec._REGISTRY.items()})
     values = {
-        "rnn/gru_cell/w_ru": np.ones((5, 4), np.float32),
-        "rnn/gru_cell/b_ru": np.ones(4, np.float32),
-        "rnn/gru_cell/w_c": np.ones((5, 2), np.float32),
-        "rnn/gru_cell/b_c": np.ones(2, np.float32),
+        "rnn/gru_cell/w_all": np.ones((5, 6), np.float32),
+        "rnn/gru_cell/b_all": np.ones(6, np.float32),
     }
-    with pytest.raises(CheckpointError, match=r"no|recogniser"):
+    with pytest.raises(CheckpointError, match=r"got gru_cell/\{b_all, w_all\} \(register one with"):
         tc.infer_cell(_write(values), "rnn")
 
-    def gru_block(variables, inner):
-        if set(variables) != {"w_ru", "b_ru", "w_c", "b_c"}:
+    def toy_gru(variables, inner):
+        if set(variables) != {"w_all", "b_all"}:
             return None
-        rows, two_h = variables["w_ru"]
-        return tc.CellSpec(rk.GRUCell, {"num_units": two_h // 2}, rows - two_h // 2, two_h // 2)
+        rows, three_h = variables["w_all"]
+        return tc.CellSpec(
+            rk.GRUCell, {"num_units": three_h // 3}, rows - three_h // 3, three_h // 3
+        )
 
-    tc.register_recogniser("gru_cell", gru_block)
+    tc.register_recogniser("gru_cell", toy_gru)
     _, spec = tc.infer_cell(_write(values), "rnn")
     assert spec.describe() == "GRUCell(num_units=2)" and spec.input_size == 3
     assert (
         tc.infer_cell(path("zoo"), "gru/rnn")[1].describe() == "GRUCell(num_units=3)"
-    )  # the old one still
+    )  # the others still
 
 
 _TMP: list = []
@@ -254,6 +255,9 @@ CONTRIB = {  # contrib cells (their TF names are proven by tests/test_tf_fixture
     "IndyGRUCell(num_units=4)": lambda: rk.IndyGRUCell(4, input_size=3),
     "IndyLSTMCell(num_units=4)": lambda: rk.IndyLSTMCell(4, input_size=3),
     "SRUCell(num_units=4)": lambda: rk.SRUCell(4, input_size=3),
+    "GRUBlockCell(num_units=4)": lambda: rk.GRUBlockCell(4, input_size=3),
+    "CudnnCompatibleLSTMCell(num_units=4)": lambda: rk.CudnnCompatibleLSTMCell(4, input_size=3),
+    "CudnnCompatibleGRUCell(num_units=4)": lambda: rk.CudnnCompatibleGRUCell(4, input_size=3),
     "MultiRNNCell([UGRNNCell(num_units=4), SRUCell(num_units=4)])": lambda: rk.MultiRNNCell(
         [rk.UGRNNCell(4, input_size=3), rk.SRUCell(4, input_size=4)]
     ),
@@ -275,6 +279,21 @@ def test_contrib_cells_are_recognised(described, tmp_path):
     torch.testing.assert_close(
         rk.dynamic_rnn(rebuilt, x)[0], rk.dynamic_rnn(original, x)[0], rtol=0, atol=0
     )
+
+
+def test_lstm_block_cell_checkpoints_rebuild_as_the_equivalent_lstm_cell(tmp_path):
+    torch.manual_seed(0)
+    block = rk.LSTMBlockCell(4, use_peephole=True, input_size=3)
+    with torch.no_grad():
+        for p in block.parameters():
+            p.uniform_(-0.5, 0.5)
+    rk.save_tf_checkpoint(block, tmp_path / "m")
+    rebuilt = tc.build_cell(tmp_path / "m")
+    assert (
+        tc.infer_cell(tmp_path / "m")[1].describe() == "LSTMCell(num_units=4, use_peepholes=True)"
+    )
+    x = torch.randn(2, 5, 3)
+    torch.testing.assert_close(rk.dynamic_rnn(rebuilt, x)[0], rk.dynamic_rnn(block, x)[0])
 
 
 def test_phased_lstm_is_recognised(tmp_path):

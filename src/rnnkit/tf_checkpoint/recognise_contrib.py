@@ -1,4 +1,9 @@
-"""Recognisers for TF 1.15 contrib's cells (``rnnkit.cells.contrib``), keyed on their TF scope names.
+"""Recognisers for TF 1.15 contrib's cells (``rnnkit.cells.contrib``, the block and cuDNN-compatible cells),
+keyed on their TF scope names.
+
+``LSTMBlockCell`` writes LSTMCell's names (``lstm_cell/kernel``, ``bias``, ``w_*_diag``) and computes the same
+function, so its checkpoints are rebuilt as the equivalent ``LSTMCell``; ``GRUBlockCell``'s ``gru_cell/w_ru, b_ru,
+w_c, b_c`` are recognised here (GRUBlockCellV2 writes GRUCell's names and math).
 
 Each reads the sizes from the shapes of the names ``rk.tf_variables`` gives the cell (the TF fixtures prove those
 names are TF's) and returns None for any name it does not know, so a configuration it does not cover is reported
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..cells.block import GRUBlockCell
 from ..cells.contrib import (
     CoupledInputForgetGateLSTMCell,
     IndRNNCell,
@@ -20,6 +26,7 @@ from ..cells.contrib import (
     SRUCell,
     UGRNNCell,
 )
+from ..cells.cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTMCell
 from .recognise import CellSpec, Inner, Shapes, register_recogniser
 
 __all__: list[str] = []
@@ -135,7 +142,43 @@ def _phased(variables: Shapes, inner: Inner) -> CellSpec | None:
     )
 
 
+def _gru_block(variables: Shapes, inner: Inner) -> CellSpec | None:
+    v = _dims(variables, {"w_ru": 2, "b_ru": 1, "w_c": 2, "b_c": 1})
+    if v is None or v["w_ru"][1] != 2 * v["w_c"][1] or v["w_ru"][0] != v["w_c"][0]:
+        return None
+    h = v["w_c"][1]
+    return CellSpec(GRUBlockCell, {"num_units": h}, input_size=v["w_c"][0] - h, output_size=h)
+
+
+def _cudnn_lstm(variables: Shapes, inner: Inner) -> CellSpec | None:
+    v = _dims(variables, {"kernel": 2, "bias": 1})
+    if v is None or v["bias"][0] % 4 or v["kernel"][1] != v["bias"][0]:
+        return None
+    h = v["bias"][0] // 4
+    return CellSpec(
+        CudnnCompatibleLSTMCell, {"num_units": h}, input_size=v["kernel"][0] - h, output_size=h
+    )
+
+
+def _cudnn_gru(variables: Shapes, inner: Inner) -> CellSpec | None:
+    names = {"gates/kernel": 2, "gates/bias": 1}
+    for part in ("input", "hidden"):
+        names.update(
+            {f"candidate/{part}_projection/kernel": 2, f"candidate/{part}_projection/bias": 1}
+        )
+    v = _dims(variables, names)
+    if v is None:
+        return None
+    d, h = v["candidate/input_projection/kernel"]
+    if v["gates/kernel"] != (d + h, 2 * h) or v["candidate/hidden_projection/kernel"] != (h, h):
+        return None
+    return CellSpec(CudnnCompatibleGRUCell, {"num_units": h}, input_size=d, output_size=h)
+
+
 for _key, _fn in (
+    ("gru_cell", _gru_block),
+    ("cudnn_compatible_lstm_cell", _cudnn_lstm),
+    ("cudnn_compatible_gru_cell", _cudnn_gru),
     ("nas_cell", _nas),
     ("ugrnn_cell", _ugrnn),
     ("intersection_rnn_cell", _intersection),
