@@ -164,13 +164,14 @@ def _normalise_name(name: str) -> str:
 
 
 def _as_real_array(where: str, name: Any, value: Any) -> Any:
-    """Check one incoming name and value: a str name and a real-valued (int, float or bool) array or tensor."""
+    """Check one incoming name and value: a str name and a real-valued (int or float) array or tensor; complex
+    values would lose their imaginary part and bools are no weights, so both are refused."""
     if not isinstance(name, str):
         raise TypeError(
             f"{where}: expected TF names (str) as the keys of values, got {describe(name)}"
         )
     if isinstance(value, torch.Tensor):
-        if value.is_complex():
+        if value.is_complex() or value.dtype == torch.bool:
             raise TypeError(
                 f"{where}: expected a real-valued array for {name!r}, got {describe(value)}"
             )
@@ -179,7 +180,7 @@ def _as_real_array(where: str, name: Any, value: Any) -> Any:
         array = np.asarray(value)
     except (ValueError, TypeError):  # ragged lists: the message below says what was given
         array = np.asarray(None)
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "iuf":
         raise TypeError(
             f"{where}: expected a real-valued array for {name!r}, got {describe(value)}"
         )
