@@ -300,8 +300,8 @@ CASES = [
       "load_tf_checkpoint: expected path to be a str or os.PathLike, got int 7"),
     C("load-ckpt-scope", "load_tf_checkpoint", "scope", "another scope than the checkpoint's",
       lambda: rk.load_tf_checkpoint(lstm(), CKPT, scope="fw"), rk.tf_checkpoint.CheckpointError,
-      f"{CKPT}: load_tf_checkpoint: expected the model's TF variables under scope 'fw', got missing "
-      "['fw/basic_lstm_cell/kernel', 'fw/basic_lstm_cell/bias'] (checkpoint names under the scope: [])"),
+      f"{CKPT}: load_tf_checkpoint: expected the cell's TF variables under scope 'fw', got no variable there; "
+      "RNN scopes in the checkpoint: ['rnn'] (closest: 'rnn')"),
     C("load-ckpt-shape", "load_tf_checkpoint", "module_or_cell", "num_units != the checkpoint's",
       lambda: rk.load_tf_checkpoint(rk.BasicLSTMCell(BAD, input_size=D), CKPT), rk.tf_checkpoint.CheckpointError,
       f"{CKPT}: load_tf_checkpoint: shape mismatch [rnn/basic_lstm_cell/kernel: expected (10, 28), got (9, 24); "
@@ -312,7 +312,8 @@ CASES = [
       "does not exist yet; pass input_size= to the cell, call cell.build(D), or run it once"),
     C("load-ckpt-not-a-model", "load_tf_checkpoint", "module_or_cell", "neither a cell nor a model with names",
       lambda: rk.load_tf_checkpoint(BAD, CKPT), TypeError,
-      "load_tf_checkpoint: expected an rnnkit cell or a module with a tf_variables() method, got int"),
+      "load_tf_checkpoint: expected an rnnkit cell, a module named with rk.tf_name, or a module with a "
+      "tf_variables() method, got int"),
     C("load-ckpt-strict", "load_tf_checkpoint", "strict", "not a bool",
       lambda: rk.load_tf_checkpoint(lstm(), CKPT, strict="no"), TypeError,
       "load_tf_checkpoint: expected strict to be a bool, got 'no'"),
@@ -321,7 +322,8 @@ CASES = [
       "save_tf_checkpoint: expected prefix to be a str or os.PathLike, got int 7"),
     C("save-ckpt-not-a-model", "save_tf_checkpoint", "module_or_cell", "neither a cell nor a model with names",
       lambda: rk.save_tf_checkpoint(BAD, CKPT.parent / "other"), TypeError,
-      "save_tf_checkpoint: expected an rnnkit cell or a module with a tf_variables() method, got int"),
+      "save_tf_checkpoint: expected an rnnkit cell, a module named with rk.tf_name, or a module with a "
+      "tf_variables() method, got int"),
     # --- fused kernels (rk.fused; dynamic_rnn's fused= argument) --------------------------------------------
     C("fused-impossible", "dynamic_rnn (rk.fused)", "fused", "True for a cell torch's kernels cannot run",
       lambda: rk.dynamic_rnn(rk.GRUCell(H, input_size=D), torch.zeros(B, T, D), fused=True), ValueError,
@@ -391,6 +393,10 @@ def test_every_public_callable_has_bad_input_cases():
         "BasicRNNCell",
         "GRUCell",
         "BasicLSTMCell",
+        "Layout",  # a record of two functions; AS_IS and TRANSPOSE are its two instances
+        "AS_IS",
+        "TRANSPOSE",
+        "StateOrderWarning",  # a warning class
         "nn",  # facades of TF's namespaces: re-exports only
         "contrib",
         "rnn",  # the same functions as static_rnn / static_bidirectional_rnn

@@ -24,11 +24,13 @@ RANKS = {
     "activations": 0,
     "cells": 1,
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
+    "building": 2,  # rk.build: runs a module once to create lazily built parameters
     "unroll": 3,
     # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState) and whole-sequence layers
     # (LSTMBlockFusedCell, the cuDNN layers): cells + unrolls + fused kernels
     "layers": 4,
     "tf_names": 4,
+    "tf_naming": 4,  # TF names for any torch module (rk.tf_name) and rk.initialize; built on tf_names
     "seq2seq": 4,  # attention, decoders, beam search: cells and the unrolls' checks
     "nn": 4,  # rk.nn / rk.nn.rnn_cell: TF's spellings, re-exports of cells and unrolls only
     "legacy_seq2seq": 5,  # TF1's list-based seq2seq: cells, unrolls and seq2seq's layers

@@ -8,7 +8,7 @@ A cell is a ``torch.nn.Module`` that computes one time step::
 ``zero_state(batch_size)`` gives matching zeros. Unrolls (``dynamic_rnn``, ``static_rnn``) accept any such cell.
 
 Parameters are created from the input depth ``D``: at construction when ``input_size=D`` is given, else by the
-first call (then run the model once before building an optimiser), or explicitly with ``cell.build(D)``.
+first call, ``cell.build(D)`` or ``rk.build(cell, x)``: till then torch UninitializedParameters (cells/lazy.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .._checks import (
     to_torch_dtype,
 )
 from .fused_spec import FusedSpec
+from .lazy import create_in_place, placeholder, unbuilt
 from .state import check_state, keep_state_dtype, state_dtype
 from .weight_views import active_views, shared_weight_views
 
@@ -234,8 +235,10 @@ class LayerCell(RNNCell):
 
     def _finish_init(self) -> None:
         """Called by subclasses at the end of ``__init__``: builds now when ``input_size`` was given."""
+        later = self._pending_input_size is None  # placeholders until built (cells/lazy.py)
         for _, attr in self._tf_params:
-            setattr(self, attr, None)
+            used = later and self._tf_param_used(attr)
+            setattr(self, attr, placeholder(self._device, self._dtype) if used else None)
         if self._pending_input_size is not None:
             self.build(self._pending_input_size)
 
@@ -252,7 +255,7 @@ class LayerCell(RNNCell):
                     f"{type(self).__name__}: built for input_size={self.input_size}, got input_size={input_size}"
                 )
             return
-        self._create_parameters(input_size)
+        create_in_place(self, input_size)
         self.input_size = input_size
 
     def _new_parameter(
@@ -295,7 +298,7 @@ class LayerCell(RNNCell):
                 dtype = (
                     torch.get_default_dtype()
                 )  # mixed precision: parameters stay in full precision
-            self._create_parameters(depth, dtype=dtype, device=inputs.device)
+            create_in_place(self, depth, dtype=dtype, device=inputs.device)
             self.input_size = depth
         elif depth != self.input_size:
             raise ValueError(
@@ -346,7 +349,7 @@ class LayerCell(RNNCell):
             param = getattr(self, attr)
             if param is None and not self._tf_param_used(attr):
                 continue
-            yield f"{prefix}{self.tf_name}/{rel_name}", param
+            yield f"{prefix}{self.tf_name}/{rel_name}", None if unbuilt(param) else param
 
     def _recurrent_rows(self, name: str) -> torch.Tensor:
         """``getattr(self, name)[D:]``: the rows of a ``[D + S, ...]`` kernel that multiply the state, made once

@@ -12,6 +12,7 @@ import torch
 
 from .. import nest
 from .._checks import autocast_enabled, describe
+from .state_order import warn_plain_lstm_tuples
 
 __all__ = ["LSTMStateTuple", "check_state", "state_dtype", "keep_state_dtype"]
 
@@ -46,6 +47,7 @@ def check_state(
     """Check that ``state`` has the structure of ``state_size`` and leaves of shape ``[batch_size, size]``
     (and of the inputs' ``dtype`` and ``device``, when given)."""
     nest.assert_same_structure(state_size, state, where=f"{where} (state)")
+    warn_plain_lstm_tuples(where, state_size, state)
     for size, tensor in zip(nest.flatten(state_size), nest.flatten(state)):
         if not isinstance(size, int):
             # Not a [B, size] row state: a scalar step counter or an alignment history (seq2seq's
