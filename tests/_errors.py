@@ -1,4 +1,4 @@
-"""The shape of a bad-input case and the docs table made from a list of them (tests/test_errors_*.py).
+"""The shape of a bad-input case and the docs table made from a list of them (tests/errors/test_errors_*.py).
 
 Each case is a call that differs from a correct baseline call in one thing, and the whole message it must raise.
 ``docs/errors.md`` carries one generated table per test file (``tools/errors_table.py`` writes them; each test
@@ -35,7 +35,7 @@ def check(case: Case) -> None:
 
 
 def table(cases: list[Case], test_file: str) -> str:
-    """The markdown table of ``cases`` (one row per case, linked to ``tests/<test_file>``)."""
+    """The markdown table of ``cases`` (one row per case, linked to ``tests/errors/<test_file>``)."""
     rows = [
         "| function | argument | bad input | error | message | test |",
         "|---|---|---|---|---|---|",
@@ -44,7 +44,7 @@ def table(cases: list[Case], test_file: str) -> str:
         message = c.message.replace("|", "\\|")
         rows.append(
             f"| `{c.function}` | `{c.argument}` | {c.condition} | {c.error.__name__} | `{message}` "
-            f"| [`{c.id}`](../tests/{test_file}) |"
+            f"| [`{c.id}`](../tests/errors/{test_file}) |"
         )
     return "\n".join(rows) + "\n"
 

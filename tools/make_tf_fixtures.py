@@ -6,7 +6,7 @@ Every cell option (activation, forget_bias, state_is_tuple, peepholes, cell_clip
 under a rotation of unroll set-ups (static / dynamic, both time layouts, with and without ``sequence_length``
 including a length-0 and a full-length row, with and without a random ``initial_state``), plus MultiRNNCell
 stacks, float64 cases and name / scope cases. Each case is one compressed ``.npz`` (arrays, see
-``tools/tf_oracle.py``) and one entry of ``manifest.json``; ``tests/test_tf_fixtures.py`` replays them without
+``tools/tf_oracle.py``) and one entry of ``manifest.json``; ``tests/tf_fixtures/test_tf_fixtures.py`` replays them without
 TensorFlow. The arrays are seeded from the case id, so re-running reproduces them.
 """
 

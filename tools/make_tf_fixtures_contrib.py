@@ -5,7 +5,7 @@ rnn_cell.py`` in TF ops on TF's own ``RNNCell`` (whose ``__call__`` opens the sc
 snake-cased, as in 1.15), creating its variables with ``get_variable`` in 1.15's order. TensorFlow then computes
 the variable names, the outputs, final states and gradients through ``tf.nn.dynamic_rnn`` with sequence lengths.
 The case format, the runner and the replay are those of ``tools/make_tf_fixtures_surface.py`` /
-``tests/surface_replay.py``. Run with the oracle venv (made by ``bash tools/setup_tf_oracle.sh``)::
+``tests/tf_fixtures/surface_replay.py``. Run with the oracle venv (made by ``bash tools/setup_tf_oracle.sh``)::
 
     TF_USE_LEGACY_KERAS=1 .tf-oracle/tf/bin/python tools/make_tf_fixtures_contrib.py [--out DIR]
 """

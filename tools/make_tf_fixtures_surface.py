@@ -8,14 +8,14 @@ unrolls (``bidirectional_dynamic_rnn`` in both time layouts, ``static_bidirectio
     TF_USE_LEGACY_KERAS=1 .tf-oracle/tf/bin/python tools/make_tf_fixtures_surface.py [--out DIR] [--random N]
 
 ``--random N`` writes N randomly drawn cases instead of the fixed list (the outside random check:
-replay them with ``python -m tests.surface_replay DIR``).
+replay them with ``python -m tests.tf_fixtures.surface_replay DIR``).
 
 tf.contrib no longer exists in TF 2.x, so the two stacked unrolls are rebuilt here from TF 1.15's
 ``contrib/rnn/python/ops/rnn.py`` structure: variable scopes ``stack_bidirectional_rnn/cell_{i}`` around
 ``tf.nn.bidirectional_dynamic_rnn`` (outputs concatenated on the last axis between layers), and, for the static
 stack, the layer scope passed down as the ``scope`` of ``tf.nn.static_bidirectional_rnn``.
 
-Each case (``manifest.json`` entry; ``tests/surface_replay.py`` reads them) says how to rebuild the model:
+Each case (``manifest.json`` entry; ``tests/tf_fixtures/surface_replay.py`` reads them) says how to rebuild the model:
 ``id, model, fw, bw, time_major, batch, time, depth, sequence_length, dtype, variables`` and the ``.npz`` file
 with ``inputs`` (``[B, T, D]``; ``[T, B, D]`` when time-major and for the static and raw unrolls), ``var_{k}``,
 ``out_{i}`` / ``state_{i}`` (nest-flattened outputs and final states; static outputs stacked ``[T, B, F]``),

@@ -3,14 +3,14 @@
 Shared by ``tools/make_tf_fixtures.py`` (the committed fixtures) and ``tools/tf_random_check.py`` (the outside
 check). Needs TensorFlow: run with the oracle venv, ``TF_USE_LEGACY_KERAS=1 .tf-oracle/tf/bin/python``.
 
-A *case* is a JSON-able dict (the manifest entry; ``tests/_tf_replay.py`` documents every key):
+A *case* is a JSON-able dict (the manifest entry; ``tests/tf_fixtures/_tf_replay.py`` documents every key):
 
     {"id", "cells": [{"type", "kwargs"}], "multi": None | {"state_is_tuple": bool}, "unroll": "dynamic" | "static",
      "time_major": bool, "batch": B, "time": T, "depth": D, "sequence_length": None | [B ints],
      "initial_state": bool, "dtype": "float32" | "float64", "scope": None | str}
 
 ``run_case`` adds ``"variables"`` (TF names, ``tf.global_variables()`` order, no ``:0``), ``"var_scope"`` and
-``"state_shapes"`` to the case and returns the arrays (keys as in ``tests/_tf_replay.py``):
+``"state_shapes"`` to the case and returns the arrays (keys as in ``tests/tf_fixtures/_tf_replay.py``):
     inputs [B, T, D] ([T, B, D] when time-major; always [T, B, D] for static_rnn, fed as a list over T),
     var_{k}, init_state_{i} (when given), outputs (same layout as inputs), final_state_{i} (nest-flattened),
     r_outputs, r_state_{i} (the random weights of the loss), grad_inputs, grad_init_state_{i}, grad_var_{k},

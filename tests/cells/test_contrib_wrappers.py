@@ -6,6 +6,11 @@ from __future__ import annotations
 import torch
 
 import rnnkit as rk
+from tests.contract import cases_of
+from tests.contract.test_cell_contract import *  # noqa: F403  (the contract checks, over `case` below)
+
+# the registry cases of this file's cells, for the contract checks imported above
+case = cases_of(rk.AttentionCellWrapper, rk.HighwayWrapper)
 
 B, D = 3, 4
 

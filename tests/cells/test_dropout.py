@@ -9,6 +9,11 @@ import pytest
 import torch
 
 import rnnkit as rk
+from tests.contract import cases_of
+from tests.contract.test_cell_contract import *  # noqa: F403  (the contract checks, over `case` below)
+
+# the registry cases of this file's cells, for the contract checks imported above
+case = cases_of(rk.DropoutWrapper)
 
 B, D = 400, 50
 

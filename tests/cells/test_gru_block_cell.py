@@ -1,11 +1,16 @@
 """GRUBlockCell / GRUBlockCellV2: GRUCell's numbers under TF 1.15's block names (w_ru, b_ru, w_c, b_c; V2: GRUCell's)
-and the deprecated ``cell_size`` spelling (TF's kernels: tests/test_tf_fixtures_block.py)."""
+and the deprecated ``cell_size`` spelling (TF's kernels: tests/tf_fixtures/test_tf_fixtures_block.py)."""
 
 from __future__ import annotations
 
 import torch
 
 import rnnkit as rk
+from tests.contract import cases_of
+from tests.contract.test_cell_contract import *  # noqa: F403  (the contract checks, over `case` below)
+
+# the registry cases of this file's cells, for the contract checks imported above
+case = cases_of(rk.GRUBlockCell, rk.GRUBlockCellV2)
 
 
 def test_same_numbers_as_gru_cell_under_block_names():

@@ -10,8 +10,13 @@ import pytest
 import torch
 
 import rnnkit as rk
+from tests.contract import cases_of
+from tests.contract.test_cell_contract import *  # noqa: F403  (the contract checks, over `case` below)
 from tests.reference import numpy_surface as refs
 from tests.registry import randomize
+
+# the registry cases of this file's cells, for the contract checks imported above
+case = cases_of(rk.LayerNormBasicLSTMCell)
 
 H, D = 4, 3
 

@@ -1,5 +1,5 @@
 """LSTMBlockCell: TF 1.15's defaults and initialisers, the clip rule (no clip for None or <= 0; the gradient
-passes through the clip, as TF's gradient kernel) and the fused path (numbers: tests/test_tf_fixtures_block.py)."""
+passes through the clip, as TF's gradient kernel) and the fused path (numbers: tests/tf_fixtures/test_tf_fixtures_block.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ import math
 import torch
 
 import rnnkit as rk
+from tests.contract import cases_of
+from tests.contract.test_cell_contract import *  # noqa: F403  (the contract checks, over `case` below)
+
+# the registry cases of this file's cells, for the contract checks imported above
+case = cases_of(rk.LSTMBlockCell)
 
 
 def test_defaults_initialisers_and_names():

@@ -7,9 +7,16 @@ import pytest
 import torch
 
 import rnnkit as rk
+from tests.contract import cases_of
+from tests.contract.test_cell_contract import *  # noqa: F403  (the contract checks, over `case` below)
 from tests.reference import numpy_cells as ref
 from tests.reference import numpy_surface as refs
 from tests.registry import randomize
+
+# the registry cases of this file's cells, for the contract checks imported above
+case = cases_of(
+    rk.ResidualWrapper, rk.DeviceWrapper, rk.OutputProjectionWrapper, rk.InputProjectionWrapper
+)
 
 
 def test_cell_wrapper_forwards_the_contract():

@@ -170,3 +170,8 @@ def test_float32_matches_float64(case):
     out32, state32 = rk.dynamic_rnn(cell32, x.float(), sequence_length=LENGTHS)
     assert out32.dtype == torch.float32 and all(s.dtype == torch.float32 for s in _flat(state32))
     torch.testing.assert_close(out32.double(), out64, rtol=1e-5, atol=1e-5)
+
+
+# What ``from tests.contract.test_cell_contract import *`` gives a per-cell file in tests/cells: every check above
+# (a new one is picked up there too), not the ``case`` fixture, which that file narrows with ``cases_of``.
+__all__ = sorted(name for name in list(globals()) if name.startswith("test_"))

@@ -10,7 +10,7 @@ import torch
 
 import rnnkit as rk
 from tests._errors import Case, assert_in_doc, check, table
-from tests.test_errors_core import BAD, B, D, H, T, gru, lstm, lstm_values, stack
+from tests.errors.test_errors_core import BAD, B, D, H, T, gru, lstm, lstm_values, stack
 
 C = Case
 

@@ -843,7 +843,9 @@ def test_every_public_name_has_a_case(module):
     }
     names = getattr(rk, module).__all__
     missing = [n for n in names if n not in exempt and f"rk.{module}.{n}" not in covered]
-    assert not missing, f"no bad-input case for {missing}: add them to tests/test_errors_seq2seq.py"
+    assert not missing, (
+        f"no bad-input case for {missing}: add them to tests/errors/test_errors_seq2seq.py"
+    )
 
 
 def seq2seq_table() -> str:

@@ -375,11 +375,11 @@ def test_bad_input(case):
 
 def test_every_public_callable_has_bad_input_cases():
     """A new public function or class fails here until its bad inputs are in one of the tables: the CASES of
-    every tests/test_errors_*.py module."""
+    every tests/errors/test_errors_*.py module."""
     import importlib
 
     tables = sorted(Path(__file__).parent.glob("test_errors_*.py"))
-    cases = [c for t in tables for c in importlib.import_module(f"tests.{t.stem}").CASES]
+    cases = [c for t in tables for c in importlib.import_module(f"tests.errors.{t.stem}").CASES]
     covered = " ".join(c.function for c in cases)
     # not callables with arguments of their own, or covered under a family name ("every cell")
     exempt = {
@@ -403,7 +403,9 @@ def test_every_public_callable_has_bad_input_cases():
         "bidirectional_rnn",
     }
     missing = [name for name in rk.__all__ if name not in exempt and name not in covered]
-    assert not missing, f"no bad-input case for {missing}: add them to tests/test_errors_*.py"
+    assert not missing, (
+        f"no bad-input case for {missing}: add them to tests/errors/test_errors_*.py"
+    )
 
 
 def test_case_ids_are_unique():

@@ -17,7 +17,7 @@ import rnnkit as rk
 import rnnkit.tf_checkpoint as tc
 from tests._errors import Case, assert_in_doc, check, table
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "tf_models"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "tf_models"
 PTB, ZOO, BI = (FIX / n / "model.ckpt" for n in ("ptb", "zoo", "bidirectional"))
 BAD = 7
 PTB_RNN = "MultiRNNCell([BasicLSTMCell(num_units=4), BasicLSTMCell(num_units=4)])"

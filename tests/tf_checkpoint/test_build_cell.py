@@ -242,7 +242,7 @@ def test_build_cell_on_cuda():
     close(outputs.cpu(), arrays["out:out_proj/outputs"], "cuda")
 
 
-CONTRIB = {  # contrib cells (their TF names are proven by tests/test_tf_fixtures_contrib.py): save, rebuild, compare
+CONTRIB = {  # contrib cells (their TF names are proven by tests/tf_fixtures/test_tf_fixtures_contrib.py): save, rebuild, compare
     "NASCell(num_units=4, num_proj=2)": lambda: rk.NASCell(4, num_proj=2, input_size=3),
     "UGRNNCell(num_units=4)": lambda: rk.UGRNNCell(4, input_size=3),
     "IntersectionRNNCell(num_units=4, num_in_proj=4)": lambda: rk.IntersectionRNNCell(

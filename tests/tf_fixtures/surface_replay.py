@@ -5,7 +5,7 @@ runs it on TF's inputs and returns the worst absolute difference per quantity (o
 the inputs and of every variable) together with the rnnkit TF names. Run as a script on a directory written by
 ``--random N`` for the outside random check::
 
-    PYTHONPATH=src python -m tests.surface_replay DIR   # prints the worst differences; exits 1 when a relative
+    PYTHONPATH=src python -m tests.tf_fixtures.surface_replay DIR   # prints the worst differences; exits 1 when a relative
                                                         # difference exceeds 1e-5 or a TF name differs
 """
 
@@ -22,7 +22,7 @@ import torch
 import rnnkit as rk
 from rnnkit import nest
 
-FIXTURES = Path(__file__).parent / "fixtures" / "surface"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "surface"
 TIME_FIRST = ("static_bidirectional", "stack_bidirectional_static", "raw_rnn")
 
 

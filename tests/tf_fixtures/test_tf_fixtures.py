@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import rnnkit as rk
-from tests._tf_replay import TOLERANCE, build_cell, load_arrays, load_manifest, replay
+from tests.tf_fixtures._tf_replay import TOLERANCE, build_cell, load_arrays, load_manifest, replay
 
-FIXTURES = Path(__file__).parent / "fixtures" / "core"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "core"
 MANIFEST = load_manifest(FIXTURES)
 CASES = MANIFEST["cases"]
 

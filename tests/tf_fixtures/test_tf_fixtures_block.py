@@ -13,7 +13,7 @@ import torch
 
 import rnnkit as rk
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "block"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "block"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 CASES = MANIFEST["cases"]
 TOL = {"rtol": 1e-5, "atol": 1e-5}

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 import rnnkit as rk
-from tests.surface_replay import load_case, replay
+from tests.tf_fixtures.surface_replay import load_case, replay
 
-FIXTURES = Path(__file__).parent / "fixtures" / "contrib"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "contrib"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 CASE_IDS = [c["id"] for c in MANIFEST["cases"]]
 CONTRIB = (

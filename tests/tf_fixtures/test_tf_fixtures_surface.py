@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.surface_replay import FIXTURES, load_case, replay
+from tests.tf_fixtures.surface_replay import FIXTURES, load_case, replay
 
 CASE_IDS = [c["id"] for c in json.loads((FIXTURES / "manifest.json").read_text())["cases"]]
 

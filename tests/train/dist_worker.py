@@ -7,7 +7,7 @@ Two runs in one launch, float64 so that "equal to a single process" can be check
 * ``carry``: the stateful pattern of the sine task: ``GLOBAL`` streams, window ``k`` of stream ``r`` continues
   window ``k - 1``; each rank carries the final state of *its own rows* into its next window.
 
-``python -m torch.distributed.run --nproc_per_node=2 tests/dist_worker.py OUT_DIR [--fail-rank R]`` writes
+``python -m torch.distributed.run --nproc_per_node=2 tests/train/dist_worker.py OUT_DIR [--fail-rank R]`` writes
 ``OUT_DIR/rank{r}.pt`` (parameters and the averaged losses of each run); with ``--fail-rank R`` a third run
 follows in which rank ``R`` raises in its third step while the other ranks wait in the gradient all-reduce; ``--timeout S`` bounds every collective (default 30 s). The tests import :func:`train` to run the same program in one process.
 """

@@ -1,6 +1,6 @@
 """Multi-process training on the loopback interface: 2 CPU ranks (gloo) started by ``torchrun``.
 
-The launched program is ``tests/dist_worker.py``. Every subprocess runs under a hard timeout, and the process
+The launched program is ``tests/train/dist_worker.py``. Every subprocess runs under a hard timeout, and the process
 group has a collective timeout, so a broken run fails the test instead of hanging CI.
 """
 
@@ -17,10 +17,10 @@ import pytest
 import torch
 
 from rnnkit.train.distributed import Distributed, launched_by_torchrun, setup_distributed
-from tests import dist_worker
+from tests.train import dist_worker
 
-ROOT = Path(__file__).resolve().parents[1]
-WORKER = ROOT / "tests" / "dist_worker.py"
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = ROOT / "tests" / "train" / "dist_worker.py"
 
 
 def _free_port() -> int:

@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from rnnkit.cli import main
-from tests.test_distributed import torchrun
+from tests.train.test_distributed import torchrun
 
 COMMON = [
     "--no-plots",

@@ -1,6 +1,6 @@
 """Bidirectional and stacked-bidirectional unrolls: reverse_sequence, the backward direction equals dynamic_rnn
 on the length-reversed inputs, return structures, time layouts, TF names, and the error messages (their numbers
-against TensorFlow: tests/test_tf_fixtures_surface.py)."""
+against TensorFlow: tests/tf_fixtures/test_tf_fixtures_surface.py)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ the interface the training loop asks of its process-group seam:
 
 Each rank sees ``batch_size`` examples per step, so a step covers ``batch_size * world_size`` examples. Because
 every rank's loss is a mean over its rows and DDP averages gradients, a step equals one single-process step over
-the whole global batch (up to float rounding of the sums), which ``tests/test_distributed.py`` checks.
+the whole global batch (up to float rounding of the sums), which ``tests/train/test_distributed.py`` checks.
 
 Every wait is bounded: the process group is created with a timeout (``timeout_s``, default 600 s), after which a
 collective that a dead peer never joins raises instead of hanging; ``torchrun`` itself stops all ranks as soon as

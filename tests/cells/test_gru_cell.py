@@ -1,0 +1,21 @@
+"""GRUCell: the cell contract over its registry cases (tests/registry.py: tanh and relu), plus what is its own:
+the output is the new state, and TF's initial values (gates bias 1, candidate bias 0). TF's numbers:
+tests/tf_fixtures/test_tf_fixtures.py."""
+
+from __future__ import annotations
+
+import torch
+
+import rnnkit as rk
+from tests.contract import cases_of
+from tests.contract.test_cell_contract import *  # noqa: F403  (the contract checks, over the cases below)
+
+case = cases_of(rk.GRUCell)
+
+
+def test_output_is_the_new_state_and_biases_start_as_tf():
+    torch.manual_seed(0)
+    cell = rk.GRUCell(4, input_size=3)
+    assert torch.all(cell.gates_bias == 1.0) and torch.all(cell.candidate_bias == 0.0)
+    out, state = cell(torch.randn(2, 3), torch.randn(2, 4))
+    torch.testing.assert_close(out, state, rtol=0, atol=0)
