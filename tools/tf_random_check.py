@@ -7,8 +7,8 @@ Each case draws a stack of 1-3 cells (BasicRNNCell, GRUCell, BasicLSTMCell, LSTM
 forget_bias, state_is_tuple, peepholes, cell_clip, num_proj, proj_clip, name), a MultiRNNCell or not, static or
 dynamic unroll, time layout, sizes, sequence lengths, initial state, dtype and scope. TensorFlow computes outputs,
 final state and the gradients of a random linear loss w.r.t. inputs, initial state and every variable
-(``tools/tf_oracle.py``); the cases go to a temporary directory in the fixture format, and ``tests/tf_fixtures/_tf_replay.py``
-replays them in a separate process with the rnnkit interpreter (no TensorFlow there), loading the weights with
+(``tools/tf_oracle.py``); the cases go to a temporary directory in the fixture format, and
+``tests/tf_fixtures/_tf_replay.py`` replays them in a separate process with the rnnkit interpreter (no TensorFlow there), loading the weights with
 ``rk.load_tf_variables``. Prints the number of cases compared, the failures and the worst absolute difference
 per quantity; exits 1 on any failure.
 """

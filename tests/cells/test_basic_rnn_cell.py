@@ -1,5 +1,6 @@
 """BasicRNNCell: the cell contract over its registry cases (tests/registry.py: tanh and relu), plus what is its
-own: the output is the new state (TF returns ``output, output``). TF's numbers: tests/tf_fixtures/test_tf_fixtures.py."""
+own: the output is the new state (TF returns ``output, output``). TF's numbers:
+tests/tf_fixtures/test_tf_fixtures.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """LSTMBlockCell: TF 1.15's defaults and initialisers, the clip rule (no clip for None or <= 0; the gradient
-passes through the clip, as TF's gradient kernel) and the fused path (numbers: tests/tf_fixtures/test_tf_fixtures_block.py)."""
+passes through the clip, as TF's gradient kernel) and the fused path (numbers:
+tests/tf_fixtures/test_tf_fixtures_block.py)."""
 
 from __future__ import annotations
 

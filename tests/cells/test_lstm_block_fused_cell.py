@@ -1,5 +1,6 @@
 """LSTMBlockFusedCell: TF's call (time-major, initial_state=(c, h), dtype, sequence_length; a list in, a list out),
-its names, and the same numbers as LSTMBlockCell under dynamic_rnn (TF's BlockLSTM: tests/tf_fixtures/test_tf_fixtures_block.py)."""
+its names, and the same numbers as LSTMBlockCell under dynamic_rnn (TF's BlockLSTM:
+tests/tf_fixtures/test_tf_fixtures_block.py)."""
 
 from __future__ import annotations
 

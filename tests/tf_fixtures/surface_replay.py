@@ -5,8 +5,8 @@ runs it on TF's inputs and returns the worst absolute difference per quantity (o
 the inputs and of every variable) together with the rnnkit TF names. Run as a script on a directory written by
 ``--random N`` for the outside random check::
 
-    PYTHONPATH=src python -m tests.tf_fixtures.surface_replay DIR   # prints the worst differences; exits 1 when a relative
-                                                        # difference exceeds 1e-5 or a TF name differs
+    PYTHONPATH=src python -m tests.tf_fixtures.surface_replay DIR
+    # prints the worst differences; exits 1 when a relative difference exceeds 1e-5 or a TF name differs
 """
 
 from __future__ import annotations
