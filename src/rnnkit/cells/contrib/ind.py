@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ...activations import Activation, resolve_activation
 from ..base import Initializer
+from ..sizes import LSTMState, SingleState
 from ..state import LSTMStateTuple
 from ._common import SplitCell, check_float, constant_, optional_init, uniform_
 
@@ -19,7 +20,7 @@ __all__ = ["IndRNNCell", "IndyGRUCell", "IndyLSTMCell"]
 _zeros = torch.nn.init.zeros_
 
 
-class IndRNNCell(SplitCell):
+class IndRNNCell(SingleState, SplitCell):
     r"""Independently recurrent cell (Li et al. 2018): each unit sees only its own previous value::
 
         h' = act(x @ kernel_w + h * kernel_u + bias)          # output = new state = h'
@@ -48,14 +49,6 @@ class IndRNNCell(SplitCell):
         self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
         self._finish_init()
 
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
-
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter
         self.kernel_w = new(input_size, h, init=None, dtype=dtype, device=device)
@@ -73,7 +66,7 @@ class IndRNNCell(SplitCell):
         return h, h
 
 
-class IndyGRUCell(SplitCell):
+class IndyGRUCell(SingleState, SplitCell):
     r"""GRU with diagonal recurrent weights (IndyGRU; TF's reset-before form)::
 
         r, u = split(sigmoid(x @ gates/kernel_w + [h, h] * gates/kernel_u + gates/bias), 2)
@@ -125,14 +118,6 @@ class IndyGRUCell(SplitCell):
         self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
         self._finish_init()
 
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
-
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new, k_init = self.num_units, self._new_parameter, self._kernel_init
         u_init = uniform_(-1.0, 1.0)
@@ -161,7 +146,7 @@ class IndyGRUCell(SplitCell):
         return new_h, new_h
 
 
-class IndyLSTMCell(SplitCell):
+class IndyLSTMCell(LSTMState, SplitCell):
     r"""Basic LSTM with diagonal recurrent weights (IndyLSTM, Gonnet & Deselaers 2019)::
 
         i, j, f, o = split(x @ kernel_w + [h, h, h, h] * kernel_u + bias, 4)
@@ -204,14 +189,6 @@ class IndyLSTMCell(SplitCell):
         self._kernel_init = optional_init(where, "kernel_initializer", kernel_initializer)
         self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
         self._finish_init()
-
-    @property
-    def state_size(self) -> LSTMStateTuple:
-        return LSTMStateTuple(self.num_units, self.num_units)
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter
