@@ -11,10 +11,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .attention_base import AttentionMechanism, new_param, resolve_probability_fn
+from .attention_base import AttentionMechanism, ProbabilityFn, new_param, resolve_probability_fn
 from .layers import NamedVariables, module_tf_variables
 
 __all__ = ["LuongAttention", "BahdanauAttention", "luong_score", "bahdanau_score"]
+
+#: ``AttentionMechanism``'s leading arguments, as the flavours (and their monotonic forms) pass them on:
+#: ``(num_units, memory, memory_sequence_length, probability_fn(score, previous), score_mask_value)``.
+MechanismArgs = tuple[int, Any, Any, ProbabilityFn, "float | None"]
 
 
 class LuongAttention(AttentionMechanism):
@@ -41,18 +45,15 @@ class LuongAttention(AttentionMechanism):
         name: str = "LuongAttention",
     ) -> None:
         fn = resolve_probability_fn(type(self).__name__, probability_fn)
+        args = (num_units, memory, memory_sequence_length, lambda s, _prev: fn(s), score_mask_value)
+        self._init_luong(scale, args, dtype, name)
+
+    def _init_luong(self, scale: bool, args: MechanismArgs, dtype: Any, name: str) -> None:
+        """Luong's own option, then ``AttentionMechanism``'s with ``args = (num_units, memory,
+        memory_sequence_length, probability_fn(score, previous), score_mask_value)``; no query layer."""
         self.scale = bool(scale)
         self.attention_g: nn.Parameter | None = None
-        super().__init__(
-            num_units,
-            memory,
-            memory_sequence_length,
-            lambda score, _prev: fn(score),
-            score_mask_value,
-            False,
-            dtype,
-            name,
-        )
+        AttentionMechanism.__init__(self, *args, False, dtype, name)
 
     def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
         if self.scale:
@@ -105,23 +106,17 @@ class BahdanauAttention(AttentionMechanism):
         name: str = "BahdanauAttention",
     ) -> None:
         fn = resolve_probability_fn(type(self).__name__, probability_fn)
-        self._init_bahdanau(normalize)
-        super().__init__(
-            num_units,
-            memory,
-            memory_sequence_length,
-            lambda score, _prev: fn(score),
-            score_mask_value,
-            True,
-            dtype,
-            name,
-        )
+        args = (num_units, memory, memory_sequence_length, lambda s, _prev: fn(s), score_mask_value)
+        self._init_bahdanau(normalize, args, dtype, name)
 
-    def _init_bahdanau(self, normalize: bool) -> None:
+    def _init_bahdanau(self, normalize: bool, args: MechanismArgs, dtype: Any, name: str) -> None:
+        """Bahdanau's own option, then ``AttentionMechanism``'s with ``args`` as for ``LuongAttention._init_luong``
+        and a query layer."""
         self.normalize = bool(normalize)
         self.attention_v: nn.Parameter | None = None
         self.attention_g: nn.Parameter | None = None
         self.attention_b: nn.Parameter | None = None
+        AttentionMechanism.__init__(self, *args, True, dtype, name)
 
     def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
         units = self.num_units
