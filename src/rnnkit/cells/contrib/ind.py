@@ -13,14 +13,14 @@ from ...activations import Activation, resolve_activation
 from ..base import Initializer
 from ..sizes import LSTMState, SingleState
 from ..state import LSTMStateTuple
-from ._common import SplitCell, check_float, constant_, optional_init, uniform_
+from ._common import ActivationCell, SplitCell, check_float, constant_, optional_init, uniform_
 
 __all__ = ["IndRNNCell", "IndyGRUCell", "IndyLSTMCell"]
 
 _zeros = torch.nn.init.zeros_
 
 
-class IndRNNCell(SingleState, SplitCell):
+class IndRNNCell(ActivationCell):
     r"""Independently recurrent cell (Li et al. 2018): each unit sees only its own previous value::
 
         h' = act(x @ kernel_w + h * kernel_u + bias)          # output = new state = h'
@@ -41,13 +41,6 @@ class IndRNNCell(SingleState, SplitCell):
     kernel_w: torch.Tensor
     kernel_u: torch.Tensor
     bias: torch.Tensor
-
-    def __init__(
-        self, num_units: int, activation: str | Activation | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(num_units, **kwargs)
-        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
-        self._finish_init()
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter

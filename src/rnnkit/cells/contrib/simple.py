@@ -14,7 +14,7 @@ from torch import nn
 from ...activations import Activation, resolve_activation
 from ..base import Initializer
 from ..sizes import SingleState
-from ._common import SplitCell, check_float, optional_init
+from ._common import ActivationCell, SplitCell, check_float, optional_init
 
 __all__ = ["UGRNNCell", "IntersectionRNNCell", "SRUCell"]
 
@@ -185,7 +185,7 @@ class IntersectionRNNCell(SingleState, SplitCell):
         return new_y, new_state
 
 
-class SRUCell(SingleState, SplitCell):
+class SRUCell(ActivationCell):
     r"""Simple recurrent unit (Lei et al. 2017): no matrix acts on the state::
 
         x_bar, f, r, x_tx = split(x @ kernel, 4);  f, r = split(sigmoid([f, r] + bias), 2)
@@ -208,13 +208,6 @@ class SRUCell(SingleState, SplitCell):
     _tf_params = (("kernel", "kernel"), ("bias", "bias"))
     kernel: torch.Tensor
     bias: torch.Tensor
-
-    def __init__(
-        self, num_units: int, activation: str | Activation | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(num_units, **kwargs)
-        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
-        self._finish_init()
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h = self.num_units
