@@ -14,37 +14,34 @@ from .state import LSTMStateTuple
 __all__ = ["LSTMState", "ProjectedLSTMState", "SingleState"]
 
 
-class SingleState:
-    """``state_size == output_size == num_units``."""
-
-    num_units: int
-
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
-
-
-class LSTMState:
-    """``state_size == LSTMStateTuple(num_units, _out)``, ``output_size == _out`` (``num_units`` here)."""
+class _Sizes:
+    """``output_size == _out``: the width of the output (and of ``h``), ``num_units`` unless overridden."""
 
     num_units: int
 
     @property
     def _out(self) -> int:
-        """``P``: the width of ``h`` and of the output."""
         return self.num_units
-
-    @property
-    def state_size(self) -> LSTMStateTuple:
-        return LSTMStateTuple(self.num_units, self._out)
 
     @property
     def output_size(self) -> int:
         return self._out
+
+
+class SingleState(_Sizes):
+    """``state_size == output_size == num_units``."""
+
+    @property
+    def state_size(self) -> int:
+        return self.num_units
+
+
+class LSTMState(_Sizes):
+    """``state_size == LSTMStateTuple(num_units, _out)``, ``output_size == _out`` (``num_units`` here)."""
+
+    @property
+    def state_size(self) -> LSTMStateTuple:
+        return LSTMStateTuple(self.num_units, self._out)
 
 
 class ProjectedLSTMState(LSTMState):
