@@ -16,6 +16,7 @@ RANKS = {
     "_checks": 0,
     "nest": 0,
     "activations": 0,
+    "kernels": 0,  # sequence kernels (one autograd node per unroll): torch only; the unrolls choose them
     "cells": 1,
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
     "unroll": 3,

@@ -1,0 +1,13 @@
+"""Sequence kernels: a cell's recurrence over a whole unroll as ONE autograd node with a hand-written backward.
+
+Each kernel takes the input projection of every step (computed by the caller in one matmul, differentiable by
+autograd) and the recurrent weights, runs the recurrence in its forward while storing the factors its backward
+needs, and in its backward runs the reverse recurrence once and computes each weight gradient as one matmul
+over all ``T * B`` rows. TF's ``sequence_length`` rule is folded into the arithmetic (``_mask.py``).
+
+Only torch is imported here (layer 0): the unrolls decide when a kernel computes a cell exactly.
+"""
+
+from .lstm import lstm_sequence
+
+__all__ = ["lstm_sequence"]
