@@ -8,6 +8,6 @@ over all ``T * B`` rows. TF's ``sequence_length`` rule is folded into the arithm
 Only torch is imported here (layer 0): the unrolls decide when a kernel computes a cell exactly.
 """
 
-from .lstm import lstm_sequence
+from .layer_norm_lstm import layer_norm_lstm_sequence
 
-__all__ = ["lstm_sequence"]
+__all__ = ["layer_norm_lstm_sequence"]
