@@ -377,6 +377,9 @@ CASES += [
     ),
 ]
 
+from tests.registry_contrib import CASES as _CONTRIB  # noqa: E402  (built from the helpers above)
+
+CASES += _CONTRIB
 CASE_IDS = [c.id for c in CASES]
 
 

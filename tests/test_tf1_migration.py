@@ -80,6 +80,7 @@ def test_every_public_name_has_a_row():
         "tf_variables_bidirectional",
         "tf_variables_stack_bidirectional",
         "load_tf_variable_dict",
+        *(name for name in rk.cells.contrib.__all__ if hasattr(rk, name)),
     ]
     for name in surface:
         assert f"`rk.{name}" in text, name

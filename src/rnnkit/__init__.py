@@ -9,25 +9,43 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import fused, nest, tf_checkpoint
+from . import export, fused, legacy_seq2seq, nest, seq2seq, tf_checkpoint
 from ._version import __version__
 from .cells import (
+    AttentionCellWrapper,
     BasicLSTMCell,
     BasicRNNCell,
     CellWrapper,
+    Conv1DLSTMCell,
+    Conv2DLSTMCell,
+    Conv3DLSTMCell,
+    ConvLSTMCell,
+    CoupledInputForgetGateLSTMCell,
     DeviceWrapper,
     DropoutWrapper,
+    GLSTMCell,
     GRUCell,
+    HighwayWrapper,
+    IndRNNCell,
+    IndyGRUCell,
+    IndyLSTMCell,
     InputProjectionWrapper,
+    IntersectionRNNCell,
     LayerNormBasicLSTMCell,
+    LayerNormLSTMCell,
     LSTMCell,
     LSTMStateTuple,
     MultiRNNCell,
+    NASCell,
     OutputProjectionWrapper,
+    PhasedLSTMCell,
     ResidualWrapper,
     RNNCell,
+    SRUCell,
+    UGRNNCell,
     begin_sequence,
 )
+from .layers import RNN, BidirectionalRNN, TrainableInitialState
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
 from .tf_names import (
     load_tf_variable_dict,
@@ -51,7 +69,10 @@ from .unroll import (
 __all__ = [
     "__version__",
     "nest",
+    "export",
     "fused",
+    "seq2seq",
+    "legacy_seq2seq",
     "tf_checkpoint",
     "load_tf_checkpoint",
     "save_tf_checkpoint",
@@ -84,4 +105,24 @@ __all__ = [
     "tf_variables_bidirectional",
     "tf_variables_stack_bidirectional",
     "load_tf_variable_dict",
+    "NASCell",
+    "UGRNNCell",
+    "IntersectionRNNCell",
+    "CoupledInputForgetGateLSTMCell",
+    "GLSTMCell",
+    "LayerNormLSTMCell",
+    "IndRNNCell",
+    "IndyGRUCell",
+    "IndyLSTMCell",
+    "SRUCell",
+    "AttentionCellWrapper",
+    "HighwayWrapper",
+    "PhasedLSTMCell",
+    "Conv1DLSTMCell",
+    "Conv2DLSTMCell",
+    "Conv3DLSTMCell",
+    "ConvLSTMCell",
+    "RNN",
+    "BidirectionalRNN",
+    "TrainableInitialState",
 ]

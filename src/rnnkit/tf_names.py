@@ -43,12 +43,18 @@ def _prefix(where: str, scope: str | None) -> str:
 
 
 def _check_module(where: str, cell: Any) -> None:
-    if not isinstance(cell, RNNCell):
+    # Cells, and the other modules that name their TF variables (rk.seq2seq's decoders, Dense, mechanisms).
+    if not isinstance(cell, RNNCell) and not (
+        isinstance(cell, nn.Module) and callable(getattr(cell, "named_tf_variables", None))
+    ):
         raise TypeError(f"{where}: expected an rnnkit cell, got {type(cell).__name__}")
 
 
 def tf_variables(cell: RNNCell, scope: str | None = "rnn") -> dict[str, nn.Parameter]:
     """The cell's parameters by full TF name (no ``:0``), in TF's variable-creation order.
+
+    Also for the other modules that name their variables (``named_tf_variables``): ``rk.seq2seq``'s decoders
+    (``scope="decoder"``), attention mechanisms and ``Dense`` layers, ``rk.legacy_seq2seq``'s models.
 
     ``scope`` is the unroll's scope: ``"rnn"`` for ``dynamic_rnn``/``static_rnn``, ``"bidirectional_rnn/fw"``...
     Raises ValueError if the cell has not built its parameters yet.

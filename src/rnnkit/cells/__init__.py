@@ -2,6 +2,25 @@
 
 from .base import LayerCell, RNNCell
 from .basic_rnn import BasicRNNCell
+from .contrib import (
+    AttentionCellWrapper,
+    Conv1DLSTMCell,
+    Conv2DLSTMCell,
+    Conv3DLSTMCell,
+    ConvLSTMCell,
+    CoupledInputForgetGateLSTMCell,
+    GLSTMCell,
+    HighwayWrapper,
+    IndRNNCell,
+    IndyGRUCell,
+    IndyLSTMCell,
+    IntersectionRNNCell,
+    LayerNormLSTMCell,
+    NASCell,
+    PhasedLSTMCell,
+    SRUCell,
+    UGRNNCell,
+)
 from .gru import GRUCell
 from .hooks import begin_sequence
 from .layer_norm_lstm import LayerNormBasicLSTMCell
@@ -34,4 +53,21 @@ __all__ = [
     "OutputProjectionWrapper",
     "InputProjectionWrapper",
     "begin_sequence",
+    "NASCell",
+    "UGRNNCell",
+    "IntersectionRNNCell",
+    "CoupledInputForgetGateLSTMCell",
+    "GLSTMCell",
+    "LayerNormLSTMCell",
+    "IndRNNCell",
+    "IndyGRUCell",
+    "IndyLSTMCell",
+    "SRUCell",
+    "AttentionCellWrapper",
+    "HighwayWrapper",
+    "PhasedLSTMCell",
+    "Conv1DLSTMCell",
+    "Conv2DLSTMCell",
+    "Conv3DLSTMCell",
+    "ConvLSTMCell",
 ]

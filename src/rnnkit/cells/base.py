@@ -67,6 +67,10 @@ def check_state(
     (and of the inputs' ``dtype`` and ``device``, when given)."""
     nest.assert_same_structure(state_size, state, where=f"{where} (state)")
     for size, tensor in zip(nest.flatten(state_size), nest.flatten(state)):
+        if not isinstance(size, int):
+            # Not a [B, size] row state: a scalar step counter or an alignment history (seq2seq's
+            # AttentionWrapper), which its owner checks.
+            continue
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(f"{where}: expected state tensors, got {describe(tensor)}")
         expected = (batch_size, size) if isinstance(size, int) else None

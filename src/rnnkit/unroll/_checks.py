@@ -96,7 +96,9 @@ def initial_state_or_zeros(
     if initial_state is None:
         return cell.zero_state(batch, like.dtype, device=like.device)
     check_state(where, cell.state_size, initial_state, batch)
-    for tensor in nest.flatten(initial_state):
+    for size, tensor in zip(nest.flatten(cell.state_size), nest.flatten(initial_state)):
+        if not isinstance(size, int):
+            continue  # a step counter or an alignment history: its owner checks it (see check_state)
         if tensor.device != like.device:
             raise ValueError(
                 f"{where}: expected initial_state on {like.device} (the inputs' device), got {tensor.device}"

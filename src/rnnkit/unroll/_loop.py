@@ -26,9 +26,12 @@ from ..cells.base import RNNCell
 __all__ = ["run_steps", "zero_padding", "zero_padding_steps"]
 
 
-def _where_rows(keep: torch.Tensor, new: torch.Tensor, old: Any) -> torch.Tensor:
+def _where_rows(keep: torch.Tensor, new: Any, old: Any) -> Any:
     """``new`` where ``keep[b]``, else ``old`` (a tensor or 0); ``keep`` is ``[B]`` or ``[B, 1]`` bool, ``new``
-    ``[B, ...]``."""
+    ``[B, ...]``. Scalars and non-tensor leaves (a step counter, an alignment history) pass through as ``new``,
+    as TF's ``_rnn_step`` passes scalars and TensorArrays through."""
+    if not isinstance(new, torch.Tensor) or new.dim() == 0:
+        return new
     if keep.dim() != new.dim():
         keep = keep.reshape(keep.shape[0], *([1] * (new.dim() - 1)))
     return torch.where(keep, new, old)
@@ -66,7 +69,13 @@ def zero_padding_steps(step_inputs: list[Any], sequence_length: torch.Tensor | N
 
 
 def _zero_outputs(cell: RNNCell, batch: int, like: torch.Tensor) -> Any:
-    return nest.map_structure(lambda size: like.new_zeros(batch, size), cell.output_size)
+    # A leaf is an int, or a whole shape (``SpatialShape``: the convolutional cells' outputs).
+    return nest.map_structure(
+        lambda size: like.new_zeros(
+            batch, *(size.as_list() if hasattr(size, "as_list") else [size])
+        ),
+        cell.output_size,
+    )
 
 
 def run_steps(
