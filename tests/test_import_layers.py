@@ -16,9 +16,9 @@ RANKS = {
     "_checks": 0,
     "nest": 0,
     "activations": 0,
-    "kernels": 0,  # sequence kernels (one autograd node per unroll): torch only; the unrolls choose them
     "cells": 1,
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
+    "kernels": 2,  # sequence kernels (one autograd node per unroll) and which cells they compute
     "unroll": 3,
     "tf_names": 4,
     "seq2seq": 4,  # attention, decoders, beam search: cells and the unrolls' checks

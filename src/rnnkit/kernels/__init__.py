@@ -5,9 +5,11 @@ autograd) and the recurrent weights, runs the recurrence in its forward while st
 needs, and in its backward runs the reverse recurrence once and computes each weight gradient as one matmul
 over all ``T * B`` rows. TF's ``sequence_length`` rule is folded into the arithmetic (``_mask.py``).
 
-Only torch is imported here (layer 0): the unrolls decide when a kernel computes a cell exactly.
+``dispatch.kernel_for(cell)`` says whether a kernel computes a cell exactly (layer 2, beside ``rnnkit.fused``);
+``dynamic_rnn`` runs it in place of its step loop and ``rk.fused.explain`` reports it.
 """
 
+from .dispatch import kernel_for
 from .layer_norm_lstm import layer_norm_lstm_sequence
 
-__all__ = ["layer_norm_lstm_sequence"]
+__all__ = ["kernel_for", "layer_norm_lstm_sequence"]
