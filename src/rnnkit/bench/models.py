@@ -108,7 +108,9 @@ class _Naive(nn.Module):
             outs = []
             for x_t in steps:
                 gates = torch.cat([x_t, h], 1) @ w
-                gates = gates if self.kind == "layernorm" else gates + bias  # TF's LN cell has no bias
+                gates = (
+                    gates if self.kind == "layernorm" else gates + bias
+                )  # TF's LN cell has no bias
                 if self.kind == "gru":
                     r, u = torch.sigmoid(gates).chunk(2, 1)
                     cand = torch.tanh(torch.cat([x_t, r * h], 1) @ self.cand[layer])

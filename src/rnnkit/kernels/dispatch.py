@@ -21,11 +21,21 @@ __all__ = ["kernel_for", "SequenceRunner"]
 
 #: ``runner(inputs [B, T, D] or [T, B, D] (padding zeroed), state, lengths or None, time_major)``
 #: → ``(outputs, final_state)`` as the step loop returns them.
-SequenceRunner = Callable[[torch.Tensor, Any, "torch.Tensor | None", bool], tuple[torch.Tensor, Any]]
+SequenceRunner = Callable[
+    [torch.Tensor, Any, "torch.Tensor | None", bool], tuple[torch.Tensor, Any]
+]
 
 _GATES = ("input", "transform", "forget", "output")
 # The methods whose override would change the math the kernel hard-codes.
-_MATH = ("forward", "input_projection", "recurrent_step", "_step", "_norm", "_dropout", "_activation")
+_MATH = (
+    "forward",
+    "input_projection",
+    "recurrent_step",
+    "_step",
+    "_norm",
+    "_dropout",
+    "_activation",
+)
 
 
 def _hooked(module: torch.nn.Module) -> bool:
@@ -42,7 +52,9 @@ def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
     if not cell.layer_norm:
         return "layer_norm=False (the kernel is for the layer-normalised cell)"
     if cell.activation_name != "tanh":
-        return f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
+        return (
+            f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
+        )
     if cell.training and cell._keep_value(cell.dropout_keep_prob) < 1.0:
         return "recurrent dropout is active (train mode, dropout_keep_prob < 1)"
     return None
@@ -73,7 +85,9 @@ def kernel_for(cell: Any) -> tuple[SequenceRunner | None, str]:
     if reason is not None:
         return None, reason
 
-    def run(inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool) -> tuple[torch.Tensor, Any]:
+    def run(
+        inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+    ) -> tuple[torch.Tensor, Any]:
         return _run_layer_norm(cell, inputs, state, lengths, time_major)
 
     return run, "kernels.layer_norm_lstm_sequence (one autograd node per unroll)"

@@ -34,7 +34,9 @@ __all__ = ["layer_norm_lstm_sequence"]
 Opt = torch.Tensor | None
 
 
-def _norm(z: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float) -> tuple[torch.Tensor, ...]:
+def _norm(
+    z: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float
+) -> tuple[torch.Tensor, ...]:
     """``(normalised, xhat, rstd)`` over the last axis, the cell's order of operations (its rounding)."""
     mean = z.mean(dim=-1, keepdim=True)
     centred = z - mean
@@ -43,7 +45,9 @@ def _norm(z: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float) 
     return torch.addcmul(beta, mean, inv, value=-1).addcmul_(z, inv), centred.mul_(rstd), rstd
 
 
-def _norm_backward(dn: torch.Tensor, gamma: torch.Tensor, xhat: torch.Tensor, rstd: torch.Tensor) -> torch.Tensor:
+def _norm_backward(
+    dn: torch.Tensor, gamma: torch.Tensor, xhat: torch.Tensor, rstd: torch.Tensor
+) -> torch.Tensor:
     dx = dn * gamma
     m1 = dx.mean(dim=-1, keepdim=True)
     m2 = (dx * xhat).mean(dim=-1, keepdim=True)
@@ -99,7 +103,9 @@ def _forward(xk: torch.Tensor, w_h: torch.Tensor, norms: tuple[torch.Tensor, ...
     return b
 
 
-def _backward(ctx: Any, d_out: torch.Tensor, d_c: torch.Tensor, d_h: torch.Tensor) -> tuple[Opt, ...]:
+def _backward(
+    ctx: Any, d_out: torch.Tensor, d_c: torch.Tensor, d_h: torch.Tensor
+) -> tuple[Opt, ...]:
     b, mk, w_h = ctx.b, ctx.masks, ctx.w_h
     gamma4, _, gamma_s, _ = ctx.norms
     steps, batch, units = b.a_c.shape
