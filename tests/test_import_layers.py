@@ -20,10 +20,15 @@ RANKS = {
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
     "kernels": 2,  # sequence kernels (one autograd node per unroll) and which cells they compute
     "unroll": 3,
+    # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState) and whole-sequence layers
+    # (LSTMBlockFusedCell, the cuDNN layers): cells + unrolls + fused kernels
+    "layers": 4,
     "tf_names": 4,
     "seq2seq": 4,  # attention, decoders, beam search: cells and the unrolls' checks
-    "layers": 4,  # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState)
+    "nn": 4,  # rk.nn / rk.nn.rnn_cell: TF's spellings, re-exports of cells and unrolls only
     "legacy_seq2seq": 5,  # TF1's list-based seq2seq: cells, unrolls and seq2seq's layers
+    # rk.contrib.rnn / .cudnn_rnn / .seq2seq / .legacy_seq2seq: TF's spellings, re-exports only
+    "contrib": 5,
     "tf_checkpoint": 5,
     "data": 6,  # MNIST/synthetic data: no rnnkit import
     "export": 6,  # ONNX / TorchScript export of any module: torch (+ onnx) only

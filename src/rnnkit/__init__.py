@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import export, fused, legacy_seq2seq, nest, seq2seq, tf_checkpoint
+from . import contrib, export, fused, legacy_seq2seq, nest, nn, seq2seq, tf_checkpoint
 from ._version import __version__
 from .cells import (
     AttentionCellWrapper,
@@ -21,9 +21,13 @@ from .cells import (
     Conv3DLSTMCell,
     ConvLSTMCell,
     CoupledInputForgetGateLSTMCell,
+    CudnnCompatibleGRUCell,
+    CudnnCompatibleLSTMCell,
     DeviceWrapper,
     DropoutWrapper,
     GLSTMCell,
+    GRUBlockCell,
+    GRUBlockCellV2,
     GRUCell,
     HighwayWrapper,
     IndRNNCell,
@@ -33,6 +37,7 @@ from .cells import (
     IntersectionRNNCell,
     LayerNormBasicLSTMCell,
     LayerNormLSTMCell,
+    LSTMBlockCell,
     LSTMCell,
     LSTMStateTuple,
     MultiRNNCell,
@@ -45,7 +50,16 @@ from .cells import (
     UGRNNCell,
     begin_sequence,
 )
-from .layers import RNN, BidirectionalRNN, TrainableInitialState
+from .layers import (
+    RNN,
+    BidirectionalRNN,
+    CudnnGRU,
+    CudnnLSTM,
+    CudnnRNNRelu,
+    CudnnRNNTanh,
+    LSTMBlockFusedCell,
+    TrainableInitialState,
+)
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
 from .tf_names import (
     load_tf_variable_dict,
@@ -56,10 +70,12 @@ from .tf_names import (
 )
 from .unroll import (
     bidirectional_dynamic_rnn,
+    bidirectional_rnn,
     check_numerics,
     dynamic_rnn,
     raw_rnn,
     reverse_sequence,
+    rnn,
     stack_bidirectional_dynamic_rnn,
     stack_bidirectional_rnn,
     static_bidirectional_rnn,
@@ -74,6 +90,10 @@ __all__ = [
     "seq2seq",
     "legacy_seq2seq",
     "tf_checkpoint",
+    "nn",
+    "contrib",
+    "rnn",
+    "bidirectional_rnn",
     "load_tf_checkpoint",
     "save_tf_checkpoint",
     "RNNCell",
@@ -89,6 +109,16 @@ __all__ = [
     "tf_variables",
     "load_tf_variables",
     "LayerNormBasicLSTMCell",
+    "LSTMBlockCell",
+    "GRUBlockCell",
+    "GRUBlockCellV2",
+    "CudnnCompatibleLSTMCell",
+    "CudnnCompatibleGRUCell",
+    "LSTMBlockFusedCell",
+    "CudnnLSTM",
+    "CudnnGRU",
+    "CudnnRNNTanh",
+    "CudnnRNNRelu",
     "CellWrapper",
     "DropoutWrapper",
     "ResidualWrapper",

@@ -2,6 +2,7 @@
 
 from .base import LayerCell, RNNCell
 from .basic_rnn import BasicRNNCell
+from .block import GRUBlockCell, GRUBlockCellV2, LSTMBlockCell
 from .contrib import (
     AttentionCellWrapper,
     Conv1DLSTMCell,
@@ -21,6 +22,7 @@ from .contrib import (
     SRUCell,
     UGRNNCell,
 )
+from .cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTMCell
 from .gru import GRUCell
 from .hooks import begin_sequence
 from .layer_norm_lstm import LayerNormBasicLSTMCell
@@ -46,6 +48,11 @@ __all__ = [
     "MultiRNNCell",
     "LSTMStateTuple",
     "LayerNormBasicLSTMCell",
+    "LSTMBlockCell",
+    "GRUBlockCell",
+    "GRUBlockCellV2",
+    "CudnnCompatibleLSTMCell",
+    "CudnnCompatibleGRUCell",
     "CellWrapper",
     "DropoutWrapper",
     "ResidualWrapper",
