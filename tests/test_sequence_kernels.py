@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import rnnkit as rk
 from rnnkit.kernels import layer_norm_lstm_sequence
 
 torch.set_num_threads(1)
@@ -24,9 +25,15 @@ def _reference(xk, w_h, gamma4, beta4, gamma_s, beta_s, c, h, lengths, forget_bi
     for t in range(xk.shape[0]):
         parts = (xk[t] + h @ w_h).chunk(4, dim=1)
         i, j, f, o = (_ln(p, gamma4[k], beta4[k]) for k, p in enumerate(parts))
-        new_c = _ln(c * torch.sigmoid(f + forget_bias) + torch.sigmoid(i) * torch.tanh(j), gamma_s, beta_s)
+        new_c = _ln(
+            c * torch.sigmoid(f + forget_bias) + torch.sigmoid(i) * torch.tanh(j), gamma_s, beta_s
+        )
         new_h = torch.tanh(new_c) * torch.sigmoid(o)
-        live = torch.ones(h.shape[0], 1, dtype=torch.bool) if lengths is None else (t < lengths)[:, None]
+        live = (
+            torch.ones(h.shape[0], 1, dtype=torch.bool)
+            if lengths is None
+            else (t < lengths)[:, None]
+        )
         outputs.append(torch.where(live, new_h, 0.0))
         c, h = torch.where(live, new_c, c), torch.where(live, new_h, h)
     return torch.stack(outputs), c, h
@@ -89,3 +96,83 @@ def test_layer_norm_lstm_without_grad_equals_with_grad():
         without = layer_norm_lstm_sequence(*[a.detach() for a in args])
     for a, b in zip(with_grad, without):
         assert torch.equal(a.detach(), b)
+
+
+# --- dynamic_rnn runs the kernel for LayerNormBasicLSTMCell: the same numbers as the cell called per step ---
+
+
+def _cell_loop(cell, x, state, lengths, time_major):
+    """The cell called once per step, TF's sequence_length rule by hand (the reference)."""
+    steps = x.unbind(0 if time_major else 1)
+    outputs = []
+    for t, x_t in enumerate(steps):
+        out, new = cell(x_t, state)
+        live = (
+            torch.ones(x_t.shape[0], 1, dtype=torch.bool)
+            if lengths is None
+            else (t < lengths)[:, None]
+        )
+        outputs.append(torch.where(live, out, 0.0))
+        state = rk.LSTMStateTuple(*(torch.where(live, n, o) for n, o in zip(new, state)))
+    return torch.stack(outputs, 0 if time_major else 1), state
+
+
+def _ln_cell(units, depth, seed, dtype=torch.float64):
+    torch.manual_seed(seed)
+    cell = rk.LayerNormBasicLSTMCell(units, input_size=depth, forget_bias=0.7, dtype=dtype)
+    with torch.no_grad():  # non-trivial gains and shifts, so a swapped gamma/beta would show
+        for p in cell.parameters():
+            if p.dim() == 1:
+                p.add_(torch.randn_like(p) * 0.3)
+    return cell
+
+
+@pytest.mark.parametrize("time_major", [False, True])
+@pytest.mark.parametrize("lengths", [None, [6, 0, 3, 6], [2, 1, 2, 2]], ids=str)
+def test_dynamic_rnn_layer_norm_kernel_equals_the_cell_loop(time_major, lengths):
+    cell = _ln_cell(5, 3, seed=11)
+    assert rk.kernels.kernel_for(cell)[0] is not None
+    shape = (6, 4, 3) if time_major else (4, 6, 3)
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    state = rk.LSTMStateTuple(
+        *(torch.randn(4, 5, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    )
+    lens = None if lengths is None else torch.tensor(lengths)
+    got = rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state, time_major=time_major)
+    want = _cell_loop(cell, x, state, lens, time_major)
+    flat_got = [got[0], *got[1]]
+    flat_want = [want[0], *want[1]]
+    for g, w in zip(flat_got, flat_want):
+        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
+    weights = [torch.randn_like(w) for w in flat_want]
+    wrt = [x, *state, *cell.parameters()]
+    g_got = torch.autograd.grad(sum((g * k).sum() for g, k in zip(flat_got, weights)), wrt)
+    g_want = torch.autograd.grad(sum((w * k).sum() for w, k in zip(flat_want, weights)), wrt)
+    for g, w in zip(g_got, g_want):
+        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
+
+
+def test_dynamic_rnn_layer_norm_kernel_float32_close_to_float64():
+    cell = _ln_cell(16, 4, seed=5)
+    x = torch.randn(3, 7, 4, dtype=torch.float64)
+    want, _ = rk.dynamic_rnn(cell, x)
+    got, _ = rk.dynamic_rnn(cell.float(), x.float())
+    torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_explain_names_the_sequence_kernel_and_why_not():
+    cell = rk.LayerNormBasicLSTMCell(8, input_size=3)
+    assert "sequence kernel" in rk.fused.explain(cell)
+    dropout = rk.LayerNormBasicLSTMCell(8, input_size=3, dropout_keep_prob=0.5)
+    assert "recurrent dropout is active" in rk.fused.explain(dropout)
+    assert "sequence kernel" in rk.fused.explain(dropout.eval())
+    plain = rk.LayerNormBasicLSTMCell(8, input_size=3, layer_norm=False)
+    assert "layer_norm=False" in rk.fused.explain(plain)
+
+
+def test_hooked_cell_runs_every_step_through_its_call():
+    cell = _ln_cell(5, 3, seed=2)
+    calls = []
+    cell.register_forward_hook(lambda *a: calls.append(1))
+    rk.dynamic_rnn(cell, torch.randn(2, 4, 3, dtype=torch.float64))
+    assert len(calls) == 4

@@ -15,6 +15,7 @@ from ..cells.block import LSTMBlockCell
 from ..cells.cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTMCell
 from ..cells.lstm import BasicLSTMCell, LSTMCell
 from ..cells.multi import MultiRNNCell
+from ..kernels import kernel_for
 
 logger = logging.getLogger("rnnkit.fused")
 
@@ -156,7 +157,11 @@ def explain(cell: Any) -> str:
         )  # sequence layers (LSTMBlockFusedCell, CudnnLSTM...) say it themselves
     fused_plan, reason = plan(cell)
     if fused_plan is None:
-        return f"step loop: {reason}"
+        kernel, why = kernel_for(cell)
+        if kernel is not None:
+            return f"step loop as one sequence kernel, {why}: {reason}"
+        known = not why.startswith("no sequence kernel for")
+        return f"step loop: {reason}" + (f"; no sequence kernel: {why}" if known else "")
     return f"fused: {fused_plan.describe()}"
 
 

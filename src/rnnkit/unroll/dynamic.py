@@ -11,6 +11,7 @@ from .._checks import autocast_enabled, describe
 from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
 from ..fused import decide, run_fused
+from ..kernels import kernel_for
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps, zero_padding
 from .checkpointed import run_steps_checkpointed
@@ -146,6 +147,12 @@ def dynamic_rnn(
     # parameters' dtype (cells.base.keep_state_dtype), the fast step does not; (2) with swap_memory: the
     # all-steps input matmul would be held outside the checkpointed chunks, linear in T.
     fast = isinstance(padded, torch.Tensor) and not mixed and not swap_memory
+    kernel = (
+        kernel_for(cell)[0] if fast else None
+    )  # one autograd node for the whole unroll (rnnkit.kernels)
+    if kernel is not None:
+        cell._prepare_unroll(padded)  # checks the inputs' depth and dtype, builds a lazy cell
+        return kernel(padded, state, lengths, time_major)
     prepared = cell._prepare_unroll(padded) if fast else None
     # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
     run = run_steps_checkpointed if swap_memory else run_steps
