@@ -68,9 +68,11 @@ def _run_layer_norm(
     xk = F.linear(x, cell.kernel[:d].t())  # all steps' input half in one matmul, [T, B, 4H]
     gamma4 = torch.stack([getattr(cell, f"{g}_gamma") for g in _GATES])
     beta4 = torch.stack([getattr(cell, f"{g}_beta") for g in _GATES])
+    gamma_s, beta_s = cell.state_gamma, cell.state_beta
+    assert isinstance(gamma_s, torch.Tensor) and isinstance(beta_s, torch.Tensor)  # built above
     c0, h0 = state
     out, c, h = layer_norm_lstm_sequence(
-        xk, cell.kernel[d:], gamma4, beta4, cell.state_gamma, cell.state_beta, c0, h0, lengths,
+        xk, cell.kernel[d:], gamma4, beta4, gamma_s, beta_s, c0, h0, lengths,
         forget_bias=cell.forget_bias,
     )  # fmt: skip
     out = out if time_major else out.transpose(0, 1).contiguous()

@@ -142,7 +142,7 @@ def _backward(
 
 class _LayerNormLSTMSequence(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any, xk: torch.Tensor, w_h: torch.Tensor, gamma4: torch.Tensor, beta4: torch.Tensor,
         gamma_s: torch.Tensor, beta_s: torch.Tensor, c0: torch.Tensor, h0: torch.Tensor, mk: Masks | None,
         forget_bias: float, eps: float,
@@ -154,7 +154,7 @@ class _LayerNormLSTMSequence(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(  # type: ignore[override]
+    def backward(
         ctx: Any, d_out: torch.Tensor, d_c: torch.Tensor, d_h: torch.Tensor
     ) -> tuple[Opt, ...]:
         return (*_backward(ctx, d_out, d_c, d_h), None, None, None)
