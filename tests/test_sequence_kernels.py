@@ -176,3 +176,43 @@ def test_hooked_cell_runs_every_step_through_its_call():
     cell.register_forward_hook(lambda *a: calls.append(1))
     rk.dynamic_rnn(cell, torch.randn(2, 4, 3, dtype=torch.float64))
     assert len(calls) == 4
+
+
+# --- no cliffs: a DropoutWrapper that drops nothing takes the bare cell's path ---
+
+
+@pytest.mark.parametrize("how", ["eval", "keep_1"])
+def test_identity_dropout_wrapper_takes_the_fused_path(how):
+    torch.manual_seed(0)
+    cell = rk.MultiRNNCell([rk.BasicLSTMCell(6, input_size=3), rk.BasicLSTMCell(6, input_size=6)])
+    if how == "eval":
+        wrapped = rk.DropoutWrapper(cell, input_keep_prob=0.5, output_keep_prob=0.7).eval()
+    else:
+        wrapped = rk.DropoutWrapper(cell, output_keep_prob=torch.tensor(1.0))
+    assert rk.fused.explain(wrapped).startswith("fused:")
+    x = torch.randn(4, 5, 3, dtype=torch.float64)
+    cell.double()
+    lengths = torch.tensor([5, 0, 2, 4])
+    got = rk.dynamic_rnn(wrapped, x, sequence_length=lengths, fused=True)
+    want = rk.dynamic_rnn(cell, x, sequence_length=lengths, fused=False)
+    for g, w in zip(rk.nest.flatten(got), rk.nest.flatten(want)):
+        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
+
+
+def test_dropping_wrapper_keeps_the_step_loop_and_says_why():
+    wrapped = rk.DropoutWrapper(rk.BasicLSTMCell(6), output_keep_prob=0.7)
+    assert rk.fused.explain(wrapped).startswith("step loop")
+    per_layer = rk.MultiRNNCell(
+        [rk.DropoutWrapper(rk.BasicLSTMCell(6), output_keep_prob=0.7).eval()]
+    )
+    assert rk.fused.explain(per_layer).startswith("fused:")
+
+
+def test_identity_dropout_around_layer_norm_cell_runs_the_sequence_kernel():
+    inner = _ln_cell(5, 3, seed=4)
+    wrapped = rk.DropoutWrapper(inner, output_keep_prob=0.5).eval()
+    assert "sequence kernel" in rk.fused.explain(wrapped)
+    x = torch.randn(2, 4, 3, dtype=torch.float64)
+    got, _ = rk.dynamic_rnn(wrapped, x)
+    want, _ = _cell_loop(inner, x, inner.zero_state(2, torch.float64), None, False)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)

@@ -16,6 +16,7 @@ from ..cells.cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTM
 from ..cells.lstm import BasicLSTMCell, LSTMCell
 from ..cells.multi import MultiRNNCell
 from ..kernels import kernel_for
+from ..kernels.dispatch import without_identity_dropout
 
 logger = logging.getLogger("rnnkit.fused")
 
@@ -68,6 +69,7 @@ _FUSABLE = (BasicLSTMCell, LSTMCell, BasicRNNCell, *_BLOCK_LSTMS, CudnnCompatibl
 
 
 def _leaf_layer(cell: RNNCell, where: str) -> tuple[_Layer | None, str]:
+    cell = without_identity_dropout(cell)  # eval mode or keep probabilities 1: the bare cell's path
     kind = type(cell)
     if kind not in _FUSABLE:
         return (
@@ -120,6 +122,7 @@ def plan(cell: Any) -> tuple[FusedPlan | None, str]:
     """Return ``(plan, "")`` when torch's fused kernels compute ``cell`` exactly, else ``(None, reason)``."""
     if not isinstance(cell, RNNCell):
         return None, f"{type(cell).__name__} is not an rnnkit cell"
+    cell = without_identity_dropout(cell)
     if type(cell) is MultiRNNCell:
         if _hooked(cell):
             return None, "the MultiRNNCell has forward hooks, which a fused kernel would skip"

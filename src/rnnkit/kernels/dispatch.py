@@ -13,11 +13,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ..cells.dropout import DropoutWrapper
 from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
 from ..cells.state import LSTMStateTuple
 from .layer_norm_lstm import layer_norm_lstm_sequence
 
-__all__ = ["kernel_for", "SequenceRunner"]
+__all__ = ["kernel_for", "SequenceRunner", "without_identity_dropout"]
 
 #: ``runner(inputs [B, T, D] or [T, B, D] (padding zeroed), state, lengths or None, time_major)``
 #: → ``(outputs, final_state)`` as the step loop returns them.
@@ -40,6 +41,18 @@ _MATH = (
 
 def _hooked(module: torch.nn.Module) -> bool:
     return bool(module._forward_hooks or module._forward_pre_hooks)
+
+
+def without_identity_dropout(cell: Any) -> Any:
+    """``cell`` with every outer ``DropoutWrapper`` that drops nothing removed: one in ``eval()`` mode, or with
+    every keep probability 1 (its call is then exactly its cell's, so the same fused kernel or sequence kernel
+    computes it). A wrapper with hooks stays (hooks must see every step)."""
+    while isinstance(cell, DropoutWrapper) and not _hooked(cell):
+        keeps = (cell.input_keep_prob, cell.output_keep_prob, cell.state_keep_prob)
+        if cell.training and any(float(k) < 1.0 for k in keeps):
+            break
+        cell = cell.cell
+    return cell
 
 
 def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
@@ -81,6 +94,7 @@ def _run_layer_norm(
 
 def kernel_for(cell: Any) -> tuple[SequenceRunner | None, str]:
     """``(runner, description)`` for a built cell a sequence kernel computes, else ``(None, reason)``."""
+    cell = without_identity_dropout(cell)
     if not isinstance(cell, LayerNormBasicLSTMCell):
         return None, f"no sequence kernel for {type(cell).__name__}"
     reason = _layer_norm_reason(cell)
