@@ -216,3 +216,62 @@ def test_identity_dropout_around_layer_norm_cell_runs_the_sequence_kernel():
     got, _ = rk.dynamic_rnn(wrapped, x)
     want, _ = _cell_loop(inner, x, inner.zero_state(2, torch.float64), None, False)
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+# --- fused at par: the re-laid-out weights are cached outside autograd, and never stale ---
+
+
+def _fresh(cell, x):
+    """The same stack's outputs with the cache dropped (the reference)."""
+    for sub in [cell, *getattr(cell, "cells", [])]:
+        sub.__dict__.pop("_fused_weights_cache", None)
+    with torch.no_grad():
+        return rk.dynamic_rnn(cell, x, fused=True)[0]
+
+
+def test_fused_weights_cache_follows_every_parameter_update():
+    torch.manual_seed(1)
+    cell = rk.MultiRNNCell(
+        [rk.BasicLSTMCell(6, input_size=3), rk.LSTMCell(5, num_proj=4, input_size=6)]
+    )
+    x = torch.randn(2, 4, 3)
+    with torch.no_grad():
+        first, _ = rk.dynamic_rnn(cell, x, fused=True)
+    assert "_fused_weights_cache" in cell.cells[0].__dict__
+    optimizer = torch.optim.SGD(cell.parameters(), lr=0.5)
+    rk.dynamic_rnn(cell, x, fused=True)[
+        0
+    ].sum().backward()  # recording: gradients reach the TF parameters
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in cell.parameters())
+    optimizer.step()
+    with torch.inference_mode():
+        after_step, _ = rk.dynamic_rnn(cell, x, fused=True)
+    assert not torch.equal(after_step, first)
+    torch.testing.assert_close(after_step, _fresh(cell, x), rtol=0, atol=0)
+    cell.load_state_dict({k: torch.randn_like(v) for k, v in cell.state_dict().items()})
+    with torch.no_grad():
+        loaded, _ = rk.dynamic_rnn(cell, x, fused=True)
+    torch.testing.assert_close(loaded, _fresh(cell, x), rtol=0, atol=0)
+    cell.cells[0].forget_bias = 0.25  # a changed attribute of the math, not a parameter
+    with torch.no_grad():
+        changed, _ = rk.dynamic_rnn(cell, x, fused=True)
+    torch.testing.assert_close(changed, _fresh(cell, x), rtol=0, atol=0)
+    assert not torch.equal(changed, loaded)
+    assert "_fused_weights_cache" not in "".join(cell.state_dict())
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: rk.BasicLSTMCell(8, input_size=3), lambda: rk.BasicRNNCell(8, input_size=3)]
+)
+def test_inference_mode_first_then_training(make):
+    """The cached constants and weights made under inference_mode never reach a recorded call."""
+    cell = make()
+    x = torch.randn(2, 4, 3)
+    with torch.inference_mode():
+        first, _ = rk.dynamic_rnn(cell, x)
+    out, _ = rk.dynamic_rnn(cell, x)
+    out.sum().backward()
+    assert cell.kernel.grad.abs().sum() > 0
+    torch.testing.assert_close(
+        out.detach(), first, rtol=1e-6, atol=1e-6
+    )  # kernels may round differently

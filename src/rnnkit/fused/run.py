@@ -57,11 +57,11 @@ def _call_group(
     """
     weights = [w for layer in group for w in _torch_weights(layer)]
     num_layers = 1 if bidirectional else len(group)
-    h0 = torch.stack([h for h, _ in hcs])
+    h0 = _stack([h for h, _ in hcs])
     mode = group[0].mode
     quiet = _quiet_kernel_notes(bool(group[0].proj) or x.is_cuda)
     if mode == "LSTM":
-        hx = (h0, torch.stack([c for _, c in hcs]))
+        hx = (h0, _stack([c for _, c in hcs]))
         with quiet:
             if batch_sizes is None:
                 out, h_n, c_n = _VF.lstm(
@@ -79,6 +79,11 @@ def _call_group(
         else:
             out, h_n = fn(x, batch_sizes, h0, weights, True, num_layers, 0.0, False, bidirectional)
     return out, [(h, None) for h in h_n.unbind(0)]
+
+
+def _stack(states: list[Any]) -> torch.Tensor:
+    """The kernels' ``[num_layers, B, size]`` states; one layer is a view, not a copy."""
+    return states[0].unsqueeze(0) if len(states) == 1 else torch.stack(states)
 
 
 def _run_stack(
