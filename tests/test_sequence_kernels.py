@@ -275,3 +275,31 @@ def test_inference_mode_first_then_training(make):
     torch.testing.assert_close(
         out.detach(), first, rtol=1e-6, atol=1e-6
     )  # kernels may round differently
+
+
+# --- no cliffs: swap_memory=True on a fusable stack keeps the fused kernels, in checkpointed chunks ---
+
+
+@pytest.mark.parametrize("lengths", [None, [11, 0, 6, 4]], ids=str)
+def test_swap_memory_on_a_fusable_stack_runs_checkpointed_fused_chunks(monkeypatch, lengths):
+    import rnnkit.unroll.dynamic as dynamic
+
+    monkeypatch.setattr(dynamic, "run_steps_checkpointed", lambda *a, **k: pytest.fail("step loop"))
+    torch.manual_seed(3)
+    cell = rk.MultiRNNCell(
+        [rk.BasicLSTMCell(5, input_size=3), rk.LSTMCell(4, num_proj=3, input_size=5)]
+    ).double()
+    x = torch.randn(4, 11, 3, dtype=torch.float64, requires_grad=True)
+    lens = None if lengths is None else torch.tensor(lengths)
+
+    def run(swap):
+        out, state = rk.dynamic_rnn(cell, x, sequence_length=lens, swap_memory=swap)
+        flat = [out, *rk.nest.flatten(state)]
+        loss = sum(
+            (t * torch.linspace(-1, 1, t.numel(), dtype=t.dtype).view_as(t)).sum() for t in flat
+        )
+        return flat, torch.autograd.grad(loss, [x, *cell.parameters()])
+
+    (plain, g_plain), (swapped, g_swapped) = run(False), run(True)
+    for a, b in zip(plain + list(g_plain), swapped + list(g_swapped)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

@@ -11,10 +11,11 @@ from .._checks import autocast_enabled, describe
 from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
 from ..fused import decide, run_fused
+from ..fused.checkpointed import run_fused_checkpointed
 from ..kernels import kernel_for
 from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps, zero_padding
-from .checkpointed import run_steps_checkpointed
+from .checkpointed import default_chunk_size, run_steps_checkpointed
 
 __all__ = ["check_time_inputs", "dynamic_rnn", "split_time"]
 
@@ -113,7 +114,7 @@ def dynamic_rnn(
         parallel_iterations: accepted for TF compatibility; no effect.
         swap_memory: trade compute for memory on long sequences: activation checkpointing over chunks of
             ``ceil(sqrt(T))`` steps (``unroll/checkpointed.py``); same results, about one extra forward pass.
-            It runs the step loop (the fused kernels keep every step's activations) unless ``fused=True``.
+            A fusable stack keeps its fused kernels, one checkpointed call per chunk (``fused/checkpointed.py``).
         time_major: whether inputs and outputs are ``[T, B, ...]``.
         scope: accepted for TF compatibility; TF names are chosen in ``rk.tf_variables(cell, scope=...)``.
         fused: None (auto): run stacks that torch's fused RNN kernels compute exactly on them (see
@@ -128,13 +129,20 @@ def dynamic_rnn(
     check_cell(where, cell)
     batch, time, like = check_time_inputs(where, inputs, time_major)
     mixed = autocast_enabled(like.device.type)
-    if (swap_memory or mixed) and fused is None:
-        # swap_memory: the fused kernels keep every step's activations, the opposite of what was asked;
-        # autocast: they would return the state in bf16/fp16, where the cells keep it in float32.
+    if mixed and fused is None:
+        # autocast: the fused kernels would return the state in bf16/fp16, where the cells keep it in float32.
         fused = False
     fused_plan = decide(where, cell, inputs, fused)
     begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
+    if fused_plan is not None and swap_memory:
+        # Checkpointed chunks of fused calls (fused/checkpointed.py): memory sub-linear in T, kernels kept.
+        state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
+        # 3 * ceil(sqrt(T)): still O(sqrt(T)) memory, and a third as many kernel calls as the loop's chunking
+        # (each fused call pays a fixed cost, ~2 ms at H=256 on CPU; BENCHMARKS.md).
+        widest = min(time, 3 * default_chunk_size(time))
+        chunk = -(-time // -(-time // widest))  # the same number of chunks, of equal lengths
+        return run_fused_checkpointed(fused_plan, inputs, state, lengths, time_major, chunk)
     if fused_plan is not None:
         state = None  # zeros, made by run_fused straight in the kernels' layout
         if initial_state is not None or dtype is not None:
