@@ -47,10 +47,7 @@ def without_identity_dropout(cell: Any) -> Any:
     """``cell`` with every outer ``DropoutWrapper`` that drops nothing removed: one in ``eval()`` mode, or with
     every keep probability 1 (its call is then exactly its cell's, so the same fused kernel or sequence kernel
     computes it). A wrapper with hooks stays (hooks must see every step)."""
-    while isinstance(cell, DropoutWrapper) and not _hooked(cell):
-        keeps = (cell.input_keep_prob, cell.output_keep_prob, cell.state_keep_prob)
-        if cell.training and any(float(k) < 1.0 for k in keeps):
-            break
+    while isinstance(cell, DropoutWrapper) and not _hooked(cell) and cell.drops_nothing():
         cell = cell.cell
     return cell
 

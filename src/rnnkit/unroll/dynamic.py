@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import torch
 
 from .. import nest
 from .._checks import autocast_enabled, describe
-from ..cells.base import RNNCell
+from ..cells.base import RNNCell, unroll_parts
 from ..cells.hooks import begin_sequence
-from ..fused import decide, run_fused
 from ..fused.checkpointed import run_fused_checkpointed
+from ..fused.plan import decide
+from ..fused.run import run_fused
 from ..kernels import kernel_for
-from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
+from ._arguments import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps, zero_padding
+from ._step_extras import check_reset, recording_step, resetting_step
 from .checkpointed import default_chunk_size, run_steps_checkpointed
 
-__all__ = ["check_time_inputs", "dynamic_rnn", "split_time"]
+__all__ = ["check_time_inputs", "dynamic_rnn", "split_time", "unbind_time"]
 
 
 def check_time_inputs(where: str, inputs: Any, time_major: bool) -> tuple[int, int, torch.Tensor]:
@@ -76,11 +79,16 @@ def split_time(
     """
     batch, time, first = check_time_inputs(where, inputs, time_major)
     time_axis = 0 if time_major else 1
-    flat = nest.flatten(inputs)
-    # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
-    per_leaf = [x.unbind(time_axis) for x in flat]
-    steps = [nest.pack_sequence_as(inputs, [leaf[t] for leaf in per_leaf]) for t in range(time)]
-    return steps, batch, time, first
+    return unbind_time(inputs, time_axis), batch, time, first
+
+
+def unbind_time(structure: Any, time_axis: int) -> list[Any]:
+    """A nested structure of ``[.., T, ..]`` tensors → a list of T structures of per-step slices."""
+    if isinstance(structure, torch.Tensor):
+        # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
+        return list(structure.unbind(time_axis))
+    per_leaf = [x.unbind(time_axis) for x in nest.flatten(structure)]
+    return [nest.pack_sequence_as(structure, list(leaves)) for leaves in zip(*per_leaf)]
 
 
 def dynamic_rnn(
@@ -94,7 +102,10 @@ def dynamic_rnn(
     time_major: bool = False,
     scope: str | None = None,
     fused: bool | None = None,
-) -> tuple[Any, Any]:
+    reset: Any = None,
+    return_all_states: bool = False,
+    reset_to: Any = None,
+) -> Any:
     r"""Run ``cell`` over every time step of ``inputs``; TF1's ``tf.nn.dynamic_rnn``.
 
     Equivalent loop (see NOTE [sequence_length rule] in ``unroll/_loop.py``)::
@@ -120,60 +131,125 @@ def dynamic_rnn(
         fused: None (auto): run stacks that torch's fused RNN kernels compute exactly on them (see
             ``rnnkit.fused``; ``rk.fused.explain(cell)`` says which path runs and why); True: the same, but raise
             ValueError with the reason when the stack is not fusable; False: always the step loop.
+        reset: optional bool ``[B, T]`` (``[T, B]`` time-major): where True, that row's state is set back to its
+            initial state (``initial_state``, or zeros) before step t runs -- episodes or documents packed back to
+            back in one row. Equal to running the pieces separately. Runs the step loop.
+        reset_to: the state that ``reset`` rows restart from, if not the initial state (e.g. a stream that
+            starts from a carried state but restarts episodes from zeros); nested like ``cell.state_size``.
+        return_all_states: also return the state after every step (runs the step loop).
 
     Returns:
         ``(outputs, final_state)``: outputs ``[B, T, output_size]`` (``[T, B, ...]`` when time-major, nested like
-        ``cell.output_size``), final_state nested like ``cell.state_size``.
+        ``cell.output_size``), final_state nested like ``cell.state_size``. With ``return_all_states``:
+        ``(outputs, final_state, all_states)``, all_states nested like ``cell.state_size`` with a time axis where
+        the outputs have theirs, zeros past each row's length (as the outputs).
     """
     where = "dynamic_rnn"
     check_cell(where, cell)
     batch, time, like = check_time_inputs(where, inputs, time_major)
     mixed = autocast_enabled(like.device.type)
-    if mixed and fused is None:
-        # autocast: the fused kernels would return the state in bf16/fp16, where the cells keep it in float32.
-        fused = False
+    fused = _fused_choice(where, fused, swap_memory, mixed, reset is not None or return_all_states)
     fused_plan = decide(where, cell, inputs, fused)
     begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
+    if reset is not None:
+        reset = check_reset(where, reset, batch, time, time_major, like.device)
     if fused_plan is not None and swap_memory:
-        # Checkpointed chunks of fused calls (fused/checkpointed.py): memory sub-linear in T, kernels kept.
+        # Checkpointed chunks of fused calls (fused/checkpointed.py): memory O(sqrt(T)), kernels kept.
         state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
-        # 3 * ceil(sqrt(T)): still O(sqrt(T)) memory, and a third as many kernel calls as the loop's chunking
-        # (each fused call pays a fixed cost, ~2 ms at H=256 on CPU; BENCHMARKS.md).
-        widest = min(time, 3 * default_chunk_size(time))
-        chunk = -(-time // -(-time // widest))  # the same number of chunks, of equal lengths
-        return run_fused_checkpointed(fused_plan, inputs, state, lengths, time_major, chunk)
+        return run_fused_checkpointed(
+            fused_plan, inputs, state, lengths, time_major, _fused_chunk(time)
+        )
     if fused_plan is not None:
         state = None  # zeros, made by run_fused straight in the kernels' layout
         if initial_state is not None or dtype is not None:
             state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
         return run_fused(fused_plan, inputs, state, lengths, time_major)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
-    padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
-    time_axis = 0 if time_major else 1
-    # The precomputed-input fast path is skipped (1) under autocast: the cell's own call keeps the state in the
-    # parameters' dtype (cells.base.keep_state_dtype), the fast step does not; (2) with swap_memory: the
-    # all-steps input matmul would be held outside the checkpointed chunks, linear in T.
-    fast = isinstance(padded, torch.Tensor) and not mixed and not swap_memory
-    kernel = (
-        kernel_for(cell)[0] if fast else None
-    )  # one autograd node for the whole unroll (rnnkit.kernels)
-    if kernel is not None:
-        cell._prepare_unroll(padded)  # checks the inputs' depth and dtype, builds a lazy cell
-        return kernel(padded, state, lengths, time_major)
-    prepared = cell._prepare_unroll(padded) if fast else None
-    # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
-    run = run_steps_checkpointed if swap_memory else run_steps
-    if prepared is None:
-        steps = split_time(where, padded, time_major)[0]
-        outputs, final_state = run(cell, steps, state, lengths, batch, like)
-    else:
-        # The cell computed its input matmul for all steps at once; slice it per step (unbind, see split_time).
-        per_time, step = prepared
-        if isinstance(per_time, tuple):
-            steps = list(zip(*(t.unbind(time_axis) for t in per_time)))
-        else:
-            steps = per_time.unbind(time_axis)
-        outputs, final_state = run(cell, steps, state, lengths, batch, like, step=step)
-    stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
-    return stacked, final_state
+    restart = state
+    if reset_to is not None:
+        restart = initial_state_or_zeros(f"{where} (reset_to)", cell, reset_to, dtype, batch, like)
+    loop = _Loop(time_major, mixed or swap_memory, swap_memory, reset, restart, return_all_states)
+    return loop.run(cell, inputs, state, lengths, batch)
+
+
+class _Loop(NamedTuple):
+    """How ``dynamic_rnn`` runs the step loop (when no fused kernel runs the cell)."""
+
+    time_major: bool
+    per_call: bool  # the cell's own call at every step (autocast, swap_memory): see _step_parts
+    swap_memory: bool
+    reset: torch.Tensor | None  # checked bool [B, T] / [T, B]
+    restart: Any  # the state that reset rows restart from
+    return_all_states: bool
+
+    def run(
+        self, cell: RNNCell, inputs: Any, state: Any, lengths: torch.Tensor | None, batch: int
+    ) -> Any:
+        padded = zero_padding(
+            inputs, lengths, self.time_major
+        )  # NOTE [padding never reaches the gradient]
+        time_axis = 0 if self.time_major else 1
+        kernel = None
+        if not (self.per_call or self.reset is not None or self.return_all_states):
+            kernel = kernel_for(cell)[0] if isinstance(padded, torch.Tensor) else None
+        if kernel is not None:  # one autograd node for the whole unroll (rnnkit.kernels)
+            cell.check_inputs(padded.select(time_axis, 0))  # depth and dtype; builds a lazy cell
+            return kernel(padded, state, lengths, self.time_major)
+        project, step = _step_parts(cell, padded, time_axis, self.per_call)
+        steps = unbind_time(project(padded), time_axis)
+        if self.reset is not None:
+            steps = list(zip(steps, self.reset.unsqueeze(-1).unbind(time_axis)))
+            step = resetting_step(step, self.restart)
+        if self.return_all_states:
+            step = recording_step(step)
+        # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
+        run = run_steps_checkpointed if self.swap_memory else run_steps
+        outputs, final_state = run(cell, steps, state, lengths, batch, step=step)
+        stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
+        if self.return_all_states:
+            outputs_only, all_states = stacked
+            return outputs_only, final_state, all_states
+        return stacked, final_state
+
+
+def _fused_chunk(time: int) -> int:
+    """Chunk length for swap_memory on fused kernels: about ``3 * ceil(sqrt(T))`` steps, in equal chunks. Still
+    O(sqrt(T)) memory, with a third of the step loop's number of chunks: each fused call pays a fixed cost
+    (~2 ms at H=256 on CPU, BENCHMARKS.md)."""
+    widest = min(time, 3 * default_chunk_size(time))
+    return -(-time // -(-time // widest))  # the same number of chunks, of equal lengths
+
+
+def _fused_choice(where: str, fused: Any, swap_memory: bool, mixed: bool, extras: bool) -> Any:
+    """``fused`` after the rules that make auto mean the step loop: autocast (the kernels would return the state
+    in bf16/fp16, where the cells keep it in float32), and reset / return_all_states (the kernels neither restart
+    rows nor return every step's state). swap_memory keeps a fusable stack fused, in checkpointed chunks."""
+    if extras and fused is True:
+        raise ValueError(
+            f"{where}: fused=True, but reset= and return_all_states=True run the step loop (torch's fused "
+            "kernels neither restart rows nor return every step's state); pass fused=None or False"
+        )
+    if (mixed or extras) and fused is None:
+        return False
+    return fused
+
+
+def _step_parts(
+    cell: RNNCell, inputs: Any, time_axis: int, per_call: bool
+) -> tuple[Callable[[Any], Any], Callable[[Any, Any], tuple[Any, Any]]]:
+    """How the loop runs ``cell``: ``(project, step)`` with ``project`` applied to all steps' inputs at once.
+
+    The split form (``input_projection`` for all T steps in one matmul, then ``recurrent_step``, inputs checked
+    once here) for one input tensor; the cell's own call at every step (``per_call``) (1) under autocast: the
+    cell's call keeps the state in the parameters' dtype (``cells.base.keep_state_dtype``), and (2) with
+    swap_memory: the all-steps projection would be held outside the checkpointed chunks, linear in T.
+    """
+    if per_call or not isinstance(inputs, torch.Tensor):
+        return _identity, cell
+    cell.check_inputs(inputs.select(time_axis, 0))
+    return unroll_parts(cell)
+
+
+def _identity(inputs: Any) -> Any:
+    return inputs

@@ -1,0 +1,197 @@
+"""The public fused contract: how torch's fused RNN kernels compute a cell exactly (``RNNCell.fused_spec``).
+
+A cell that a kernel computes returns a ``FusedSpec``: one ``FusedLayer`` per kernel layer (mode, sizes, and a
+function giving the weights in torch's layout, computed inside autograd from the cell's TF-layout parameters so
+that gradients reach them) plus the two conversions between the cell's state and the kernels' per-layer
+``(h, c)``. ``MultiRNNCell`` composes its layers' specs. ``rnnkit.fused`` reads nothing else.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+__all__ = [
+    "FusedLayer",
+    "FusedSpec",
+    "KernelState",
+    "lstm_spec",
+    "lstm_torch_weights",
+    "rnn_spec",
+    "stack_specs",
+]
+
+#: One layer's state in the kernels' form: ``(h [B, out], c [B, H] or None)`` (``c`` for LSTM layers only).
+KernelState = tuple[torch.Tensor, "torch.Tensor | None"]
+
+
+@dataclass(frozen=True)
+class FusedLayer:
+    """One layer of a fused kernel call.
+
+    ``mode``: ``"LSTM"``, ``"GRU"``, ``"RNN_TANH"`` or ``"RNN_RELU"`` (torch's kernels); ``hidden``: ``H``; ``proj``: the LSTM
+    projection size ``P`` (torch's ``proj_size``) or 0; ``weights()``: ``[weight_ih [G*H, D], weight_hh [G*H, out],
+    bias_ih [G*H], bias_hh [G*H]]`` (+ ``weight_hr [P, H]`` when ``proj``) in torch's layout and gate order, built
+    from the cell's current parameters on every call (``G`` = 4 for LSTM, 3 for GRU, 1 for RNN).
+    """
+
+    mode: str
+    hidden: int
+    proj: int
+    weights: Callable[[], list[torch.Tensor]]
+
+    @property
+    def out(self) -> int:
+        """The layer's output (and ``h``) size: ``proj`` or ``hidden``."""
+        return self.proj or self.hidden
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """Consecutive layers with one key can run in one kernel call (torch's ``num_layers``)."""
+        return self.mode, self.hidden, self.proj
+
+
+@dataclass(frozen=True)
+class FusedSpec:
+    """How torch's fused kernels compute a cell: its ``layers``, and its state to / from the kernels' form.
+
+    ``to_kernel(state)`` gives one ``(h, c)`` per layer; ``from_kernel(list of (h, c))`` gives the state back in
+    the cell's own form (``LSTMStateTuple``, a concatenation, a stack's tuple...).
+    """
+
+    layers: tuple[FusedLayer, ...]
+    to_kernel: Callable[[Any], list[KernelState]]
+    from_kernel: Callable[[Sequence[KernelState]], Any]
+
+
+def lstm_spec(
+    hidden: int,
+    proj: int,
+    weights: Callable[[], list[torch.Tensor]],
+    unpack: Callable[[Any], tuple[torch.Tensor, torch.Tensor]],
+    pack: Callable[[torch.Tensor, torch.Tensor], Any],
+) -> FusedSpec:
+    """The spec of one LSTM layer; ``unpack(state) -> (c, h)`` and ``pack(c, h) -> state`` are the cell's own
+    conversions of its public state form (so ``state_is_tuple`` is handled in one place, the cell)."""
+
+    def to_kernel(state: Any) -> list[KernelState]:
+        c, h = unpack(state)
+        return [(h, c)]
+
+    def from_kernel(hcs: Sequence[KernelState]) -> Any:
+        h, c = hcs[0]
+        assert c is not None  # an LSTM layer always carries c
+        return pack(c, h)
+
+    return FusedSpec((FusedLayer("LSTM", hidden, proj, weights),), to_kernel, from_kernel)
+
+
+# NOTE [fused weights cache]: outside autograd recording (inference, no_grad) the re-laid-out weights are kept
+# between calls, contiguous (as torch.nn.LSTM keeps its flat weights), keyed weakly by the kernel parameter and
+# reused while the kernel, bias and projection are the same objects at the same version counters (every in-place
+# update bumps them: optimizer steps, load_state_dict, copy_ under no_grad; writes through ``.data`` do not, as
+# they bypass autograd's checks too). While recording, the re-layout runs inside autograd on every call, written
+# with the ops cheapest to differentiate (split + cat: their backward only slices and concatenates).
+# id(kernel) -> (weakref to it, key, (bias, projection), weights); an entry leaves with its kernel. (Not a
+# WeakKeyDictionary: its lookups compare tensors with ==.)
+_WEIGHTS: dict[int, tuple[Any, ...]] = {}
+_CONSTANTS: dict[tuple[Any, ...], torch.Tensor] = {}
+
+
+def _constant(size: int, hidden: int, value: float, like: torch.Tensor) -> torch.Tensor:
+    """A cached ``[size]`` zero vector with ``value`` on torch's ``f`` block (value 0: torch's ``bias_hh``)."""
+    key = (size, hidden, value, like.dtype, like.device)
+    t = _CONSTANTS.get(key)
+    if t is None:
+        # A normal tensor even when first made under inference_mode: a training call saves it for backward.
+        with torch.inference_mode(False), torch.no_grad():
+            t = torch.zeros(size, dtype=like.dtype, device=like.device)
+            t[hidden : 2 * hidden] = value
+        _CONSTANTS[key] = t
+    return t
+
+
+def _torch_order(w: torch.Tensor) -> torch.Tensor:
+    """``[rows, 4H]`` in TF's gate order ``i, j, f, o`` → ``[4H, rows]`` in torch's ``i, f, j, o``."""
+    i, j, f, o = w.chunk(4, dim=1)
+    return torch.cat([i, f, j, o], 1).t()
+
+
+def lstm_torch_weights(
+    kernel: torch.Tensor,
+    bias: torch.Tensor,
+    forget_bias: float,
+    input_size: int,
+    projection: torch.Tensor | None = None,
+) -> list[torch.Tensor]:
+    """TF's LSTM layout (``kernel [D+P, 4H]``, gates ``i, j, f, o``) → torch's, gates ``i, f, j, o``::
+
+        weight_ih = kernel[:D, (i, f, j, o)].T   [4H, D]      weight_hh = kernel[D:, (i, f, j, o)].T   [4H, P]
+        bias_ih = bias[(i, f, j, o)] + forget_bias on f;  bias_hh = 0;  weight_hr = projection.T [P, H]
+
+    Computed inside autograd while recording, so gradients reach the TF-layout parameters; cached otherwise
+    (NOTE [fused weights cache]).
+    """
+    params = (kernel, bias, projection)
+    recording = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
+    key = (forget_bias, input_size, tuple(None if p is None else p._version for p in params))
+    if not recording:
+        cached = _WEIGHTS.get(id(kernel))
+        if cached is not None and cached[0]() is kernel and cached[1] == key:
+            if cached[2][0] is bias and cached[2][1] is projection:
+                return cached[3]
+    hidden = kernel.shape[1] // 4
+    # split, not kernel[:D] / kernel[D:]: its backward is one cat, where each slice's pads a zero kernel.
+    w_x, w_h = kernel.split([input_size, kernel.shape[0] - input_size])
+    bias_ih = _torch_order(bias.unsqueeze(0)).squeeze(1)
+    if forget_bias:
+        bias_ih = bias_ih + _constant(4 * hidden, hidden, forget_bias, bias)
+    weights = [
+        _torch_order(w_x),
+        _torch_order(w_h),
+        bias_ih,
+        _constant(4 * hidden, hidden, 0.0, bias),
+    ]
+    if projection is not None:
+        weights.append(projection.t())
+    if not recording:
+        weights = [w.contiguous() for w in weights]
+        ident = id(kernel)
+        ref = weakref.ref(kernel, lambda _: _WEIGHTS.pop(ident, None))
+        _WEIGHTS[ident] = (ref, key, (bias, projection), weights)
+    return weights
+
+
+def rnn_spec(mode: str, hidden: int, weights: Callable[[], list[torch.Tensor]]) -> FusedSpec:
+    """The spec of one layer whose state is ``h`` alone (``mode`` ``"GRU"``, ``"RNN_TANH"``, ``"RNN_RELU"``)."""
+    return FusedSpec(
+        (FusedLayer(mode, hidden, 0, weights),),
+        lambda state: [(state, None)],
+        lambda hcs: hcs[0][0],
+    )
+
+
+def stack_specs(
+    specs: Sequence[FusedSpec],
+    split: Callable[[Any], Sequence[Any]],
+    join: Callable[[list[Any]], Any],
+) -> FusedSpec:
+    """Layers stacked in depth: ``split`` / ``join`` take the stack's state to per-cell states and back."""
+    sizes = [len(spec.layers) for spec in specs]
+
+    def to_kernel(state: Any) -> list[KernelState]:
+        return [hc for spec, s in zip(specs, split(state)) for hc in spec.to_kernel(s)]
+
+    def from_kernel(hcs: Sequence[KernelState]) -> Any:
+        states, start = [], 0
+        for spec, n in zip(specs, sizes):
+            states.append(spec.from_kernel(hcs[start : start + n]))
+            start += n
+        return join(states)
+
+    layers = tuple(layer for spec in specs for layer in spec.layers)
+    return FusedSpec(layers, to_kernel, from_kernel)
