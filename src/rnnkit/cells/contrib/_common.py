@@ -9,12 +9,9 @@ from typing import Any
 import torch
 
 from ..._checks import describe
-from ...activations import Activation, resolve_activation
 from ..base import Initializer, LayerCell
-from ..sizes import SingleState
 
 __all__ = [
-    "ActivationCell",
     "SplitCell",
     "check_bool",
     "check_float",
@@ -84,15 +81,3 @@ class SplitCell(LayerCell):
 
     ``forward`` (``LayerCell``'s) and the step loop are both this composition, so the math is stated once.
     """
-
-
-class ActivationCell(SingleState, SplitCell):
-    """A single-state contrib cell (``h [B, H]`` is output and state) whose one option is its activation:
-    ``activation``, a callable or a TF name (default tanh), resolved once here."""
-
-    def __init__(
-        self, num_units: int, activation: str | Activation | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(num_units, **kwargs)
-        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
-        self._finish_init()

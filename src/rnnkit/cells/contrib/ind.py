@@ -11,9 +11,10 @@ import torch.nn.functional as F
 
 from ...activations import Activation, resolve_activation
 from ..base import Initializer
+from ..basic_rnn import ActivationCell
 from ..sizes import LSTMState, SingleState
 from ..state import LSTMStateTuple
-from ._common import ActivationCell, SplitCell, check_float, constant_, optional_init, uniform_
+from ._common import SplitCell, check_float, constant_, optional_init, uniform_
 
 __all__ = ["IndRNNCell", "IndyGRUCell", "IndyLSTMCell"]
 

@@ -13,8 +13,9 @@ from torch import nn
 
 from ...activations import Activation, resolve_activation
 from ..base import Initializer
+from ..basic_rnn import ActivationCell
 from ..sizes import SingleState
-from ._common import ActivationCell, SplitCell, check_float, optional_init
+from ._common import SplitCell, check_float, optional_init
 
 __all__ = ["UGRNNCell", "IntersectionRNNCell", "SRUCell"]
 
