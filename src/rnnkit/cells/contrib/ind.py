@@ -60,7 +60,23 @@ class IndRNNCell(ActivationCell):
         return h, h
 
 
-class IndyGRUCell(SingleState, SplitCell):
+class _IndyCell(SplitCell):
+    """What IndyGRU and IndyLSTM share: the activation and the two optional initialisers."""
+
+    def _init_indy(
+        self,
+        activation: str | Activation | None,
+        kernel_initializer: Initializer | None,
+        bias_initializer: Initializer | None,
+    ) -> None:
+        where = type(self).__name__
+        self._activation, self.activation_name = resolve_activation(where, activation)
+        self._kernel_init = optional_init(where, "kernel_initializer", kernel_initializer)
+        self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
+        self._finish_init()
+
+
+class IndyGRUCell(SingleState, _IndyCell):
     r"""GRU with diagonal recurrent weights (IndyGRU; TF's reset-before form)::
 
         r, u = split(sigmoid(x @ gates/kernel_w + [h, h] * gates/kernel_u + gates/bias), 2)
@@ -106,11 +122,7 @@ class IndyGRUCell(SingleState, SplitCell):
         **kwargs: Any,
     ) -> None:
         super().__init__(num_units, **kwargs)
-        where = type(self).__name__
-        self._activation, self.activation_name = resolve_activation(where, activation)
-        self._kernel_init = optional_init(where, "kernel_initializer", kernel_initializer)
-        self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
-        self._finish_init()
+        self._init_indy(activation, kernel_initializer, bias_initializer)
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new, k_init = self.num_units, self._new_parameter, self._kernel_init
@@ -140,7 +152,7 @@ class IndyGRUCell(SingleState, SplitCell):
         return new_h, new_h
 
 
-class IndyLSTMCell(LSTMState, SplitCell):
+class IndyLSTMCell(LSTMState, _IndyCell):
     r"""Basic LSTM with diagonal recurrent weights (IndyLSTM, Gonnet & Deselaers 2019)::
 
         i, j, f, o = split(x @ kernel_w + [h, h, h, h] * kernel_u + bias, 4)
@@ -179,10 +191,7 @@ class IndyLSTMCell(LSTMState, SplitCell):
         super().__init__(num_units, **kwargs)
         where = type(self).__name__
         self.forget_bias = check_float(where, "forget_bias", forget_bias)
-        self._activation, self.activation_name = resolve_activation(where, activation)
-        self._kernel_init = optional_init(where, "kernel_initializer", kernel_initializer)
-        self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
-        self._finish_init()
+        self._init_indy(activation, kernel_initializer, bias_initializer)
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter
