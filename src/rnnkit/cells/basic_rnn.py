@@ -12,7 +12,7 @@ from .base import LayerCell
 from .fused_spec import FusedSpec, rnn_spec
 from .sizes import SingleState
 
-__all__ = ["BasicRNNCell"]
+__all__ = ["ActivationCell", "BasicRNNCell"]
 
 
 class ActivationCell(SingleState, LayerCell):
