@@ -55,9 +55,13 @@ class LuongAttention(AttentionMechanism):
         self.attention_g: nn.Parameter | None = None
         AttentionMechanism.__init__(self, *args, False, dtype, name)
 
+    def _scoring_attributes(self) -> tuple[str, ...]:
+        return ("attention_g",) if self.scale else ()
+
     def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
         if self.scale:
-            self.attention_g = new_param(torch.ones((), dtype=dtype, device=device))
+            g = torch.ones((), dtype=dtype, device=device)
+            self.attention_g = new_param(g, self.attention_g)
 
     def score(self, query: torch.Tensor) -> torch.Tensor:
         return luong_score(type(self).__name__, query, self.keys, self.attention_g)
@@ -118,14 +122,18 @@ class BahdanauAttention(AttentionMechanism):
         self.attention_b: nn.Parameter | None = None
         AttentionMechanism.__init__(self, *args, True, dtype, name)
 
+    def _scoring_attributes(self) -> tuple[str, ...]:
+        return ("attention_v", "attention_g", "attention_b") if self.normalize else ("attention_v",)
+
     def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
         units = self.num_units
         v = torch.empty(units, dtype=dtype, device=device)
-        self.attention_v = new_param(_glorot_1d(v))
+        self.attention_v = new_param(_glorot_1d(v), self.attention_v)
         if self.normalize:
             g = torch.full((), math.sqrt(1.0 / units), dtype=dtype, device=device)
-            self.attention_g = new_param(g)
-            self.attention_b = new_param(torch.zeros(units, dtype=dtype, device=device))
+            self.attention_g = new_param(g, self.attention_g)
+            b = torch.zeros(units, dtype=dtype, device=device)
+            self.attention_b = new_param(b, self.attention_b)
 
     def score(self, query: torch.Tensor) -> torch.Tensor:
         assert self.query_layer is not None and self.attention_v is not None

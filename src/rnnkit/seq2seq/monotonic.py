@@ -133,11 +133,13 @@ class _Monotonic(AttentionMechanism):
             self._generator.manual_seed(int(self.sigmoid_noise_seed))
         return self._generator
 
+    def _scoring_attributes(self) -> tuple[str, ...]:
+        return (*super()._scoring_attributes(), "attention_score_bias")
+
     def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
         super()._build_scoring(dtype, device)
-        self.attention_score_bias = new_param(
-            torch.full((), self.score_bias_init, dtype=dtype, device=device)
-        )
+        bias = torch.full((), self.score_bias_init, dtype=dtype, device=device)
+        self.attention_score_bias = new_param(bias, self.attention_score_bias)
 
     def score(self, query: torch.Tensor) -> torch.Tensor:
         """The flavour's score plus the scalar ``attention_score_bias``."""
