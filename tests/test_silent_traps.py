@@ -188,7 +188,9 @@ def test_an_early_optimizer_trains_the_attention_and_decoder_layers(mechanism):
     decoder = rk.seq2seq.BasicDecoder(cell, helper, cell.zero_state(B), output_layer=proj)
     outputs, _, _ = rk.seq2seq.dynamic_decode(decoder)
     names = rk.tf_variables(decoder, scope="decoder")
-    assert all(id(p) in held for p in names.values()), sorted(n for n, p in names.items() if id(p) not in held)
+    assert all(id(p) in held for p in names.values()), sorted(
+        n for n, p in names.items() if id(p) not in held
+    )
     before = {n: p.detach().clone() for n, p in names.items()}
     outputs.rnn_output.square().sum().backward()
     opt.step()
