@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -166,7 +167,7 @@ class Model(nn.Module):
         return self.out(y if self.shape.head == "per_step" else y[:, -1])
 
 
-def build(shape: Shape, column: str, seed: int = 0, device: str = "cpu"):
+def build(shape: Shape, column: str, seed: int = 0, device: str = "cpu") -> tuple[Any, ...]:
     """``(model, batch inputs, targets, loss_fn, optimizer)`` for one column of one shape, on ``device``."""
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
