@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the sdist and the wheel, check what the wheel holds, install it into a fresh virtual environment and run
-# it there: what a user gets from `pip install rnnkit[tasks]`. scripts/test.sh (so CI) runs this after lint.sh.
+# it there: what a user gets from `pip install rnnkit` (core: help, inspect), then `pip install rnnkit[tasks]`.
+# scripts/test.sh (so CI) runs this after lint.sh.
 # A file missing from the package (a module, a data file, py.typed) fails here even when the editable install in
 # .venv hides it.
 set -euo pipefail
@@ -45,14 +46,42 @@ print(f"check_wheel.sh: wheel holds {len(names)} files: all {len(modules)} modul
       f"all {len(wanted)} files of scripts/wheel_files.txt")
 PY
 
-# 3. A fresh environment (no system site-packages), torch from the constraints pin, the wheel with its tasks extra.
+# 3. A fresh environment (no system site-packages), torch from the constraints pin, first the wheel alone: what
+#    `pip install rnnkit` gives (torch + numpy). The command must start, inspect a TF checkpoint, and name the
+#    extra a task needs in one line (exit 2).
 t1=$SECONDS
 "$base" -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  -c "$root/scripts/constraints.txt" "$wheel[tasks]"
-echo "check_wheel.sh: installed into a fresh venv ($((SECONDS - t1)) s)"
+  -c "$root/scripts/constraints.txt" "$wheel"
+echo "check_wheel.sh: installed the wheel without extras into a fresh venv ($((SECONDS - t1)) s)"
+(
+  cd "$work"
+  "$work/venv/bin/python" -c "
+import importlib.util
+present = [m for m in ('safetensors', 'matplotlib', 'tqdm', 'tensorboard') if importlib.util.find_spec(m)]
+assert not present, f'a core install should not have {present}'
+"
+  "$work/venv/bin/rnnkit" --help >/dev/null
+  "$work/venv/bin/rnnkit" inspect "$root/tests/fixtures/checkpoints/basic_lstm/model.ckpt" \
+    | grep -q "rnn/basic_lstm_cell/kernel" || { echo "check_wheel.sh: core rnnkit inspect FAILED" >&2; exit 1; }
+  set +e
+  err="$("$work/venv/bin/rnnkit" train sine --out "$work/core-run" 2>&1 >/dev/null)"
+  rc=$?
+  set -e
+  if [ "$rc" -ne 2 ] || [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ] || [[ "$err" != *"pip install 'rnnkit[tasks]'"* ]]; then
+    echo "check_wheel.sh: core rnnkit train should say in one line (exit 2) to install rnnkit[tasks]; got rc=$rc: $err" >&2
+    exit 1
+  fi
+)
+echo "check_wheel.sh: core install: rnnkit --help, inspect of a TF checkpoint, train names the extra ok"
 
-# 4. Run it from outside the clone.
+# 4. The tasks extra on top (torch stays), as `pip install rnnkit[tasks]` gives it.
+t1=$SECONDS
+"$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  -c "$root/scripts/constraints.txt" "$wheel[tasks]"
+echo "check_wheel.sh: installed the tasks extra ($((SECONDS - t1)) s)"
+
+# 5. Run it from outside the clone.
 t2=$SECONDS
 cd "$work"
 "$work/venv/bin/python" -c "

@@ -14,6 +14,13 @@ from tests.test_errors_core import BAD, B, D, H, T, gru, lstm, lstm_values, stac
 
 C = Case
 
+
+def _shared_in_nested():
+    shared = gru()
+    inner = rk.MultiRNNCell([rk.ResidualWrapper(shared), rk.GRUCell(H)])
+    return rk.MultiRNNCell([inner, rk.GRUCell(H), rk.DropoutWrapper(shared)])
+
+
 # A table: one case per 3-4 lines reads better than the formatter's 9 lines per case.
 # fmt: off
 CASES = [
@@ -78,6 +85,27 @@ CASES = [
     C("num_proj-float", "LSTMCell", "num_proj", "a float",
       lambda: rk.LSTMCell(H, num_proj=7.0), ValueError,
       "LSTMCell: expected num_proj to be a positive int or None, got 7.0"),
+    C("gru-kernel_initializer-float", "GRUCell", "kernel_initializer", "a number",
+      lambda: rk.GRUCell(H, kernel_initializer=0.1), TypeError,
+      "GRUCell: expected kernel_initializer to be None or a callable that fills a tensor in place "
+      "(e.g. torch.nn.init.orthogonal_), got float 0.1"),
+    C("gru-bias_initializer-str", "GRUCell", "bias_initializer", "a name",
+      lambda: rk.GRUCell(H, bias_initializer="zeros"), TypeError,
+      "GRUCell: expected bias_initializer to be None or a callable that fills a tensor in place "
+      "(e.g. torch.nn.init.orthogonal_), got str 'zeros'"),
+    C("lstm-initializer-str", "LSTMCell", "initializer", "a name",
+      lambda: rk.LSTMCell(H, initializer="glorot_uniform"), TypeError,
+      "LSTMCell: expected initializer to be None or a callable that fills a tensor in place "
+      "(e.g. torch.nn.init.orthogonal_), got str 'glorot_uniform'"),
+    C("multi-same-cell", "MultiRNNCell", "cells", "one cell object twice ([cell] * 2)",
+      lambda: rk.MultiRNNCell([lstm()] * 2), ValueError,
+      "MultiRNNCell: expected a distinct cell object per layer, got the same BasicLSTMCell object in cells[0] "
+      "and cells[1]; make one cell per layer, e.g. [rk.BasicLSTMCell(...) for _ in range(2)] instead of "
+      "[cell] * 2"),
+    C("multi-same-cell-nested", "MultiRNNCell", "cells", "one cell object in two layers, inside wrappers or a "
+      "nested MultiRNNCell", lambda: _shared_in_nested(), ValueError,
+      "MultiRNNCell: expected a distinct cell object per layer, got the same GRUCell object in cells[0] "
+      "and cells[2]; make one cell per layer, e.g. [rk.GRUCell(...) for _ in range(3)] instead of [cell] * 3"),
     C("multi-empty", "MultiRNNCell", "cells", "an empty list",
       lambda: rk.MultiRNNCell([]), ValueError, "MultiRNNCell: expected at least one cell, got an empty list"),
     C("multi-one-cell", "MultiRNNCell", "cells", "a cell instead of a list",

@@ -20,10 +20,12 @@ RANKS = {
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
     "unroll": 3,
     "tf_names": 4,
-    "seq2seq": 4,
-    "legacy_seq2seq": 5,  # TF1's list-based seq2seq: cells, unrolls and seq2seq's layers  # attention, decoders, beam search: cells + unrolls' checks (TF names via named_tf_variables)
+    "seq2seq": 4,  # attention, decoders, beam search: cells + unrolls' checks (TF names via named_tf_variables)
+    "layers": 4,  # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState)
+    "legacy_seq2seq": 5,  # TF1's list-based seq2seq: cells, unrolls and seq2seq's layers
     "tf_checkpoint": 5,
     "data": 6,  # MNIST/synthetic data: no rnnkit import
+    "export": 6,  # ONNX / TorchScript export of any module: torch (+ onnx) only
     "train": 6,  # the generic loop: no rnnkit import (no task, plot or CLI knowledge)
     "plots": 7,  # matplotlib figures from plain arrays
     "tasks": 8,  # models (cells + unrolls via the facade) + data + loss + plots they own

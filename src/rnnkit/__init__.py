@@ -9,7 +9,7 @@
 ['rnn/basic_lstm_cell/kernel', 'rnn/basic_lstm_cell/bias']
 """
 
-from . import fused, legacy_seq2seq, nest, seq2seq, tf_checkpoint
+from . import export, fused, legacy_seq2seq, nest, seq2seq, tf_checkpoint
 from ._version import __version__
 from .cells import (
     BasicLSTMCell,
@@ -28,6 +28,7 @@ from .cells import (
     RNNCell,
     begin_sequence,
 )
+from .layers import RNN, BidirectionalRNN, TrainableInitialState
 from .tf_checkpoint.loading import load_tf_checkpoint, save_tf_checkpoint
 from .tf_names import (
     load_tf_variable_dict,
@@ -51,6 +52,7 @@ from .unroll import (
 __all__ = [
     "__version__",
     "nest",
+    "export",
     "fused",
     "seq2seq",
     "legacy_seq2seq",
@@ -86,4 +88,7 @@ __all__ = [
     "tf_variables_bidirectional",
     "tf_variables_stack_bidirectional",
     "load_tf_variable_dict",
+    "RNN",
+    "BidirectionalRNN",
+    "TrainableInitialState",
 ]

@@ -5,7 +5,8 @@ value or shape)."""
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -13,8 +14,11 @@ import torch
 __all__ = [
     "autocast_enabled",
     "check_float_tensor",
+    "check_initializer",
     "check_positive_int",
     "describe",
+    "sequence_items",
+    "tf_device_to_torch",
     "to_torch_device",
     "to_torch_dtype",
 ]
@@ -48,7 +52,13 @@ def describe(x: Any) -> str:
 
 
 def check_positive_int(where: str, name: str, value: Any) -> int:
-    """Accept a positive integer (numpy integers too, as TF did); return it as a Python int."""
+    """Accept a positive integer (numpy integers too, as TF did); return it as a Python int.
+
+    While ``torch.jit.trace`` records a model (``rk.export``), sizes read from tensor shapes are 0-d int64
+    tensors; they are passed through so the exported graph keeps the size symbolic.
+    """
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and torch.jit.is_tracing():
+        return value  # type: ignore[return-value]
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{where}: expected {name} to be a positive int, got {describe(value)}")
     if value <= 0:
@@ -56,10 +66,35 @@ def check_positive_int(where: str, name: str, value: Any) -> int:
     return int(value)
 
 
+# TF1's device strings, as programs ported from TF spell them (tf.device("/gpu:0"), tensorflow/nmt's
+# "/gpu:%d"): an optional "/job:localhost/replica:0/task:0" (this process), then "/device:TYPE:N" or "/TYPE:N".
+_TF_DEVICE = re.compile(
+    r"(?:/job:localhost)?(?:/replica:0)?(?:/task:0)?/(?:device:)?(cpu|gpu)(?::(\d+))?",
+    re.IGNORECASE,
+)
+TF_DEVICE_EXAMPLES = "'/gpu:0', '/device:CPU:0', '/job:localhost/replica:0/task:0/device:GPU:1'"
+
+
+def tf_device_to_torch(text: str) -> str | None:
+    """The torch device name for a TF device string (``"/gpu:1"`` → ``"cuda:1"``, ``"/device:CPU:0"`` →
+    ``"cpu"``), or None when ``text`` is not one. Another job, replica or task (a different process or machine in
+    TF's distributed runtime) is not this process's device, so it is not recognised."""
+    match = _TF_DEVICE.fullmatch(text)
+    if match is None:
+        return None
+    kind, index = match.group(1).lower(), match.group(2)
+    if kind == "cpu":
+        return "cpu"  # torch has one CPU device; TF's "/cpu:0" is it
+    return f"cuda:{int(index or 0)}"
+
+
 def to_torch_device(where: str, device: Any) -> torch.device | None:
-    """Accept None, a torch.device, a device string ("cuda:0") or an index; never leak torch's RuntimeError."""
+    """Accept None, a torch.device, a device string ("cuda:0", or TF's "/gpu:0") or an index; never leak
+    torch's RuntimeError."""
     if device is None or isinstance(device, torch.device):
         return device
+    if isinstance(device, str) and tf_device_to_torch(device) is not None:
+        return torch.device(tf_device_to_torch(device))  # type: ignore[arg-type]
     if isinstance(device, (str, int)) and not isinstance(device, bool):
         try:
             return torch.device(device)
@@ -68,6 +103,26 @@ def to_torch_device(where: str, device: Any) -> torch.device | None:
     raise ValueError(
         f"{where}: expected device to be a torch.device or a name like 'cpu' or 'cuda:0', got {device!r}"
     )
+
+
+def check_initializer(where: str, name: str, value: Any) -> None:
+    """An initialiser argument must be None or callable (called in place on the new tensor at build time); a
+    number or a name would otherwise fail only then, far from the constructor call."""
+    if value is not None and not callable(value):
+        raise TypeError(
+            f"{where}: expected {name} to be None or a callable that fills a tensor in place "
+            f"(e.g. torch.nn.init.orthogonal_), got {describe(value)}"
+        )
+
+
+def sequence_items(value: Any) -> list[Any] | None:
+    """The items of a list, tuple, ``nn.ModuleList`` or other sequence (never a str, bytes or tensor) as a
+    list; None for anything else."""
+    if isinstance(value, (str, bytes, torch.Tensor)):
+        return None
+    if isinstance(value, (Sequence, torch.nn.ModuleList)):
+        return list(value)
+    return None
 
 
 def check_float_tensor(where: str, name: str, x: Any) -> torch.Tensor:

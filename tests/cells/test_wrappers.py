@@ -80,9 +80,36 @@ def test_device_wrapper_on_cuda_from_cpu_inputs():
     torch.testing.assert_close(out, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "tf_device, torch_device",
+    [
+        ("/gpu:0", "cuda:0"),
+        ("/GPU:1", "cuda:1"),
+        ("/device:GPU:2", "cuda:2"),
+        ("/job:localhost/replica:0/task:0/device:GPU:1", "cuda:1"),
+        ("/cpu:0", "cpu"),
+        ("/CPU:0", "cpu"),
+        ("/device:CPU:0", "cpu"),
+        ("/job:localhost/replica:0/task:0/device:CPU:0", "cpu"),
+    ],
+)
+def test_device_wrapper_accepts_tf_device_strings(tf_device, torch_device):
+    # tensorflow/nmt and most TF1 code spell devices "/gpu:%d": GPU N is torch's cuda:N. An unbuilt cell has
+    # no parameters to move, so the GPU spellings are checked here without a GPU.
+    cell = rk.DeviceWrapper(rk.GRUCell(3), tf_device)
+    assert cell.device == torch.device(torch_device)
+    if cell.device.type == "cpu":
+        inner = randomize(rk.GRUCell(3, input_size=2))
+        x = torch.randn(4, 5, 2)
+        got = rk.dynamic_rnn(rk.DeviceWrapper(inner, tf_device), x)[0]
+        torch.testing.assert_close(got, rk.dynamic_rnn(inner, x)[0])
+
+
 def test_device_wrapper_errors():
     with pytest.raises(
-        ValueError, match="DeviceWrapper: expected a valid device string, got 'gpu:x'"
+        ValueError,
+        match=r"DeviceWrapper: expected a torch device name \('cpu', 'cuda:0'\) or a TF device string "
+        r"\('/gpu:0', .*\), got 'gpu:x'",
     ):
         rk.DeviceWrapper(rk.GRUCell(2), "gpu:x")
     with pytest.raises(

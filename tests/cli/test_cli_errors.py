@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from rnnkit.bench import speed
 from rnnkit.cli import main
 from rnnkit.cli.train import train_run
 from rnnkit.tasks import TASKS
@@ -193,9 +194,28 @@ CASES = [
     C("bench-threads", "bench", "--threads not a list of ints", lambda d: ["bench", "--threads", "x"],
       "argument --threads: expected a comma list of positive ints, got 'x'"),
     C("bench-target", "bench", "--target not a number", lambda d: ["bench", "--target", "abc"],
-      "argument --target: invalid float value: 'abc'"),
+      "argument --target: expected a positive number of seconds, got 'abc'"),
     C("bench-clock", "bench", "an unknown --clock", lambda d: ["bench", "--clock", "moon"],
       "argument --clock: invalid choice: 'moon'"),
+    C("bench-target-negative", "bench", "--target <= 0", lambda d: ["bench", "--target", "-1"],
+      "argument --target: expected a positive number of seconds, got '-1'"),
+    C("bench-repeats-zero", "bench", "--repeats < 1", lambda d: ["bench", "--repeats", "0"],
+      "argument --repeats: expected a positive int, got '0'"),
+    C("bench-threads-huge", "bench", "--threads above 4 per CPU (torch crashes)",
+      lambda d: ["bench", "--threads", "1,100000"], "argument --threads: expected thread counts of at most "),
+    C("bench-device-unknown", "bench", "an unknown --device", lambda d: ["bench", "--device", "tpu"],
+      "argument --device: expected cpu, cuda or cuda:N, got 'tpu'"),
+    C("bench-json-under-file", "bench", "--json under a file, checked before measuring",
+      lambda d: ["bench", "--json", str(d / "good" / "metrics.jsonl" / "b.json")],
+      "argument --json: expected a path in an existing directory, but '{d}/good/metrics.jsonl' is a file"),
+    C("bench-json-no-dir", "bench", "--json in a missing directory",
+      lambda d: ["bench", "--json", str(d / "nowhere" / "b.json")],
+      "argument --json: expected a path in an existing directory, but '{d}/nowhere' is missing"),
+    C("bench-json-dir", "bench", "--json naming a directory", lambda d: ["bench", "--json", str(d / "good")],
+      "argument --json: expected a file to write, got the directory '{d}/good'"),
+    C("bench-tf-python-missing", "bench", "--tf-python that is no executable",
+      lambda d: ["bench", "--tf-python", str(d / "nopython")],
+      "argument --tf-python: expected an executable python, got '{d}/nopython'"),
     C("presets-unknown-task", "presets", "an unknown task", lambda d: ["presets", "chess"], "unknown task 'chess'"),
     C("inspect-missing", "inspect", "PATH that does not exist", lambda d: ["inspect", str(d / "nothing")],
       "no checkpoint found (missing {d}/nothing.index)"),
@@ -283,7 +303,9 @@ def scratch(tmp_path, good_run, monkeypatch) -> Iterator[Path]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_cli_bad_input_is_one_line_and_exit_2(case, scratch, capsys):
+def test_cli_bad_input_is_one_line_and_exit_2(case, scratch, capsys, monkeypatch):
+    # A bad bench option must be refused before any measuring (--json used to fail after minutes of it).
+    monkeypatch.setattr(speed, "run", lambda *a, **k: pytest.fail("the benchmark ran"))
     if case.prepare is not None:
         case.prepare(scratch)
     capsys.readouterr()

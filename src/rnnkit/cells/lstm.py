@@ -9,6 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_initializer
 from ..activations import Activation, resolve_activation
 from .base import Initializer, LayerCell, check_state, keep_state_dtype, state_dtype
 from .state import LSTMStateTuple
@@ -266,6 +267,7 @@ class LSTMCell(_LSTMBase):
                 )
             num_proj = int(num_proj)
         self.num_proj = num_proj
+        check_initializer(where, "initializer", initializer)
         self._initializer = initializer
         self._finish_init()
 

@@ -9,10 +9,29 @@ import torch
 from torch import nn
 
 from .. import nest
-from .._checks import describe
+from .._checks import describe, sequence_items
 from .base import RNNCell, check_state
 
 __all__ = ["MultiRNNCell"]
+
+
+def _check_distinct(where: str, cells: list[RNNCell]) -> None:
+    """Refuse one cell object in two layers, also inside wrappers and nested stacks (``[cell] * 2``, an old
+    char-rnn idiom): it would silently share one set of weights listed under two TF names, and a checkpoint whose
+    layers differ would load one layer over the other."""
+    seen: dict[int, int] = {}
+    for i, layer in enumerate(cells):
+        for module in layer.modules():  # the layer itself, what it wraps, a nested stack's cells
+            if not isinstance(module, RNNCell):
+                continue
+            j = seen.setdefault(id(module), i)
+            if j != i:
+                kind = type(module).__name__
+                raise ValueError(
+                    f"{where}: expected a distinct cell object per layer, got the same {kind} object in "
+                    f"cells[{j}] and cells[{i}]; make one cell per layer, e.g. "
+                    f"[rk.{kind}(...) for _ in range({len(cells)})] instead of [cell] * {len(cells)}"
+                )
 
 
 class MultiRNNCell(RNNCell):
@@ -23,8 +42,8 @@ class MultiRNNCell(RNNCell):
         output = x_n;  new state = (state'_0, ..., state'_{n-1})
 
     Args:
-        cells: a non-empty list of cells (distinct objects: TF shares variables between repeated objects,
-            which is rarely what was meant; reusing one object here shares its parameters in the same way).
+        cells: a non-empty list, tuple or ``nn.ModuleList`` of cells, one distinct object per layer (the same
+            object twice, e.g. ``[cell] * 2``, is refused: it would share one set of weights between layers).
         state_is_tuple: True → the state is a tuple of the cells' states; False → the concatenation of their
             (non-nested) states on the last axis, as old TF code used.
 
@@ -39,15 +58,18 @@ class MultiRNNCell(RNNCell):
     ) -> None:
         super().__init__(name=name)
         where = type(self).__name__
-        if isinstance(cells, RNNCell) or not isinstance(cells, (list, tuple)):
+        items = None if isinstance(cells, RNNCell) else sequence_items(cells)
+        if items is None:
             raise TypeError(f"{where}: expected cells to be a list of cells, got {describe(cells)}")
-        if not cells:
+        if not items:
             raise ValueError(f"{where}: expected at least one cell, got an empty list")
-        for i, cell in enumerate(cells):
+        for i, cell in enumerate(items):
             if not isinstance(cell, RNNCell):
                 raise TypeError(
                     f"{where}: expected cells[{i}] to be an rnnkit cell, got {describe(cell)}"
                 )
+        _check_distinct(where, items)
+        cells = items
         if not isinstance(state_is_tuple, bool):
             raise TypeError(
                 f"{where}: expected state_is_tuple to be a bool, got {state_is_tuple!r}"

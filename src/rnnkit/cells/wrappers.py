@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from .. import nest
-from .._checks import describe
+from .._checks import TF_DEVICE_EXAMPLES, describe, tf_device_to_torch
 from .base import RNNCell
 from .dropout import DropoutWrapper, default_dropout_state_filter_visitor
 from .projection import InputProjectionWrapper, OutputProjectionWrapper
@@ -85,7 +85,9 @@ class DeviceWrapper(CellWrapper):
 
     Args:
         cell: the rnnkit cell to wrap.
-        device: a ``torch.device`` or device string (``"cuda:0"``, ``"cpu"``).
+        device: a ``torch.device``, a torch device string (``"cuda:0"``, ``"cpu"``) or a TF device string
+            (``"/gpu:0"``, ``"/device:CPU:0"``, ``"/job:localhost/replica:0/task:0/device:GPU:1"``; GPU N is
+            ``cuda:N``).
 
     TF names: none added.
     """
@@ -96,11 +98,13 @@ class DeviceWrapper(CellWrapper):
             raise TypeError(
                 f"DeviceWrapper: expected device to be a str or torch.device, got {describe(device)}"
             )
+        tf_name = tf_device_to_torch(device) if isinstance(device, str) else None
         try:
-            self.device = torch.device(device)
+            self.device = torch.device(tf_name or device)
         except RuntimeError as err:
             raise ValueError(
-                f"DeviceWrapper: expected a valid device string, got {device!r}"
+                "DeviceWrapper: expected a torch device name ('cpu', 'cuda:0') or a TF device string "
+                f"({TF_DEVICE_EXAMPLES}), got {device!r}"
             ) from err
         self.cell.to(self.device)
 

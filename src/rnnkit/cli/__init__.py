@@ -3,6 +3,7 @@ adding one (``inspect``, ``convert``, ``bench``) is a new module plus one entry 
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from importlib import import_module
 
@@ -19,7 +20,36 @@ COMMANDS = (
     "convert",
     "import-tf",
     "bench",
+    "export",
 )
+
+# A core install (`pip install rnnkit`: torch + numpy) runs help, `presets`, `bench`, and `inspect`/`convert` of
+# TF checkpoints. Running a task (training, its checkpoints, logs and plots) needs the `tasks` extra
+# (pyproject.toml): those commands check for it before they start, and any command that reaches for one of its
+# packages later (inspect of a run directory, a .safetensors file) says the same in one line.
+TASKS_EXTRA = ("safetensors", "matplotlib", "tqdm", "tensorboard")
+NEEDS_TASKS_EXTRA = ("train", "evaluate", "predict", "plot", "import-tf", "export")
+INSTALL_TASKS = "pip install 'rnnkit[tasks]'"
+
+
+def _missing(modules: tuple[str, ...]) -> list[str]:
+    missing = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a broken or half-installed package is missing too
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def _extra_error(prog: str, missing: list[str]) -> int:
+    print(
+        f"{prog}: error: needs the tasks extra (missing {', '.join(missing)}): {INSTALL_TASKS}",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def build_parser() -> Parser:
@@ -47,8 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     prog = f"rnnkit {args.command}"
+    if args.command in NEEDS_TASKS_EXTRA and _missing(TASKS_EXTRA):
+        return _extra_error(prog, _missing(TASKS_EXTRA))
     try:
         return int(args.func(args) or 0)
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] not in TASKS_EXTRA:
+            raise
+        return _extra_error(prog, [(e.name or "").split(".")[0]])
     except (
         UsageError,
         MnistError,
@@ -70,4 +106,4 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-__all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
+__all__ = ["COMMANDS", "NEEDS_TASKS_EXTRA", "TASKS_EXTRA", "UsageError", "build_parser", "main"]

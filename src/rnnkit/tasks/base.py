@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..export import ExportSpec
 from ..train import LoopConfig
 from ..train.distributed import process_rank
 
@@ -156,6 +157,10 @@ class Task:
         return None
 
     # ---- outputs -------------------------------------------------------------------------------
+    def export_spec(self) -> ExportSpec:
+        """The trained model as a plain function of tensors, for ``rnnkit export`` (``rnnkit.export``)."""
+        raise ConfigError(f"task {self.name} has no export")
+
     def make_plots(self, run_dir: Path) -> list[Path]:
         """Write this task's PNG/GIF figures into ``run_dir``; returns the files written."""
         return []

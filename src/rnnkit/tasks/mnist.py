@@ -16,6 +16,7 @@ from torch import nn
 import rnnkit as rk
 
 from ..data.mnist import Mnist, load_mnist
+from ..export import ExportSpec
 from ..train import EpochSampler
 from ..train.distributed import launch_world_size
 from .base import Task
@@ -278,6 +279,11 @@ class MnistTask(Task):
                 torch.from_numpy(data.train_labels[v:]).to(self.device),
             )
         return self._train
+
+    def export_spec(self) -> ExportSpec:
+        """``images [B, 28, 28]`` (pixels in [0, 1]) → ``logits [B, 10]``; the batch stays dynamic."""
+        x = torch.rand(2, 28, 28, device=self.device)
+        return ExportSpec(self.model, (x,), ["images"], ["logits"], {"images": {0: "batch"}})
 
     def build_model(self) -> MnistModel:
         return MnistModel(self.config["model"])

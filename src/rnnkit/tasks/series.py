@@ -21,6 +21,7 @@ from torch import nn
 import rnnkit as rk
 
 from ..data.synthetic import SeriesWindows, next_step_pairs, seed004_window, series
+from ..export import ExportSpec
 from ..train.distributed import own_rows
 from .base import ConfigError, Task
 from .common import TFDense
@@ -103,6 +104,11 @@ class SeriesTask(Task):
         self.windows = SeriesWindows(
             c["n_steps"], c["resolution"], c["t_min"], c["t_max"], c["heldout"]
         )
+
+    def export_spec(self) -> ExportSpec:
+        """``x [B, T, 1]`` → ``y [B, T, 1]``; batch and time stay dynamic on the fused path."""
+        x = torch.rand(2, self.config["n_steps"], 1, device=self.device)
+        return ExportSpec(self.model, (x,), ["x"], ["y"], {"x": {0: "batch", 1: "time"}})
 
     def build_model(self) -> SeriesModel:
         return SeriesModel(self.config["num_units"])

@@ -18,22 +18,33 @@ from torch import nn
 import rnnkit as rk
 
 from ..data.synthetic import sine_batch
+from ..export import ExportSpec
 from ..train.distributed import gather_rows, own_rows
 from .base import Task
 from .common import TFDense, state_to_tensors, tensors_to_state
 
 
 class SineModel(nn.Module):
-    """``[B, T, 1]`` → dense 1→H → BasicLSTMCell(H) (``dynamic_rnn``) → dense H→1 per step ``[B, T, 1]``."""
+    """``[B, T, 1]`` → dense 1→H → BasicLSTMCell(H) → dense H→1 per step ``[B, T, 1]``.
+
+    The recurrent layer is a stateful ``rk.RNN``: each call starts from the final state of the previous one
+    (detached: truncated back-propagation through time), as seed 000 fed ``final_state`` back as
+    ``initial_state``. ``forward(x, state)`` with an explicit state (export) starts from that state instead.
+    """
 
     def __init__(self, cell_size: int, init: dict[str, Any]) -> None:
         super().__init__()
         self.in_hidden = TFDense(1, cell_size, **init)
-        self.cell = rk.BasicLSTMCell(cell_size, forget_bias=1.0, input_size=cell_size)
+        cell = rk.BasicLSTMCell(cell_size, forget_bias=1.0, input_size=cell_size)
+        self.rnn = rk.RNN(cell, stateful=True)
         self.out_hidden = TFDense(cell_size, 1, **init)
 
-    def forward(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        outputs, final = rk.dynamic_rnn(self.cell, self.in_hidden(x), initial_state=state)
+    @property
+    def cell(self) -> rk.BasicLSTMCell:
+        return self.rnn.cell  # type: ignore[return-value]
+
+    def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        outputs, final = self.rnn(self.in_hidden(x), initial_state=state)
         return self.out_hidden(outputs), final
 
     def tf_variables(self) -> dict[str, nn.Parameter]:
@@ -67,6 +78,21 @@ def seed_cost(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         softmax_loss_function=_squared_error,
     )
     return losses.sum() / flat_y.numel()
+
+
+class SineStream(nn.Module):
+    """The sine model as a function of tensors only (for export): ``(x [B, T, 1], c [B, H], h [B, H])`` →
+    ``(y [B, T, 1], c' [B, H], h' [B, H])``; a server carries ``c, h`` from call to call as training did."""
+
+    def __init__(self, model: SineModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, x: torch.Tensor, c: torch.Tensor, h: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        y, final = self.model(x, rk.LSTMStateTuple(c, h))
+        return y, final.c, final.h
 
 
 class SineTask(Task):
@@ -106,8 +132,29 @@ class SineTask(Task):
 
     def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:
         super().__init__(config, data_dir)
-        self.carry = self._zero_state()
+        # The stateful layer carries the state from window to window (train_loss may call the model through a
+        # DDP wrapper, so the layer is kept here too).
+        self.stream: rk.RNN = self.model.rnn
+        self.stream.state = self._zero_state()
         self.next_step = 0
+
+    @property
+    def carry(self) -> Any:
+        """The state carried into the next training window (the stateful layer's)."""
+        return self.stream.state
+
+    def export_spec(self) -> ExportSpec:
+        """``SineStream``: one window and the carried state in, predictions and the next state out."""
+        x = torch.rand(2, self.config["time_steps"], 1, device=self.device)
+        c, h = self.model.cell.zero_state(2, device=self.device)
+        dynamic = {"x": {0: "batch", 1: "time"}, "c": {0: "batch"}, "h": {0: "batch"}}
+        return ExportSpec(
+            SineStream(self.model).eval(),
+            (x, c, h),
+            ["x", "c", "h"],
+            ["y", "c_out", "h_out"],
+            dynamic,
+        )
 
     def build_model(self) -> SineModel:
         return SineModel(self.config["cell_size"], self.config["init"])
@@ -130,18 +177,20 @@ class SineTask(Task):
 
     def train_loss(self, step: int) -> tuple[torch.Tensor, int]:
         x, y, _ = self._window(step)
-        pred, final = self.model(x, self.carry)
-        self.carry = rk.nest.map_structure(lambda t: t.detach(), final)
+        pred, _ = self.model(x)  # from the carried state; the layer keeps the new one
         self.next_step = step + 1
         return seed_cost(pred, y), x.shape[0]
 
     def _rollout(self, n_windows: int) -> list[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
         """Predictions on the next ``n_windows`` windows from the carried state (which is not changed)."""
-        state, out = self.carry, []
-        for k in range(self.next_step, self.next_step + n_windows):
-            x, y, xs = self._window(k)
-            pred, state = self.model(x, state)
-            out.append((xs, y, pred))
+        kept, out = self.stream.state, []
+        try:
+            for k in range(self.next_step, self.next_step + n_windows):
+                x, y, xs = self._window(k)
+                pred, _ = self.model(x)
+                out.append((xs, y, pred))
+        finally:
+            self.stream.state = kept
         return out
 
     def evaluate(self) -> dict[str, float]:
@@ -167,10 +216,10 @@ class SineTask(Task):
                 f"sine: the checkpoint carries {state['carry/0'].shape[0]} rows, this run "
                 f"{bs} x {self.world_size} processes; resume with the number of processes it was trained with"
             )
-        self.carry = tensors_to_state(
+        self.stream.state = tensors_to_state(
             "carry",
             {k: v[rows].to(self.device) for k, v in state.items() if k.startswith("carry/")},
-            self.carry,
+            self._zero_state(),
         )
         self.next_step = int(state["next_step"])
 

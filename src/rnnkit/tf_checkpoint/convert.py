@@ -19,9 +19,12 @@ __all__ = ["checkpoint_to_safetensors", "safetensors_to_checkpoint"]
 def _safetensors_numpy() -> Any:
     try:
         import safetensors.numpy as st
-    except ImportError:  # pragma: no cover - safetensors is in the tasks extra
-        raise ImportError(
-            "converting to/from safetensors needs the 'safetensors' package: pip install 'rnnkit[tasks]'"
+    except (
+        ModuleNotFoundError
+    ) as e:  # safetensors is in the tasks extra; `name` lets the CLI say so
+        raise ModuleNotFoundError(
+            "converting to/from safetensors needs the 'safetensors' package: pip install 'rnnkit[tasks]'",
+            name=e.name,
         ) from None
     return st
 

@@ -37,8 +37,6 @@ from typing import Any, cast
 
 import numpy as np
 import torch
-from safetensors import safe_open
-from safetensors.torch import save as st_save
 
 FORMAT = "rnnkit-checkpoint-1"
 
@@ -203,7 +201,21 @@ def save_checkpoint(
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         if not _writer_alive(stale.name[len(path.name) + 2 :]):  # left by a writer that was killed
             stale.unlink(missing_ok=True)
-    atomic_write_bytes(path, st_save(tensors, metadata=header))
+    atomic_write_bytes(path, _safetensors().torch.save(tensors, metadata=header))
+
+
+def _safetensors() -> Any:
+    """The safetensors package, imported when a checkpoint is written or read rather than with this module: a
+    core install (torch + numpy) has no safetensors, and importing rnnkit.train (so the ``rnnkit`` command)
+    must work there."""
+    try:
+        import safetensors.torch
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(
+            f"rnnkit checkpoints need the safetensors package: pip install 'rnnkit[tasks]' ({e})",
+            name=e.name,
+        ) from None
+    return safetensors
 
 
 def _writer_alive(tail: str) -> bool:
@@ -239,6 +251,8 @@ class Checkpoint:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        # Outside the try: a missing package is not a damaged file.
+        safe_open = _safetensors().safe_open
         try:
             with safe_open(str(self.path), framework="pt") as f:
                 header = f.metadata() or {}

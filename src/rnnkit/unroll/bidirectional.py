@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from .. import nest
-from .._checks import describe, to_torch_dtype
+from .._checks import describe, sequence_items, to_torch_dtype
 from ..cells.base import RNNCell, check_state
 from ..fused import decide, one_call_bidirectional, run_fused_bidirectional
 from ._checks import check_sequence_length, initial_state_or_zeros
@@ -187,7 +187,9 @@ def bidirectional_dynamic_rnn(
 
 def _check_step_list(where: str, inputs: Any, dtype: Any = None) -> tuple[int, torch.Tensor]:
     """``(B, first leaf)`` of a list of per-step inputs, checked as ``static_rnn`` checks them."""
-    batch, like = check_step_list(where, inputs)
+    # one [B, T, D] tensor: point at the dynamic counterpart of this unroll
+    dynamic = {"stack_bidirectional_rnn": "stack_bidirectional_dynamic_rnn"}
+    batch, like = check_step_list(where, inputs, dynamic.get(where, "bidirectional_dynamic_rnn"))
     _check_dtype(where, dtype, like)
     return batch, like
 
@@ -252,7 +254,7 @@ def _check_stack(
     where: str, cells_fw: Any, cells_bw: Any, initial_states_fw: Any, initial_states_bw: Any
 ) -> None:
     for name, cells in (("cells_fw", cells_fw), ("cells_bw", cells_bw)):
-        if not isinstance(cells, (list, tuple)):
+        if isinstance(cells, RNNCell) or sequence_items(cells) is None:  # a ModuleList too
             raise TypeError(
                 f"{where}: expected {name} to be a list of cells (one per layer), got {describe(cells)}"
             )

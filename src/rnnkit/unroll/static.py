@@ -16,12 +16,15 @@ from ._loop import run_steps, zero_padding_steps
 __all__ = ["static_rnn"]
 
 
-def check_step_list(where: str, inputs: Any) -> tuple[int, torch.Tensor]:
-    """Check a non-empty list of per-step structures of ``[B, D]`` tensors; return ``(B, first leaf)``."""
+def check_step_list(
+    where: str, inputs: Any, dynamic: str = "dynamic_rnn"
+) -> tuple[int, torch.Tensor]:
+    """Check a non-empty list of per-step structures of ``[B, D]`` tensors; return ``(B, first leaf)``.
+    ``dynamic`` names the unroll a caller with one ``[B, T, D]`` tensor should use instead."""
     if isinstance(inputs, torch.Tensor):
         raise TypeError(
             f"{where}: expected inputs to be a list of [B, D] tensors, got a tensor of shape "
-            f"{tuple(inputs.shape)}; use dynamic_rnn for one [B, T, D] tensor (or list(x.unbind(1)))"
+            f"{tuple(inputs.shape)}; use {dynamic} for one [B, T, D] tensor (or list(x.unbind(1)))"
         )
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(
