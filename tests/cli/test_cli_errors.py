@@ -177,7 +177,7 @@ CASES = [
     C("predict-no-run", "predict", "RUN_DIR missing", lambda d: ["predict"],
       "the following arguments are required: RUN_DIR"),
     C("predict-not-mnist", "predict", "a run of another task", lambda d: ["predict", str(d / "good")],
-      "predict works on mnist runs"),
+      "predict works on mnist and dates runs"),
     C("predict-damaged-checkpoint", "predict", "a damaged checkpoint", lambda d: ["predict", str(d / "run")],
       "Checkpoint: cannot read {d}/run/checkpoint.safetensors", _damage_checkpoint),
     C("plot-no-run", "plot", "RUN_DIR missing", lambda d: ["plot"], "the following arguments are required: RUN_DIR"),
