@@ -17,8 +17,9 @@ from tests.cli.test_cli_errors import cli_table  # noqa: E402  (needs the path s
 from tests.cli.test_core_install import core_install_table  # noqa: E402
 from tests.test_errors_cells import cells_table  # noqa: E402
 from tests.test_errors_core import core_table  # noqa: E402
-from tests.test_errors_seq2seq import seq2seq_table  # noqa: E402
+from tests.test_errors_dates import dates_table  # noqa: E402
 from tests.test_errors_layers import layers_table  # noqa: E402
+from tests.test_errors_seq2seq import seq2seq_table  # noqa: E402
 from tests.test_errors_surface import surface_table  # noqa: E402
 
 TABLES = {
@@ -29,6 +30,7 @@ TABLES = {
     "cli-table": cli_table,
     "core-install-table": core_install_table,
     "layers-table": layers_table,
+    "dates-table": dates_table,
 }
 
 
