@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -167,7 +167,7 @@ def encode(
     return ids, lengths
 
 
-def decode(ids: Sequence[int], chars: str) -> str:
+def decode(ids: Iterable[int] | np.ndarray, chars: str) -> str:
     """The text of target ids up to the first EOS (PAD/GO dropped)."""
     out = []
     for i in ids:

@@ -12,7 +12,7 @@ follow tensorflow/nmt's attention model (``tf_variables``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -157,7 +157,9 @@ class DatesModel(nn.Module):
                 "dynamic_seq2seq/encoder/bidirectional_rnn",
             ),
             **rk.tf_variables(self.cell, "dynamic_seq2seq/decoder"),
-            **rk.tf_variables(self.projection, "dynamic_seq2seq/decoder"),
+            **rk.tf_variables(
+                cast(Any, self.projection), "dynamic_seq2seq/decoder"
+            ),  # a Dense names its kernel too
         }
 
 
