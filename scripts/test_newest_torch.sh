@@ -37,17 +37,19 @@ case "$version" in
 esac
 echo "test_newest_torch.sh: fidelity tests on torch $version (CPU)"
 
-# The fidelity tests: TF fixture replays (cells, surface, checkpoints, names), the numerics and clip boundaries,
-# the unroll properties, the cell contract, the fused kernels.
+# The fidelity tests: TF fixture replays (cells, surface, contrib, checkpoints, names), the numerics and clip
+# boundaries, the unroll properties, the cell contract, the fused kernels, seq2seq's TF fixtures and NumPy reference.
 tests=(
   tests/test_tf_fixtures.py
   tests/test_tf_fixtures_surface.py
+  tests/test_tf_fixtures_contrib.py
   tests/test_tf_names.py
   tests/tf_checkpoint/test_read_fixtures.py
   tests/test_numerics.py
   tests/test_properties_unroll.py
   tests/contract
   tests/test_fused.py
+  tests/seq2seq
 )
 PYTHONPATH="$root/src" "$py" -m pytest -q -p no:cacheprovider "${tests[@]}" "$@"
 echo "test_newest_torch.sh: ok on torch $version ($((SECONDS - t0)) s)"

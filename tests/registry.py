@@ -377,6 +377,10 @@ CASES += [
     ),
 ]
 
+from tests.registry_block import CASES as _BLOCK  # noqa: E402  (built from the helpers above)
+from tests.registry_contrib import CASES as _CONTRIB  # noqa: E402  (built from the helpers above)
+
+CASES += _BLOCK + _CONTRIB
 CASE_IDS = [c.id for c in CASES]
 
 

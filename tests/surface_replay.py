@@ -153,8 +153,12 @@ def replay(
         loss = loss + (s * torch.from_numpy(arrays[f"r_state_{i}"])).sum()
     known = [(k, n) for k, n in enumerate(case["variables"]) if n in variables]
     wrt = [x, *init, *(variables[n] for _, n in known)]
+    # Only what requires a gradient is differentiated: a variable TF created but never used (contrib's
+    # layer-normalised LSTMs keep their bias as a buffer then) gets zero, as TF's None gradient.
+    live = [t for t in wrt if t.requires_grad]
     if loss.requires_grad:
-        grads = torch.autograd.grad(loss, wrt, allow_unused=True)
+        found = iter(torch.autograd.grad(loss, live, allow_unused=True))
+        grads = tuple(next(found) if t.requires_grad else None for t in wrt)
     else:  # every length 0: nothing depends on the inputs or the weights
         grads = tuple(torch.zeros_like(t) for t in wrt)
     grads = tuple(

@@ -191,6 +191,18 @@ CASES = [
       lambda: rk.load_tf_variables(lstm(), lstm_values(**{"rnn/basic_lstm_cell/bias": np.zeros(24, complex)})),
       TypeError, "load_tf_variables: expected a real-valued array for 'rnn/basic_lstm_cell/bias', got a numpy "
       "complex128 array of shape (24,)"),
+    C("load-value-complex-tensor", "load_tf_variables", "values", "a complex tensor",
+      lambda: rk.load_tf_variables(lstm(), lstm_values(**{"rnn/basic_lstm_cell/bias": torch.zeros(24, dtype=torch.complex64)})),
+      TypeError, "load_tf_variables: expected a real-valued array for 'rnn/basic_lstm_cell/bias', got a "
+      "torch.complex64 tensor of shape (24,)"),
+    C("load-value-bool", "load_tf_variables", "values", "a bool array (no weights)",
+      lambda: rk.load_tf_variables(lstm(), lstm_values(**{"rnn/basic_lstm_cell/bias": np.zeros(24, bool)})),
+      TypeError, "load_tf_variables: expected a real-valued array for 'rnn/basic_lstm_cell/bias', got a numpy "
+      "bool array of shape (24,)"),
+    C("load-value-bool-tensor", "load_tf_variables", "values", "a bool tensor",
+      lambda: rk.load_tf_variables(lstm(), lstm_values(**{"rnn/basic_lstm_cell/bias": torch.zeros(24, dtype=torch.bool)})),
+      TypeError, "load_tf_variables: expected a real-valued array for 'rnn/basic_lstm_cell/bias', got a "
+      "torch.bool tensor of shape (24,)"),
     C("load-strict", "load_tf_variables", "strict", "not a bool",
       lambda: rk.load_tf_variables(lstm(), lstm_values(), strict="yes"), TypeError,
       "load_tf_variables: expected strict to be a bool, got 'yes'"),

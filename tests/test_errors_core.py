@@ -163,6 +163,10 @@ CASES = [
     C("sequence_length-scalar", "dynamic_rnn", "sequence_length", "a scalar",
       lambda: rk.dynamic_rnn(lstm(), x3(), sequence_length=3), ValueError,
       "dynamic_rnn: expected sequence_length of shape [B] = (4,), got shape ()"),
+    C("sequence_length-meta", "dynamic_rnn", "sequence_length", "inputs on the meta device (no values)",
+      lambda: rk.dynamic_rnn(lstm().to("meta"), x3().to("meta"), sequence_length=[1] * B), ValueError,
+      "dynamic_rnn: expected sequence_length with values, got a tensor on the meta device (inputs on the meta "
+      "device need sequence_length=None)"),
     C("sequence_length-float-tensor", "dynamic_rnn", "sequence_length", "a float tensor",
       lambda: rk.dynamic_rnn(lstm(), x3(), sequence_length=torch.ones(B)), TypeError,
       "dynamic_rnn: expected sequence_length to hold integers, got torch.float32"),

@@ -566,6 +566,16 @@ CASES = [
         "dynamic_decode: expected maximum_iterations to be an int >= 0, got int -1",
     ),
     Case(
+        "dynamic-decode-impute-beam",
+        "rk.seq2seq.dynamic_decode",
+        "impute_finished",
+        "True with beam search",
+        lambda: S.dynamic_decode(beam_decoder(), impute_finished=True),
+        ValueError,
+        "dynamic_decode: expected impute_finished=False with BeamSearchDecoder (it reorders its beams and tracks "
+        "their finished flags itself), got True",
+    ),
+    Case(
         "tile-batch-multiplier",
         "rk.seq2seq.tile_batch",
         "multiplier",

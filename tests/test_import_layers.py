@@ -19,10 +19,15 @@ RANKS = {
     "cells": 1,
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
     "unroll": 3,
+    # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState) and whole-sequence layers
+    # (LSTMBlockFusedCell, the cuDNN layers): cells + unrolls + fused kernels
+    "layers": 4,
     "tf_names": 4,
-    "seq2seq": 4,  # attention, decoders, beam search: cells + unrolls' checks (TF names via named_tf_variables)
-    "layers": 4,  # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState)
+    "seq2seq": 4,  # attention, decoders, beam search: cells and the unrolls' checks
+    "nn": 4,  # rk.nn / rk.nn.rnn_cell: TF's spellings, re-exports of cells and unrolls only
     "legacy_seq2seq": 5,  # TF1's list-based seq2seq: cells, unrolls and seq2seq's layers
+    # rk.contrib.rnn / .cudnn_rnn / .seq2seq / .legacy_seq2seq: TF's spellings, re-exports only
+    "contrib": 5,
     "tf_checkpoint": 5,
     "data": 6,  # MNIST/synthetic data: no rnnkit import
     "export": 6,  # ONNX / TorchScript export of any module: torch (+ onnx) only

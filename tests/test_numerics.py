@@ -118,7 +118,8 @@ def test_half_precision_with_matching_parameters(case, dtype):
     out, state = rk.dynamic_rnn(cell, x.to(dtype), sequence_length=lengths)
     ref, _ = rk.dynamic_rnn(cell64, x, sequence_length=lengths)
     assert out.dtype == dtype and all(s.dtype == dtype for s in rk.nest.flatten(state))
-    torch.testing.assert_close(out.double(), ref, rtol=0, atol=HALF[dtype])
+    # relative too: an output that carries the inputs through (IntersectionRNNCell's y) exceeds 1 in size
+    torch.testing.assert_close(out.double(), ref, rtol=HALF[dtype], atol=HALF[dtype])
     for b, n in enumerate(lengths):
         assert not out[b, n:].any()
 

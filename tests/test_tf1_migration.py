@@ -80,6 +80,7 @@ def test_every_public_name_has_a_row():
         "tf_variables_bidirectional",
         "tf_variables_stack_bidirectional",
         "load_tf_variable_dict",
+        *(name for name in rk.cells.contrib.__all__ if hasattr(rk, name)),
     ]
     for name in surface:
         assert f"`rk.{name}" in text, name
@@ -171,3 +172,83 @@ def test_lstm_state_tuple():
         and state._fields == ("c", "h")
         and state.dtype == torch.float32
     )
+
+
+SYMBOLS = ROOT / "tests" / "tf1_symbols.json"
+STATUSES = {"same", "renamed", "not provided", "being added"}
+
+
+def _symbol_rows():
+    rows = {}
+    for line in GUIDE.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`tf."):
+            name = cells[0].strip("`")
+            assert name not in rows, f"two rows for {name}"
+            rows[name] = cells[1:]
+    return rows
+
+
+def _resolve(dotted: str):
+    obj, path = rk, "rnnkit"
+    for part in dotted.split("."):
+        path = f"{path}.{part}"
+        obj = getattr(obj, part) if hasattr(obj, part) else importlib.import_module(path)
+    return obj
+
+
+def test_every_tf1_symbol_has_a_row():
+    import json
+
+    data = json.loads(SYMBOLS.read_text())
+    expected = {
+        f"{mod}.{n}" for mod, names in data.items() if not mod.startswith("_") for n in names
+    }
+    assert len(expected) >= 120
+    rows = _symbol_rows()
+    assert (
+        set(rows) == expected
+    )  # every listed symbol has a row, and no row for a name TF does not export
+    for name, (status, what) in rows.items():
+        assert status in STATUSES, f"{name}: status {status!r}"
+        assert what, f"{name}: say what to use"
+        if status in ("same", "renamed"):
+            mentioned = re.findall(r"`rk\.([\w.]+)", what)
+            assert mentioned, f"{name}: a {status} row must name the rnnkit object"
+            for dotted in mentioned:
+                _resolve(dotted)
+
+
+def test_tf0_names_and_namespaces():
+    assert rk.rnn is rk.static_rnn and rk.bidirectional_rnn is rk.static_bidirectional_rnn
+    assert rk.nn.rnn is rk.static_rnn and rk.nn.dynamic_rnn is rk.dynamic_rnn
+    data = __import__("json").loads(SYMBOLS.read_text())
+    for name in data["tf.nn.rnn_cell"]:
+        assert getattr(rk.nn.rnn_cell, name) is getattr(rk, name)
+    for name in data["tf.contrib.cudnn_rnn"][:6]:
+        assert getattr(rk.contrib.cudnn_rnn, name) is getattr(rk, name)
+    assert rk.contrib.rnn.LSTMBlockCell is rk.LSTMBlockCell and rk.contrib.rnn.NASCell is rk.NASCell
+    assert rk.contrib.seq2seq is rk.seq2seq and rk.contrib.legacy_seq2seq is rk.legacy_seq2seq
+    with pytest.raises(AttributeError, match="rnnkit.contrib.rnn has no 'GridLSTMCell'"):
+        _ = rk.contrib.rnn.GridLSTMCell
+    torch.manual_seed(0)
+    cell = rk.GRUCell(3, input_size=2)
+    xs = list(torch.randn(4, 2, 2).unbind(0))
+    a, sa = rk.rnn(cell, xs)
+    b, sb = rk.static_rnn(cell, xs)
+    assert all(torch.equal(x, y) for x, y in zip(a, b)) and torch.equal(sa, sb)
+
+
+def test_contrib_rnn_picks_up_the_contrib_cells(monkeypatch):
+    import sys
+    import types
+
+    fake = types.ModuleType("rnnkit.cells.contrib")
+    fake.__all__ = ["FutureCell"]
+    fake.FutureCell = object()
+    monkeypatch.setitem(sys.modules, "rnnkit.cells.contrib", fake)
+    assert (
+        rk.contrib.rnn.FutureCell is fake.FutureCell
+    )  # no edit of the facade when a contrib cell lands
+    with pytest.raises(AttributeError, match="no 'TimeFreqLSTMCell'"):
+        _ = rk.contrib.rnn.TimeFreqLSTMCell

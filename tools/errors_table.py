@@ -15,7 +15,10 @@ sys.path.insert(0, str(ROOT))
 
 from tests.cli.test_cli_errors import cli_table  # noqa: E402  (needs the path set above)
 from tests.cli.test_core_install import core_install_table  # noqa: E402
+from tests.cli.test_settings_errors import settings_table  # noqa: E402
+from tests.test_errors_block import block_table  # noqa: E402
 from tests.test_errors_cells import cells_table  # noqa: E402
+from tests.test_errors_contrib import contrib_table  # noqa: E402
 from tests.test_errors_core import core_table  # noqa: E402
 from tests.test_errors_dates import dates_table  # noqa: E402
 from tests.test_errors_layers import layers_table  # noqa: E402
@@ -26,8 +29,11 @@ TABLES = {
     "core-table": core_table,
     "cells-table": cells_table,
     "surface-table": surface_table,
+    "block-table": block_table,
+    "contrib-table": contrib_table,
     "seq2seq-table": seq2seq_table,
     "cli-table": cli_table,
+    "settings-table": settings_table,
     "core-install-table": core_install_table,
     "layers-table": layers_table,
     "dates-table": dates_table,

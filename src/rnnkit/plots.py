@@ -19,9 +19,9 @@ import numpy as np
 from .train.rundir import read_jsonl
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def _read_jsonl(path: Path, lists: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     # rundir.read_jsonl: a torn last line (a kill during an append) is dropped, other damage names the file.
-    return read_jsonl(path)
+    return read_jsonl(path, lists)
 
 
 def _save(fig: Any, path: Path, tight: bool = True) -> Path:
@@ -130,7 +130,7 @@ def sine_gif(path: Path, snapshots: Path) -> Path | None:
     """How the prediction on the next window evolved during training (one frame per snapshot)."""
     from matplotlib.animation import FuncAnimation, PillowWriter
 
-    snaps = _read_jsonl(Path(snapshots))
+    snaps = _read_jsonl(Path(snapshots), lists=("xs", "true", "pred"))
     if not snaps:
         return None
     fig, ax = plt.subplots(figsize=(6, 3.2))

@@ -27,6 +27,24 @@ __all__ = [
 ]
 
 
+class _UnrollScope(str):
+    """The default ``scope``: ``"rnn"`` (the unrolls' scope); nothing for sequence layers that open their own
+    scope as TF's layers did (``LSTMBlockFusedCell``, the cuDNN layers: ``tf_scope_is_own = True``). An explicit
+    ``scope="rnn"`` is taken literally."""
+
+
+#: ``"rnn"`` as the default of every ``scope=`` argument (see ``_UnrollScope``).
+DEFAULT_SCOPE = _UnrollScope("rnn")
+
+
+def default_scope_for(module: Any, scope: str | None) -> str | None:
+    """``scope``, except that the default means no scope for a module that opens its own (a sequence layer,
+    marked by a true ``tf_scope_is_own`` attribute)."""
+    if scope is DEFAULT_SCOPE and getattr(module, "tf_scope_is_own", False):
+        return None
+    return scope
+
+
 class LoadResult(NamedTuple):
     """What ``load_tf_variables`` did not match (both empty in strict mode)."""
 
@@ -43,14 +61,15 @@ def _prefix(where: str, scope: str | None) -> str:
 
 
 def _check_module(where: str, cell: Any) -> None:
-    # Cells, and the other modules that name their TF variables (rk.seq2seq's decoders, Dense, mechanisms).
+    # Cells, and the other modules that name their TF variables (rk.seq2seq's decoders, Dense, mechanisms;
+    # the sequence layers LSTMBlockFusedCell and the cuDNN layers).
     if not isinstance(cell, RNNCell) and not (
         isinstance(cell, nn.Module) and callable(getattr(cell, "named_tf_variables", None))
     ):
         raise TypeError(f"{where}: expected an rnnkit cell, got {type(cell).__name__}")
 
 
-def tf_variables(cell: RNNCell, scope: str | None = "rnn") -> dict[str, nn.Parameter]:
+def tf_variables(cell: RNNCell, scope: str | None = DEFAULT_SCOPE) -> dict[str, nn.Parameter]:
     """The cell's parameters by full TF name (no ``:0``), in TF's variable-creation order.
 
     Also for the other modules that name their variables (``named_tf_variables``): ``rk.seq2seq``'s decoders
@@ -69,6 +88,7 @@ def collect_tf_variables(where: str, cell: RNNCell, scope: str | None) -> dict[s
 
 def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Parameter]:
     _check_module(where, cell)
+    scope = default_scope_for(cell, scope)
     result: dict[str, nn.Parameter] = {}
     for name, param in cell.named_tf_variables(_prefix(where, scope)):
         if param is None:
@@ -85,13 +105,14 @@ def _normalise_name(name: str) -> str:
 
 
 def _as_real_array(where: str, name: Any, value: Any) -> Any:
-    """Check one incoming name and value: a str name and a real-valued (int, float or bool) array or tensor."""
+    """Check one incoming name and value: a str name and a real-valued (int or float) array or tensor; complex
+    values would lose their imaginary part and bools are no weights, so both are refused."""
     if not isinstance(name, str):
         raise TypeError(
             f"{where}: expected TF names (str) as the keys of values, got {describe(name)}"
         )
     if isinstance(value, torch.Tensor):
-        if value.is_complex():
+        if value.is_complex() or value.dtype == torch.bool:
             raise TypeError(
                 f"{where}: expected a real-valued array for {name!r}, got {describe(value)}"
             )
@@ -100,7 +121,7 @@ def _as_real_array(where: str, name: Any, value: Any) -> Any:
         array = np.asarray(value)
     except (ValueError, TypeError):  # ragged lists: the message below says what was given
         array = np.asarray(None)
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "iuf":
         raise TypeError(
             f"{where}: expected a real-valued array for {name!r}, got {describe(value)}"
         )
@@ -108,7 +129,7 @@ def _as_real_array(where: str, name: Any, value: Any) -> Any:
 
 
 def load_tf_variables(
-    cell: RNNCell, values: Mapping[str, Any], scope: str | None = "rnn", strict: bool = True
+    cell: RNNCell, values: Mapping[str, Any], scope: str | None = DEFAULT_SCOPE, strict: bool = True
 ) -> LoadResult:
     """Copy arrays (numpy or torch, any float dtype) into the cell's parameters by full TF name.
 

@@ -21,7 +21,7 @@ def run_cli(argv, capsys):
         (["train", "mnist", "--preset", "nope"], "unknown preset 'nope' for task mnist"),
         (["train", "sine", "--epochs", "2"], "has no epochs"),
         (["train", "mnist", "--epochs", "1", "--max-steps", "3"], "not allowed with argument"),
-        (["train", "mnist", "--batch-size", "0"], "batch-size must be a positive integer"),
+        (["train", "mnist", "--batch-size", "0"], "batch_size: expected an integer >= 1, got 0"),
         (["train", "mnist", "--lr", "abc"], "invalid float value"),
         (["train", "mnist", "--device", "tpu"], "--device must be cpu or cuda"),
         (["train", "mnist", "--set", "oops"], "--set expects KEY=VALUE"),

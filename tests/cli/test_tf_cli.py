@@ -19,8 +19,8 @@ TINY = ["--max-steps", "2", "--batch-size", "4", "--set", "cell_size=4", "--set"
 SINE_TF_NAMES = {
     "in_hidden.kernel": "in_hidden/weights",
     "in_hidden.bias": "in_hidden/biases",
-    "cell.kernel": "LSTM_cell/rnn/basic_lstm_cell/kernel",
-    "cell.bias": "LSTM_cell/rnn/basic_lstm_cell/bias",
+    "rnn.cell.kernel": "LSTM_cell/rnn/basic_lstm_cell/kernel",
+    "rnn.cell.bias": "LSTM_cell/rnn/basic_lstm_cell/bias",
     "out_hidden.kernel": "out_hidden/weights",
     "out_hidden.bias": "out_hidden/biases",
 }
@@ -155,7 +155,7 @@ def test_inspect_run_dir_lists_tf_names(sine_run, capsys):
     rows = _table_rows(out)
     assert [r[0] for r in rows] == list(SINE_TF_NAMES.values())
     assert rows[2] == ("LSTM_cell/rnn/basic_lstm_cell/kernel", (8, 16), "float32")
-    assert "state_dict cell.kernel" in out
+    assert "state_dict rnn.cell.kernel" in out
 
 
 def test_import_tf_then_evaluate_predicts_like_tf(tmp_path, capsys):

@@ -2,6 +2,27 @@
 
 from .base import LayerCell, RNNCell
 from .basic_rnn import BasicRNNCell
+from .block import GRUBlockCell, GRUBlockCellV2, LSTMBlockCell
+from .contrib import (
+    AttentionCellWrapper,
+    Conv1DLSTMCell,
+    Conv2DLSTMCell,
+    Conv3DLSTMCell,
+    ConvLSTMCell,
+    CoupledInputForgetGateLSTMCell,
+    GLSTMCell,
+    HighwayWrapper,
+    IndRNNCell,
+    IndyGRUCell,
+    IndyLSTMCell,
+    IntersectionRNNCell,
+    LayerNormLSTMCell,
+    NASCell,
+    PhasedLSTMCell,
+    SRUCell,
+    UGRNNCell,
+)
+from .cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTMCell
 from .gru import GRUCell
 from .hooks import begin_sequence
 from .layer_norm_lstm import LayerNormBasicLSTMCell
@@ -27,6 +48,11 @@ __all__ = [
     "MultiRNNCell",
     "LSTMStateTuple",
     "LayerNormBasicLSTMCell",
+    "LSTMBlockCell",
+    "GRUBlockCell",
+    "GRUBlockCellV2",
+    "CudnnCompatibleLSTMCell",
+    "CudnnCompatibleGRUCell",
     "CellWrapper",
     "DropoutWrapper",
     "ResidualWrapper",
@@ -34,4 +60,21 @@ __all__ = [
     "OutputProjectionWrapper",
     "InputProjectionWrapper",
     "begin_sequence",
+    "NASCell",
+    "UGRNNCell",
+    "IntersectionRNNCell",
+    "CoupledInputForgetGateLSTMCell",
+    "GLSTMCell",
+    "LayerNormLSTMCell",
+    "IndRNNCell",
+    "IndyGRUCell",
+    "IndyLSTMCell",
+    "SRUCell",
+    "AttentionCellWrapper",
+    "HighwayWrapper",
+    "PhasedLSTMCell",
+    "Conv1DLSTMCell",
+    "Conv2DLSTMCell",
+    "Conv3DLSTMCell",
+    "ConvLSTMCell",
 ]

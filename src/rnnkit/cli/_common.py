@@ -36,12 +36,14 @@ def parse_sets(items: list[str], into: dict[str, Any]) -> dict[str, Any]:
             raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError:
+        except ValueError:  # not JSON (or an integer of more digits than Python converts): the text
             value = raw
         *parents, leaf = key.split(".")
         d = into
         for k in parents:
-            d = d.setdefault(k, {})
+            if not isinstance(d.get(k), dict):  # a.b=V after a=5: the later --set wins
+                d[k] = {}
+            d = d[k]
         d[leaf] = value
     return into
 
@@ -91,7 +93,12 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     missing = sorted(set(resolved) - set(cfg))
     if missing:
         raise UsageError(f"{p} is damaged: missing settings {missing}")
-    return cfg
+    try:
+        TASKS[cfg["task"]].check(cfg)  # as written too: resolving passes over null values
+    except ConfigError as e:
+        raise UsageError(f"{p} is damaged: {e}") from None
+    # what resolving computes (an edited "epochs" or "eval_every": "epoch" becomes steps, as in a new run)
+    return {**cfg, "max_steps": resolved["max_steps"], "eval_every": resolved["eval_every"]}
 
 
 def load_run(

@@ -7,8 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ._common import UsageError, read_config
 
 # the kinds of PATH
@@ -58,12 +56,40 @@ def model_of_run(run_dir: Path) -> tuple[Any, dict, int]:
     return model, cfg, ck.step
 
 
-def read_safetensors(path: str) -> dict[str, np.ndarray]:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
+# safetensors dtype -> (the name inspect shows, bytes per element)
+_ST_DTYPES = {
+    "F64": ("float64", 8),
+    "F32": ("float32", 4),
+    "F16": ("float16", 2),
+    "BF16": ("bfloat16", 2),
+    "F8_E4M3": ("float8_e4m3", 1),
+    "F8_E5M2": ("float8_e5m2", 1),
+    "I64": ("int64", 8),
+    "I32": ("int32", 4),
+    "I16": ("int16", 2),
+    "I8": ("int8", 1),
+    "U64": ("uint64", 8),
+    "U32": ("uint32", 4),
+    "U16": ("uint16", 2),
+    "U8": ("uint8", 1),
+    "BOOL": ("bool", 1),
+}
+
+
+def safetensors_entries(path: str) -> list[tuple[str, tuple[int, ...], str, int]]:
+    """``(name, shape, dtype, bytes)`` of every tensor of a safetensors file, read from its header only (any
+    dtype, float8 and bfloat16 included: NumPy has neither)."""
+    from safetensors import SafetensorError, safe_open
 
     try:
-        return load_file(path)
+        with safe_open(path, framework="numpy") as f:
+            rows = []
+            for name in sorted(f.keys()):
+                sl = f.get_slice(name)
+                st_dtype, shape = sl.get_dtype(), tuple(sl.get_shape())
+                dtype, size = _ST_DTYPES.get(st_dtype, (st_dtype, 0))
+                rows.append((name, shape, dtype, math.prod(shape) * size))
+            return rows
     except (SafetensorError, ValueError, TypeError, OSError) as e:
         raise UsageError(f"cannot read {path} as safetensors ({e})") from None
 

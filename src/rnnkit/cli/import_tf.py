@@ -64,12 +64,14 @@ def run(args) -> int:
     from ..train import rundir as rd
     from ..train.checkpoint import save_checkpoint
     from ..train.run_state import fresh_meta
+    from ._common import pick_device
 
     run_dir = Path(args.out)
     rd.check_new_run_dir(run_dir)  # again, atomically, before writing (rd.new_run_dir)
     prefix = resolve_prefix(args.checkpoint)  # CheckpointError (one line) when there is none
     try:
         cfg = TASKS[args.task].resolve_config(args.preset, _settings(args))
+        pick_device(cfg["device"])  # one torch can see
         task = TASKS[args.task](cfg)
     except ConfigError as e:
         raise UsageError(str(e)) from None

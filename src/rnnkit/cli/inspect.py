@@ -8,8 +8,8 @@ from ._sources import (
     format_rows,
     kind_of,
     model_of_run,
-    read_safetensors,
     run_dir_of,
+    safetensors_entries,
 )
 
 HELP = "list the tensors of a TF checkpoint, a .safetensors file or a run directory"
@@ -52,10 +52,7 @@ def _run_table(path: str) -> str:
 
 
 def _safetensors_table(path: str) -> str:
-    tensors = read_safetensors(path)
-    rows = [
-        (name, tuple(v.shape), v.dtype.name, v.nbytes, "") for name, v in sorted(tensors.items())
-    ]
+    rows = [(*entry, "") for entry in safetensors_entries(path)]
     return format_rows(f"safetensors {path}", rows)
 
 

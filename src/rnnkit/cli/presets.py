@@ -11,6 +11,11 @@ HELP = "list the tasks and their presets"
 def register(sub: Any) -> None:
     p = sub.add_parser("presets", help=HELP, description=HELP)
     p.add_argument("task", nargs="?", help="only this task")
+    p.add_argument(
+        "--settings",
+        action="store_true",
+        help="also list every setting (--set KEY=VALUE): its type, range and default",
+    )
     p.set_defaults(func=run)
 
 
@@ -26,4 +31,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {task.description}")
         for preset, p in task.presets.items():
             print(f"  {preset:16s} {p.get('description', '')}")
+        if args.settings:
+            _print_settings(task)
     return 0
+
+
+def _print_settings(task) -> None:
+    from ..tasks.base import COMMON_DEFAULTS
+    from ..tasks.settings import COMMON, show
+
+    defaults = {**COMMON_DEFAULTS, **task.defaults}
+    print("  settings (--set KEY=VALUE, VALUE in JSON; the defaults before a preset):")
+    for s in (*COMMON, *task.settings):
+        value: object = defaults
+        for part in s.name.split("."):  # a nested default, if the task has one
+            value = value.get(part, "-") if isinstance(value, dict) else "-"
+        default = "" if value == "-" else f", default {show(value)}"
+        print(f"    {s.name:24s} {s.help} ({s.type}{default})")

@@ -168,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         Precision(cfg.get("precision", "32"), cfg["device"])
     except ValueError as e:
         raise UsageError(str(e).removeprefix("Precision: ")) from None
+    pick_device(cfg["device"])  # one torch can see (its spelling is checked with the settings)
     # Started by torchrun with several processes: join them (gloo on CPU, nccl on CUDA).
     dist = setup_distributed(cfg["device"])
     try:
@@ -238,6 +239,8 @@ def train_run(
         task = TASKS[cfg["task"]](task_cfg)
     except ConfigError as e:
         raise UsageError(str(e)) from None
+    if resume:
+        _check_resumable(task, run_dir)  # before config.json records this resume's overrides
     if dist is not None:
         dist.barrier()  # every rank has checked the run directory before rank 0 writes into it
     with contextlib.ExitStack() as held:
@@ -247,6 +250,21 @@ def train_run(
         if dist is not None:
             restart = bool(dist.broadcast_object(restart))
         return _train_and_report(task, cfg, run_dir, resume and not restart, plots, tty, dist)
+
+
+def _check_resumable(task: Any, run_dir: Path) -> None:
+    """Raise the one-line error ``fit`` would raise on resuming ``run_dir``, before anything is written: a
+    checkpoint that does not fit the task (model, optimizer state, random-number state, carried state) or a
+    damaged line in the logs. Everything restored here is restored again by ``fit``."""
+    from ..train import Checkpoint
+    from ..train import rundir as rd
+
+    if (run_dir / rd.CHECKPOINT).is_file():
+        ck = Checkpoint(run_dir / rd.CHECKPOINT)
+        ck.restore(task.model, task.make_optimizer())
+        task.load_extra_state(ck.extra)
+    for name in (rd.METRICS_LOG, rd.SNAPSHOTS):
+        rd.read_jsonl(run_dir / name)
 
 
 def _train_and_report(

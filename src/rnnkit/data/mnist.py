@@ -93,6 +93,10 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
             f"load_mnist: {name}: expected IDX type 0x08 (unsigned byte), got 0x{raw[2]:02x}"
         )
     rank = raw[3]
+    if rank == 0:  # a scalar: no array of examples
+        raise MnistCorruptError(
+            f"load_mnist: {name}: expected an IDX array of rank >= 1, got rank 0"
+        )
     header = 4 + 4 * rank
     if len(raw) < header:
         raise MnistCorruptError(f"load_mnist: {name} is truncated (header); {_HINT}")
@@ -129,8 +133,15 @@ def _read_sums(directory: Path) -> dict[str, str] | None:
     sums = directory / "SHA256SUMS.raw"
     if not sums.is_file():
         return None
+    try:
+        text = sums.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise MnistCorruptError(
+            f"load_mnist: {sums}: expected UTF-8 text ('<sha256>  <file name>' per line), got a byte "
+            f"0x{e.object[e.start]:02x} at offset {e.start}; fix or delete it"
+        ) from None
     out = {}
-    for line in sums.read_text().splitlines():
+    for line in text.splitlines():
         parts = line.split()
         if len(parts) == 2:
             out[parts[1]] = parts[0]
@@ -240,6 +251,8 @@ def _validate(a: dict[str, np.ndarray], d: Path) -> Mnist:
             raise MnistCorruptError(
                 f"load_mnist: {name}: expected images of shape [N, 28, 28], got {img.shape}"
             )
+        if img.shape[0] == 0:
+            raise MnistCorruptError(f"load_mnist: {name}: expected at least one image, got 0")
         if lab.ndim != 1 or lab.shape[0] != img.shape[0]:
             raise MnistCorruptError(
                 f"load_mnist: {d / FILES[f'{split}_labels']}: expected {img.shape[0]} labels, "

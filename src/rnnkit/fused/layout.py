@@ -14,6 +14,8 @@ def _torch_weights(layer: _Layer) -> list[torch.Tensor]:
     """``[weight_ih, weight_hh, bias_ih, bias_hh(, weight_hr)]`` from the TF-layout parameters (see module doc)."""
     cell = layer.cell
     d = cell.input_size
+    if layer.mode == "GRU":
+        return _gru_weights(cell)
     kernel, bias = cell.kernel, cell.bias
     if layer.mode != "LSTM":
         return [kernel[:d].t(), kernel[d:].t(), bias, torch.zeros_like(bias)]
@@ -25,6 +27,20 @@ def _torch_weights(layer: _Layer) -> list[torch.Tensor]:
     if layer.proj:
         weights.append(cell.projection_kernel.t())
     return weights
+
+
+def _gru_weights(cell: Any) -> list[torch.Tensor]:
+    """CudnnCompatibleGRUCell → torch's GRU (gates r, z, n; reset applied after the recurrent matmul)::
+
+    weight_ih = [gates/kernel[:D] | input_projection/kernel].T     bias_ih = [gates/bias, input_projection/bias]
+    weight_hh = [gates/kernel[D:] | hidden_projection/kernel].T    bias_hh = [0, 0, hidden_projection/bias]
+    """
+    d = cell.input_size
+    weight_ih = torch.cat([cell.gates_kernel[:d], cell.input_kernel], 1).t()
+    weight_hh = torch.cat([cell.gates_kernel[d:], cell.hidden_kernel], 1).t()
+    bias_ih = torch.cat([cell.gates_bias, cell.input_bias])
+    bias_hh = torch.cat([torch.zeros_like(cell.gates_bias), cell.hidden_bias])
+    return [weight_ih, weight_hh, bias_ih, bias_hh]
 
 
 def _split_layer_states(

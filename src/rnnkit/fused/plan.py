@@ -11,6 +11,8 @@ import torch
 from .._checks import autocast_enabled
 from ..cells.base import LayerCell, RNNCell
 from ..cells.basic_rnn import BasicRNNCell
+from ..cells.block import LSTMBlockCell
+from ..cells.cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTMCell
 from ..cells.lstm import BasicLSTMCell, LSTMCell
 from ..cells.multi import MultiRNNCell
 
@@ -20,7 +22,7 @@ logger = logging.getLogger("rnnkit.fused")
 @dataclass(frozen=True)
 class _Layer:
     cell: LayerCell
-    mode: str  # "LSTM" | "RNN_TANH" | "RNN_RELU"
+    mode: str  # "LSTM" | "GRU" | "RNN_TANH" | "RNN_RELU"
     hidden: int  # H
     proj: int  # P for LSTMCell(num_proj=P), else 0
 
@@ -45,7 +47,9 @@ class FusedPlan:
         parts = []
         for group in groups:
             mode, hidden, proj = group[0].key
-            kernel = {"LSTM": "lstm", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}[mode]
+            kernel = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}[
+                mode
+            ]
             extra = f", proj_size={proj}" if proj else ""
             parts.append(
                 f"torch._VF.{kernel}(num_layers={len(group)}, hidden_size={hidden}{extra})"
@@ -57,18 +61,29 @@ def _hooked(module: torch.nn.Module) -> bool:
     return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
+# The block cells of tf.contrib.rnn / cudnn_rnn: tanh only; their fused_spec() says whether the kernel is exact.
+_BLOCK_LSTMS = (LSTMBlockCell, CudnnCompatibleLSTMCell)
+_FUSABLE = (BasicLSTMCell, LSTMCell, BasicRNNCell, *_BLOCK_LSTMS, CudnnCompatibleGRUCell)
+
+
 def _leaf_layer(cell: RNNCell, where: str) -> tuple[_Layer | None, str]:
     kind = type(cell)
-    if kind not in (BasicLSTMCell, LSTMCell, BasicRNNCell):
+    if kind not in _FUSABLE:
         return (
             None,
             (
                 f"{where} is a {kind.__name__}; torch's fused kernels compute only BasicLSTMCell, "
-                "LSTMCell and BasicRNNCell (exact types)"
+                "LSTMCell, BasicRNNCell, LSTMBlockCell and the CudnnCompatible cells (exact types)"
             ),
         )
     if _hooked(cell):
         return None, f"{where} ({kind.__name__}) has forward hooks, which a fused kernel would skip"
+    if kind in _BLOCK_LSTMS or kind is CudnnCompatibleGRUCell:
+        reason = cell.fused_spec()  # type: ignore[union-attr]
+        if reason is not None:
+            return None, f"{where}: {reason}"
+        mode = "GRU" if kind is CudnnCompatibleGRUCell else "LSTM"
+        return _Layer(cell, mode, cell.num_units, 0), ""  # type: ignore[arg-type]
     name = cell.activation_name
     if kind is BasicRNNCell:
         if name not in ("tanh", "relu"):
@@ -134,6 +149,11 @@ def explain(cell: Any) -> str:
     >>> print(rk.fused.explain(rk.LSTMCell(8, use_peepholes=True)))
     step loop: the cell (LSTMCell) uses peepholes, which torch's fused LSTM lacks
     """
+    layer_explain = getattr(cell, "explain", None)
+    if not isinstance(cell, RNNCell) and callable(layer_explain):
+        return str(
+            layer_explain()
+        )  # sequence layers (LSTMBlockFusedCell, CudnnLSTM...) say it themselves
     fused_plan, reason = plan(cell)
     if fused_plan is None:
         return f"step loop: {reason}"

@@ -72,7 +72,7 @@ def _call_group(
                     x, batch_sizes, hx, weights, True, num_layers, 0.0, False, bidirectional
                 )
         return out, list(zip(h_n.unbind(0), c_n.unbind(0)))
-    fn = _VF.rnn_tanh if mode == "RNN_TANH" else _VF.rnn_relu
+    fn = {"GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}[mode]
     with quiet:
         if batch_sizes is None:
             out, h_n = fn(x, h0, weights, True, num_layers, 0.0, False, bidirectional, batch_first)

@@ -54,7 +54,7 @@ def _copy_finished(finished: torch.Tensor, new: Any, old: Any) -> Any:
     """``old`` for finished rows, ``new`` otherwise; scalars and non-tensors (histories) pass through."""
     if not isinstance(new, torch.Tensor) or new.dim() == 0:
         return new
-    keep_old = finished.reshape(finished.shape[0], *([1] * (new.dim() - 1)))
+    keep_old = finished.reshape(*finished.shape, *([1] * (new.dim() - finished.dim())))
     return torch.where(keep_old, old, new)
 
 
@@ -87,8 +87,8 @@ def dynamic_decode(
     Args:
         decoder: a ``Decoder`` (``BasicDecoder``, ``BeamSearchDecoder``).
         output_time_major: outputs ``[T, B, ...]`` instead of ``[B, T, ...]``.
-        impute_finished: zero the outputs of finished rows and copy their state through (ignored by decoders
-            that track their own finished flags, as in TF).
+        impute_finished: zero the outputs of finished rows and copy their state through (not with beam search,
+            which reorders its beams: a ValueError, where TF failed inside the graph).
         maximum_iterations: an int >= 0; None runs until every row is finished.
         parallel_iterations, swap_memory, scope: accepted for TF compatibility (no effect; names come from
             ``rk.tf_variables(decoder, scope="decoder")``).
@@ -101,6 +101,12 @@ def dynamic_decode(
     if limit == 0:
         finished = torch.ones_like(finished)
     own = decoder.tracks_own_finished
+    if impute_finished and own:
+        # TF 1.15 failed inside the graph here (a [B, beam] condition against [B, beam, ...] states).
+        raise ValueError(
+            f"dynamic_decode: expected impute_finished=False with {type(decoder).__name__} (it reorders its "
+            "beams and tracks their finished flags itself), got True"
+        )
     outputs: list[Any] = []
     time = 0
     while not bool(finished.all()) and (limit is None or time < limit):
@@ -110,7 +116,7 @@ def dynamic_decode(
             lengths = own_lengths.to(torch.int32)
         else:
             lengths = torch.where(finished, lengths, torch.full_like(lengths, time + 1))
-        if impute_finished and not own:
+        if impute_finished:
             step_out = nest.map_structure(
                 lambda out, f=finished: _copy_finished(f, out, torch.zeros_like(out)), step_out
             )

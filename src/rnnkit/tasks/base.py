@@ -17,6 +17,7 @@ import torch
 from ..export import ExportSpec
 from ..train import LoopConfig
 from ..train.distributed import process_rank
+from .settings import COMMON, ConfigError, Setting, check_settings
 
 # Settings every task has (a preset or the user may override any of them).
 COMMON_DEFAULTS: dict[str, Any] = {
@@ -53,8 +54,16 @@ LOOP_KEYS = (
 )
 
 
-class ConfigError(ValueError):
-    """A user mistake in the requested configuration (the CLI reports it with exit code 2)."""
+def _merge(into: dict[str, Any], src: dict[str, Any]) -> None:
+    """``into`` updated by ``src``, nested objects merged key by key (``model.head_init.std`` keeps the rest)."""
+    for k, v in src.items():
+        if v is None:
+            continue
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            into[k] = copy.deepcopy(into[k])
+            _merge(into[k], v)
+        else:
+            into[k] = v
 
 
 class Task:
@@ -62,6 +71,9 @@ class Task:
     description: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
     presets: ClassVar[dict[str, dict[str, Any]]] = {}  # name -> {"description": ..., **settings}
+    settings: ClassVar[
+        tuple[Setting, ...]
+    ] = ()  # the task's own settings (tasks/settings.py has the common ones)
     # What the training loop calls (rnnkit.train.Trainable): declared for the type checker; each task defines them.
     train_loss: Callable[[int], tuple[torch.Tensor, int]]
     evaluate: Callable[[], dict[str, float]]
@@ -84,25 +96,16 @@ class Task:
         cfg: dict[str, Any] = {**COMMON_DEFAULTS, **copy.deepcopy(cls.defaults)}
         p = {k: v for k, v in copy.deepcopy(cls.presets[preset]).items() if k != "description"}
         for src in (p, overrides or {}):
+            # the task and the preset are named on the command line, not set
+            named: dict[str, Any] = {k: src[k] for k in ("task", "preset") if k in src}
+            check_settings((*COMMON, *cls.settings), named, cls.name)
             if src.get("epochs") is not None:
                 cfg["max_steps"] = None
             if src.get("max_steps") is not None:
                 cfg["epochs"] = None
-            for k, v in src.items():
-                if v is None:
-                    continue
-                if isinstance(v, dict) and isinstance(cfg.get(k), dict):
-                    cfg[k] = {**cfg[k], **v}
-                else:
-                    cfg[k] = v
+            _merge(cfg, src)
         cfg["task"], cfg["preset"] = cls.name, preset
-        for key in ("max_steps", "epochs", "batch_size"):
-            if cfg[key] is not None and (not isinstance(cfg[key], int) or cfg[key] < 1):
-                raise ConfigError(
-                    f"{key.replace('_', '-')} must be a positive integer, got {cfg[key]!r}"
-                )
-        if not (isinstance(cfg["lr"], (int, float)) and cfg["lr"] > 0):
-            raise ConfigError(f"lr must be positive, got {cfg['lr']!r}")
+        cls.check(cfg)
         spe = cls.steps_per_epoch(cfg)
         if cfg["max_steps"] is None:
             if cfg["epochs"] is None:
@@ -122,6 +125,34 @@ class Task:
         if cfg["eval_every"] == "epoch":
             cfg["eval_every"] = spe or 0
         return cfg
+
+    @classmethod
+    def check(cls, config: dict[str, Any]) -> None:
+        """Every key and value of a configuration, nested ones included (tasks/settings.py), then the checks
+        across settings; raises :class:`ConfigError` on the first mistake."""
+        settings = {k: v for k, v in config.items() if k not in ("task", "preset")}
+        check_settings((*COMMON, *cls.settings), settings, cls.name)
+        cls.check_config(config)
+
+    @classmethod
+    def metrics(cls, config: dict[str, Any]) -> tuple[str, ...]:
+        """The names of the metrics ``evaluate`` reports with this configuration."""
+        return ()
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any]) -> None:
+        """Checks that involve several settings (each one alone passed its :class:`Setting` check)."""
+        metric, least = config["stop_metric"], config["stop_at_least"]
+        if metric is not None and metric not in cls.metrics(config):
+            known = ", ".join(cls.metrics(config))
+            raise ConfigError(
+                f"stop_metric: expected a metric task {cls.name} reports ({known}), got {metric!r}"
+            )
+        if (metric is None) != (least is None):
+            raise ConfigError(
+                "stop_metric and stop_at_least: expected both or neither, "
+                f"got stop_metric={metric!r}, stop_at_least={least!r}"
+            )
 
     # ---- construction --------------------------------------------------------------------------
     def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:

@@ -21,6 +21,7 @@ from ..train import EpochSampler
 from ..train.distributed import launch_world_size
 from .base import Task
 from .common import TFDense, make_cell
+from .mnist_settings import MNIST_SETTINGS, check_mnist_config
 
 _CACHE: dict[str, Mnist] = {}
 
@@ -159,6 +160,7 @@ class MnistTask(Task):
         "augment_shift": 0,  # train on images translated by up to this many pixels
         "model": {},
     }
+    settings = MNIST_SETTINGS
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {
             "description": "bidirectional BasicLSTMCell(128) reading 2 rows per step, shifts of +-2 px, "
@@ -250,6 +252,16 @@ class MnistTask(Task):
             "checkpoint_every": 1000,
         },
     }
+
+    @classmethod
+    def metrics(cls, config: dict[str, Any]) -> tuple[str, ...]:
+        return ("test_accuracy", "test_loss")
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any]) -> None:
+        super().check_config(config)
+        data = get_mnist(config.get("data_dir"))
+        check_mnist_config(config, len(data.train_labels), len(data.test_labels))
 
     @classmethod
     def steps_per_epoch(cls, config: dict[str, Any]) -> int:

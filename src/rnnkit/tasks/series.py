@@ -11,6 +11,7 @@ Two modes:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +26,28 @@ from ..export import ExportSpec
 from ..train.distributed import own_rows
 from .base import ConfigError, Task
 from .common import TFDense
+from .settings import Setting, choice, integer, number
+
+
+def _intervals(v: Any) -> bool:
+    def pair(h: Any) -> bool:
+        return (
+            isinstance(h, list) and len(h) == 2 and all(number()[1](x) for x in h) and h[0] < h[1]
+        )
+
+    return isinstance(v, list) and len(v) > 0 and all(pair(h) for h in v)
+
+
+def _free_starts(lo: float, hi: float, span: float, heldout: list[list[float]]) -> bool:
+    """Whether some window start in ``[lo, hi]`` keeps ``[start, start + span]`` clear of every interval
+    (the training windows are drawn there; none left would loop forever)."""
+    # the forbidden starts are the open intervals (a - span, b); sweep them in order for a gap of some length
+    point = lo
+    for a, b in sorted((a - span, b) for a, b in heldout):
+        if min(a, hi) > point:
+            return True  # [point, min(a, hi)) is free
+        point = max(point, b)
+    return hi > point
 
 
 class SeriesModel(nn.Module):
@@ -64,6 +87,23 @@ class SeriesTask(Task):
         "heldout": [[6.0, 10.0], [18.0, 22.0]],
         "burn_in": 0,  # steps at the start of each window left out of the loss and test_mse
     }
+    settings = (
+        Setting(
+            "mode", *choice("next_step", "seed004"), "next_step, or seed 004's input t -> f(t)"
+        ),
+        Setting("num_units", *integer(1), "units of the relu RNN cell"),
+        Setting("n_steps", *integer(1), "steps per window"),
+        Setting("resolution", *number(gt=0), "time between two points of a window"),
+        Setting("t_min", *number(), "start of the time line"),
+        Setting("t_max", *number(), "end of the time line (> t_min)"),
+        Setting(
+            "heldout",
+            "a non-empty list of [lo, hi] intervals, lo < hi",
+            _intervals,
+            "time intervals never trained on; evaluation windows lie inside them",
+        ),
+        Setting("burn_in", *integer(0), "steps at the start of a window left out of the loss"),
+    )
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {
             "description": "BasicRNNCell(100, relu) + projection, random 20-step windows, batch 50, "
@@ -96,9 +136,52 @@ class SeriesTask(Task):
 
     model: SeriesModel
 
+    @classmethod
+    def metrics(cls, config: dict[str, Any]) -> tuple[str, ...]:
+        if config["mode"] == "seed004":
+            return ("test_mse", "train_mse", "heldout_mse")
+        return ("test_mse", "test_mse_all_steps") if config["burn_in"] else ("test_mse",)
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any]) -> None:
+        super().check_config(config)
+        c = config
+        # seed 004 trains on its one 100-step window, and evaluates n_steps windows too
+        n = min(100, c["n_steps"]) if c["mode"] == "seed004" else c["n_steps"]
+        if c["burn_in"] >= n:
+            raise ConfigError(
+                f"burn_in: expected fewer steps than a window has ({n}), got {c['burn_in']}: "
+                "the loss would have no step left"
+            )
+        if c["t_max"] <= c["t_min"]:
+            raise ConfigError(f"t_max: expected more than t_min={c['t_min']}, got {c['t_max']}")
+        span = c["n_steps"] * c["resolution"]
+        if span > c["t_max"] - c["t_min"]:
+            raise ConfigError(
+                f"n_steps x resolution: expected a window ({span:g}) no longer than t_max - t_min "
+                f"({c['t_max'] - c['t_min']:g})"
+            )
+        if not _free_starts(c["t_min"], c["t_max"] - span, span, c["heldout"]):
+            raise ConfigError(
+                f"heldout: expected room for {span:g}-long training windows outside the held-out "
+                f"intervals within [{c['t_min']:g}, {c['t_max']:g}], got {c['heldout']}"
+            )
+        # as many evaluation windows as SeriesWindows.test_times makes
+        n_eval = sum(
+            max(math.floor((hi - lo - span) / c["resolution"] + 1e-9) + 1, 0)
+            for lo, hi in c["heldout"]
+        )
+        if n_eval == 0:
+            raise ConfigError(
+                f"heldout: expected an interval at least one window ({span:g}) long, got {c['heldout']}"
+            )
+        if n_eval * (c["n_steps"] + 1) > 10**7:
+            raise ConfigError(
+                f"heldout and resolution: expected at most 10,000,000 evaluation points, got "
+                f"{n_eval} windows of {c['n_steps'] + 1} points"
+            )
+
     def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:
-        if config["mode"] not in ("next_step", "seed004"):
-            raise ConfigError(f"series: mode must be next_step or seed004, got {config['mode']!r}")
         super().__init__(config, data_dir)
         c = config
         self.windows = SeriesWindows(

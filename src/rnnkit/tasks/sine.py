@@ -19,9 +19,12 @@ import rnnkit as rk
 
 from ..data.synthetic import sine_batch
 from ..export import ExportSpec
+from ..train.checkpoint import CheckpointFileError
 from ..train.distributed import gather_rows, own_rows
+from ..train.rundir import read_jsonl
 from .base import Task
 from .common import TFDense, state_to_tensors, tensors_to_state
+from .settings import Setting, init_settings, integer
 
 
 class SineModel(nn.Module):
@@ -105,6 +108,12 @@ class SineTask(Task):
         "test_windows": 50,
         "init": {"init": "normal", "std": 1.0, "bias_init": 0.1},
     }
+    settings = (
+        Setting("time_steps", *integer(1), "steps per training window"),
+        Setting("cell_size", *integer(1), "units of the LSTM cell"),
+        Setting("test_windows", *integer(1), "windows evaluated after the last training one"),
+        *init_settings("init", "the dense layers"),
+    )
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {
             "description": "BasicLSTMCell(32), windows 20 x 50, Adam 1-cycle lr 0.01, 2000 steps",
@@ -129,6 +138,10 @@ class SineTask(Task):
             "checkpoint_every": 500,
         },
     }
+
+    @classmethod
+    def metrics(cls, config: dict[str, Any]) -> tuple[str, ...]:
+        return ("test_mse",)
 
     def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:
         super().__init__(config, data_dir)
@@ -211,10 +224,16 @@ class SineTask(Task):
 
     def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
         bs, rows = self.config["batch_size"], own_rows(self.config["batch_size"] * self.world_size)
-        if state["carry/0"].shape[0] != bs * self.world_size:
-            raise ValueError(
-                f"sine: the checkpoint carries {state['carry/0'].shape[0]} rows, this run "
-                f"{bs} x {self.world_size} processes; resume with the number of processes it was trained with"
+        for i in range(len(rk.nest.flatten(self.carry))):
+            # a checkpoint's extra tensors name their file when one is missing
+            _ = state[f"carry/{i}"]
+        carried = tuple(state["carry/0"].shape)  # [rows, cell_size]
+        if carried != (bs * self.world_size, self.config["cell_size"]):
+            procs = f" x {self.world_size} processes" if self.world_size > 1 else ""
+            raise CheckpointFileError(
+                f"sine: the checkpoint carries a state of shape {list(carried)} (rows, units), this run has "
+                f"batch_size {bs}{procs} and cell_size {self.config['cell_size']}; resume with the batch_size, "
+                "cell_size and number of processes the run was trained with"
             )
         self.stream.state = tensors_to_state(
             "carry",
@@ -227,6 +246,8 @@ class SineTask(Task):
         from .. import plots
 
         run_dir = Path(run_dir)
+        # a damaged snapshot line fails before any figure is (re)drawn
+        read_jsonl(run_dir / "snapshots.jsonl", lists=("xs", "true", "pred"))
         files = plots.training_curves(run_dir, ["test_mse"])
         self.model.eval()
         with torch.no_grad():

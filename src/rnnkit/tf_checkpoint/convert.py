@@ -53,6 +53,44 @@ def checkpoint_to_safetensors(
     return [(name, value.shape, value.dtype.name) for name, value in tensors.items()]
 
 
+# the safetensors dtypes NumPy (hence the TF checkpoint writer) holds
+_NUMPY_ST_DTYPES = (
+    "F64",
+    "F32",
+    "F16",
+    "I64",
+    "I32",
+    "I16",
+    "I8",
+    "U64",
+    "U32",
+    "U16",
+    "U8",
+    "BOOL",
+)
+
+
+def _check_numpy_dtypes(path: str) -> None:
+    """Refuse a file with a tensor NumPy cannot hold (bfloat16, float8) before reading any data."""
+    from safetensors import SafetensorError as st_error
+    from safetensors import safe_open
+
+    try:
+        with safe_open(path, framework="numpy") as f:
+            dtypes = {name: f.get_slice(name).get_dtype() for name in f.keys()}
+    except FileNotFoundError:
+        raise CheckpointError("no such safetensors file", path) from None
+    except (st_error, ValueError, TypeError, OSError) as exc:
+        raise CheckpointError(f"cannot read as safetensors ({exc})", path) from None
+    for name, dtype in sorted(dtypes.items()):
+        if dtype not in _NUMPY_ST_DTYPES:
+            raise CheckpointError(
+                f"tensor {name!r} has dtype {dtype}, which the TF checkpoint writer cannot hold "
+                f"(expected one of {', '.join(_NUMPY_ST_DTYPES)}); cast it to F32 first",
+                path,
+            )
+
+
 def safetensors_to_checkpoint(
     path: str | os.PathLike[str],
     prefix: str | os.PathLike[str],
@@ -68,6 +106,7 @@ def safetensors_to_checkpoint(
     from safetensors import SafetensorError as st_error
 
     path = os.fspath(path)
+    _check_numpy_dtypes(path)
     try:
         tensors: dict[str, np.ndarray] = st.load_file(path)
     except FileNotFoundError:

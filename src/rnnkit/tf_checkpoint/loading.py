@@ -11,7 +11,7 @@ import torch
 
 from .._checks import describe
 from ..cells.base import RNNCell
-from ..tf_names import LoadResult, collect_tf_variables
+from ..tf_names import DEFAULT_SCOPE, LoadResult, collect_tf_variables, default_scope_for
 from .errors import CheckpointError
 from .legacy_names import modern_name
 from .reader import CheckpointReader
@@ -32,7 +32,7 @@ def _check_path(where: str, name: str, path: Any) -> None:
 def _wanted(
     module: Any, scope: str | None, where: str = _WHERE
 ) -> Mapping[str, torch.nn.Parameter]:
-    if isinstance(module, RNNCell):
+    if isinstance(module, RNNCell) or callable(getattr(module, "named_tf_variables", None)):
         return collect_tf_variables(where, module, scope)
     method = getattr(module, "tf_variables", None)
     if callable(method):
@@ -60,7 +60,7 @@ def _checkpoint_names(reader: CheckpointReader) -> dict[str, str]:
 def load_tf_checkpoint(
     module_or_cell: Any,
     path: str | os.PathLike[str],
-    scope: str | None = "rnn",
+    scope: str | None = DEFAULT_SCOPE,
     strict: bool = True,
 ) -> LoadResult:
     """Copy a TF checkpoint's variables into an rnnkit cell (or model) by TF variable name.
@@ -92,6 +92,7 @@ def load_tf_checkpoint(
     if not isinstance(strict, bool):
         raise TypeError(f"{_WHERE}: expected strict to be a bool, got {strict!r}")
     _check_path(_WHERE, "path", path)
+    scope = default_scope_for(module_or_cell, scope)
     wanted = _wanted(module_or_cell, scope)
     reader = CheckpointReader(path)
     available = _checkpoint_names(reader)
@@ -99,6 +100,11 @@ def load_tf_checkpoint(
     missing = [name for name in wanted if name not in found]
 
     used = set(found.values())
+    # Variables TF saved next to the model's own that carry nothing more (a cuDNN layer's opaque_kernel buffer,
+    # saved beside its canonical weights), named by the module; never "unexpected".
+    redundant = getattr(module_or_cell, "tf_redundant_variables", None)
+    if callable(redundant):
+        used |= {name for name in available if name in set(redundant(scope))}
     if isinstance(module_or_cell, RNNCell) and scope:
         prefix = scope.strip("/") + "/"
 
@@ -156,7 +162,7 @@ def _copy(wanted: Mapping[str, torch.nn.Parameter], values: Mapping[str, np.ndar
 def save_tf_checkpoint(
     module_or_cell: Any,
     prefix: str | os.PathLike[str],
-    scope: str | None = "rnn",
+    scope: str | None = DEFAULT_SCOPE,
     write_state: bool = True,
 ) -> str:
     """Write a cell's (or model's) parameters as a TF checkpoint under their TF names.
@@ -173,7 +179,7 @@ def save_tf_checkpoint(
     return write(prefix, values, write_state=write_state)
 
 
-def tf_name_map(module_or_cell: Any, scope: str | None = "rnn") -> dict[str, str]:
+def tf_name_map(module_or_cell: Any, scope: str | None = DEFAULT_SCOPE) -> dict[str, str]:
     """``{state_dict key: TF name}`` for every parameter that has a TF name.
 
     Turns an rnnkit model's saved state (e.g. a run directory's safetensors) into a TF checkpoint:

@@ -278,7 +278,9 @@ class Checkpoint:
             raise CheckpointFileError(
                 f"Checkpoint: cannot read {self.path} (bad header: {type(e).__name__} {e})"
             ) from None
-        self.extra = {k[6:]: v for k, v in self.tensors.items() if k.startswith("extra/")}
+        self.extra = _Extra(
+            self.path, {k[6:]: v for k, v in self.tensors.items() if k.startswith("extra/")}
+        )
 
     def model_state(self) -> dict[str, torch.Tensor]:
         return {k[6:]: v for k, v in self.tensors.items() if k.startswith("model/")}
@@ -300,6 +302,66 @@ class Checkpoint:
                 f"edited?): {first}"
             ) from None
         if optimizer is not None:
-            _load_optimizer(optimizer, self.tensors, self._doc["optimizer"])
+            self._check_optimizer(optimizer)
+            try:
+                _load_optimizer(optimizer, self.tensors, self._doc["optimizer"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise CheckpointFileError(
+                    f"Checkpoint: {self.path} has a damaged optimizer state ({type(e).__name__} {e})"
+                ) from None
         if rng:
-            set_rng_state(self.tensors, self._doc["rng"])
+            missing = [k for k in ("rng/torch", "rng/numpy") if k not in self.tensors]
+            if missing or not isinstance(self._doc.get("rng"), dict):
+                raise CheckpointFileError(
+                    f"Checkpoint: {self.path} has no random-number state ({missing[0] if missing else 'rng'} "
+                    "missing); a run cannot continue exactly from it"
+                )
+            try:
+                set_rng_state(self.tensors, self._doc["rng"])
+            except (KeyError, TypeError, ValueError, RuntimeError) as e:
+                raise CheckpointFileError(
+                    f"Checkpoint: {self.path} has a damaged random-number state ({type(e).__name__} {e})"
+                ) from None
+
+    def _check_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """The saved optimizer state fits ``optimizer``'s parameters: one entry per parameter, and every
+        non-scalar state tensor (Adam's moments) of its parameter's shape; checked before torch loads it."""
+        doc = self._doc.get("optimizer")
+        if not isinstance(doc, dict) or not isinstance(doc.get("param_groups"), list):
+            raise CheckpointFileError(
+                f"Checkpoint: {self.path} holds no optimizer state; a run cannot continue from it"
+            )
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        saved = sum(len(g.get("params", ())) for g in doc["param_groups"] if isinstance(g, dict))
+        if saved != len(params):
+            raise CheckpointFileError(
+                f"Checkpoint: {self.path} holds optimizer state for {saved} parameters, the model has "
+                f"{len(params)} (was the run's config.json edited?)"
+            )
+        for key, v in self.tensors.items():
+            if not key.startswith("optim/"):
+                continue
+            idx = key.split("/")[1]
+            if not (idx.isascii() and idx.isdigit() and int(idx) < len(params)):
+                raise CheckpointFileError(
+                    f"Checkpoint: {self.path} has optimizer state {key} for no parameter of the model"
+                )
+            shape = tuple(params[int(idx)].shape)
+            if v.dim() > 0 and tuple(v.shape) != shape:
+                raise CheckpointFileError(
+                    f"Checkpoint: {self.path} does not fit the optimizer: {key} has shape "
+                    f"{list(v.shape)}, its parameter {list(shape)}"
+                )
+
+
+class _Extra(dict):
+    """The caller's tensors of a checkpoint; a missing one raises :class:`CheckpointFileError` naming the file."""
+
+    def __init__(self, path: Path, tensors: dict[str, torch.Tensor]) -> None:
+        super().__init__(tensors)
+        self.path = path
+
+    def __missing__(self, key: str) -> torch.Tensor:
+        raise CheckpointFileError(
+            f"Checkpoint: {self.path} has no tensor extra/{key}, which this run needs to continue"
+        )

@@ -57,29 +57,76 @@ class RunDirError(ValueError):
     """A run directory that may not be written now: a user's folder, a taken ``--out``, a run in use (one line)."""
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict]:
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _record_problem(rec: Any, lists: tuple[str, ...]) -> str | None:
+    """What is wrong with one record, or None: an object with an integer ``step``; a metrics record (with a
+    ``kind``) is train (numbers ``loss``, ``lr``) or eval (numbers); ``lists`` name keys holding lists of
+    numbers."""
+    if not isinstance(rec, dict):
+        return f"expected a JSON object, got {json.dumps(rec)[:40]}"
+    step = rec.get("step")
+    if not (isinstance(step, int) and not isinstance(step, bool) and step >= 0):
+        return f"expected an integer step >= 0, got {json.dumps(step)[:40]}"
+    kind = rec.get("kind")
+    if kind == "train":
+        for key in ("loss", "lr"):
+            if not _number(rec.get(key)):
+                return f"expected a number {key} in a train record, got {json.dumps(rec.get(key))[:40]}"
+    elif kind == "eval":
+        bad = [k for k, v in rec.items() if k not in ("kind", "step") and not _number(v)]
+        if bad:
+            return (
+                f"expected numbers in an eval record, got {bad[0]}={json.dumps(rec[bad[0]])[:40]}"
+            )
+    elif "kind" in rec:
+        return f"expected kind train or eval, got {json.dumps(kind)[:40]}"
+    for key in lists:
+        v = rec.get(key)
+        if not (isinstance(v, list) and v and all(_number(x) for x in v)):
+            return f"expected a non-empty list of numbers {key}, got {json.dumps(v)[:40]}"
+    if len({len(rec[key]) for key in lists}) > 1:
+        return (
+            f"expected lists {', '.join(lists)} of one length, got {[len(rec[k]) for k in lists]}"
+        )
+    return None
+
+
+def read_jsonl(path: str | os.PathLike, lists: tuple[str, ...] = ()) -> list[dict]:
     """The records of a JSON-lines file ([] when it does not exist).
 
-    A last line without its newline that is not valid JSON is what a process killed in the middle of
-    ``append_jsonl`` leaves behind: it is dropped (a resumed run writes that record again). Any other line that
-    is not JSON raises :class:`RunFileError` naming the file and the line.
+    A last line without its newline that is not valid JSON (or UTF-8) is what a process killed in the middle of
+    ``append_jsonl`` leaves behind: it is dropped (a resumed run writes that record again). Any other line that is
+    not a valid record (see ``_record_problem``; ``lists``: keys every record must hold as lists of numbers)
+    raises :class:`RunFileError` naming the file and the line.
     """
     p = Path(path)
     if not p.is_file():
         return []
-    text = p.read_text()
-    lines = text.split("\n")
+    data = p.read_bytes()
+    lines = data.split(b"\n")
     records = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, raw in enumerate(lines, 1):
+        torn = number == len(lines) and not data.endswith(b"\n")
         try:
-            records.append(json.loads(line))
+            line = raw.decode("utf-8")
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+        except UnicodeDecodeError:
+            if torn:
+                break
+            raise RunFileError(f"{p}: line {number} is not UTF-8 text") from None
         except ValueError as e:
-            torn = number == len(lines) and not text.endswith("\n")
             if torn:
                 break
             raise RunFileError(f"{p}: line {number} is not JSON ({e})") from None
+        problem = _record_problem(rec, lists)
+        if problem is not None:
+            raise RunFileError(f"{p}: line {number}: {problem}")
+        records.append(rec)
     return records
 
 

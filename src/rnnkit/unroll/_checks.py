@@ -61,6 +61,12 @@ def check_sequence_length(
             f"{where}: expected {name} of shape [B] = ({batch},), got shape {tuple(lengths.shape)}"
         )
     lengths = lengths.to(device=device, dtype=torch.int64)
+    # the unroll reads the lengths (to check them, to stop early): meta tensors have none
+    if lengths.is_meta:
+        raise ValueError(
+            f"{where}: expected {name} with values, got a tensor on the meta device (inputs on the meta "
+            f"device need {name}=None)"
+        )
     if batch:
         low, high = int(lengths.min()), int(lengths.max())
         if low < 0:

@@ -69,7 +69,13 @@ def zero_padding_steps(step_inputs: list[Any], sequence_length: torch.Tensor | N
 
 
 def _zero_outputs(cell: RNNCell, batch: int, like: torch.Tensor) -> Any:
-    return nest.map_structure(lambda size: like.new_zeros(batch, size), cell.output_size)
+    # A leaf is an int, or a whole shape (``SpatialShape``: the convolutional cells' outputs).
+    return nest.map_structure(
+        lambda size: like.new_zeros(
+            batch, *(size.as_list() if hasattr(size, "as_list") else [size])
+        ),
+        cell.output_size,
+    )
 
 
 def run_steps(
