@@ -42,12 +42,18 @@ CASES = [
     Case("encode-empty", "data.dates.encode", "texts", "an empty text", lambda: D.encode([""], D.SOURCE_CHARS),
          ValueError, "encode: expected non-empty texts, got ['']"),
     Case("task-beam", "tasks.DatesTask", "beam_width", "0", lambda: task(beam_width=0), ConfigError,
-         "dates: beam_width must be a positive integer, got 0"),
+         "beam_width: expected an integer >= 1, got 0"),
     Case("task-units", "tasks.DatesTask", "num_units", "not an int", lambda: task(num_units=8.5), ConfigError,
-         "dates: num_units must be a positive integer, got 8.5"),
+         "num_units: expected an integer >= 1, got 8.5"),
+    Case("task-fraction", "tasks.DatesTask", "heldout_fraction", "over 0.5", lambda: task(heldout_fraction=0.9),
+         ConfigError, "heldout_fraction: expected a finite number > 0 and <= 0.5, got 0.9"),
     Case("task-years", "tasks.DatesTask", "first_year, last_year", "first after last",
          lambda: task(first_year=2000, last_year=1999), ConfigError,
-         "dates: DateSplit: expected 1 <= first_year <= last_year <= 9999, got 2000, 1999"),
+         "first_year and last_year: expected first_year <= last_year, got 2000 and 1999"),
+    Case("task-no-heldout", "tasks.DatesTask", "heldout_fraction", "so small no date of the range is held out",
+         lambda: task(first_year=2000, last_year=2000, heldout_fraction=1e-9), ConfigError,
+         "dates: DateSplit: 2000..2000 with heldout_fraction 1e-09 leaves 366 training and 0 held-out dates; "
+         "both must be > 0"),
 ]
 # fmt: on
 

@@ -183,21 +183,3 @@ def test_tf_names_follow_nmt():
         "dynamic_seq2seq/decoder/attention/attention_layer/kernel",
         "dynamic_seq2seq/decoder/output_projection/kernel",
     ]
-
-
-@pytest.mark.parametrize(
-    "overrides, message",
-    [
-        ({"beam_width": 0}, "dates: beam_width must be a positive integer, got 0"),
-        (
-            {"first_year": 2000, "last_year": 1999},
-            "dates: DateSplit: expected 1 <= first_year <= last_year",
-        ),
-    ],
-)
-def test_config_errors(overrides, message):
-    from rnnkit.tasks import ConfigError
-
-    cfg = TASKS["dates"].resolve_config("small", overrides)
-    with pytest.raises(ConfigError, match=message):
-        TASKS["dates"](cfg)

@@ -29,6 +29,7 @@ from ..data.dates import (
 from ..export import ExportSpec
 from ..train.distributed import own_rows
 from .base import ConfigError, Task
+from .settings import Setting, integer, number
 from .dates_model import DatesModel, GreedyExport
 
 EXPORT_WIDTH = 32  # source characters the exported file takes (PAD-filled)
@@ -63,6 +64,26 @@ class DatesTask(Task):
         "embed": 32,
         "num_units": 64,  # per encoder direction; the decoder has twice as many
     }
+    settings = (
+        Setting("first_year", *integer(1, 9999), "first year of the dates"),
+        Setting("last_year", *integer(1, 9999), "last year of the dates (>= first_year)"),
+        Setting(
+            "heldout_fraction",
+            *number(gt=0, le=0.5),
+            "share of the dates held out of training in every form (picked by a hash of the seed and date)",
+        ),
+        Setting("test_examples", *integer(1), "held-out (text, ISO) pairs evaluated"),
+        Setting("eval_batch", *integer(1), "examples per decoding batch in evaluation"),
+        Setting(
+            "beam_width", *integer(1), "beam width of test_exact_match_beam and predict --beam"
+        ),
+        Setting("embed", *integer(1), "character embedding size (source and target)"),
+        Setting(
+            "num_units",
+            *integer(1),
+            "LSTM units per encoder direction; the decoder has twice as many",
+        ),
+    )
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {
             "description": "embeddings 32, bi-LSTM 2x64, Luong-scaled attention decoder LSTM(128), batch 128, "
@@ -93,10 +114,23 @@ class DatesTask(Task):
         },
     }
 
+    @classmethod
+    def metrics(cls, config: dict[str, Any]) -> tuple[str, ...]:
+        return ("test_exact_match", "test_exact_match_beam", "test_char_accuracy", "test_loss")
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any]) -> None:
+        super().check_config(config)
+        if config["first_year"] > config["last_year"]:
+            raise ConfigError(
+                "first_year and last_year: expected first_year <= last_year, "
+                f"got {config['first_year']} and {config['last_year']}"
+            )
+        get_split(
+            config
+        )  # a range with no held-out (or no training) date is refused before a run starts
+
     def __init__(self, config: dict[str, Any], data_dir: str | Path | None = None) -> None:
-        for key in ("test_examples", "eval_batch", "beam_width", "embed", "num_units"):
-            if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
-                raise ConfigError(f"dates: {key} must be a positive integer, got {config[key]!r}")
         self.split = get_split(config)
         super().__init__(config, data_dir)
         self.test_pairs = self.split.test_set(config["test_examples"])
