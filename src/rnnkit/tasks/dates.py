@@ -29,10 +29,8 @@ from ..data.dates import (
 from ..export import ExportSpec
 from ..train.distributed import own_rows
 from .base import ConfigError, Task
-from .settings import Setting, integer, number
 from .dates_model import DatesModel, GreedyExport
-
-EXPORT_WIDTH = 32  # source characters the exported file takes (PAD-filled)
+from .settings import Setting, integer, number
 
 # A bounded cache: tests build many small runs over the same split.
 _SPLITS: dict[tuple[int, int, int, float], DateSplit] = {}
@@ -63,6 +61,7 @@ class DatesTask(Task):
         "beam_width": 5,
         "embed": 32,
         "num_units": 64,  # per encoder direction; the decoder has twice as many
+        "export_width": 32,  # the longest form is 29 characters
     }
     settings = (
         Setting("first_year", *integer(1, 9999), "first year of the dates"),
@@ -78,6 +77,9 @@ class DatesTask(Task):
             "beam_width", *integer(1), "beam width of test_exact_match_beam and predict --beam"
         ),
         Setting("embed", *integer(1), "character embedding size (source and target)"),
+        Setting(
+            "export_width", *integer(10), "source characters the exported file takes (PAD-filled)"
+        ),
         Setting(
             "num_units",
             *integer(1),
@@ -201,13 +203,13 @@ class DatesTask(Task):
         }
 
     def export_spec(self) -> ExportSpec:
-        """``chars [B, 32]`` (source ids, PAD=0 after each text) → ``ids [B, 11]`` (greedy, EOS=2 ends the
+        """``chars [B, W]`` (source ids, PAD=0 after each text) → ``ids [B, 11]`` (greedy, EOS=2 ends the
         text) and their ``logits [B, 11, V]``: the decoding loop has a fixed length, so it can be recorded.
 
-        The encoder loop is recorded for 32 steps (the longest form is 29 characters), so the file takes
-        ``chars`` padded to 32; the batch stays dynamic."""
-        src, _ = self.source(["March 3, 1987", "1987-03-03"])
-        src = nn.functional.pad(src, (0, EXPORT_WIDTH - src.shape[1]))
+        The encoder loop is recorded for ``W = export_width`` steps (default 32: the longest form is 29
+        characters), so the file takes ``chars`` padded to W; the batch stays dynamic."""
+        src, _ = self.source(["3.3.1987", "1987-03-03"])
+        src = nn.functional.pad(src, (0, self.config["export_width"] - src.shape[1]))
         return ExportSpec(
             GreedyExport(self.model).eval(),
             (src,),
