@@ -113,8 +113,8 @@ CASES = [
       "MultiRNNCell: expected cells to be a list of cells, got GRUCell GRUCell(num_units=6, input_size=3)"),
     C("multi-non-cell", "MultiRNNCell", "cells", "a non-cell in the list",
       lambda: rk.MultiRNNCell([gru(), torch.nn.Linear(H, H)]), TypeError,
-      "MultiRNNCell: expected cells[1] to be an rnnkit cell, got Linear Linear(in_features=6, out_features=6, "
-      "bias=True)"),
+      "MultiRNNCell: expected cells[1] to be an rnnkit RNNCell, got Linear (missing: state_size, output_size, "
+      "zero_state)"),
     C("multi-nested-concat", "MultiRNNCell", "state_is_tuple", "False with a nested-state cell",
       lambda: rk.MultiRNNCell([lstm()], state_is_tuple=False), ValueError,
       "MultiRNNCell: expected cells with non-nested state_size when state_is_tuple=False, got "

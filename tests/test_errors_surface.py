@@ -103,7 +103,7 @@ CASES = [
     C("residual-not-a-cell", "ResidualWrapper", "cell", "not an RNNCell",
       lambda: rk.ResidualWrapper(BAD), TypeError,
       "ResidualWrapper: expected cell to be an rnnkit RNNCell, got int (missing: state_size, output_size, "
-      "zero_state)"),
+      "zero_state, __call__)"),
     C("device-name", "DeviceWrapper", "device", "not a device name",
       lambda: rk.DeviceWrapper(lstm(), "nope"), ValueError,
       "DeviceWrapper: expected a torch device name ('cpu', 'cuda:0') or a TF device string "
@@ -158,7 +158,8 @@ CASES = [
     # --- bidirectional_dynamic_rnn ------------------------------------------------------------------------
     C("bidi-not-a-cell", "bidirectional_dynamic_rnn", "cell_fw", "not an RNNCell",
       lambda: rk.bidirectional_dynamic_rnn(BAD, lstm(), x3()), TypeError,
-      "bidirectional_dynamic_rnn: expected cell_fw to be an rnnkit RNNCell, got int"),
+      "bidirectional_dynamic_rnn: expected cell_fw to be an rnnkit RNNCell, got int (missing: state_size, "
+      "output_size, zero_state, __call__)"),
     C("bidi-rank2", "bidirectional_dynamic_rnn", "inputs", "rank < 3",
       lambda: rk.bidirectional_dynamic_rnn(lstm(), lstm(), x3(B, D)), ValueError,
       "bidirectional_dynamic_rnn: expected inputs of rank 3 [B, T, D], got shape (4, 3)"),
@@ -299,8 +300,8 @@ CASES = [
       "load_tf_checkpoint: expected path to be a str or os.PathLike, got int 7"),
     C("load-ckpt-scope", "load_tf_checkpoint", "scope", "another scope than the checkpoint's",
       lambda: rk.load_tf_checkpoint(lstm(), CKPT, scope="fw"), rk.tf_checkpoint.CheckpointError,
-      f"{CKPT}: load_tf_checkpoint: expected the model's TF variables under scope 'fw', got missing "
-      "['fw/basic_lstm_cell/kernel', 'fw/basic_lstm_cell/bias'] (checkpoint names under the scope: [])"),
+      f"{CKPT}: load_tf_checkpoint: expected the cell's TF variables under scope 'fw', got no variable there; "
+      "RNN scopes in the checkpoint: ['rnn'] (closest: 'rnn')"),
     C("load-ckpt-shape", "load_tf_checkpoint", "module_or_cell", "num_units != the checkpoint's",
       lambda: rk.load_tf_checkpoint(rk.BasicLSTMCell(BAD, input_size=D), CKPT), rk.tf_checkpoint.CheckpointError,
       f"{CKPT}: load_tf_checkpoint: shape mismatch [rnn/basic_lstm_cell/kernel: expected (10, 28), got (9, 24); "
@@ -311,7 +312,8 @@ CASES = [
       "does not exist yet; pass input_size= to the cell, call cell.build(D), or run it once"),
     C("load-ckpt-not-a-model", "load_tf_checkpoint", "module_or_cell", "neither a cell nor a model with names",
       lambda: rk.load_tf_checkpoint(BAD, CKPT), TypeError,
-      "load_tf_checkpoint: expected an rnnkit cell or a module with a tf_variables() method, got int"),
+      "load_tf_checkpoint: expected an rnnkit cell, a module named with rk.tf_name, or a module with a "
+      "tf_variables() method, got int"),
     C("load-ckpt-strict", "load_tf_checkpoint", "strict", "not a bool",
       lambda: rk.load_tf_checkpoint(lstm(), CKPT, strict="no"), TypeError,
       "load_tf_checkpoint: expected strict to be a bool, got 'no'"),
@@ -320,13 +322,13 @@ CASES = [
       "save_tf_checkpoint: expected prefix to be a str or os.PathLike, got int 7"),
     C("save-ckpt-not-a-model", "save_tf_checkpoint", "module_or_cell", "neither a cell nor a model with names",
       lambda: rk.save_tf_checkpoint(BAD, CKPT.parent / "other"), TypeError,
-      "save_tf_checkpoint: expected an rnnkit cell or a module with a tf_variables() method, got int"),
+      "save_tf_checkpoint: expected an rnnkit cell, a module named with rk.tf_name, or a module with a "
+      "tf_variables() method, got int"),
     # --- fused kernels (rk.fused; dynamic_rnn's fused= argument) --------------------------------------------
     C("fused-impossible", "dynamic_rnn (rk.fused)", "fused", "True for a cell torch's kernels cannot run",
       lambda: rk.dynamic_rnn(rk.GRUCell(H, input_size=D), torch.zeros(B, T, D), fused=True), ValueError,
-      "dynamic_rnn: fused=True, but torch's fused kernels cannot run this: the cell is a GRUCell; torch's fused "
-      "kernels compute only BasicLSTMCell, LSTMCell, BasicRNNCell, LSTMBlockCell and the CudnnCompatible cells "
-      "(exact types)"),
+      "dynamic_rnn: fused=True, but torch's fused kernels cannot run this: GRUCell has no fused form: torch's GRU "
+      "kernel applies the reset gate after the matmul, TF's before"),
     C("fused-type", "dynamic_rnn (rk.fused)", "fused", "not None/True/False",
       lambda: rk.dynamic_rnn(lstm(), torch.zeros(B, T, D), fused="yes"), TypeError,
       "dynamic_rnn: expected fused to be None, True or False, got 'yes'"),
@@ -391,6 +393,10 @@ def test_every_public_callable_has_bad_input_cases():
         "BasicRNNCell",
         "GRUCell",
         "BasicLSTMCell",
+        "Layout",  # a record of two functions; AS_IS and TRANSPOSE are its two instances
+        "AS_IS",
+        "TRANSPOSE",
+        "StateOrderWarning",  # a warning class
         "nn",  # facades of TF's namespaces: re-exports only
         "contrib",
         "rnn",  # the same functions as static_rnn / static_bidirectional_rnn

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import rnnkit as rk
+from rnnkit.cells import LayerCell
 from tests.registry import CASE_IDS, CASES, D
 
 B, T = 3, 5
@@ -87,3 +88,59 @@ def test_fast_loop_checks_inputs_once_with_the_cells_messages():
         rk.dynamic_rnn(cell, torch.zeros(B, T, D))
     with pytest.raises(TypeError, match="GRUCell: expected torch.float32 inputs"):
         rk.dynamic_rnn(rk.GRUCell(4, input_size=D), torch.zeros(B, T, D, dtype=torch.float64))
+
+
+class _LeakyCell(LayerCell):
+    """A new cell written to the contract alone: parameters, input_projection, recurrent_step (no forward)."""
+
+    tf_name = "leaky_cell"
+    _tf_params = (("kernel", "kernel"), ("bias", "bias"))
+
+    def __init__(self, num_units, **kwargs):
+        super().__init__(num_units, **kwargs)
+        self._finish_init()
+
+    @property
+    def state_size(self):
+        return self.num_units
+
+    @property
+    def output_size(self):
+        return self.num_units
+
+    def _create_parameters(self, input_size, dtype=None, device=None):
+        h = self.num_units
+        self.kernel = self._new_parameter(input_size + h, h, init=None, dtype=dtype, device=device)
+        self.bias = self._new_parameter(h, init=torch.nn.init.ones_, dtype=dtype, device=device)
+
+    def input_projection(self, inputs):
+        return inputs @ self.kernel[: self.input_size] + self.bias
+
+    def recurrent_step(self, projected, state):
+        new_h = 0.5 * state + torch.tanh(projected + state @ self._recurrent_rows("kernel"))
+        return new_h, new_h
+
+
+def test_a_cell_written_to_the_contract_runs_everywhere():
+    cell = _LeakyCell(4)  # lazy: the unroll's check_inputs builds it
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    out, final = rk.dynamic_rnn(cell, x.float(), sequence_length=LENGTHS)
+    assert cell.built and out.shape == (B, T, 4)
+    cell = cell.double()
+    fast_values, fast_grads = _grads(cell, x, LENGTHS, fast=True)
+    plain_values, plain_grads = _grads(cell, x, LENGTHS, fast=False)
+    for a, b in zip(fast_values + list(fast_grads), plain_values + list(plain_grads)):
+        torch.testing.assert_close(a, b, **TOL)
+    assert list(rk.tf_variables(cell)) == ["rnn/leaky_cell/kernel", "rnn/leaky_cell/bias"]
+    assert rk.fused.explain(cell).startswith("step loop: _LeakyCell has no fused form")
+
+
+def test_a_layer_cell_without_its_formula_says_what_is_missing():
+    class Empty(_LeakyCell):
+        input_projection = rk.RNNCell.input_projection
+        recurrent_step = rk.RNNCell.recurrent_step
+
+    with pytest.raises(
+        NotImplementedError, match="implements input_projection and recurrent_step, or forward"
+    ):
+        Empty(3, input_size=D)(torch.zeros(B, D), torch.zeros(B, 3))

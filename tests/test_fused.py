@@ -10,6 +10,8 @@ import pytest
 import torch
 
 import rnnkit as rk
+from rnnkit.fused.plan import make_plan
+from rnnkit.fused.run import run_fused_bidirectional
 from tests.registry import randomize
 
 B, T, D = 4, 6, 3
@@ -140,7 +142,7 @@ NOT_FUSABLE = [
     (lambda: rk.LSTMCell(4, num_proj=2, proj_clip=1.0), "proj_clip"),
     (lambda: rk.BasicLSTMCell(4, activation="relu"), "activation relu"),
     (lambda: rk.BasicRNNCell(4, activation="sigmoid"), "activation sigmoid"),
-    (lambda: rk.MultiRNNCell([rk.BasicLSTMCell(4), rk.GRUCell(4)]), "cells\\[1\\] is a GRUCell"),
+    (lambda: rk.MultiRNNCell([rk.BasicLSTMCell(4), rk.GRUCell(4)]), "cells\\[1\\]: GRUCell"),
 ]
 
 
@@ -191,7 +193,7 @@ def test_explain_and_debug_log(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert messages[0].startswith("dynamic_rnn: fused path (torch._VF.lstm(num_layers=2")
     assert messages[1] == "dynamic_rnn: step loop (fused=False)"
-    assert messages[2].startswith("dynamic_rnn: step loop (the cell is a GRUCell")
+    assert messages[2].startswith("dynamic_rnn: step loop (GRUCell has no fused form")
 
 
 def _reverse_rows(x, lengths):
@@ -232,8 +234,8 @@ def test_fused_bidirectional_equals_two_loops(name, lengths):
     x = torch.randn(B, T, D, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     s_fw, s_bw = _random_state(fw, seed=4), _random_state(bw, seed=5)
     lens = None if lengths is None else torch.tensor(lengths)
-    (o_fw, o_bw), (f_fw, f_bw) = rk.fused.run_fused_bidirectional(
-        rk.fused.plan(fw)[0], rk.fused.plan(bw)[0], x, s_fw, s_bw, lens, time_major=False
+    (o_fw, o_bw), (f_fw, f_bw) = run_fused_bidirectional(
+        make_plan(fw)[0], make_plan(bw)[0], x, s_fw, s_bw, lens, time_major=False
     )
     want_fw, want_sfw = rk.dynamic_rnn(
         fw, x, sequence_length=lengths, initial_state=s_fw, fused=False
@@ -332,3 +334,49 @@ def test_bidirectional_swap_memory_takes_the_loop_like_dynamic_rnn(caplog):
         rk.bidirectional_dynamic_rnn(fw, bw, torch.randn(B, T, D), swap_memory=True)
     messages = [r.getMessage() for r in caplog.records]
     assert messages and all("fused path" not in m for m in messages), messages
+
+
+def test_the_public_namespace_is_the_contract():
+    assert sorted(rk.fused.__all__) == ["FusedLayer", "FusedSpec", "explain", "fusable"]
+    for internal in ("decide", "run_fused", "FusedPlan", "logger", "make_plan"):
+        assert not hasattr(rk.fused, internal), internal
+
+
+class _DoubledLSTM(rk.BasicLSTMCell):
+    """A subclass that changes the math: the spec it inherits no longer describes it."""
+
+    def recurrent_step(self, projected, state):
+        out, new_state = super().recurrent_step(projected, state)
+        return 2 * out, new_state
+
+
+def test_a_subclass_that_changes_the_math_is_not_fused():
+    cell = _DoubledLSTM(4, input_size=D)
+    assert rk.fused.explain(cell) == (
+        "step loop: _DoubledLSTM overrides BasicLSTMCell.recurrent_step, which a fused kernel would skip"
+    )
+    x = torch.randn(B, T, D)
+    out, _ = rk.dynamic_rnn(cell, x)
+    step_out, _ = cell(x[:, 0], cell.zero_state(B))
+    torch.testing.assert_close(
+        out[:, 0], step_out
+    )  # the doubled output: the subclass's own math ran
+
+
+def test_spec_weights_are_the_cells_parameters_in_torch_layout():
+    cell = randomize(rk.LSTMCell(5, num_proj=2, forget_bias=0.3, input_size=D).double(), seed=3)
+    spec = cell.fused_spec()
+    assert isinstance(spec, rk.fused.FusedSpec)
+    (layer,) = spec.layers
+    assert (layer.mode, layer.hidden, layer.proj, layer.out) == ("LSTM", 5, 2, 2)
+    w_ih, w_hh, b_ih, b_hh, w_hr = layer.weights()
+    torch.testing.assert_close(
+        w_ih[5:10], cell.kernel[:D, 10:15].t()
+    )  # torch's f block is TF's third
+    torch.testing.assert_close(b_ih[5:10], cell.bias[10:15] + 0.3)
+    assert not b_hh.any() and w_hr.shape == (2, 5)
+    w_ih.sum().backward()
+    assert cell.kernel.grad is not None  # computed inside autograd from the TF-layout parameters
+    state = _random_state(cell)
+    rebuilt = spec.from_kernel(spec.to_kernel(state))
+    assert type(rebuilt) is type(state) and all(a is b for a, b in zip(rebuilt, state))

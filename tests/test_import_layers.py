@@ -1,28 +1,36 @@
-"""Layers import one way: a module may import only from layers ranked at or below its own (DESIGN.md §1).
+"""Layers import one way: a module may import only from layers ranked at or below its own.
 
 Every top-level module of the package must have a rank here, so a new module makes this test fail until its
-place in the layering is decided.
+place in the layering is decided. ``import rnnkit as rk`` (or ``import rnnkit``) counts too: each use ``rk.NAME``
+is a use of the top-level module that defines ``NAME`` (``rk.BasicLSTMCell`` → ``cells``, ``rk.fused.explain``
+→ ``fused``), so reaching a higher layer through the facade fails like importing it directly.
 """
 
 import ast
+import types
 from pathlib import Path
 
 import pytest
+
+import rnnkit
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "rnnkit"
 
 RANKS = {
     "_version": 0,
     "_checks": 0,
+    "_sequence": 0,  # row masking and length-aware reversal, shared by fused and unroll
     "nest": 0,
     "activations": 0,
     "cells": 1,
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
+    "building": 2,  # rk.build: runs a module once to create lazily built parameters
     "unroll": 3,
     # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState) and whole-sequence layers
     # (LSTMBlockFusedCell, the cuDNN layers): cells + unrolls + fused kernels
     "layers": 4,
     "tf_names": 4,
+    "tf_naming": 4,  # TF names for any torch module (rk.tf_name) and rk.initialize; built on tf_names
     "seq2seq": 4,  # attention, decoders, beam search: cells and the unrolls' checks
     "nn": 4,  # rk.nn / rk.nn.rnn_cell: TF's spellings, re-exports of cells and unrolls only
     "legacy_seq2seq": 5,  # TF1's list-based seq2seq: cells, unrolls and seq2seq's layers
@@ -67,7 +75,33 @@ def _imported_top_modules(path: Path) -> set[str]:
                 parts = alias.name.split(".")
                 if parts[0] == "rnnkit" and len(parts) > 1:
                     found.add(parts[1])
-    return found
+    return found | _facade_uses(tree)
+
+
+def _defining_module(name: str) -> str:
+    """The top-level module behind the facade's ``rnnkit.NAME``."""
+    obj = getattr(rnnkit, name)
+    module = obj.__name__ if isinstance(obj, types.ModuleType) else obj.__module__
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _facade_uses(tree: ast.AST) -> set[str]:
+    """Top-level modules used as ``alias.NAME`` after ``import rnnkit [as alias]``."""
+    aliases = {
+        alias.asname or "rnnkit"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == "rnnkit"
+    }
+    return {
+        _defining_module(node.attr)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in aliases
+    }
 
 
 SOURCES = sorted(p for p in PACKAGE.rglob("*.py"))
@@ -95,3 +129,13 @@ def test_the_scan_sees_imports():
     """Guard against a scan that silently finds nothing."""
     dynamic = PACKAGE / "unroll" / "dynamic.py"
     assert {"cells", "nest"} <= _imported_top_modules(dynamic)
+
+
+def test_the_scan_sees_the_facade():
+    """``import rnnkit as rk`` then ``rk.X``: each use counts as an import of X's own layer."""
+    tree = ast.parse(
+        "import rnnkit as rk\nrk.BasicLSTMCell(4)\nrk.fused.explain(None)\nrk.dynamic_rnn\n"
+    )
+    assert _facade_uses(tree) == {"cells", "fused", "unroll"}
+    assert {"cells", "nest"} <= _imported_top_modules(PACKAGE / "tasks" / "common.py")
+    assert {"cells", "unroll", "tf_names"} <= _imported_top_modules(PACKAGE / "tasks" / "mnist.py")

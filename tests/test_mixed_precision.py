@@ -97,8 +97,8 @@ def test_swap_memory_under_autocast_equals_the_step_loop_under_autocast():
             if swap:
                 out, state = rk.dynamic_rnn(cell, x, sequence_length=lengths, swap_memory=True)
             else:
-                steps, batch, _, like = split_time("test", x, False)
-                outs, state = run_steps(cell, steps, cell.zero_state(B), lengths, batch, like)
+                steps, batch, _, _ = split_time("test", x, False)
+                outs, state = run_steps(cell, steps, cell.zero_state(B), lengths, batch)
                 out = torch.stack(outs, 1)
         (out.sum() + state.c.sum()).backward()
         results.append((out.detach(), cell.kernel.grad.clone()))

@@ -69,6 +69,41 @@ def test_clip_boundary_matches_tf(case_id):
         )
 
 
+class _BoundaryStoppingClamp(torch.autograd.Function):
+    """``clamp`` as torch 2.14 differentiates it: gradient 0 at exactly a bound (torch <= 2.13 passes it)."""
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        ctx.save_for_backward(x)
+        ctx.bounds = (low, high)
+        return torch.ops.aten.clamp.default(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        inside = torch.ones_like(x, dtype=torch.bool)
+        if low is not None:
+            inside &= x > low
+        if high is not None:
+            inside &= x < high
+        return grad * inside, None, None
+
+
+@pytest.mark.parametrize("case_id", sorted(FIXTURE["cases"]))
+def test_clip_boundary_does_not_depend_on_clamps_gradient(case_id, monkeypatch):
+    """Issue 14 item 2: the clip must be TF's on every torch, so it may not rest on ``clamp``'s gradient at the
+    bound, which torch changed in 2.14. With 2.14's rule patched in, the TF fixture must still hold."""
+
+    def clamp(x, min=None, max=None):
+        return _BoundaryStoppingClamp.apply(x, min, max)
+
+    for owner in (torch, torch.Tensor):
+        for name in ("clamp", "clip"):
+            monkeypatch.setattr(owner, name, clamp)
+    test_clip_boundary_matches_tf(case_id)
+
+
 def test_clip_gradient_passes_at_the_boundary_and_stops_beyond():
     """The fixture's bias gradient, spelled out: j = [-2, -1, -0.5, 0.5, 1, 2], clip 1 → j = ±2 get none."""
     grad_j = FIXTURE["cases"]["cell_clip-float64"]["grads"]["lstm_cell/bias"][6:12]

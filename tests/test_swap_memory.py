@@ -75,12 +75,10 @@ def test_any_chunk_size_gives_the_plain_results(chunk_size):
         B, T, D, generator=torch.Generator().manual_seed(3), dtype=torch.float64, requires_grad=True
     )
     lengths = torch.tensor(LENGTHS)
-    steps, batch, _, like = split_time("test", x, False)
+    steps, batch, _, _ = split_time("test", x, False)
     state = cell.zero_state(B, torch.float64)
     ref_out, ref_state = rk.dynamic_rnn(cell, x, sequence_length=lengths)
-    outs, final = run_steps_checkpointed(
-        cell, steps, state, lengths, batch, like, chunk_size=chunk_size
-    )
+    outs, final = run_steps_checkpointed(cell, steps, state, lengths, batch, chunk_size=chunk_size)
     out = torch.stack(outs, 1)
     torch.testing.assert_close(out, ref_out, rtol=0, atol=1e-12)
     rk.nest.assert_same_structure(ref_state, final)
@@ -157,19 +155,23 @@ def test_default_chunk_size_is_ceil_sqrt():
 
 def test_bad_chunk_size_message():
     cell = rk.BasicRNNCell(2, input_size=D)
-    steps, batch, _, like = split_time("test", torch.zeros(1, 3, D), False)
+    steps, batch, _, _ = split_time("test", torch.zeros(1, 3, D), False)
     with pytest.raises(
         ValueError, match="run_steps_checkpointed: expected chunk_size to be a positive int, got 0"
     ):
-        run_steps_checkpointed(cell, steps, cell.zero_state(1), None, batch, like, chunk_size=0)
+        run_steps_checkpointed(cell, steps, cell.zero_state(1), None, batch, chunk_size=0)
 
 
 def test_swap_memory_uses_the_per_step_path(monkeypatch):
     # The fast path computes the input matmul for all T steps at once; checkpointed chunks would keep that
     # [B, T, 4H] tensor whole, which is most of what swap_memory is meant to save (BENCHMARKS.md).
     cell = rk.BasicLSTMCell(4, input_size=D)
-    monkeypatch.setattr(
-        type(cell), "_prepare_unroll", lambda self, x: pytest.fail("fast path under swap_memory")
-    )
+    original = type(cell).input_projection
+
+    def one_step_only(self, x):
+        assert x.dim() == 2, "all-steps projection under swap_memory"
+        return original(self, x)
+
+    monkeypatch.setattr(type(cell), "input_projection", one_step_only)
     out, _ = rk.dynamic_rnn(cell, torch.randn(B, T, D), swap_memory=True)
     assert out.shape == (B, T, 4)

@@ -24,11 +24,13 @@ from tests.test_errors_dates import dates_table  # noqa: E402
 from tests.test_errors_layers import layers_table  # noqa: E402
 from tests.test_errors_seq2seq import seq2seq_table  # noqa: E402
 from tests.test_errors_surface import surface_table  # noqa: E402
+from tests.test_errors_tf_models import tf_models_table  # noqa: E402
 
 TABLES = {
     "core-table": core_table,
     "cells-table": cells_table,
     "surface-table": surface_table,
+    "tf-models-table": tf_models_table,
     "block-table": block_table,
     "contrib-table": contrib_table,
     "seq2seq-table": seq2seq_table,

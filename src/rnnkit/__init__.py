@@ -11,6 +11,7 @@
 
 from . import contrib, export, fused, legacy_seq2seq, nest, nn, seq2seq, tf_checkpoint
 from ._version import __version__
+from .building import build
 from .cells import (
     AttentionCellWrapper,
     BasicLSTMCell,
@@ -47,6 +48,7 @@ from .cells import (
     ResidualWrapper,
     RNNCell,
     SRUCell,
+    StateOrderWarning,
     UGRNNCell,
     begin_sequence,
 )
@@ -68,6 +70,7 @@ from .tf_names import (
     tf_variables_bidirectional,
     tf_variables_stack_bidirectional,
 )
+from .tf_naming import AS_IS, TRANSPOSE, Layout, initialize, model_tf_variables, tf_name
 from .unroll import (
     bidirectional_dynamic_rnn,
     bidirectional_rnn,
@@ -103,6 +106,7 @@ __all__ = [
     "LSTMCell",
     "MultiRNNCell",
     "LSTMStateTuple",
+    "StateOrderWarning",
     "dynamic_rnn",
     "check_numerics",
     "static_rnn",
@@ -152,6 +156,13 @@ __all__ = [
     "Conv2DLSTMCell",
     "Conv3DLSTMCell",
     "ConvLSTMCell",
+    "tf_name",
+    "Layout",
+    "AS_IS",
+    "TRANSPOSE",
+    "model_tf_variables",
+    "initialize",
+    "build",
     "RNN",
     "BidirectionalRNN",
     "TrainableInitialState",

@@ -45,11 +45,29 @@ def default_scope_for(module: Any, scope: str | None) -> str | None:
     return scope
 
 
-class LoadResult(NamedTuple):
-    """What ``load_tf_variables`` did not match (both empty in strict mode)."""
-
+class _LoadFields(NamedTuple):
     missing: list[str]
     unexpected: list[str]
+
+
+class LoadResult(_LoadFields):
+    """What a load did not match: ``missing`` (wanted, not found) and ``unexpected`` (found, not used; both
+    empty in strict mode). It compares and unpacks as the pair ``(missing, unexpected)``.
+
+    ``not_weights`` (an attribute, not a tuple field): checkpoint entries that are no model weight and were
+    left alone on purpose when loading a whole model -- ``global_step``, learning rates and other scalars,
+    optimizer slots (``.../Adam``), ``beta1_power``... (empty for cells and plain dictionaries).
+    """
+
+    not_weights: list[str]
+
+    @classmethod
+    def make(
+        cls, missing: list[str], unexpected: list[str], not_weights: list[str] | None = None
+    ) -> LoadResult:
+        result = cls(missing, unexpected)
+        result.not_weights = list(not_weights or [])
+        return result
 
 
 def _prefix(where: str, scope: str | None) -> str:
@@ -97,7 +115,48 @@ def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Param
                 "exist yet; pass input_size= to the cell, call cell.build(D), or run it once"
             )
         result[name] = param
+    _check_covered(where, cell, result)
     return result
+
+
+def _check_covered(where: str, cell: RNNCell, named: Mapping[str, nn.Parameter]) -> None:
+    """Every parameter of ``cell`` must have a TF name: a cell that declares none (a user's cell without
+    ``named_tf_variables``) would otherwise vanish from checkpoints without a word."""
+    covered = {id(p) for p in named.values()}
+    lost = [key for key, p in cell.named_parameters() if id(p) not in covered]
+    if not lost:
+        return
+    modules = dict(cell.named_modules())
+
+    def silent(path: str) -> bool:  # a cell none of whose parameters has a name
+        return all(id(p) not in covered for p in modules[path].parameters())
+
+    owners: dict[str, list[str]] = {}
+    for key in lost:
+        parts = key.split(".")
+        cells = [
+            ".".join(parts[:i])
+            for i in range(len(parts))
+            if isinstance(modules.get(".".join(parts[:i])), RNNCell)
+        ]
+        if (
+            not cells
+        ):  # held by a non-cell container (a seq2seq decoder's nn.Linear): its names are its call
+            continue
+        # The outermost cell that names none of its parameters (it did not pass names on from within),
+        # else the innermost cell holding the parameter (it named some, but not this one).
+        owner = next((path for path in cells if silent(path)), cells[-1])
+        owners.setdefault(owner, []).append(key)
+    if not owners:
+        return
+    found = "; ".join(
+        f"{type(modules[o]).__name__} at {o or '(the cell itself)'} declares none for {keys}"
+        for o, keys in owners.items()
+    )
+    raise ValueError(
+        f"{where}: expected a TF name for every parameter of {type(cell).__name__}, got {found} "
+        "(a cell declares its names with named_tf_variables(prefix))"
+    )
 
 
 def _normalise_name(name: str) -> str:
@@ -198,7 +257,7 @@ def _load(
                     value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
                 )
                 param.copy_(tensor.to(dtype=param.dtype, device=param.device))
-    return LoadResult(missing, unexpected)
+    return LoadResult.make(missing, unexpected)
 
 
 def tf_variables_bidirectional(

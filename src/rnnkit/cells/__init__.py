@@ -29,6 +29,7 @@ from .layer_norm_lstm import LayerNormBasicLSTMCell
 from .lstm import BasicLSTMCell, LSTMCell
 from .multi import MultiRNNCell
 from .state import LSTMStateTuple
+from .state_order import StateOrderWarning
 from .wrappers import (
     CellWrapper,
     DeviceWrapper,
@@ -47,6 +48,7 @@ __all__ = [
     "LSTMCell",
     "MultiRNNCell",
     "LSTMStateTuple",
+    "StateOrderWarning",
     "LayerNormBasicLSTMCell",
     "LSTMBlockCell",
     "GRUBlockCell",

@@ -8,7 +8,7 @@ A cell is a ``torch.nn.Module`` that computes one time step::
 ``zero_state(batch_size)`` gives matching zeros. Unrolls (``dynamic_rnn``, ``static_rnn``) accept any such cell.
 
 Parameters are created from the input depth ``D``: at construction when ``input_size=D`` is given, else by the
-first call (then run the model once before building an optimiser), or explicitly with ``cell.build(D)``.
+first call, ``cell.build(D)`` or ``rk.build(cell, x)``: till then torch UninitializedParameters (cells/lazy.py).
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ from .._checks import (
     to_torch_device,
     to_torch_dtype,
 )
+from .fused_spec import FusedSpec
+from .lazy import create_in_place, placeholder, unbuilt
+from .state import check_state, keep_state_dtype, state_dtype
+from .weight_views import active_views, shared_weight_views
 
 __all__ = [
     "RNNCell",
@@ -36,6 +40,10 @@ __all__ = [
     "state_dtype",
     "glorot_uniform_",
     "keep_state_dtype",
+    "check_cell",
+    "has_hooks",
+    "unroll_parts",
+    "shared_weight_views",
 ]
 
 Initializer = Callable[[torch.Tensor], Any]
@@ -55,55 +63,38 @@ def glorot_uniform_(tensor: torch.Tensor) -> torch.Tensor:
         return tensor.uniform_(-limit, limit)
 
 
-def check_state(
-    where: str,
-    state_size: Any,
-    state: Any,
-    batch_size: int,
-    dtype: torch.dtype | None = None,
-    device: torch.device | None = None,
-) -> None:
-    """Check that ``state`` has the structure of ``state_size`` and leaves of shape ``[batch_size, size]``
-    (and of the inputs' ``dtype`` and ``device``, when given)."""
-    nest.assert_same_structure(state_size, state, where=f"{where} (state)")
-    for size, tensor in zip(nest.flatten(state_size), nest.flatten(state)):
-        if not isinstance(size, int):
-            # Not a [B, size] row state: a scalar step counter or an alignment history (seq2seq's
-            # AttentionWrapper), which its owner checks.
-            continue
-        if not isinstance(tensor, torch.Tensor):
-            raise TypeError(f"{where}: expected state tensors, got {describe(tensor)}")
-        expected = (batch_size, size) if isinstance(size, int) else None
-        if expected is not None and tuple(tensor.shape) != expected:
-            raise ValueError(
-                f"{where}: expected a state tensor of shape [B={batch_size}, {size}], "
-                f"got shape {tuple(tensor.shape)}"
-            )
-        if device is not None and tensor.device != device:
-            raise ValueError(
-                f"{where}: expected state tensors on {device} (the inputs'), got {tensor.device}"
-            )
-        if dtype is not None and tensor.dtype != dtype:
-            raise TypeError(
-                f"{where}: expected state tensors of dtype {dtype} (the inputs'), got {tensor.dtype}"
-            )
+def check_cell(where: str, cell: Any, name: str = "cell") -> RNNCell:
+    """The one "is this a cell" check: return ``cell`` if it is an ``RNNCell``, else TypeError naming what the
+    object lacks (TF's ``assert_like_rnncell``; a ``torch.nn.LSTM`` is not a TF cell)."""
+    if isinstance(cell, RNNCell):
+        return cell
+    missing = [
+        a for a in ("state_size", "output_size", "zero_state", "__call__") if not hasattr(cell, a)
+    ]
+    detail = f" (missing: {', '.join(missing)})" if missing else " (not an rnnkit.RNNCell subclass)"
+    raise TypeError(
+        f"{where}: expected {name} to be an rnnkit RNNCell, got {type(cell).__name__}{detail}"
+    )
 
 
-def state_dtype(inputs: torch.Tensor) -> torch.dtype | None:
-    """The dtype a cell's state must have: the inputs' (None under autocast, where dtypes legitimately mix)."""
-    return None if autocast_enabled(inputs.device.type) else inputs.dtype
+def has_hooks(module: nn.Module) -> bool:
+    """Whether ``module`` has forward (pre-)hooks: then every step must go through its ``__call__``."""
+    return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
-def keep_state_dtype(device_type: str, new_state: Any, state: Any) -> Any:
-    """Under ``torch.autocast``, give each new state leaf the dtype of the matching leaf of ``state``.
+def _identity(inputs: Any) -> Any:
+    return inputs
 
-    Mixed precision runs the matmuls in bf16/fp16, but the state carried from step to step stays in the dtype it
-    came in (float32: the parameters' dtype), as TF kept an LSTM's ``c`` in the variables' dtype; otherwise an
-    RNN's state would be rounded to 8 bits of mantissa at every one of T steps. Outside autocast: unchanged.
-    """
-    if not autocast_enabled(device_type):
-        return new_state
-    return nest.map_structure(lambda new, old: new.to(old.dtype), new_state, state)
+
+def unroll_parts(
+    cell: RNNCell,
+) -> tuple[Callable[[Any], Any], Callable[[Any, Any], tuple[Any, Any]]]:
+    """``(project, step)`` by which an unroll runs ``cell``: ``cell.input_projection`` and
+    ``cell.recurrent_step``, or ``(identity, cell)`` when the cell has forward hooks (hooks must see every call).
+    The caller runs ``cell.check_inputs`` on the first step before using them."""
+    if has_hooks(cell):
+        return _identity, cell
+    return cell.input_projection, cell.recurrent_step
 
 
 class RNNCell(nn.Module):
@@ -111,6 +102,9 @@ class RNNCell(nn.Module):
 
     Subclasses define ``state_size``, ``output_size``, ``forward(inputs, state)`` and, when they own or wrap
     parameters, ``named_tf_variables(prefix)`` (TF names in TF's creation order) and ``build(input_size)``.
+    Cells whose step splits into an input-only part and a recurrent part also override ``check_inputs``,
+    ``input_projection`` and ``recurrent_step`` (the unrolls then compute the input part for all steps in one
+    matmul); cells that torch's fused kernels compute exactly override ``fused_spec``.
     """
 
     #: The cell's default TF variable scope (``basic_lstm_cell``...); ``name=`` overrides it per instance.
@@ -175,22 +169,35 @@ class RNNCell(nn.Module):
         """
         return iter(())
 
-    # The step loop's fast path (unroll/_loop.py); both are optional, and the defaults mean "call the cell".
+    # The unroll contract (docs/design/0004-cell-contract.md). The defaults describe a cell that does not split:
+    # nothing to precompute, and the step is the whole call (checks and hooks included).
 
-    def _prepare_unroll(
-        self, inputs: torch.Tensor
-    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
-        """For ``inputs [B, T, D]`` or ``[T, B, D]``: ``(per_time, step)`` or None (the default: no fast path).
+    def check_inputs(self, inputs: Any) -> Any:
+        """Check one step's ``inputs [B, D]`` as ``forward`` would and build lazy parameters; return ``inputs``.
 
-        ``per_time`` is a tensor (or tuple of tensors) shaped like ``inputs`` but for the last axis — typically
-        ``inputs @ W_x + b`` for all steps in one matmul — that the unroll slices along time; ``step(slice,
-        state) -> (output, new_state)`` computes the rest of one step, without re-checking what was checked here.
+        An unroll calls it once, on the first step, before ``input_projection``: the loop that follows calls
+        ``recurrent_step``, which checks nothing. The default checks nothing (``forward`` checks each call).
         """
-        return None
+        return inputs
 
-    def _unchecked_step(self, sample: torch.Tensor) -> Callable[[Any, Any], tuple[Any, Any]]:
-        """A step function for inputs like ``sample`` (``[1, D]``), checked once here (default: the cell)."""
-        return self
+    def input_projection(self, inputs: Any) -> Any:
+        """The part of one step that depends on the inputs alone, for ``inputs [..., D]`` with any leading dims
+        (an unroll passes all ``T`` steps at once): a tensor ``[..., G]`` or a tuple of them. Default: the inputs.
+        """
+        return inputs
+
+    def recurrent_step(self, projected: Any, state: Any) -> tuple[Any, Any]:
+        """The rest of one step: ``projected`` (one step's ``input_projection``, ``[B, ...]``) and ``state`` →
+        ``(output, new_state)``, without checks. Default: the whole call, ``self(projected, state)``."""
+        return self(projected, state)
+
+    def fused_spec(self) -> FusedSpec | str:
+        """How torch's fused RNN kernels compute this cell exactly (``FusedSpec``), or why they cannot (a reason
+        naming the cell). ``rnnkit.fused`` reads only this. Default: not fusable."""
+        return (
+            f"{type(self).__name__} has no fused form (torch's fused kernels compute BasicLSTMCell, "
+            "LSTMCell and BasicRNNCell)"
+        )
 
     def extra_repr(self) -> str:
         return f"state_size={self.state_size}, output_size={self.output_size}"
@@ -200,7 +207,9 @@ class LayerCell(RNNCell):
     """A cell with ``num_units`` that owns TF-layout parameters, built lazily from the input depth.
 
     Subclasses set ``_tf_params`` — ``(TF name relative to the cell scope, attribute name)`` pairs in TF's
-    creation order — and implement ``_create_parameters(input_size)`` and ``_step(inputs, state)``.
+    creation order — and implement ``_create_parameters(input_size)`` and their formula, once, as
+    ``input_projection(inputs)`` + ``recurrent_step(projected, state)`` (``forward`` composes them after the
+    checks), or — for a formula that does not split — ``forward`` itself.
     """
 
     _tf_params: tuple[tuple[str, str], ...] = ()
@@ -226,8 +235,10 @@ class LayerCell(RNNCell):
 
     def _finish_init(self) -> None:
         """Called by subclasses at the end of ``__init__``: builds now when ``input_size`` was given."""
+        later = self._pending_input_size is None  # placeholders until built (cells/lazy.py)
         for _, attr in self._tf_params:
-            setattr(self, attr, None)
+            used = later and self._tf_param_used(attr)
+            setattr(self, attr, placeholder(self._device, self._dtype) if used else None)
         if self._pending_input_size is not None:
             self.build(self._pending_input_size)
 
@@ -244,7 +255,7 @@ class LayerCell(RNNCell):
                     f"{type(self).__name__}: built for input_size={self.input_size}, got input_size={input_size}"
                 )
             return
-        self._create_parameters(input_size)
+        create_in_place(self, input_size)
         self.input_size = input_size
 
     def _new_parameter(
@@ -265,8 +276,9 @@ class LayerCell(RNNCell):
     ) -> None:
         raise NotImplementedError
 
-    def _prepare_inputs(self, inputs: Any) -> torch.Tensor:
-        """Check one step's inputs ``[B, D]``, building the parameters on first use (on the inputs' device)."""
+    def check_inputs(self, inputs: Any) -> torch.Tensor:
+        """Check one step's inputs ``[B, D]``, building the parameters on first use (in the inputs' dtype, on
+        their device; under autocast in the default dtype)."""
         where = type(self).__name__
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(
@@ -286,7 +298,7 @@ class LayerCell(RNNCell):
                 dtype = (
                     torch.get_default_dtype()
                 )  # mixed precision: parameters stay in full precision
-            self._create_parameters(depth, dtype=dtype, device=inputs.device)
+            create_in_place(self, depth, dtype=dtype, device=inputs.device)
             self.input_size = depth
         elif depth != self.input_size:
             raise ValueError(
@@ -304,8 +316,16 @@ class LayerCell(RNNCell):
         return inputs
 
     def forward(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
-        """One step: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output [B, output_size], new_state)``."""
-        inputs = self._prepare_inputs(inputs)
+        """One step: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output [B, output_size], new_state)``.
+
+        Checks (and the lazy build), then ``recurrent_step(input_projection(inputs), state)``: the formula is
+        the subclass's, stated once in those two methods.
+        """
+        if type(self).recurrent_step is RNNCell.recurrent_step:
+            raise NotImplementedError(
+                f"{type(self).__name__}: a LayerCell implements input_projection and recurrent_step, or forward"
+            )
+        inputs = self.check_inputs(inputs)
         check_state(
             type(self).__name__,
             self.state_size,
@@ -314,49 +334,42 @@ class LayerCell(RNNCell):
             state_dtype(inputs),
             inputs.device,
         )
-        output, new_state = self._step(inputs, state)
+        output, new_state = self.recurrent_step(self.input_projection(inputs), state)
         if autocast_enabled(inputs.device.type):
             kept = keep_state_dtype(inputs.device.type, new_state, state)
-            output = (
-                kept if output is new_state else output
-            )  # output = state (BasicRNNCell, GRUCell)
+            # The output is often a state leaf (h): give it the kept dtype as well.
+            for new, old in zip(nest.flatten(new_state), nest.flatten(kept)):
+                if output is new:
+                    output = old
             new_state = kept
         return output, new_state
-
-    def _step(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
-        raise NotImplementedError
 
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         for rel_name, attr in self._tf_params:
             param = getattr(self, attr)
             if param is None and not self._tf_param_used(attr):
                 continue
-            yield f"{prefix}{self.tf_name}/{rel_name}", param
+            yield f"{prefix}{self.tf_name}/{rel_name}", None if unbuilt(param) else param
 
-    def _hooked(self) -> bool:
-        return bool(self._forward_hooks or self._forward_pre_hooks)
+    def _recurrent_rows(self, name: str) -> torch.Tensor:
+        """``getattr(self, name)[D:]``: the rows of a ``[D + S, ...]`` kernel that multiply the state, made once
+        per unroll (NOTE [one weight view per unroll], ``cells/weight_views.py``; the memo also saves the
+        parameter lookup and the slice, about 2.5 us a step)."""
+        views = active_views()
+        if views is None:
+            return getattr(self, name)[self.input_size :]
+        key = (id(self), name)
+        view = views.get(key)
+        if view is None:
+            view = views[key] = getattr(self, name)[self.input_size :]
+        return view
 
-    def _prepare_unroll(
-        self, inputs: torch.Tensor
-    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
-        if self._hooked() or inputs.dim() != 3:
-            return None  # hooks must see every call; other ranks get the cell's own error per step
-        self._prepare_inputs(
-            inputs[(0,) * (inputs.dim() - 1)].unsqueeze(0)
-        )  # check depth/dtype, build
-        return self._precompute(inputs)
-
-    def _precompute(
-        self, inputs: torch.Tensor
-    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
-        """``_prepare_unroll`` for a built cell and checked inputs; None: no fast path."""
+    def _math_overridden(self, cls: type) -> str | None:
+        """For ``fused_spec``: the name of a method of ``cls``'s math that this object's class overrides."""
+        for name in ("forward", "input_projection", "recurrent_step"):
+            if getattr(type(self), name) is not getattr(cls, name):
+                return name
         return None
-
-    def _unchecked_step(self, sample: torch.Tensor) -> Callable[[Any, Any], tuple[Any, Any]]:
-        if self._hooked():
-            return self
-        self._prepare_inputs(sample)
-        return self._step
 
     def _tf_param_used(self, attr: str) -> bool:
         """Whether an optional parameter (peepholes, projection) exists in this configuration."""

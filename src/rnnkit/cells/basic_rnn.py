@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -10,6 +9,7 @@ import torch.nn.functional as F
 
 from ..activations import Activation, resolve_activation
 from .base import LayerCell
+from .fused_spec import FusedSpec, rnn_spec
 
 __all__ = ["BasicRNNCell"]
 
@@ -59,17 +59,31 @@ class BasicRNNCell(LayerCell):
         self.kernel = self._new_parameter(input_size + h, h, init=None, dtype=dtype, device=device)
         self.bias = self._new_parameter(h, init=torch.nn.init.zeros_, dtype=dtype, device=device)
 
-    def _step(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self._activation(torch.addmm(self.bias, torch.cat([inputs, state], 1), self.kernel))
+    def input_projection(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``inputs @ kernel[:D] + bias``: ``[..., D]`` → ``[..., H]``."""
+        return F.linear(inputs, self.kernel[: self.input_size].t(), self.bias)
+
+    def recurrent_step(
+        self, projected: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h' = act(projected + h @ kernel[D:])``."""
+        h = self._activation(torch.addmm(projected, state, self._recurrent_rows("kernel")))
         return h, h
 
-    def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
-        """``inputs @ kernel[:D] + bias`` for all steps; the step adds ``h @ kernel[D:]``."""
-        d, act = self.input_size, self._activation
-        w_h = self.kernel[d:]
+    def fused_spec(self) -> FusedSpec | str:
+        """``torch._VF.rnn_tanh`` / ``rnn_relu``: ``weight_ih = kernel[:D].T``, ``weight_hh = kernel[D:].T``."""
+        name = type(self).__name__
+        overridden = self._math_overridden(BasicRNNCell)
+        if overridden is not None:
+            return f"{name} overrides BasicRNNCell.{overridden}, which a fused kernel would skip"
+        if self.activation_name not in ("tanh", "relu"):
+            return (
+                f"{name} uses activation {self.activation_name or repr(self._activation)}; fused kernels "
+                "have tanh and relu only"
+            )
+        mode = "RNN_TANH" if self.activation_name == "tanh" else "RNN_RELU"
+        return rnn_spec(mode, self.num_units, self._torch_weights)
 
-        def step(xw_t: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            new_h = act(torch.addmm(xw_t, h, w_h))
-            return new_h, new_h
-
-        return F.linear(inputs, self.kernel[:d].t(), self.bias), step
+    def _torch_weights(self) -> list[torch.Tensor]:
+        d = self.input_size
+        return [self.kernel[:d].t(), self.kernel[d:].t(), self.bias, torch.zeros_like(self.bias)]

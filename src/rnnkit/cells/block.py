@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from .base import LayerCell
+from .fused_spec import FusedSpec, lstm_spec, lstm_torch_weights
 from .gru import GRUCell
 from .state import LSTMStateTuple
 
@@ -163,44 +163,36 @@ class LSTMBlockCell(LayerCell):
         self, projected: torch.Tensor, state: Any
     ) -> tuple[torch.Tensor, LSTMStateTuple]:
         """The rest of one step from ``input_projection``'s ``[B, 4H]`` slice and ``(c, h)``."""
-        return self._recurrent_fn()(projected, state)
-
-    def _recurrent_fn(self) -> Callable[[torch.Tensor, Any], tuple[torch.Tensor, LSTMStateTuple]]:
-        """``recurrent_step`` with the recurrent half of the kernel sliced once (a slice per step would add one
-        slice-backward per step to the graph)."""
-        w_h = self.kernel[self.input_size :]
-        clip = self.cell_clip
-        peep = (self.w_i_diag, self.w_f_diag, self.w_o_diag) if self.use_peephole else None
-
-        def step(projected: torch.Tensor, state: Any) -> tuple[torch.Tensor, LSTMStateTuple]:
-            c, h = state
-            i, ci, f, o = torch.addmm(projected, h, w_h).chunk(4, 1)
-            if peep is not None:
-                i = i + peep[0] * c
-                f = f + peep[1] * c
-            new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(ci)
-            if clip is not None:
-                new_c = _ClipPassingGradient.apply(new_c, clip)
-            if peep is not None:
-                o = o + peep[2] * new_c
-            new_h = torch.sigmoid(o) * torch.tanh(new_c)
-            return new_h, LSTMStateTuple(new_c, new_h)
-
-        return step
-
-    def _step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, LSTMStateTuple]:
-        return self.recurrent_step(self.input_projection(inputs), state)
-
-    def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
-        return self.input_projection(inputs), self._recurrent_fn()
-
-    def fused_spec(self) -> str | None:
-        """None when torch's fused LSTM computes this cell exactly, else the reason why not."""
+        c, h = state
+        i, ci, f, o = torch.addmm(projected, h, self._recurrent_rows("kernel")).chunk(4, 1)
         if self.use_peephole:
-            return f"{type(self).__name__} uses peepholes, which torch's fused LSTM lacks"
+            i = i + self.w_i_diag * c
+            f = f + self.w_f_diag * c
+        new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(ci)
         if self.cell_clip is not None:
-            return f"{type(self).__name__} uses cell_clip, which torch's fused LSTM lacks"
-        return None
+            new_c = _ClipPassingGradient.apply(new_c, self.cell_clip)
+        if self.use_peephole:
+            o = o + self.w_o_diag * new_c
+        new_h = torch.sigmoid(o) * torch.tanh(new_c)
+        return new_h, LSTMStateTuple(new_c, new_h)
+
+    def fused_spec(self) -> FusedSpec | str:
+        """``torch._VF.lstm`` when there are no peepholes and no ``cell_clip`` (TF's gate order is LSTMCell's)."""
+        name = type(self).__name__
+        overridden = self._math_overridden(LSTMBlockCell)
+        if overridden is not None:
+            return f"{name} overrides LSTMBlockCell.{overridden}, which a fused kernel would skip"
+        if self.use_peephole:
+            return f"{name} uses peepholes, which torch's fused LSTM lacks"
+        if self.cell_clip is not None:
+            return f"{name} uses cell_clip, which torch's fused LSTM lacks"
+
+        def weights() -> list[torch.Tensor]:
+            return lstm_torch_weights(
+                self.kernel, self.bias, self.forget_bias, self.input_size or 0
+            )
+
+        return lstm_spec(self.num_units, 0, weights, tuple, LSTMStateTuple)
 
     def extra_repr(self) -> str:
         return (

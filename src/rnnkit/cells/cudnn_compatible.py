@@ -14,7 +14,6 @@ checkpoints use (the canonical names of TF's ``CudnnOpaqueParamsSaveable``):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -22,6 +21,7 @@ import torch.nn.functional as F
 
 from .base import Initializer, LayerCell
 from .block import LSTMBlockCell
+from .fused_spec import FusedSpec, rnn_spec
 
 __all__ = ["CudnnCompatibleLSTMCell", "CudnnCompatibleGRUCell"]
 
@@ -125,33 +125,30 @@ class CudnnCompatibleGRUCell(LayerCell):
         self, projected: torch.Tensor, state: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The rest of one step from ``input_projection``'s ``[B, 3H]`` slice and ``h [B, H]``."""
-        return self._recurrent_fn()(projected, state)
+        n = self.num_units
+        w_gates = self._recurrent_rows("gates_kernel")
+        r, u = torch.sigmoid(torch.addmm(projected[:, : 2 * n], state, w_gates)).chunk(2, dim=1)
+        hidden = torch.addmm(self.hidden_bias, state, self.hidden_kernel)
+        candidate = torch.tanh(projected[:, 2 * n :] + r * hidden)
+        new_h = (1 - u) * candidate + u * state
+        return new_h, new_h
 
-    def _recurrent_fn(
-        self,
-    ) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-        """``recurrent_step`` with the kernel's recurrent half sliced once per unroll, not once per step."""
-        n, w_gates_h = self.num_units, self.gates_kernel[self.input_size :]
-        hidden_kernel, hidden_bias = self.hidden_kernel, self.hidden_bias
+    def fused_spec(self) -> FusedSpec | str:
+        """``torch._VF.gru`` (reset after the recurrent matmul, two candidate biases) computes it exactly::
 
-        def step(projected: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            r, u = torch.sigmoid(torch.addmm(projected[:, : 2 * n], state, w_gates_h)).chunk(
-                2, dim=1
-            )
-            candidate = torch.tanh(
-                projected[:, 2 * n :] + r * torch.addmm(hidden_bias, state, hidden_kernel)
-            )
-            new_h = (1 - u) * candidate + u * state
-            return new_h, new_h
+        weight_ih = [gates/kernel[:D] | input_projection/kernel].T   bias_ih = [gates/bias, input_projection/bias]
+        weight_hh = [gates/kernel[D:] | hidden_projection/kernel].T  bias_hh = [0, 0, hidden_projection/bias]
+        """
+        overridden = self._math_overridden(CudnnCompatibleGRUCell)
+        if overridden is not None:
+            name = type(self).__name__
+            return f"{name} overrides CudnnCompatibleGRUCell.{overridden}, which a fused kernel would skip"
+        return rnn_spec("GRU", self.num_units, self._torch_weights)
 
-        return step
-
-    def _step(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.recurrent_step(self.input_projection(inputs), state)
-
-    def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
-        return self.input_projection(inputs), self._recurrent_fn()
-
-    def fused_spec(self) -> str | None:
-        """None: torch's fused GRU (reset after the matmul, two candidate biases) computes this cell exactly."""
-        return None
+    def _torch_weights(self) -> list[torch.Tensor]:
+        d = self.input_size
+        weight_ih = torch.cat([self.gates_kernel[:d], self.input_kernel], 1).t()
+        weight_hh = torch.cat([self.gates_kernel[d:], self.hidden_kernel], 1).t()
+        bias_ih = torch.cat([self.gates_bias, self.input_bias])
+        bias_hh = torch.cat([torch.zeros_like(self.gates_bias), self.hidden_bias])
+        return [weight_ih, weight_hh, bias_ih, bias_hh]

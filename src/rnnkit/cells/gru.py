@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -90,34 +89,28 @@ class GRUCell(LayerCell):
             h, init=self._bias_init or torch.nn.init.zeros_, dtype=dtype, device=device
         )
 
-    def _step(self, inputs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        gates = torch.sigmoid(
-            torch.addmm(self.gates_bias, torch.cat([inputs, state], 1), self.gates_kernel)
+    def input_projection(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The input halves of both matmuls, in one ``[..., 3H]`` matmul: ``(x @ gates/kernel[:D] + gates/bias
+        [..., 2H], x @ candidate/kernel[:D] + candidate/bias [..., H])``."""
+        d, h = self.input_size, self.num_units
+        w_x = torch.cat([self.gates_kernel[:d], self.candidate_kernel[:d]], 1)
+        xw = F.linear(inputs, w_x.t(), torch.cat([self.gates_bias, self.candidate_bias]))
+        gates_x, candidate_x = xw.split([2 * h, h], dim=-1)
+        return gates_x, candidate_x
+
+    def recurrent_step(
+        self, projected: tuple[torch.Tensor, torch.Tensor], state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Adds ``h @ gates/kernel[D:]`` and ``(r * h) @ candidate/kernel[D:]`` to ``input_projection``'s halves."""
+        gates_x, candidate_x = projected
+        w_gates, w_candidate = (
+            self._recurrent_rows("gates_kernel"),
+            self._recurrent_rows("candidate_kernel"),
         )
-        r, u = gates.chunk(2, dim=1)
-        candidate = torch.addmm(
-            self.candidate_bias, torch.cat([inputs, r * state], 1), self.candidate_kernel
-        )
-        c = self._activation(candidate)
+        r, u = torch.sigmoid(torch.addmm(gates_x, state, w_gates)).chunk(2, dim=1)
+        c = self._activation(torch.addmm(candidate_x, r * state, w_candidate))
         new_h = u * state + (1 - u) * c
         return new_h, new_h
 
-    def _precompute(
-        self, inputs: torch.Tensor
-    ) -> tuple[tuple[torch.Tensor, torch.Tensor], Callable]:
-        """The input halves of both matmuls for all steps in one ``[..., 3H]`` matmul; the step adds
-        ``h @ gates/kernel[D:]`` and ``(r * h) @ candidate/kernel[D:]``."""
-        d, h, act = self.input_size, self.num_units, self._activation
-        w_x = torch.cat([self.gates_kernel[:d], self.candidate_kernel[:d]], 1)
-        xw = F.linear(inputs, w_x.t(), torch.cat([self.gates_bias, self.candidate_bias]))
-        wg_h, wc_h = self.gates_kernel[d:], self.candidate_kernel[d:]
-
-        def step(
-            xw_t: tuple[torch.Tensor, torch.Tensor], state: torch.Tensor
-        ) -> tuple[torch.Tensor, torch.Tensor]:
-            r, u = torch.sigmoid(torch.addmm(xw_t[0], state, wg_h)).chunk(2, dim=1)
-            c = act(torch.addmm(xw_t[1], r * state, wc_h))
-            new_h = u * state + (1 - u) * c
-            return new_h, new_h
-
-        return tuple(xw.split([2 * h, h], dim=-1)), step
+    def fused_spec(self) -> str:
+        return "GRUCell has no fused form: torch's GRU kernel applies the reset gate after the matmul, TF's before"

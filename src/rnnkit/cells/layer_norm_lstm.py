@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from .._checks import describe
 from ..activations import Activation, resolve_activation
@@ -179,11 +180,15 @@ class LayerNormBasicLSTMCell(LayerCell):
         noise = torch.rand(g.shape, generator=generator, dtype=g.dtype, device=g.device)
         return g / keep * torch.floor(keep + noise)
 
-    def _step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+    def input_projection(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``inputs @ kernel[:D]`` (``+ bias`` without layer_norm): ``[..., D]`` → ``[..., 4H]``."""
+        kernel = self.kernel[: self.input_size]
+        return F.linear(inputs, kernel.t(), None if self.layer_norm else self.bias)
+
+    def recurrent_step(self, projected: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """The rest of the step (see the class doc): ``projected [B, 4H]``, ``LSTMStateTuple(c, h)``."""
         c, h = state
-        concat = torch.cat([inputs, h], 1) @ self.kernel
-        if not self.layer_norm:
-            concat = concat + self.bias
+        concat = torch.addmm(projected, h, self._recurrent_rows("kernel"))
         i, j, f, o = concat.chunk(4, dim=1)
         if self.layer_norm:
             i, j = self._norm(i, "input"), self._norm(j, "transform")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -11,10 +10,11 @@ import torch.nn.functional as F
 
 from .._checks import check_initializer
 from ..activations import Activation, resolve_activation
-from .base import Initializer, LayerCell, check_state, keep_state_dtype, state_dtype
+from .base import Initializer, LayerCell
+from .fused_spec import FusedSpec, lstm_spec, lstm_torch_weights
 from .state import LSTMStateTuple
 
-__all__ = ["BasicLSTMCell", "LSTMCell"]
+__all__ = ["BasicLSTMCell", "LSTMCell", "clip_by_value"]
 
 
 class _LSTMBase(LayerCell):
@@ -63,64 +63,55 @@ class _LSTMBase(LayerCell):
     def output_size(self) -> int:
         return self._h_size
 
-    def forward(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        """One step: ``inputs [B, D]``, ``state`` ``LSTMStateTuple(c [B, H], h [B, P])`` (or ``[B, H+P]`` when
-        ``state_is_tuple=False``) → ``(h' [B, P], new state of the same form)``."""
-        inputs = self._prepare_inputs(inputs)
-        check_state(
-            type(self).__name__,
-            self.state_size,
-            state,
-            inputs.shape[0],
-            state_dtype(inputs),
-            inputs.device,
-        )
-        return self._public_step(inputs, state)
+    # The state's public form (tuple or concatenation) is handled here, once, for every path.
 
-    def _public_step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        """``forward`` after its checks: the state in its public form (tuple or concatenation)."""
+    def _unpack(self, state: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(c [B, H], h [B, P])`` from ``LSTMStateTuple(c, h)`` or TF's concatenation ``[c, h]``."""
         if self.state_is_tuple:
-            c, h = state
-        else:
-            # TF splits the concatenated state [c, h] at num_units.
-            c, h = state[:, : self.num_units], state[:, self.num_units :]
-        new_c, new_h = keep_state_dtype(inputs.device.type, self._step(inputs, (c, h)), (c, h))
+            return state[0], state[1]
+        return state[:, : self.num_units], state[:, self.num_units :]
+
+    def _pack(self, new_c: torch.Tensor, new_h: torch.Tensor) -> tuple[torch.Tensor, Any]:
+        """``(output h', new state in the public form)``."""
         if self.state_is_tuple:
             return new_h, LSTMStateTuple(new_c, new_h)
         return new_h, torch.cat([new_c, new_h], 1)
 
-    def _unchecked_step(self, sample: torch.Tensor) -> Callable[[Any, Any], tuple[Any, Any]]:
-        if self._hooked():
-            return self
-        self._prepare_inputs(sample)
-        return self._public_step
+    def input_projection(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``inputs @ kernel[:D] + bias`` with ``forget_bias`` added to the ``f`` block: ``[..., D]`` → ``[..., 4H]``.
 
-    def _input_half(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(inputs @ kernel[:D] + bias (+ forget_bias on f), kernel[D:])``: the step loop's input matmul for
-        all steps at once ``[..., 4H]``, and the recurrent half of the kernel ``[P, 4H]``."""
+        Folding ``forget_bias`` here (TF adds it to ``f`` at call time) moves one rounding: the results agree
+        with TF's to float tolerance (the TF fixtures check it) and the step saves one add.
+        """
         d = self.input_size
         b_i, b_j, b_f, b_o = self.bias.chunk(4)
         bias = torch.cat([b_i, b_j, b_f + self.forget_bias, b_o])
-        return F.linear(inputs, self.kernel[:d].t(), bias), self.kernel[d:]
+        return F.linear(inputs, self.kernel[:d].t(), bias)
 
-    def _wrap_core(self, core: Callable) -> Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]:
-        """Turn ``core(xw_t, c, h) -> (c', h')`` into a step on the public state form."""
-        if self.state_is_tuple:
+    def _torch_weights(self) -> list[torch.Tensor]:
+        """``[weight_ih, weight_hh, bias_ih, bias_hh(, weight_hr)]`` in torch's layout (``lstm_torch_weights``)."""
+        projection = getattr(self, "projection_kernel", None)
+        return lstm_torch_weights(
+            self.kernel, self.bias, self.forget_bias, self.input_size or 0, projection
+        )
 
-            def step(xw_t: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-                new_c, new_h = core(xw_t, state[0], state[1])
-                return new_h, LSTMStateTuple(new_c, new_h)
-
-            return step
-        n = self.num_units
-
-        def step_concat(
-            xw_t: torch.Tensor, state: torch.Tensor
-        ) -> tuple[torch.Tensor, torch.Tensor]:
-            new_c, new_h = core(xw_t, state[:, :n], state[:, n:])
-            return new_h, torch.cat([new_c, new_h], 1)
-
-        return step_concat
+    def _lstm_spec(self, cls: type, proj: int) -> FusedSpec | str:
+        name = type(self).__name__
+        overridden = self._math_overridden(cls)
+        if overridden is not None:
+            return f"{name} overrides {cls.__name__}.{overridden}, which a fused kernel would skip"
+        if self.activation_name != "tanh":
+            return (
+                f"{name} uses activation {self.activation_name or repr(self._activation)}; the fused "
+                "LSTM kernel has tanh only"
+            )
+        return lstm_spec(
+            self.num_units,
+            proj,
+            self._torch_weights,
+            self._unpack,
+            lambda c, h: self._pack(c, h)[1],
+        )
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, forget_bias={self.forget_bias}, state_is_tuple={self.state_is_tuple}"
@@ -168,26 +159,17 @@ class BasicLSTMCell(_LSTMBase):
             4 * h, init=torch.nn.init.zeros_, dtype=dtype, device=device
         )
 
-    def _step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        c, h = state
-        gates = torch.addmm(self.bias, torch.cat([inputs, h], 1), self.kernel)
-        i, j, f, o = gates.chunk(4, dim=1)
-        new_c = c * torch.sigmoid(f + self.forget_bias) + torch.sigmoid(i) * self._activation(j)
+    def recurrent_step(self, projected: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """``projected [B, 4H]`` (``input_projection``, ``forget_bias`` included) and the state → ``(h', state')``."""
+        c, h = self._unpack(state)
+        i, j, f, o = torch.addmm(projected, h, self._recurrent_rows("kernel")).chunk(4, 1)
+        new_c = c * torch.sigmoid(f) + torch.sigmoid(i) * self._activation(j)
         new_h = self._activation(new_c) * torch.sigmoid(o)
-        return new_c, new_h
+        return self._pack(new_c, new_h)
 
-    def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
-        xw, w_h = self._input_half(inputs)
-        act = self._activation
-
-        def core(
-            xw_t: torch.Tensor, c: torch.Tensor, h: torch.Tensor
-        ) -> tuple[torch.Tensor, torch.Tensor]:
-            i, j, f, o = torch.addmm(xw_t, h, w_h).chunk(4, 1)  # forget_bias is already in xw_t
-            new_c = c * torch.sigmoid(f) + torch.sigmoid(i) * act(j)
-            return new_c, act(new_c) * torch.sigmoid(o)
-
-        return xw, self._wrap_core(core)
+    def fused_spec(self) -> FusedSpec | str:
+        """``torch._VF.lstm`` with tanh (the weights re-laid out by ``_torch_weights``)."""
+        return self._lstm_spec(BasicLSTMCell, 0)
 
 
 class LSTMCell(_LSTMBase):
@@ -294,57 +276,45 @@ class LSTMCell(_LSTMBase):
         if self.num_proj is not None:
             self.projection_kernel = new(h, self.num_proj, init=init, dtype=dtype, device=device)
 
-    def _step(self, inputs: torch.Tensor, state: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        c, m = state
-        gates = torch.addmm(self.bias, torch.cat([inputs, m], 1), self.kernel)
-        i, j, f, o = gates.chunk(4, dim=1)
+    def recurrent_step(self, projected: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """``projected [B, 4H]`` (``input_projection``, ``forget_bias`` included) and the state → ``(m', state')``."""
+        c, m = self._unpack(state)
+        i, j, f, o = torch.addmm(projected, m, self._recurrent_rows("kernel")).chunk(4, 1)
         if self.use_peepholes:
             f = f + self.w_f_diag * c
             i = i + self.w_i_diag * c
-        new_c = torch.sigmoid(f + self.forget_bias) * c + torch.sigmoid(i) * self._activation(j)
+        new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * self._activation(j)
         if self.cell_clip is not None:
-            new_c = new_c.clamp(-self.cell_clip, self.cell_clip)
+            new_c = clip_by_value(new_c, self.cell_clip)
         if self.use_peepholes:
             o = o + self.w_o_diag * new_c
         new_m = torch.sigmoid(o) * self._activation(new_c)
         if self.num_proj is not None:
             new_m = new_m @ self.projection_kernel
             if self.proj_clip is not None:
-                new_m = new_m.clamp(-self.proj_clip, self.proj_clip)
-        return new_c, new_m
+                new_m = clip_by_value(new_m, self.proj_clip)
+        return self._pack(new_c, new_m)
 
-    def _precompute(self, inputs: torch.Tensor) -> tuple[torch.Tensor, Callable]:
-        xw, w_h = self._input_half(inputs)
-        act, cell_clip, proj_clip = self._activation, self.cell_clip, self.proj_clip
-        peep = (self.w_f_diag, self.w_i_diag, self.w_o_diag) if self.use_peepholes else None
-        proj = self.projection_kernel if self.num_proj is not None else None
-
-        def core(
-            xw_t: torch.Tensor, c: torch.Tensor, m: torch.Tensor
-        ) -> tuple[torch.Tensor, torch.Tensor]:
-            i, j, f, o = torch.addmm(xw_t, m, w_h).chunk(4, 1)  # forget_bias is already in xw_t
-            if peep is not None:
-                f = f + peep[0] * c
-                i = i + peep[1] * c
-            new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * act(j)
-            if cell_clip is not None:
-                new_c = new_c.clamp(-cell_clip, cell_clip)
-            if peep is not None:
-                o = o + peep[2] * new_c
-            new_m = torch.sigmoid(o) * act(new_c)
-            if proj is not None:
-                new_m = new_m @ proj
-                if proj_clip is not None:
-                    new_m = new_m.clamp(-proj_clip, proj_clip)
-            return new_c, new_m
-
-        return xw, self._wrap_core(core)
+    def fused_spec(self) -> FusedSpec | str:
+        """``torch._VF.lstm`` (``num_proj`` → ``proj_size``) when there are no peepholes and no clipping."""
+        for option in ("use_peepholes", "cell_clip", "proj_clip"):
+            if getattr(self, option) not in (None, False):
+                what = "peepholes" if option == "use_peepholes" else option
+                return f"LSTMCell uses {what}, which torch's fused LSTM lacks"
+        return self._lstm_spec(LSTMCell, self.num_proj or 0)
 
     def extra_repr(self) -> str:
         return (
             f"{super().extra_repr()}, use_peepholes={self.use_peepholes}, cell_clip={self.cell_clip}, "
             f"num_proj={self.num_proj}, proj_clip={self.proj_clip}"
         )
+
+
+def clip_by_value(x: torch.Tensor, clip: float) -> torch.Tensor:
+    """TF's ``clip_by_value(x, -clip, clip)``, gradient included: 1 where ``-clip <= x <= clip`` (the bounds
+    themselves pass it), else 0. Written with ``where`` because ``clamp``'s gradient at exactly a bound
+    depends on the torch version (1 up to 2.13, 0 from 2.14)."""
+    return torch.where(x > clip, clip, torch.where(x < -clip, -clip, x))
 
 
 def _check_clip(where: str, name: str, value: Any) -> float | None:

@@ -10,7 +10,8 @@ from torch import nn
 
 from .. import nest
 from .._checks import describe, sequence_items
-from .base import RNNCell, check_state
+from .base import RNNCell, check_cell, check_state, has_hooks, unroll_parts
+from .fused_spec import FusedSpec, stack_specs
 
 __all__ = ["MultiRNNCell"]
 
@@ -64,10 +65,7 @@ class MultiRNNCell(RNNCell):
         if not items:
             raise ValueError(f"{where}: expected at least one cell, got an empty list")
         for i, cell in enumerate(items):
-            if not isinstance(cell, RNNCell):
-                raise TypeError(
-                    f"{where}: expected cells[{i}] to be an rnnkit cell, got {describe(cell)}"
-                )
+            check_cell(where, cell, f"cells[{i}]")
         _check_distinct(where, items)
         cells = items
         if not isinstance(state_is_tuple, bool):
@@ -112,47 +110,62 @@ class MultiRNNCell(RNNCell):
         sizes = [cell.state_size for cell in self.cells]
         return list(torch.split(state, sizes, dim=-1))
 
+    def _join_states(self, states: list[Any]) -> Any:
+        return tuple(states) if self.state_is_tuple else torch.cat(states, dim=-1)
+
+    def _stack(
+        self, inputs: Any, state: Any, steps: Sequence[Callable[[Any, Any], tuple[Any, Any]]]
+    ) -> tuple[Any, Any]:
+        """The stack's formula, once: ``steps[i]`` runs cell ``i`` on the previous cell's output."""
+        new_states = []
+        x = inputs
+        for step, cell_state in zip(steps, self._split_state(state)):
+            x, new_state = step(x, cell_state)
+            new_states.append(new_state)
+        return x, self._join_states(new_states)
+
     def forward(self, inputs: Any, state: Any) -> tuple[Any, Any]:
         """One step of the stack: ``inputs [B, D]``, ``state`` like ``state_size`` → ``(output, new_state)``."""
         flat_inputs = nest.flatten(inputs)
         if flat_inputs and isinstance(flat_inputs[0], torch.Tensor) and flat_inputs[0].dim() > 0:
             check_state(type(self).__name__, self.state_size, state, flat_inputs[0].shape[0])
-        new_states = []
-        x = inputs
-        for cell, cell_state in zip(self.cells, self._split_state(state)):
-            x, new_state = cell(x, cell_state)
-            new_states.append(new_state)
-        if self.state_is_tuple:
-            return x, tuple(new_states)
-        return x, torch.cat(new_states, dim=-1)
+        return self._stack(inputs, state, list(self.cells))
 
-    def _prepare_unroll(
-        self, inputs: torch.Tensor
-    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]] | None:
-        """The first cell's precomputed inputs (when it has a fast path) and a step running the stack, each
-        deeper cell checked once here instead of at every step."""
-        if self._forward_hooks or self._forward_pre_hooks:
-            return None
-        first = self.cells[0]
-        prepared = first._prepare_unroll(inputs)
-        per_time, step0 = prepared if prepared is not None else (inputs, first)
-        steps = [step0]
-        depth = first.output_size
+    def check_inputs(self, inputs: Any) -> Any:
+        """Check (and build) each cell in turn on inputs of its depth: the first on ``inputs``, the others on
+        zeros of the previous cell's ``output_size`` (like ``inputs`` in dtype and device)."""
+        self.cells[0].check_inputs(inputs)
+        depth = self.cells[0].output_size
         for cell in self.cells[1:]:
-            if not isinstance(depth, int):
-                return None
-            steps.append(cell._unchecked_step(inputs.new_zeros(1, depth)))
+            if not isinstance(inputs, torch.Tensor) or not isinstance(depth, int):
+                break  # such cells check their own inputs at every call
+            cell.check_inputs(inputs.new_zeros(1, depth))
             depth = cell.output_size
-        split, as_tuple = self._split_state, self.state_is_tuple
+        return inputs
 
-        def step(x: Any, state: Any) -> tuple[Any, Any]:
-            new_states = []
-            for fn, cell_state in zip(steps, state if as_tuple else split(state)):
-                x, new_state = fn(x, cell_state)
-                new_states.append(new_state)
-            return x, (tuple(new_states) if as_tuple else torch.cat(new_states, dim=-1))
+    def input_projection(self, inputs: Any) -> Any:
+        """The first cell's ``input_projection``: the only one whose inputs are known before the loop."""
+        return unroll_parts(self.cells[0])[0](inputs)
 
-        return per_time, step
+    def recurrent_step(self, projected: Any, state: Any) -> tuple[Any, Any]:
+        """The first cell's ``recurrent_step``; each deeper cell's ``input_projection`` + ``recurrent_step``."""
+        steps = [unroll_parts(self.cells[0])[1]]
+        steps.extend(_unchecked_call(cell) for cell in self.cells[1:])
+        return self._stack(projected, state, steps)
+
+    def fused_spec(self) -> FusedSpec | str:
+        """The layers' specs, stacked (consecutive layers of one kind and size run in one kernel call)."""
+        specs = []
+        for i, cell in enumerate(self.cells):
+            spec = (
+                f"{type(cell).__name__} has forward hooks, which a fused kernel would skip"
+                if has_hooks(cell)
+                else cell.fused_spec()
+            )
+            if isinstance(spec, str):
+                return f"cells[{i}]: {spec}"
+            specs.append(spec)
+        return stack_specs(specs, self._split_state, self._join_states)
 
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         for i, cell in enumerate(self.cells):
@@ -160,3 +173,9 @@ class MultiRNNCell(RNNCell):
 
     def extra_repr(self) -> str:
         return f"state_is_tuple={self.state_is_tuple}"
+
+
+def _unchecked_call(cell: RNNCell) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """``cell``'s step from raw inputs, without per-step checks: ``recurrent_step(input_projection(x), s)``."""
+    project, step = unroll_parts(cell)
+    return lambda x, s: step(project(x), s)

@@ -19,6 +19,7 @@ from torch import nn
 from .._checks import check_positive_int, describe
 from ..activations import resolve_activation
 from .base import RNNCell, glorot_uniform_
+from .lazy import adopt, placeholder, unbuilt
 from .wrapper_base import CellWrapper
 
 __all__ = ["OutputProjectionWrapper", "InputProjectionWrapper"]
@@ -89,8 +90,9 @@ class OutputProjectionWrapper(CellWrapper):
                 f"{where}: expected a cell whose output_size is an int, got output_size={self.cell.output_size!r}"
             )
         self._activation = _activation(where, activation)
-        self.kernel: nn.Parameter | None = None
-        self.bias: nn.Parameter | None = None
+        # Uninitialized until the cell is built (then materialized in place, see cells/lazy.py).
+        self.kernel: nn.Parameter = placeholder()
+        self.bias: nn.Parameter = placeholder()
         if self.cell.built:
             self._create_projection(None)
 
@@ -100,26 +102,24 @@ class OutputProjectionWrapper(CellWrapper):
 
     @property
     def built(self) -> bool:
-        return self.cell.built and self.kernel is not None
+        return self.cell.built and not unbuilt(self.kernel)
 
     def _create_projection(self, like: torch.Tensor | None) -> None:
         dtype, device = _param_dtype_device(self.cell, like)
-        self.kernel, self.bias = _linear_params(
-            self.cell.output_size, self._output_size, dtype, device
-        )
+        kernel, bias = _linear_params(self.cell.output_size, self._output_size, dtype, device)
+        self.kernel, self.bias = adopt(self.kernel, kernel), adopt(self.bias, bias)
 
     def build(self, input_size: int) -> None:
         self.cell.build(input_size)
-        if self.kernel is None:
+        if unbuilt(self.kernel):
             self._create_projection(None)
 
     def forward(self, inputs: Any, state: Any) -> tuple[torch.Tensor, Any]:
         """One step: the cell, then the projection of its output."""
         output, new_state = self.cell(inputs, state)
-        if self.kernel is None:
+        if unbuilt(self.kernel):
             self._create_projection(output)
-        # Built above when missing: mypy cannot see that _create_projection set them.
-        projected = torch.addmm(self.bias, output, self.kernel)  # type: ignore[arg-type]
+        projected = torch.addmm(self.bias, output, self.kernel)
         if self._activation is not None:
             projected = self._activation(projected)
         return projected, new_state
@@ -127,8 +127,8 @@ class OutputProjectionWrapper(CellWrapper):
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         scope = f"{prefix}{self.tf_name}/"
         yield from self.cell.named_tf_variables(scope)
-        yield f"{scope}kernel", self.kernel
-        yield f"{scope}bias", self.bias
+        yield f"{scope}kernel", None if unbuilt(self.kernel) else self.kernel
+        yield f"{scope}bias", None if unbuilt(self.bias) else self.bias
 
     def extra_repr(self) -> str:
         return f"output_size={self._output_size}"
@@ -170,8 +170,8 @@ class InputProjectionWrapper(CellWrapper):
         where = type(self).__name__
         self.num_proj = check_positive_int(where, "num_proj", num_proj)
         self._activation = _activation(where, activation)
-        self.kernel: nn.Parameter | None = None
-        self.bias: nn.Parameter | None = None
+        self.kernel: nn.Parameter = placeholder()  # until the input depth is known
+        self.bias: nn.Parameter = placeholder()
         self._input_size: int | None = None
         if input_size is not None:
             self.build(input_size)
@@ -182,11 +182,12 @@ class InputProjectionWrapper(CellWrapper):
 
     @property
     def built(self) -> bool:
-        return self.kernel is not None and self.cell.built
+        return not unbuilt(self.kernel) and self.cell.built
 
     def _create_projection(self, input_size: int, like: torch.Tensor | None) -> None:
         dtype, device = _param_dtype_device(self.cell, like)
-        self.kernel, self.bias = _linear_params(input_size, self.num_proj, dtype, device)
+        kernel, bias = _linear_params(input_size, self.num_proj, dtype, device)
+        self.kernel, self.bias = adopt(self.kernel, kernel), adopt(self.bias, bias)
         self._input_size = input_size
 
     def build(self, input_size: int) -> None:
@@ -196,7 +197,7 @@ class InputProjectionWrapper(CellWrapper):
             raise ValueError(
                 f"{type(self).__name__}: built for input_size={self._input_size}, got input_size={input_size}"
             )
-        if self.kernel is None:
+        if unbuilt(self.kernel):
             self._create_projection(input_size, None)
         self.cell.build(self.num_proj)
 
@@ -207,22 +208,21 @@ class InputProjectionWrapper(CellWrapper):
             raise ValueError(
                 f"{where}: expected inputs to be a [B, D] tensor, got {describe(inputs)}"
             )
-        if self.kernel is None:
+        if unbuilt(self.kernel):
             self._create_projection(inputs.shape[1], inputs)
         elif inputs.shape[1] != self._input_size:
             raise ValueError(
                 f"{where}: built for input_size={self._input_size}, got inputs.shape[-1]={inputs.shape[1]}"
             )
-        # Built above when missing: mypy cannot see that _create_projection set them.
-        projected = torch.addmm(self.bias, inputs, self.kernel)  # type: ignore[arg-type]
+        projected = torch.addmm(self.bias, inputs, self.kernel)
         if self._activation is not None:
             projected = self._activation(projected)
         return self.cell(projected, state)
 
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         scope = f"{prefix}{self.tf_name}/"
-        yield f"{scope}kernel", self.kernel
-        yield f"{scope}bias", self.bias
+        yield f"{scope}kernel", None if unbuilt(self.kernel) else self.kernel
+        yield f"{scope}bias", None if unbuilt(self.bias) else self.bias
         yield from self.cell.named_tf_variables(scope)
 
     def extra_repr(self) -> str:

@@ -8,20 +8,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import RNNCell
+from .base import RNNCell, check_cell
 
 __all__ = ["CellWrapper", "check_wrapped_cell"]
 
 
 def check_wrapped_cell(where: str, cell: Any) -> RNNCell:
-    """Accept an rnnkit cell; else TypeError naming what was received (a torch.nn.LSTM is not a TF cell)."""
-    if isinstance(cell, RNNCell):
-        return cell
-    missing = [a for a in ("state_size", "output_size", "zero_state") if not hasattr(cell, a)]
-    detail = f" (missing: {', '.join(missing)})" if missing else " (not an rnnkit.RNNCell subclass)"
-    raise TypeError(
-        f"{where}: expected cell to be an rnnkit RNNCell, got {type(cell).__name__}{detail}"
-    )
+    """``check_cell`` for the cell a wrapper wraps."""
+    return check_cell(where, cell)
 
 
 class CellWrapper(RNNCell):

@@ -13,6 +13,7 @@ from .. import nest
 from .._checks import TF_DEVICE_EXAMPLES, describe, tf_device_to_torch
 from .base import RNNCell
 from .dropout import DropoutWrapper, default_dropout_state_filter_visitor
+from .lazy import unbuilt
 from .projection import InputProjectionWrapper, OutputProjectionWrapper
 from .wrapper_base import CellWrapper
 
@@ -106,7 +107,11 @@ class DeviceWrapper(CellWrapper):
                 "DeviceWrapper: expected a torch device name ('cpu', 'cuda:0') or a TF device string "
                 f"({TF_DEVICE_EXAMPLES}), got {device!r}"
             ) from err
-        self.cell.to(self.device)
+        # A cell not built at all holds only placeholders (cells/lazy.py): nothing to move (it builds on the
+        # inputs' device, which is this one), and moving them would need the device to exist here already.
+        params = list(self.cell.parameters())
+        if not params or not all(unbuilt(p) for p in params):
+            self.cell.to(self.device)
 
     def zero_state(
         self, batch_size: int, dtype: Any = None, device: torch.device | str | None = None

@@ -1,12 +1,13 @@
-"""The fused fast path: run cell stacks that torch's RNN kernels compute exactly on those kernels.
+"""The fused fast path: run cells that torch's RNN kernels compute exactly on those kernels.
 
-A stack is *fusable* when every layer is one of (exact types, no subclasses, no forward hooks):
-
-* ``BasicLSTMCell`` / ``LSTMCell`` with tanh, no peepholes, no ``cell_clip`` / ``proj_clip``
-  (``num_proj`` → torch's ``proj_size``) → ``torch._VF.lstm``;
-* ``BasicRNNCell`` with tanh or relu → ``torch._VF.rnn_tanh`` / ``rnn_relu``;
-* a ``MultiRNNCell`` of such cells (either ``state_is_tuple``), consecutive layers of one kind and size running
-  in one kernel call.
+A cell says itself whether a kernel computes it, through the public contract ``cell.fused_spec()``: a
+``FusedSpec`` (kernel mode and sizes per layer, the weights in torch's layout, the state conversions) or a reason.
+Today ``BasicLSTMCell`` / ``LSTMCell`` with tanh, no peepholes, no ``cell_clip`` / ``proj_clip`` (``num_proj`` →
+torch's ``proj_size``), ``LSTMBlockCell`` and ``CudnnCompatibleLSTMCell`` without peepholes or clip run on
+``torch._VF.lstm``, ``CudnnCompatibleGRUCell`` on ``gru``, ``BasicRNNCell`` with tanh or relu on ``rnn_tanh`` /
+``rnn_relu``, and a ``MultiRNNCell`` of such cells (either ``state_is_tuple``) composes its layers' specs, consecutive layers of
+one kind and size running in one kernel call. A cell with forward hooks never runs fused (the kernel would skip
+the hooks).
 
 The TF-layout parameters are re-laid out on every call, inside autograd, so gradients reach them::
 
@@ -23,17 +24,7 @@ Which path ran and why: ``explain(cell)``, and a ``logging.DEBUG`` record on the
 every unroll.
 """
 
-from .plan import FusedPlan, decide, explain, fusable, logger, plan
-from .run import one_call_bidirectional, run_fused, run_fused_bidirectional
+from ..cells.fused_spec import FusedLayer, FusedSpec
+from .plan import explain, fusable
 
-__all__ = [
-    "FusedPlan",
-    "decide",
-    "explain",
-    "fusable",
-    "logger",
-    "plan",
-    "run_fused",
-    "run_fused_bidirectional",
-    "one_call_bidirectional",
-]
+__all__ = ["explain", "fusable", "FusedSpec", "FusedLayer"]

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 from torch import _VF
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from .layout import _join_layer_states, _split_layer_states, _torch_weights
-from .plan import FusedPlan, _groups, _Layer
+from .._sequence import reverse_sequence_unchecked, where_rows
+from ..cells.fused_spec import FusedLayer, KernelState
+from .plan import FusedPlan, groups
+
+__all__ = ["one_call_bidirectional", "run_fused", "run_fused_bidirectional"]
 
 
-def _ensure_built(fused_plan: FusedPlan, x_step: torch.Tensor) -> None:
-    """Check each layer's inputs (depth, dtype) as its cell call would, building lazy layers on the way."""
-    x = fused_plan.layers[0].cell._prepare_inputs(x_step)
-    depth = fused_plan.layers[0].out
-    for layer in fused_plan.layers[1:]:
-        layer.cell._prepare_inputs(x.new_zeros(1, depth))
-        depth = layer.out
+def _kernel_states(
+    fused_plan: FusedPlan, state: Any, like: torch.Tensor | None = None, time_major: bool = False
+) -> list[KernelState]:
+    """The cell's state → per layer ``(h [B, out], c [B, H] or None)``; ``state`` None: zeros like ``like``."""
+    if state is not None:
+        return fused_plan.spec.to_kernel(state)
+    assert like is not None
+    batch = like.shape[1 if time_major else 0]
+    return [
+        (
+            like.new_zeros(batch, layer.out),
+            like.new_zeros(batch, layer.hidden) if layer.mode == "LSTM" else None,
+        )
+        for layer in fused_plan.spec.layers
+    ]
 
 
 @contextlib.contextmanager
@@ -42,26 +54,33 @@ def _quiet_kernel_notes(active: bool) -> Iterator[None]:
         yield
 
 
+# A kernel call over (x, batch_sizes, per-layer (h, c), batch_first) -> (outputs, per-layer final (h, c)).
+KernelCall = Callable[
+    [torch.Tensor, "torch.Tensor | None", list[KernelState], bool],
+    tuple[torch.Tensor, list[KernelState]],
+]
+
+
 def _call_group(
-    group: list[_Layer],
-    x: Any,
+    group: list[FusedLayer],
+    x: torch.Tensor,
     batch_sizes: torch.Tensor | None,
-    hcs: list[tuple[torch.Tensor, torch.Tensor | None]],
+    hcs: list[KernelState],
     batch_first: bool,
     bidirectional: bool = False,
-) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor | None]]]:
+) -> tuple[torch.Tensor, list[KernelState]]:
     """One kernel call over ``group`` (layers; for bidirectional, ``[fw, bw]`` of one layer).
 
     ``x`` is ``[B, T, D]`` / ``[T, B, D]``, or packed data ``[N, D]`` with ``batch_sizes``; ``hcs`` the per-layer
     initial ``(h, c)`` (already in packed order). Returns the outputs and the per-layer final ``(h, c)``.
     """
-    weights = [w for layer in group for w in _torch_weights(layer)]
+    weights = [w for layer in group for w in layer.weights()]
     num_layers = 1 if bidirectional else len(group)
     h0 = torch.stack([h for h, _ in hcs])
     mode = group[0].mode
     quiet = _quiet_kernel_notes(bool(group[0].proj) or x.is_cuda)
     if mode == "LSTM":
-        hx = (h0, torch.stack([c for _, c in hcs]))
+        hx = (h0, torch.stack([c for _, c in hcs if c is not None]))
         with quiet:
             if batch_sizes is None:
                 out, h_n, c_n = _VF.lstm(
@@ -82,11 +101,15 @@ def _call_group(
 
 
 def _run_stack(
-    fused_plan: FusedPlan, x: Any, batch_sizes: torch.Tensor | None, hcs: list, batch_first: bool
-) -> tuple[torch.Tensor, list]:
-    final: list = []
+    fused_plan: FusedPlan,
+    x: torch.Tensor,
+    batch_sizes: torch.Tensor | None,
+    hcs: list[KernelState],
+    batch_first: bool,
+) -> tuple[torch.Tensor, list[KernelState]]:
+    final: list[KernelState] = []
     start = 0
-    for group in _groups(fused_plan.layers):
+    for group in groups(fused_plan.spec.layers):
         x, group_final = _call_group(
             group, x, batch_sizes, hcs[start : start + len(group)], batch_first
         )
@@ -95,23 +118,19 @@ def _run_stack(
     return x, final
 
 
-def _where_rows(
-    empty: torch.Tensor, old: torch.Tensor, new: torch.Tensor, batch_axis: int = 0
-) -> torch.Tensor:
-    shape = [1] * new.dim()
-    shape[batch_axis] = -1
-    return torch.where(empty.view(shape), old, new)
-
-
-def _permute_hcs(hcs: list, index: torch.Tensor) -> list:
+def _permute_hcs(hcs: list[KernelState], index: torch.Tensor) -> list[KernelState]:
     return [
         (h.index_select(0, index), None if c is None else c.index_select(0, index)) for h, c in hcs
     ]
 
 
 def _run_lengths(
-    call, inputs: torch.Tensor, hcs: list, sequence_length: torch.Tensor | None, time_major: bool
-):
+    call: KernelCall,
+    inputs: torch.Tensor,
+    hcs: list[KernelState],
+    sequence_length: torch.Tensor | None,
+    time_major: bool,
+) -> tuple[torch.Tensor, list[KernelState]]:
     """Apply ``call(x, batch_sizes, hcs, batch_first) -> (out, final hcs)`` with TF's sequence_length rule.
 
     Without lengths (or all full) the padded tensor goes straight in. Otherwise through a packed sequence, which
@@ -129,25 +148,29 @@ def _run_lengths(
         # NOTE [padding never reaches the gradient] (unroll/_loop.py): the step run for an empty row reads zeros.
         empty = sequence_length == 0
         zero = torch.zeros((), dtype=inputs.dtype, device=inputs.device)
-        inputs = _where_rows(empty, zero, inputs, batch_axis)
+        inputs = where_rows(empty, zero, inputs, batch_axis)
     packed = pack_padded_sequence(
         inputs, lengths_cpu.clamp(min=1), batch_first=not time_major, enforce_sorted=False
     )
-    data, final = call(
-        packed.data, packed.batch_sizes, _permute_hcs(hcs, packed.sorted_indices), False
-    )
+    # enforce_sorted=False: the packed sequence always carries its permutations.
+    sorted_indices, unsorted_indices = packed.sorted_indices, packed.unsorted_indices
+    assert sorted_indices is not None and unsorted_indices is not None
+    data, final = call(packed.data, packed.batch_sizes, _permute_hcs(hcs, sorted_indices), False)
     out, _ = pad_packed_sequence(
-        PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+        PackedSequence(data, packed.batch_sizes, sorted_indices, unsorted_indices),
         batch_first=not time_major,
         total_length=time,
     )
-    final = _permute_hcs(final, packed.unsorted_indices)
+    final = _permute_hcs(final, unsorted_indices)
     if any_empty:
-        out = _where_rows(
+        out = where_rows(
             empty, torch.zeros((), dtype=out.dtype, device=out.device), out, batch_axis
         )
         final = [
-            (_where_rows(empty, h0, h), None if c is None else _where_rows(empty, c0, c))
+            (
+                where_rows(empty, h0, h),
+                None if c is None or c0 is None else where_rows(empty, c0, c),
+            )
             for (h0, c0), (h, c) in zip(hcs, final)
         ]
     return out, final
@@ -166,36 +189,18 @@ def run_fused(
     int64 ``[B]`` tensor in ``[0, T]`` or None. Returns ``(outputs [B, T, out] or [T, B, out], final_state)`` with
     the same values as the step loop (to float rounding).
     """
-    _ensure_built(fused_plan, inputs.select(0 if time_major else 1, 0))
-    hcs = _split_layer_states(fused_plan, state, inputs, time_major)
+    fused_plan.cell.check_inputs(inputs.select(0 if time_major else 1, 0))  # checks and lazy build
+    hcs = _kernel_states(fused_plan, state, inputs, time_major)
 
-    def call(x, batch_sizes, hcs, batch_first):
-        return _run_stack(fused_plan, x, batch_sizes, hcs, batch_first)
+    call: KernelCall = functools.partial(_run_stack, fused_plan)
 
     out, final = _run_lengths(call, inputs, hcs, sequence_length, time_major)
-    return out, _join_layer_states(fused_plan, final)
-
-
-def _reverse_sequence(
-    x: torch.Tensor, lengths: torch.Tensor | None, batch_axis: int
-) -> torch.Tensor:
-    """TF's ``reverse_sequence``: reverse each row over its first ``lengths[b]`` steps, leave the rest."""
-    time_axis = 1 - batch_axis
-    if lengths is None:
-        return x.flip(time_axis)
-    time = x.shape[time_axis]
-    t = torch.arange(time, device=x.device)
-    index = torch.where(
-        t[None, :] < lengths[:, None], lengths[:, None] - 1 - t[None, :], t[None, :]
-    )  # [B, T]
-    if batch_axis == 1:
-        index = index.t()
-    return x.gather(time_axis, index.unsqueeze(-1).expand(*index.shape, x.shape[-1]))
+    return out, fused_plan.spec.from_kernel(final)
 
 
 def one_call_bidirectional(plan_fw: FusedPlan, plan_bw: FusedPlan) -> bool:
     """Whether one bidirectional kernel call can run both stacks: one layer each, same kind and sizes."""
-    fw, bw = plan_fw.layers, plan_bw.layers
+    fw, bw = plan_fw.spec.layers, plan_bw.spec.layers
     return len(fw) == 1 and len(bw) == 1 and fw[0].key == bw[0].key
 
 
@@ -218,29 +223,36 @@ def run_fused_bidirectional(
     batch_axis = 1 if time_major else 0
     if one_call_bidirectional(plan_fw, plan_bw):
         x0 = inputs.select(1 - batch_axis, 0)
-        _ensure_built(plan_fw, x0)
-        _ensure_built(plan_bw, x0)
+        plan_fw.cell.check_inputs(x0)
+        plan_bw.cell.check_inputs(x0)
         return _bidirectional_one_call(
-            plan_fw, plan_bw, inputs, state_fw, state_bw, sequence_length, time_major
+            (plan_fw, plan_bw), inputs, (state_fw, state_bw), sequence_length, time_major
         )
     out_fw, final_fw = run_fused(plan_fw, inputs, state_fw, sequence_length, time_major)
-    reversed_inputs = _reverse_sequence(inputs, sequence_length, batch_axis)
+    seq_axis = 1 - batch_axis
+    reversed_inputs = reverse_sequence_unchecked(inputs, sequence_length, seq_axis, batch_axis)
     out_bw, final_bw = run_fused(plan_bw, reversed_inputs, state_bw, sequence_length, time_major)
-    return (out_fw, _reverse_sequence(out_bw, sequence_length, batch_axis)), (final_fw, final_bw)
+    out_bw = reverse_sequence_unchecked(out_bw, sequence_length, seq_axis, batch_axis)
+    return (out_fw, out_bw), (final_fw, final_bw)
 
 
 def _bidirectional_one_call(
-    plan_fw, plan_bw, inputs, state_fw, state_bw, sequence_length, time_major
-):
-    group = [plan_fw.layers[0], plan_bw.layers[0]]
-    hcs = _split_layer_states(plan_fw, state_fw) + _split_layer_states(plan_bw, state_bw)
+    plans: tuple[FusedPlan, FusedPlan],
+    inputs: torch.Tensor,
+    states: tuple[Any, Any],
+    sequence_length: torch.Tensor | None,
+    time_major: bool,
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[Any, Any]]:
+    """Both directions of one layer in one bidirectional kernel call (``plans``/``states``: ``(fw, bw)``)."""
+    (plan_fw, plan_bw), (state_fw, state_bw) = plans, states
+    group = [plan_fw.spec.layers[0], plan_bw.spec.layers[0]]
+    hcs = _kernel_states(plan_fw, state_fw) + _kernel_states(plan_bw, state_bw)
 
-    def call(x, batch_sizes, hcs, batch_first):
-        return _call_group(group, x, batch_sizes, hcs, batch_first, bidirectional=True)
+    call: KernelCall = functools.partial(_call_group, group, bidirectional=True)
 
     out, final = _run_lengths(call, inputs, hcs, sequence_length, time_major)
     out_fw, out_bw = out.split(group[0].out, dim=-1)
     return (out_fw, out_bw), (
-        _join_layer_states(plan_fw, final[:1]),
-        _join_layer_states(plan_bw, final[1:]),
+        plan_fw.spec.from_kernel(final[:1]),
+        plan_bw.spec.from_kernel(final[1:]),
     )

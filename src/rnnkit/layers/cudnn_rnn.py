@@ -24,7 +24,7 @@ from .._checks import check_positive_int, describe, to_torch_device, to_torch_dt
 from ..cells.base import LayerCell
 from ..cells.basic_rnn import BasicRNNCell
 from ..cells.cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTMCell
-from ..unroll._checks import check_sequence_length
+from ..unroll._arguments import check_sequence_length
 from ._kernel import KernelSpec, run_kernel
 from .cudnn_params import from_cudnn, to_cudnn
 

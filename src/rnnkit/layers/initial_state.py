@@ -20,8 +20,7 @@ from torch import nn
 
 from .. import nest
 from .._checks import check_positive_int, to_torch_device, to_torch_dtype
-from ..cells.base import RNNCell
-from ..unroll._checks import check_cell
+from ..cells.base import RNNCell, check_cell
 
 __all__ = ["TrainableInitialState"]
 

@@ -20,9 +20,8 @@ import torch
 from torch import nn
 
 from .. import nest
-from ..cells.base import RNNCell, check_state
+from ..cells.base import RNNCell, check_cell, check_state
 from ..unroll import bidirectional_dynamic_rnn, dynamic_rnn
-from ..unroll._checks import check_cell
 from .initial_state import TrainableInitialState
 
 __all__ = ["RNN", "BidirectionalRNN"]

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int, describe
-from ..unroll._checks import check_sequence_length
+from ..unroll._arguments import check_sequence_length
 from .layers import Dense, NamedVariables
 
 __all__ = ["AttentionMechanism", "hardmax", "resolve_probability_fn", "new_param"]

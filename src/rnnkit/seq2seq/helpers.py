@@ -16,7 +16,7 @@ from torch import nn
 
 from .. import nest
 from .._checks import describe
-from ..unroll._checks import check_sequence_length
+from ..unroll._arguments import check_sequence_length
 
 __all__ = [
     "Helper",

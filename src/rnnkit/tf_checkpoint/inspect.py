@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 
+from .build import describe_rnns
 from .reader import CheckpointReader
 
 __all__ = ["describe", "format_table"]
@@ -47,6 +48,8 @@ def format_table(path: str | os.PathLike[str]) -> str:
     rnn/basic_lstm_cell/bias    [16]     float32      16     64
     rnn/basic_lstm_cell/kernel  [7, 16]  float32     112    448
     total: 2 tensors, 128 parameters, 512 bytes
+    RNN scopes (rk.tf_checkpoint.build_cell(path, scope) rebuilds each):
+      rnn: BasicLSTMCell(num_units=4), input depth 3
     """
     reader = CheckpointReader(path)
     rows = _rows(reader)
@@ -73,4 +76,8 @@ def format_table(path: str | os.PathLike[str]) -> str:
     params = sum(int(str(row["params"])) for row in rows if row["dtype"] != "string")
     stored = sum(int(str(row["bytes"])) for row in rows)
     lines.append(f"total: {len(rows)} tensors, {params:,} parameters, {stored:,} bytes")
+    rnns = describe_rnns(path)
+    if rnns:  # the architecture each RNN scope's names and shapes describe
+        lines.append("RNN scopes (rk.tf_checkpoint.build_cell(path, scope) rebuilds each):")
+        lines += [f"  {line}" for line in rnns]
     return "\n".join(lines)

@@ -21,9 +21,11 @@ import torch
 
 from .. import nest
 from .._checks import describe, sequence_items, to_torch_dtype
-from ..cells.base import RNNCell, check_state
-from ..fused import decide, one_call_bidirectional, run_fused_bidirectional
-from ._checks import check_sequence_length, initial_state_or_zeros
+from .._sequence import reverse_sequence_unchecked
+from ..cells.base import RNNCell, check_cell, check_state
+from ..fused.plan import decide
+from ..fused.run import one_call_bidirectional, run_fused_bidirectional
+from ._arguments import check_sequence_length, initial_state_or_zeros
 from .dynamic import dynamic_rnn, split_time
 from .static import check_step_list, static_rnn
 
@@ -58,33 +60,7 @@ def reverse_sequence(
     checked = check_sequence_length(
         where, seq_lengths, input.shape[batch_axis], time, input.device, name="seq_lengths"
     )
-    return _reverse_sequence(input, checked, seq_axis, batch_axis)
-
-
-def _reverse_sequence(
-    input: torch.Tensor, seq_lengths: torch.Tensor | None, seq_axis: int, batch_axis: int
-) -> torch.Tensor:
-    """``reverse_sequence`` without the checks, for lengths the caller has checked (int64 on input's device)."""
-    if seq_lengths is None:
-        return input.flip(seq_axis)
-    time = input.shape[seq_axis]
-    steps = torch.arange(time, device=input.device)
-    lengths = seq_lengths[:, None]
-    index = torch.where(
-        steps[None, :] < lengths, lengths - 1 - steps[None, :], steps[None, :]
-    )  # [B, T]
-    if (batch_axis, seq_axis) == (1, 0):
-        index = index.t()  # [T, B]
-    index = index.reshape(*index.shape, *([1] * (input.dim() - 2))).expand_as(input)
-    return torch.gather(input, seq_axis, index)
-
-
-def _check_cell(where: str, name: str, cell: Any) -> RNNCell:
-    if not isinstance(cell, RNNCell):
-        raise TypeError(
-            f"{where}: expected {name} to be an rnnkit RNNCell, got {type(cell).__name__}"
-        )
-    return cell
+    return reverse_sequence_unchecked(input, checked, seq_axis, batch_axis)
 
 
 def _batch_time(
@@ -149,8 +125,8 @@ def bidirectional_dynamic_rnn(
         concatenated, as TF), and each direction's final state.
     """
     where = "bidirectional_dynamic_rnn"
-    _check_cell(where, "cell_fw", cell_fw)
-    _check_cell(where, "cell_bw", cell_bw)
+    check_cell(where, cell_fw, "cell_fw")
+    check_cell(where, cell_bw, "cell_bw")
     batch, time, like = _batch_time(where, inputs, time_major, dtype)
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch, like)
@@ -176,7 +152,7 @@ def bidirectional_dynamic_rnn(
     seq_axis, batch_axis = (0, 1) if time_major else (1, 0)
 
     def reverse(x: torch.Tensor) -> torch.Tensor:
-        return _reverse_sequence(x, lengths, seq_axis, batch_axis)
+        return reverse_sequence_unchecked(x, lengths, seq_axis, batch_axis)
 
     reversed_inputs = nest.map_structure(reverse, inputs)
     out_bw, state_bw = dynamic_rnn(
@@ -200,7 +176,7 @@ def _reverse_steps(steps: list[Any], lengths: torch.Tensor | None) -> list[Any]:
         return list(reversed(steps))
 
     def reverse_leaf(*xs: torch.Tensor) -> torch.Tensor:
-        return _reverse_sequence(torch.stack(xs, 0), lengths, seq_axis=0, batch_axis=1)
+        return reverse_sequence_unchecked(torch.stack(xs, 0), lengths, seq_axis=0, batch_axis=1)
 
     stacked = nest.map_structure(reverse_leaf, *steps)  # leaves [T, B, ...]
     flat = [leaf.unbind(0) for leaf in nest.flatten(stacked)]
@@ -232,8 +208,8 @@ def static_bidirectional_rnn(
         final states.
     """
     where = "static_bidirectional_rnn"
-    _check_cell(where, "cell_fw", cell_fw)
-    _check_cell(where, "cell_bw", cell_bw)
+    check_cell(where, cell_fw, "cell_fw")
+    check_cell(where, cell_bw, "cell_bw")
     batch, like = _check_step_list(where, inputs, dtype)
     lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
     _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch, like)
@@ -261,7 +237,7 @@ def _check_stack(
         if not cells:
             raise ValueError(f"{where}: expected at least one cell in {name}, got an empty list")
         for i, cell in enumerate(cells):
-            _check_cell(where, f"{name}[{i}]", cell)
+            check_cell(where, cell, f"{name}[{i}]")
     if len(cells_fw) != len(cells_bw):
         raise ValueError(
             f"{where}: expected cells_fw and cells_bw of the same depth, got {len(cells_fw)} and {len(cells_bw)}"

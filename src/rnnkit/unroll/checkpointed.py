@@ -40,14 +40,13 @@ def run_steps_checkpointed(
     state: Any,
     sequence_length: torch.Tensor | None,
     batch: int,
-    like: torch.Tensor,
     chunk_size: int | None = None,
     **loop_kwargs: Any,
 ) -> tuple[list[Any], Any]:
     """``run_steps`` (same arguments, same results) with each chunk of ``chunk_size`` steps checkpointed.
 
     Args:
-        cell, step_inputs, state, sequence_length, batch, like: as for ``unroll._loop.run_steps``.
+        cell, step_inputs, state, sequence_length, batch: as for ``unroll._loop.run_steps``.
         chunk_size: steps per checkpointed chunk ``C``; default ``ceil(sqrt(T))``.
         loop_kwargs: passed on to ``run_steps`` for every chunk.
 
@@ -63,7 +62,7 @@ def run_steps_checkpointed(
         )
     if not torch.is_grad_enabled() or chunk_size >= time:
         # Nothing to save memory on (no graph is recorded, or a single chunk would keep everything anyway).
-        return run_steps(cell, step_inputs, state, sequence_length, batch, like, **loop_kwargs)
+        return run_steps(cell, step_inputs, state, sequence_length, batch, **loop_kwargs)
 
     outputs: list[Any] = []
     for start in range(0, time, chunk_size):
@@ -72,13 +71,12 @@ def run_steps_checkpointed(
         if sequence_length is not None:
             # Row b runs local step t of this chunk iff start + t < sequence_length[b].
             lengths = (sequence_length - start).clamp(0, len(chunk))
-        if lengths is not None and batch and int(lengths.max()) == 0:
-            # Every row has ended: run_steps would make no cell call; no graph to checkpoint.
-            chunk_out, state = run_steps(cell, chunk, state, lengths, batch, like, **loop_kwargs)
+        if start and lengths is not None and batch and int(lengths.max()) == 0:
+            # Every row has ended: no cell call, no graph to checkpoint; the outputs are zeros.
+            zeros = nest.map_structure(torch.zeros_like, outputs[-1])
+            chunk_out = [zeros] * len(chunk)
         else:
-            chunk_out, state = _checkpointed_chunk(
-                cell, chunk, state, lengths, batch, like, loop_kwargs
-            )
+            chunk_out, state = _checkpointed_chunk(cell, chunk, state, lengths, batch, loop_kwargs)
         outputs.extend(chunk_out)
     return outputs, state
 
@@ -89,7 +87,6 @@ def _checkpointed_chunk(
     state: Any,
     lengths: torch.Tensor | None,
     batch: int,
-    like: torch.Tensor,
     loop_kwargs: dict[str, Any],
 ) -> tuple[list[Any], Any]:
     """Run one chunk under ``torch.utils.checkpoint`` with flat tensor arguments and results.
@@ -112,7 +109,7 @@ def _checkpointed_chunk(
             )
             for t in range(len(chunk))
         ]
-        outs, final = run_steps(cell, xs, chunk_state, lengths, batch, like, **loop_kwargs)
+        outs, final = run_steps(cell, xs, chunk_state, lengths, batch, **loop_kwargs)
         structure["output"], structure["state"] = outs[0], final
         return (*[leaf for o in outs for leaf in nest.flatten(o)], *nest.flatten(final))
 

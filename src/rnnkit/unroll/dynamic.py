@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from .. import nest
 from .._checks import autocast_enabled, describe
-from ..cells.base import RNNCell
+from ..cells.base import RNNCell, unroll_parts
 from ..cells.hooks import begin_sequence
-from ..fused import decide, run_fused
-from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
+from ..fused.plan import decide
+from ..fused.run import run_fused
+from ._arguments import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps, zero_padding
 from .checkpointed import run_steps_checkpointed
 
-__all__ = ["check_time_inputs", "dynamic_rnn", "split_time"]
+__all__ = ["check_time_inputs", "dynamic_rnn", "split_time", "unbind_time"]
 
 
 def check_time_inputs(where: str, inputs: Any, time_major: bool) -> tuple[int, int, torch.Tensor]:
@@ -74,11 +76,16 @@ def split_time(
     """
     batch, time, first = check_time_inputs(where, inputs, time_major)
     time_axis = 0 if time_major else 1
-    flat = nest.flatten(inputs)
-    # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
-    per_leaf = [x.unbind(time_axis) for x in flat]
-    steps = [nest.pack_sequence_as(inputs, [leaf[t] for leaf in per_leaf]) for t in range(time)]
-    return steps, batch, time, first
+    return unbind_time(inputs, time_axis), batch, time, first
+
+
+def unbind_time(structure: Any, time_axis: int) -> list[Any]:
+    """A nested structure of ``[.., T, ..]`` tensors → a list of T structures of per-step slices."""
+    if isinstance(structure, torch.Tensor):
+        # unbind, not x[:, t]: indexing in a loop makes backward build a full-size zero gradient per step.
+        return list(structure.unbind(time_axis))
+    per_leaf = [x.unbind(time_axis) for x in nest.flatten(structure)]
+    return [nest.pack_sequence_as(structure, list(leaves)) for leaves in zip(*per_leaf)]
 
 
 def dynamic_rnn(
@@ -142,23 +149,30 @@ def dynamic_rnn(
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
     time_axis = 0 if time_major else 1
-    # The precomputed-input fast path is skipped (1) under autocast: the cell's own call keeps the state in the
-    # parameters' dtype (cells.base.keep_state_dtype), the fast step does not; (2) with swap_memory: the
-    # all-steps input matmul would be held outside the checkpointed chunks, linear in T.
-    fast = isinstance(padded, torch.Tensor) and not mixed and not swap_memory
-    prepared = cell._prepare_unroll(padded) if fast else None
+    project, step = _step_parts(cell, padded, time_axis, mixed or swap_memory)
     # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
     run = run_steps_checkpointed if swap_memory else run_steps
-    if prepared is None:
-        steps = split_time(where, padded, time_major)[0]
-        outputs, final_state = run(cell, steps, state, lengths, batch, like)
-    else:
-        # The cell computed its input matmul for all steps at once; slice it per step (unbind, see split_time).
-        per_time, step = prepared
-        if isinstance(per_time, tuple):
-            steps = list(zip(*(t.unbind(time_axis) for t in per_time)))
-        else:
-            steps = per_time.unbind(time_axis)
-        outputs, final_state = run(cell, steps, state, lengths, batch, like, step=step)
+    steps = unbind_time(project(padded), time_axis)
+    outputs, final_state = run(cell, steps, state, lengths, batch, step=step)
     stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
     return stacked, final_state
+
+
+def _step_parts(
+    cell: RNNCell, inputs: Any, time_axis: int, per_call: bool
+) -> tuple[Callable[[Any], Any], Callable[[Any, Any], tuple[Any, Any]]]:
+    """How the loop runs ``cell``: ``(project, step)`` with ``project`` applied to all steps' inputs at once.
+
+    The split form (``input_projection`` for all T steps in one matmul, then ``recurrent_step``, inputs checked
+    once here) for one input tensor; the cell's own call at every step (``per_call``) (1) under autocast: the
+    cell's call keeps the state in the parameters' dtype (``cells.base.keep_state_dtype``), and (2) with
+    swap_memory: the all-steps projection would be held outside the checkpointed chunks, linear in T.
+    """
+    if per_call or not isinstance(inputs, torch.Tensor):
+        return _identity, cell
+    cell.check_inputs(inputs.select(time_axis, 0))
+    return unroll_parts(cell)
+
+
+def _identity(inputs: Any) -> Any:
+    return inputs

@@ -11,7 +11,7 @@ from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell, check_state
 from ..cells.hooks import begin_sequence
-from ._checks import check_cell
+from ._arguments import check_cell
 
 __all__ = ["raw_rnn"]
 

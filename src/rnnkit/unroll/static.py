@@ -10,7 +10,7 @@ from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
-from ._checks import check_cell, check_sequence_length, initial_state_or_zeros
+from ._arguments import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps, zero_padding_steps
 
 __all__ = ["static_rnn"]
@@ -92,5 +92,5 @@ def static_rnn(
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
     lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
     steps = zero_padding_steps(list(inputs), lengths)  # NOTE [padding never reaches the gradient]
-    outputs, final_state = run_steps(cell, steps, state, lengths, batch, like)
+    outputs, final_state = run_steps(cell, steps, state, lengths, batch)
     return outputs, final_state

@@ -4,7 +4,6 @@ into an input part and a recurrent part, and contrib's layer normalisation."""
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -74,27 +73,11 @@ def layer_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torc
 
 
 class SplitCell(LayerCell):
-    """A cell whose step splits into an input part, computed for all time steps at once, and a recurrent part::
+    """A contrib cell whose step splits into an input part, computed for all time steps at once, and a
+    recurrent part (the cell contract of ``LayerCell``, docs/design/0004-cell-contract.md)::
 
         projected = input_projection(x)                 # [..., K] (or a tuple), any leading dims
         output, new_state = recurrent_step(projected_t, state)
 
-    ``_step`` (one checked call) and ``_precompute`` (the step loop's fast path) are both this composition, so
-    the math is stated once.
+    ``forward`` (``LayerCell``'s) and the step loop are both this composition, so the math is stated once.
     """
-
-    def input_projection(self, inputs: torch.Tensor) -> Any:
-        """The input-only part of the pre-activations for ``inputs [..., D]``."""
-        raise NotImplementedError
-
-    def recurrent_step(self, projected_t: Any, state: Any) -> tuple[Any, Any]:
-        """The rest of one step, from one time slice of ``input_projection`` and the state."""
-        raise NotImplementedError
-
-    def _step(self, inputs: torch.Tensor, state: Any) -> tuple[Any, Any]:
-        return self.recurrent_step(self.input_projection(inputs), state)
-
-    def _precompute(
-        self, inputs: torch.Tensor
-    ) -> tuple[Any, Callable[[Any, Any], tuple[Any, Any]]]:
-        return self.input_projection(inputs), self.recurrent_step

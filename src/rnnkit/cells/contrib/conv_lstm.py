@@ -202,12 +202,10 @@ class _ConvLSTMCell(LayerCell):
         new_h = torch.tanh(new_c) * torch.sigmoid(o)
         return new_h, LSTMStateTuple(new_c, new_h)
 
-    # The unrolls' fast paths assume [B, T, D] inputs: this cell is called step by step.
-    def _prepare_unroll(self, inputs: torch.Tensor) -> None:
-        return None
-
-    def _unchecked_step(self, sample: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
-        return self
+    def check_inputs(self, inputs: Any) -> Any:
+        """Nothing here: ``forward`` checks ``[B, *S, C]`` inputs (with the state) at every call. The step does not
+        split (the convolution reads ``[x, h]`` together), so the unrolls call ``forward`` at every step."""
+        return inputs
 
     def extra_repr(self) -> str:
         return (

@@ -93,7 +93,8 @@ class _NormLSTM(SplitCell):
         if self.layer_norm:
             # TF creates the bias even under layer_norm, where nothing uses it: a buffer here, so that it keeps
             # its TF name (checkpoints carry it) but, as in TF, receives no gradient and no optimiser update.
-            del self.__dict__["bias"]
+            self.__dict__.pop("bias", None)
+            self._parameters.pop("bias", None)  # the placeholder of an unbuilt cell (cells/lazy.py)
             self.register_buffer("bias", bias.detach())
         else:
             self.bias = bias

@@ -148,7 +148,7 @@ class PhasedLSTMCell(LayerCell):
                 f"{where}: expected inputs to be a (time [B, 1], x [B, D]) pair, got {describe(inputs)}"
             )
         time, x = inputs
-        x = self._prepare_inputs(x)
+        x = LayerCell.check_inputs(self, x)
         if (
             not isinstance(time, torch.Tensor)
             or not time.is_floating_point()
@@ -193,12 +193,13 @@ class PhasedLSTMCell(LayerCell):
         new_h = k * new_h + (1 - k) * h
         return new_h, LSTMStateTuple(new_c, new_h)
 
-    # The unrolls' fast paths assume one [B, T, D] tensor: this cell is called step by step.
-    def _prepare_unroll(self, inputs: torch.Tensor) -> None:
-        return None
+    def check_inputs(self, inputs: Any) -> Any:
+        """Check a ``(time [B, 1], x [B, D])`` pair as ``forward`` does (building on first use).
 
-    def _unchecked_step(self, sample: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
-        return self
+        The step does not split (its inputs are a pair): the unrolls call ``forward`` at every step.
+        """
+        self._split_inputs(inputs)
+        return inputs
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, use_peepholes={self.use_peepholes}, leak={self.leak}"

@@ -1,4 +1,4 @@
-"""Validation shared by the unrolls: the cell, ``sequence_length`` and the initial state."""
+"""The unrolls' argument checks: the cell (``cells.base.check_cell``), ``sequence_length`` and the initial state."""
 
 from __future__ import annotations
 
@@ -9,22 +9,9 @@ import torch
 
 from .. import nest
 from .._checks import autocast_enabled, describe, to_torch_dtype
-from ..cells.base import RNNCell, check_state
+from ..cells.base import RNNCell, check_cell, check_state
 
 __all__ = ["check_cell", "check_sequence_length", "initial_state_or_zeros"]
-
-
-def check_cell(where: str, cell: Any) -> RNNCell:
-    """Accept an ``RNNCell``; else TypeError listing what the object lacks (TF's ``assert_like_rnncell``)."""
-    if isinstance(cell, RNNCell):
-        return cell
-    missing = [
-        a for a in ("state_size", "output_size", "zero_state", "__call__") if not hasattr(cell, a)
-    ]
-    detail = f" (missing: {', '.join(missing)})" if missing else " (not an rnnkit.RNNCell subclass)"
-    raise TypeError(
-        f"{where}: expected cell to be an rnnkit RNNCell, got {type(cell).__name__}{detail}"
-    )
 
 
 def check_sequence_length(
