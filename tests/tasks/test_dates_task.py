@@ -66,6 +66,25 @@ def test_metrics_and_plots(run):
     assert [r["step"] for r in evals] == [2, 4]
 
 
+def test_metrics_count_what_the_decoders_return(monkeypatch):
+    """The metrics from given translations: half the rows with a wrong last digit, a quarter empty under beam."""
+    task = TASKS["dates"](TASKS["dates"].resolve_config("small", {**TINY, "test_examples": 8}))
+    isos = [iso for _, iso in task.test_pairs]
+
+    def translate(texts, beam=False, where="dates"):
+        assert texts == [t for t, _ in task.test_pairs]
+        if beam:
+            return ["" if i % 4 == 0 else iso for i, iso in enumerate(isos)]
+        return [
+            iso[:-1] + str((int(iso[-1]) + 1) % 10) if i % 2 else iso for i, iso in enumerate(isos)
+        ]
+
+    monkeypatch.setattr(task, "translate", translate)
+    m = task.evaluate()
+    assert m["test_exact_match"] == 0.5 and m["test_exact_match_beam"] == 0.75
+    assert m["test_char_accuracy"] == (8 * 10 - 4) / 80 and m["test_loss"] > 0
+
+
 def test_predict_text_and_its_errors(run, capsys):
     from rnnkit.cli._common import load_run
 
