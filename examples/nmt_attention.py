@@ -14,8 +14,9 @@ The variables (``model.tf_variables()``) carry the names nmt's graph gives them 
 (``scope=None``): ``embeddings/encoder/embedding_encoder``, ``dynamic_seq2seq/encoder/bidirectional_rnn/fw/...``,
 ``dynamic_seq2seq/decoder/memory_layer/kernel``, ``dynamic_seq2seq/decoder/attention/multi_rnn_cell/...``,
 ``.../luong_attention/attention_g``, ``.../attention/attention_layer/kernel``,
-``dynamic_seq2seq/decoder/output_projection/kernel``; so ``rk.load_tf_checkpoint``-style loading of an nmt
-checkpoint needs no renaming. Differences from nmt: batch-major tensors (nmt's ``time_major`` only transposes),
+``dynamic_seq2seq/decoder/output_projection/kernel``; so an nmt checkpoint loads without renaming:
+``rk.load_tf_checkpoint(model, "nmt_model/translate.ckpt-12000", strict=False)`` (strict=False: the file also
+holds global_step and the optimizer's variables). Differences from nmt: batch-major tensors (nmt's ``time_major`` only transposes),
 Adam instead of nmt's SGD with lr 1.0 (a small demo converges faster), no dropout (nmt: 0.2) on this tiny task.
 """
 

@@ -73,3 +73,28 @@ def test_nmt_attention_names_and_shapes_are_nmts():
     )
     assert all(torch.all(p == 0) for n, p in names.items() if n.endswith("/bias"))
     assert names["dynamic_seq2seq/decoder/attention/luong_attention/attention_g"].item() == 1.0
+
+
+def test_nmt_attention_checkpoint_round_trip(tmp_path):
+    """A TF checkpoint written under the example's names holds exactly nmt's variable names (plus an nmt-style
+    global_step, ignored with strict=False) and loads into a fresh model without renaming."""
+    import json
+
+    import numpy as np
+    import torch
+
+    import rnnkit as rk
+
+    expected = json.loads(NMT_NAMES.read_text())["names"]
+    make = runpy.run_path(str(NMT))["NMTAttentionModel"]
+    torch.manual_seed(1)
+    a = make(44, 14, 8)
+    values = {n: p.detach().numpy() for n, p in a.tf_variables().items()}
+    values["global_step"] = np.array(1200, dtype=np.int64)  # what an nmt checkpoint also holds
+    prefix = rk.tf_checkpoint.write(str(tmp_path / "translate.ckpt-1200"), values)
+    assert {n for n, _, _ in rk.tf_checkpoint.list_variables(prefix)} == {*expected, "global_step"}
+    torch.manual_seed(2)
+    b = make(44, 14, 8)
+    rk.load_tf_checkpoint(b, prefix, strict=False)
+    for name, p in b.tf_variables().items():
+        assert torch.equal(p, a.tf_variables()[name]), name
