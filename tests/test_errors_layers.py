@@ -1,5 +1,5 @@
-"""Bad input → one clear error, for the layers (``rk.RNN``, ``rk.BidirectionalRNN``, ``rk.TrainableInitialState``)
-and ``rk.export``. As in ``test_errors_core.py``: each case changes one thing in a correct call and is matched on
+"""Bad input → one clear error, for the layers (``rk.RNN``, ``rk.BidirectionalRNN``, ``rk.TrainableInitialState``),
+``dynamic_rnn``'s ``reset`` and ``rk.export``. As in ``test_errors_core.py``: each case changes one thing in a correct call and is matched on
 its whole message; docs/errors.md carries the generated table."""
 
 from __future__ import annotations
@@ -66,6 +66,17 @@ CASES = [
     Case("init-batch", "TrainableInitialState", "batch_size", "0",
          lambda: rk.TrainableInitialState(rk.GRUCell(2))(0), ValueError,
          "TrainableInitialState: expected batch_size to be a positive int, got 0"),
+    Case("reset-dtype", "dynamic_rnn", "reset", "an int mask", lambda: rk.dynamic_rnn(
+        rk.GRUCell(2, input_size=2), torch.zeros(2, 3, 2), reset=torch.zeros(2, 3, dtype=torch.int64)), TypeError,
+         "dynamic_rnn: expected reset to be a bool tensor [B, T], got a torch.int64 tensor of shape (2, 3)"),
+    Case("reset-shape", "dynamic_rnn", "reset", "[T, B] for batch-major inputs", lambda: rk.dynamic_rnn(
+        rk.GRUCell(2, input_size=2), torch.zeros(2, 3, 2), reset=torch.zeros(3, 2, dtype=torch.bool)), ValueError,
+         "dynamic_rnn: expected reset of shape [B, T] = [2, 3], got [3, 2]"),
+    Case("reset-fused", "dynamic_rnn", "fused", "True with reset=", lambda: rk.dynamic_rnn(
+        rk.BasicLSTMCell(2, input_size=2), torch.zeros(2, 3, 2), reset=torch.zeros(2, 3, dtype=torch.bool),
+        fused=True), ValueError,
+         "dynamic_rnn: fused=True, but reset= and return_all_states=True run the step loop (torch's fused kernels "
+         "neither restart rows nor return every step's state); pass fused=None or False"),
     Case("export-model", "rk.export.to_onnx", "model", "not a module", lambda: to_onnx(model="m"), TypeError,
          "rk.export.to_onnx: expected model to be a torch.nn.Module, got str"),
     Case("export-inputs", "rk.export.to_onnx", "example_inputs", "a list of ints", lambda: to_onnx(inputs=[1]),

@@ -15,6 +15,7 @@ import torch
 from .._checks import autocast_enabled
 from ..cells.base import RNNCell, has_hooks
 from ..cells.fused_spec import FusedLayer, FusedSpec
+from ..kernels import kernel_for
 
 logger = logging.getLogger("rnnkit.fused")
 
@@ -72,7 +73,11 @@ def explain(cell: Any) -> str:
         return str(layer_explain())
     fused_plan, reason = make_plan(cell)
     if fused_plan is None:
-        return f"step loop: {reason}"
+        kernel, why = kernel_for(cell)
+        if kernel is not None:
+            return f"step loop as one sequence kernel, {why}: {reason}"
+        known = not why.startswith("no sequence kernel for")
+        return f"step loop: {reason}" + (f"; no sequence kernel: {why}" if known else "")
     return f"fused: {fused_plan.describe()}"
 
 

@@ -108,6 +108,14 @@ class RNN(nn.Module):
         """``dynamic_rnn(self.cell, inputs, ...)`` with the layer's settings; see the class docstring."""
         if initial_state is None:
             initial_state = self._default_state(inputs)
+        if (
+            self.stateful
+            and unroll_kwargs.get("reset") is not None
+            and "reset_to" not in unroll_kwargs
+        ):
+            # a stream starts from its carried state, but a reset row restarts from the layer's initial state
+            like = nest.flatten(inputs)[0]
+            unroll_kwargs["reset_to"] = self.start_state(_batch_size(inputs, self.time_major), like)
         result = dynamic_rnn(
             self.cell,
             inputs,

@@ -101,7 +101,8 @@ def bidirectional_dynamic_rnn(
     time_major: bool = False,
     scope: str | None = None,
     fused: bool | None = None,
-) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    return_all_states: bool = False,
+) -> Any:
     r"""A forward and a backward ``dynamic_rnn`` over the same inputs; TF1's ``tf.nn.bidirectional_dynamic_rnn``::
 
         out_fw, state_fw = dynamic_rnn(cell_fw, x, sequence_length, initial_state_fw)
@@ -119,10 +120,13 @@ def bidirectional_dynamic_rnn(
         fused: as for ``dynamic_rnn``, for each direction; when both cells are one fusable layer of the same kind
             and size, one bidirectional kernel call runs both directions (torch's packed reverse direction is
             TF's length-aware reversal).
+        return_all_states: also return every step's state of each direction (step loop; the backward
+            direction's states are reversed back like its outputs, so step t holds the state after input t).
 
     Returns:
         ``((out_fw, out_bw), (state_fw, state_bw))``: outputs ``[B, T, output_size]`` of each direction (not
-        concatenated, as TF), and each direction's final state.
+        concatenated, as TF), and each direction's final state; with ``return_all_states`` a third item
+        ``(all_states_fw, all_states_bw)`` as ``dynamic_rnn`` returns them.
     """
     where = "bidirectional_dynamic_rnn"
     check_cell(where, cell_fw, "cell_fw")
@@ -131,8 +135,8 @@ def bidirectional_dynamic_rnn(
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch, like)
     _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch, like)
-    if swap_memory and fused is None:
-        fused = False  # as dynamic_rnn: the fused kernels keep every step's activations
+    if (swap_memory or return_all_states) and fused is None:
+        fused = False  # as dynamic_rnn: see its _fused_choice
     plan_fw = decide(f"{where} (cell_fw)", cell_fw, inputs, fused)
     plan_bw = decide(f"{where} (cell_bw)", cell_bw, inputs, fused)
     if plan_fw is not None and plan_bw is not None and one_call_bidirectional(plan_fw, plan_bw):
@@ -147,18 +151,20 @@ def bidirectional_dynamic_rnn(
         "swap_memory": swap_memory,
         "time_major": time_major,
         "fused": fused,
+        "return_all_states": return_all_states,
     }
-    out_fw, state_fw = dynamic_rnn(cell_fw, inputs, initial_state=initial_state_fw, **options)
+    fw = dynamic_rnn(cell_fw, inputs, initial_state=initial_state_fw, **options)
     seq_axis, batch_axis = (0, 1) if time_major else (1, 0)
 
     def reverse(x: torch.Tensor) -> torch.Tensor:
         return reverse_sequence_unchecked(x, lengths, seq_axis, batch_axis)
 
     reversed_inputs = nest.map_structure(reverse, inputs)
-    out_bw, state_bw = dynamic_rnn(
-        cell_bw, reversed_inputs, initial_state=initial_state_bw, **options
-    )
-    return (out_fw, nest.map_structure(reverse, out_bw)), (state_fw, state_bw)
+    bw = dynamic_rnn(cell_bw, reversed_inputs, initial_state=initial_state_bw, **options)
+    result = (fw[0], nest.map_structure(reverse, bw[0])), (fw[1], bw[1])
+    if return_all_states:
+        return (*result, (fw[2], nest.map_structure(reverse, bw[2])))
+    return result
 
 
 def _check_step_list(where: str, inputs: Any, dtype: Any = None) -> tuple[int, torch.Tensor]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -11,11 +11,14 @@ from .. import nest
 from .._checks import autocast_enabled, describe
 from ..cells.base import RNNCell, unroll_parts
 from ..cells.hooks import begin_sequence
+from ..fused.checkpointed import run_fused_checkpointed
 from ..fused.plan import decide
 from ..fused.run import run_fused
+from ..kernels import kernel_for
 from ._arguments import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps, zero_padding
-from .checkpointed import run_steps_checkpointed
+from ._step_extras import check_reset, recording_step, resetting_step
+from .checkpointed import default_chunk_size, run_steps_checkpointed
 
 __all__ = ["check_time_inputs", "dynamic_rnn", "split_time", "unbind_time"]
 
@@ -99,7 +102,10 @@ def dynamic_rnn(
     time_major: bool = False,
     scope: str | None = None,
     fused: bool | None = None,
-) -> tuple[Any, Any]:
+    reset: Any = None,
+    return_all_states: bool = False,
+    reset_to: Any = None,
+) -> Any:
     r"""Run ``cell`` over every time step of ``inputs``; TF1's ``tf.nn.dynamic_rnn``.
 
     Equivalent loop (see NOTE [sequence_length rule] in ``unroll/_loop.py``)::
@@ -119,43 +125,114 @@ def dynamic_rnn(
         parallel_iterations: accepted for TF compatibility; no effect.
         swap_memory: trade compute for memory on long sequences: activation checkpointing over chunks of
             ``ceil(sqrt(T))`` steps (``unroll/checkpointed.py``); same results, about one extra forward pass.
-            It runs the step loop (the fused kernels keep every step's activations) unless ``fused=True``.
+            A fusable stack keeps its fused kernels, one checkpointed call per chunk (``fused/checkpointed.py``).
         time_major: whether inputs and outputs are ``[T, B, ...]``.
         scope: accepted for TF compatibility; TF names are chosen in ``rk.tf_variables(cell, scope=...)``.
         fused: None (auto): run stacks that torch's fused RNN kernels compute exactly on them (see
             ``rnnkit.fused``; ``rk.fused.explain(cell)`` says which path runs and why); True: the same, but raise
             ValueError with the reason when the stack is not fusable; False: always the step loop.
+        reset: optional bool ``[B, T]`` (``[T, B]`` time-major): where True, that row's state is set back to its
+            initial state (``initial_state``, or zeros) before step t runs -- episodes or documents packed back to
+            back in one row. Equal to running the pieces separately. Runs the step loop.
+        reset_to: the state that ``reset`` rows restart from, if not the initial state (e.g. a stream that
+            starts from a carried state but restarts episodes from zeros); nested like ``cell.state_size``.
+        return_all_states: also return the state after every step (runs the step loop).
 
     Returns:
         ``(outputs, final_state)``: outputs ``[B, T, output_size]`` (``[T, B, ...]`` when time-major, nested like
-        ``cell.output_size``), final_state nested like ``cell.state_size``.
+        ``cell.output_size``), final_state nested like ``cell.state_size``. With ``return_all_states``:
+        ``(outputs, final_state, all_states)``, all_states nested like ``cell.state_size`` with a time axis where
+        the outputs have theirs, zeros past each row's length (as the outputs).
     """
     where = "dynamic_rnn"
     check_cell(where, cell)
     batch, time, like = check_time_inputs(where, inputs, time_major)
     mixed = autocast_enabled(like.device.type)
-    if (swap_memory or mixed) and fused is None:
-        # swap_memory: the fused kernels keep every step's activations, the opposite of what was asked;
-        # autocast: they would return the state in bf16/fp16, where the cells keep it in float32.
-        fused = False
+    fused = _fused_choice(where, fused, swap_memory, mixed, reset is not None or return_all_states)
     fused_plan = decide(where, cell, inputs, fused)
     begin_sequence(cell)  # NOTE [begin_sequence]: new variational dropout masks etc.
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
+    if reset is not None:
+        reset = check_reset(where, reset, batch, time, time_major, like.device)
+    if fused_plan is not None and swap_memory:
+        # Checkpointed chunks of fused calls (fused/checkpointed.py): memory O(sqrt(T)), kernels kept.
+        state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
+        return run_fused_checkpointed(
+            fused_plan, inputs, state, lengths, time_major, _fused_chunk(time)
+        )
     if fused_plan is not None:
         state = None  # zeros, made by run_fused straight in the kernels' layout
         if initial_state is not None or dtype is not None:
             state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
         return run_fused(fused_plan, inputs, state, lengths, time_major)
     state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
-    padded = zero_padding(inputs, lengths, time_major)  # NOTE [padding never reaches the gradient]
-    time_axis = 0 if time_major else 1
-    project, step = _step_parts(cell, padded, time_axis, mixed or swap_memory)
-    # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
-    run = run_steps_checkpointed if swap_memory else run_steps
-    steps = unbind_time(project(padded), time_axis)
-    outputs, final_state = run(cell, steps, state, lengths, batch, step=step)
-    stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
-    return stacked, final_state
+    restart = state
+    if reset_to is not None:
+        restart = initial_state_or_zeros(f"{where} (reset_to)", cell, reset_to, dtype, batch, like)
+    loop = _Loop(time_major, mixed or swap_memory, swap_memory, reset, restart, return_all_states)
+    return loop.run(cell, inputs, state, lengths, batch)
+
+
+class _Loop(NamedTuple):
+    """How ``dynamic_rnn`` runs the step loop (when no fused kernel runs the cell)."""
+
+    time_major: bool
+    per_call: bool  # the cell's own call at every step (autocast, swap_memory): see _step_parts
+    swap_memory: bool
+    reset: torch.Tensor | None  # checked bool [B, T] / [T, B]
+    restart: Any  # the state that reset rows restart from
+    return_all_states: bool
+
+    def run(
+        self, cell: RNNCell, inputs: Any, state: Any, lengths: torch.Tensor | None, batch: int
+    ) -> Any:
+        padded = zero_padding(
+            inputs, lengths, self.time_major
+        )  # NOTE [padding never reaches the gradient]
+        time_axis = 0 if self.time_major else 1
+        kernel = None
+        if not (self.per_call or self.reset is not None or self.return_all_states):
+            kernel = kernel_for(cell)[0] if isinstance(padded, torch.Tensor) else None
+        if kernel is not None:  # one autograd node for the whole unroll (rnnkit.kernels)
+            cell.check_inputs(padded.select(time_axis, 0))  # depth and dtype; builds a lazy cell
+            return kernel(padded, state, lengths, self.time_major)
+        project, step = _step_parts(cell, padded, time_axis, self.per_call)
+        steps = unbind_time(project(padded), time_axis)
+        if self.reset is not None:
+            steps = list(zip(steps, self.reset.unsqueeze(-1).unbind(time_axis)))
+            step = resetting_step(step, self.restart)
+        if self.return_all_states:
+            step = recording_step(step)
+        # swap_memory: activation checkpointing over chunks of time steps (unroll/checkpointed.py)
+        run = run_steps_checkpointed if self.swap_memory else run_steps
+        outputs, final_state = run(cell, steps, state, lengths, batch, step=step)
+        stacked = nest.map_structure(lambda *xs: torch.stack(xs, dim=time_axis), *outputs)
+        if self.return_all_states:
+            outputs_only, all_states = stacked
+            return outputs_only, final_state, all_states
+        return stacked, final_state
+
+
+def _fused_chunk(time: int) -> int:
+    """Chunk length for swap_memory on fused kernels: about ``3 * ceil(sqrt(T))`` steps, in equal chunks. Still
+    O(sqrt(T)) memory, with a third of the step loop's number of chunks: each fused call pays a fixed cost
+    (~2 ms at H=256 on CPU, BENCHMARKS.md)."""
+    widest = min(time, 3 * default_chunk_size(time))
+    return -(-time // -(-time // widest))  # the same number of chunks, of equal lengths
+
+
+def _fused_choice(where: str, fused: Any, swap_memory: bool, mixed: bool, extras: bool) -> Any:
+    """``fused`` after the rules that make auto mean the step loop: autocast (the kernels would return the state
+    in bf16/fp16, where the cells keep it in float32), and reset / return_all_states (the kernels neither restart
+    rows nor return every step's state). swap_memory keeps a fusable stack fused, in checkpointed chunks."""
+    if extras and fused is True:
+        raise ValueError(
+            f"{where}: fused=True, but reset= and return_all_states=True run the step loop (torch's fused "
+            "kernels neither restart rows nor return every step's state); pass fused=None or False"
+        )
+    if (mixed or extras) and fused is None:
+        return False
+    return fused
 
 
 def _step_parts(
