@@ -110,7 +110,9 @@ def test_onnx_export_runs_real_texts(run, tmp_path, capsys):
     assert main(["export", str(run), "--format", "onnx", "--out", str(tmp_path / "d.onnx")]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["max_abs_diff"] <= 1e-5 and summary["inputs"] == ["chars"]
-    assert summary["outputs"] == ["ids", "logits"] and summary["dynamic"]["chars"] == {"0": "batch"}
+    assert summary["outputs"] == ["ids", "probabilities"] and summary["dynamic"]["chars"] == {
+        "0": "batch"
+    }
     from rnnkit.cli._common import load_run
 
     task, _ = load_run(run)
@@ -126,12 +128,12 @@ def test_onnx_export_runs_real_texts(run, tmp_path, capsys):
     session = onnxruntime.InferenceSession(
         str(tmp_path / "d.onnx"), providers=["CPUExecutionProvider"]
     )
-    got_ids, got_logits = session.run(None, {"chars": chars})
+    got_ids, got_probs = session.run(None, {"chars": chars})
     with torch.no_grad():
         want_ids, want_logits, _ = task.model.greedy_loop(
             torch.from_numpy(ids), torch.from_numpy(lengths)
         )
-    np.testing.assert_allclose(got_logits, want_logits.numpy(), atol=1e-5)
+    np.testing.assert_allclose(got_probs, torch.softmax(want_logits, -1).numpy(), atol=1e-5)
     assert (got_ids == want_ids.numpy()).all()
 
 
@@ -144,7 +146,7 @@ def test_the_decoders_agree():
     with torch.no_grad():
         greedy = model.greedy(ids, lengths)
         loop_ids, loop_logits, align = model.greedy_loop(ids, lengths)
-        exp_ids, exp_logits = GreedyExport(model)(torch.nn.functional.pad(ids, (0, 7)))
+        exp_ids, exp_probs = GreedyExport(model)(torch.nn.functional.pad(ids, (0, 7)))
         beam1 = model.beam(ids, lengths, 1)
         go = torch.full((len(TEXTS), 1), 1)
         forced = model.train_logits(ids, lengths, torch.cat([go, loop_ids[:, :-1]], 1))
@@ -162,7 +164,7 @@ def test_the_decoders_agree():
         assert align[row, :, lengths[row] :].abs().sum() == 0
     torch.testing.assert_close(align.sum(-1), torch.ones(len(TEXTS), DECODE_STEPS))
     assert torch.equal(exp_ids, loop_ids)
-    torch.testing.assert_close(exp_logits, loop_logits, atol=1e-6, rtol=0)
+    torch.testing.assert_close(exp_probs, torch.softmax(loop_logits, -1), atol=1e-6, rtol=0)
     torch.testing.assert_close(forced, loop_logits, atol=1e-5, rtol=1e-5)
 
 

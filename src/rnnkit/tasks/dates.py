@@ -204,7 +204,7 @@ class DatesTask(Task):
 
     def export_spec(self) -> ExportSpec:
         """``chars [B, W]`` (source ids, PAD=0 after each text) → ``ids [B, 11]`` (greedy, EOS=2 ends the
-        text) and their ``logits [B, 11, V]``: the decoding loop has a fixed length, so it can be recorded.
+        text) and their ``probabilities [B, 11, V]`` (softmax of the logits): the decoding loop has a fixed length, so it can be recorded.
 
         The encoder loop is recorded for ``W = export_width`` steps (default 32: the longest form is 29
         characters), so the file takes ``chars`` padded to W; the batch stays dynamic."""
@@ -214,7 +214,7 @@ class DatesTask(Task):
             GreedyExport(self.model).eval(),
             (src,),
             ["chars"],
-            ["ids", "logits"],
+            ["ids", "probabilities"],
             {"chars": {0: "batch"}},
         )
 

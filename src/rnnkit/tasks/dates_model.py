@@ -180,7 +180,9 @@ def _masked_unroll(
 
 class GreedyExport(nn.Module):
     """The model as a function of one tensor, for ONNX: ``chars [B, T]`` (source ids, PAD=0 after each text) →
-    ``(ids [B, 11], logits [B, 11, V_tgt])``, the same numbers as :meth:`DatesModel.greedy_loop`.
+    ``(ids [B, 11], probabilities [B, 11, V_tgt])``: :meth:`DatesModel.greedy_loop`'s ids and the softmax of its
+    logits. Probabilities, not logits: a trained model's logits reach tens, where float32 rounding alone differs
+    between runtimes by more than the 1e-5 the export check allows (3.4e-5 measured); probabilities lie in [0, 1].
 
     Why a restatement: the unrolls and ``setup_memory`` read ``sequence_length`` in Python (checks, the number of
     steps to run), which an exporter cannot record. Here the encoder runs the model's own cells over all ``T``
@@ -224,4 +226,4 @@ class GreedyExport(nn.Module):
                 logits.append(step_logits)
         finally:
             m._score_mask = None
-        return torch.stack(ids, 1), torch.stack(logits, 1)
+        return torch.stack(ids, 1), torch.softmax(torch.stack(logits, 1), -1)
