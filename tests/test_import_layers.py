@@ -24,6 +24,7 @@ RANKS = {
     "activations": 0,
     "cells": 1,
     "fused": 2,  # cells -> torch's fused kernels; the unrolls choose it
+    "kernels": 2,  # sequence kernels (one autograd node per unroll) and which cells they compute
     "building": 2,  # rk.build: runs a module once to create lazily built parameters
     "unroll": 3,
     # nn.Module layers over the unrolls (RNN, BidirectionalRNN, TrainableInitialState) and whole-sequence layers

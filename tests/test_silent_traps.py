@@ -77,8 +77,10 @@ def test_a_cell_that_declares_its_names_keeps_them():
         ),
         lambda: rk.OutputProjectionWrapper(rk.GRUCell(3), 2),
         lambda: rk.InputProjectionWrapper(rk.LayerNormBasicLSTMCell(3), 5),
+        lambda: rk.AttentionCellWrapper(rk.BasicLSTMCell(3), attn_length=2),
+        lambda: rk.HighwayWrapper(rk.GRUCell(D), couple_carry_transform_gates=False),
     ],
-    ids=["stack", "output_projection", "input_projection"],
+    ids=["stack", "output_projection", "input_projection", "attention_cell", "highway"],
 )
 def test_an_optimizer_made_before_the_first_call_trains_every_parameter(make):
     torch.manual_seed(0)
@@ -160,3 +162,36 @@ def test_lazy_parameters_materialize_on_the_inputs_device():
     opt.step()
     assert {p.device.type for p in cell.parameters()} == {"cuda"}
     assert len(opt.state) == len(list(cell.parameters()))
+
+
+@pytest.mark.parametrize(
+    "mechanism",
+    [
+        lambda: rk.seq2seq.LuongAttention(4, scale=True),
+        lambda: rk.seq2seq.BahdanauAttention(4, normalize=True),
+        lambda: rk.seq2seq.BahdanauMonotonicAttention(4, normalize=True),
+    ],
+    ids=["luong", "bahdanau", "bahdanau_monotonic"],
+)
+def test_an_early_optimizer_trains_the_attention_and_decoder_layers(mechanism):
+    """seq2seq's lazily sized layers (memory/query layers, scoring variables, the output Dense) are placeholders
+    that an optimizer made before the first call holds, and that building fills in place."""
+    torch.manual_seed(0)
+    mech = mechanism()
+    cell = rk.seq2seq.AttentionWrapper(rk.BasicLSTMCell(4), mech, attention_layer_size=3)
+    proj = rk.seq2seq.Dense(5, name="output_projection")
+    model = torch.nn.ModuleList([cell, proj])
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    held = {id(p) for group in opt.param_groups for p in group["params"]}
+    mech.setup_memory(torch.randn(B, 6, D))
+    helper = rk.seq2seq.TrainingHelper(torch.randn(B, T, D), torch.full((B,), T))
+    decoder = rk.seq2seq.BasicDecoder(cell, helper, cell.zero_state(B), output_layer=proj)
+    outputs, _, _ = rk.seq2seq.dynamic_decode(decoder)
+    names = rk.tf_variables(decoder, scope="decoder")
+    assert all(id(p) in held for p in names.values()), sorted(
+        n for n, p in names.items() if id(p) not in held
+    )
+    before = {n: p.detach().clone() for n, p in names.items()}
+    outputs.rnn_output.square().sum().backward()
+    opt.step()
+    assert all(not torch.equal(before[n], p.detach()) for n, p in names.items())

@@ -20,6 +20,7 @@ from tests.errors.test_errors_block import block_table  # noqa: E402
 from tests.errors.test_errors_cells import cells_table  # noqa: E402
 from tests.errors.test_errors_contrib import contrib_table  # noqa: E402
 from tests.errors.test_errors_core import core_table  # noqa: E402
+from tests.errors.test_errors_dates import dates_table  # noqa: E402
 from tests.errors.test_errors_layers import layers_table  # noqa: E402
 from tests.errors.test_errors_seq2seq import seq2seq_table  # noqa: E402
 from tests.errors.test_errors_surface import surface_table  # noqa: E402
@@ -37,6 +38,7 @@ TABLES = {
     "settings-table": settings_table,
     "core-install-table": core_install_table,
     "layers-table": layers_table,
+    "dates-table": dates_table,
 }
 
 

@@ -193,3 +193,23 @@ def series_prediction(
     ax.set(xlabel="t", title=title)
     ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def attention_heatmaps(
+    path: Path, items: Sequence[tuple[Sequence[str], Sequence[str], np.ndarray]]
+) -> Path:
+    """One panel per example: ``(input characters [T], output characters [U], alignments [U, T])``, the
+    weight each output step gave each input character (rows sum to 1)."""
+    n = max(len(items), 1)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[len(items) :]:
+        ax.axis("off")
+    for ax, (src, out, align) in zip(axes.flat, items):
+        ax.imshow(align, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
+        ax.set_xticks(range(len(src)), ["␣" if c == " " else c for c in src], fontsize=7)
+        ax.set_yticks(range(len(out)), list(out), fontsize=7)
+        ax.set_title("".join(src), fontsize=9)
+    fig.suptitle("attention of held-out inputs (rows: output characters)")
+    return _save(fig, Path(path))

@@ -16,6 +16,7 @@ from torch import nn
 
 from ._checks import describe
 from .cells.base import RNNCell
+from .cells.lazy import unbuilt
 
 __all__ = [
     "tf_variables",
@@ -109,7 +110,7 @@ def _collect(where: str, cell: RNNCell, scope: str | None) -> dict[str, nn.Param
     scope = default_scope_for(cell, scope)
     result: dict[str, nn.Parameter] = {}
     for name, param in cell.named_tf_variables(_prefix(where, scope)):
-        if param is None:
+        if param is None or unbuilt(param):  # or a placeholder not materialized yet (cells/lazy.py)
             raise ValueError(
                 f"{where}: expected a built cell, got {type(cell).__name__} whose variable {name} does not "
                 "exist yet; pass input_size= to the cell, call cell.build(D), or run it once"

@@ -43,7 +43,7 @@ class CliCase:
     condition: str
     argv: Callable[
         [Path], list[str]
-    ]  # from a scratch directory holding "good" (a finished tiny sine run)
+    ]  # from a scratch directory holding "good" (a finished tiny sine run) and "dates" (a tiny dates run)
     message: str  # a part of the one line, after "rnnkit COMMAND: error: " ("{d}" = the scratch directory)
     prepare: Callable[[Path], None] | None = None
 
@@ -177,7 +177,14 @@ CASES = [
     C("predict-no-run", "predict", "RUN_DIR missing", lambda d: ["predict"],
       "the following arguments are required: RUN_DIR"),
     C("predict-not-mnist", "predict", "a run of another task", lambda d: ["predict", str(d / "good")],
-      "predict works on mnist runs"),
+      "predict works on mnist and dates runs"),
+    C("predict-dates-unknown-char", "predict", "a dates run, --text with a character outside the alphabet",
+      lambda d: ["predict", str(d / "dates"), "--text", "March 3rd, 1987!"],
+      "--text: expected characters from"),
+    C("predict-dates-no-text", "predict", "a dates run without --text", lambda d: ["predict", str(d / "dates")],
+      'a dates run takes --text "DATE" (e.g. "March 3, 1987"), got none'),
+    C("predict-text-not-dates", "predict", "--text on a run of another task",
+      lambda d: ["predict", str(d / "good"), "--text", "March 3, 1987"], "--text and --beam are for dates runs"),
     C("predict-damaged-checkpoint", "predict", "a damaged checkpoint", lambda d: ["predict", str(d / "run")],
       "Checkpoint: cannot read {d}/run/checkpoint.safetensors", _damage_checkpoint),
     C("plot-no-run", "plot", "RUN_DIR missing", lambda d: ["plot"], "the following arguments are required: RUN_DIR"),
@@ -296,9 +303,19 @@ def good_run(tmp_path_factory) -> Path:
     return run_dir
 
 
+@pytest.fixture(scope="module")
+def dates_run(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("cli") / "dates"
+    tiny = {"num_units": 4, "embed": 4, "test_examples": 4, "beam_width": 2, "tensorboard": False}
+    cfg = TASKS["dates"].resolve_config("small", {"max_steps": 1, "batch_size": 4, **tiny})
+    assert train_run(cfg, run_dir, plots=False) == 0
+    return run_dir
+
+
 @pytest.fixture
-def scratch(tmp_path, good_run, monkeypatch) -> Iterator[Path]:
+def scratch(tmp_path, good_run, dates_run, monkeypatch) -> Iterator[Path]:
     shutil.copytree(good_run, tmp_path / "good")
+    shutil.copytree(dates_run, tmp_path / "dates")
     locked = tmp_path / "locked"
     real_mkdir = pathlib.Path.mkdir
 

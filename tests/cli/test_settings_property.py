@@ -41,6 +41,16 @@ SMALL = {
     "sine": ["--set", "cell_size=3", "--set", "test_windows=2", "--set", "time_steps=4"],
     "series": ["--set", "num_units=3", "--set", "n_steps=6", "--set", "burn_in=1"],
     "mnist": ["--set", "model.num_units=3", "--set", "eval_examples=4", "--set", "eval_batch=2"],
+    "dates": [
+        "--set",
+        "num_units=3",
+        "--set",
+        "embed=3",
+        "--set",
+        "test_examples=4",
+        "--set",
+        "beam_width=2",
+    ],
 }
 
 

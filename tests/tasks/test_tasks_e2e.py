@@ -84,7 +84,7 @@ def test_sine_run_plots_and_gif(tmp_path, capsys):
     assert [s["step"] for s in rd.read_jsonl(d / rd.SNAPSHOTS)] == [0, 2, 4]
     capsys.readouterr()
     assert main(["predict", str(d)]) == 2
-    assert "predict works on mnist runs" in capsys.readouterr().err
+    assert "predict works on mnist and dates runs" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("preset", ["default", "seed004"])

@@ -154,3 +154,16 @@ def test_stateful_layer_resets_to_its_initial_state_not_the_carried_one(gen):
     fresh, _ = rk.dynamic_rnn(cell, x[:1, 5:])  # row 0 from step 5 on starts from zeros
     torch.testing.assert_close(out[:1, 1:], fresh)
     torch.testing.assert_close(states[:, -1], layer.state)
+
+
+def test_explain_names_the_path_of_each_option():
+    lstm, peep = rk.BasicLSTMCell(4), rk.LSTMCell(4, use_peepholes=True)
+    assert rk.fused.explain(lstm, reset=True).startswith("step loop: reset= restarts single rows")
+    assert rk.fused.explain(lstm, return_all_states=True).startswith(
+        "step loop: return_all_states=True"
+    )
+    assert rk.fused.explain(lstm, swap_memory=True).startswith("fused, in checkpointed chunks")
+    assert rk.fused.explain(peep, swap_memory=True).startswith(
+        "step loop with activation checkpointing"
+    )
+    assert rk.fused.explain(lstm).startswith("fused: torch._VF.lstm")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +30,7 @@ COLUMNS = ("auto", "loop", "torch", "naive")
 @dataclass(frozen=True)
 class Shape:
     name: str
-    kind: str  # "lstm" | "gru" | "peephole"
+    kind: str  # "lstm" | "gru" | "peephole" | "layernorm"
     batch: int
     time: int
     depth: int  # input depth of the recurrent stack
@@ -50,6 +51,8 @@ SHAPES = {
         Shape("gru", "gru", 128, 28, 28, 128, describe="MNIST-row shape with GRUCell(128)"),
         Shape("peephole", "peephole", 128, 28, 28, 128,
               describe="MNIST-row shape with LSTMCell(128, use_peepholes=True)"),
+        Shape("layernorm", "layernorm", 128, 28, 28, 128,
+              describe="MNIST-row shape with LayerNormBasicLSTMCell(128)"),
     ]
 }  # fmt: skip
 
@@ -60,6 +63,8 @@ def _rk_cell(shape: Shape, depth: int) -> rk.RNNCell:
             return rk.GRUCell(shape.units, input_size=d)
         if shape.kind == "peephole":
             return rk.LSTMCell(shape.units, use_peepholes=True, input_size=d)
+        if shape.kind == "layernorm":
+            return rk.LayerNormBasicLSTMCell(shape.units, input_size=d)
         return rk.BasicLSTMCell(shape.units, input_size=d)
 
     if shape.layers == 1:
@@ -73,7 +78,7 @@ class _Naive(nn.Module):
     def __init__(self, shape: Shape, depth: int) -> None:
         super().__init__()
         self.kind, h = shape.kind, shape.units
-        gates = {"lstm": 4, "peephole": 4, "gru": 2}[shape.kind]
+        gates = {"lstm": 4, "peephole": 4, "gru": 2, "layernorm": 4}[shape.kind]
         self.kernels = nn.ParameterList()
         self.biases = nn.ParameterList()
         self.cand = nn.ParameterList()
@@ -85,7 +90,15 @@ class _Naive(nn.Module):
                 self.cand.append(nn.Parameter(torch.randn(d + h, h) * 0.05))
             if shape.kind == "peephole":
                 self.cand.append(nn.Parameter(torch.randn(3, h) * 0.05))
+            if shape.kind == "layernorm":  # gamma, beta of input, transform, forget, output, state
+                self.cand.append(nn.Parameter(torch.ones(5, 2, h) + torch.randn(5, 2, h) * 0.05))
         self.h = h
+
+    @staticmethod
+    def _norm(x: torch.Tensor, gamma_beta: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(-1, keepdim=True)
+        inv = torch.rsqrt((x - mean).square().mean(-1, keepdim=True) + 1e-12) * gamma_beta[0]
+        return x * inv + (gamma_beta[1] - mean * inv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
@@ -95,11 +108,20 @@ class _Naive(nn.Module):
             c = x.new_zeros(b, self.h)
             outs = []
             for x_t in steps:
-                gates = torch.cat([x_t, h], 1) @ w + bias
+                gates = torch.cat([x_t, h], 1) @ w
+                gates = (
+                    gates if self.kind == "layernorm" else gates + bias
+                )  # TF's LN cell has no bias
                 if self.kind == "gru":
                     r, u = torch.sigmoid(gates).chunk(2, 1)
                     cand = torch.tanh(torch.cat([x_t, r * h], 1) @ self.cand[layer])
                     h = u * h + (1 - u) * cand
+                elif self.kind == "layernorm":
+                    norms = self.cand[layer]
+                    i, j, f, o = (self._norm(g, norms[k]) for k, g in enumerate(gates.chunk(4, 1)))
+                    c = c * torch.sigmoid(f + 1.0) + torch.sigmoid(i) * torch.tanh(j)
+                    c = self._norm(c, norms[4])
+                    h = torch.tanh(c) * torch.sigmoid(o)
                 else:
                     i, j, f, o = gates.chunk(4, 1)
                     if self.kind == "peephole":
@@ -145,7 +167,7 @@ class Model(nn.Module):
         return self.out(y if self.shape.head == "per_step" else y[:, -1])
 
 
-def build(shape: Shape, column: str, seed: int = 0, device: str = "cpu"):
+def build(shape: Shape, column: str, seed: int = 0, device: str = "cpu") -> tuple[Any, ...]:
     """``(model, batch inputs, targets, loss_fn, optimizer)`` for one column of one shape, on ``device``."""
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)

@@ -148,7 +148,9 @@ def run(
                 shape = SHAPES[name]
                 for mode in MODES:
                     runners = {c: _torch_runner(shape, c, mode, clock_fn, device) for c in COLUMNS}
-                    if worker is not None:
+                    if (
+                        worker is not None and shape.kind != "layernorm"
+                    ):  # TF 2.x has no contrib cells
                         runners["tf"] = worker.runner(shape, mode, n_threads, clock)
                     seconds = _measure(runners, repeats, target)
                     per_call = shape.batch if mode == "infer" else 1
@@ -346,6 +348,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="torch device of the rnnkit/torch columns, e.g. cuda (TF stays on the CPU)",
     )
     parser.add_argument("--json", type=_json_path, default=None, help="also write the records here")  # fmt: skip
+    parser.add_argument(
+        "--decode", action="store_true", help="also time step-by-step decoding (bench/decode.py)"
+    )
 
 
 def run_args(args: argparse.Namespace) -> int:
@@ -359,9 +364,19 @@ def run_args(args: argparse.Namespace) -> int:
         print(f"- {name}: {SHAPES[name].describe}")
     print()
     print(table(records))
+    decoded: list[dict] = []
+    if args.decode:
+        from .decode import decode_table, run_decode
+
+        decoded = run_decode(
+            args.threads, args.repeats, args.clock, log=lambda s: print(s, file=sys.stderr)
+        )
+        print(decode_table(decoded))
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"machine": machine(args.device), "records": records}, indent=1)
+            json.dumps(
+                {"machine": machine(args.device), "records": records, "decode": decoded}, indent=1
+            )
         )
     return 0
 

@@ -12,11 +12,12 @@ The model is the same network as ``models.py`` written in TF1 compat: ``tf.nn.dy
 import json
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
 
-def _build(tf, shape, threads):
+def _build(tf: Any, shape: dict[str, Any], threads: int) -> Any:
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(0)
@@ -26,7 +27,7 @@ def _build(tf, shape, threads):
         y = tf.placeholder(tf.float32 if per_step else tf.int32, [b, t, 1] if per_step else [b])
         inputs = tf.layers.dense(x, d) if per_step else x
 
-        def one():
+        def one() -> Any:
             if shape["kind"] == "gru":
                 return tf.nn.rnn_cell.GRUCell(h)
             if shape["kind"] == "peephole":
@@ -64,7 +65,7 @@ def _build(tf, shape, threads):
     return sess, {x: xv, y: yv}, train, pred
 
 
-def main():
+def main() -> None:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

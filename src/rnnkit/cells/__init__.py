@@ -1,27 +1,10 @@
 """TF1 RNN cells on PyTorch: the contract (``RNNCell``), the cells and ``MultiRNNCell``."""
 
+from . import contrib
 from .base import LayerCell, RNNCell
 from .basic_rnn import BasicRNNCell
 from .block import GRUBlockCell, GRUBlockCellV2, LSTMBlockCell
-from .contrib import (
-    AttentionCellWrapper,
-    Conv1DLSTMCell,
-    Conv2DLSTMCell,
-    Conv3DLSTMCell,
-    ConvLSTMCell,
-    CoupledInputForgetGateLSTMCell,
-    GLSTMCell,
-    HighwayWrapper,
-    IndRNNCell,
-    IndyGRUCell,
-    IndyLSTMCell,
-    IntersectionRNNCell,
-    LayerNormLSTMCell,
-    NASCell,
-    PhasedLSTMCell,
-    SRUCell,
-    UGRNNCell,
-)
+from .contrib import *  # noqa: F403  (the contrib cells; their names live once, in contrib.__all__)
 from .cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTMCell
 from .gru import GRUCell
 from .hooks import begin_sequence
@@ -62,21 +45,5 @@ __all__ = [
     "OutputProjectionWrapper",
     "InputProjectionWrapper",
     "begin_sequence",
-    "NASCell",
-    "UGRNNCell",
-    "IntersectionRNNCell",
-    "CoupledInputForgetGateLSTMCell",
-    "GLSTMCell",
-    "LayerNormLSTMCell",
-    "IndRNNCell",
-    "IndyGRUCell",
-    "IndyLSTMCell",
-    "SRUCell",
-    "AttentionCellWrapper",
-    "HighwayWrapper",
-    "PhasedLSTMCell",
-    "Conv1DLSTMCell",
-    "Conv2DLSTMCell",
-    "Conv3DLSTMCell",
-    "ConvLSTMCell",
+    *contrib.__all__,
 ]

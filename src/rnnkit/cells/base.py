@@ -29,7 +29,7 @@ from .._checks import (
     to_torch_dtype,
 )
 from .fused_spec import FusedSpec
-from .lazy import create_in_place, placeholder, unbuilt
+from .lazy import already_built, create_in_place, placeholder, unbuilt
 from .state import check_state, keep_state_dtype, state_dtype
 from .weight_views import active_views, shared_weight_views
 
@@ -247,13 +247,7 @@ class LayerCell(RNNCell):
         return self.input_size is not None
 
     def build(self, input_size: int) -> None:
-        where = f"{type(self).__name__}.build"
-        check_positive_int(where, "input_size", input_size)
-        if self.input_size is not None:
-            if input_size != self.input_size:
-                raise ValueError(
-                    f"{type(self).__name__}: built for input_size={self.input_size}, got input_size={input_size}"
-                )
+        if already_built(self, input_size):
             return
         create_in_place(self, input_size)
         self.input_size = input_size

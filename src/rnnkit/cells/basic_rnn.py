@@ -10,11 +10,25 @@ import torch.nn.functional as F
 from ..activations import Activation, resolve_activation
 from .base import LayerCell
 from .fused_spec import FusedSpec, rnn_spec
+from .sizes import SingleState
 
-__all__ = ["BasicRNNCell"]
+__all__ = ["ActivationCell", "BasicRNNCell"]
 
 
-class BasicRNNCell(LayerCell):
+class ActivationCell(SingleState, LayerCell):
+    """A single-state cell (``h [B, H]`` is output and state) whose one option is its activation:
+    ``activation``, a callable or a TF name (default tanh), resolved once here. ``BasicRNNCell`` and the
+    contrib ``IndRNNCell`` and ``SRUCell`` build on it."""
+
+    def __init__(
+        self, num_units: int, activation: str | Activation | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(num_units, **kwargs)
+        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
+        self._finish_init()
+
+
+class BasicRNNCell(ActivationCell):
     r"""The plain RNN step: ``h' = act([x, h] @ kernel + bias)``; output = new state = ``h'``.
 
     Args:
@@ -38,21 +52,6 @@ class BasicRNNCell(LayerCell):
     # Set by _finish_init/build (None until built); declared for the type checker.
     kernel: torch.Tensor
     bias: torch.Tensor
-
-    def __init__(
-        self, num_units: int, activation: str | Activation | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(num_units, **kwargs)
-        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
-        self._finish_init()
-
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h = self.num_units

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from .base import LayerCell
 from .fused_spec import FusedSpec, lstm_spec, lstm_torch_weights
 from .gru import GRUCell
+from .sizes import LSTMState
 from .state import LSTMStateTuple
 
 __all__ = ["LSTMBlockCell", "GRUBlockCell", "GRUBlockCellV2", "check_cell_clip"]
@@ -57,7 +58,7 @@ class _ClipPassingGradient(torch.autograd.Function):
         return grad, None
 
 
-class LSTMBlockCell(LayerCell):
+class LSTMBlockCell(LSTMState, LayerCell):
     r"""``tf.contrib.rnn.LSTMBlockCell``: the LSTM step of TF's ``LSTMBlockCell`` kernel (gate order i, ci, f, o)::
 
         i, ci, f, o = split([x, h] @ kernel + bias, 4)
@@ -132,14 +133,6 @@ class LSTMBlockCell(LayerCell):
     @property
     def use_peepholes(self) -> bool:
         return self.use_peephole
-
-    @property
-    def state_size(self) -> LSTMStateTuple:
-        return LSTMStateTuple(self.num_units, self.num_units)
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
 
     def _tf_param_used(self, attr: str) -> bool:
         return self.use_peephole or not attr.startswith("w_")

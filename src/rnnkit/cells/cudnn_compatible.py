@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from .base import Initializer, LayerCell
 from .block import LSTMBlockCell
 from .fused_spec import FusedSpec, rnn_spec
+from .sizes import SingleState
 
 __all__ = ["CudnnCompatibleLSTMCell", "CudnnCompatibleGRUCell"]
 
@@ -49,7 +50,7 @@ def _ones(t: torch.Tensor) -> torch.Tensor:
     return torch.nn.init.ones_(t)
 
 
-class CudnnCompatibleGRUCell(LayerCell):
+class CudnnCompatibleGRUCell(SingleState, LayerCell):
     r"""One layer of ``CudnnGRU`` as a cell (cuDNN's GRU: reset gate applied after the recurrent matmul)::
 
         r, u = split(sigmoid([x, h] @ gates/kernel + gates/bias), 2)
@@ -96,14 +97,6 @@ class CudnnCompatibleGRUCell(LayerCell):
         super().__init__(num_units, **kwargs)
         self._kernel_init = kernel_initializer
         self._finish_init()
-
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new, init = self.num_units, self._new_parameter, self._kernel_init

@@ -10,6 +10,7 @@ import torch
 from .. import nest
 from .._checks import describe, to_torch_dtype
 from .base import RNNCell
+from .fused_spec import FusedSpec
 from .state import LSTMStateTuple
 from .wrapper_base import CellWrapper
 
@@ -223,6 +224,19 @@ class DropoutWrapper(CellWrapper):
         if keep_out < 1.0:
             output = self._drop("output", output, keep_out)
         return output, new_state
+
+    def drops_nothing(self) -> bool:
+        """Whether a call is exactly the wrapped cell's: ``eval()`` mode, or every keep probability 1."""
+        if not self.training:
+            return True
+        keeps = (self.input_keep_prob, self.output_keep_prob, self.state_keep_prob)
+        return all(_check_keep_prob("keep_prob", k) == 1.0 for k in keeps)
+
+    def fused_spec(self) -> FusedSpec | str:
+        """The wrapped cell's spec while the wrapper drops nothing (no cliff in ``eval()``); else why not."""
+        if self.drops_nothing():
+            return self.cell.fused_spec()
+        return "DropoutWrapper drops (train mode, a keep probability < 1); the step loop draws its masks"
 
     def extra_repr(self) -> str:
         return (

@@ -8,6 +8,7 @@ that gradients reach them) plus the two conversions between the cell's state and
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,37 @@ def lstm_spec(
     return FusedSpec((FusedLayer("LSTM", hidden, proj, weights),), to_kernel, from_kernel)
 
 
+# NOTE [fused weights cache]: outside autograd recording (inference, no_grad) the re-laid-out weights are kept
+# between calls, contiguous (as torch.nn.LSTM keeps its flat weights), keyed weakly by the kernel parameter and
+# reused while the kernel, bias and projection are the same objects at the same version counters (every in-place
+# update bumps them: optimizer steps, load_state_dict, copy_ under no_grad; writes through ``.data`` do not, as
+# they bypass autograd's checks too). While recording, the re-layout runs inside autograd on every call, written
+# with the ops cheapest to differentiate (split + cat: their backward only slices and concatenates).
+# id(kernel) -> (weakref to it, key, (bias, projection), weights); an entry leaves with its kernel. (Not a
+# WeakKeyDictionary: its lookups compare tensors with ==.)
+_WEIGHTS: dict[int, tuple[Any, ...]] = {}
+_CONSTANTS: dict[tuple[Any, ...], torch.Tensor] = {}
+
+
+def _constant(size: int, hidden: int, value: float, like: torch.Tensor) -> torch.Tensor:
+    """A cached ``[size]`` zero vector with ``value`` on torch's ``f`` block (value 0: torch's ``bias_hh``)."""
+    key = (size, hidden, value, like.dtype, like.device)
+    t = _CONSTANTS.get(key)
+    if t is None:
+        # A normal tensor even when first made under inference_mode: a training call saves it for backward.
+        with torch.inference_mode(False), torch.no_grad():
+            t = torch.zeros(size, dtype=like.dtype, device=like.device)
+            t[hidden : 2 * hidden] = value
+        _CONSTANTS[key] = t
+    return t
+
+
+def _torch_order(w: torch.Tensor) -> torch.Tensor:
+    """``[rows, 4H]`` in TF's gate order ``i, j, f, o`` → ``[4H, rows]`` in torch's ``i, f, j, o``."""
+    i, j, f, o = w.chunk(4, dim=1)
+    return torch.cat([i, f, j, o], 1).t()
+
+
 def lstm_torch_weights(
     kernel: torch.Tensor,
     bias: torch.Tensor,
@@ -101,16 +133,36 @@ def lstm_torch_weights(
         weight_ih = kernel[:D, (i, f, j, o)].T   [4H, D]      weight_hh = kernel[D:, (i, f, j, o)].T   [4H, P]
         bias_ih = bias[(i, f, j, o)] + forget_bias on f;  bias_hh = 0;  weight_hr = projection.T [P, H]
 
-    Computed inside autograd, so gradients reach the TF-layout parameters.
+    Computed inside autograd while recording, so gradients reach the TF-layout parameters; cached otherwise
+    (NOTE [fused weights cache]).
     """
-    i, j, f, o = kernel.chunk(4, dim=1)
-    reordered = torch.cat([i, f, j, o], 1)
-    b_i, b_j, b_f, b_o = bias.chunk(4)
-    bias_ih = torch.cat([b_i, b_f + forget_bias, b_j, b_o])
-    d = input_size
-    weights = [reordered[:d].t(), reordered[d:].t(), bias_ih, torch.zeros_like(bias_ih)]
+    params = (kernel, bias, projection)
+    recording = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
+    key = (forget_bias, input_size, tuple(None if p is None else p._version for p in params))
+    if not recording:
+        cached = _WEIGHTS.get(id(kernel))
+        if cached is not None and cached[0]() is kernel and cached[1] == key:
+            if cached[2][0] is bias and cached[2][1] is projection:
+                return cached[3]
+    hidden = kernel.shape[1] // 4
+    # split, not kernel[:D] / kernel[D:]: its backward is one cat, where each slice's pads a zero kernel.
+    w_x, w_h = kernel.split([input_size, kernel.shape[0] - input_size])
+    bias_ih = _torch_order(bias.unsqueeze(0)).squeeze(1)
+    if forget_bias:
+        bias_ih = bias_ih + _constant(4 * hidden, hidden, forget_bias, bias)
+    weights = [
+        _torch_order(w_x),
+        _torch_order(w_h),
+        bias_ih,
+        _constant(4 * hidden, hidden, 0.0, bias),
+    ]
     if projection is not None:
         weights.append(projection.t())
+    if not recording:
+        weights = [w.contiguous() for w in weights]
+        ident = id(kernel)
+        ref = weakref.ref(kernel, lambda _: _WEIGHTS.pop(ident, None))
+        _WEIGHTS[ident] = (ref, key, (bias, projection), weights)
     return weights
 
 

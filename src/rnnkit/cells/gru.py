@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from .._checks import check_initializer
 from ..activations import Activation, resolve_activation
 from .base import Initializer, LayerCell
+from .sizes import SingleState
 
 __all__ = ["GRUCell"]
 
@@ -18,7 +19,7 @@ def _ones(t: torch.Tensor) -> torch.Tensor:
     return torch.nn.init.ones_(t)
 
 
-class GRUCell(LayerCell):
+class GRUCell(SingleState, LayerCell):
     r"""Gated recurrent unit, TF1 formulation (Cho et al. 2014)::
 
         r, u = split(sigmoid([x, h] @ gates/kernel + gates/bias), 2)
@@ -70,14 +71,6 @@ class GRUCell(LayerCell):
         self._kernel_init = kernel_initializer
         self._bias_init = bias_initializer
         self._finish_init()
-
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, rows = self.num_units, input_size + self.num_units

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from .._checks import describe
 from ..activations import Activation, resolve_activation
 from .base import LayerCell
+from .sizes import LSTMState
 from .state import LSTMStateTuple
 
 __all__ = ["LayerNormBasicLSTMCell"]
@@ -28,7 +29,7 @@ def _tf_params() -> tuple[tuple[str, str], ...]:
     return tuple(params)
 
 
-class LayerNormBasicLSTMCell(LayerCell):
+class LayerNormBasicLSTMCell(LSTMState, LayerCell):
     r"""Basic LSTM with layer normalisation (Ba et al. 2016) and recurrent dropout (Semeniuta et al. 2016)::
 
         i, j, f, o = split([x, h] @ kernel (+ bias when not layer_norm), 4)
@@ -120,14 +121,6 @@ class LayerNormBasicLSTMCell(LayerCell):
         if not 0.0 < number <= 1.0:
             raise ValueError(f"{where}: expected dropout_keep_prob in (0, 1], got {number}")
         return number
-
-    @property
-    def state_size(self) -> LSTMStateTuple:
-        return LSTMStateTuple(self.num_units, self.num_units)
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
 
     def _tf_param_used(self, attr: str) -> bool:
         if attr == "bias":

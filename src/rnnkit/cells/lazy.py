@@ -13,7 +13,9 @@ import torch
 from torch import nn
 from torch.nn.parameter import UninitializedParameter
 
-__all__ = ["placeholder", "unbuilt", "adopt", "create_in_place"]
+from .._checks import check_positive_int
+
+__all__ = ["placeholder", "unbuilt", "adopt", "create_in_place", "already_built"]
 
 
 def placeholder(device: Any = None, dtype: torch.dtype | None = None) -> nn.Parameter:
@@ -50,3 +52,17 @@ def create_in_place(
             isinstance(made, nn.Parameter) and made is not old
         ):  # (a buffer, e.g. an unused bias, stays one)
             setattr(cell, attr, adopt(old, made))
+
+
+def already_built(owner: Any, input_size: Any) -> bool:
+    """Check ``owner.build(input_size)``'s argument: a positive int, and the depth ``owner`` was built for if it
+    is built already. True when it is (nothing left to do), False when the parameters are still to create."""
+    name = type(owner).__name__
+    check_positive_int(f"{name}.build", "input_size", input_size)
+    if owner.input_size is None:
+        return False
+    if input_size != owner.input_size:
+        raise ValueError(
+            f"{name}: built for input_size={owner.input_size}, got input_size={input_size}"
+        )
+    return True

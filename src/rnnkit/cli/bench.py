@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 HELP = "measure training steps/s and inference sequences/s (rnnkit fused/loop, torch.nn, naive, TF)"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     from ..bench.speed import add_arguments, run_args
 
     p = sub.add_parser("bench", help=HELP, description=HELP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from ._common import UsageError
 from ._sources import RUN, SAFETENSORS, TF, ensure_parent, kind_of, model_of_run, run_dir_of
@@ -12,7 +13,7 @@ from ._sources import RUN, SAFETENSORS, TF, ensure_parent, kind_of, model_of_run
 HELP = "convert a TF checkpoint to safetensors, or a run directory / safetensors file to a TF checkpoint"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "convert",
         help=HELP,
@@ -97,7 +98,7 @@ def _tf_targets(prefix: str) -> list[str]:
     return [prefix + ".index", data_path(prefix, 0, 1), state]
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..tf_checkpoint import convert
     from ..tf_checkpoint.loading import save_tf_checkpoint
 

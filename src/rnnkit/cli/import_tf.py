@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ._common import UsageError, absolute, parse_sets
 
@@ -16,7 +17,7 @@ HELP = (
 )
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     from ..tasks import TASKS
 
     p = sub.add_parser(
@@ -50,14 +51,14 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _settings(args) -> dict:
+def _settings(args: argparse.Namespace) -> dict:
     out: dict = {"device": "cpu"}
     if args.data_dir:
         out["data_dir"] = absolute(args.data_dir)
     return parse_sets(args.set, out)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..tasks import TASKS, ConfigError
     from ..tf_checkpoint._paths import resolve_prefix
     from ..tf_checkpoint.loading import load_tf_checkpoint, tf_name_map

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import Any
+
 from ._sources import (
     RUN,
     SAFETENSORS,
@@ -15,7 +18,7 @@ from ._sources import (
 HELP = "list the tensors of a TF checkpoint, a .safetensors file or a run directory"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "inspect",
         help=HELP,
@@ -56,7 +59,7 @@ def _safetensors_table(path: str) -> str:
     return format_rows(f"safetensors {path}", rows)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..tf_checkpoint.inspect import format_table
 
     kind = kind_of(args.path)

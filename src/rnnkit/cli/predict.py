@@ -1,4 +1,4 @@
-"""``rnnkit predict RUN_DIR``: classify one image with a trained mnist run."""
+"""``rnnkit predict RUN_DIR``: classify one image with a trained mnist run, or translate a date with a dates run."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import numpy as np
 
 from ._common import UsageError, load_run
 
-HELP = "classify one digit image with a trained mnist run"
+HELP = "classify one digit image (mnist run) or translate a date to ISO 8601 (dates run)"
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
-        "predict", help=HELP, description=HELP + " (a PNG, or a test-set image by index)"
+        "predict",
+        help=HELP,
+        description=HELP + " (mnist: a PNG, or a test-set image by index; dates: --text)",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     g = p.add_mutually_exclusive_group()
@@ -24,6 +26,12 @@ def register(sub: Any) -> None:
     )
     g.add_argument(
         "--index", type=int, metavar="N", help="index into the MNIST test set (default 0)"
+    )
+    g.add_argument(
+        "--text", metavar="DATE", help='dates runs: a date as written, e.g. "March 3, 1987"'
+    )
+    p.add_argument(
+        "--beam", action="store_true", help="dates runs: beam search instead of greedy decoding"
     )
     p.add_argument("--data-dir", metavar="DIR")
     p.add_argument("--device", metavar="cpu|cuda")
@@ -50,8 +58,16 @@ def run(args: argparse.Namespace) -> int:
     from ..tasks.mnist import get_mnist
 
     task, _ = load_run(args.run_dir, args.data_dir, args.device)
+    if task.name == "dates":
+        return _translate(task, args)
+    if args.text is not None or args.beam:
+        raise UsageError(
+            f"--text and --beam are for dates runs; {args.run_dir} is a {task.name} run"
+        )
     if task.name != "mnist":
-        raise UsageError(f"predict works on mnist runs; {args.run_dir} is a {task.name} run")
+        raise UsageError(
+            f"predict works on mnist and dates runs; {args.run_dir} is a {task.name} run"
+        )
     label = None
     if args.image:
         img = read_image(args.image)
@@ -66,4 +82,18 @@ def run(args: argparse.Namespace) -> int:
     if label is not None:
         out["label"] = label
     print(json.dumps(out))
+    return 0
+
+
+def _translate(task: Any, args: argparse.Namespace) -> int:
+    """Print the ISO 8601 form of ``--text`` (one line)."""
+    if args.text is None:
+        got = (
+            "--image" if args.image is not None else "--index" if args.index is not None else "none"
+        )
+        raise UsageError(f'a dates run takes --text "DATE" (e.g. "March 3, 1987"), got {got}')
+    try:
+        print(task.translate([args.text], beam=args.beam, where="--text")[0])
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     return 0

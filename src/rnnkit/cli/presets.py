@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_settings(task) -> None:
+def _print_settings(task: Any) -> None:
     from ..tasks.base import COMMON_DEFAULTS
     from ..tasks.settings import COMMON, show
 

@@ -15,6 +15,7 @@ import torch
 from .._checks import autocast_enabled
 from ..cells.base import RNNCell, has_hooks
 from ..cells.fused_spec import FusedLayer, FusedSpec
+from ..kernels import kernel_for
 
 logger = logging.getLogger("rnnkit.fused")
 
@@ -57,22 +58,47 @@ def fusable(cell: Any) -> bool:
     return make_plan(cell)[0] is not None
 
 
-def explain(cell: Any) -> str:
-    """Say which path ``dynamic_rnn(cell, x)`` takes (for one ``[B, T, D]`` input tensor) and why.
+def explain(
+    cell: Any, *, swap_memory: bool = False, reset: bool = False, return_all_states: bool = False
+) -> str:
+    """Say which path ``dynamic_rnn(cell, x, ...)`` takes (for one ``[B, T, D]`` input tensor) and why.
+
+    The keywords are ``dynamic_rnn``'s options that change the path: ``swap_memory`` (fusable stacks run in
+    checkpointed chunks of fused calls), ``reset`` (given a mask) and ``return_all_states`` (both need the step
+    loop: the kernels neither restart single rows nor return every step's state).
 
     >>> import rnnkit as rk
     >>> print(rk.fused.explain(rk.MultiRNNCell([rk.BasicLSTMCell(8), rk.BasicLSTMCell(8)])))
     fused: torch._VF.lstm(num_layers=2, hidden_size=8)
     >>> print(rk.fused.explain(rk.LSTMCell(8, use_peepholes=True)))
     step loop: LSTMCell uses peepholes, which torch's fused LSTM lacks
+    >>> print(rk.fused.explain(rk.BasicLSTMCell(8), reset=True))
+    step loop: reset= restarts single rows, which no fused or sequence kernel does
     """
     layer_explain = getattr(cell, "explain", None)
     if not isinstance(cell, RNNCell) and callable(layer_explain):
         # sequence layers (LSTMBlockFusedCell, CudnnLSTM...) say it themselves
         return str(layer_explain())
+    if reset or return_all_states:
+        what = (
+            "reset= restarts single rows"
+            if reset
+            else "return_all_states=True keeps every step's state"
+        )
+        return f"step loop: {what}, which no fused or sequence kernel does"
     fused_plan, reason = make_plan(cell)
     if fused_plan is None:
-        return f"step loop: {reason}"
+        if swap_memory:
+            return f"step loop with activation checkpointing (swap_memory=True): {reason}"
+        kernel, why = kernel_for(cell)
+        if kernel is not None:
+            return f"step loop as one sequence kernel, {why}: {reason}"
+        known = not why.startswith("no sequence kernel for")
+        return f"step loop: {reason}" + (f"; no sequence kernel: {why}" if known else "")
+    if swap_memory:
+        return (
+            f"fused, in checkpointed chunks of about 3*ceil(sqrt(T)) steps: {fused_plan.describe()}"
+        )
     return f"fused: {fused_plan.describe()}"
 
 

@@ -61,6 +61,11 @@ KernelCall = Callable[
 ]
 
 
+def _stack(states: list[Any]) -> torch.Tensor:
+    """The kernels' ``[num_layers, B, size]`` states; one layer is a view, not a copy."""
+    return states[0].unsqueeze(0) if len(states) == 1 else torch.stack(states)
+
+
 def _call_group(
     group: list[FusedLayer],
     x: torch.Tensor,
@@ -76,11 +81,11 @@ def _call_group(
     """
     weights = [w for layer in group for w in layer.weights()]
     num_layers = 1 if bidirectional else len(group)
-    h0 = torch.stack([h for h, _ in hcs])
+    h0 = _stack([h for h, _ in hcs])
     mode = group[0].mode
     quiet = _quiet_kernel_notes(bool(group[0].proj) or x.is_cuda)
     if mode == "LSTM":
-        hx = (h0, torch.stack([c for _, c in hcs if c is not None]))
+        hx = (h0, _stack([c for _, c in hcs if c is not None]))
         with quiet:
             if batch_sizes is None:
                 out, h_n, c_n = _VF.lstm(

@@ -24,6 +24,7 @@ from .._checks import check_positive_int, describe, to_torch_device, to_torch_dt
 from ..cells.base import LayerCell
 from ..cells.basic_rnn import BasicRNNCell
 from ..cells.cudnn_compatible import CudnnCompatibleGRUCell, CudnnCompatibleLSTMCell
+from ..cells.lazy import already_built
 from ..unroll._arguments import check_sequence_length
 from ._kernel import KernelSpec, run_kernel
 from .cudnn_params import from_cudnn, to_cudnn
@@ -110,13 +111,7 @@ class _CudnnRNN(nn.Module):
 
     def build(self, input_size: int) -> None:
         """Create the parameters for inputs of depth ``input_size`` (TF's initialisation, see ``_init_like_tf``)."""
-        where = f"{type(self).__name__}.build"
-        check_positive_int(where, "input_size", input_size)
-        if self.input_size is not None:
-            if input_size != self.input_size:
-                raise ValueError(
-                    f"{type(self).__name__}: built for input_size={self.input_size}, got input_size={input_size}"
-                )
+        if already_built(self, input_size):
             return
         for layer in range(self.num_layers):
             depth = input_size if layer == 0 else self.num_units * self.num_dirs

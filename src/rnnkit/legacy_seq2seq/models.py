@@ -74,20 +74,27 @@ def _ids(where: str, name: str, ids: Any, vocab: int) -> list[torch.Tensor]:
 
 
 class _Seq2SeqBase(nn.Module):
+    """What both models share: the embeddings, the encoder, the decoder inputs, ``forward`` and the variables
+    up to the decoder; a subclass adds ``_decode`` and ``_decoder_variables`` (what follows the embedding)."""
+
+    #: the TF function the model serves: its error messages' prefix and the default ``name`` (TF's scope)
+    where: str = ""
+    #: the decoder's scope under the model's, holding ``embedding`` and the decoder's own variables
+    decoder_scope: str = ""
+
     def __init__(
         self,
-        where: str,
         cell: RNNCell,
         num_encoder_symbols: int,
         num_decoder_symbols: int,
         embedding_size: int,
-        output_projection: Any,
-        name: str,
+        output_projection: Any = None,
+        name: str | None = None,
     ) -> None:
         super().__init__()
+        where = self.where
         if not isinstance(cell, RNNCell):
             raise TypeError(f"{where}: expected cell to be an rnnkit RNNCell, got {describe(cell)}")
-        self.where = where
         self.num_encoder_symbols = check_positive_int(
             where, "num_encoder_symbols", num_encoder_symbols
         )
@@ -104,7 +111,7 @@ class _Seq2SeqBase(nn.Module):
             if output_projection is None
             else cell
         )
-        self.tf_name = name
+        self.tf_name = where if name is None else name
         dtype = next((p.dtype for p in cell.parameters()), torch.get_default_dtype())
         limit = math.sqrt(3.0)
         enc = torch.empty(num_encoder_symbols, embedding_size, dtype=dtype).uniform_(-limit, limit)
@@ -142,57 +149,57 @@ class _Seq2SeqBase(nn.Module):
         )
         return emb, loop
 
-    def _encoder_variables(self, scope: str) -> NamedVariables:
-        yield f"{scope}rnn/embedding_wrapper/embedding", self.encoder_embedding
-        yield from module_tf_variables(self.encoder_cell, f"{scope}rnn/embedding_wrapper/")
-
-
-class EmbeddingRNNSeq2Seq(_Seq2SeqBase):
-    """The model of ``embedding_rnn_seq2seq`` (module docstring): ``forward(encoder_inputs, decoder_inputs,
-    feed_previous=False) -> (outputs list of [B, Nd] (or [B, H] with output_projection), state)``."""
-
-    def __init__(
-        self,
-        cell: RNNCell,
-        num_encoder_symbols: int,
-        num_decoder_symbols: int,
-        embedding_size: int,
-        output_projection: Any = None,
-        name: str = "embedding_rnn_seq2seq",
-    ) -> None:
-        super().__init__(
-            "embedding_rnn_seq2seq",
-            cell,
-            num_encoder_symbols,
-            num_decoder_symbols,
-            embedding_size,
-            output_projection,
-            name,
-        )
-
     def forward(
         self,
         encoder_inputs: Sequence[Any],
         decoder_inputs: Sequence[Any],
         feed_previous: bool = False,
     ) -> tuple[list[torch.Tensor], Any]:
-        _, state = self._encode(encoder_inputs)
+        outputs, state = self._encode(encoder_inputs)
         emb, loop = self._decoder_inputs(decoder_inputs, feed_previous)
-        return rnn_decoder(emb, state, self.decoder_cell, loop_function=loop)
+        return self._decode(outputs, state, emb, loop)
+
+    def _decode(
+        self, encoder_outputs: list[torch.Tensor], state: Any, emb: list[torch.Tensor], loop: Any
+    ) -> tuple[list[torch.Tensor], Any]:
+        raise NotImplementedError
 
     def named_tf_variables(self, prefix: str = "") -> NamedVariables:
         scope = f"{prefix}{self.tf_name}/"
-        yield from self._encoder_variables(scope)
-        yield f"{scope}embedding_rnn_decoder/embedding", self.decoder_embedding
-        yield from module_tf_variables(
-            self.decoder_cell, f"{scope}embedding_rnn_decoder/rnn_decoder/"
-        )
+        yield f"{scope}rnn/embedding_wrapper/embedding", self.encoder_embedding
+        yield from module_tf_variables(self.encoder_cell, f"{scope}rnn/embedding_wrapper/")
+        yield f"{scope}{self.decoder_scope}/embedding", self.decoder_embedding
+        yield from self._decoder_variables(f"{scope}{self.decoder_scope}/")
+
+    def _decoder_variables(self, scope: str) -> NamedVariables:
+        raise NotImplementedError
+
+
+class EmbeddingRNNSeq2Seq(_Seq2SeqBase):
+    """The model of ``embedding_rnn_seq2seq`` (module docstring): ``EmbeddingRNNSeq2Seq(cell, num_encoder_symbols,
+    num_decoder_symbols, embedding_size, output_projection=None, name="embedding_rnn_seq2seq")``;
+    ``forward(encoder_inputs, decoder_inputs, feed_previous=False) -> (outputs list of [B, Nd] (or [B, H] with
+    output_projection), state)``."""
+
+    where = "embedding_rnn_seq2seq"
+    decoder_scope = "embedding_rnn_decoder"
+
+    def _decode(
+        self, encoder_outputs: list[torch.Tensor], state: Any, emb: list[torch.Tensor], loop: Any
+    ) -> tuple[list[torch.Tensor], Any]:
+        return rnn_decoder(emb, state, self.decoder_cell, loop_function=loop)
+
+    def _decoder_variables(self, scope: str) -> NamedVariables:
+        yield from module_tf_variables(self.decoder_cell, f"{scope}rnn_decoder/")
 
 
 class EmbeddingAttentionSeq2Seq(_Seq2SeqBase):
     """The model of ``embedding_attention_seq2seq``: the encoder's outputs ``[B, T, H]`` are the attention
     states of an ``AttentionDecoder`` (``num_heads``, ``initial_state_attention``) over the embedded decoder
     inputs. ``forward(encoder_inputs, decoder_inputs, feed_previous=False) -> (outputs, state)``."""
+
+    where = "embedding_attention_seq2seq"
+    decoder_scope = "embedding_attention_decoder"
 
     def __init__(
         self,
@@ -206,13 +213,7 @@ class EmbeddingAttentionSeq2Seq(_Seq2SeqBase):
         name: str = "embedding_attention_seq2seq",
     ) -> None:
         super().__init__(
-            "embedding_attention_seq2seq",
-            cell,
-            num_encoder_symbols,
-            num_decoder_symbols,
-            embedding_size,
-            output_projection,
-            name,
+            cell, num_encoder_symbols, num_decoder_symbols, embedding_size, output_projection, name
         )
         output_size = num_decoder_symbols if output_projection is None else None
         self.attention = AttentionDecoder(
@@ -220,22 +221,14 @@ class EmbeddingAttentionSeq2Seq(_Seq2SeqBase):
         )
         self.config = (*self.config, num_heads, bool(initial_state_attention))
 
-    def forward(
-        self,
-        encoder_inputs: Sequence[Any],
-        decoder_inputs: Sequence[Any],
-        feed_previous: bool = False,
+    def _decode(
+        self, encoder_outputs: list[torch.Tensor], state: Any, emb: list[torch.Tensor], loop: Any
     ) -> tuple[list[torch.Tensor], Any]:
-        outputs, state = self._encode(encoder_inputs)
-        attention_states = torch.stack(outputs, 1)
-        emb, loop = self._decoder_inputs(decoder_inputs, feed_previous)
+        attention_states = torch.stack(encoder_outputs, 1)
         return self.attention(emb, state, attention_states, loop)
 
-    def named_tf_variables(self, prefix: str = "") -> NamedVariables:
-        scope = f"{prefix}{self.tf_name}/"
-        yield from self._encoder_variables(scope)
-        yield f"{scope}embedding_attention_decoder/embedding", self.decoder_embedding
-        yield from self.attention.named_tf_variables(f"{scope}embedding_attention_decoder/")
+    def _decoder_variables(self, scope: str) -> NamedVariables:
+        yield from self.attention.named_tf_variables(scope)
 
 
 def embedding_rnn_seq2seq(

@@ -11,10 +11,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .attention_base import AttentionMechanism, new_param, resolve_probability_fn
+from .attention_base import AttentionMechanism, ProbabilityFn, new_param, resolve_probability_fn
 from .layers import NamedVariables, module_tf_variables
 
 __all__ = ["LuongAttention", "BahdanauAttention", "luong_score", "bahdanau_score"]
+
+#: ``AttentionMechanism``'s leading arguments, as the flavours (and their monotonic forms) pass them on:
+#: ``(num_units, memory, memory_sequence_length, probability_fn(score, previous), score_mask_value)``.
+MechanismArgs = tuple[int, Any, Any, ProbabilityFn, "float | None"]
 
 
 class LuongAttention(AttentionMechanism):
@@ -41,22 +45,23 @@ class LuongAttention(AttentionMechanism):
         name: str = "LuongAttention",
     ) -> None:
         fn = resolve_probability_fn(type(self).__name__, probability_fn)
+        args = (num_units, memory, memory_sequence_length, lambda s, _prev: fn(s), score_mask_value)
+        self._init_luong(scale, args, dtype, name)
+
+    def _init_luong(self, scale: bool, args: MechanismArgs, dtype: Any, name: str) -> None:
+        """Luong's own option, then ``AttentionMechanism``'s with ``args = (num_units, memory,
+        memory_sequence_length, probability_fn(score, previous), score_mask_value)``; no query layer."""
         self.scale = bool(scale)
         self.attention_g: nn.Parameter | None = None
-        super().__init__(
-            num_units,
-            memory,
-            memory_sequence_length,
-            lambda score, _prev: fn(score),
-            score_mask_value,
-            False,
-            dtype,
-            name,
-        )
+        AttentionMechanism.__init__(self, *args, False, dtype, name)
+
+    def _scoring_attributes(self) -> tuple[str, ...]:
+        return ("attention_g",) if self.scale else ()
 
     def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
         if self.scale:
-            self.attention_g = new_param(torch.ones((), dtype=dtype, device=device))
+            g = torch.ones((), dtype=dtype, device=device)
+            self.attention_g = new_param(g, self.attention_g)
 
     def score(self, query: torch.Tensor) -> torch.Tensor:
         return luong_score(type(self).__name__, query, self.keys, self.attention_g)
@@ -105,32 +110,30 @@ class BahdanauAttention(AttentionMechanism):
         name: str = "BahdanauAttention",
     ) -> None:
         fn = resolve_probability_fn(type(self).__name__, probability_fn)
-        self._init_bahdanau(normalize)
-        super().__init__(
-            num_units,
-            memory,
-            memory_sequence_length,
-            lambda score, _prev: fn(score),
-            score_mask_value,
-            True,
-            dtype,
-            name,
-        )
+        args = (num_units, memory, memory_sequence_length, lambda s, _prev: fn(s), score_mask_value)
+        self._init_bahdanau(normalize, args, dtype, name)
 
-    def _init_bahdanau(self, normalize: bool) -> None:
+    def _init_bahdanau(self, normalize: bool, args: MechanismArgs, dtype: Any, name: str) -> None:
+        """Bahdanau's own option, then ``AttentionMechanism``'s with ``args`` as for ``LuongAttention._init_luong``
+        and a query layer."""
         self.normalize = bool(normalize)
         self.attention_v: nn.Parameter | None = None
         self.attention_g: nn.Parameter | None = None
         self.attention_b: nn.Parameter | None = None
+        AttentionMechanism.__init__(self, *args, True, dtype, name)
+
+    def _scoring_attributes(self) -> tuple[str, ...]:
+        return ("attention_v", "attention_g", "attention_b") if self.normalize else ("attention_v",)
 
     def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
         units = self.num_units
         v = torch.empty(units, dtype=dtype, device=device)
-        self.attention_v = new_param(_glorot_1d(v))
+        self.attention_v = new_param(_glorot_1d(v), self.attention_v)
         if self.normalize:
             g = torch.full((), math.sqrt(1.0 / units), dtype=dtype, device=device)
-            self.attention_g = new_param(g)
-            self.attention_b = new_param(torch.zeros(units, dtype=dtype, device=device))
+            self.attention_g = new_param(g, self.attention_g)
+            b = torch.zeros(units, dtype=dtype, device=device)
+            self.attention_b = new_param(b, self.attention_b)
 
     def score(self, query: torch.Tensor) -> torch.Tensor:
         assert self.query_layer is not None and self.attention_v is not None

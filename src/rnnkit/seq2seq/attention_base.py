@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int, describe
+from ..cells.lazy import adopt, placeholder, unbuilt
 from ..unroll._arguments import check_sequence_length
 from .layers import Dense, NamedVariables
 
@@ -103,6 +104,10 @@ class AttentionMechanism(nn.Module):
         self._values: torch.Tensor | None = None
         self._keys: torch.Tensor | None = None
         self._mask: torch.Tensor | None = None  # [B, T] bool, None without lengths
+        for attr in self._scoring_attributes():
+            # placeholders until the memory gives dtype and device (cells/lazy.py): an optimizer made before
+            # the first memory still holds them
+            setattr(self, attr, placeholder())
         if memory is not None:
             self.setup_memory(memory, memory_sequence_length)
         elif memory_sequence_length is not None:
@@ -144,15 +149,19 @@ class AttentionMechanism(nn.Module):
                 )
             mask = torch.arange(time, device=memory.device)[None, :] < lengths[:, None]
             values = memory * mask.unsqueeze(-1).to(memory.dtype)
-        if self.memory_layer.kernel is None:
+        if unbuilt(self.memory_layer.kernel):
             dtype = self._param_dtype or memory.dtype
             self.memory_layer.build(memory.shape[-1], dtype=dtype, device=memory.device)
             self._build_scoring(dtype, memory.device)
         self._values, self._mask = values, mask
         self._keys = self.memory_layer(values)
 
+    def _scoring_attributes(self) -> tuple[str, ...]:
+        """The scoring parameters ``_build_scoring`` creates in this configuration (subclasses)."""
+        return ()
+
     def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
-        """Create the scoring parameters (subclasses)."""
+        """Create the scoring parameters (subclasses), each moved into its placeholder (``new_param``)."""
 
     def _require_memory(self) -> torch.Tensor:
         if self._values is None:
@@ -250,5 +259,6 @@ class AttentionMechanism(nn.Module):
         yield from self.score_tf_variables(f"{prefix}{self.score_scope}/")
 
 
-def new_param(value: torch.Tensor) -> nn.Parameter:
-    return nn.Parameter(value)
+def new_param(value: torch.Tensor, held: Any = None) -> nn.Parameter:
+    """``value`` as a parameter, moved into ``held`` when that is a placeholder (``cells/lazy.py``)."""
+    return adopt(held, nn.Parameter(value))

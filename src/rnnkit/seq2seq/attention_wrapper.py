@@ -37,6 +37,16 @@ from .state import SCALAR, AlignmentHistory
 __all__ = ["AttentionWrapper", "AttentionWrapperState"]
 
 
+def _one_per_mechanism(where: str, name: str, value: Any, count: int) -> list[Any]:
+    """``value`` as a list (a single one wrapped) that must hold one entry per attention mechanism."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(values) != count:
+        raise ValueError(
+            f"{where}: expected one {name} per attention mechanism ({count}), got {len(values)}"
+        )
+    return values
+
+
 class AttentionWrapperState(NamedTuple):
     """The state of an ``AttentionWrapper`` (TF's field order).
 
@@ -167,24 +177,14 @@ class AttentionWrapper(RNNCell):
                 f"{where}: expected only one of attention_layer_size and attention_layer, got both"
             )
         if sizes is not None:
-            sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
-            if len(sizes) != count:
-                raise ValueError(
-                    f"{where}: expected one attention_layer_size per attention mechanism ({count}), got "
-                    f"{len(sizes)}"
-                )
+            sizes = _one_per_mechanism(where, "attention_layer_size", sizes, count)
             if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
                 raise ValueError(
                     f"{where}: expected positive int attention_layer_size values, got {sizes!r}"
                 )
             return nn.ModuleList(Dense(s, use_bias=False, name="attention_layer") for s in sizes)
         if layers is not None:
-            layers = list(layers) if isinstance(layers, (list, tuple)) else [layers]
-            if len(layers) != count:
-                raise ValueError(
-                    f"{where}: expected one attention_layer per attention mechanism ({count}), got "
-                    f"{len(layers)}"
-                )
+            layers = _one_per_mechanism(where, "attention_layer", layers, count)
             for layer in layers:
                 _layer_size(layer)
             return nn.ModuleList(layers)

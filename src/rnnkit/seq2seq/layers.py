@@ -18,6 +18,7 @@ from torch import nn
 from .._checks import check_positive_int, describe
 from ..activations import resolve_activation
 from ..cells.base import glorot_uniform_
+from ..cells.lazy import adopt, placeholder, unbuilt
 
 __all__ = ["Dense", "module_tf_variables", "unique_scope_names"]
 
@@ -83,8 +84,10 @@ class Dense(nn.Module):
         self._activation: Callable[[torch.Tensor], torch.Tensor] | None = (
             None if activation is None else resolve_activation(where, activation)[0]
         )
-        self.kernel: nn.Parameter | None = None
-        self.bias: nn.Parameter | None = None
+        # Placeholders until the input depth is known (cells/lazy.py): parameters() lists them, so an optimizer
+        # made before the first call trains them once they are built.
+        self.kernel: nn.Parameter | None = placeholder()
+        self.bias: nn.Parameter | None = placeholder() if self.use_bias else None
         self.input_size: int | None = None
         if input_size is not None:
             self.build(input_size, dtype=dtype, device=device)
@@ -105,9 +108,10 @@ class Dense(nn.Module):
             return
         dtype = dtype or torch.get_default_dtype()
         kernel = torch.empty(input_size, self.units, dtype=dtype, device=device)
-        self.kernel = nn.Parameter(glorot_uniform_(kernel))
+        self.kernel = adopt(self.kernel, nn.Parameter(glorot_uniform_(kernel)))
         if self.use_bias:
-            self.bias = nn.Parameter(torch.zeros(self.units, dtype=dtype, device=device))
+            bias = nn.Parameter(torch.zeros(self.units, dtype=dtype, device=device))
+            self.bias = adopt(self.bias, bias)
         self.input_size = input_size
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -116,7 +120,7 @@ class Dense(nn.Module):
             raise TypeError(
                 f"Dense: expected a tensor [..., D] (layer {self.tf_name!r}), got {describe(inputs)}"
             )
-        if self.kernel is None:
+        if unbuilt(self.kernel):
             self.build(inputs.shape[-1], dtype=inputs.dtype, device=inputs.device)
         elif inputs.shape[-1] != self.input_size:
             raise ValueError(
@@ -136,9 +140,9 @@ class Dense(nn.Module):
 
     def named_tf_variables(self, prefix: str = "") -> NamedVariables:
         """``({prefix}{name}/kernel, parameter or None)`` then the bias, in TF's creation order."""
-        yield f"{prefix}{self.tf_name}/kernel", self.kernel
+        yield f"{prefix}{self.tf_name}/kernel", None if unbuilt(self.kernel) else self.kernel
         if self.use_bias:
-            yield f"{prefix}{self.tf_name}/bias", self.bias
+            yield f"{prefix}{self.tf_name}/bias", None if unbuilt(self.bias) else self.bias
 
     def extra_repr(self) -> str:
         return f"units={self.units}, input_size={self.input_size}, use_bias={self.use_bias}, name={self.tf_name!r}"

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .._checks import describe
-from .attention import BahdanauAttention, LuongAttention, bahdanau_score, luong_score
+from .attention import BahdanauAttention, LuongAttention, MechanismArgs
 from .attention_base import AttentionMechanism, new_param
 from .layers import NamedVariables
 
@@ -94,17 +94,13 @@ def _exclusive_cumprod(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.ones_like(x[:, :1]), x[:, :-1]], 1).cumprod(1)
 
 
-class _Monotonic:
+class _Monotonic(AttentionMechanism):
     """What both monotonic mechanisms add: the probability function, the score bias and the initial one-hot."""
 
     def _init_monotonic(
-        self,
-        where: str,
-        sigmoid_noise: float,
-        sigmoid_noise_seed: Any,
-        score_bias_init: float,
-        mode: str,
+        self, sigmoid_noise: float, sigmoid_noise_seed: Any, score_bias_init: float, mode: str
     ) -> None:
+        where = type(self).__name__
         if mode not in MODES:
             raise ValueError(f"{where}: expected mode to be one of {list(MODES)}, got {mode!r}")
         self.sigmoid_noise = float(sigmoid_noise)
@@ -137,17 +133,29 @@ class _Monotonic:
             self._generator.manual_seed(int(self.sigmoid_noise_seed))
         return self._generator
 
-    def _build_bias(self, dtype: torch.dtype, device: torch.device) -> None:
-        self.attention_score_bias = new_param(
-            torch.full((), self.score_bias_init, dtype=dtype, device=device)
-        )
+    def _scoring_attributes(self) -> tuple[str, ...]:
+        return (*super()._scoring_attributes(), "attention_score_bias")
 
-    def _one_hot_alignments(
-        self, values: torch.Tensor, batch_size: int, dtype: Any
-    ) -> torch.Tensor:
+    def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
+        super()._build_scoring(dtype, device)
+        bias = torch.full((), self.score_bias_init, dtype=dtype, device=device)
+        self.attention_score_bias = new_param(bias, self.attention_score_bias)
+
+    def score(self, query: torch.Tensor) -> torch.Tensor:
+        """The flavour's score plus the scalar ``attention_score_bias``."""
+        assert self.attention_score_bias is not None  # built with the memory
+        return super().score(query) + self.attention_score_bias
+
+    def initial_alignments(self, batch_size: int, dtype: Any = None) -> torch.Tensor:
+        """One-hot on the first memory slot: ``[B, T]``."""
+        values = self._require_memory()
         alignments = values.new_zeros(batch_size, values.shape[1], dtype=dtype)
         alignments[:, 0] = 1.0
         return alignments
+
+    def score_tf_variables(self, prefix: str) -> NamedVariables:
+        yield from super().score_tf_variables(prefix)
+        yield f"{prefix}attention_score_bias", self.attention_score_bias
 
 
 class BahdanauMonotonicAttention(_Monotonic, BahdanauAttention):
@@ -175,41 +183,10 @@ class BahdanauMonotonicAttention(_Monotonic, BahdanauAttention):
         dtype: Any = None,
         name: str = "BahdanauMonotonicAttention",
     ) -> None:
-        self._init_monotonic(
-            type(self).__name__, sigmoid_noise, sigmoid_noise_seed, score_bias_init, mode
-        )
-        self._init_bahdanau(normalize)
-        AttentionMechanism.__init__(
-            self,
-            num_units,
-            memory,
-            memory_sequence_length,
-            self._monotonic_probability,
-            score_mask_value,
-            True,
-            dtype,
-            name,
-        )
-
-    def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
-        super()._build_scoring(dtype, device)
-        self._build_bias(dtype, device)
-
-    def score(self, query: torch.Tensor) -> torch.Tensor:
-        assert self.query_layer is not None and self.attention_v is not None
-        processed = self.query_layer(query).unsqueeze(1)
-        score = bahdanau_score(
-            processed, self.keys, self.attention_v, self.attention_g, self.attention_b
-        )
-        assert self.attention_score_bias is not None  # built with the memory
-        return score + self.attention_score_bias
-
-    def initial_alignments(self, batch_size: int, dtype: Any = None) -> torch.Tensor:
-        return self._one_hot_alignments(self._require_memory(), batch_size, dtype)
-
-    def score_tf_variables(self, prefix: str) -> NamedVariables:
-        yield from super().score_tf_variables(prefix)
-        yield f"{prefix}attention_score_bias", self.attention_score_bias
+        self._init_monotonic(sigmoid_noise, sigmoid_noise_seed, score_bias_init, mode)
+        p_fn = self._monotonic_probability
+        args: MechanismArgs = (num_units, memory, memory_sequence_length, p_fn, score_mask_value)
+        self._init_bahdanau(normalize, args, dtype, name)
 
 
 class LuongMonotonicAttention(_Monotonic, LuongAttention):
@@ -236,35 +213,7 @@ class LuongMonotonicAttention(_Monotonic, LuongAttention):
         dtype: Any = None,
         name: str = "LuongMonotonicAttention",
     ) -> None:
-        self._init_monotonic(
-            type(self).__name__, sigmoid_noise, sigmoid_noise_seed, score_bias_init, mode
-        )
-        self.scale = bool(scale)
-        self.attention_g: nn.Parameter | None = None
-        AttentionMechanism.__init__(
-            self,
-            num_units,
-            memory,
-            memory_sequence_length,
-            self._monotonic_probability,
-            score_mask_value,
-            False,
-            dtype,
-            name,
-        )
-
-    def _build_scoring(self, dtype: torch.dtype, device: torch.device) -> None:
-        super()._build_scoring(dtype, device)
-        self._build_bias(dtype, device)
-
-    def score(self, query: torch.Tensor) -> torch.Tensor:
-        score = luong_score(type(self).__name__, query, self.keys, self.attention_g)
-        assert self.attention_score_bias is not None  # built with the memory
-        return score + self.attention_score_bias
-
-    def initial_alignments(self, batch_size: int, dtype: Any = None) -> torch.Tensor:
-        return self._one_hot_alignments(self._require_memory(), batch_size, dtype)
-
-    def score_tf_variables(self, prefix: str) -> NamedVariables:
-        yield from super().score_tf_variables(prefix)
-        yield f"{prefix}attention_score_bias", self.attention_score_bias
+        self._init_monotonic(sigmoid_noise, sigmoid_noise_seed, score_bias_init, mode)
+        p_fn = self._monotonic_probability
+        args: MechanismArgs = (num_units, memory, memory_sequence_length, p_fn, score_mask_value)
+        self._init_luong(scale, args, dtype, name)

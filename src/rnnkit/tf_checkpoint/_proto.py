@@ -16,8 +16,9 @@ An Extent without ``length`` means "the whole dimension"; it is kept here as len
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._varint import (
     decode_fixed32,
@@ -93,106 +94,117 @@ def _int(value: int | bytes) -> int:
     return to_signed64(value)
 
 
+def _bytes(value: int | bytes) -> bytes:
+    assert isinstance(value, bytes)
+    return value
+
+
 def _packed_or_single(wire: int, value: int | bytes, what: str) -> list[int]:
     if wire == _VARINT:
         return [_int(value)]
     _want(wire, _BYTES, what)
-    assert isinstance(value, bytes)
     out, pos = [], 0
-    while pos < len(value):
-        v, pos = decode_varint(value, pos)
+    packed = _bytes(value)
+    while pos < len(packed):
+        v, pos = decode_varint(packed, pos)
         out.append(to_signed64(v))
     return out
 
 
-def decode_header(buf: bytes) -> BundleHeader:
-    header = BundleHeader()
+# A field this decoder reads: (wire type it must have, name for errors, what to do with its value). Wire type
+# _PACKED: a repeated int32, either one varint or a packed run (protobuf writers may send either).
+_PACKED = -1
+_Fields = dict[int, tuple[int, str, Callable[[Any], None]]]
+
+
+def _read(buf: bytes, fields: _Fields) -> None:
+    """Hand each field of ``buf`` that ``fields`` names to its action, once its wire type is checked; fields it
+    does not name are skipped (as protobuf readers do)."""
     for number, wire, value in _iter_fields(buf):
-        if number == 1:
-            _want(wire, _VARINT, "num_shards")
-            header.num_shards = _int(value)
-        elif number == 2:
-            _want(wire, _VARINT, "endianness")
-            header.endianness = _int(value)
-        elif number == 3:
-            _want(wire, _BYTES, "version")
-            assert isinstance(value, bytes)
-            for vnum, vwire, vval in _iter_fields(value):
-                if vnum == 1:
-                    _want(vwire, _VARINT, "version.producer")
-                    header.producer = _int(vval)
-                elif vnum == 2:
-                    _want(vwire, _VARINT, "version.min_consumer")
-                    header.min_consumer = _int(vval)
-                elif vnum == 3:
-                    header.bad_consumers += _packed_or_single(vwire, vval, "bad_consumers")
-    return header
+        if number not in fields:
+            continue
+        expected, what, put = fields[number]
+        if expected == _PACKED:
+            put(_packed_or_single(wire, value, what))
+            continue
+        _want(wire, expected, what)
+        put(value)
+
+
+def decode_header(buf: bytes) -> BundleHeader:
+    h = BundleHeader()
+    version: _Fields = {
+        1: (_VARINT, "version.producer", lambda v: setattr(h, "producer", _int(v))),
+        2: (_VARINT, "version.min_consumer", lambda v: setattr(h, "min_consumer", _int(v))),
+        3: (_PACKED, "bad_consumers", h.bad_consumers.extend),
+    }
+    _read(
+        buf,
+        {
+            1: (_VARINT, "num_shards", lambda v: setattr(h, "num_shards", _int(v))),
+            2: (_VARINT, "endianness", lambda v: setattr(h, "endianness", _int(v))),
+            3: (_BYTES, "version", lambda v: _read(_bytes(v), version)),
+        },
+    )
+    return h
+
+
+def _decode_dim(buf: bytes) -> int:
+    size = [0]
+    _read(buf, {1: (_VARINT, "shape.dim.size", lambda v: size.__setitem__(0, _int(v)))})
+    return size[0]
 
 
 def _decode_shape(buf: bytes, entry: BundleEntry) -> None:
-    dims = []
-    for number, wire, value in _iter_fields(buf):
-        if number == 2:
-            _want(wire, _BYTES, "shape.dim")
-            assert isinstance(value, bytes)
-            size = 0
-            for dnum, dwire, dval in _iter_fields(value):
-                if dnum == 1:
-                    _want(dwire, _VARINT, "shape.dim.size")
-                    size = _int(dval)
-            dims.append(size)
-        elif number == 3:
-            _want(wire, _VARINT, "shape.unknown_rank")
-            entry.unknown_rank = bool(value)
+    dims: list[int] = []
+    _read(
+        buf,
+        {
+            2: (_BYTES, "shape.dim", lambda v: dims.append(_decode_dim(_bytes(v)))),
+            3: (_VARINT, "shape.unknown_rank", lambda v: setattr(entry, "unknown_rank", bool(v))),
+        },
+    )
     entry.shape = tuple(dims)
 
 
+def _decode_extent(buf: bytes) -> tuple[int, int]:
+    extent = [0, FULL_EXTENT]  # start, length
+    _read(
+        buf,
+        {
+            1: (_VARINT, "extent.start", lambda v: extent.__setitem__(0, _int(v))),
+            2: (_VARINT, "extent.length", lambda v: extent.__setitem__(1, _int(v))),
+        },
+    )
+    return extent[0], extent[1]
+
+
 def _decode_slice(buf: bytes) -> tuple[tuple[int, int], ...]:
-    extents = []
-    for number, wire, value in _iter_fields(buf):
-        if number == 1:
-            _want(wire, _BYTES, "slice.extent")
-            assert isinstance(value, bytes)
-            start, length = 0, FULL_EXTENT
-            for enum, ewire, evalue in _iter_fields(value):
-                if enum == 1:
-                    _want(ewire, _VARINT, "extent.start")
-                    start = _int(evalue)
-                elif enum == 2:
-                    _want(ewire, _VARINT, "extent.length")
-                    length = _int(evalue)
-            extents.append((start, length))
+    extents: list[tuple[int, int]] = []
+    _read(buf, {1: (_BYTES, "slice.extent", lambda v: extents.append(_decode_extent(_bytes(v))))})
     return tuple(extents)
 
 
+def _set_crc32c(entry: BundleEntry, value: int | bytes) -> None:
+    assert isinstance(value, int)
+    entry.crc32c = value  # masked, as stored: not sign-extended
+
+
 def decode_entry(buf: bytes) -> BundleEntry:
-    entry = BundleEntry()
-    for number, wire, value in _iter_fields(buf):
-        if number == 1:
-            _want(wire, _VARINT, "dtype")
-            entry.dtype = _int(value)
-        elif number == 2:
-            _want(wire, _BYTES, "shape")
-            assert isinstance(value, bytes)
-            _decode_shape(value, entry)
-        elif number == 3:
-            _want(wire, _VARINT, "shard_id")
-            entry.shard_id = _int(value)
-        elif number == 4:
-            _want(wire, _VARINT, "offset")
-            entry.offset = _int(value)
-        elif number == 5:
-            _want(wire, _VARINT, "size")
-            entry.size = _int(value)
-        elif number == 6:
-            _want(wire, _FIXED32, "crc32c")
-            assert isinstance(value, int)
-            entry.crc32c = value
-        elif number == 7:
-            _want(wire, _BYTES, "slices")
-            assert isinstance(value, bytes)
-            entry.slices.append(_decode_slice(value))
-    return entry
+    e = BundleEntry()
+    _read(
+        buf,
+        {
+            1: (_VARINT, "dtype", lambda v: setattr(e, "dtype", _int(v))),
+            2: (_BYTES, "shape", lambda v: _decode_shape(_bytes(v), e)),
+            3: (_VARINT, "shard_id", lambda v: setattr(e, "shard_id", _int(v))),
+            4: (_VARINT, "offset", lambda v: setattr(e, "offset", _int(v))),
+            5: (_VARINT, "size", lambda v: setattr(e, "size", _int(v))),
+            6: (_FIXED32, "crc32c", lambda v: _set_crc32c(e, v)),
+            7: (_BYTES, "slices", lambda v: e.slices.append(_decode_slice(_bytes(v)))),
+        },
+    )
+    return e
 
 
 # --- encoding -------------------------------------------------------------------------------------

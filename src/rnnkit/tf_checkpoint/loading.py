@@ -230,7 +230,8 @@ def _copy(wanted: Mapping[str, TFVariable], values: Mapping[str, np.ndarray]) ->
     bad = []
     for name, value in values.items():
         var = wanted[name]
-        tensor = var.layout.from_tf(torch.from_numpy(np.ascontiguousarray(value)))
+        # np.array, not np.ascontiguousarray: the latter turns a scalar (Luong's attention_g) into shape (1,)
+        tensor = var.layout.from_tf(torch.from_numpy(np.array(value, order="C")))
         if tuple(tensor.shape) != tuple(var.param.shape):
             bad.append(f"{name}: expected {var.tf_shape}, got {value.shape}")
         converted[name] = tensor

@@ -277,25 +277,22 @@ def _multi(variables: Shapes, inner: Inner) -> CellSpec | None:
     )
 
 
-def _split_linear(variables: Shapes) -> tuple[tuple[int, int], dict[str, tuple[int, ...]]] | None:
-    """``((rows, cols), the wrapped cell's variables)`` for a wrapper's own ``kernel``/``bias``."""
+def _split_linear(variables: Shapes, inner: Inner) -> tuple[int, int, CellSpec] | None:
+    """``(rows, cols, the wrapped cell)`` for a wrapper's own ``kernel``/``bias`` around one cell."""
     kernel, bias = _shape(variables, "kernel", 2), _shape(variables, "bias", 1)
     if kernel is None or bias is None or kernel[1] != bias[0]:
         return None
     rest = {k: v for k, v in variables.items() if "/" in k}
     if len(rest) + 2 != len(variables):
         return None
-    return (kernel[0], kernel[1]), rest
+    return kernel[0], kernel[1], inner(rest)
 
 
 def _output_projection(variables: Shapes, inner: Inner) -> CellSpec | None:
-    split = _split_linear(variables)
-    if split is None:
+    split = _split_linear(variables, inner)
+    if split is None or split[0] != split[2].output_size:  # the kernel reads the cell's output
         return None
-    (rows, p), rest = split
-    cell = inner(rest)
-    if rows != cell.output_size:
-        return None
+    _, p, cell = split
 
     def make(
         spec: CellSpec, cells: list[RNNCell], kwargs_for: Callable[[type], dict[str, Any]]
@@ -306,13 +303,10 @@ def _output_projection(variables: Shapes, inner: Inner) -> CellSpec | None:
 
 
 def _input_projection(variables: Shapes, inner: Inner) -> CellSpec | None:
-    split = _split_linear(variables)
-    if split is None:
+    split = _split_linear(variables, inner)
+    if split is None or split[2].input_size != split[1]:  # the cell reads the kernel's output
         return None
-    (d, p), rest = split
-    cell = inner(rest)
-    if cell.input_size != p:
-        return None
+    d, p, cell = split
 
     def make(
         spec: CellSpec, cells: list[RNNCell], kwargs_for: Callable[[type], dict[str, Any]]

@@ -11,12 +11,14 @@ from .. import nest
 from .._checks import autocast_enabled, describe
 from ..cells.base import RNNCell, unroll_parts
 from ..cells.hooks import begin_sequence
+from ..fused.checkpointed import run_fused_checkpointed
 from ..fused.plan import decide
 from ..fused.run import run_fused
+from ..kernels import kernel_for
 from ._arguments import check_cell, check_sequence_length, initial_state_or_zeros
 from ._loop import run_steps, zero_padding
 from ._step_extras import check_reset, recording_step, resetting_step
-from .checkpointed import run_steps_checkpointed
+from .checkpointed import default_chunk_size, run_steps_checkpointed
 
 __all__ = ["check_time_inputs", "dynamic_rnn", "split_time", "unbind_time"]
 
@@ -123,7 +125,7 @@ def dynamic_rnn(
         parallel_iterations: accepted for TF compatibility; no effect.
         swap_memory: trade compute for memory on long sequences: activation checkpointing over chunks of
             ``ceil(sqrt(T))`` steps (``unroll/checkpointed.py``); same results, about one extra forward pass.
-            It runs the step loop (the fused kernels keep every step's activations) unless ``fused=True``.
+            A fusable stack keeps its fused kernels, one checkpointed call per chunk (``fused/checkpointed.py``).
         time_major: whether inputs and outputs are ``[T, B, ...]``.
         scope: accepted for TF compatibility; TF names are chosen in ``rk.tf_variables(cell, scope=...)``.
         fused: None (auto): run stacks that torch's fused RNN kernels compute exactly on them (see
@@ -152,6 +154,12 @@ def dynamic_rnn(
     lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
     if reset is not None:
         reset = check_reset(where, reset, batch, time, time_major, like.device)
+    if fused_plan is not None and swap_memory:
+        # Checkpointed chunks of fused calls (fused/checkpointed.py): memory O(sqrt(T)), kernels kept.
+        state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
+        return run_fused_checkpointed(
+            fused_plan, inputs, state, lengths, time_major, _fused_chunk(time)
+        )
     if fused_plan is not None:
         state = None  # zeros, made by run_fused straight in the kernels' layout
         if initial_state is not None or dtype is not None:
@@ -182,6 +190,12 @@ class _Loop(NamedTuple):
             inputs, lengths, self.time_major
         )  # NOTE [padding never reaches the gradient]
         time_axis = 0 if self.time_major else 1
+        kernel = None
+        if not (self.per_call or self.reset is not None or self.return_all_states):
+            kernel = kernel_for(cell)[0] if isinstance(padded, torch.Tensor) else None
+        if kernel is not None:  # one autograd node for the whole unroll (rnnkit.kernels)
+            cell.check_inputs(padded.select(time_axis, 0))  # depth and dtype; builds a lazy cell
+            return kernel(padded, state, lengths, self.time_major)
         project, step = _step_parts(cell, padded, time_axis, self.per_call)
         steps = unbind_time(project(padded), time_axis)
         if self.reset is not None:
@@ -199,17 +213,24 @@ class _Loop(NamedTuple):
         return stacked, final_state
 
 
+def _fused_chunk(time: int) -> int:
+    """Chunk length for swap_memory on fused kernels: about ``3 * ceil(sqrt(T))`` steps, in equal chunks. Still
+    O(sqrt(T)) memory, with a third of the step loop's number of chunks: each fused call pays a fixed cost
+    (~2 ms at H=256 on CPU, BENCHMARKS.md)."""
+    widest = min(time, 3 * default_chunk_size(time))
+    return -(-time // -(-time // widest))  # the same number of chunks, of equal lengths
+
+
 def _fused_choice(where: str, fused: Any, swap_memory: bool, mixed: bool, extras: bool) -> Any:
-    """``fused`` after the rules that make auto mean the step loop: swap_memory (the fused kernels keep every
-    step's activations, the opposite of what was asked), autocast (they would return the state in bf16/fp16,
-    where the cells keep it in float32), and reset / return_all_states (the kernels neither restart rows nor
-    return every step's state)."""
+    """``fused`` after the rules that make auto mean the step loop: autocast (the kernels would return the state
+    in bf16/fp16, where the cells keep it in float32), and reset / return_all_states (the kernels neither restart
+    rows nor return every step's state). swap_memory keeps a fusable stack fused, in checkpointed chunks."""
     if extras and fused is True:
         raise ValueError(
             f"{where}: fused=True, but reset= and return_all_states=True run the step loop (torch's fused "
             "kernels neither restart rows nor return every step's state); pass fused=None or False"
         )
-    if (swap_memory or mixed or extras) and fused is None:
+    if (mixed or extras) and fused is None:
         return False
     return fused
 

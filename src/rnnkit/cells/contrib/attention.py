@@ -11,6 +11,7 @@ from torch import nn
 from ... import nest
 from ..._checks import autocast_enabled, check_positive_int
 from ..base import RNNCell, check_state, keep_state_dtype, state_dtype
+from ..lazy import adopt, placeholder, unbuilt
 from ..wrapper_base import CellWrapper
 from ._common import check_bool
 from .wrappers import _check_step_inputs, _new
@@ -60,6 +61,16 @@ class AttentionCellWrapper(CellWrapper):
     glorot-uniform, biases zeros. Build with ``build(D)`` or the first call.
     """
 
+    # TF-layout parameters: placeholders until built (cells/lazy.py); declared for the type checker.
+    in_kernel: nn.Parameter
+    in_bias: nn.Parameter
+    attn_w: nn.Parameter
+    attn_v: nn.Parameter
+    query_kernel: nn.Parameter
+    query_bias: nn.Parameter
+    out_kernel: nn.Parameter
+    out_bias: nn.Parameter
+
     tf_name = "attention_cell_wrapper"
 
     def __init__(
@@ -98,7 +109,8 @@ class AttentionCellWrapper(CellWrapper):
         )
         self._depth: int | None = None
         for _, attr in _BEFORE_CELL + _AFTER_CELL:
-            setattr(self, attr, None)
+            # placeholders until the input depth is known (cells/lazy.py): an early optimizer still holds them
+            setattr(self, attr, placeholder())
 
     @property
     def state_size(self) -> Any:
@@ -124,19 +136,23 @@ class AttentionCellWrapper(CellWrapper):
 
     def _create(self, depth: int, like: torch.Tensor | None) -> None:
         a, v, inner = self.attn_size, self.attn_vec_size, self.cell_input_size or depth
-        self.in_kernel = _new((depth + a, inner), None, like, self.cell)
-        self.in_bias = _new((inner,), 0.0, like, self.cell)
+        self._fill("in_kernel", _new((depth + a, inner), None, like, self.cell))
+        self._fill("in_bias", _new((inner,), 0.0, like, self.cell))
         # An explicit build builds the cell; a lazy one lets it build from x' (the inputs' dtype and device).
         if like is None:
             self.cell.build(inner)
         state_total = sum(nest.flatten(self.cell.state_size))
-        self.attn_w = _new((1, 1, a, v), None, like, self.cell)
-        self.attn_v = _new((v,), None, like, self.cell)
-        self.query_kernel = _new((state_total, v), None, like, self.cell)
-        self.query_bias = _new((v,), 0.0, like, self.cell)
-        self.out_kernel = _new((self.cell.output_size + a, a), None, like, self.cell)
-        self.out_bias = _new((a,), 0.0, like, self.cell)
+        self._fill("attn_w", _new((1, 1, a, v), None, like, self.cell))
+        self._fill("attn_v", _new((v,), None, like, self.cell))
+        self._fill("query_kernel", _new((state_total, v), None, like, self.cell))
+        self._fill("query_bias", _new((v,), 0.0, like, self.cell))
+        self._fill("out_kernel", _new((self.cell.output_size + a, a), None, like, self.cell))
+        self._fill("out_bias", _new((a,), 0.0, like, self.cell))
         self._depth = depth
+
+    def _fill(self, attr: str, made: nn.Parameter) -> None:
+        """``made`` moved into the placeholder an early optimizer may hold (``cells/lazy.adopt``)."""
+        setattr(self, attr, adopt(getattr(self, attr), made))
 
     def zero_state(
         self, batch_size: int, dtype: Any = None, device: torch.device | str | None = None
@@ -199,10 +215,10 @@ class AttentionCellWrapper(CellWrapper):
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         scope = f"{prefix}{self.tf_name}/"
         for rel, attr in _BEFORE_CELL:
-            yield f"{scope}{rel}", getattr(self, attr)
+            yield f"{scope}{rel}", None if unbuilt(getattr(self, attr)) else getattr(self, attr)
         yield from self.cell.named_tf_variables(scope)
         for rel, attr in _AFTER_CELL:
-            yield f"{scope}{rel}", getattr(self, attr)
+            yield f"{scope}{rel}", None if unbuilt(getattr(self, attr)) else getattr(self, attr)
 
     def extra_repr(self) -> str:
         return f"attn_length={self.attn_length}, attn_size={self.attn_size}, attn_vec_size={self.attn_vec_size}"

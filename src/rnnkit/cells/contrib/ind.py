@@ -11,6 +11,8 @@ import torch.nn.functional as F
 
 from ...activations import Activation, resolve_activation
 from ..base import Initializer
+from ..basic_rnn import ActivationCell
+from ..sizes import LSTMState, SingleState
 from ..state import LSTMStateTuple
 from ._common import SplitCell, check_float, constant_, optional_init, uniform_
 
@@ -19,7 +21,7 @@ __all__ = ["IndRNNCell", "IndyGRUCell", "IndyLSTMCell"]
 _zeros = torch.nn.init.zeros_
 
 
-class IndRNNCell(SplitCell):
+class IndRNNCell(ActivationCell):
     r"""Independently recurrent cell (Li et al. 2018): each unit sees only its own previous value::
 
         h' = act(x @ kernel_w + h * kernel_u + bias)          # output = new state = h'
@@ -41,21 +43,6 @@ class IndRNNCell(SplitCell):
     kernel_u: torch.Tensor
     bias: torch.Tensor
 
-    def __init__(
-        self, num_units: int, activation: str | Activation | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(num_units, **kwargs)
-        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
-        self._finish_init()
-
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
-
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter
         self.kernel_w = new(input_size, h, init=None, dtype=dtype, device=device)
@@ -73,7 +60,23 @@ class IndRNNCell(SplitCell):
         return h, h
 
 
-class IndyGRUCell(SplitCell):
+class _IndyCell(SplitCell):
+    """What IndyGRU and IndyLSTM share: the activation and the two optional initialisers."""
+
+    def _init_indy(
+        self,
+        activation: str | Activation | None,
+        kernel_initializer: Initializer | None,
+        bias_initializer: Initializer | None,
+    ) -> None:
+        where = type(self).__name__
+        self._activation, self.activation_name = resolve_activation(where, activation)
+        self._kernel_init = optional_init(where, "kernel_initializer", kernel_initializer)
+        self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
+        self._finish_init()
+
+
+class IndyGRUCell(SingleState, _IndyCell):
     r"""GRU with diagonal recurrent weights (IndyGRU; TF's reset-before form)::
 
         r, u = split(sigmoid(x @ gates/kernel_w + [h, h] * gates/kernel_u + gates/bias), 2)
@@ -119,19 +122,7 @@ class IndyGRUCell(SplitCell):
         **kwargs: Any,
     ) -> None:
         super().__init__(num_units, **kwargs)
-        where = type(self).__name__
-        self._activation, self.activation_name = resolve_activation(where, activation)
-        self._kernel_init = optional_init(where, "kernel_initializer", kernel_initializer)
-        self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
-        self._finish_init()
-
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
+        self._init_indy(activation, kernel_initializer, bias_initializer)
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new, k_init = self.num_units, self._new_parameter, self._kernel_init
@@ -161,7 +152,7 @@ class IndyGRUCell(SplitCell):
         return new_h, new_h
 
 
-class IndyLSTMCell(SplitCell):
+class IndyLSTMCell(LSTMState, _IndyCell):
     r"""Basic LSTM with diagonal recurrent weights (IndyLSTM, Gonnet & Deselaers 2019)::
 
         i, j, f, o = split(x @ kernel_w + [h, h, h, h] * kernel_u + bias, 4)
@@ -200,18 +191,7 @@ class IndyLSTMCell(SplitCell):
         super().__init__(num_units, **kwargs)
         where = type(self).__name__
         self.forget_bias = check_float(where, "forget_bias", forget_bias)
-        self._activation, self.activation_name = resolve_activation(where, activation)
-        self._kernel_init = optional_init(where, "kernel_initializer", kernel_initializer)
-        self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
-        self._finish_init()
-
-    @property
-    def state_size(self) -> LSTMStateTuple:
-        return LSTMStateTuple(self.num_units, self.num_units)
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
+        self._init_indy(activation, kernel_initializer, bias_initializer)
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter

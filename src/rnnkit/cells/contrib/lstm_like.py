@@ -10,6 +10,7 @@ import torch
 from ..._checks import check_positive_int
 from ...activations import Activation, resolve_activation
 from ..base import Initializer
+from ..sizes import ProjectedLSTMState
 from ..state import LSTMStateTuple
 from ._common import SplitCell, check_bool, check_float, optional_init
 
@@ -22,7 +23,7 @@ def _check_num_proj(where: str, num_proj: Any) -> int | None:
     return None if num_proj is None else check_positive_int(where, "num_proj", num_proj)
 
 
-class NASCell(SplitCell):
+class NASCell(ProjectedLSTMState, SplitCell):
     r"""The recurrent cell found by neural architecture search (Zoph & Le 2017)::
 
         a = split(x @ kernel, 8);  b = split(m @ recurrent_kernel (+ bias), 8)
@@ -68,18 +69,6 @@ class NASCell(SplitCell):
         self.use_bias = check_bool(where, "use_bias", use_bias)
         self._finish_init()
 
-    @property
-    def _out(self) -> int:
-        return self.num_proj or self.num_units
-
-    @property
-    def state_size(self) -> LSTMStateTuple:
-        return LSTMStateTuple(self.num_units, self._out)
-
-    @property
-    def output_size(self) -> int:
-        return self._out
-
     def _tf_param_used(self, attr: str) -> bool:
         if attr == "bias":
             return self.use_bias
@@ -121,7 +110,7 @@ class NASCell(SplitCell):
         return f"{super().extra_repr()}, num_proj={self.num_proj}, use_bias={self.use_bias}"
 
 
-class GLSTMCell(SplitCell):
+class GLSTMCell(ProjectedLSTMState, SplitCell):
     r"""Group LSTM (Kuchaiev & Ginsburg 2017): ``G`` independent LSTMs on slices of the inputs and output::
 
         for g in 0..G-1:  i_g, j_g, f_g, o_g = split([x_g, m_g] @ group{g}/kernel, 4)
@@ -185,18 +174,6 @@ class GLSTMCell(SplitCell):
         self.forget_bias = check_float(where, "forget_bias", forget_bias)
         self._activation, self.activation_name = resolve_activation(where, activation)
         self._finish_init()
-
-    @property
-    def _out(self) -> int:
-        return self.num_proj or self.num_units
-
-    @property
-    def state_size(self) -> LSTMStateTuple:
-        return LSTMStateTuple(self.num_units, self._out)
-
-    @property
-    def output_size(self) -> int:
-        return self._out
 
     def _tf_param_used(self, attr: str) -> bool:
         return attr != "projection_kernel" or self.num_proj is not None

@@ -12,6 +12,7 @@ from ..._checks import check_positive_int, describe
 from ...activations import Activation, resolve_activation
 from ..base import Initializer
 from ..lstm import _check_clip
+from ..sizes import ProjectedLSTMState
 from ..state import LSTMStateTuple
 from ._common import SplitCell, check_bool, check_float, constant_, layer_norm, optional_init
 
@@ -27,7 +28,7 @@ def _norm_params(gates: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     )
 
 
-class _NormLSTM(SplitCell):
+class _NormLSTM(ProjectedLSTMState, SplitCell):
     """What both share: options, the peephole/norm/projection bookkeeping and the state tuple."""
 
     _GATES: tuple[str, ...] = ()
@@ -63,18 +64,6 @@ class _NormLSTM(SplitCell):
         self.layer_norm = check_bool(where, "layer_norm", layer_norm)
         self.norm_gain = check_float(where, "norm_gain", norm_gain)
         self.norm_shift = check_float(where, "norm_shift", norm_shift)
-
-    @property
-    def _out(self) -> int:
-        return self.num_proj or self.num_units
-
-    @property
-    def state_size(self) -> LSTMStateTuple:
-        return LSTMStateTuple(self.num_units, self._out)
-
-    @property
-    def output_size(self) -> int:
-        return self._out
 
     def _tf_param_used(self, attr: str) -> bool:
         if attr.endswith(("_gamma", "_beta")):

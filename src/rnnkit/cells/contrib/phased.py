@@ -11,6 +11,7 @@ import torch
 
 from ..._checks import describe
 from ..base import LayerCell, check_state, state_dtype
+from ..sizes import LSTMState
 from ..state import LSTMStateTuple
 from ._common import check_bool, check_float, constant_
 
@@ -29,7 +30,7 @@ def _mod(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (torch.remainder(x, y) - x).detach() + x
 
 
-class PhasedLSTMCell(LayerCell):
+class PhasedLSTMCell(LSTMState, LayerCell):
     r"""Phased LSTM: an LSTM step, then an openness ``k`` from each unit's phase in its period::
 
         i, f = split(sigmoid([x, h (, c)] @ mask_gates/kernel + mask_gates/bias), 2)     # c: use_peepholes
@@ -115,14 +116,6 @@ class PhasedLSTMCell(LayerCell):
             )
         self.period_init = (low, high)
         self._finish_init()
-
-    @property
-    def state_size(self) -> LSTMStateTuple:
-        return LSTMStateTuple(self.num_units, self.num_units)
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter

@@ -13,6 +13,8 @@ from torch import nn
 
 from ...activations import Activation, resolve_activation
 from ..base import Initializer
+from ..basic_rnn import ActivationCell
+from ..sizes import SingleState
 from ._common import SplitCell, check_float, optional_init
 
 __all__ = ["UGRNNCell", "IntersectionRNNCell", "SRUCell"]
@@ -20,7 +22,7 @@ __all__ = ["UGRNNCell", "IntersectionRNNCell", "SRUCell"]
 _zeros = torch.nn.init.zeros_
 
 
-class UGRNNCell(SplitCell):
+class UGRNNCell(SingleState, SplitCell):
     r"""Update-gate RNN (Collins et al. 2017), one gate between keeping and replacing the state::
 
         g_act, c_act = split([x, h] @ kernel + bias, 2)
@@ -59,14 +61,6 @@ class UGRNNCell(SplitCell):
         self._activation, self.activation_name = resolve_activation(where, activation)
         self._finish_init()
 
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
-
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter
         self.kernel = new(input_size + h, 2 * h, init=self._initializer, dtype=dtype, device=device)
@@ -86,7 +80,7 @@ class UGRNNCell(SplitCell):
         return new_h, new_h
 
 
-class IntersectionRNNCell(SplitCell):
+class IntersectionRNNCell(SingleState, SplitCell):
     r"""Intersection RNN "+RNN" (Collins et al. 2017): a gate through time and a gate through depth::
 
         x  = x @ in_projection/kernel + in_projection/bias      # only when D != H (needs num_in_proj)
@@ -151,14 +145,6 @@ class IntersectionRNNCell(SplitCell):
             raise type(err)(str(err).replace("activation", "y_activation", 1)) from None
         self._finish_init()
 
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
-
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         names = list(super().named_tf_variables(prefix))
         return iter(names[2:] + names[:2])
@@ -200,7 +186,7 @@ class IntersectionRNNCell(SplitCell):
         return new_y, new_state
 
 
-class SRUCell(SplitCell):
+class SRUCell(ActivationCell):
     r"""Simple recurrent unit (Lei et al. 2017): no matrix acts on the state::
 
         x_bar, f, r, x_tx = split(x @ kernel, 4);  f, r = split(sigmoid([f, r] + bias), 2)
@@ -223,21 +209,6 @@ class SRUCell(SplitCell):
     _tf_params = (("kernel", "kernel"), ("bias", "bias"))
     kernel: torch.Tensor
     bias: torch.Tensor
-
-    def __init__(
-        self, num_units: int, activation: str | Activation | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(num_units, **kwargs)
-        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
-        self._finish_init()
-
-    @property
-    def state_size(self) -> int:
-        return self.num_units
-
-    @property
-    def output_size(self) -> int:
-        return self.num_units
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h = self.num_units

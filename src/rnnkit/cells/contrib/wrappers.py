@@ -10,6 +10,7 @@ from torch import nn
 
 from ..._checks import check_positive_int, describe
 from ..base import RNNCell, glorot_uniform_
+from ..lazy import adopt, placeholder, unbuilt
 from ..wrapper_base import CellWrapper
 from ._common import check_bool, check_float
 
@@ -76,25 +77,31 @@ class HighwayWrapper(CellWrapper):
             where, "couple_carry_transform_gates", couple_carry_transform_gates
         )
         self.carry_bias_init = check_float(where, "carry_bias_init", carry_bias_init)
-        self.carry_w = self.carry_b = self.transform_w = self.transform_b = None
+        # placeholders until the input depth is known (cells/lazy.py): an early optimizer still holds them
+        self.carry_w, self.carry_b = placeholder(), placeholder()
+        self.transform_w = self.transform_b = None
+        if not self.couple_carry_transform_gates:
+            self.transform_w, self.transform_b = placeholder(), placeholder()
         depth = getattr(self.cell, "input_size", None)
         if self.cell.built and depth is not None:
             self._create(depth, None)
 
     @property
     def built(self) -> bool:
-        return self.cell.built and self.carry_w is not None
+        return self.cell.built and not unbuilt(self.carry_w)
 
     def _create(self, depth: int, like: torch.Tensor | None) -> None:
-        self.carry_w = _new((depth, depth), None, like, self.cell)
-        self.carry_b = _new((depth,), self.carry_bias_init, like, self.cell)
+        self.carry_w = adopt(self.carry_w, _new((depth, depth), None, like, self.cell))
+        self.carry_b = adopt(self.carry_b, _new((depth,), self.carry_bias_init, like, self.cell))
         if not self.couple_carry_transform_gates:
-            self.transform_w = _new((depth, depth), None, like, self.cell)
-            self.transform_b = _new((depth,), -self.carry_bias_init, like, self.cell)
+            w = _new((depth, depth), None, like, self.cell)
+            self.transform_w = adopt(self.transform_w, w)
+            b = _new((depth,), -self.carry_bias_init, like, self.cell)
+            self.transform_b = adopt(self.transform_b, b)
 
     def build(self, input_size: int) -> None:
         self.cell.build(input_size)
-        if self.carry_w is None:
+        if unbuilt(self.carry_w):
             self._create(
                 check_positive_int(f"{type(self).__name__}.build", "input_size", input_size), None
             )
@@ -109,7 +116,7 @@ class HighwayWrapper(CellWrapper):
                 f"{where}: expected the cell's output to have the inputs' shape {tuple(x.shape)}, got "
                 f"{tuple(output.shape)}"
             )
-        if self.carry_w is None:
+        if unbuilt(self.carry_w):
             self._create(x.shape[1], x)
         carry = torch.sigmoid(torch.addmm(self.carry_b, x, self.carry_w))  # type: ignore[arg-type]
         if self.transform_w is None:
@@ -120,11 +127,11 @@ class HighwayWrapper(CellWrapper):
 
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         yield from self.cell.named_tf_variables(prefix)
-        yield f"{prefix}carry_w", self.carry_w
-        yield f"{prefix}carry_b", self.carry_b
-        if not self.couple_carry_transform_gates:
-            yield f"{prefix}transform_w", self.transform_w
-            yield f"{prefix}transform_b", self.transform_b
+        for name in ("carry_w", "carry_b", "transform_w", "transform_b")[
+            : 2 if self.couple_carry_transform_gates else 4
+        ]:
+            param = getattr(self, name)
+            yield f"{prefix}{name}", None if unbuilt(param) else param
 
     def extra_repr(self) -> str:
         return f"couple_carry_transform_gates={self.couple_carry_transform_gates}"

@@ -1,0 +1,15 @@
+"""Sequence kernels: a cell's recurrence over a whole unroll as ONE autograd node with a hand-written backward.
+
+Each kernel takes the input projection of every step (computed by the caller in one matmul, differentiable by
+autograd) and the recurrent weights, runs the recurrence in its forward while storing the factors its backward
+needs, and in its backward runs the reverse recurrence once and computes each weight gradient as one matmul
+over all ``T * B`` rows. TF's ``sequence_length`` rule is folded into the arithmetic (``_mask.py``).
+
+``dispatch.kernel_for(cell)`` says whether a kernel computes a cell exactly (layer 2, beside ``rnnkit.fused``);
+``dynamic_rnn`` runs it in place of its step loop and ``rk.fused.explain`` reports it.
+"""
+
+from .dispatch import kernel_for
+from .layer_norm_lstm import layer_norm_lstm_sequence
+
+__all__ = ["kernel_for", "layer_norm_lstm_sequence"]

@@ -1,0 +1,42 @@
+"""The ``sequence_length`` rule as masks the sequence kernels fold into their arithmetic.
+
+TF's rule (NOTE [sequence_length rule] in ``unroll/_loop.py``): at step ``t`` a row ``b`` with
+``t >= lengths[b]`` outputs zeros and carries its state unchanged. In the kernels:
+
+* forward: ``state = where(keep[t], new_state, state)`` at the steps where some row has ended, and the
+  outputs ``Y * keep`` once at the end;
+* backward: a carried row's step gets no gradient (its gate factors are multiplied by ``keep``) and its
+  state gradient passes straight through (``d state_{t} += d state_{t+1} * (1 - keep[t])``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Masks", "masks"]
+
+
+@dataclass(frozen=True)
+class Masks:
+    """``keep [T, B, 1]`` (the inputs' dtype: 1.0 live, 0.0 carried), ``masked[t]``: whether step ``t`` has a
+    carried row (only those steps pay for the masking), ``steps``: how many steps run (``max(lengths)``, at least
+    one, at most ``T``: past every row's end TF runs no step and the outputs are zeros)."""
+
+    keep: torch.Tensor
+    masked: list[bool]
+    steps: int
+
+
+def masks(lengths: torch.Tensor | None, time: int, like: torch.Tensor) -> Masks | None:
+    """The masks for ``lengths [B]`` (int64, each in ``[0, time]``); None when every row runs all ``time`` steps."""
+    if lengths is None:
+        return None
+    listed = lengths.tolist()
+    if min(listed) >= time:
+        return None
+    steps = min(time, max(1, max(listed)))
+    live = torch.arange(steps, device=lengths.device)[:, None] < lengths[None, :]  # [steps, B]
+    masked = [any(t >= n for n in listed) for t in range(steps)]
+    return Masks(live.unsqueeze(-1).to(like.dtype), masked, steps)

@@ -1,0 +1,203 @@
+r"""``LayerNormBasicLSTMCell`` (layer_norm on, no recurrent dropout) over a whole sequence, one autograd node.
+
+For ``t = 0 .. T-1``, from ``xk[t] = x_t @ kernel[:D]``::
+
+    z = xk[t] + h @ W_h                      # [B, 4, H]: i, j, f, o
+    n = LN(z; gamma4, beta4)                 # per gate over H: z * inv + (beta - mean * inv), inv = gamma / sqrt(var + eps)
+    c' = LN(c * sigmoid(n_f + forget_bias) + sigmoid(n_i) * tanh(n_j); gamma_s, beta_s)
+    h' = tanh(c') * sigmoid(n_o)
+
+The four gate normalisations run as one ``[B, 4, H]`` computation. NOTE [sequence backward]: while a forward step's values are in cache it also stores the factors of the backward
+that do not depend on the incoming gradient (``k``, ``a_c``, ``f``), so a reverse step is a few products, the
+layer-norm backward ``dz = rstd * (dx - mean(dx) - xhat *
+mean(dx * xhat))``, ``dx = dn * gamma`` (for the state and the four gates at once) and one ``addmm`` for ``dh``. ``W_h``'s gradient
+is one matmul over all ``T * B`` rows (``H_prev^T @ dZ``), ``gamma``/``beta``'s are reductions over all steps,
+and ``dZ`` itself is the gradient of ``xk`` (the caller's input matmul gets its gradient from autograd).
+
+Why only this cell: hand-written sequence kernels for TF's GRUCell and the LSTMCell family were measured too
+(one node per unroll, weight gradients as one matmul): on CPU they ran at 0.9-1.0x the plain step loop, whose
+time is the per-step matmuls and memory traffic, not autograd; the layer-normalised cell has ~5x more
+pointwise work per step, which the batched ``[B, 4, H]`` normalisation and the stored factors cut (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._mask import Masks, masks
+from ._pointwise import tanh
+
+__all__ = ["layer_norm_lstm_sequence"]
+
+Opt = torch.Tensor | None
+
+
+def _norm(
+    z: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float
+) -> tuple[torch.Tensor, ...]:
+    """``(normalised, xhat, rstd)`` over the last axis, the cell's order of operations (its rounding)."""
+    mean = z.mean(dim=-1, keepdim=True)
+    centred = z - mean
+    rstd = torch.rsqrt(centred.square().mean(dim=-1, keepdim=True).add_(eps))
+    inv = rstd * gamma
+    return torch.addcmul(beta, mean, inv, value=-1).addcmul_(z, inv), centred.mul_(rstd), rstd
+
+
+def _norm_backward(
+    dn: torch.Tensor, gamma: torch.Tensor, xhat: torch.Tensor, rstd: torch.Tensor
+) -> torch.Tensor:
+    dx = dn * gamma
+    m1 = dx.mean(dim=-1, keepdim=True)
+    m2 = (dx * xhat).mean(dim=-1, keepdim=True)
+    return dx.sub_(m1).addcmul_(xhat, m2, value=-1).mul_(rstd)
+
+
+class _Buffers:
+    def __init__(self, xk: torch.Tensor, c0: torch.Tensor, h0: torch.Tensor, save: bool) -> None:
+        steps, batch, _ = xk.shape
+        units, new = c0.shape[1], xk.new_empty
+        self.hs, self.cs = new(steps + 1, batch, units), new(steps + 1, batch, units)
+        self.hs[0], self.cs[0] = h0, c0
+        if save:
+            self.k = new(steps, batch, 4, units)  # gate factors (NOTE [sequence backward])
+            self.a_c, self.f = new(steps, batch, units), new(steps, batch, units)
+            self.xhat, self.rstd = new(steps, batch, 4, units), new(steps, batch, 4, 1)
+            self.xhat_s, self.rstd_s = new(steps, batch, units), new(steps, batch, 1)
+
+
+def _forward(xk: torch.Tensor, w_h: torch.Tensor, norms: tuple[torch.Tensor, ...], c0: torch.Tensor,
+             h0: torch.Tensor, mk: Masks | None, forget_bias: float, eps: float, save: bool) -> _Buffers:  # fmt: skip
+    gamma4, beta4, gamma_s, beta_s = norms
+    steps, batch, _ = xk.shape
+    units = c0.shape[1]
+    b = _Buffers(xk, c0, h0, save)
+    for t in range(steps):
+        c, h = b.cs[t], b.hs[t]
+        z = torch.addmm(xk[t], h, w_h).view(batch, 4, units)
+        n, xhat, rstd = _norm(z, gamma4, beta4, eps)
+        n[:, 2].add_(forget_bias)
+        n[:, 1].mul_(2)  # tanh(j) = 2 sigmoid(2j) - 1 (kernels/_pointwise.py)
+        a = n.sigmoid_()
+        i, j, f, o = a.unbind(1)
+        j.mul_(2).sub_(1)
+        cp = torch.addcmul(f * c, i, j)
+        cn, xhat_s, rstd_s = _norm(cp, gamma_s, beta_s, eps)
+        tc = tanh(cn)
+        hn = tc * o
+        if mk is not None and mk.masked[t]:
+            keep = mk.keep[t] > 0
+            torch.where(keep, cn, c, out=b.cs[t + 1])
+            torch.where(keep, hn, h, out=b.hs[t + 1])
+        else:
+            b.cs[t + 1], b.hs[t + 1] = cn, hn
+        if save:
+            k = b.k[t]
+            torch.mul(i - i * i, j, out=k[:, 0])
+            torch.mul(i, 1 - j * j, out=k[:, 1])
+            torch.mul(f - f * f, c, out=k[:, 2])
+            torch.mul(o - o * o, tc, out=k[:, 3])
+            torch.mul(o, 1 - tc * tc, out=b.a_c[t])
+            b.f[t], b.xhat[t], b.rstd[t], b.xhat_s[t], b.rstd_s[t] = f, xhat, rstd, xhat_s, rstd_s
+    return b
+
+
+def _backward(
+    ctx: Any, d_out: torch.Tensor, d_c: torch.Tensor, d_h: torch.Tensor
+) -> tuple[Opt, ...]:
+    b, mk, w_h = ctx.b, ctx.masks, ctx.w_h
+    gamma4, _, gamma_s, _ = ctx.norms
+    steps, batch, units = b.a_c.shape
+    d_out = d_out * mk.keep if mk is not None else d_out.contiguous()
+    d_z = d_out.new_empty(steps, batch, 4, units)
+    d_n = d_out.new_empty(steps, batch, 4, units)
+    d_ns = d_out.new_empty(steps, batch, units)
+    w_t = w_h.t()
+    dh, dc = d_out[-1] + d_h, d_c
+    for t in range(steps - 1, -1, -1):
+        masked = mk is not None and mk.masked[t]
+        if masked:
+            keep = mk.keep[t]
+            carry_h, carry_c = dh * (1 - keep), dc * (1 - keep)
+            dh, dc = dh * keep, dc * keep
+        dcn = torch.addcmul(dc, dh, b.a_c[t], out=d_ns[t])
+        dcp = _norm_backward(dcn, gamma_s, b.xhat_s[t], b.rstd_s[t])
+        g = d_n[t]
+        torch.mul(dcp.unsqueeze(1), b.k[t, :, :3], out=g[:, :3])
+        torch.mul(dh, b.k[t, :, 3], out=g[:, 3])
+        d_z[t] = _norm_backward(g, gamma4, b.xhat[t], b.rstd[t])
+        dc = dcp * b.f[t]
+        base = d_out[t - 1] if t > 0 else torch.zeros_like(dh)
+        if masked:
+            base = base + carry_h
+            dc = dc + carry_c
+        dh = torch.addmm(base, d_z[t].view(batch, -1), w_t)
+    flat_z = d_z.view(steps * batch, 4 * units)
+    d_w = b.hs[:-1].reshape(steps * batch, units).t().mm(flat_z)
+    d_gamma4, d_beta4 = (d_n * b.xhat).sum((0, 1)), d_n.sum((0, 1))
+    d_gamma_s, d_beta_s = (d_ns * b.xhat_s).sum((0, 1)), d_ns.sum((0, 1))
+    return d_z.view(steps, batch, 4 * units), d_w, d_gamma4, d_beta4, d_gamma_s, d_beta_s, dc, dh
+
+
+class _LayerNormLSTMSequence(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any, xk: torch.Tensor, w_h: torch.Tensor, gamma4: torch.Tensor, beta4: torch.Tensor,
+        gamma_s: torch.Tensor, beta_s: torch.Tensor, c0: torch.Tensor, h0: torch.Tensor, mk: Masks | None,
+        forget_bias: float, eps: float,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        norms = (gamma4, beta4, gamma_s, beta_s)
+        b = _forward(xk, w_h, norms, c0, h0, mk, forget_bias, eps, True)
+        ctx.b, ctx.masks, ctx.w_h, ctx.norms = b, mk, w_h, norms
+        return _outputs(b, mk)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(
+        ctx: Any, d_out: torch.Tensor, d_c: torch.Tensor, d_h: torch.Tensor
+    ) -> tuple[Opt, ...]:
+        return (*_backward(ctx, d_out, d_c, d_h), None, None, None)
+
+
+def _outputs(b: _Buffers, mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    out = b.hs[1:] * mk.keep if mk is not None else b.hs[1:].clone()
+    return out, b.cs[-1].clone(), b.hs[-1].clone()
+
+
+def layer_norm_lstm_sequence(
+    xk: torch.Tensor,
+    w_h: torch.Tensor,
+    gamma4: torch.Tensor,
+    beta4: torch.Tensor,
+    gamma_s: torch.Tensor,
+    beta_s: torch.Tensor,
+    c0: torch.Tensor,
+    h0: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    forget_bias: float = 1.0,
+    eps: float = 1e-12,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run the layer-normalised LSTM (module docstring) over ``xk [T, B, 4H]`` (time-major, no bias).
+
+    Args:
+        xk: ``x @ kernel[:D]`` of every step; w_h: ``[H, 4H]``; gamma4, beta4: ``[4, H]`` (input, transform,
+            forget, output); gamma_s, beta_s: ``[H]`` (state); c0, h0: ``[B, H]``.
+        lengths: optional ``[B]`` int64 (TF's sequence_length rule, ``kernels/_mask.py``).
+
+    Returns:
+        ``(outputs [T, B, H], c_T, h_T)``.
+    """
+    steps = xk.shape[0]
+    mk = masks(lengths, steps, xk)
+    if mk is not None and mk.steps < steps:
+        xk = xk[: mk.steps]
+    tensors = (xk, w_h, gamma4, beta4, gamma_s, beta_s, c0, h0)
+    if torch.is_grad_enabled() and any(x.requires_grad for x in tensors):
+        out, c, h = _LayerNormLSTMSequence.apply(*tensors, mk, float(forget_bias), float(eps))
+    else:
+        b = _forward(xk, w_h, tensors[2:6], c0, h0, mk, forget_bias, eps, False)
+        out, c, h = _outputs(b, mk)
+    if out.shape[0] < steps:
+        out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])
+    return out, c, h
