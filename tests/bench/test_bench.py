@@ -40,5 +40,6 @@ def test_rnnkit_bench_rejects_unknown_shapes(capsys):
     with pytest.raises(SystemExit):
         cli_main(["bench", "--shapes", "nope"])
     assert (
-        "expected some of mnist, sine, large, gru, peephole, layernorm, got 'nope'" in capsys.readouterr().err
+        "expected some of mnist, sine, large, gru, peephole, layernorm, got 'nope'"
+        in capsys.readouterr().err
     )
