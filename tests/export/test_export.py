@@ -95,3 +95,31 @@ def test_a_file_that_does_not_reproduce_the_model_is_refused_and_not_written(tmp
     with pytest.raises(rk.export.ExportError, match="differs from PyTorch by"):
         rk.export.to_torchscript(Drifting(), (torch.ones(2, 3),), path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_leaves_no_traced_tensor_in_the_fused_weight_cache(tmp_path, gen):
+    """torch.export traces with fake tensors: nothing made then may be cached for later eager calls (the fused
+    path keeps re-laid-out weights between no-grad calls, NOTE [fused weights cache])."""
+    from rnnkit.cells import fused_spec
+
+    model = _model("fused-lstm")
+    x = torch.rand(2, 5, 4, generator=gen)
+    rk.export.to_onnx(
+        model,
+        (x,),
+        tmp_path / "m.onnx",
+        input_names=["x"],
+        output_names=["y", "h"],
+        dynamic=DYNAMIC,
+    )
+    cached = [t for entry in fused_spec._WEIGHTS.values() for t in entry[3]] + list(
+        fused_spec._CONSTANTS.values()
+    )
+    assert all(type(t) is torch.Tensor for t in cached)
+    with torch.no_grad():
+        first, second = model(x), model(x)  # the second call reads the cache
+        with torch.enable_grad():
+            fresh = model(x)  # recording: no cache
+    for a, b, c in zip(first, second, fresh):
+        torch.testing.assert_close(a, c.detach())
+        torch.testing.assert_close(b, c.detach())

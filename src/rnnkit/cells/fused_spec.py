@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 
 __all__ = [
     "FusedLayer",
@@ -100,18 +101,30 @@ def lstm_spec(
 # WeakKeyDictionary: its lookups compare tensors with ==.)
 _WEIGHTS: dict[int, tuple[Any, ...]] = {}
 _CONSTANTS: dict[tuple[Any, ...], torch.Tensor] = {}
+_compiling = getattr(torch.compiler, "is_compiling", lambda: False)  # torch >= 2.3
+
+
+def _cacheable(*tensors: Any) -> bool:
+    """Whether tensors made now may be kept across calls: never while torch.export / torch.compile / jit.trace
+    records a graph (their tensors are fake or symbolic, and would poison every later eager call), and only for
+    plain tensors (not a subclass such as a FakeTensor or a functional wrapper)."""
+    if _compiling() or torch.jit.is_tracing():
+        return False
+    return all(t is None or type(t) in (torch.Tensor, nn.Parameter) for t in tensors)
 
 
 def _constant(size: int, hidden: int, value: float, like: torch.Tensor) -> torch.Tensor:
     """A cached ``[size]`` zero vector with ``value`` on torch's ``f`` block (value 0: torch's ``bias_hh``)."""
+    cacheable = _cacheable(like)
     key = (size, hidden, value, like.dtype, like.device)
-    t = _CONSTANTS.get(key)
+    t = _CONSTANTS.get(key) if cacheable else None
     if t is None:
         # A normal tensor even when first made under inference_mode: a training call saves it for backward.
         with torch.inference_mode(False), torch.no_grad():
             t = torch.zeros(size, dtype=like.dtype, device=like.device)
             t[hidden : 2 * hidden] = value
-        _CONSTANTS[key] = t
+        if cacheable:
+            _CONSTANTS[key] = t
     return t
 
 
@@ -138,6 +151,7 @@ def lstm_torch_weights(
     """
     params = (kernel, bias, projection)
     recording = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
+    recording = recording or not _cacheable(*params)  # a graph being traced: compute, keep nothing
     key = (forget_bias, input_size, tuple(None if p is None else p._version for p in params))
     if not recording:
         cached = _WEIGHTS.get(id(kernel))
