@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import make_tf_fixtures_surface as surface  # noqa: E402  (needs the path above)
 import numpy as np  # noqa: E402
-from make_tf_fixtures_surface import C, M, W, case, tf  # noqa: E402
+from make_tf_fixtures_surface import tf  # noqa: E402
+from surface_fixture_cases import C, M, W, case  # noqa: E402
 from tf_contrib_cells import CELLS, WRAPPERS  # noqa: E402
 from tf_contrib_cells_seq import PhasedLSTMCell  # noqa: E402, F401  (registers the sequence-input cells)
 

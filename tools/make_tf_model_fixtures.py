@@ -34,6 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_tf_fixtures_surface as surface  # noqa: E402  (sets up TF1 mode)
+from surface_fixture_cases import C, M, W  # noqa: E402
 
 tf = surface.tf
 rnn = tf.nn.rnn_cell
@@ -137,8 +138,6 @@ def char_rnn(h: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         logits**2
     )
 
-
-C, W, M = surface.C, surface.W, surface.M
 
 ZOO = {
     "basic_rnn": C("BasicRNNCell", num_units=4),
