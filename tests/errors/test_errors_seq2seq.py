@@ -13,7 +13,7 @@ from torch import nn
 
 import rnnkit as rk
 from tests._errors import Case, assert_in_doc, check, table
-from tests.errors._seq2seq_baselines import (  # noqa: F401  (the cases use some of them)
+from tests.errors._seq2seq_baselines import (
     BAD,
     B,
     D,
@@ -23,15 +23,10 @@ from tests.errors._seq2seq_baselines import (  # noqa: F401  (the cases use some
     S,
     T,
     V,
-    beam_decoder,
-    emb,
     lists,
-    luong,
     mem,
     seq_loss,
-    training_decoder,
     twice_with_other_heads,
-    wrapper,
 )
 from tests.errors.test_errors_seq2seq_attention import CASES as ATTENTION_CASES
 from tests.errors.test_errors_seq2seq_decoding import CASES as DECODING_CASES

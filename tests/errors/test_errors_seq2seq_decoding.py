@@ -8,25 +8,18 @@ import torch
 
 import rnnkit as rk
 from tests._errors import Case, check
-from tests.errors._seq2seq_baselines import (  # noqa: F401  (the cases use some of them)
+from tests.errors._seq2seq_baselines import (
     BAD,
     B,
-    D,
     E,
     H,
-    L,
     S,
     T,
     V,
     beam_decoder,
     emb,
-    lists,
-    luong,
     mem,
-    seq_loss,
     training_decoder,
-    twice_with_other_heads,
-    wrapper,
 )
 
 # fmt: off
