@@ -11,6 +11,7 @@ from ..activations import Activation, resolve_activation
 from .base import LayerCell
 from .fused_spec import FusedSpec, rnn_spec
 from .sizes import SingleState
+from .tf_params import KernelBias
 
 __all__ = ["ActivationCell", "BasicRNNCell"]
 
@@ -28,7 +29,7 @@ class ActivationCell(SingleState, LayerCell):
         self._finish_init()
 
 
-class BasicRNNCell(ActivationCell):
+class BasicRNNCell(KernelBias, ActivationCell):
     r"""The plain RNN step: ``h' = act([x, h] @ kernel + bias)``; output = new state = ``h'``.
 
     Args:
@@ -48,10 +49,6 @@ class BasicRNNCell(ActivationCell):
     """
 
     tf_name = "basic_rnn_cell"
-    _tf_params = (("kernel", "kernel"), ("bias", "bias"))
-    # Set by _finish_init/build (None until built); declared for the type checker.
-    kernel: torch.Tensor
-    bias: torch.Tensor
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h = self.num_units

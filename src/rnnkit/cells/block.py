@@ -24,6 +24,7 @@ from .fused_spec import FusedSpec, lstm_spec, lstm_torch_weights
 from .gru import GRUCell
 from .sizes import LSTMState
 from .state import LSTMStateTuple
+from .tf_params import tf_params
 
 __all__ = ["LSTMBlockCell", "GRUBlockCell", "GRUBlockCellV2", "check_cell_clip"]
 
@@ -92,13 +93,7 @@ class LSTMBlockCell(LSTMState, LayerCell):
     w_i_diag: torch.Tensor
     w_f_diag: torch.Tensor
     w_o_diag: torch.Tensor
-    _tf_params = (
-        ("kernel", "kernel"),
-        ("bias", "bias"),
-        ("w_i_diag", "w_i_diag"),
-        ("w_f_diag", "w_f_diag"),
-        ("w_o_diag", "w_o_diag"),
-    )
+    _tf_params = tf_params("kernel bias w_i_diag w_f_diag w_o_diag")
     #: tanh only (the block kernel has no activation argument); the fused plan reads this.
     activation_name = "tanh"
     state_is_tuple = True
@@ -212,11 +207,8 @@ class GRUBlockCell(GRUCell):
     """
 
     tf_name = "gru_cell"
-    _tf_params = (
-        ("w_ru", "gates_kernel"),
-        ("b_ru", "gates_bias"),
-        ("w_c", "candidate_kernel"),
-        ("b_c", "candidate_bias"),
+    _tf_params = tf_params(
+        "w_ru=gates_kernel b_ru=gates_bias w_c=candidate_kernel b_c=candidate_bias"
     )
 
     def __init__(

@@ -23,6 +23,7 @@ from .base import Initializer, LayerCell
 from .block import LSTMBlockCell
 from .fused_spec import FusedSpec, rnn_spec
 from .sizes import SingleState
+from .tf_params import tf_params
 
 __all__ = ["CudnnCompatibleLSTMCell", "CudnnCompatibleGRUCell"]
 
@@ -77,13 +78,10 @@ class CudnnCompatibleGRUCell(SingleState, LayerCell):
     hidden_kernel: torch.Tensor
     input_bias: torch.Tensor
     hidden_bias: torch.Tensor
-    _tf_params = (
-        ("gates/kernel", "gates_kernel"),
-        ("gates/bias", "gates_bias"),
-        ("candidate/input_projection/kernel", "input_kernel"),
-        ("candidate/hidden_projection/kernel", "hidden_kernel"),
-        ("candidate/input_projection/bias", "input_bias"),
-        ("candidate/hidden_projection/bias", "hidden_bias"),
+    _tf_params = tf_params(
+        "gates/kernel gates/bias candidate/input_projection/kernel=input_kernel "
+        "candidate/hidden_projection/kernel=hidden_kernel candidate/input_projection/bias=input_bias "
+        "candidate/hidden_projection/bias=hidden_bias"
     )
     activation_name = "tanh"
 

@@ -65,9 +65,9 @@ def _state_flags(visitor: Callable[[Any], Any], structure: Any) -> list[bool]:
     return flags
 
 
-def _check_keep_prob(name: str, value: Any) -> float:
-    """The keep probability as a float, which must lie in (0, 1]; ``value`` is a number or a 0-d tensor."""
-    where = "DropoutWrapper"
+def check_keep_prob(where: str, name: str, value: Any) -> float:
+    """The keep probability as a float, which must lie in (0, 1]; ``value`` is a number or a 0-d tensor (read at
+    every step, so a tensor can be changed between steps). ``DropoutWrapper`` and ``LayerNormBasicLSTMCell``."""
     if isinstance(value, torch.Tensor):
         if value.dim() != 0 or not (value.is_floating_point() or value.dtype == torch.int64):
             raise TypeError(
@@ -139,7 +139,7 @@ class DropoutWrapper(CellWrapper):
             ("output_keep_prob", output_keep_prob),
             ("state_keep_prob", state_keep_prob),
         ):
-            _check_keep_prob(name, value)
+            check_keep_prob("DropoutWrapper", name, value)
         self.input_keep_prob = input_keep_prob
         self.output_keep_prob = output_keep_prob
         self.state_keep_prob = state_keep_prob
@@ -211,9 +211,9 @@ class DropoutWrapper(CellWrapper):
         """One step of the wrapped cell with dropout (train mode only); see the class docstring."""
         if not self.training:
             return self.cell(inputs, state)
-        keep_in = _check_keep_prob("input_keep_prob", self.input_keep_prob)
-        keep_state = _check_keep_prob("state_keep_prob", self.state_keep_prob)
-        keep_out = _check_keep_prob("output_keep_prob", self.output_keep_prob)
+        keep_in = check_keep_prob("DropoutWrapper", "input_keep_prob", self.input_keep_prob)
+        keep_state = check_keep_prob("DropoutWrapper", "state_keep_prob", self.state_keep_prob)
+        keep_out = check_keep_prob("DropoutWrapper", "output_keep_prob", self.output_keep_prob)
         if keep_in < 1.0:
             self._check_input_size(inputs)
             inputs = self._drop("input", inputs, keep_in)
@@ -230,7 +230,7 @@ class DropoutWrapper(CellWrapper):
         if not self.training:
             return True
         keeps = (self.input_keep_prob, self.output_keep_prob, self.state_keep_prob)
-        return all(_check_keep_prob("keep_prob", k) == 1.0 for k in keeps)
+        return all(check_keep_prob("DropoutWrapper", "keep_prob", k) == 1.0 for k in keeps)
 
     def fused_spec(self) -> FusedSpec | str:
         """The wrapped cell's spec while the wrapper drops nothing (no cliff in ``eval()``); else why not."""

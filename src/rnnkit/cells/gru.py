@@ -11,6 +11,7 @@ from .._checks import check_initializer
 from ..activations import Activation, resolve_activation
 from .base import Initializer, LayerCell
 from .sizes import SingleState
+from .tf_params import tf_params
 
 __all__ = ["GRUCell"]
 
@@ -49,12 +50,7 @@ class GRUCell(SingleState, LayerCell):
     """
 
     tf_name = "gru_cell"
-    _tf_params = (
-        ("gates/kernel", "gates_kernel"),
-        ("gates/bias", "gates_bias"),
-        ("candidate/kernel", "candidate_kernel"),
-        ("candidate/bias", "candidate_bias"),
-    )
+    _tf_params = tf_params("gates/kernel gates/bias candidate/kernel candidate/bias")
 
     def __init__(
         self,

@@ -10,23 +10,15 @@ import torch.nn.functional as F
 from .._checks import describe
 from ..activations import Activation, resolve_activation
 from .base import LayerCell
+from .contrib._common import check_bool, check_float, layer_norm
+from .dropout import check_keep_prob
 from .sizes import LSTMState
 from .state import LSTMStateTuple
+from .tf_params import norm_params, tf_params
 
 __all__ = ["LayerNormBasicLSTMCell"]
 
-# contrib's layers.layer_norm adds this to the variance (nn.batch_normalization's variance_epsilon).
-LAYER_NORM_EPSILON = 1e-12
-
 _GATES = ("input", "transform", "forget", "output", "state")
-
-
-def _tf_params() -> tuple[tuple[str, str], ...]:
-    params = [("kernel", "kernel"), ("bias", "bias")]
-    for gate in _GATES:
-        # TF's _norm creates gamma before beta in each scope.
-        params += [(f"{gate}/gamma", f"{gate}_gamma"), (f"{gate}/beta", f"{gate}_beta")]
-    return tuple(params)
 
 
 class LayerNormBasicLSTMCell(LSTMState, LayerCell):
@@ -63,7 +55,7 @@ class LayerNormBasicLSTMCell(LSTMState, LayerCell):
     """
 
     tf_name = "layer_norm_basic_lstm_cell"
-    _tf_params = _tf_params()
+    _tf_params = tf_params("kernel bias") + norm_params(_GATES)
 
     def __init__(
         self,
@@ -80,21 +72,10 @@ class LayerNormBasicLSTMCell(LSTMState, LayerCell):
     ) -> None:
         super().__init__(num_units, input_size=input_size, **kwargs)
         where = type(self).__name__
-        for name, value in (
-            ("forget_bias", forget_bias),
-            ("norm_gain", norm_gain),
-            ("norm_shift", norm_shift),
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{where}: expected {name} to be a float, got {describe(value)}")
-        if not isinstance(layer_norm, bool):
-            raise TypeError(
-                f"{where}: expected layer_norm to be a bool, got {describe(layer_norm)}"
-            )
-        self.forget_bias = float(forget_bias)
-        self.layer_norm = layer_norm
-        self.norm_gain = float(norm_gain)
-        self.norm_shift = float(norm_shift)
+        self.forget_bias = check_float(where, "forget_bias", forget_bias)
+        self.norm_gain = check_float(where, "norm_gain", norm_gain)
+        self.norm_shift = check_float(where, "norm_shift", norm_shift)
+        self.layer_norm = check_bool(where, "layer_norm", layer_norm)
         self._activation, self.activation_name = resolve_activation(where, activation)
         self._keep_value(dropout_keep_prob)
         self.dropout_keep_prob = dropout_keep_prob
@@ -109,18 +90,7 @@ class LayerNormBasicLSTMCell(LSTMState, LayerCell):
         self._finish_init()
 
     def _keep_value(self, value: Any) -> float:
-        where = type(self).__name__
-        if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point():
-            number = float(value.item())
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            number = float(value)
-        else:
-            raise TypeError(
-                f"{where}: expected dropout_keep_prob to be a float or a 0-d float tensor, got {describe(value)}"
-            )
-        if not 0.0 < number <= 1.0:
-            raise ValueError(f"{where}: expected dropout_keep_prob in (0, 1], got {number}")
-        return number
+        return check_keep_prob(type(self).__name__, "dropout_keep_prob", value)
 
     def _tf_param_used(self, attr: str) -> bool:
         if attr == "bias":
@@ -150,14 +120,7 @@ class LayerNormBasicLSTMCell(LSTMState, LayerCell):
             )
 
     def _norm(self, x: torch.Tensor, gate: str) -> torch.Tensor:
-        mean = x.mean(dim=-1, keepdim=True)
-        # nn.moments: the variance around a stop-gradient copy of the mean (the same value and gradient).
-        var = (x - mean.detach()).square().mean(dim=-1, keepdim=True)
-        gamma, beta = getattr(self, f"{gate}_gamma"), getattr(self, f"{gate}_beta")
-        # nn.batch_normalization's order of operations, x * inv + (beta - mean * inv), not (x - mean) * inv + beta:
-        # equal in exact arithmetic, and TF's rounding when the variance is ~0 (e.g. num_units=1) in float32.
-        inv = torch.rsqrt(var + LAYER_NORM_EPSILON) * gamma
-        return x * inv + (beta - mean * inv)
+        return layer_norm(x, getattr(self, f"{gate}_gamma"), getattr(self, f"{gate}_beta"))
 
     def _dropout(self, g: torch.Tensor) -> torch.Tensor:
         keep = self._keep_value(self.dropout_keep_prob)

@@ -13,11 +13,12 @@ from ..activations import Activation, resolve_activation
 from .base import Initializer, LayerCell
 from .fused_spec import FusedSpec, lstm_spec, lstm_torch_weights
 from .state import LSTMStateTuple
+from .tf_params import KernelBias, tf_params
 
 __all__ = ["BasicLSTMCell", "LSTMCell", "clip_by_value"]
 
 
-class _LSTMBase(LayerCell):
+class _LSTMBase(KernelBias, LayerCell):
     """What both LSTM cells share: ``forget_bias``, activation and the two state representations."""
 
     # Declared here because mypy cannot follow the numbers.Real checks in __init__ that set them.
@@ -25,9 +26,6 @@ class _LSTMBase(LayerCell):
     state_is_tuple: bool
     _activation: Activation
     activation_name: str | None
-    # TF-layout parameters, set by _finish_init/build (None until built); declared for the type checker.
-    kernel: torch.Tensor
-    bias: torch.Tensor
 
     def __init__(
         self,
@@ -137,7 +135,6 @@ class BasicLSTMCell(_LSTMBase):
     """
 
     tf_name = "basic_lstm_cell"
-    _tf_params = (("kernel", "kernel"), ("bias", "bias"))
 
     def __init__(
         self,
@@ -208,14 +205,7 @@ class LSTMCell(_LSTMBase):
     w_i_diag: torch.Tensor
     w_o_diag: torch.Tensor
     projection_kernel: torch.Tensor
-    _tf_params = (
-        ("kernel", "kernel"),
-        ("bias", "bias"),
-        ("w_f_diag", "w_f_diag"),
-        ("w_i_diag", "w_i_diag"),
-        ("w_o_diag", "w_o_diag"),
-        ("projection/kernel", "projection_kernel"),
-    )
+    _tf_params = tf_params("kernel bias w_f_diag w_i_diag w_o_diag projection/kernel")
 
     def __init__(
         self,

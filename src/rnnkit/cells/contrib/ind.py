@@ -14,6 +14,7 @@ from ..base import Initializer
 from ..basic_rnn import ActivationCell
 from ..sizes import LSTMState, SingleState
 from ..state import LSTMStateTuple
+from ..tf_params import tf_params
 from ._common import SplitCell, check_float, constant_, optional_init, uniform_
 
 __all__ = ["IndRNNCell", "IndyGRUCell", "IndyLSTMCell"]
@@ -98,13 +99,9 @@ class IndyGRUCell(SingleState, _IndyCell):
     """
 
     tf_name = "indy_gru_cell"
-    _tf_params = (
-        ("gates/kernel_w", "gates_kernel_w"),
-        ("gates/kernel_u", "gates_kernel_u"),
-        ("gates/bias", "gates_bias"),
-        ("candidate/kernel", "candidate_kernel_w"),
-        ("candidate/kernel_u", "candidate_kernel_u"),
-        ("candidate/bias", "candidate_bias"),
+    _tf_params = tf_params(
+        "gates/kernel_w gates/kernel_u gates/bias "
+        "candidate/kernel=candidate_kernel_w candidate/kernel_u candidate/bias"
     )
     gates_kernel_w: torch.Tensor
     gates_kernel_u: torch.Tensor

@@ -12,6 +12,7 @@ from ...activations import Activation, resolve_activation
 from ..base import Initializer
 from ..sizes import ProjectedLSTMState
 from ..state import LSTMStateTuple
+from ..tf_params import tf_params
 from ._common import SplitCell, check_bool, check_float, optional_init
 
 __all__ = ["NASCell", "GLSTMCell"]
@@ -49,12 +50,7 @@ class NASCell(ProjectedLSTMState, SplitCell):
     """
 
     tf_name = "nas_cell"
-    _tf_params = (
-        ("recurrent_kernel", "recurrent_kernel"),
-        ("kernel", "kernel"),
-        ("bias", "bias"),
-        ("projection_weights", "projection_weights"),
-    )
+    _tf_params = tf_params("recurrent_kernel kernel bias projection_weights")
     recurrent_kernel: torch.Tensor
     kernel: torch.Tensor
     bias: torch.Tensor | None
@@ -157,11 +153,8 @@ class GLSTMCell(ProjectedLSTMState, SplitCell):
         where = type(self).__name__
         groups = check_positive_int(where, "number_of_groups", number_of_groups)
         # Instance-level: the names depend on the number of groups.
-        self._tf_params = (
-            tuple((f"group{g}/kernel", f"group{g}_kernel") for g in range(groups))
-            + tuple((b, b) for b in self._BIASES)
-            + (("projection/kernel", "projection_kernel"),)
-        )
+        groups_kernels = " ".join(f"group{g}/kernel" for g in range(groups))
+        self._tf_params = tf_params(f"{groups_kernels} {' '.join(self._BIASES)} projection/kernel")
         super().__init__(num_units, **kwargs)
         self.number_of_groups = groups
         self.num_proj = _check_num_proj(where, num_proj)

@@ -14,18 +14,12 @@ from ..base import Initializer
 from ..lstm import _check_clip
 from ..sizes import ProjectedLSTMState
 from ..state import LSTMStateTuple
+from ..tf_params import norm_params, tf_params
 from ._common import SplitCell, check_bool, check_float, constant_, layer_norm, optional_init
 
 __all__ = ["LayerNormLSTMCell", "CoupledInputForgetGateLSTMCell"]
 
 _zeros = torch.nn.init.zeros_
-
-
-def _norm_params(gates: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    # contrib's _norm creates gamma, then beta, in a scope named after the gate.
-    return tuple(
-        p for g in gates for p in ((f"{g}/gamma", f"{g}_gamma"), (f"{g}/beta", f"{g}_beta"))
-    )
 
 
 class _NormLSTM(ProjectedLSTMState, SplitCell):
@@ -163,11 +157,11 @@ class LayerNormLSTMCell(_NormLSTM):
     _GATES = ("input", "transform", "forget", "output", "state")
     _PEEPHOLES = ("w_f_diag", "w_i_diag", "w_o_diag")
     _tf_params = (
-        (("kernel", "kernel"), ("bias", "bias"))
-        + _norm_params(_GATES[:4])
-        + tuple((p, p) for p in _PEEPHOLES)
-        + _norm_params(_GATES[4:])
-        + (("projection/kernel", "projection_kernel"),)
+        tf_params("kernel bias")
+        + norm_params(_GATES[:4])
+        + tf_params(" ".join(_PEEPHOLES))
+        + norm_params(_GATES[4:])
+        + tf_params("projection/kernel")
     )
 
     def __init__(
@@ -256,11 +250,11 @@ class CoupledInputForgetGateLSTMCell(_NormLSTM):
     _GATES = ("transform", "forget", "output", "state")
     _PEEPHOLES = ("w_f_diag", "w_o_diag")
     _tf_params = (
-        (("W_0", "kernel"), ("B", "bias"))
-        + _norm_params(_GATES[:3])
-        + (("W_F_diag", "w_f_diag"), ("W_O_diag", "w_o_diag"))
-        + _norm_params(_GATES[3:])
-        + (("W_P_0", "projection_kernel"),)
+        tf_params("W_0=kernel B=bias")
+        + norm_params(_GATES[:3])
+        + tf_params("W_F_diag=w_f_diag W_O_diag=w_o_diag")
+        + norm_params(_GATES[3:])
+        + tf_params("W_P_0=projection_kernel")
     )
 
     def __init__(

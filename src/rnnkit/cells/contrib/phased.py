@@ -13,6 +13,7 @@ from ..._checks import describe
 from ..base import LayerCell, check_state, state_dtype
 from ..sizes import LSTMState
 from ..state import LSTMStateTuple
+from ..tf_params import tf_params
 from ._common import check_bool, check_float, constant_
 
 __all__ = ["PhasedLSTMCell"]
@@ -70,16 +71,10 @@ class PhasedLSTMCell(LSTMState, LayerCell):
     """
 
     tf_name = "phased_lstm_cell"
-    _tf_params = (
-        ("mask_gates/kernel", "mask_kernel"),
-        ("mask_gates/bias", "mask_bias"),
-        ("new_input/kernel", "input_kernel"),
-        ("new_input/bias", "input_bias"),
-        ("output_gate/kernel", "output_kernel"),
-        ("output_gate/bias", "output_bias"),
-        ("period", "period"),
-        ("phase", "phase"),
-        ("ratio_on", "ratio_on"),
+    _tf_params = tf_params(
+        "mask_gates/kernel=mask_kernel mask_gates/bias=mask_bias new_input/kernel=input_kernel "
+        "new_input/bias=input_bias output_gate/kernel=output_kernel output_gate/bias=output_bias "
+        "period phase ratio_on"
     )
     mask_kernel: torch.Tensor
     mask_bias: torch.Tensor

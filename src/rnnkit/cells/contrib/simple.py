@@ -15,6 +15,7 @@ from ...activations import Activation, resolve_activation
 from ..base import Initializer
 from ..basic_rnn import ActivationCell
 from ..sizes import SingleState
+from ..tf_params import KernelBias, tf_params
 from ._common import SplitCell, check_float, optional_init
 
 __all__ = ["UGRNNCell", "IntersectionRNNCell", "SRUCell"]
@@ -22,7 +23,7 @@ __all__ = ["UGRNNCell", "IntersectionRNNCell", "SRUCell"]
 _zeros = torch.nn.init.zeros_
 
 
-class UGRNNCell(SingleState, SplitCell):
+class UGRNNCell(KernelBias, SingleState, SplitCell):
     r"""Update-gate RNN (Collins et al. 2017), one gate between keeping and replacing the state::
 
         g_act, c_act = split([x, h] @ kernel + bias, 2)
@@ -42,9 +43,6 @@ class UGRNNCell(SingleState, SplitCell):
     """
 
     tf_name = "ugrnn_cell"
-    _tf_params = (("kernel", "kernel"), ("bias", "bias"))
-    kernel: torch.Tensor
-    bias: torch.Tensor
 
     def __init__(
         self,
@@ -107,12 +105,7 @@ class IntersectionRNNCell(SingleState, SplitCell):
     tf_name = "intersection_rnn_cell"
     # The kernel first (the base reads the parameters' dtype/device from the first entry, which must always
     # exist); ``named_tf_variables`` yields them in TF's order, the input projection first.
-    _tf_params = (
-        ("kernel", "kernel"),
-        ("bias", "bias"),
-        ("in_projection/kernel", "in_kernel"),
-        ("in_projection/bias", "in_bias"),
-    )
+    _tf_params = tf_params("kernel bias in_projection/kernel=in_kernel in_projection/bias=in_bias")
     kernel: torch.Tensor
     bias: torch.Tensor
     in_kernel: torch.Tensor | None
@@ -186,7 +179,7 @@ class IntersectionRNNCell(SingleState, SplitCell):
         return new_y, new_state
 
 
-class SRUCell(ActivationCell):
+class SRUCell(KernelBias, ActivationCell):
     r"""Simple recurrent unit (Lei et al. 2017): no matrix acts on the state::
 
         x_bar, f, r, x_tx = split(x @ kernel, 4);  f, r = split(sigmoid([f, r] + bias), 2)
@@ -206,9 +199,6 @@ class SRUCell(ActivationCell):
     """
 
     tf_name = "sru_cell"
-    _tf_params = (("kernel", "kernel"), ("bias", "bias"))
-    kernel: torch.Tensor
-    bias: torch.Tensor
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h = self.num_units
