@@ -87,10 +87,12 @@ CASES = [
       "LayerNormLSTMCell: expected use_peepholes to be a bool, got str 'no'"),
     C("indy-kernel_initializer", "IndyLSTMCell / IndyGRUCell", "kernel_initializer", "not callable",
       lambda: rk.IndyLSTMCell(H, kernel_initializer=3), TypeError,
-      "IndyLSTMCell: expected kernel_initializer to be an in-place initialiser fn(tensor) or None, got int 3"),
+      "IndyLSTMCell: expected kernel_initializer to be None or a callable that fills a tensor in place "
+      "(e.g. torch.nn.init.orthogonal_), got int 3"),
     C("indy-bias_initializer", "IndyLSTMCell / IndyGRUCell", "bias_initializer", "not callable",
       lambda: rk.IndyGRUCell(H, bias_initializer=3), TypeError,
-      "IndyGRUCell: expected bias_initializer to be an in-place initialiser fn(tensor) or None, got int 3"),
+      "IndyGRUCell: expected bias_initializer to be None or a callable that fills a tensor in place "
+      "(e.g. torch.nn.init.orthogonal_), got int 3"),
     C("indrnn-activation", "IndRNNCell (every contrib cell)", "activation", "neither a callable nor a name",
       lambda: rk.IndRNNCell(H, activation=BAD), TypeError,
       "IndRNNCell: expected activation to be a callable or a name, got 7"),

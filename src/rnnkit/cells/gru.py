@@ -13,14 +13,37 @@ from .base import Initializer, LayerCell
 from .sizes import SingleState
 from .tf_params import tf_params
 
-__all__ = ["GRUCell"]
+__all__ = ["ActivationInitCell", "GRUCell"]
 
 
 def _ones(t: torch.Tensor) -> torch.Tensor:
     return torch.nn.init.ones_(t)
 
 
-class GRUCell(SingleState, LayerCell):
+class ActivationInitCell(LayerCell):
+    """A cell whose options are its activation (a callable or a TF name, default tanh) and two optional in-place
+    initialisers, ``kernel_initializer`` and ``bias_initializer`` (None: the cell's TF defaults), checked and
+    resolved once here: ``GRUCell`` and contrib's ``IndyGRUCell`` and ``IndyLSTMCell`` build on it."""
+
+    def __init__(
+        self,
+        num_units: int,
+        activation: str | Activation | None = None,
+        kernel_initializer: Initializer | None = None,
+        bias_initializer: Initializer | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(num_units, **kwargs)
+        where = type(self).__name__
+        self._activation, self.activation_name = resolve_activation(where, activation)
+        check_initializer(where, "kernel_initializer", kernel_initializer)
+        check_initializer(where, "bias_initializer", bias_initializer)
+        self._kernel_init = kernel_initializer
+        self._bias_init = bias_initializer
+        self._finish_init()
+
+
+class GRUCell(SingleState, ActivationInitCell):
     r"""Gated recurrent unit, TF1 formulation (Cho et al. 2014)::
 
         r, u = split(sigmoid([x, h] @ gates/kernel + gates/bias), 2)
@@ -51,22 +74,6 @@ class GRUCell(SingleState, LayerCell):
 
     tf_name = "gru_cell"
     _tf_params = tf_params("gates/kernel gates/bias candidate/kernel candidate/bias")
-
-    def __init__(
-        self,
-        num_units: int,
-        activation: str | Activation | None = None,
-        kernel_initializer: Initializer | None = None,
-        bias_initializer: Initializer | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(num_units, **kwargs)
-        self._activation, self.activation_name = resolve_activation(type(self).__name__, activation)
-        check_initializer(type(self).__name__, "kernel_initializer", kernel_initializer)
-        check_initializer(type(self).__name__, "bias_initializer", bias_initializer)
-        self._kernel_init = kernel_initializer
-        self._bias_init = bias_initializer
-        self._finish_init()
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, rows = self.num_units, input_size + self.num_units

@@ -9,13 +9,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ...activations import Activation, resolve_activation
+from ...activations import Activation
 from ..base import Initializer
 from ..basic_rnn import ActivationCell
+from ..gru import ActivationInitCell
 from ..sizes import LSTMState, SingleState
 from ..state import LSTMStateTuple
 from ..tf_params import tf_params
-from ._common import SplitCell, check_float, constant_, optional_init, uniform_
+from ._common import SplitCell, check_float, constant_, uniform_
 
 __all__ = ["IndRNNCell", "IndyGRUCell", "IndyLSTMCell"]
 
@@ -61,20 +62,8 @@ class IndRNNCell(ActivationCell):
         return h, h
 
 
-class _IndyCell(SplitCell):
-    """What IndyGRU and IndyLSTM share: the activation and the two optional initialisers."""
-
-    def _init_indy(
-        self,
-        activation: str | Activation | None,
-        kernel_initializer: Initializer | None,
-        bias_initializer: Initializer | None,
-    ) -> None:
-        where = type(self).__name__
-        self._activation, self.activation_name = resolve_activation(where, activation)
-        self._kernel_init = optional_init(where, "kernel_initializer", kernel_initializer)
-        self._bias_init = optional_init(where, "bias_initializer", bias_initializer)
-        self._finish_init()
+class _IndyCell(SplitCell, ActivationInitCell):
+    """What IndyGRU and IndyLSTM share: the activation and the two optional initialisers (``GRUCell``'s)."""
 
 
 class IndyGRUCell(SingleState, _IndyCell):
@@ -109,17 +98,6 @@ class IndyGRUCell(SingleState, _IndyCell):
     candidate_kernel_w: torch.Tensor
     candidate_kernel_u: torch.Tensor
     candidate_bias: torch.Tensor
-
-    def __init__(
-        self,
-        num_units: int,
-        activation: str | Activation | None = None,
-        kernel_initializer: Initializer | None = None,
-        bias_initializer: Initializer | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(num_units, **kwargs)
-        self._init_indy(activation, kernel_initializer, bias_initializer)
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new, k_init = self.num_units, self._new_parameter, self._kernel_init
@@ -185,10 +163,10 @@ class IndyLSTMCell(LSTMState, _IndyCell):
         bias_initializer: Initializer | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_units, **kwargs)
-        where = type(self).__name__
-        self.forget_bias = check_float(where, "forget_bias", forget_bias)
-        self._init_indy(activation, kernel_initializer, bias_initializer)
+        # Checked first, in TF's argument order: a bad forget_bias is reported before the other options.
+        forget_bias = check_float(type(self).__name__, "forget_bias", forget_bias)
+        super().__init__(num_units, activation, kernel_initializer, bias_initializer, **kwargs)
+        self.forget_bias = forget_bias
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter
