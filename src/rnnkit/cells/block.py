@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from .base import LayerCell
 from .fused_spec import FusedSpec, lstm_spec, lstm_torch_weights
 from .gru import GRUCell
+from .lstm import peephole_lstm_step
 from .sizes import LSTMState
 from .state import LSTMStateTuple
 from .tf_params import tf_params
@@ -152,16 +153,11 @@ class LSTMBlockCell(LSTMState, LayerCell):
     ) -> tuple[torch.Tensor, LSTMStateTuple]:
         """The rest of one step from ``input_projection``'s ``[B, 4H]`` slice and ``(c, h)``."""
         c, h = state
-        i, ci, f, o = torch.addmm(projected, h, self._recurrent_rows("kernel")).chunk(4, 1)
-        if self.use_peephole:
-            i = i + self.w_i_diag * c
-            f = f + self.w_f_diag * c
-        new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(ci)
-        if self.cell_clip is not None:
-            new_c = _ClipPassingGradient.apply(new_c, self.cell_clip)
-        if self.use_peephole:
-            o = o + self.w_o_diag * new_c
-        new_h = torch.sigmoid(o) * torch.tanh(new_c)
+        z = torch.addmm(projected, h, self._recurrent_rows("kernel"))
+        peepholes = (self.w_i_diag, self.w_f_diag, self.w_o_diag) if self.use_peephole else None
+        new_c, new_h = peephole_lstm_step(
+            z, c, torch.tanh, peepholes, self.cell_clip, _ClipPassingGradient.apply
+        )
         return new_h, LSTMStateTuple(new_c, new_h)
 
     def fused_spec(self) -> FusedSpec | str:

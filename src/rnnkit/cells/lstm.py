@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -15,27 +16,22 @@ from .fused_spec import FusedSpec, lstm_spec, lstm_torch_weights
 from .state import LSTMStateTuple
 from .tf_params import KernelBias, tf_params
 
-__all__ = ["BasicLSTMCell", "LSTMCell", "clip_by_value"]
+__all__ = ["BasicLSTMCell", "LSTMCell", "clip_by_value", "peephole_lstm_step"]
 
 
 class _LSTMBase(KernelBias, LayerCell):
     """What both LSTM cells share: ``forget_bias``, activation and the two state representations."""
 
-    # Declared here because mypy cannot follow the numbers.Real checks in __init__ that set them.
+    # Declared here because mypy cannot follow the numbers.Real checks in _init_lstm that set them.
     forget_bias: float
     state_is_tuple: bool
     _activation: Activation
     activation_name: str | None
 
-    def __init__(
-        self,
-        num_units: int,
-        forget_bias: float = 1.0,
-        state_is_tuple: bool = True,
-        activation: str | Activation | None = None,
-        **kwargs: Any,
+    def _init_lstm(
+        self, forget_bias: float, state_is_tuple: bool, activation: str | Activation | None
     ) -> None:
-        super().__init__(num_units, **kwargs)
+        """Check and set the options both cells take (their ``__init__`` calls it after ``LayerCell``'s)."""
         where = type(self).__name__
         if not isinstance(forget_bias, numbers.Real) or isinstance(forget_bias, bool):
             raise TypeError(f"{where}: expected forget_bias to be a float, got {forget_bias!r}")
@@ -144,7 +140,8 @@ class BasicLSTMCell(_LSTMBase):
         activation: str | Activation | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_units, forget_bias, state_is_tuple, activation, **kwargs)
+        super().__init__(num_units, **kwargs)
+        self._init_lstm(forget_bias, state_is_tuple, activation)
         self._finish_init()
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
@@ -223,7 +220,8 @@ class LSTMCell(_LSTMBase):
         **kwargs: Any,
     ) -> None:
         # num_unit_shards / num_proj_shards are TF's deprecated variable partitioning: accepted, no effect.
-        super().__init__(num_units, forget_bias, state_is_tuple, activation, **kwargs)
+        super().__init__(num_units, **kwargs)
+        self._init_lstm(forget_bias, state_is_tuple, activation)
         where = type(self).__name__
         self.use_peepholes = bool(use_peepholes)
         self.cell_clip = _check_clip(where, "cell_clip", cell_clip)
@@ -269,16 +267,9 @@ class LSTMCell(_LSTMBase):
     def recurrent_step(self, projected: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """``projected [B, 4H]`` (``input_projection``, ``forget_bias`` included) and the state → ``(m', state')``."""
         c, m = self._unpack(state)
-        i, j, f, o = torch.addmm(projected, m, self._recurrent_rows("kernel")).chunk(4, 1)
-        if self.use_peepholes:
-            f = f + self.w_f_diag * c
-            i = i + self.w_i_diag * c
-        new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * self._activation(j)
-        if self.cell_clip is not None:
-            new_c = clip_by_value(new_c, self.cell_clip)
-        if self.use_peepholes:
-            o = o + self.w_o_diag * new_c
-        new_m = torch.sigmoid(o) * self._activation(new_c)
+        z = torch.addmm(projected, m, self._recurrent_rows("kernel"))
+        peepholes = (self.w_i_diag, self.w_f_diag, self.w_o_diag) if self.use_peepholes else None
+        new_c, new_m = peephole_lstm_step(z, c, self._activation, peepholes, self.cell_clip)
         if self.num_proj is not None:
             new_m = new_m @ self.projection_kernel
             if self.proj_clip is not None:
@@ -298,6 +289,36 @@ class LSTMCell(_LSTMBase):
             f"{super().extra_repr()}, use_peepholes={self.use_peepholes}, cell_clip={self.cell_clip}, "
             f"num_proj={self.num_proj}, proj_clip={self.proj_clip}"
         )
+
+
+def peephole_lstm_step(
+    z: torch.Tensor,
+    c: torch.Tensor,
+    act: Activation,
+    peepholes: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+    cell_clip: float | None,
+    clip: Callable[[torch.Tensor, float], torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The LSTM update with optional peepholes and cell clip, shared by ``LSTMCell`` and ``LSTMBlockCell``::
+
+        i, j, f, o = split(z, 4)                       # z [B, 4H]: the gates' pre-activations, forget_bias in f
+        c' = sigmoid(f + w_f * c) * c + sigmoid(i + w_i * c) * act(j)
+        c' = clip(c', cell_clip)                       # when cell_clip is given
+        h' = sigmoid(o + w_o * c') * act(c')           # returns (c' [B, H], h' [B, H])
+
+    ``peepholes`` is ``(w_i, w_f, w_o)``, each ``[H]`` (None: no peephole terms). ``clip(x, cell_clip)`` defaults
+    to TF's ``clip_by_value`` (``LSTMCell``); the block cells pass their kernels' straight-through clip.
+    """
+    i, j, f, o = z.chunk(4, 1)
+    if peepholes is not None:
+        i = i + peepholes[0] * c
+        f = f + peepholes[1] * c
+    new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * act(j)
+    if cell_clip is not None:
+        new_c = (clip or clip_by_value)(new_c, cell_clip)
+    if peepholes is not None:
+        o = o + peepholes[2] * new_c
+    return new_c, torch.sigmoid(o) * act(new_c)
 
 
 def clip_by_value(x: torch.Tensor, clip: float) -> torch.Tensor:
