@@ -41,6 +41,7 @@ __all__ = [
     "glorot_uniform_",
     "keep_state_dtype",
     "check_cell",
+    "check_ranked_tensor",
     "has_hooks",
     "unroll_parts",
     "shared_weight_views",
@@ -77,9 +78,32 @@ def check_cell(where: str, cell: Any, name: str = "cell") -> RNNCell:
     )
 
 
+def check_ranked_tensor(where: str, x: Any, layout: str, kind: str = "") -> torch.Tensor:
+    """``x`` (the ``inputs``) if it is a tensor of the rank ``layout`` spells (``"[B, D]"``: 2): else TypeError
+    for a non-tensor, ValueError for another rank. ``kind`` qualifies the inputs in that message
+    (``"time-major "``)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{where}: expected inputs to be a {layout} tensor, got {describe(x)}")
+    rank = layout.count(",") + 1
+    if x.dim() != rank:
+        raise ValueError(
+            f"{where}: expected {kind}inputs of rank {rank} {layout}, got shape {tuple(x.shape)}"
+        )
+    return x
+
+
 def has_hooks(module: nn.Module) -> bool:
     """Whether ``module`` has forward (pre-)hooks: then every step must go through its ``__call__``."""
     return bool(module._forward_hooks or module._forward_pre_hooks)
+
+
+def _required(name: str, doc: str) -> Any:
+    """A property each cell class must define (the contract's sizes): reading one that a class lacks raises."""
+
+    def missing(self: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define {name}")
+
+    return property(missing, doc=doc)
 
 
 def _identity(inputs: Any) -> Any:
@@ -119,13 +143,10 @@ class RNNCell(nn.Module):
                 )
             self.tf_name = name
 
-    @property
-    def state_size(self) -> Any:
-        raise NotImplementedError
-
-    @property
-    def output_size(self) -> Any:
-        raise NotImplementedError
+    state_size = _required("state_size", "The state's sizes: an int or ints nested like the state.")
+    output_size = _required(
+        "output_size", "The output's size: an int or ints nested like the output."
+    )
 
     @property
     def built(self) -> bool:
@@ -274,14 +295,7 @@ class LayerCell(RNNCell):
         """Check one step's inputs ``[B, D]``, building the parameters on first use (in the inputs' dtype, on
         their device; under autocast in the default dtype)."""
         where = type(self).__name__
-        if not isinstance(inputs, torch.Tensor):
-            raise TypeError(
-                f"{where}: expected inputs to be a [B, D] tensor, got {describe(inputs)}"
-            )
-        if inputs.dim() != 2:
-            raise ValueError(
-                f"{where}: expected inputs of rank 2 [B, D], got shape {tuple(inputs.shape)}"
-            )
+        check_ranked_tensor(where, inputs, "[B, D]")
         if not inputs.is_floating_point():
             raise TypeError(f"{where}: expected floating-point inputs, got {inputs.dtype}")
         depth = inputs.shape[1]
@@ -365,9 +379,15 @@ class LayerCell(RNNCell):
                 return name
         return None
 
+    #: ``{attribute: option}`` for the optional parameters (peepholes, projections, biases): each exists only
+    #: when the cell's ``option`` attribute is set (neither None nor False). A rule of another form overrides
+    #: ``_tf_param_used``.
+    _tf_param_options: dict[str, str] = {}
+
     def _tf_param_used(self, attr: str) -> bool:
-        """Whether an optional parameter (peepholes, projection) exists in this configuration."""
-        return True
+        """Whether a parameter exists in this configuration (``_tf_param_options``; the others always do)."""
+        option = self._tf_param_options.get(attr)
+        return option is None or getattr(self, option) not in (None, False)
 
     def extra_repr(self) -> str:
         return f"num_units={self.num_units}, input_size={self.input_size}"

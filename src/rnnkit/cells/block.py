@@ -95,6 +95,7 @@ class LSTMBlockCell(LSTMState, LayerCell):
     w_f_diag: torch.Tensor
     w_o_diag: torch.Tensor
     _tf_params = tf_params("kernel bias w_i_diag w_f_diag w_o_diag")
+    _tf_param_options = dict.fromkeys(("w_i_diag", "w_f_diag", "w_o_diag"), "use_peephole")
     #: tanh only (the block kernel has no activation argument); the fused plan reads this.
     activation_name = "tanh"
     state_is_tuple = True
@@ -129,9 +130,6 @@ class LSTMBlockCell(LSTMState, LayerCell):
     @property
     def use_peepholes(self) -> bool:
         return self.use_peephole
-
-    def _tf_param_used(self, attr: str) -> bool:
-        return self.use_peephole or not attr.startswith("w_")
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter

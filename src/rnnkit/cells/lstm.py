@@ -203,6 +203,9 @@ class LSTMCell(_LSTMBase):
     w_o_diag: torch.Tensor
     projection_kernel: torch.Tensor
     _tf_params = tf_params("kernel bias w_f_diag w_i_diag w_o_diag projection/kernel")
+    _tf_param_options = dict.fromkeys(("w_f_diag", "w_i_diag", "w_o_diag"), "use_peepholes") | {
+        "projection_kernel": "num_proj"
+    }
 
     def __init__(
         self,
@@ -244,13 +247,6 @@ class LSTMCell(_LSTMBase):
     @property
     def _h_size(self) -> int:
         return self.num_proj if self.num_proj is not None else self.num_units
-
-    def _tf_param_used(self, attr: str) -> bool:
-        if attr.startswith("w_"):
-            return self.use_peepholes
-        if attr == "projection_kernel":
-            return self.num_proj is not None
-        return True
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, init = self.num_units, self._initializer

@@ -43,16 +43,42 @@ def _param_dtype_device(
     return torch.get_default_dtype(), torch.device("cpu")
 
 
-def _linear_params(
-    rows: int, cols: int, dtype: torch.dtype, device: Any
-) -> tuple[nn.Parameter, nn.Parameter]:
-    """TF's contrib ``_Linear``: ``kernel [rows, cols]`` glorot-uniform, ``bias [cols]`` zeros."""
-    kernel = nn.Parameter(glorot_uniform_(torch.empty(rows, cols, dtype=dtype, device=device)))
-    bias = nn.Parameter(torch.zeros(cols, dtype=dtype, device=device))
-    return kernel, bias
+class _ProjectionWrapper(CellWrapper):
+    """What both projection wrappers share: their ``kernel``/``bias`` (TF's contrib ``_Linear``), built lazily,
+    the optional activation, and the TF names of the two variables."""
+
+    kernel: nn.Parameter
+    bias: nn.Parameter
+
+    def _init_projection(self, size_name: str, size: Any, activation: Any) -> int:
+        """Check the projection's width (argument ``size_name``) and activation; the parameters wait for the
+        input depth (placeholders until built, then materialized in place, see cells/lazy.py)."""
+        where = type(self).__name__
+        width = check_positive_int(where, size_name, size)
+        self._activation = _activation(where, activation)
+        self.kernel = placeholder()
+        self.bias = placeholder()
+        return width
+
+    def _create_linear(self, rows: int, cols: int, like: torch.Tensor | None) -> None:
+        """``kernel [rows, cols]`` glorot-uniform and ``bias [cols]`` zeros, in ``like``'s dtype and device (else
+        the cell's parameters')."""
+        dtype, device = _param_dtype_device(self.cell, like)
+        kernel = nn.Parameter(glorot_uniform_(torch.empty(rows, cols, dtype=dtype, device=device)))
+        bias = nn.Parameter(torch.zeros(cols, dtype=dtype, device=device))
+        self.kernel, self.bias = adopt(self.kernel, kernel), adopt(self.bias, bias)
+
+    def _project(self, x: torch.Tensor) -> torch.Tensor:
+        """``act(x @ kernel + bias)`` (no activation by default)."""
+        projected = torch.addmm(self.bias, x, self.kernel)
+        return projected if self._activation is None else self._activation(projected)
+
+    def _own_variables(self, scope: str) -> Iterator[tuple[str, nn.Parameter | None]]:
+        yield f"{scope}kernel", None if unbuilt(self.kernel) else self.kernel
+        yield f"{scope}bias", None if unbuilt(self.bias) else self.bias
 
 
-class OutputProjectionWrapper(CellWrapper):
+class OutputProjectionWrapper(_ProjectionWrapper):
     r"""Project the cell's output to ``output_size``::
 
         out, new_state = cell(x, state)
@@ -83,16 +109,12 @@ class OutputProjectionWrapper(CellWrapper):
         name: str | None = None,
     ) -> None:
         super().__init__(cell, name=name)
-        where = type(self).__name__
-        self._output_size = check_positive_int(where, "output_size", output_size)
+        self._output_size = self._init_projection("output_size", output_size, activation)
         if not isinstance(self.cell.output_size, int):
             raise ValueError(
-                f"{where}: expected a cell whose output_size is an int, got output_size={self.cell.output_size!r}"
+                f"{type(self).__name__}: expected a cell whose output_size is an int, got "
+                f"output_size={self.cell.output_size!r}"
             )
-        self._activation = _activation(where, activation)
-        # Uninitialized until the cell is built (then materialized in place, see cells/lazy.py).
-        self.kernel: nn.Parameter = placeholder()
-        self.bias: nn.Parameter = placeholder()
         if self.cell.built:
             self._create_projection(None)
 
@@ -105,9 +127,7 @@ class OutputProjectionWrapper(CellWrapper):
         return self.cell.built and not unbuilt(self.kernel)
 
     def _create_projection(self, like: torch.Tensor | None) -> None:
-        dtype, device = _param_dtype_device(self.cell, like)
-        kernel, bias = _linear_params(self.cell.output_size, self._output_size, dtype, device)
-        self.kernel, self.bias = adopt(self.kernel, kernel), adopt(self.bias, bias)
+        self._create_linear(self.cell.output_size, self._output_size, like)
 
     def build(self, input_size: int) -> None:
         self.cell.build(input_size)
@@ -119,22 +139,18 @@ class OutputProjectionWrapper(CellWrapper):
         output, new_state = self.cell(inputs, state)
         if unbuilt(self.kernel):
             self._create_projection(output)
-        projected = torch.addmm(self.bias, output, self.kernel)
-        if self._activation is not None:
-            projected = self._activation(projected)
-        return projected, new_state
+        return self._project(output), new_state
 
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         scope = f"{prefix}{self.tf_name}/"
         yield from self.cell.named_tf_variables(scope)
-        yield f"{scope}kernel", None if unbuilt(self.kernel) else self.kernel
-        yield f"{scope}bias", None if unbuilt(self.bias) else self.bias
+        yield from self._own_variables(scope)
 
     def extra_repr(self) -> str:
         return f"output_size={self._output_size}"
 
 
-class InputProjectionWrapper(CellWrapper):
+class InputProjectionWrapper(_ProjectionWrapper):
     r"""Project the inputs to ``num_proj`` before the cell::
 
         x' = act(x @ kernel + bias)           # act: none unless ``activation`` is given
@@ -167,11 +183,7 @@ class InputProjectionWrapper(CellWrapper):
         name: str | None = None,
     ) -> None:
         super().__init__(cell, name=name)
-        where = type(self).__name__
-        self.num_proj = check_positive_int(where, "num_proj", num_proj)
-        self._activation = _activation(where, activation)
-        self.kernel: nn.Parameter = placeholder()  # until the input depth is known
-        self.bias: nn.Parameter = placeholder()
+        self.num_proj = self._init_projection("num_proj", num_proj, activation)
         self._input_size: int | None = None
         if input_size is not None:
             self.build(input_size)
@@ -185,9 +197,7 @@ class InputProjectionWrapper(CellWrapper):
         return not unbuilt(self.kernel) and self.cell.built
 
     def _create_projection(self, input_size: int, like: torch.Tensor | None) -> None:
-        dtype, device = _param_dtype_device(self.cell, like)
-        kernel, bias = _linear_params(input_size, self.num_proj, dtype, device)
-        self.kernel, self.bias = adopt(self.kernel, kernel), adopt(self.bias, bias)
+        self._create_linear(input_size, self.num_proj, like)
         self._input_size = input_size
 
     def build(self, input_size: int) -> None:
@@ -214,15 +224,11 @@ class InputProjectionWrapper(CellWrapper):
             raise ValueError(
                 f"{where}: built for input_size={self._input_size}, got inputs.shape[-1]={inputs.shape[1]}"
             )
-        projected = torch.addmm(self.bias, inputs, self.kernel)
-        if self._activation is not None:
-            projected = self._activation(projected)
-        return self.cell(projected, state)
+        return self.cell(self._project(inputs), state)
 
     def named_tf_variables(self, prefix: str = "") -> Iterator[tuple[str, nn.Parameter | None]]:
         scope = f"{prefix}{self.tf_name}/"
-        yield f"{scope}kernel", None if unbuilt(self.kernel) else self.kernel
-        yield f"{scope}bias", None if unbuilt(self.bias) else self.bias
+        yield from self._own_variables(scope)
         yield from self.cell.named_tf_variables(scope)
 
     def extra_repr(self) -> str:

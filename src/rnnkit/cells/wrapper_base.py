@@ -18,6 +18,11 @@ def check_wrapped_cell(where: str, cell: Any) -> RNNCell:
     return check_cell(where, cell)
 
 
+def _from_cell(name: str) -> Any:
+    """A read-only property that reads the wrapped cell's ``name``."""
+    return property(lambda self: getattr(self.cell, name), doc=f"The wrapped cell's ``{name}``.")
+
+
 class CellWrapper(RNNCell):
     """Base of the wrappers: ``state_size``, ``output_size``, ``zero_state``, ``build``, ``built``,
     ``input_size`` and the TF variable names all come from the wrapped ``cell`` unless a subclass overrides them.
@@ -33,21 +38,13 @@ class CellWrapper(RNNCell):
     def wrapped_cell(self) -> RNNCell:
         return self.cell
 
-    @property
-    def state_size(self) -> Any:
-        return self.cell.state_size
-
-    @property
-    def output_size(self) -> Any:
-        return self.cell.output_size
+    state_size = _from_cell("state_size")
+    output_size = _from_cell("output_size")
+    built = _from_cell("built")
 
     @property
     def input_size(self) -> int | None:
         return getattr(self.cell, "input_size", None)
-
-    @property
-    def built(self) -> bool:
-        return self.cell.built
 
     def build(self, input_size: int) -> None:
         self.cell.build(input_size)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .._checks import describe, to_torch_dtype
+from ..cells.base import check_ranked_tensor
 from ..cells.block import LSTMBlockCell
 from ..cells.state import LSTMStateTuple
 from ..fused import explain
@@ -114,14 +115,7 @@ class LSTMBlockFusedCell(nn.Module):
                     f"[B, D] tensors, got {describe(inputs)}"
                 )
             inputs = torch.stack(list(inputs))
-        if not isinstance(inputs, torch.Tensor):
-            raise TypeError(
-                f"{where}: expected inputs to be a [T, B, D] tensor, got {describe(inputs)}"
-            )
-        if inputs.dim() != 3:
-            raise ValueError(
-                f"{where}: expected time-major inputs of rank 3 [T, B, D], got shape {tuple(inputs.shape)}"
-            )
+        check_ranked_tensor(where, inputs, "[T, B, D]", kind="time-major ")
         wanted = to_torch_dtype(where, dtype)
         if wanted is not None and wanted != inputs.dtype:
             raise TypeError(

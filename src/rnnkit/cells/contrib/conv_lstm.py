@@ -20,6 +20,7 @@ from ..._checks import (
 )
 from ..base import LayerCell
 from ..state import LSTMStateTuple
+from ..tf_params import tf_params
 from ._common import check_bool, check_float
 
 __all__ = ["SpatialShape", "ConvLSTMCell", "Conv1DLSTMCell", "Conv2DLSTMCell", "Conv3DLSTMCell"]
@@ -82,7 +83,8 @@ class _ConvLSTMCell(LayerCell):
     """
 
     _NDIMS = 0
-    _tf_params = (("kernel", "kernel"), ("biases", "biases"))
+    _tf_params = tf_params("kernel biases")
+    _tf_param_options = {"biases": "use_bias"}
     kernel: torch.Tensor
     biases: torch.Tensor | None
 
@@ -130,9 +132,6 @@ class _ConvLSTMCell(LayerCell):
     @property
     def output_size(self) -> SpatialShape:
         return SpatialShape([*self.input_shape[:-1], self.num_units])
-
-    def _tf_param_used(self, attr: str) -> bool:
-        return attr != "biases" or self.use_bias
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         k, field = self.num_units, math.prod(self.kernel_shape)

@@ -51,6 +51,7 @@ class NASCell(ProjectedLSTMState, SplitCell):
 
     tf_name = "nas_cell"
     _tf_params = tf_params("recurrent_kernel kernel bias projection_weights")
+    _tf_param_options = {"bias": "use_bias", "projection_weights": "num_proj"}
     recurrent_kernel: torch.Tensor
     kernel: torch.Tensor
     bias: torch.Tensor | None
@@ -64,13 +65,6 @@ class NASCell(ProjectedLSTMState, SplitCell):
         self.num_proj = _check_num_proj(where, num_proj)
         self.use_bias = check_bool(where, "use_bias", use_bias)
         self._finish_init()
-
-    def _tf_param_used(self, attr: str) -> bool:
-        if attr == "bias":
-            return self.use_bias
-        if attr == "projection_weights":
-            return self.num_proj is not None
-        return True
 
     def _create_parameters(self, input_size: int, dtype: Any = None, device: Any = None) -> None:
         h, new = self.num_units, self._new_parameter
@@ -134,6 +128,7 @@ class GLSTMCell(ProjectedLSTMState, SplitCell):
 
     tf_name = "glstm_cell"
     _BIASES = ("bias_i", "bias_j", "bias_f", "bias_o")
+    _tf_param_options = {"projection_kernel": "num_proj"}
     bias_i: torch.Tensor
     bias_j: torch.Tensor
     bias_f: torch.Tensor
@@ -167,9 +162,6 @@ class GLSTMCell(ProjectedLSTMState, SplitCell):
         self.forget_bias = check_float(where, "forget_bias", forget_bias)
         self._activation, self.activation_name = resolve_activation(where, activation)
         self._finish_init()
-
-    def _tf_param_used(self, attr: str) -> bool:
-        return attr != "projection_kernel" or self.num_proj is not None
 
     def _group_kernels(self) -> list[torch.Tensor]:
         return [getattr(self, f"group{g}_kernel") for g in range(self.number_of_groups)]
