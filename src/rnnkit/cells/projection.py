@@ -10,14 +10,14 @@ first), then ``rnn/output_projection_wrapper/kernel [H, P]`` (glorot-uniform) an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import nn
 
 from .._checks import check_positive_int, describe
-from ..activations import resolve_activation
+from ..activations import Activation, resolve_activation
 from .base import RNNCell, glorot_uniform_
 from .lazy import adopt, placeholder, unbuilt
 from .wrapper_base import CellWrapper
@@ -25,7 +25,7 @@ from .wrapper_base import CellWrapper
 __all__ = ["OutputProjectionWrapper", "InputProjectionWrapper"]
 
 
-def _activation(where: str, activation: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
+def _activation(where: str, activation: str | Activation | None) -> Activation | None:
     # TF's default here is no activation at all (a linear projection), not tanh.
     if activation is None:
         return None
@@ -50,7 +50,9 @@ class _ProjectionWrapper(CellWrapper):
     kernel: nn.Parameter
     bias: nn.Parameter
 
-    def _init_projection(self, size_name: str, size: Any, activation: Any) -> int:
+    def _init_projection(
+        self, size_name: str, size: Any, activation: str | Activation | None
+    ) -> int:
         """Check the projection's width (argument ``size_name``) and activation; the parameters wait for the
         input depth (placeholders until built, then materialized in place, see cells/lazy.py)."""
         where = type(self).__name__
@@ -104,7 +106,7 @@ class OutputProjectionWrapper(_ProjectionWrapper):
         self,
         cell: RNNCell,
         output_size: int,
-        activation: Any = None,
+        activation: str | Activation | None = None,
         reuse: Any = None,
         name: str | None = None,
     ) -> None:
@@ -177,7 +179,7 @@ class InputProjectionWrapper(_ProjectionWrapper):
         self,
         cell: RNNCell,
         num_proj: int,
-        activation: Any = None,
+        activation: str | Activation | None = None,
         input_size: int | None = None,
         reuse: Any = None,
         name: str | None = None,
