@@ -207,6 +207,10 @@ class DropoutWrapper(CellWrapper):
                 f"DropoutWrapper: built for input_size={self._input_size_arg}, got input depths {depths}"
             )
 
+    def check_inputs(self, inputs: Any) -> Any:
+        """The wrapped cell's checks (and lazy build: the fused path calls the cell's kernels directly)."""
+        return self.cell.check_inputs(inputs)
+
     def forward(self, inputs: Any, state: Any) -> tuple[Any, Any]:
         """One step of the wrapped cell with dropout (train mode only); see the class docstring."""
         if not self.training:
@@ -241,7 +245,9 @@ class DropoutWrapper(CellWrapper):
         if self.drops_nothing():
             return self.cell.fused_spec()
         if _check_keep_prob("state_keep_prob", self.state_keep_prob) < 1.0:
-            return "DropoutWrapper drops the state (state_keep_prob < 1): a mask inside the recurrence"
+            return (
+                "DropoutWrapper drops the state (state_keep_prob < 1): a mask inside the recurrence"
+            )
         if self.variational_recurrent:
             return "DropoutWrapper has variational_recurrent=True: one mask shared by every step"
         spec = self.cell.fused_spec()
