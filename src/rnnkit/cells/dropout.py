@@ -110,7 +110,8 @@ class DropoutWrapper(CellWrapper):
         dtype: accepted for TF compatibility (TF needed it with ``variational_recurrent``); masks take the
             values' dtype.
         seed: an int makes the masks reproducible: the wrapper draws from its own ``torch.Generator`` seeded
-            with it (one per device); None uses torch's global generator.
+            with it (one per device); None uses torch's global generator. A fusable stack with input / output
+            dropout only runs fused (``rk.fused.explain``) and draws the same masks as the step loop on CPU.
         dropout_state_filter_visitor: ``fn(substate) -> bool | depth-1 structure of bools`` choosing which state
             leaves are dropped (TF's rule); default: every leaf except the ``c`` of an ``LSTMStateTuple``.
 
