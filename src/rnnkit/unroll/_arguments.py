@@ -11,7 +11,30 @@ from .. import nest
 from .._checks import autocast_enabled, describe, to_torch_dtype
 from ..cells.base import RNNCell, check_cell, check_state
 
-__all__ = ["check_cell", "check_dtype_matches", "check_sequence_length", "initial_state_or_zeros"]
+__all__ = [
+    "check_cell",
+    "check_dtype_matches",
+    "check_input_leaf",
+    "check_sequence_length",
+    "initial_state_or_zeros",
+]
+
+
+def check_input_leaf(
+    where: str, name: str, x: Any, layout: str, rank: int, exact: bool = True
+) -> torch.Tensor:
+    """Check one tensor of an unroll's inputs (``name`` says which, e.g. ``inputs[3]``): a floating-point tensor
+    of rank ``rank``, or of rank ``rank`` or more when not ``exact`` (the extra axes are the cell's to check);
+    ``layout`` (``"[B, T, D]"``, ``"[B, D]"``) spells the expected shape in the messages."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{where}: expected {name} to hold {layout} tensors, got {describe(x)}")
+    if x.dim() < rank or (exact and x.dim() > rank):
+        raise ValueError(
+            f"{where}: expected {name} of rank {rank} {layout}, got shape {tuple(x.shape)}"
+        )
+    if not x.is_floating_point():
+        raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
+    return x
 
 
 def check_sequence_length(
