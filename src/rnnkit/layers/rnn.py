@@ -222,6 +222,17 @@ class RNN(_UnrollLayer):
         return f"time_major={self.time_major}, fused={self.fused}, stateful={self.stateful}, scope={self.scope!r}"
 
 
+def _direction_cell(direction: str) -> Any:
+    """The read-only property ``cell_<direction>`` of ``BidirectionalRNN``: the cell of its ``fw`` or ``bw``
+    ``RNN``, which owns it (one submodule, so ``state_dict`` keys it once, as ``fw.cell.*`` / ``bw.cell.*``)."""
+
+    def cell(self: BidirectionalRNN) -> RNNCell:
+        layer: RNN = getattr(self, direction)
+        return layer.cell
+
+    return property(cell, doc=f"The {direction} direction's cell (``self.{direction}.cell``).")
+
+
 class BidirectionalRNN(_UnrollLayer):
     """``bidirectional_dynamic_rnn`` as a layer: ``(out_fw, out_bw), (state_fw, state_bw) = layer(inputs)``.
 
@@ -250,13 +261,8 @@ class BidirectionalRNN(_UnrollLayer):
         self.fw = RNN(cell_fw, time_major, fused, swap_memory, False, trainable_initial_state, "fw")
         self.bw = RNN(cell_bw, time_major, fused, swap_memory, False, trainable_initial_state, "bw")
 
-    @property
-    def cell_fw(self) -> RNNCell:
-        return self.fw.cell
-
-    @property
-    def cell_bw(self) -> RNNCell:
-        return self.bw.cell
+    cell_fw = _direction_cell("fw")
+    cell_bw = _direction_cell("bw")
 
     def forward(
         self,
