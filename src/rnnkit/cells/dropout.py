@@ -245,7 +245,7 @@ class DropoutWrapper(CellWrapper):
             return f"{type(self.cell).__name__} has forward hooks, which a fused kernel would skip"
         if self.drops_nothing():
             return self.cell.fused_spec()
-        if _check_keep_prob("state_keep_prob", self.state_keep_prob) < 1.0:
+        if check_keep_prob("DropoutWrapper", "state_keep_prob", self.state_keep_prob) < 1.0:
             return (
                 "DropoutWrapper drops the state (state_keep_prob < 1): a mask inside the recurrence"
             )
@@ -254,8 +254,8 @@ class DropoutWrapper(CellWrapper):
         spec = self.cell.fused_spec()
         if isinstance(spec, str):
             return spec
-        keep_in = _check_keep_prob("input_keep_prob", self.input_keep_prob)
-        keep_out = _check_keep_prob("output_keep_prob", self.output_keep_prob)
+        keep_in = check_keep_prob("DropoutWrapper", "input_keep_prob", self.input_keep_prob)
+        keep_out = check_keep_prob("DropoutWrapper", "output_keep_prob", self.output_keep_prob)
         drop_in = SequenceDropout(keep_in, self._generator, self._check_input_size)
         drop_out = SequenceDropout(keep_out, self._generator)
         return with_dropout(
