@@ -42,6 +42,7 @@ __all__ = [
     "keep_state_dtype",
     "check_cell",
     "check_ranked_tensor",
+    "required_property",
     "has_hooks",
     "unroll_parts",
     "shared_weight_views",
@@ -97,8 +98,10 @@ def has_hooks(module: nn.Module) -> bool:
     return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
-def _required(name: str, doc: str) -> Any:
-    """A property each cell class must define (the contract's sizes): reading one that a class lacks raises."""
+def required_property(name: str, doc: str) -> Any:
+    """A read-only property each subclass must define (the cell contract's sizes, the seq2seq ``Decoder``'s
+    sizes and dtype): reading one that a class lacks raises ``NotImplementedError`` naming it. Typed ``Any``
+    here; a subclass's own property declares the precise type."""
 
     def missing(self: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define {name}")
@@ -143,8 +146,10 @@ class RNNCell(nn.Module):
                 )
             self.tf_name = name
 
-    state_size = _required("state_size", "The state's sizes: an int or ints nested like the state.")
-    output_size = _required(
+    state_size = required_property(
+        "state_size", "The state's sizes: an int or ints nested like the state."
+    )
+    output_size = required_property(
         "output_size", "The output's size: an int or ints nested like the output."
     )
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from .. import nest
 from .._checks import describe
-from ..cells.base import RNNCell
+from ..cells.base import RNNCell, required_property
 from .helpers import Helper
 from .layers import NamedVariables, module_tf_variables
 
@@ -23,17 +23,6 @@ class BasicDecoderOutput(NamedTuple):
     sample_id: Any
 
 
-def _required(doc: str) -> Any:
-    """A read-only property of the ``Decoder`` interface that every decoder defines (TF's abstract properties):
-    reading it on a decoder that does not raises ``NotImplementedError``. It is typed ``Any`` here; a decoder's
-    own property declares the precise type."""
-
-    def undefined(self: Decoder) -> Any:
-        raise NotImplementedError
-
-    return property(undefined, doc=doc)
-
-
 class Decoder(nn.Module):
     """TF's ``Decoder`` interface, driven by ``dynamic_decode``.
 
@@ -43,9 +32,15 @@ class Decoder(nn.Module):
     must neither OR the finished flags nor copy finished rows through.
     """
 
-    batch_size = _required("``B``: how many sequences are decoded side by side.")
-    output_size = _required("One step's output size without the batch, nested like the outputs.")
-    output_dtype = _required("One step's output dtype, nested like the outputs.")
+    batch_size = required_property(
+        "batch_size", "``B``: how many sequences are decoded side by side."
+    )
+    output_size = required_property(
+        "output_size", "One step's output size without the batch, nested like the outputs."
+    )
+    output_dtype = required_property(
+        "output_dtype", "One step's output dtype, nested like the outputs."
+    )
 
     @property
     def tracks_own_finished(self) -> bool:
