@@ -19,9 +19,7 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -30,6 +28,8 @@ from pathlib import Path
 import torch
 
 import rnnkit as rk
+
+from ._worker import JsonWorker
 
 __all__ = ["Sizes", "run_decode", "decode_table", "main"]
 
@@ -103,16 +103,9 @@ class _TFDecoder:
     else why not (``"not installed (...)"``)."""
 
     def __init__(self, python: str, sizes: Sizes, threads: int) -> None:
-        env = dict(
-            os.environ, TF_ADDONS_PY_OPS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore"
-        )
-        script = Path(__file__).with_name("tf_decode_worker.py")
-        self.log = tempfile.TemporaryFile(mode="w+")  # TF's chatter; shown if the worker dies
-        self.proc = subprocess.Popen(
-            [python, str(script), json.dumps({**asdict(sizes), "threads": threads})],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env,
-        )  # fmt: skip
-        first = self._answer()
+        args = (json.dumps({**asdict(sizes), "threads": threads}),)
+        self.worker = JsonWorker(python, "tf_decode_worker.py", {"TF_ADDONS_PY_OPS": "1"}, args)
+        first = self.worker.answer()
         self.status: str | None = None
         self.version = ""
         if "unavailable" in first:
@@ -120,30 +113,13 @@ class _TFDecoder:
         else:
             self.version = ", ".join(f"{k} {v}" for k, v in first["ready"].items())
 
-    def _answer(self) -> dict:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            self.log.seek(0)
-            tail = self.log.read()[-3000:]
-            raise RuntimeError(
-                f"bench: the TensorFlow decode worker exited; its stderr ends with:\n{tail}"
-            )
-        return json.loads(line)
-
     def decode(self, kind: str, clock: str) -> tuple[float, int]:
         """Seconds of one TF decode of ``kind`` ("greedy" | "beam") and the steps it decoded."""
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"decoder": kind, "clock": clock}) + "\n")
-        self.proc.stdin.flush()
-        answer = self._answer()
+        answer = self.worker.ask({"decoder": kind, "clock": clock})
         return float(answer["seconds"]), int(answer["steps"])
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        self.proc.wait(timeout=60)
-        self.log.close()
+        self.worker.close()
 
 
 def _check_steps(who: str, steps: int, want: int) -> None:

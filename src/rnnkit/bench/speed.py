@@ -16,9 +16,7 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -26,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from ._worker import JsonWorker
 from .models import COLUMNS, SHAPES, Shape, build
 
 __all__ = ["add_arguments", "main", "run", "run_args", "table"]
@@ -65,17 +64,7 @@ class _TFWorker:
     """A TF process answering timing requests (see tf_worker.py)."""
 
     def __init__(self, python: str) -> None:
-        env = dict(
-            os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore"
-        )
-        script = Path(__file__).with_name("tf_worker.py")
-        self.log = tempfile.TemporaryFile(
-            mode="w+"
-        )  # TF's deprecation chatter; shown if the worker dies
-        self.proc = subprocess.Popen(
-            [python, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
-            env=env,
-        )  # fmt: skip
+        self.worker = JsonWorker(python, "tf_worker.py", {"TF_USE_LEGACY_KERAS": "1"})
 
     def runner(self, shape: Shape, mode: str, threads: int, clock: str) -> Callable[[int], float]:
         def timed(iters: int) -> float:
@@ -86,24 +75,12 @@ class _TFWorker:
                 "iters": iters,
                 "clock": clock,
             }
-            assert self.proc.stdin is not None and self.proc.stdout is not None
-            self.proc.stdin.write(json.dumps(cmd) + "\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
-            if not line:
-                self.log.seek(0)
-                tail = self.log.read()[-3000:]
-                raise RuntimeError(
-                    f"bench: the TensorFlow worker exited; its stderr ends with:\n{tail}"
-                )
-            return float(json.loads(line)["seconds"])
+            return float(self.worker.ask(cmd)["seconds"])
 
         return timed
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+        self.worker.close()
 
 
 def _measure(

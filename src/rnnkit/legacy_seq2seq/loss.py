@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from .._checks import describe
+from ..seq2seq.loss import cross_entropy
 
 __all__ = ["sequence_loss_by_example", "sequence_loss"]
 
@@ -42,13 +43,7 @@ def _crossent(where: str, logit: Any, target: Any) -> torch.Tensor:
         raise ValueError(
             f"{where}: expected every targets entry to hold B={logit.shape[0]} integer ids, got {describe(target)}"
         )
-    vocab = logit.shape[1]
-    if int(target.min()) < 0 or int(target.max()) >= vocab:
-        raise ValueError(
-            f"{where}: expected targets in [0, {vocab}) (the logits' classes), got values in "
-            f"[{int(target.min())}, {int(target.max())}]"
-        )
-    return torch.nn.functional.cross_entropy(logit, target.long(), reduction="none")
+    return cross_entropy(where, logit, target)
 
 
 def sequence_loss_by_example(
