@@ -3,9 +3,14 @@ the smallest shape with one short round."""
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
 
+import pytest
+import torch
+
+import rnnkit as rk
 from rnnkit.bench import speed
+from rnnkit.bench.models import SHAPES, build
 from rnnkit.cli import main as cli_main
 
 
@@ -40,6 +45,18 @@ def test_rnnkit_bench_rejects_unknown_shapes(capsys):
     with pytest.raises(SystemExit):
         cli_main(["bench", "--shapes", "nope"])
     assert (
-        "expected some of mnist, sine, large, gru, peephole, layernorm, got 'nope'"
+        "expected some of mnist, sine, large, gru, peephole, layernorm, seed001, got 'nope'"
         in capsys.readouterr().err
     )
+
+
+def test_seed001_shape_drops_outputs_in_every_column_in_training_only():
+    shape = dataclasses.replace(SHAPES["seed001"], batch=3, time=4, depth=5, units=6)
+    assert rk.fused.explain(build(shape, "auto")[0].rnn).startswith("fused:")
+    for column in ("auto", "loop", "torch", "naive"):
+        model, x, *_ = build(shape, column)
+        torch.manual_seed(0)
+        train = model(x)
+        model.eval()
+        first, second = model(x), model(x)
+        assert torch.equal(first, second) and not torch.equal(train, first), column

@@ -89,7 +89,7 @@ CASES = [
       "rank-2 tensors; use static_rnn for a list of per-step tensors"),
     C("dynamic_rnn-numpy", "dynamic_rnn", "inputs", "not a tensor (numpy array)",
       lambda: rk.dynamic_rnn(lstm(), np.zeros((B, T, D), np.float32)), TypeError,
-      "dynamic_rnn: expected inputs to be tensors [B, T, D], got a numpy float32 array of shape (4, 5, 3)"),
+      "dynamic_rnn: expected inputs to hold [B, T, D] tensors, got a numpy float32 array of shape (4, 5, 3)"),
     C("dynamic_rnn-empty-structure", "dynamic_rnn", "inputs", "an empty structure",
       lambda: rk.dynamic_rnn(lstm(), ()), ValueError,
       "dynamic_rnn: expected at least one input tensor, got an empty structure"),

@@ -201,7 +201,7 @@ def test_identity_dropout_wrapper_takes_the_fused_path(how):
 
 
 def test_dropping_wrapper_keeps_the_step_loop_and_says_why():
-    wrapped = rk.DropoutWrapper(rk.BasicLSTMCell(6), output_keep_prob=0.7)
+    wrapped = rk.DropoutWrapper(rk.BasicLSTMCell(6), state_keep_prob=0.7)  # output dropout is fused
     assert rk.fused.explain(wrapped).startswith("step loop")
     per_layer = rk.MultiRNNCell(
         [rk.DropoutWrapper(rk.BasicLSTMCell(6), output_keep_prob=0.7).eval()]

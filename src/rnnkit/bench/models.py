@@ -8,6 +8,10 @@ head, the loss) so the figures are what a training loop sees. Columns:
 * ``torch`` — hand-written ``torch.nn.LSTM`` / ``torch.nn.GRU`` (GRU and peephole shapes: torch's nearest layer,
   which is *not* the same math — a reference point only);
 * ``naive`` — a per-step Python loop of the same math written the obvious way (``cat`` + matmul per step).
+
+A shape with ``keep < 1`` adds output dropout to every layer (TF's ``DropoutWrapper(cell, output_keep_prob=keep)``,
+the mnist ``seed001`` model): rnnkit wraps each cell; ``torch.nn.LSTM`` uses its ``dropout=`` between layers plus
+``F.dropout`` on the last layer's outputs; the naive loop drops each step's output with ``F.dropout``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class Shape:
     layers: int = 1
     head: str = "last"  # "last": classify the last output (10 classes); "per_step": sine regression
     describe: str = ""
+    keep: float = 1.0  # output keep probability of every layer (train mode); 1: no dropout
 
 
 SHAPES = {
@@ -53,6 +58,8 @@ SHAPES = {
               describe="MNIST-row shape with LSTMCell(128, use_peepholes=True)"),
         Shape("layernorm", "layernorm", 128, 28, 28, 128,
               describe="MNIST-row shape with LayerNormBasicLSTMCell(128)"),
+        Shape("seed001", "lstm", 64, 28, 28, 256, layers=2, keep=0.5,
+              describe="mnist seed001: 2 x LSTM(256) with output dropout keep 0.5 per layer, B=64, T=28, D=28"),
     ]
 }  # fmt: skip
 
@@ -67,9 +74,13 @@ def _rk_cell(shape: Shape, depth: int) -> rk.RNNCell:
             return rk.LayerNormBasicLSTMCell(shape.units, input_size=d)
         return rk.BasicLSTMCell(shape.units, input_size=d)
 
+    def layer(d: int) -> rk.RNNCell:
+        cell = one(d)
+        return rk.DropoutWrapper(cell, output_keep_prob=shape.keep) if shape.keep < 1 else cell
+
     if shape.layers == 1:
-        return one(depth)
-    return rk.MultiRNNCell([one(depth if i == 0 else shape.units) for i in range(shape.layers)])
+        return layer(depth)
+    return rk.MultiRNNCell([layer(depth if i == 0 else shape.units) for i in range(shape.layers)])
 
 
 class _Naive(nn.Module):
@@ -93,6 +104,7 @@ class _Naive(nn.Module):
             if shape.kind == "layernorm":  # gamma, beta of input, transform, forget, output, state
                 self.cand.append(nn.Parameter(torch.ones(5, 2, h) + torch.randn(5, 2, h) * 0.05))
         self.h = h
+        self.drop = 1.0 - shape.keep
 
     @staticmethod
     def _norm(x: torch.Tensor, gamma_beta: torch.Tensor) -> torch.Tensor:
@@ -131,7 +143,7 @@ class _Naive(nn.Module):
                     if self.kind == "peephole":
                         o = o + self.cand[layer][2] * c
                     h = torch.tanh(c) * torch.sigmoid(o)
-                outs.append(h)
+                outs.append(F.dropout(h, self.drop, self.training) if self.drop else h)
             steps = outs
         return torch.stack(steps, 1)
 
@@ -147,7 +159,13 @@ class Model(nn.Module):
             self.rnn: nn.Module = _rk_cell(shape, shape.depth)
         elif column == "torch":
             layer = nn.GRU if shape.kind == "gru" else nn.LSTM
-            self.rnn = layer(shape.depth, shape.units, num_layers=shape.layers, batch_first=True)
+            self.rnn = layer(
+                shape.depth,
+                shape.units,
+                num_layers=shape.layers,
+                batch_first=True,
+                dropout=1.0 - shape.keep if shape.layers > 1 else 0.0,
+            )
         elif column == "naive":
             self.rnn = _Naive(shape, shape.depth)
         else:
@@ -162,6 +180,8 @@ class Model(nn.Module):
             y, _ = rk.dynamic_rnn(self.rnn, x, fused=None if self.column == "auto" else False)  # type: ignore[arg-type]
         elif self.column == "torch":
             y, _ = self.rnn(x)
+            if self.shape.keep < 1:  # nn.LSTM drops between its layers, not after the last
+                y = F.dropout(y, 1.0 - self.shape.keep, self.training)
         else:
             y = self.rnn(x)
         return self.out(y if self.shape.head == "per_step" else y[:, -1])

@@ -351,6 +351,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--decode", action="store_true", help="also time step-by-step decoding (bench/decode.py)"
     )
+    parser.add_argument(
+        "--tf-decode-python",
+        type=_python,
+        default=None,
+        help="a python with TF 2.15 + tensorflow-addons for the decoding table's TF column",
+    )
 
 
 def run_args(args: argparse.Namespace) -> int:
@@ -369,8 +375,9 @@ def run_args(args: argparse.Namespace) -> int:
         from .decode import decode_table, run_decode
 
         decoded = run_decode(
-            args.threads, args.repeats, args.clock, log=lambda s: print(s, file=sys.stderr)
-        )
+            args.threads, args.repeats, args.clock, log=lambda s: print(s, file=sys.stderr),
+            tf_python=args.tf_decode_python,
+        )  # fmt: skip
         print(decode_table(decoded))
     if args.json:
         Path(args.json).write_text(

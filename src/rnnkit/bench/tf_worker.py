@@ -26,13 +26,19 @@ def _build(tf: Any, shape: dict[str, Any], threads: int) -> Any:
         x = tf.placeholder(tf.float32, [b, t, 1 if per_step else d])
         y = tf.placeholder(tf.float32 if per_step else tf.int32, [b, t, 1] if per_step else [b])
         inputs = tf.layers.dense(x, d) if per_step else x
+        # output dropout (shape "keep" < 1): fed in training, 1.0 (the default) for inference, as TF1 programs did
+        keep = tf.placeholder_with_default(1.0, [])
 
         def one() -> Any:
             if shape["kind"] == "gru":
-                return tf.nn.rnn_cell.GRUCell(h)
-            if shape["kind"] == "peephole":
-                return tf.nn.rnn_cell.LSTMCell(h, use_peepholes=True)
-            return tf.nn.rnn_cell.BasicLSTMCell(h)
+                cell = tf.nn.rnn_cell.GRUCell(h)
+            elif shape["kind"] == "peephole":
+                cell = tf.nn.rnn_cell.LSTMCell(h, use_peepholes=True)
+            else:
+                cell = tf.nn.rnn_cell.BasicLSTMCell(h)
+            if shape.get("keep", 1.0) < 1.0:
+                cell = tf.nn.rnn_cell.DropoutWrapper(cell, output_keep_prob=keep)
+            return cell
 
         cell = (
             one()
@@ -62,7 +68,8 @@ def _build(tf: Any, shape: dict[str, Any], threads: int) -> Any:
         if per_step
         else rng.integers(0, 10, [b]).astype(np.int32)
     )
-    return sess, {x: xv, y: yv}, train, pred
+    feeds = {"train": {x: xv, y: yv, keep: shape.get("keep", 1.0)}, "infer": {x: xv, y: yv}}
+    return sess, feeds, train, pred
 
 
 def main() -> None:
@@ -78,8 +85,9 @@ def main() -> None:
         key = (json.dumps(cmd["shape"], sort_keys=True), cmd["threads"])
         if key not in sessions:
             sessions[key] = _build(tf, cmd["shape"], cmd["threads"])
-        sess, feed, train, pred = sessions[key]
+        sess, feeds, train, pred = sessions[key]
         fetch = train if cmd["mode"] == "train" else pred
+        feed = feeds[cmd["mode"]]
         clock = time.process_time if cmd.get("clock") == "cpu" else time.perf_counter
         start = clock()
         for _ in range(cmd["iters"]):

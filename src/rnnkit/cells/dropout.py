@@ -9,8 +9,8 @@ import torch
 
 from .. import nest
 from .._checks import describe, to_torch_dtype
-from .base import RNNCell
-from .fused_spec import FusedSpec
+from .base import RNNCell, has_hooks
+from .fused_spec import FusedSpec, SequenceDropout, with_dropout
 from .state import LSTMStateTuple
 from .wrapper_base import CellWrapper
 
@@ -110,7 +110,8 @@ class DropoutWrapper(CellWrapper):
         dtype: accepted for TF compatibility (TF needed it with ``variational_recurrent``); masks take the
             values' dtype.
         seed: an int makes the masks reproducible: the wrapper draws from its own ``torch.Generator`` seeded
-            with it (one per device); None uses torch's global generator.
+            with it (one per device); None uses torch's global generator. A fusable stack with input / output
+            dropout only runs fused (``rk.fused.explain``) and draws the same masks as the step loop on CPU.
         dropout_state_filter_visitor: ``fn(substate) -> bool | depth-1 structure of bools`` choosing which state
             leaves are dropped (TF's rule); default: every leaf except the ``c`` of an ``LSTMStateTuple``.
 
@@ -207,6 +208,10 @@ class DropoutWrapper(CellWrapper):
                 f"DropoutWrapper: built for input_size={self._input_size_arg}, got input depths {depths}"
             )
 
+    def check_inputs(self, inputs: Any) -> Any:
+        """The wrapped cell's checks (and lazy build: the fused path calls the cell's kernels directly)."""
+        return self.cell.check_inputs(inputs)
+
     def forward(self, inputs: Any, state: Any) -> tuple[Any, Any]:
         """One step of the wrapped cell with dropout (train mode only); see the class docstring."""
         if not self.training:
@@ -233,10 +238,29 @@ class DropoutWrapper(CellWrapper):
         return all(_check_keep_prob("keep_prob", k) == 1.0 for k in keeps)
 
     def fused_spec(self) -> FusedSpec | str:
-        """The wrapped cell's spec while the wrapper drops nothing (no cliff in ``eval()``); else why not."""
+        """The wrapped cell's spec, plus input / output dropout on whole sequences (``SequenceDropout``: fresh
+        masks per element and step, as this wrapper draws them); state or variational dropout: the reason why not
+        (the state's mask acts inside the recurrence, a variational mask is shared by every step)."""
+        if has_hooks(self.cell):
+            return f"{type(self.cell).__name__} has forward hooks, which a fused kernel would skip"
         if self.drops_nothing():
             return self.cell.fused_spec()
-        return "DropoutWrapper drops (train mode, a keep probability < 1); the step loop draws its masks"
+        if _check_keep_prob("state_keep_prob", self.state_keep_prob) < 1.0:
+            return (
+                "DropoutWrapper drops the state (state_keep_prob < 1): a mask inside the recurrence"
+            )
+        if self.variational_recurrent:
+            return "DropoutWrapper has variational_recurrent=True: one mask shared by every step"
+        spec = self.cell.fused_spec()
+        if isinstance(spec, str):
+            return spec
+        keep_in = _check_keep_prob("input_keep_prob", self.input_keep_prob)
+        keep_out = _check_keep_prob("output_keep_prob", self.output_keep_prob)
+        drop_in = SequenceDropout(keep_in, self._generator, self._check_input_size)
+        drop_out = SequenceDropout(keep_out, self._generator)
+        return with_dropout(
+            spec, drop_in if keep_in < 1.0 else None, drop_out if keep_out < 1.0 else None
+        )
 
     def extra_repr(self) -> str:
         return (

@@ -8,6 +8,7 @@ that gradients reach them) plus the two conversions between the cell's state and
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,14 +21,31 @@ __all__ = [
     "FusedLayer",
     "FusedSpec",
     "KernelState",
+    "SequenceDropout",
     "lstm_spec",
     "lstm_torch_weights",
     "rnn_spec",
     "stack_specs",
+    "with_dropout",
 ]
 
 #: One layer's state in the kernels' form: ``(h [B, out], c [B, H] or None)`` (``c`` for LSTM layers only).
 KernelState = tuple[torch.Tensor, "torch.Tensor | None"]
+
+
+@dataclass(frozen=True, eq=False)
+class SequenceDropout:
+    """Elementwise inverted dropout on a whole ``[T, B, size]`` sequence between kernel calls::
+
+        v' = v / keep * floor(keep + u),  u ~ U[0, 1) drawn from ``generator(device)`` (None: torch's global one)
+
+    A fresh mask for every element of every step: the same law as a ``DropoutWrapper`` step drawing a ``[B, size]``
+    mask per step. ``check(x)`` (optional) checks the sequence's step depth before it is dropped.
+    """
+
+    keep: float
+    generator: Callable[[torch.device], torch.Generator | None]
+    check: Callable[[torch.Tensor], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,9 @@ class FusedLayer:
     hidden: int
     proj: int
     weights: Callable[[], list[torch.Tensor]]
+    #: elementwise dropout on the layer's input / output sequence, applied in order (``DropoutWrapper``)
+    input_dropout: tuple[SequenceDropout, ...] = ()
+    output_dropout: tuple[SequenceDropout, ...] = ()
 
     @property
     def out(self) -> int:
@@ -178,6 +199,21 @@ def lstm_torch_weights(
         ref = weakref.ref(kernel, lambda _: _WEIGHTS.pop(ident, None))
         _WEIGHTS[ident] = (ref, key, (bias, projection), weights)
     return weights
+
+
+def with_dropout(
+    spec: FusedSpec, input_dropout: SequenceDropout | None, output_dropout: SequenceDropout | None
+) -> FusedSpec:
+    """``spec`` with dropout on its first layer's input and after its last layer's output (outermost last)."""
+    layers = list(spec.layers)
+    if input_dropout is not None:
+        # the outer wrapper drops the input before the inner one sees it
+        drops = (input_dropout, *layers[0].input_dropout)
+        layers[0] = dataclasses.replace(layers[0], input_dropout=drops)
+    if output_dropout is not None:
+        drops = (*layers[-1].output_dropout, output_dropout)
+        layers[-1] = dataclasses.replace(layers[-1], output_dropout=drops)
+    return FusedSpec(tuple(layers), spec.to_kernel, spec.from_kernel)
 
 
 def rnn_spec(mode: str, hidden: int, weights: Callable[[], list[torch.Tensor]]) -> FusedSpec:

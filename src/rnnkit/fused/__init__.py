@@ -20,6 +20,11 @@ The TF-layout parameters are re-laid out on every call, inside autograd, so grad
 state at its last step); packed sequences reject length 0, so such rows run one step and are then replaced by
 zeros / the initial state (``torch.where``, so no gradient flows through that step).
 
+``DropoutWrapper`` in train mode with input / output dropout only keeps the kernels: one call per layer, with
+elementwise dropout of the whole sequences between the calls (``fused/dropout.py``; seeded wrappers get the step
+loop's masks on CPU). State dropout (the mask acts inside the recurrence) and ``variational_recurrent=True`` (one
+mask for every step) keep the step loop.
+
 Which path ran and why: ``explain(cell)``, and a ``logging.DEBUG`` record on the ``rnnkit.fused`` logger for
 every unroll.
 """

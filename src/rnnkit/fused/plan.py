@@ -29,15 +29,22 @@ class FusedPlan:
     cell: RNNCell
     spec: FusedSpec
 
+    @property
+    def has_dropout(self) -> bool:
+        """Whether dropout runs between the kernel calls (``DropoutWrapper`` in train mode)."""
+        return any(layer.input_dropout or layer.output_dropout for layer in self.spec.layers)
+
     def describe(self) -> str:
         parts = []
         for group in groups(self.spec.layers):
+            parts += [f"input dropout (keep {d.keep:g})" for d in group[0].input_dropout]
             mode, hidden, proj = group[0].key
             kernel = _KERNELS[mode]
             extra = f", proj_size={proj}" if proj else ""
             parts.append(
                 f"torch._VF.{kernel}(num_layers={len(group)}, hidden_size={hidden}{extra})"
             )
+            parts += [f"output dropout (keep {d.keep:g})" for d in group[-1].output_dropout]
         return " + ".join(parts)
 
 
@@ -103,10 +110,12 @@ def explain(
 
 
 def groups(layers: tuple[FusedLayer, ...]) -> list[list[FusedLayer]]:
-    """Consecutive layers of one (mode, H, P): one kernel call each (torch's num_layers)."""
+    """Consecutive layers of one (mode, H, P) with no dropout between them: one kernel call each (torch's
+    num_layers; its own inter-layer dropout is not TF's formula and ignores a wrapper's seed)."""
     result: list[list[FusedLayer]] = []
     for layer in layers:
-        if result and result[-1][0].key == layer.key:
+        joined = not layer.input_dropout and result and not result[-1][-1].output_dropout
+        if joined and result[-1][0].key == layer.key:
             result[-1].append(layer)
         else:
             result.append([layer])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -14,6 +14,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from .._sequence import reverse_sequence_unchecked, where_rows
 from ..cells.fused_spec import FusedLayer, KernelState
+from . import dropout
 from .plan import FusedPlan, groups
 
 __all__ = ["one_call_bidirectional", "run_fused", "run_fused_bidirectional"]
@@ -54,9 +55,10 @@ def _quiet_kernel_notes(active: bool) -> Iterator[None]:
         yield
 
 
-# A kernel call over (x, batch_sizes, per-layer (h, c), batch_first) -> (outputs, per-layer final (h, c)).
+# A kernel call over (x, batch_sizes, per-layer (h, c), batch_first, dropout masks laid out like x)
+# -> (outputs, per-layer final (h, c)).
 KernelCall = Callable[
-    [torch.Tensor, "torch.Tensor | None", list[KernelState], bool],
+    [torch.Tensor, "torch.Tensor | None", list[KernelState], bool, list[torch.Tensor]],
     tuple[torch.Tensor, list[KernelState]],
 ]
 
@@ -72,13 +74,16 @@ def _call_group(
     batch_sizes: torch.Tensor | None,
     hcs: list[KernelState],
     batch_first: bool,
+    masks: Sequence[torch.Tensor] = (),
     bidirectional: bool = False,
 ) -> tuple[torch.Tensor, list[KernelState]]:
-    """One kernel call over ``group`` (layers; for bidirectional, ``[fw, bw]`` of one layer).
+    """One kernel call over ``group`` (layers; for bidirectional, ``[fw, bw]`` of one layer; ``masks``: none,
+    dropout runs between calls, in ``_run_stack``).
 
     ``x`` is ``[B, T, D]`` / ``[T, B, D]``, or packed data ``[N, D]`` with ``batch_sizes``; ``hcs`` the per-layer
     initial ``(h, c)`` (already in packed order). Returns the outputs and the per-layer final ``(h, c)``.
     """
+    assert not masks
     weights = [w for layer in group for w in layer.weights()]
     num_layers = 1 if bidirectional else len(group)
     h0 = _stack([h for h, _ in hcs])
@@ -111,13 +116,20 @@ def _run_stack(
     batch_sizes: torch.Tensor | None,
     hcs: list[KernelState],
     batch_first: bool,
+    masks: Sequence[torch.Tensor] = (),
 ) -> tuple[torch.Tensor, list[KernelState]]:
+    """The stack's kernel calls, with its dropout (``masks``, order of ``dropout.dropouts``) between them."""
     final: list[KernelState] = []
     start = 0
+    pending = iter(masks)
     for group in groups(fused_plan.spec.layers):
+        for drop in group[0].input_dropout:
+            x = dropout.apply(x, drop.keep, next(pending))
         x, group_final = _call_group(
             group, x, batch_sizes, hcs[start : start + len(group)], batch_first
         )
+        for drop in group[-1].output_dropout:
+            x = dropout.apply(x, drop.keep, next(pending))
         final.extend(group_final)
         start += len(group)
     return x, final
@@ -135,8 +147,10 @@ def _run_lengths(
     hcs: list[KernelState],
     sequence_length: torch.Tensor | None,
     time_major: bool,
+    masks: Sequence[torch.Tensor] = (),
 ) -> tuple[torch.Tensor, list[KernelState]]:
-    """Apply ``call(x, batch_sizes, hcs, batch_first) -> (out, final hcs)`` with TF's sequence_length rule.
+    """Apply ``call(x, batch_sizes, hcs, batch_first, masks) -> (out, final hcs)`` with TF's sequence_length
+    rule (``masks``: laid out like ``inputs``, packed with them).
 
     Without lengths (or all full) the padded tensor goes straight in. Otherwise through a packed sequence, which
     holds only the steps within each row's length (padding never reaches the kernel); packed sequences need
@@ -146,7 +160,7 @@ def _run_lengths(
     batch_axis = 1 if time_major else 0
     time = inputs.shape[1 - batch_axis]
     if sequence_length is None or bool((sequence_length == time).all()):
-        return call(inputs, None, hcs, not time_major)
+        return call(inputs, None, hcs, not time_major, list(masks))
     lengths_cpu = sequence_length.cpu()
     any_empty = bool((lengths_cpu == 0).any())
     if any_empty:
@@ -154,13 +168,19 @@ def _run_lengths(
         empty = sequence_length == 0
         zero = torch.zeros((), dtype=inputs.dtype, device=inputs.device)
         inputs = where_rows(empty, zero, inputs, batch_axis)
-    packed = pack_padded_sequence(
-        inputs, lengths_cpu.clamp(min=1), batch_first=not time_major, enforce_sorted=False
+    pack = functools.partial(
+        pack_padded_sequence,
+        lengths=lengths_cpu.clamp(min=1),
+        batch_first=not time_major,
+        enforce_sorted=False,
     )
+    packed = pack(inputs)
     # enforce_sorted=False: the packed sequence always carries its permutations.
     sorted_indices, unsorted_indices = packed.sorted_indices, packed.unsorted_indices
     assert sorted_indices is not None and unsorted_indices is not None
-    data, final = call(packed.data, packed.batch_sizes, _permute_hcs(hcs, sorted_indices), False)
+    packed_masks = [pack(m).data for m in masks]  # the same lengths: the same packed order
+    hcs_sorted = _permute_hcs(hcs, sorted_indices)
+    data, final = call(packed.data, packed.batch_sizes, hcs_sorted, False, packed_masks)
     out, _ = pad_packed_sequence(
         PackedSequence(data, packed.batch_sizes, sorted_indices, unsorted_indices),
         batch_first=not time_major,
@@ -187,25 +207,35 @@ def run_fused(
     state: Any,
     sequence_length: torch.Tensor | None,
     time_major: bool,
+    masks: Sequence[torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, Any]:
     """Run a fusable stack over checked ``inputs`` ``[B, T, D]`` (``[T, B, D]`` when ``time_major``).
 
     ``state`` is the checked initial state (nested like ``cell.state_size``; None: zeros), ``sequence_length`` an
     int64 ``[B]`` tensor in ``[0, T]`` or None. Returns ``(outputs [B, T, out] or [T, B, out], final_state)`` with
-    the same values as the step loop (to float rounding).
+    the same values as the step loop (to float rounding). A stack with dropout draws its masks here
+    (``fused/dropout.py``) unless given ``masks`` (``dropout.draw_masks``' result, cut to these steps).
     """
     fused_plan.cell.check_inputs(inputs.select(0 if time_major else 1, 0))  # checks and lazy build
     hcs = _kernel_states(fused_plan, state, inputs, time_major)
+    if masks is None:
+        masks = []
+        if fused_plan.has_dropout:
+            layers = fused_plan.spec.layers
+            masks = dropout.draw_masks(layers, inputs, sequence_length, time_major)
 
     call: KernelCall = functools.partial(_run_stack, fused_plan)
 
-    out, final = _run_lengths(call, inputs, hcs, sequence_length, time_major)
+    out, final = _run_lengths(call, inputs, hcs, sequence_length, time_major, masks)
     return out, fused_plan.spec.from_kernel(final)
 
 
 def one_call_bidirectional(plan_fw: FusedPlan, plan_bw: FusedPlan) -> bool:
-    """Whether one bidirectional kernel call can run both stacks: one layer each, same kind and sizes."""
+    """Whether one bidirectional kernel call can run both stacks: one layer each, same kind and sizes, no
+    dropout (each direction draws its own masks)."""
     fw, bw = plan_fw.spec.layers, plan_bw.spec.layers
+    if plan_fw.has_dropout or plan_bw.has_dropout:
+        return False
     return len(fw) == 1 and len(bw) == 1 and fw[0].key == bw[0].key
 
 

@@ -46,7 +46,34 @@ def _batch_size(inputs: Any, time_major: bool) -> int:
     return int(first.shape[1 if time_major else 0])
 
 
-class RNN(nn.Module):
+class _UnrollLayer(nn.Module):
+    """What ``RNN`` and ``BidirectionalRNN`` share: the unroll settings (``time_major``, ``fused``,
+    ``swap_memory``), checked under the layer's name, and the TF scope."""
+
+    def __init__(
+        self,
+        where: str,
+        time_major: bool,
+        fused: bool | None,
+        swap_memory: bool,
+        trainable_initial_state: bool,
+        scope: str,
+    ) -> None:
+        super().__init__()
+        self.time_major = _check_flag(where, "time_major", time_major)
+        if fused is not None:  # None: auto (torch's fused kernels where exact)
+            _check_flag(where, "fused", fused)
+        self.fused = fused
+        self.swap_memory = _check_flag(where, "swap_memory", swap_memory)
+        _check_flag(where, "trainable_initial_state", trainable_initial_state)
+        self.scope = _check_scope(where, scope)
+
+    def _unroll_settings(self) -> dict[str, Any]:
+        """The layer's settings as the unroll's keyword arguments."""
+        return {"swap_memory": self.swap_memory, "time_major": self.time_major, "fused": self.fused}
+
+
+class RNN(_UnrollLayer):
     """``dynamic_rnn`` as a layer: ``outputs, final_state = RNN(cell)(inputs)``.
 
     Args:
@@ -74,17 +101,9 @@ class RNN(nn.Module):
         trainable_initial_state: bool = False,
         scope: str = "rnn",
     ) -> None:
-        super().__init__()
-        where = "RNN"
-        self.cell = check_cell(where, cell)
-        self.time_major = _check_flag(where, "time_major", time_major)
-        if fused is not None:
-            _check_flag(where, "fused", fused)
-        self.fused = fused
-        self.swap_memory = _check_flag(where, "swap_memory", swap_memory)
-        self.stateful = _check_flag(where, "stateful", stateful)
-        _check_flag(where, "trainable_initial_state", trainable_initial_state)
-        self.scope = _check_scope(where, scope)
+        super().__init__("RNN", time_major, fused, swap_memory, trainable_initial_state, scope)
+        self.cell = check_cell("RNN", cell)
+        self.stateful = _check_flag("RNN", "stateful", stateful)
         self.initial_state = TrainableInitialState(cell) if trainable_initial_state else None
         self._kept: Any = (
             None  # the stateful layer's carried state (detached), None until the first call
@@ -121,9 +140,7 @@ class RNN(nn.Module):
             inputs,
             sequence_length=sequence_length,
             initial_state=initial_state,
-            swap_memory=self.swap_memory,
-            time_major=self.time_major,
-            fused=self.fused,
+            **self._unroll_settings(),
             **unroll_kwargs,
         )
         if self.stateful:
@@ -205,7 +222,18 @@ class RNN(nn.Module):
         return f"time_major={self.time_major}, fused={self.fused}, stateful={self.stateful}, scope={self.scope!r}"
 
 
-class BidirectionalRNN(nn.Module):
+def _direction_cell(direction: str) -> Any:
+    """The read-only property ``cell_<direction>`` of ``BidirectionalRNN``: the cell of its ``fw`` or ``bw``
+    ``RNN``, which owns it (one submodule, so ``state_dict`` keys it once, as ``fw.cell.*`` / ``bw.cell.*``)."""
+
+    def cell(self: BidirectionalRNN) -> RNNCell:
+        layer: RNN = getattr(self, direction)
+        return layer.cell
+
+    return property(cell, doc=f"The {direction} direction's cell (``self.{direction}.cell``).")
+
+
+class BidirectionalRNN(_UnrollLayer):
     """``bidirectional_dynamic_rnn`` as a layer: ``(out_fw, out_bw), (state_fw, state_bw) = layer(inputs)``.
 
     Args:
@@ -227,24 +255,14 @@ class BidirectionalRNN(nn.Module):
         trainable_initial_state: bool = False,
         scope: str = "bidirectional_rnn",
     ) -> None:
-        super().__init__()
-        where = "BidirectionalRNN"
-        for name, flag in (("time_major", time_major), ("swap_memory", swap_memory)):
-            _check_flag(where, name, flag)
-        _check_flag(where, "trainable_initial_state", trainable_initial_state)
-        if fused is not None:
-            _check_flag(where, "fused", fused)
+        super().__init__(
+            "BidirectionalRNN", time_major, fused, swap_memory, trainable_initial_state, scope
+        )
         self.fw = RNN(cell_fw, time_major, fused, swap_memory, False, trainable_initial_state, "fw")
         self.bw = RNN(cell_bw, time_major, fused, swap_memory, False, trainable_initial_state, "bw")
-        self.scope = _check_scope(where, scope)
 
-    @property
-    def cell_fw(self) -> RNNCell:
-        return self.fw.cell
-
-    @property
-    def cell_bw(self) -> RNNCell:
-        return self.bw.cell
+    cell_fw = _direction_cell("fw")
+    cell_bw = _direction_cell("bw")
 
     def forward(
         self,
@@ -266,9 +284,7 @@ class BidirectionalRNN(nn.Module):
             sequence_length=sequence_length,
             initial_state_fw=initial_state_fw,
             initial_state_bw=initial_state_bw,
-            swap_memory=self.fw.swap_memory,
-            time_major=self.fw.time_major,
-            fused=self.fw.fused,
+            **self._unroll_settings(),
             **unroll_kwargs,
         )
 

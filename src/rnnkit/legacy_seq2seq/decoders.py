@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import torch
 from torch import nn
@@ -144,7 +144,6 @@ class AttentionDecoder(nn.Module):
         self.num_heads = num_heads
         self.initial_state_attention = bool(initial_state_attention)
         self.tf_name = name
-        self.config = (output_size, num_heads, self.initial_state_attention)
         self.attn_w = nn.ParameterList()
         self.attn_v = nn.ParameterList()
         self.input_linear: Linear | None = None
@@ -242,24 +241,33 @@ class AttentionDecoder(nn.Module):
         yield from self.output_linear.named_tf_variables(f"{scope}AttnOutputProjection/")
 
 
-# TF1 kept these functions' variables in the graph, reused by scope; here the modules are kept per (cell, scope).
-_MODELS: weakref.WeakKeyDictionary[nn.Module, dict[str, nn.Module]] = weakref.WeakKeyDictionary()
+# TF1 kept these functions' variables in the graph, reused by scope; here the modules are kept per (cell, scope),
+# each with the settings it was built from.
+_MODELS: weakref.WeakKeyDictionary[nn.Module, dict[str, tuple[nn.Module, tuple[Any, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+_Model = TypeVar("_Model", bound=nn.Module)
 
 
 def reuse_model(
-    where: str, cell: nn.Module, scope: str, config: Any, make: Callable[[], nn.Module]
-) -> Any:
-    """The module built by an earlier call with this ``cell`` and ``scope`` (TF's variable reuse), else a new one."""
+    where: str, make: Callable[..., _Model], cell: RNNCell, scope: str | None, **settings: Any
+) -> _Model:
+    """The module of a functional call: the one an earlier call built with this ``cell`` under ``scope`` (TF's
+    variable reuse; it must have had the same ``settings``), else ``make(cell, **settings, name=scope or where)``."""
+    name = scope or where
+    # output_projection's (W, b) tensors do not compare with `!=`, and the module depends only on whether it is given.
+    config = tuple(v is None if k == "output_projection" else v for k, v in settings.items())
     models = _MODELS.setdefault(cell, {})
-    model = models.get(scope)
-    if model is None:
-        model = models[scope] = make()
-    elif getattr(model, "config", None) != config:
+    if name not in models:
+        models[name] = (make(cell, **settings, name=name), config)
+    model, first = models[name]
+    if first != config:
         raise ValueError(
-            f"{where}: expected the settings of the first call under scope {scope!r} with this cell "
-            f"{getattr(model, 'config', None)}, got {config}"
+            f"{where}: expected the settings of the first call under scope {name!r} with this cell "
+            f"{first}, got {config}"
         )
-    return model
+    return cast(_Model, model)
 
 
 def model_for(cell: nn.Module, scope: str) -> nn.Module:
@@ -271,7 +279,7 @@ def model_for(cell: nn.Module, scope: str) -> nn.Module:
         raise ValueError(
             f"model_for: expected a legacy_seq2seq call with this cell under scope {scope!r}, got none"
         )
-    return models[scope]
+    return models[scope][0]
 
 
 def attention_decoder(
@@ -289,12 +297,13 @@ def attention_decoder(
     """TF 1.15's ``attention_decoder`` (module docstring). Its variables live in an ``AttentionDecoder`` kept for
     (cell, scope): ``model_for(cell, "attention_decoder")``. Returns ``(outputs list of [B, output_size],
     state)``."""
-    name = scope or "attention_decoder"
     model = reuse_model(
         "attention_decoder",
+        AttentionDecoder,
         cell,
-        name,
-        (output_size, num_heads, bool(initial_state_attention)),
-        lambda: AttentionDecoder(cell, output_size, num_heads, initial_state_attention, name),
+        scope,
+        output_size=output_size,
+        num_heads=num_heads,
+        initial_state_attention=bool(initial_state_attention),
     )
     return model(decoder_inputs, initial_state, attention_states, loop_function)

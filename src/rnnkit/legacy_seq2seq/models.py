@@ -118,12 +118,6 @@ class _Seq2SeqBase(nn.Module):
         self.encoder_embedding = nn.Parameter(enc)
         dec = torch.empty(num_decoder_symbols, embedding_size, dtype=dtype)
         self.decoder_embedding = nn.Parameter(glorot_uniform_(dec))
-        self.config: tuple[Any, ...] = (
-            num_encoder_symbols,
-            num_decoder_symbols,
-            embedding_size,
-            output_projection is None,
-        )
 
     def _encode(self, encoder_inputs: Any) -> tuple[list[torch.Tensor], Any]:
         ids = _ids(self.where, "encoder_inputs", encoder_inputs, self.num_encoder_symbols)
@@ -219,7 +213,6 @@ class EmbeddingAttentionSeq2Seq(_Seq2SeqBase):
         self.attention = AttentionDecoder(
             self.decoder_cell, output_size, num_heads, initial_state_attention
         )
-        self.config = (*self.config, num_heads, bool(initial_state_attention))
 
     def _decode(
         self, encoder_outputs: list[torch.Tensor], state: Any, emb: list[torch.Tensor], loop: Any
@@ -245,15 +238,15 @@ def embedding_rnn_seq2seq(
 ) -> tuple[list[torch.Tensor], Any]:
     """TF 1.15's ``embedding_rnn_seq2seq`` (module docstring); the variables live in an
     ``EmbeddingRNNSeq2Seq`` kept for (cell, scope): ``model_for(cell, "embedding_rnn_seq2seq")``."""
-    name = scope or "embedding_rnn_seq2seq"
     model = reuse_model(
         "embedding_rnn_seq2seq",
+        EmbeddingRNNSeq2Seq,
         cell,
-        name,
-        (num_encoder_symbols, num_decoder_symbols, embedding_size, output_projection is None),
-        lambda: EmbeddingRNNSeq2Seq(
-            cell, num_encoder_symbols, num_decoder_symbols, embedding_size, output_projection, name
-        ),
+        scope,
+        num_encoder_symbols=num_encoder_symbols,
+        num_decoder_symbols=num_decoder_symbols,
+        embedding_size=embedding_size,
+        output_projection=output_projection,
     )
     return model(encoder_inputs, decoder_inputs, feed_previous)
 
@@ -274,28 +267,16 @@ def embedding_attention_seq2seq(
 ) -> tuple[list[torch.Tensor], Any]:
     """TF 1.15's ``embedding_attention_seq2seq`` (module docstring); the variables live in an
     ``EmbeddingAttentionSeq2Seq`` kept for (cell, scope): ``model_for(cell, "embedding_attention_seq2seq")``."""
-    name = scope or "embedding_attention_seq2seq"
     model = reuse_model(
         "embedding_attention_seq2seq",
+        EmbeddingAttentionSeq2Seq,
         cell,
-        name,
-        (
-            num_encoder_symbols,
-            num_decoder_symbols,
-            embedding_size,
-            output_projection is None,
-            num_heads,
-            bool(initial_state_attention),
-        ),
-        lambda: EmbeddingAttentionSeq2Seq(
-            cell,
-            num_encoder_symbols,
-            num_decoder_symbols,
-            embedding_size,
-            num_heads,
-            output_projection,
-            initial_state_attention,
-            name,
-        ),
+        scope,
+        num_encoder_symbols=num_encoder_symbols,
+        num_decoder_symbols=num_decoder_symbols,
+        embedding_size=embedding_size,
+        num_heads=num_heads,
+        output_projection=output_projection,
+        initial_state_attention=bool(initial_state_attention),
     )
     return model(encoder_inputs, decoder_inputs, feed_previous)

@@ -23,6 +23,17 @@ class BasicDecoderOutput(NamedTuple):
     sample_id: Any
 
 
+def _required(doc: str) -> Any:
+    """A read-only property of the ``Decoder`` interface that every decoder defines (TF's abstract properties):
+    reading it on a decoder that does not raises ``NotImplementedError``. It is typed ``Any`` here; a decoder's
+    own property declares the precise type."""
+
+    def undefined(self: Decoder) -> Any:
+        raise NotImplementedError
+
+    return property(undefined, doc=doc)
+
+
 class Decoder(nn.Module):
     """TF's ``Decoder`` interface, driven by ``dynamic_decode``.
 
@@ -32,17 +43,9 @@ class Decoder(nn.Module):
     must neither OR the finished flags nor copy finished rows through.
     """
 
-    @property
-    def batch_size(self) -> int:
-        raise NotImplementedError
-
-    @property
-    def output_size(self) -> Any:
-        raise NotImplementedError
-
-    @property
-    def output_dtype(self) -> Any:
-        raise NotImplementedError
+    batch_size = _required("``B``: how many sequences are decoded side by side.")
+    output_size = _required("One step's output size without the batch, nested like the outputs.")
+    output_dtype = _required("One step's output dtype, nested like the outputs.")
 
     @property
     def tracks_own_finished(self) -> bool:

@@ -92,17 +92,22 @@ def check_tokens(
 class Helper:
     """Base of the helpers (TF's ``Helper`` interface)."""
 
+    # What ``sample`` returns per row: a scalar int32 id unless a helper is told otherwise (CustomHelper and
+    # InferenceHelper take both from their caller and set these two).
+    _sample_ids_shape: tuple[int, ...] = ()
+    _sample_ids_dtype: torch.dtype = torch.int32
+
     @property
     def batch_size(self) -> int:
         raise NotImplementedError
 
     @property
     def sample_ids_shape(self) -> tuple[int, ...]:
-        return ()
+        return self._sample_ids_shape
 
     @property
     def sample_ids_dtype(self) -> torch.dtype:
-        return torch.int32
+        return self._sample_ids_dtype
 
     def initialize(self) -> tuple[torch.Tensor, Any]:
         raise NotImplementedError
@@ -151,14 +156,6 @@ class CustomHelper(Helper):
                 "CustomHelper: expected initialize() to run before batch_size, got no call yet"
             )
         return self._batch_size
-
-    @property
-    def sample_ids_shape(self) -> tuple[int, ...]:
-        return self._sample_ids_shape
-
-    @property
-    def sample_ids_dtype(self) -> torch.dtype:
-        return self._sample_ids_dtype
 
     def initialize(self) -> tuple[torch.Tensor, Any]:
         finished, inputs = self._initialize_fn()
@@ -343,21 +340,13 @@ class InferenceHelper(Helper):
             )
         self._sample_fn, self._end_fn = sample_fn, end_fn
         self._next_inputs_fn = next_inputs_fn
-        self._sample_shape = tuple(sample_shape) if sample_shape is not None else ()
-        self._sample_dtype = sample_dtype
+        self._sample_ids_shape = tuple(sample_shape) if sample_shape is not None else ()
+        self._sample_ids_dtype = sample_dtype
         self._start_inputs = start_inputs
 
     @property
     def batch_size(self) -> int:
         return int(self._start_inputs.shape[0])
-
-    @property
-    def sample_ids_shape(self) -> tuple[int, ...]:
-        return self._sample_shape
-
-    @property
-    def sample_ids_dtype(self) -> torch.dtype:
-        return self._sample_dtype
 
     def initialize(self) -> tuple[torch.Tensor, Any]:
         finished = torch.zeros(self.batch_size, dtype=torch.bool, device=self._start_inputs.device)

@@ -106,6 +106,8 @@ class ScheduledOutputTrainingHelper(TrainingHelper, _Seeded):
     ``outputs`` (through ``next_inputs_fn`` when given), concatenated with ``auxiliary_inputs [B, T, A]`` of the
     next step when given (the ground-truth inputs then carry them too). ``sample`` returns the [B] bool choice."""
 
+    _sample_ids_dtype = torch.bool
+
     def __init__(
         self,
         inputs: Any,
@@ -138,10 +140,6 @@ class ScheduledOutputTrainingHelper(TrainingHelper, _Seeded):
         self._probability = _check_probability(where, sampling_probability, self.batch_size)
         self._seed = seed
         self._next_inputs_fn = next_inputs_fn
-
-    @property
-    def sample_ids_dtype(self) -> torch.dtype:
-        return torch.bool
 
     def sample(self, time: int, outputs: Any, state: Any) -> Any:
         device = nest.flatten(outputs)[0].device

@@ -11,7 +11,30 @@ from .. import nest
 from .._checks import autocast_enabled, describe, to_torch_dtype
 from ..cells.base import RNNCell, check_cell, check_state
 
-__all__ = ["check_cell", "check_sequence_length", "initial_state_or_zeros"]
+__all__ = [
+    "check_cell",
+    "check_dtype_matches",
+    "check_input_leaf",
+    "check_sequence_length",
+    "initial_state_or_zeros",
+]
+
+
+def check_input_leaf(
+    where: str, name: str, x: Any, layout: str, rank: int, exact: bool = True
+) -> torch.Tensor:
+    """Check one tensor of an unroll's inputs (``name`` says which, e.g. ``inputs[3]``): a floating-point tensor
+    of rank ``rank``, or of rank ``rank`` or more when not ``exact`` (the extra axes are the cell's to check);
+    ``layout`` (``"[B, T, D]"``, ``"[B, D]"``) spells the expected shape in the messages."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{where}: expected {name} to hold {layout} tensors, got {describe(x)}")
+    if x.dim() < rank or (exact and x.dim() > rank):
+        raise ValueError(
+            f"{where}: expected {name} of rank {rank} {layout}, got shape {tuple(x.shape)}"
+        )
+    if not x.is_floating_point():
+        raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
+    return x
 
 
 def check_sequence_length(
@@ -65,6 +88,15 @@ def check_sequence_length(
     return lengths
 
 
+def check_dtype_matches(where: str, dtype: torch.dtype | None, like: torch.Tensor) -> None:
+    """Raise unless ``dtype`` (already a torch dtype: ``to_torch_dtype``) is None or ``like``'s dtype: TF's
+    ``dtype=`` argument named the state's dtype, which here is always the inputs'."""
+    if dtype is not None and dtype != like.dtype:
+        raise TypeError(
+            f"{where}: expected dtype to match the inputs' dtype {like.dtype}, got {dtype}"
+        )
+
+
 def initial_state_or_zeros(
     where: str, cell: RNNCell, initial_state: Any, dtype: Any, batch: int, like: torch.Tensor
 ) -> Any:
@@ -82,10 +114,7 @@ def initial_state_or_zeros(
             )
         check_state(where, cell.state_size, initial_state, batch)
         return initial_state
-    if dtype is not None and dtype != like.dtype:
-        raise TypeError(
-            f"{where}: expected dtype to match the inputs' dtype {like.dtype}, got {dtype}"
-        )
+    check_dtype_matches(where, dtype, like)
     if initial_state is None:
         return cell.zero_state(batch, like.dtype, device=like.device)
     check_state(where, cell.state_size, initial_state, batch)

@@ -15,6 +15,8 @@ scope). ``rk.tf_variables_bidirectional`` / ``rk.tf_variables_stack_bidirectiona
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -25,8 +27,8 @@ from .._sequence import reverse_sequence_unchecked
 from ..cells.base import RNNCell, check_cell, check_state
 from ..fused.plan import decide
 from ..fused.run import one_call_bidirectional, run_fused_bidirectional
-from ._arguments import check_sequence_length, initial_state_or_zeros
-from .dynamic import dynamic_rnn, split_time
+from ._arguments import check_dtype_matches, check_sequence_length, initial_state_or_zeros
+from .dynamic import check_time_inputs, dynamic_rnn
 from .static import check_step_list, static_rnn
 
 __all__ = [
@@ -63,29 +65,54 @@ def reverse_sequence(
     return reverse_sequence_unchecked(input, checked, seq_axis, batch_axis)
 
 
-def _batch_time(
-    where: str, inputs: Any, time_major: bool, dtype: Any = None
-) -> tuple[int, int, torch.Tensor]:
-    """``(B, T, first leaf)`` of nested ``[B, T, ...]`` (or ``[T, B, ...]``) inputs, checked as ``dynamic_rnn``
-    checks them but reported under this function's name (and ``dtype=``, if given, against the inputs')."""
-    _, batch, time, first = split_time(where, inputs, time_major)
-    _check_dtype(where, dtype, first)
-    return batch, time, first
+# The dynamic counterpart of each unroll over a list of steps, named when a caller passes one [B, T, D] tensor.
+_DYNAMIC = {
+    "static_bidirectional_rnn": "bidirectional_dynamic_rnn",
+    "stack_bidirectional_rnn": "stack_bidirectional_dynamic_rnn",
+}
 
 
-def _check_dtype(where: str, dtype: Any, like: torch.Tensor) -> None:
-    dtype = to_torch_dtype(where, dtype)
-    if dtype is not None and dtype != like.dtype:
-        raise TypeError(
-            f"{where}: expected dtype to match the inputs' dtype {like.dtype}, got {dtype}"
-        )
+def _check_inputs(
+    where: str, inputs: Any, sequence_length: Any, dtype: Any, time_major: bool | None
+) -> tuple[int, torch.Tensor | None, torch.Tensor]:
+    """Check ``inputs`` as the unroll they feed checks them (but under this function's name), ``dtype=`` (if
+    given) against theirs and ``sequence_length`` against their ``B`` and ``T``.
+
+    ``time_major=None``: a non-empty list of per-step ``[B, D]`` structures (``static_rnn``'s inputs); otherwise
+    nested ``[B, T, ...]`` tensors (``[T, B, ...]`` when time-major; ``dynamic_rnn``'s).
+
+    Returns ``(B, lengths, first leaf)``: ``lengths`` an int64 ``[B]`` tensor, or None.
+    """
+    if time_major is None:
+        batch, like = check_step_list(where, inputs, _DYNAMIC[where])
+        time = len(inputs)
+    else:
+        batch, time, like = check_time_inputs(where, inputs, time_major)
+    check_dtype_matches(where, to_torch_dtype(where, dtype), like)
+    return batch, check_sequence_length(where, sequence_length, batch, time, like.device), like
 
 
-def _check_initial_state(
-    where: str, name: str, cell: RNNCell, state: Any, batch: int, like: torch.Tensor
-) -> None:
-    if state is not None:
-        check_state(f"{where} ({name})", cell.state_size, state, batch, like.dtype, like.device)
+def _check_pair(
+    where: str,
+    cells: tuple[RNNCell, RNNCell],
+    initial_states: tuple[Any, Any],
+    inputs: Any,
+    sequence_length: Any,
+    dtype: Any,
+    time_major: bool | None,
+) -> tuple[int, torch.Tensor | None, torch.Tensor]:
+    """The checks of a bidirectional unroll, in this order: the cells, the inputs, ``dtype`` and
+    ``sequence_length`` (``_check_inputs``, which returns what this returns), each direction's initial state.
+
+    The states are checked here, not only by each direction's unroll, so that the message names the argument
+    (``initial_state_fw`` / ``initial_state_bw``)."""
+    for name, cell in zip(("cell_fw", "cell_bw"), cells):
+        check_cell(where, cell, name)
+    batch, lengths, like = _check_inputs(where, inputs, sequence_length, dtype, time_major)
+    for name, cell, state in zip(("initial_state_fw", "initial_state_bw"), cells, initial_states):
+        if state is not None:
+            check_state(f"{where} ({name})", cell.state_size, state, batch, like.dtype, like.device)
+    return batch, lengths, like
 
 
 def bidirectional_dynamic_rnn(
@@ -129,12 +156,10 @@ def bidirectional_dynamic_rnn(
         ``(all_states_fw, all_states_bw)`` as ``dynamic_rnn`` returns them.
     """
     where = "bidirectional_dynamic_rnn"
-    check_cell(where, cell_fw, "cell_fw")
-    check_cell(where, cell_bw, "cell_bw")
-    batch, time, like = _batch_time(where, inputs, time_major, dtype)
-    lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
-    _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch, like)
-    _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch, like)
+    cells, states = (cell_fw, cell_bw), (initial_state_fw, initial_state_bw)
+    batch, lengths, like = _check_pair(
+        where, cells, states, inputs, sequence_length, dtype, time_major
+    )
     if (swap_memory or return_all_states) and fused is None:
         fused = False  # as dynamic_rnn: see its _fused_choice
     plan_fw = decide(f"{where} (cell_fw)", cell_fw, inputs, fused)
@@ -165,15 +190,6 @@ def bidirectional_dynamic_rnn(
     if return_all_states:
         return (*result, (fw[2], nest.map_structure(reverse, bw[2])))
     return result
-
-
-def _check_step_list(where: str, inputs: Any, dtype: Any = None) -> tuple[int, torch.Tensor]:
-    """``(B, first leaf)`` of a list of per-step inputs, checked as ``static_rnn`` checks them."""
-    # one [B, T, D] tensor: point at the dynamic counterpart of this unroll
-    dynamic = {"stack_bidirectional_rnn": "stack_bidirectional_dynamic_rnn"}
-    batch, like = check_step_list(where, inputs, dynamic.get(where, "bidirectional_dynamic_rnn"))
-    _check_dtype(where, dtype, like)
-    return batch, like
 
 
 def _reverse_steps(steps: list[Any], lengths: torch.Tensor | None) -> list[Any]:
@@ -214,12 +230,8 @@ def static_bidirectional_rnn(
         final states.
     """
     where = "static_bidirectional_rnn"
-    check_cell(where, cell_fw, "cell_fw")
-    check_cell(where, cell_bw, "cell_bw")
-    batch, like = _check_step_list(where, inputs, dtype)
-    lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
-    _check_initial_state(where, "initial_state_fw", cell_fw, initial_state_fw, batch, like)
-    _check_initial_state(where, "initial_state_bw", cell_bw, initial_state_bw, batch, like)
+    cells, states = (cell_fw, cell_bw), (initial_state_fw, initial_state_bw)
+    _, lengths, _ = _check_pair(where, cells, states, inputs, sequence_length, dtype, None)
     out_fw, state_fw = static_rnn(cell_fw, list(inputs), initial_state_fw, dtype, lengths)
     out_bw, state_bw = static_rnn(
         cell_bw, _reverse_steps(list(inputs), lengths), initial_state_bw, dtype, lengths
@@ -261,6 +273,36 @@ def _check_stack(
             )
 
 
+# One layer of a stack: (outputs, state_fw, state_bw), the outputs being the next layer's inputs.
+_Layer = tuple[Any, Any, Any]
+
+
+def _stack(
+    run_layer: Callable[[RNNCell, RNNCell, Any, Any, Any], _Layer],
+    cells_fw: list[RNNCell],
+    cells_bw: list[RNNCell],
+    inputs: Any,
+    initial_states_fw: list[Any] | None,
+    initial_states_bw: list[Any] | None,
+) -> tuple[Any, tuple[Any, ...], tuple[Any, ...]]:
+    """The layer loop of both stacks (checked by ``_check_stack``): ``x = inputs``, then for each layer ``i``
+    ``x, state_fw[i], state_bw[i] = run_layer(cells_fw[i], cells_bw[i], x, initial_states_fw[i],
+    initial_states_bw[i])`` (None for a state list not given); returns ``(x, states_fw, states_bw)``."""
+    states_fw, states_bw = [], []
+    layer = inputs
+    for i, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
+        layer, state_fw, state_bw = run_layer(
+            cell_fw,
+            cell_bw,
+            layer,
+            initial_states_fw[i] if initial_states_fw else None,
+            initial_states_bw[i] if initial_states_bw else None,
+        )
+        states_fw.append(state_fw)
+        states_bw.append(state_bw)
+    return layer, tuple(states_fw), tuple(states_bw)
+
+
 def stack_bidirectional_dynamic_rnn(
     cells_fw: list[RNNCell],
     cells_bw: list[RNNCell],
@@ -287,26 +329,23 @@ def stack_bidirectional_dynamic_rnn(
     """
     where = "stack_bidirectional_dynamic_rnn"
     _check_stack(where, cells_fw, cells_bw, initial_states_fw, initial_states_bw)
-    batch, time, like = _batch_time(where, inputs, time_major, dtype)
-    lengths = check_sequence_length(where, sequence_length, batch, time, like.device)
-    states_fw, states_bw = [], []
-    layer = inputs
-    for i, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
+    _, lengths, _ = _check_inputs(where, inputs, sequence_length, dtype, time_major)
+
+    def layer(cell_fw: RNNCell, cell_bw: RNNCell, x: Any, state_fw: Any, state_bw: Any) -> _Layer:
         (out_fw, out_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
             cell_fw,
             cell_bw,
-            layer,
-            sequence_length=lengths,
-            initial_state_fw=initial_states_fw[i] if initial_states_fw else None,
-            initial_state_bw=initial_states_bw[i] if initial_states_bw else None,
-            dtype=dtype,
+            x,
+            lengths,
+            state_fw,
+            state_bw,
+            dtype,
             time_major=time_major,
             fused=fused,
         )
-        layer = torch.cat([out_fw, out_bw], -1)
-        states_fw.append(state_fw)
-        states_bw.append(state_bw)
-    return layer, tuple(states_fw), tuple(states_bw)
+        return torch.cat([out_fw, out_bw], -1), state_fw, state_bw
+
+    return _stack(layer, cells_fw, cells_bw, inputs, initial_states_fw, initial_states_bw)
 
 
 def stack_bidirectional_rnn(
@@ -327,20 +366,6 @@ def stack_bidirectional_rnn(
     """
     where = "stack_bidirectional_rnn"
     _check_stack(where, cells_fw, cells_bw, initial_states_fw, initial_states_bw)
-    batch, like = _check_step_list(where, inputs, dtype)
-    lengths = check_sequence_length(where, sequence_length, batch, len(inputs), like.device)
-    states_fw, states_bw = [], []
-    layer = list(inputs)
-    for i, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
-        layer, state_fw, state_bw = static_bidirectional_rnn(
-            cell_fw,
-            cell_bw,
-            layer,
-            initial_state_fw=initial_states_fw[i] if initial_states_fw else None,
-            initial_state_bw=initial_states_bw[i] if initial_states_bw else None,
-            dtype=dtype,
-            sequence_length=lengths,
-        )
-        states_fw.append(state_fw)
-        states_bw.append(state_bw)
-    return layer, tuple(states_fw), tuple(states_bw)
+    _, lengths, _ = _check_inputs(where, inputs, sequence_length, dtype, None)
+    layer = functools.partial(static_bidirectional_rnn, dtype=dtype, sequence_length=lengths)
+    return _stack(layer, cells_fw, cells_bw, list(inputs), initial_states_fw, initial_states_bw)

@@ -8,14 +8,19 @@ from typing import Any, NamedTuple
 import torch
 
 from .. import nest
-from .._checks import autocast_enabled, describe
+from .._checks import autocast_enabled
 from ..cells.base import RNNCell, unroll_parts
 from ..cells.hooks import begin_sequence
 from ..fused.checkpointed import run_fused_checkpointed
 from ..fused.plan import decide
 from ..fused.run import run_fused
 from ..kernels import kernel_for
-from ._arguments import check_cell, check_sequence_length, initial_state_or_zeros
+from ._arguments import (
+    check_cell,
+    check_input_leaf,
+    check_sequence_length,
+    initial_state_or_zeros,
+)
 from ._loop import run_steps, zero_padding
 from ._step_extras import check_reset, recording_step, resetting_step
 from .checkpointed import default_chunk_size, run_steps_checkpointed
@@ -38,15 +43,10 @@ def check_time_inputs(where: str, inputs: Any, time_major: bool) -> tuple[int, i
     if not flat:
         raise ValueError(f"{where}: expected at least one input tensor, got an empty structure")
     layout = "[T, B, D]" if time_major else "[B, T, D]"
-    for x in flat:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{where}: expected inputs to be tensors {layout}, got {describe(x)}")
-        if x.dim() < 3:
-            raise ValueError(
-                f"{where}: expected inputs of rank 3 {layout}, got shape {tuple(x.shape)}"
-            )
-        if not x.is_floating_point():
-            raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
+    for (
+        x
+    ) in flat:  # rank 3 or more: a cell may take [B, H, W, C] steps, and checks their rank itself
+        check_input_leaf(where, "inputs", x, layout, 3, exact=False)
     time_axis, batch_axis = (0, 1) if time_major else (1, 0)
     time, batch = flat[0].shape[time_axis], flat[0].shape[batch_axis]
     for x in flat[1:]:

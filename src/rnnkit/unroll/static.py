@@ -10,7 +10,12 @@ from .. import nest
 from .._checks import describe
 from ..cells.base import RNNCell
 from ..cells.hooks import begin_sequence
-from ._arguments import check_cell, check_sequence_length, initial_state_or_zeros
+from ._arguments import (
+    check_cell,
+    check_input_leaf,
+    check_sequence_length,
+    initial_state_or_zeros,
+)
 from ._loop import run_steps, zero_padding_steps
 
 __all__ = ["static_rnn"]
@@ -35,21 +40,12 @@ def check_step_list(
     first = nest.flatten(inputs[0])
     for t, step in enumerate(inputs):
         for x in nest.flatten(step):
-            if not isinstance(x, torch.Tensor):
-                raise TypeError(
-                    f"{where}: expected inputs[{t}] to hold [B, D] tensors, got {describe(x)}"
-                )
-            if x.dim() != 2:
-                raise ValueError(
-                    f"{where}: expected inputs[{t}] of rank 2 [B, D], got shape {tuple(x.shape)}"
-                )
+            check_input_leaf(where, f"inputs[{t}]", x, "[B, D]", 2)
             if x.shape[0] != first[0].shape[0]:
                 raise ValueError(
                     f"{where}: expected every step to have B={first[0].shape[0]}, got inputs[{t}] of "
                     f"shape {tuple(x.shape)}"
                 )
-            if not x.is_floating_point():
-                raise TypeError(f"{where}: expected floating-point inputs, got {x.dtype}")
     if first[0].shape[0] == 0:
         raise ValueError(
             f"{where}: expected at least one batch row (B >= 1), got inputs[0] of shape {tuple(first[0].shape)}"
