@@ -23,30 +23,12 @@ from . import (
 )
 from ._version import __version__
 from .building import build
-from .cells import (
-    BasicLSTMCell,
-    BasicRNNCell,
-    CellWrapper,
-    CudnnCompatibleGRUCell,
-    CudnnCompatibleLSTMCell,
-    DeviceWrapper,
-    DropoutWrapper,
-    GRUBlockCell,
-    GRUBlockCellV2,
-    GRUCell,
-    InputProjectionWrapper,
-    LayerNormBasicLSTMCell,
-    LSTMBlockCell,
-    LSTMCell,
-    LSTMStateTuple,
-    MultiRNNCell,
-    OutputProjectionWrapper,
-    ResidualWrapper,
-    RNNCell,
-    StateOrderWarning,
-    begin_sequence,
-)
+from .cells import *  # noqa: F403  (the cells and wrappers: named once, in cells.__all__)
+
+# mypy reads only a literal __all__, so it would not see the names cells.__all__ takes from these two modules:
+# they are imported from them too (the same objects).
 from .cells.contrib import *  # noqa: F403  (named once, in cells.contrib.__all__)
+from .cells.wrappers import *  # noqa: F403  (named once, in cells.wrappers.__all__)
 from .layers import (
     RNN,
     BidirectionalRNN,
@@ -80,34 +62,13 @@ __all__ = [
     "contrib",
     "load_tf_checkpoint",
     "save_tf_checkpoint",
-    "RNNCell",
-    "BasicRNNCell",
-    "GRUCell",
-    "BasicLSTMCell",
-    "LSTMCell",
-    "MultiRNNCell",
-    "LSTMStateTuple",
-    "StateOrderWarning",
     "tf_variables",
     "load_tf_variables",
-    "LayerNormBasicLSTMCell",
-    "LSTMBlockCell",
-    "GRUBlockCell",
-    "GRUBlockCellV2",
-    "CudnnCompatibleLSTMCell",
-    "CudnnCompatibleGRUCell",
     "LSTMBlockFusedCell",
     "CudnnLSTM",
     "CudnnGRU",
     "CudnnRNNTanh",
     "CudnnRNNRelu",
-    "CellWrapper",
-    "DropoutWrapper",
-    "ResidualWrapper",
-    "DeviceWrapper",
-    "OutputProjectionWrapper",
-    "InputProjectionWrapper",
-    "begin_sequence",
     "tf_variables_bidirectional",
     "tf_variables_stack_bidirectional",
     "load_tf_variable_dict",
@@ -121,6 +82,6 @@ __all__ = [
     "RNN",
     "BidirectionalRNN",
     "TrainableInitialState",
-    *cells.contrib.__all__,
+    *cells.__all__,  # with cells.contrib.__all__
     *unroll.__all__,
 ]

@@ -1,6 +1,6 @@
 """TF1 RNN cells on PyTorch: the contract (``RNNCell``), the cells and ``MultiRNNCell``."""
 
-from . import contrib
+from . import contrib, wrappers
 from .base import LayerCell, RNNCell
 from .basic_rnn import BasicRNNCell
 from .block import GRUBlockCell, GRUBlockCellV2, LSTMBlockCell
@@ -13,14 +13,7 @@ from .lstm import BasicLSTMCell, LSTMCell
 from .multi import MultiRNNCell
 from .state import LSTMStateTuple
 from .state_order import StateOrderWarning
-from .wrappers import (
-    CellWrapper,
-    DeviceWrapper,
-    DropoutWrapper,
-    InputProjectionWrapper,
-    OutputProjectionWrapper,
-    ResidualWrapper,
-)
+from .wrappers import *  # noqa: F403  (the wrappers; their names live once, in wrappers.__all__)
 
 __all__ = [
     "RNNCell",
@@ -38,12 +31,7 @@ __all__ = [
     "GRUBlockCellV2",
     "CudnnCompatibleLSTMCell",
     "CudnnCompatibleGRUCell",
-    "CellWrapper",
-    "DropoutWrapper",
-    "ResidualWrapper",
-    "DeviceWrapper",
-    "OutputProjectionWrapper",
-    "InputProjectionWrapper",
     "begin_sequence",
+    *wrappers.__all__,
     *contrib.__all__,
 ]

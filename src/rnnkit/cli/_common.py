@@ -1,4 +1,5 @@
-"""What the subcommands share: the exit-2 argument parser, user errors, loading a run directory."""
+"""What the subcommands share: the exit-2 argument parser, each command's parser, user errors, loading a run
+directory."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -123,3 +125,33 @@ def load_run(
     task.load_extra_state(ck.extra)
     task.model.eval()
     return task, ck
+
+
+def add_command(
+    sub: Any,
+    name: str,
+    help: str,
+    description: str = "",
+    examples: Sequence[str] = (),
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """The parser of ``rnnkit NAME``, added to ``sub`` (``rnnkit``'s subparsers).
+
+    ``help`` is the command's line in ``rnnkit --help`` and, followed by ``description``, the top of its own
+    ``--help``. ``examples`` (command lines, indented by two spaces in the output) are listed under
+    ``examples:``, then ``epilog``. A command with examples prints its text as written here, so that their
+    aligned comments stay aligned; one without has its prose wrapped to the terminal by argparse.
+    """
+    if examples:
+        listed = "examples:\n" + "".join(f"  {line}\n" for line in examples)
+        epilog = listed + (f"\n{epilog}" if epilog else "")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help,
+        description=help + description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter
+        if examples
+        else argparse.HelpFormatter,
+    )
+    return parser

@@ -7,30 +7,31 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ._common import UsageError
+from ._common import UsageError, add_command
 from ._sources import RUN, SAFETENSORS, TF, ensure_parent, kind_of, model_of_run, run_dir_of
 
 HELP = "convert a TF checkpoint to safetensors, or a run directory / safetensors file to a TF checkpoint"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "convert",
-        help=HELP,
-        description=HELP + ".",
-        epilog="examples:\n"
-        "  rnnkit convert tf_run/model.ckpt-1000 weights.safetensors   # names kept (TF names)\n"
-        "  rnnkit convert runs/s0 export/model.ckpt --to tf           # the run's model under the seed\n"
-        "                                                             # program's TF names; Saver.restore reads it\n"
-        "  rnnkit convert weights.safetensors back/model.ckpt --to tf  # names kept\n"
-        "  rnnkit convert runs/s0 s0.safetensors --to safetensors      # the run's weights by TF name\n"
-        "\n--to defaults to safetensors for a TF checkpoint (and for a run directory when OUT ends\n"
+        HELP,
+        ".",
+        examples=(
+            "rnnkit convert tf_run/model.ckpt-1000 weights.safetensors   # names kept (TF names)",
+            "rnnkit convert runs/s0 export/model.ckpt --to tf           # the run's model under the seed",
+            "                                                           # program's TF names; Saver.restore reads it",
+            "rnnkit convert weights.safetensors back/model.ckpt --to tf  # names kept",
+            "rnnkit convert runs/s0 s0.safetensors --to safetensors      # the run's weights by TF name",
+        ),
+        epilog="--to defaults to safetensors for a TF checkpoint (and for a run directory when OUT ends\n"
         "with .safetensors), else to tf. A TF output OUT is a prefix (OUT.index,\n"
         "OUT.data-00000-of-00001, and a 'checkpoint' state file next to them); an existing\n"
         "directory, or OUT ending in /, means OUT/model.ckpt.\n"
         "\nExisting files are not replaced unless --force (a TF 'checkpoint' state file is updated, as\n"
         "tf.train.Saver does); a run directory's own checkpoint.safetensors is never replaced.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "path", metavar="PATH", help="TF checkpoint, .safetensors file, or run directory"

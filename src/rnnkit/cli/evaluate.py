@@ -6,13 +6,13 @@ import argparse
 import json
 from typing import Any
 
-from ._common import load_run
+from ._common import add_command, load_run
 
 HELP = "evaluate the last checkpoint of a run on its held-out data"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("evaluate", help=HELP, description=HELP + "; prints the metrics as JSON")
+    p = add_command(sub, "evaluate", HELP, "; prints the metrics as JSON")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--data-dir", metavar="DIR", help="MNIST directory (default: the search order)")
     p.add_argument("--device", metavar="cpu|cuda")

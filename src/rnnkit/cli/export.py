@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._common import UsageError, load_run
+from ._common import UsageError, add_command, load_run
 
 HELP = "export a trained run's model to ONNX or TorchScript (checked against PyTorch)"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("export", help=HELP, description=HELP)
+    p = add_command(sub, "export", HELP)
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--format", required=True, choices=("onnx", "torchscript"))
     p.add_argument(

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ._common import UsageError, absolute, parse_sets
+from ._common import UsageError, absolute, add_command, parse_sets
 
 HELP = (
     "turn a TF checkpoint saved by a seed program into a run directory (then evaluate / predict it)"
@@ -20,17 +20,18 @@ HELP = (
 def register(sub: Any) -> None:
     from ..tasks import TASKS
 
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "import-tf",
-        help=HELP,
-        description=HELP + ". The task model of --task/--preset/--set must be the seed program's "
+        HELP,
+        ". The task model of --task/--preset/--set must be the seed program's "
         "model: its TF variable names and shapes are checked against the checkpoint.",
-        epilog="examples:\n"
-        "  rnnkit import-tf tf_logs/model.ckpt-1000 --task sine --preset seed000 --out runs/tf_sine\n"
-        "  rnnkit evaluate runs/tf_sine\n"
-        "  rnnkit import-tf mnist_ckpt/ --task mnist --preset seed000 --out runs/tf_mnist\n"
-        "  rnnkit predict runs/tf_mnist --index 7",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=(
+            "rnnkit import-tf tf_logs/model.ckpt-1000 --task sine --preset seed000 --out runs/tf_sine",
+            "rnnkit evaluate runs/tf_sine",
+            "rnnkit import-tf mnist_ckpt/ --task mnist --preset seed000 --out runs/tf_mnist",
+            "rnnkit predict runs/tf_mnist --index 7",
+        ),
     )
     p.add_argument(
         "checkpoint", metavar="CKPT", help="TF checkpoint prefix, .index file, or its directory"

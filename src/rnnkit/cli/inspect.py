@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._common import add_command
 from ._sources import (
     RUN,
     SAFETENSORS,
@@ -19,10 +20,11 @@ HELP = "list the tensors of a TF checkpoint, a .safetensors file or a run direct
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "inspect",
-        help=HELP,
-        description=HELP + ": names, shapes, dtypes, element counts, stored bytes.",
+        HELP,
+        ": names, shapes, dtypes, element counts, stored bytes.",
         epilog="PATH: a TF checkpoint prefix (model.ckpt-1000), its .index file, a directory with a "
         "'checkpoint' state file, a .safetensors file, or a run directory (its model's weights, by the "
         "TF names the seed program's graph gives them).",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import load_run
+from ._common import add_command, load_run
 
 HELP = "draw the figures of a run (PNG/GIF into RUN_DIR)"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("plot", help=HELP, description=HELP)
+    p = add_command(sub, "plot", HELP)
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--data-dir", metavar="DIR")
     p.set_defaults(func=run)

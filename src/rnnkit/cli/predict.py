@@ -8,16 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from ._common import UsageError, load_run
+from ._common import UsageError, add_command, load_run
 
 HELP = "classify one digit image (mnist run) or translate a date to ISO 8601 (dates run)"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "predict",
-        help=HELP,
-        description=HELP + " (mnist: a PNG, or a test-set image by index; dates: --text)",
+    p = add_command(
+        sub, "predict", HELP, " (mnist: a PNG, or a test-set image by index; dates: --text)"
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     g = p.add_mutually_exclusive_group()

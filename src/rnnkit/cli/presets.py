@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._common import add_command
+
 HELP = "list the tasks and their presets"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("presets", help=HELP, description=HELP)
+    p = add_command(sub, "presets", HELP)
     p.add_argument("task", nargs="?", help="only this task")
     p.add_argument(
         "--settings",

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..train.distributed import setup_distributed
 from ..train.precision import Precision
-from ._common import UsageError, absolute, parse_sets, pick_device, read_config
+from ._common import UsageError, absolute, add_command, parse_sets, pick_device, read_config
 
 HELP = "train a task (mnist, sine, series) and write a run directory"
 
@@ -20,17 +20,21 @@ HELP = "train a task (mnist, sine, series) and write a run directory"
 def register(sub: Any) -> None:
     from ..tasks import TASKS
 
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "train",
-        help=HELP,
-        description=HELP + ". Settings: task defaults < --preset < options.",
-        epilog="examples:\n  rnnkit train mnist\n  rnnkit train mnist --preset seed000 --out runs/s0\n"
-        "  rnnkit train sine --max-steps 200\n  rnnkit train --resume runs/s0\n"
-        "  rnnkit train --resume runs/s0 --max-steps 5000   # a finished run, trained on to 5000 steps\n\n"
-        "--out must be a new or empty directory. --resume continues from the last checkpoint; a finished run\n"
+        HELP,
+        ". Settings: task defaults < --preset < options.",
+        examples=(
+            "rnnkit train mnist",
+            "rnnkit train mnist --preset seed000 --out runs/s0",
+            "rnnkit train sine --max-steps 200",
+            "rnnkit train --resume runs/s0",
+            "rnnkit train --resume runs/s0 --max-steps 5000   # a finished run, trained on to 5000 steps",
+        ),
+        epilog="--out must be a new or empty directory. --resume continues from the last checkpoint; a finished run\n"
         "is left as it is (exit 0) unless --max-steps asks for more steps. --device, --data-dir, --precision\n"
         "and --max-steps given with --resume are recorded in RUN_DIR/config.json.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "task", nargs="?", choices=sorted(TASKS), help="what to train (omit with --resume)"

@@ -25,6 +25,12 @@ s = rk.seq2seq
 DECODE_STEPS = ISO_LENGTH + 1  # ten characters and EOS
 
 
+def _join_directions(fw: Any, bw: Any) -> rk.LSTMStateTuple:
+    """The decoder's initial state from the encoder's final ones: ``c = [c_fw; c_bw]``, ``h = [h_fw; h_bw]``
+    (``[B, 2H]`` each)."""
+    return rk.LSTMStateTuple(torch.cat([fw.c, bw.c], -1), torch.cat([fw.h, bw.h], -1))
+
+
 class DatesModel(nn.Module):
     """``src ids [B, T]`` (+ lengths ``[B]``) → target logits / ids; see the module docstring."""
 
@@ -74,10 +80,7 @@ class DatesModel(nn.Module):
         """``src [B, T]``, ``lengths [B]`` → memory ``[B, T, 2H]`` and the decoder's initial LSTM state."""
         x = self.embedding_encoder[src]
         (out_fw, out_bw), (st_fw, st_bw) = self.encoder(x, sequence_length=lengths)
-        state = rk.LSTMStateTuple(
-            torch.cat([st_fw.c, st_bw.c], -1), torch.cat([st_fw.h, st_bw.h], -1)
-        )
-        return torch.cat([out_fw, out_bw], -1), state
+        return torch.cat([out_fw, out_bw], -1), _join_directions(st_fw, st_bw)
 
     def _start(self, src: torch.Tensor, lengths: torch.Tensor, beam: int = 1) -> Any:
         """Bind the memory (tiled ``beam`` times) and return the wrapper's initial state."""
@@ -134,17 +137,24 @@ class DatesModel(nn.Module):
         """Greedy decoding as a fixed loop of ``steps`` wrapper steps (no stopping test, so it can be recorded
         for export): ids ``[B, steps]``, logits ``[B, steps, V]``, alignments ``[B, steps, T]``. Up to the first
         EOS its ids equal :meth:`greedy`'s."""
-        state = self._start(src, lengths)
+        ids, logits, states = self._greedy_steps(self._start(src, lengths), lengths, steps)
+        return ids, logits, torch.stack([st.alignments for st in states], 1)
+
+    def _greedy_steps(
+        self, state: Any, lengths: torch.Tensor, steps: int
+    ) -> tuple[torch.Tensor, torch.Tensor, list[Any]]:
+        """``steps`` decoder steps from ``GO``, each feeding back its argmax: ids ``[B, steps]``, logits
+        ``[B, steps, V_tgt]`` and the wrapper state after every step (``lengths [B]`` gives the batch)."""
         tok = torch.full_like(lengths, GO)
-        ids, logits, align = [], [], []
+        ids, logits, states = [], [], []
         for _ in range(steps):
             out, state = self.cell(self.embedding_decoder[tok], state)
             step_logits = self.projection(out)
             tok = step_logits.argmax(-1)
             ids.append(tok)
             logits.append(step_logits)
-            align.append(state.alignments)
-        return torch.stack(ids, 1), torch.stack(logits, 1), torch.stack(align, 1)
+            states.append(state)
+        return torch.stack(ids, 1), torch.stack(logits, 1), states
 
     def tf_variables(self) -> dict[str, nn.Parameter]:
         """The parameters under tensorflow/nmt's names for this model (scaled Luong, one bidirectional layer)."""
@@ -209,21 +219,12 @@ class GreedyExport(nn.Module):
         out_bw, st_bw = _masked_unroll(m.encoder.cell_bw, x_rev, keep)
         out_bw = torch.gather(out_bw, 1, rev[:, :, None].expand_as(out_bw))
         memory = torch.cat([out_fw, out_bw], -1)
-        enc = rk.LSTMStateTuple(
-            torch.cat([st_fw.c, st_bw.c], -1), torch.cat([st_fw.h, st_bw.h], -1)
-        )
+        enc = _join_directions(st_fw, st_bw)
         m.mechanism.setup_memory(memory)
         state = m.cell.zero_state(b, dtype=memory.dtype, device=memory.device).clone(cell_state=enc)
-        tok = torch.full_like(lengths, GO)
-        ids, logits = [], []
         m._score_mask = keep
         try:
-            for _ in range(DECODE_STEPS):
-                out, state = m.cell(m.embedding_decoder[tok], state)
-                step_logits = m.projection(out)
-                tok = step_logits.argmax(-1)
-                ids.append(tok)
-                logits.append(step_logits)
+            ids, logits, _ = m._greedy_steps(state, lengths, DECODE_STEPS)
         finally:
             m._score_mask = None
-        return torch.stack(ids, 1), torch.softmax(torch.stack(logits, 1), -1)
+        return ids, torch.softmax(logits, -1)
