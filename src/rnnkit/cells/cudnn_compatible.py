@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from .base import Initializer, LayerCell
 from .block import LSTMBlockCell
 from .fused_spec import FusedSpec, rnn_spec
+from .gru import gru_blend
 from .sizes import SingleState
 from .tf_params import tf_params
 
@@ -121,7 +122,7 @@ class CudnnCompatibleGRUCell(SingleState, LayerCell):
         r, u = torch.sigmoid(torch.addmm(projected[:, : 2 * n], state, w_gates)).chunk(2, dim=1)
         hidden = torch.addmm(self.hidden_bias, state, self.hidden_kernel)
         candidate = torch.tanh(projected[:, 2 * n :] + r * hidden)
-        new_h = (1 - u) * candidate + u * state
+        new_h = gru_blend(candidate, state, u)
         return new_h, new_h
 
     def fused_spec(self) -> FusedSpec | str:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from ...activations import Activation
 from ..base import Initializer
 from ..basic_rnn import ActivationCell
-from ..gru import ActivationInitCell
+from ..gru import ActivationInitCell, gru_blend
 from ..sizes import LSTMState, SingleState
 from ..state import LSTMStateTuple
 from ..tf_params import tf_params
@@ -123,7 +123,7 @@ class IndyGRUCell(SingleState, _IndyCell):
         gates = torch.sigmoid(xg + state.repeat(1, 2) * self.gates_kernel_u)
         r, u = gates.chunk(2, dim=1)
         c = self._activation(xc + (r * state) * self.candidate_kernel_u)
-        new_h = u * state + (1 - u) * c
+        new_h = gru_blend(c, state, u)
         return new_h, new_h
 
 
