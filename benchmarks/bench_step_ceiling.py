@@ -34,6 +34,16 @@ def _params(*shapes: tuple[int, ...]) -> list[torch.Tensor]:
     return [(torch.randn(*s) * 0.05).requires_grad_() for s in shapes]
 
 
+def _columns(naive: Callable, split: Callable, step: Callable) -> dict[str, Callable]:
+    """The hand-written columns of one cell: the naive loop, the split loop, the split loop with a compiled step
+    (``torch.compile`` compiles lazily, on the first call: only with ``--compile``)."""
+    return {
+        "naive": naive,
+        "split": split(step),
+        "compiled": split(torch.compile(step, dynamic=False)),
+    }
+
+
 def _gru_steps() -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
     wg, bg, wc, bc = _params((D + H, 2 * H), (2 * H,), (D + H, H), (H,))
 
@@ -65,11 +75,7 @@ def _gru_steps() -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
 
         return run
 
-    return {
-        "naive": naive,
-        "split": split(step),
-        "compiled": split(torch.compile(step, dynamic=False)),
-    }
+    return _columns(naive, split, step)
 
 
 def _peephole_steps() -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
@@ -105,11 +111,7 @@ def _peephole_steps() -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
 
         return run
 
-    return {
-        "naive": naive,
-        "split": split(step),
-        "compiled": split(torch.compile(step, dynamic=False)),
-    }
+    return _columns(naive, split, step)
 
 
 def _floor(gates: list[int]) -> Callable[[torch.Tensor], None]:
