@@ -121,6 +121,25 @@ def test_bidirectional_layer_equals_function(gen):
     assert names == list(rk.tf_variables_bidirectional(fw, bw))
 
 
+def test_bidirectional_layer_settings_live_in_its_two_rnns(gen):
+    # One copy of each setting: the direction layers' own, which the unroll and the learned initial state both
+    # read (a second copy on the bidirectional layer went stale when a user changed layer.fw.time_major).
+    fw, bw = rk.BasicLSTMCell(3, input_size=2), rk.GRUCell(4, input_size=2)
+    layer = rk.BidirectionalRNN(fw, bw, trainable_initial_state=True)
+    layer.fw.time_major = layer.bw.time_major = True
+    x = torch.randn(5, 3, 2, generator=gen)  # [T=5, B=3, D]
+    (out_fw, out_bw), (state_fw, state_bw) = layer(x)
+    assert out_fw.shape == (5, 3, 3) and out_bw.shape == (5, 3, 4)
+    assert state_fw.h.shape == (3, 3) and state_bw.shape == (3, 4)
+    start_fw, start_bw = layer.fw.start_state(3, x), layer.bw.start_state(3, x)
+    _close(
+        (out_fw, out_bw),
+        rk.bidirectional_dynamic_rnn(
+            fw, bw, x, initial_state_fw=start_fw, initial_state_bw=start_bw, time_major=True
+        )[0],
+    )
+
+
 def test_stateful_full_reset_allows_a_new_batch_size(gen):
     layer = rk.RNN(rk.GRUCell(2, input_size=2), stateful=True)
     layer(torch.randn(2, 3, 2, generator=gen))

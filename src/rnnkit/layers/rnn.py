@@ -46,34 +46,25 @@ def _batch_size(inputs: Any, time_major: bool) -> int:
     return int(first.shape[1 if time_major else 0])
 
 
-class _UnrollLayer(nn.Module):
-    """What ``RNN`` and ``BidirectionalRNN`` share: the unroll settings (``time_major``, ``fused``,
-    ``swap_memory``), checked under the layer's name, and the TF scope."""
-
-    def __init__(
-        self,
-        where: str,
-        time_major: bool,
-        fused: bool | None,
-        swap_memory: bool,
-        trainable_initial_state: bool,
-        scope: str,
-    ) -> None:
-        super().__init__()
-        self.time_major = _check_flag(where, "time_major", time_major)
-        if fused is not None:  # None: auto (torch's fused kernels where exact)
-            _check_flag(where, "fused", fused)
-        self.fused = fused
-        self.swap_memory = _check_flag(where, "swap_memory", swap_memory)
-        _check_flag(where, "trainable_initial_state", trainable_initial_state)
-        self.scope = _check_scope(where, scope)
-
-    def _unroll_settings(self) -> dict[str, Any]:
-        """The layer's settings as the unroll's keyword arguments."""
-        return {"swap_memory": self.swap_memory, "time_major": self.time_major, "fused": self.fused}
+def _check_settings(
+    where: str,
+    time_major: bool,
+    fused: bool | None,
+    swap_memory: bool,
+    trainable_initial_state: bool,
+    scope: str,
+) -> tuple[bool, bool | None, bool, str]:
+    """The settings ``RNN`` and ``BidirectionalRNN`` share, checked under the layer's name ``where``:
+    ``(time_major, fused, swap_memory, scope)``."""
+    time_major = _check_flag(where, "time_major", time_major)
+    if fused is not None:  # None: auto (torch's fused kernels where exact)
+        _check_flag(where, "fused", fused)
+    swap_memory = _check_flag(where, "swap_memory", swap_memory)
+    _check_flag(where, "trainable_initial_state", trainable_initial_state)
+    return time_major, fused, swap_memory, _check_scope(where, scope)
 
 
-class RNN(_UnrollLayer):
+class RNN(nn.Module):
     """``dynamic_rnn`` as a layer: ``outputs, final_state = RNN(cell)(inputs)``.
 
     Args:
@@ -101,13 +92,20 @@ class RNN(_UnrollLayer):
         trainable_initial_state: bool = False,
         scope: str = "rnn",
     ) -> None:
-        super().__init__("RNN", time_major, fused, swap_memory, trainable_initial_state, scope)
+        super().__init__()
+        self.time_major, self.fused, self.swap_memory, self.scope = _check_settings(
+            "RNN", time_major, fused, swap_memory, trainable_initial_state, scope
+        )
         self.cell = check_cell("RNN", cell)
         self.stateful = _check_flag("RNN", "stateful", stateful)
         self.initial_state = TrainableInitialState(cell) if trainable_initial_state else None
         self._kept: Any = (
             None  # the stateful layer's carried state (detached), None until the first call
         )
+
+    def _unroll_settings(self) -> dict[str, Any]:
+        """The layer's settings as the unroll's keyword arguments."""
+        return {"swap_memory": self.swap_memory, "time_major": self.time_major, "fused": self.fused}
 
     def start_state(self, batch_size: int, like: torch.Tensor) -> Any:
         """The state a call starts from when none is given: learned or zeros, on ``like``'s device and dtype."""
@@ -233,7 +231,7 @@ def _direction_cell(direction: str) -> Any:
     return property(cell, doc=f"The {direction} direction's cell (``self.{direction}.cell``).")
 
 
-class BidirectionalRNN(_UnrollLayer):
+class BidirectionalRNN(nn.Module):
     """``bidirectional_dynamic_rnn`` as a layer: ``(out_fw, out_bw), (state_fw, state_bw) = layer(inputs)``.
 
     Args:
@@ -255,7 +253,10 @@ class BidirectionalRNN(_UnrollLayer):
         trainable_initial_state: bool = False,
         scope: str = "bidirectional_rnn",
     ) -> None:
-        super().__init__(
+        super().__init__()
+        # The settings live in the two RNNs (fw decides the unroll's; see forward), checked here under this
+        # layer's name first: one copy each, so changing layer.fw.fused is the change.
+        time_major, fused, swap_memory, self.scope = _check_settings(
             "BidirectionalRNN", time_major, fused, swap_memory, trainable_initial_state, scope
         )
         self.fw = RNN(cell_fw, time_major, fused, swap_memory, False, trainable_initial_state, "fw")
@@ -284,7 +285,7 @@ class BidirectionalRNN(_UnrollLayer):
             sequence_length=sequence_length,
             initial_state_fw=initial_state_fw,
             initial_state_bw=initial_state_bw,
-            **self._unroll_settings(),
+            **self.fw._unroll_settings(),
             **unroll_kwargs,
         )
 
