@@ -12,7 +12,7 @@ import torch
 from .. import nest
 from .._checks import TF_DEVICE_EXAMPLES, describe, tf_device_to_torch
 from .base import RNNCell
-from .dropout import DropoutWrapper
+from .dropout import DropoutWrapper, default_dropout_state_filter_visitor  # noqa: F401 (kept importable, not listed)
 from .lazy import unbuilt
 from .projection import InputProjectionWrapper, OutputProjectionWrapper
 from .wrapper_base import CellWrapper
