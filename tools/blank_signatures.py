@@ -1,6 +1,6 @@
 """Copy a Python tree with every multi-line ``def`` signature collapsed to ``def name(*args):``.
 
-    python tools/blank_signatures.py src /tmp/blanked && (cd /tmp/blanked && duplicates --most 200)
+    rm -rf /tmp/blanked && python tools/blank_signatures.py src /tmp/blanked && (cd /tmp/blanked && duplicates --most 200)
 
 Why: issue 13 bounds what ``duplicates`` lists in ``src/``. Most of what it still lists are TF1's public
 signatures (``dynamic_rnn`` / ``bidirectional_dynamic_rnn`` / ``static_rnn``, the attention mechanisms, the
@@ -13,7 +13,6 @@ docstrings and everything else are kept line for line.
 from __future__ import annotations
 
 import ast
-import shutil
 import sys
 from pathlib import Path
 
@@ -43,8 +42,12 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python tools/blank_signatures.py SRC_DIR OUT_DIR", file=sys.stderr)
         return 2
-    src, dst = Path(argv[0]), Path(argv[1])
-    shutil.rmtree(dst, ignore_errors=True)
+    src, dst = Path(argv[0]).resolve(), Path(argv[1]).resolve()
+    if (
+        dst.exists()
+    ):  # never delete or overwrite what is there (a wrong argument would be a lost tree)
+        print(f"blank_signatures: expected OUT_DIR not to exist yet, got {dst}", file=sys.stderr)
+        return 2
     for path in sorted(src.rglob("*.py")):
         target = dst / path.relative_to(src)
         target.parent.mkdir(parents=True, exist_ok=True)

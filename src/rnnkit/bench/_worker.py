@@ -50,7 +50,13 @@ class JsonWorker:
         return self.answer()
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        self.proc.wait(timeout=60)
-        self.log.close()
+        """End the worker (its stdin closes; killed if it has not exited after 60 s) and drop its log."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            self.log.close()

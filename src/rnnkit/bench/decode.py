@@ -105,7 +105,11 @@ class _TFDecoder:
     def __init__(self, python: str, sizes: Sizes, threads: int) -> None:
         args = (json.dumps({**asdict(sizes), "threads": threads}),)
         self.worker = JsonWorker(python, "tf_decode_worker.py", {"TF_ADDONS_PY_OPS": "1"}, args)
-        first = self.worker.answer()
+        try:
+            first = self.worker.answer()
+        except RuntimeError:  # the worker died on start-up: end it, then say why
+            self.worker.close()
+            raise
         self.status: str | None = None
         self.version = ""
         if "unavailable" in first:
