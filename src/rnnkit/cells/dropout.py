@@ -232,10 +232,16 @@ class DropoutWrapper(CellWrapper):
 
     def drops_nothing(self) -> bool:
         """Whether a call is exactly the wrapped cell's: ``eval()`` mode, or every keep probability 1."""
-        if not self.training:
-            return True
-        keeps = (self.input_keep_prob, self.output_keep_prob, self.state_keep_prob)
-        return all(check_keep_prob("DropoutWrapper", "keep_prob", k) == 1.0 for k in keeps)
+        return not self.training or self._keeps() == (1.0, 1.0, 1.0)
+
+    def _keeps(self) -> tuple[float, float, float]:
+        """``(input, output, state)`` keep probabilities as checked floats, read once per decision (a 0-d tensor
+        costs a device sync to read)."""
+        return (
+            check_keep_prob("DropoutWrapper", "input_keep_prob", self.input_keep_prob),
+            check_keep_prob("DropoutWrapper", "output_keep_prob", self.output_keep_prob),
+            check_keep_prob("DropoutWrapper", "state_keep_prob", self.state_keep_prob),
+        )
 
     def fused_spec(self) -> FusedSpec | str:
         """The wrapped cell's spec, plus input / output dropout on whole sequences (``SequenceDropout``: fresh
@@ -243,9 +249,12 @@ class DropoutWrapper(CellWrapper):
         (the state's mask acts inside the recurrence, a variational mask is shared by every step)."""
         if has_hooks(self.cell):
             return f"{type(self.cell).__name__} has forward hooks, which a fused kernel would skip"
-        if self.drops_nothing():
+        if not self.training:
             return self.cell.fused_spec()
-        if check_keep_prob("DropoutWrapper", "state_keep_prob", self.state_keep_prob) < 1.0:
+        keep_in, keep_out, keep_state = self._keeps()
+        if keep_in == keep_out == keep_state == 1.0:
+            return self.cell.fused_spec()
+        if keep_state < 1.0:
             return (
                 "DropoutWrapper drops the state (state_keep_prob < 1): a mask inside the recurrence"
             )
@@ -254,8 +263,6 @@ class DropoutWrapper(CellWrapper):
         spec = self.cell.fused_spec()
         if isinstance(spec, str):
             return spec
-        keep_in = check_keep_prob("DropoutWrapper", "input_keep_prob", self.input_keep_prob)
-        keep_out = check_keep_prob("DropoutWrapper", "output_keep_prob", self.output_keep_prob)
         drop_in = SequenceDropout(keep_in, self._generator, self._check_input_size)
         drop_out = SequenceDropout(keep_out, self._generator)
         return with_dropout(
