@@ -38,7 +38,8 @@ CASES = [
       "UGRNNCell: expected forget_bias to be a float, got str '1'"),
     C("ugrnn-initializer", "UGRNNCell / IntersectionRNNCell / GLSTMCell / LayerNormLSTMCell", "initializer",
       "not callable", lambda: rk.UGRNNCell(H, initializer="glorot"), TypeError,
-      "UGRNNCell: expected initializer to be an in-place initialiser fn(tensor) or None, got str 'glorot'"),
+      "UGRNNCell: expected initializer to be None or a callable that fills a tensor in place "
+      "(e.g. torch.nn.init.orthogonal_), got str 'glorot'"),
     C("intersection-num_in_proj", "IntersectionRNNCell", "num_in_proj", "!= num_units",
       lambda: rk.IntersectionRNNCell(H, num_in_proj=4), ValueError,
       "IntersectionRNNCell: expected num_in_proj to be None or num_units=6 (the inputs are projected to "

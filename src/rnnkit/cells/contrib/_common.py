@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from ..._checks import describe
+from ..._checks import check_initializer, describe
 from ..base import Initializer, LayerCell
 
 __all__ = [
@@ -39,12 +39,9 @@ def check_bool(where: str, name: str, value: Any) -> bool:
 
 
 def optional_init(where: str, name: str, init: Any) -> Initializer | None:
-    """An in-place initialiser ``fn(tensor)`` or None (TF's default for that variable)."""
-    if init is not None and not callable(init):
-        raise TypeError(
-            f"{where}: expected {name} to be an in-place initialiser fn(tensor) or None, got "
-            f"{describe(init)}"
-        )
+    """An in-place initialiser ``fn(tensor)`` or None (TF's default for that variable), checked as every cell's
+    (``check_initializer``)."""
+    check_initializer(where, name, init)
     return init
 
 
