@@ -28,7 +28,7 @@ from .._checks import (
     to_torch_device,
     to_torch_dtype,
 )
-from .fused_spec import FusedSpec
+from .fused_spec import FusedSpec, has_hooks
 from .lazy import already_built, create_in_place, placeholder, unbuilt
 from .state import check_state, keep_state_dtype, state_dtype
 from .weight_views import active_views, shared_weight_views
@@ -91,11 +91,6 @@ def check_ranked_tensor(where: str, x: Any, layout: str, kind: str = "") -> torc
             f"{where}: expected {kind}inputs of rank {rank} {layout}, got shape {tuple(x.shape)}"
         )
     return x
-
-
-def has_hooks(module: nn.Module) -> bool:
-    """Whether ``module`` has forward (pre-)hooks: then every step must go through its ``__call__``."""
-    return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
 def required_property(name: str, doc: str) -> Any:

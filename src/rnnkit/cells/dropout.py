@@ -9,8 +9,8 @@ import torch
 
 from .. import nest
 from .._checks import describe, to_torch_dtype
-from .base import RNNCell, has_hooks
-from .fused_spec import FusedSpec, SequenceDropout, with_dropout
+from .base import RNNCell
+from .fused_spec import FusedSpec, SequenceDropout, hooks_reason, with_dropout
 from .state import LSTMStateTuple
 from .wrapper_base import CellWrapper
 
@@ -247,8 +247,9 @@ class DropoutWrapper(CellWrapper):
         """The wrapped cell's spec, plus input / output dropout on whole sequences (``SequenceDropout``: fresh
         masks per element and step, as this wrapper draws them); state or variational dropout: the reason why not
         (the state's mask acts inside the recurrence, a variational mask is shared by every step)."""
-        if has_hooks(self.cell):
-            return f"{type(self.cell).__name__} has forward hooks, which a fused kernel would skip"
+        hooked = hooks_reason(self.cell)
+        if hooked:
+            return hooked
         if not self.training:
             return self.cell.fused_spec()
         keep_in, keep_out, keep_state = self._keeps()

@@ -22,12 +22,28 @@ __all__ = [
     "FusedSpec",
     "KernelState",
     "SequenceDropout",
+    "has_hooks",
+    "hooks_reason",
     "lstm_spec",
     "lstm_torch_weights",
     "rnn_spec",
     "stack_specs",
     "with_dropout",
 ]
+
+
+def has_hooks(module: nn.Module) -> bool:
+    """Whether ``module`` has forward (pre-)hooks: then every step must go through its ``__call__``."""
+    return bool(module._forward_hooks or module._forward_pre_hooks)
+
+
+def hooks_reason(cell: nn.Module) -> str | None:
+    """Why no fused kernel may compute ``cell``: it has forward hooks, which must see every step (a kernel runs
+    all steps in one call). None when it has none. Each container asks it of its own cells."""
+    if has_hooks(cell):
+        return f"{type(cell).__name__} has forward hooks, which a fused kernel would skip"
+    return None
+
 
 #: One layer's state in the kernels' form: ``(h [B, out], c [B, H] or None)`` (``c`` for LSTM layers only).
 KernelState = tuple[torch.Tensor, "torch.Tensor | None"]

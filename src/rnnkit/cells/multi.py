@@ -10,8 +10,8 @@ from torch import nn
 
 from .. import nest
 from .._checks import describe, sequence_items
-from .base import RNNCell, check_cell, check_state, has_hooks, unroll_parts
-from .fused_spec import FusedSpec, stack_specs
+from .base import RNNCell, check_cell, check_state, unroll_parts
+from .fused_spec import FusedSpec, hooks_reason, stack_specs
 
 __all__ = ["MultiRNNCell"]
 
@@ -157,11 +157,7 @@ class MultiRNNCell(RNNCell):
         """The layers' specs, stacked (consecutive layers of one kind and size run in one kernel call)."""
         specs = []
         for i, cell in enumerate(self.cells):
-            spec = (
-                f"{type(cell).__name__} has forward hooks, which a fused kernel would skip"
-                if has_hooks(cell)
-                else cell.fused_spec()
-            )
+            spec = hooks_reason(cell) or cell.fused_spec()
             if isinstance(spec, str):
                 return f"cells[{i}]: {spec}"
             specs.append(spec)

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 
 from .._checks import autocast_enabled
-from ..cells.base import RNNCell, has_hooks
-from ..cells.fused_spec import FusedLayer, FusedSpec
+from ..cells.base import RNNCell
+from ..cells.fused_spec import FusedLayer, FusedSpec, hooks_reason
 from ..kernels import kernel_for
 
 logger = logging.getLogger("rnnkit.fused")
@@ -52,9 +52,7 @@ def make_plan(cell: Any) -> tuple[FusedPlan | None, str]:
     """Return ``(plan, "")`` when torch's fused kernels compute ``cell`` exactly, else ``(None, reason)``."""
     if not isinstance(cell, RNNCell):
         return None, f"{type(cell).__name__} is not an rnnkit cell"
-    if has_hooks(cell):
-        return None, f"{type(cell).__name__} has forward hooks, which a fused kernel would skip"
-    spec = cell.fused_spec()
+    spec = hooks_reason(cell) or cell.fused_spec()
     if isinstance(spec, str):
         return None, spec
     return FusedPlan(cell, spec), ""

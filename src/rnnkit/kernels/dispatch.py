@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..cells.dropout import DropoutWrapper
+from ..cells.fused_spec import has_hooks
 from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
 from ..cells.state import LSTMStateTuple
 from .layer_norm_lstm import layer_norm_lstm_sequence
@@ -39,15 +40,11 @@ _MATH = (
 )
 
 
-def _hooked(module: torch.nn.Module) -> bool:
-    return bool(module._forward_hooks or module._forward_pre_hooks)
-
-
 def without_identity_dropout(cell: Any) -> Any:
     """``cell`` with every outer ``DropoutWrapper`` that drops nothing removed: one in ``eval()`` mode, or with
     every keep probability 1 (its call is then exactly its cell's, so the same fused kernel or sequence kernel
     computes it). A wrapper with hooks stays (hooks must see every step)."""
-    while isinstance(cell, DropoutWrapper) and not _hooked(cell) and cell.drops_nothing():
+    while isinstance(cell, DropoutWrapper) and not has_hooks(cell) and cell.drops_nothing():
         cell = cell.cell
     return cell
 
@@ -57,7 +54,7 @@ def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
     overridden = [m for m in _MATH if getattr(type(cell), m, None) is not getattr(cls, m, None)]
     if overridden:
         return f"{type(cell).__name__} overrides {overridden[0]}, which the kernel would skip"
-    if _hooked(cell):
+    if has_hooks(cell):
         return "the cell has forward hooks, which must see every step"
     if not cell.layer_norm:
         return "layer_norm=False (the kernel is for the layer-normalised cell)"
