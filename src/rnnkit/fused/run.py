@@ -74,16 +74,14 @@ def _call_group(
     batch_sizes: torch.Tensor | None,
     hcs: list[KernelState],
     batch_first: bool,
-    masks: Sequence[torch.Tensor] = (),
     bidirectional: bool = False,
 ) -> tuple[torch.Tensor, list[KernelState]]:
-    """One kernel call over ``group`` (layers; for bidirectional, ``[fw, bw]`` of one layer; ``masks``: none,
-    dropout runs between calls, in ``_run_stack``).
+    """One kernel call over ``group`` (layers; for bidirectional, ``[fw, bw]`` of one layer); dropout runs
+    between calls, in ``_run_stack``.
 
     ``x`` is ``[B, T, D]`` / ``[T, B, D]``, or packed data ``[N, D]`` with ``batch_sizes``; ``hcs`` the per-layer
     initial ``(h, c)`` (already in packed order). Returns the outputs and the per-layer final ``(h, c)``.
     """
-    assert not masks
     weights = [w for layer in group for w in layer.weights()]
     num_layers = 1 if bidirectional else len(group)
     h0 = _stack([h for h, _ in hcs])
@@ -283,7 +281,15 @@ def _bidirectional_one_call(
     group = [plan_fw.spec.layers[0], plan_bw.spec.layers[0]]
     hcs = _kernel_states(plan_fw, state_fw) + _kernel_states(plan_bw, state_bw)
 
-    call: KernelCall = functools.partial(_call_group, group, bidirectional=True)
+    def call(
+        x: torch.Tensor,
+        sizes: torch.Tensor | None,
+        initial: list[KernelState],
+        first: bool,
+        masks: Any,
+    ) -> tuple[torch.Tensor, list[KernelState]]:
+        # one_call_bidirectional plans have no dropout: masks is always empty here
+        return _call_group(group, x, sizes, initial, first, bidirectional=True)
 
     out, final = _run_lengths(call, inputs, hcs, sequence_length, time_major)
     out_fw, out_bw = out.split(group[0].out, dim=-1)
