@@ -178,7 +178,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         if dist is not None:
             run_dir = Path(dist.broadcast_object(str(run_dir)))  # rank 0's default name (its clock)
-        return train_run(cfg, run_dir, resume=bool(args.resume), plots=not args.no_plots, dist=dist)
+        code = train_run(cfg, run_dir, resume=bool(args.resume), plots=not args.no_plots, dist=dist)
+        if dist is not None:
+            # Every rank ends together: rank 0 still writes plots and prints while the others are done, and a
+            # rank that tore its gloo group down and exited first was aborted at exit now and then
+            # (Distributed.close).
+            dist.barrier()
+        return code
     finally:
         if dist is not None:
             dist.close()
