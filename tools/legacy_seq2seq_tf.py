@@ -8,38 +8,10 @@ import math
 from typing import Any
 
 import tensorflow.compat.v1 as tf
+from tf_contrib_wrappers import OutputProjectionWrapper, linear
 
 
 # ------------------------------------------------------------------ TF 1.15's contrib pieces, restated
-def linear(args: list, output_size: int) -> Any:
-    """core_rnn_cell._Linear with a bias: ``kernel``, ``bias`` (zeros) in the current variable scope."""
-    x = tf.concat(args, 1) if len(args) > 1 else args[0]
-    kernel = tf.get_variable("kernel", [x.shape[1], output_size], dtype=x.dtype)
-    bias = tf.get_variable("bias", [output_size], dtype=x.dtype, initializer=tf.zeros_initializer())
-    return tf.nn.bias_add(tf.matmul(x, kernel), bias)
-
-
-class OutputProjectionWrapper(tf.nn.rnn_cell.RNNCell):
-    def __init__(self, cell: Any, output_size: int) -> None:
-        super().__init__()
-        self._cell, self._size = cell, output_size
-
-    @property
-    def state_size(self) -> Any:
-        return self._cell.state_size
-
-    @property
-    def output_size(self) -> int:
-        return self._size
-
-    def zero_state(self, batch_size: int, dtype: Any) -> Any:
-        return self._cell.zero_state(batch_size, dtype)
-
-    def call(self, inputs: Any, state: Any) -> Any:
-        output, new_state = self._cell(inputs, state)
-        return linear([output], self._size), new_state
-
-
 class EmbeddingWrapper(tf.nn.rnn_cell.RNNCell):
     def __init__(self, cell: Any, embedding_classes: int, embedding_size: int) -> None:
         super().__init__()

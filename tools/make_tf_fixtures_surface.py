@@ -39,6 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow.compat.v1 as tf
 from surface_fixture_cases import fixed_cases, random_cases
+from tf_contrib_wrappers import InputProjectionWrapper, OutputProjectionWrapper
 
 tf.disable_eager_execution()
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -49,53 +50,11 @@ _ACT = {"relu": tf.nn.relu, "tanh": tf.tanh}
 
 
 # ----------------------------------------------------------------------------------------------- contrib
-# tf.contrib is gone from TF 2.x. These three classes re-state TF 1.15's contrib cells on TF's own RNNCell (whose
-# __call__ opens the variable scope named after the class, snake-cased, exactly as in 1.15), so that TF itself
-# produces their variable names, creation order and numbers. Their bodies follow
-# tensorflow/contrib/rnn/python/ops/{core_rnn_cell,rnn_cell}.py at v1.15.0 step for step.
-class OutputProjectionWrapper(tf.nn.rnn_cell.RNNCell):
-    def __init__(self, cell: Any, output_size: int, activation: Any = None) -> None:
-        super().__init__()
-        self._cell, self._size, self._act = cell, output_size, activation
-
-    @property
-    def state_size(self) -> Any:
-        return self._cell.state_size
-
-    @property
-    def output_size(self) -> int:
-        return self._size
-
-    def zero_state(self, batch_size: int, dtype: Any) -> Any:
-        return self._cell.zero_state(batch_size, dtype)
-
-    def call(self, inputs: Any, state: Any) -> tuple[Any, Any]:
-        output, new_state = self._cell(inputs, state)
-        kernel = tf.get_variable("kernel", [output.shape[-1], self._size], dtype=output.dtype)
-        bias = tf.get_variable(
-            "bias", [self._size], dtype=output.dtype, initializer=tf.zeros_initializer()
-        )
-        projected = tf.nn.bias_add(tf.matmul(output, kernel), bias)
-        return (self._act(projected) if self._act else projected), new_state
-
-
-class InputProjectionWrapper(OutputProjectionWrapper):
-    def __init__(self, cell: Any, num_proj: int, activation: Any = None) -> None:
-        super().__init__(cell, num_proj, activation)
-
-    @property
-    def output_size(self) -> Any:
-        return self._cell.output_size
-
-    def call(self, inputs: Any, state: Any) -> tuple[Any, Any]:
-        kernel = tf.get_variable("kernel", [inputs.shape[-1], self._size], dtype=inputs.dtype)
-        bias = tf.get_variable(
-            "bias", [self._size], dtype=inputs.dtype, initializer=tf.zeros_initializer()
-        )
-        projected = tf.nn.bias_add(tf.matmul(inputs, kernel), bias)
-        return self._cell(self._act(projected) if self._act else projected, state)
-
-
+# tf.contrib is gone from TF 2.x. This class and the two projection wrappers (tools/tf_contrib_wrappers.py)
+# re-state TF 1.15's contrib cells on TF's own RNNCell (whose __call__ opens the variable scope named after the
+# class, snake-cased, exactly as in 1.15), so that TF itself produces their variable names, creation order and
+# numbers. Their bodies follow tensorflow/contrib/rnn/python/ops/{core_rnn_cell,rnn_cell}.py at v1.15.0 step for
+# step.
 class LayerNormBasicLSTMCell(tf.nn.rnn_cell.RNNCell):
     def __init__(
         self,
