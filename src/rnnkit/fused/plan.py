@@ -75,8 +75,9 @@ def explain(
     >>> import rnnkit as rk
     >>> print(rk.fused.explain(rk.MultiRNNCell([rk.BasicLSTMCell(8), rk.BasicLSTMCell(8)])))
     fused: torch._VF.lstm(num_layers=2, hidden_size=8)
-    >>> print(rk.fused.explain(rk.LSTMCell(8, use_peepholes=True)))
-    step loop: LSTMCell uses peepholes, which torch's fused LSTM lacks
+    >>> print(rk.fused.explain(rk.LSTMCell(8, use_peepholes=True, num_proj=4)))
+    step loop: LSTMCell uses peepholes, which torch's fused LSTM lacks; no sequence kernel: num_proj (the kernel
+    has no projection)
     >>> print(rk.fused.explain(rk.BasicLSTMCell(8), reset=True))
     step loop: reset= restarts single rows, which no fused or sequence kernel does
     """

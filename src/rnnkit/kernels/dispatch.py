@@ -1,8 +1,9 @@
 """Which cells a sequence kernel computes exactly, and running it from an unroll.
 
-``kernel_for(cell)`` returns a runner or the reason there is none; ``dynamic_rnn`` calls the runner in place of
-its step loop (``fused=None`` or ``False`` alike: the kernel *is* the loop's implementation for that cell, same
-numbers to float rounding), and ``rk.fused.explain`` reports the choice.
+``kernel_for(cell, like)`` returns a runner or the reason there is none; ``dynamic_rnn`` calls the runner in place
+of its step loop (``fused=None`` or ``False`` alike: the kernel *is* the loop's implementation for that cell, same
+numbers to float rounding), and ``rk.fused.explain`` reports the choice. ``like`` (the inputs) decides what
+depends on the tensors: the native kernels (GRU, peephole LSTM) run on CPU float32/float64 outside autocast.
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ import torch.nn.functional as F
 
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
+from ..cells.gru import GRUCell
 from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
+from ..cells.lstm import LSTMCell
 from ..cells.state import LSTMStateTuple
+from . import native
+from .gru import gru_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
+from .peephole_lstm import peephole_lstm_sequence
 
 __all__ = ["kernel_for", "SequenceRunner", "without_identity_dropout"]
 
@@ -49,13 +55,20 @@ def without_identity_dropout(cell: Any) -> Any:
     return cell
 
 
-def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
-    cls = LayerNormBasicLSTMCell
+def _common_reason(cell: Any, cls: type) -> str | None:
+    """Why a kernel written for ``cls`` may not run ``cell`` (an overridden step or hooks), else None."""
     overridden = [m for m in _MATH if getattr(type(cell), m, None) is not getattr(cls, m, None)]
     if overridden:
         return f"{type(cell).__name__} overrides {overridden[0]}, which the kernel would skip"
     if has_hooks(cell):
         return "the cell has forward hooks, which must see every step"
+    return None
+
+
+def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
+    reason = _common_reason(cell, LayerNormBasicLSTMCell)
+    if reason is not None:
+        return reason
     if not cell.layer_norm:
         return "layer_norm=False (the kernel is for the layer-normalised cell)"
     if cell.activation_name != "tanh":
@@ -86,9 +99,112 @@ def _run_layer_norm(
     return out, LSTMStateTuple(c, h)
 
 
-def kernel_for(cell: Any) -> tuple[SequenceRunner | None, str]:
-    """``(runner, description)`` for a built cell a sequence kernel computes, else ``(None, reason)``."""
+def _gru_reason(cell: GRUCell) -> str | None:
+    reason = _common_reason(cell, GRUCell)
+    if reason is None and cell.activation_name != "tanh":
+        reason = (
+            f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
+        )
+    return reason
+
+
+def _lstm_reason(cell: LSTMCell) -> str | None:
+    reason = _common_reason(cell, LSTMCell)
+    if reason is None and cell.activation_name != "tanh":
+        reason = (
+            f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
+        )
+    if reason is None and cell.num_proj is not None:
+        reason = "num_proj (the kernel has no projection)"
+    return reason
+
+
+def _cpu_autocast() -> bool:
+    try:
+        return bool(torch.is_autocast_enabled("cpu"))
+    except TypeError:  # torch < 2.4 takes no device here
+        return bool(torch.is_autocast_cpu_enabled())
+
+
+def _tracing() -> bool:
+    compiling = getattr(torch.compiler, "is_compiling", lambda: False)
+    return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling())
+
+
+def _native_reason(like: torch.Tensor | None) -> str | None:
+    """Why the native loops cannot run here, or cannot take these inputs (None: they can; without ``like`` only
+    the machine is asked)."""
+    if like is not None:
+        if _tracing():
+            return "a trace or export is recording (it must see torch ops, not a native call)"
+        if like.device.type != "cpu":
+            return f"the native loops run on the CPU; the inputs are on {like.device}"
+        if like.dtype not in (torch.float32, torch.float64):
+            return f"the native loops take float32 and float64; the inputs are {like.dtype}"
+        if _cpu_autocast():
+            return "autocast is on (the native loops compute in the inputs' dtype)"
+        if like.numel() == 0:
+            return "the inputs are empty"
+    if native.library() is None:
+        return f"the native loops are not available: {native.unavailable_reason()}"
+    return None
+
+
+def _run_gru(
+    cell: GRUCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+) -> tuple[torch.Tensor, Any]:
+    x = inputs if time_major else inputs.transpose(0, 1)
+    gx, cx = cell.input_projection(x)
+    ug, uc = cell._recurrent_rows("gates_kernel"), cell._recurrent_rows("candidate_kernel")
+    out, h = gru_sequence(gx, cx, ug, uc, state, lengths)
+    return (out if time_major else out.transpose(0, 1).contiguous()), h
+
+
+def _run_lstm(
+    cell: LSTMCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+) -> tuple[torch.Tensor, Any]:
+    x = inputs if time_major else inputs.transpose(0, 1)
+    c0, m0 = cell._unpack(state)
+    peepholes = None
+    if cell.use_peepholes:
+        peepholes = torch.stack([cell.w_i_diag, cell.w_f_diag, cell.w_o_diag])
+    out, c, m = peephole_lstm_sequence(
+        cell.input_projection(x), cell._recurrent_rows("kernel"), peepholes, c0, m0,
+        cell.cell_clip, lengths,
+    )  # fmt: skip
+    return (out if time_major else out.transpose(0, 1).contiguous()), cell._pack(c, m)[1]
+
+
+# cell class → (why the kernel may not run this cell, or None; the runner; the kernel's name)
+_NATIVE: dict[
+    type, tuple[Callable[[Any], str | None], Callable[..., tuple[torch.Tensor, Any]], str]
+] = {
+    GRUCell: (_gru_reason, _run_gru, "kernels.gru_sequence"),
+    LSTMCell: (_lstm_reason, _run_lstm, "kernels.peephole_lstm_sequence"),
+}
+
+
+def kernel_for(cell: Any, like: torch.Tensor | None = None) -> tuple[SequenceRunner | None, str]:
+    """``(runner, description)`` for a built cell a sequence kernel computes, else ``(None, reason)``.
+
+    ``like``: the inputs, when known; without them the answer is the cell's alone (``rk.fused.explain``), and the
+    native kernels' description says what they need of the inputs."""
     cell = without_identity_dropout(cell)
+    for cls, (why_not, runner, name) in _NATIVE.items():
+        if isinstance(cell, cls):
+            reason = why_not(cell) or _native_reason(like)
+            if reason is not None:
+                return None, reason
+
+            def run_native(
+                inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+            ) -> tuple[torch.Tensor, Any]:
+                return runner(cell, inputs, state, lengths, time_major)
+
+            return (
+                run_native,
+                f"{name} (one autograd node per unroll, native loops on CPU float32/float64)",
+            )
     if not isinstance(cell, LayerNormBasicLSTMCell):
         return None, f"no sequence kernel for {type(cell).__name__}"
     reason = _layer_norm_reason(cell)

@@ -14,10 +14,10 @@ mean(dx * xhat))``, ``dx = dn * gamma`` (for the state and the four gates at onc
 is one matmul over all ``T * B`` rows (``H_prev^T @ dZ``), ``gamma``/``beta``'s are reductions over all steps,
 and ``dZ`` itself is the gradient of ``xk`` (the caller's input matmul gets its gradient from autograd).
 
-Why only this cell: hand-written sequence kernels for TF's GRUCell and the LSTMCell family were measured too
-(one node per unroll, weight gradients as one matmul): on CPU they ran at 0.9-1.0x the plain step loop, whose
-time is the per-step matmuls and memory traffic, not autograd; the layer-normalised cell has ~5x more
-pointwise work per step, which the batched ``[B, 4, H]`` normalisation and the stored factors cut (BENCHMARKS.md).
+Why this loop is torch ops while the GRU and peephole-LSTM kernels are native (``native.py``): this cell has
+about 5x more pointwise work per step, which the batched ``[B, 4, H]`` normalisation and the stored factors cut
+enough in torch (1.5x the naive loop); for the GRU and LSTM the same torch-op design measured 0.9-1.0x the plain
+step loop, because their per-step time is the products plus a dozen small ops' dispatch (BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ class _Loop(NamedTuple):
         time_axis = 0 if self.time_major else 1
         kernel = None
         if not (self.per_call or self.reset is not None or self.return_all_states):
-            kernel = kernel_for(cell)[0] if isinstance(padded, torch.Tensor) else None
+            kernel = kernel_for(cell, padded)[0] if isinstance(padded, torch.Tensor) else None
         if kernel is not None:  # one autograd node for the whole unroll (rnnkit.kernels)
             cell.check_inputs(padded.select(time_axis, 0))  # depth and dtype; builds a lazy cell
             return kernel(padded, state, lengths, self.time_major)

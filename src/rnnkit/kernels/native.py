@@ -1,0 +1,195 @@
+"""The native loops of the GRU and peephole-LSTM sequence kernels: built once per machine, loaded with ctypes.
+
+``native/sequences.c`` holds the loops (forward and backward, float32 and float64). On first use
+``library()`` compiles it with the system C compiler (``$CC``, else ``cc``; about 0.5 s) into a cache folder
+(``$RNNKIT_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/rnnkit/native``, else ``~/.cache/rnnkit/native``) under a name
+that hashes the sources, the flags and the CPU, so an edit or another machine gets its own build; the file is
+written to a temporary name and renamed, so processes starting together (torchrun) never load half a file.
+
+The products run in the BLAS torch itself links (its exported ``sgemm_`` / ``dgemm_``), which the loader checks
+against ``torch.mm`` before use. When anything is missing (no compiler, no exported BLAS, ``RNNKIT_NATIVE=0``)
+``library()`` returns None with the reason, the unrolls keep their step loop, and ``rk.fused.explain`` says why;
+a compiler that is present but fails warns once (that is a bug to report, not a machine to accept).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sysconfig
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["library", "unavailable_reason", "NativeLibrary"]
+
+_SOURCE_DIR = Path(__file__).with_name("native")
+_SOURCES = ("sequences.c", "sequences_real.h")
+_ABI = 1
+_FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
+_lock = threading.Lock()
+_state: dict[str, object] = {}
+
+
+class NativeLibrary:
+    """The loaded library: ``fn(name, dtype)`` is the ctypes function ``name_f32`` / ``name_f64``."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self._lib = lib
+
+    def fn(self, name: str, dtype: torch.dtype) -> Any:
+        return getattr(self._lib, f"{name}_{'f32' if dtype == torch.float32 else 'f64'}")
+
+
+def _cpu_key() -> str:
+    """What a ``-march=native`` build depends on: the machine and its CPU's feature flags."""
+    flags = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                flags = line
+                break
+    except OSError:
+        pass
+    return f"{platform.machine()}|{flags}"
+
+
+def _cache_dir() -> Path:
+    if os.environ.get("RNNKIT_NATIVE_CACHE"):
+        return Path(os.environ["RNNKIT_NATIVE_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "rnnkit" / "native"
+
+
+def _compiler() -> str | None:
+    configured = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
+    for name in (configured, "cc", "gcc", "clang"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _build(cc: str, flags: list[str]) -> Path:
+    """The cached library for these flags, compiled when missing (atomic rename into the cache)."""
+    digest = hashlib.sha256()
+    for name in _SOURCES:
+        digest.update((_SOURCE_DIR / name).read_bytes())
+    digest.update(" ".join([cc, *flags, _cpu_key(), str(_ABI)]).encode())
+    folder = _cache_dir()
+    target = folder / f"rnnkit_sequences_{digest.hexdigest()[:16]}.so"
+    if target.exists():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".so.tmp")
+    os.close(fd)
+    try:
+        cmd = [cc, *flags, "-o", tmp, str(_SOURCE_DIR / "sequences.c"), "-lm"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def _torch_blas() -> tuple[int, int] | str:
+    """The addresses of torch's ``sgemm_`` and ``dgemm_``, or why there are none."""
+    lib_dir = Path(torch.__file__).parent / "lib"
+    candidates = sorted(lib_dir.glob("libtorch_cpu.*"))
+    if not candidates:
+        return f"torch's CPU library is not in {lib_dir}"
+    try:
+        torch_cpu = ctypes.CDLL(str(candidates[0]))
+        return (
+            ctypes.cast(torch_cpu.sgemm_, ctypes.c_void_p).value or 0,
+            ctypes.cast(torch_cpu.dgemm_, ctypes.c_void_p).value or 0,
+        )
+    except (OSError, AttributeError) as exc:
+        return f"torch exports no Fortran BLAS (sgemm_/dgemm_) here ({exc})"
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    i, p, r32, r64 = ctypes.c_int, ctypes.c_void_p, ctypes.c_float, ctypes.c_double
+    for suffix, real in (("f32", r32), ("f64", r64)):
+        signatures = {
+            "rnnkit_mm": [i, i, i, p, p, p],
+            "gru_forward": [i, i, i, *[p] * 8, p],
+            "gru_backward": [i, i, i, *[p] * 10, p],
+            "lstm_forward": [i, i, i, p, p, p, real, *[p] * 5, p],
+            "lstm_backward": [i, i, i, p, p, real, *[p] * 11, p],
+        }
+        for name, argtypes in signatures.items():
+            fn = getattr(lib, f"{name}_{suffix}")
+            fn.argtypes, fn.restype = argtypes, None
+
+
+def _check_blas(native: NativeLibrary) -> str | None:
+    """None when the library's products equal ``torch.mm`` (right symbol, right integer width), else why not."""
+    gen = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, torch.float64):
+        a = torch.randn(5, 7, generator=gen, dtype=dtype)
+        b = torch.randn(7, 3, generator=gen, dtype=dtype)
+        out = torch.empty(5, 3, dtype=dtype)
+        native.fn("rnnkit_mm", dtype)(5, 3, 7, a.data_ptr(), b.data_ptr(), out.data_ptr())
+        if not torch.allclose(out, a @ b, rtol=1e-5, atol=1e-5):
+            return f"torch's exported BLAS does not answer as torch.mm ({dtype})"
+    return None
+
+
+def _load() -> tuple[NativeLibrary | None, str]:
+    if os.environ.get("RNNKIT_NATIVE", "1").strip() in ("0", "false", "no", "off"):
+        return None, "RNNKIT_NATIVE=0 turns the native loops off"
+    cc = _compiler()
+    if cc is None:
+        return None, "no C compiler found ($CC, cc, gcc, clang) to build the native loops"
+    blas = _torch_blas()
+    if isinstance(blas, str):
+        return None, blas
+    errors = []
+    for flags in (_FLAGS + ["-march=native"], _FLAGS):  # -march=native where the compiler takes it
+        try:
+            lib = ctypes.CDLL(str(_build(cc, flags)))
+            break
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            errors.append(str(exc))
+    else:
+        warnings.warn(
+            f"rnnkit.kernels.native: building the native loops failed, the step loop runs instead:\n"
+            f"{errors[-1]}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None, f"building the native loops with {cc} failed (see the warning)"
+    if lib.rnnkit_native_abi() != _ABI:
+        return None, "the cached native library is stale (ABI mismatch); delete the cache folder"
+    _declare(lib)
+    lib.rnnkit_set_blas(ctypes.c_void_p(blas[0]), ctypes.c_void_p(blas[1]))
+    native = NativeLibrary(lib)
+    problem = _check_blas(native)
+    return (None, problem) if problem else (native, "")
+
+
+def library() -> NativeLibrary | None:
+    """The native library, built and loaded on the first call (None when it cannot be; see ``unavailable_reason``)."""
+    with _lock:
+        if "lib" not in _state:
+            _state["lib"], _state["reason"] = _load()
+    lib = _state["lib"]
+    return lib if isinstance(lib, NativeLibrary) else None
+
+
+def unavailable_reason() -> str:
+    """Why ``library()`` is None ("" when it is loaded)."""
+    library()
+    return str(_state["reason"])

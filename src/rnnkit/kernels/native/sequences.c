@@ -1,0 +1,62 @@
+/* Native loops of rnnkit's sequence kernels (see ../native.py): TF's GRUCell and LSTMCell (peepholes, cell_clip)
+ * over a whole unroll, forward and backward, in float32 and float64.
+ *
+ * Why native: per step, a Python loop pays about 5-9 us of dispatch for each of the 10-20 elementwise ops, which
+ * is as much as the step's pointwise arithmetic; here each step is two BLAS products and one pass over the gates.
+ * The products go to the BLAS that torch itself uses (its exported ?gemm_, handed over by set_blas), so the matrix
+ * arithmetic is torch's; only the pointwise formulas are written here, in the cells' order of operations.
+ *
+ * All arrays are row-major and contiguous; `lens` is NULL or int64 [B] (TF's sequence_length rule: at step t a
+ * row with t >= lens[b] does no step, keeps its state, and passes its state gradient straight through).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* exp for float32: 2^n * p(r), Cephes' degree-6 polynomial on r in [-ln2/2, ln2/2] (about 1 ulp). Written out
+ * so that the compiler vectorises the loops that call it (libm's expf is a call it cannot). The clamps pass NaN
+ * through (both comparisons are false), and saturate where expf over/underflows. */
+static inline float exp_f32(float x) {
+    x = x > 88.3762626647949f ? 88.3762626647949f : x;
+    x = x < -87.3365447504f ? -87.3365447504f : x;
+    float n = __builtin_roundf(x * 1.44269504088896341f);
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500E-4f;
+    p = p * r + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t e = ((int32_t)n + 127) << 23;
+    float s;
+    memcpy(&s, &e, sizeof s);
+    return p * s;
+}
+static inline float sigmoid_f32(float x) { return 1.0f / (1.0f + exp_f32(-x)); }
+/* tanh(x) = 2 sigmoid(2x) - 1, as kernels/_pointwise.py (differs from tanh by at most an ulp of 1.0). */
+static inline float tanh_f32(float x) { return 2.0f / (1.0f + exp_f32(-2.0f * x)) - 1.0f; }
+static inline double sigmoid_f64(double x) { return 1.0 / (1.0 + exp(-x)); }
+static inline double tanh_f64(double x) { return tanh(x); }
+
+#define REAL float
+#define SUF f32
+#include "sequences_real.h"
+#undef REAL
+#undef SUF
+
+#define REAL double
+#define SUF f64
+#include "sequences_real.h"
+#undef REAL
+#undef SUF
+
+/* The BLAS products: torch's own sgemm_ / dgemm_ (Fortran interface, 32-bit ints), set once after loading. */
+void rnnkit_set_blas(void* sgemm, void* dgemm) {
+    gemm_f32 = (gemm_fn_f32)sgemm;
+    gemm_f64 = (gemm_fn_f64)dgemm;
+}
+
+/* A fixed number the loader checks, so a stale or foreign library is never used. */
+int rnnkit_native_abi(void) { return 1; }

@@ -1,0 +1,263 @@
+/* The kernels for one real type; sequences.c includes this once per type with REAL (float or double) and SUF
+ * (f32 or f64) defined. Names: <name>_<SUF>. Shapes in the comments: T steps, B rows, H units. */
+#define CAT2(a, b) a##_##b
+#define CAT(a, b) CAT2(a, b)
+#define NAME(n) CAT(n, SUF)
+#define SIG CAT(sigmoid, SUF)
+#define TANH CAT(tanh, SUF)
+
+typedef void (*NAME(gemm_fn))(const char*, const char*, const int*, const int*, const int*, const REAL*,
+                               const REAL*, const int*, const REAL*, const int*, const REAL*, REAL*, const int*);
+static NAME(gemm_fn) NAME(gemm) = 0;
+
+/* Row-major C[M,N] = beta * C + op(A)[M,K] @ op(B)[K,N], op 'N' or 'T'; lda/ldb/ldc are row strides.
+ * A row-major matrix is its transpose in column-major, so this is the column-major C^T = op(B)^T op(A)^T. */
+static void NAME(mm)(char ta, char tb, int M, int N, int K, const REAL* A, int lda, const REAL* B, int ldb,
+                     REAL beta, REAL* C, int ldc) {
+    const REAL one = 1;
+    NAME(gemm)(&tb, &ta, &N, &M, &K, &one, B, &ldb, A, &lda, &beta, C, &ldc);
+}
+
+/* C[M,N] = A[M,K] @ B[K,N]: the loader's check that the BLAS it was given answers as torch.mm does. */
+void NAME(rnnkit_mm)(int M, int N, int K, const REAL* A, const REAL* B, REAL* C) {
+    NAME(mm)('N', 'N', M, N, K, A, K, B, N, 0, C, N);
+}
+
+static inline int NAME(live)(const int64_t* lens, int t, int b) { return !lens || t < lens[b]; }
+
+/* ---- TF GRUCell: r, u = sigmoid(gx + h Ug); c = tanh(cx + (r h) Uc); h' = lerp(c, h, u) = u h + (1 - u) c ---- */
+
+/* gx [T,B,2H] = x Wg[:D] + bg, cx [T,B,H] = x Wc[:D] + bc; ug [H,2H], uc [H,H]: the recurrent rows.
+ * hs [T+1,B,H] with hs[0] = h0 set; writes hs[1:], gs [T,B,2H] (r|u after the sigmoid), cs [T,B,H] (c after the
+ * tanh) and rhs [T,B,H] (r h, the candidate product's left factor). gs may be gx and cs may be cx: each step
+ * reads its input half before it writes the same rows. */
+void NAME(gru_forward)(int T, int B, int H, const REAL* gx, const REAL* cx, const REAL* ug, const REAL* uc,
+                       REAL* hs, REAL* gs, REAL* cs, REAL* rhs, const int64_t* lens) {
+    const int64_t BH = (int64_t)B * H, BG = 2 * BH;
+    for (int t = 0; t < T; t++) {
+        const REAL* h = hs + t * BH;
+        REAL* g = gs + t * BG;
+        REAL* c = cs + t * BH;
+        REAL* rh = rhs + t * BH;
+        if (g != gx + t * BG) memcpy(g, gx + t * BG, sizeof(REAL) * BG);
+        NAME(mm)('N', 'N', B, 2 * H, H, h, H, ug, 2 * H, 1, g, 2 * H);
+        for (int64_t i = 0; i < BG; i++) g[i] = SIG(g[i]);
+        for (int b = 0; b < B; b++) {
+            const REAL* restrict r = g + (int64_t)b * 2 * H;
+            const REAL* restrict hb = h + (int64_t)b * H;
+            REAL* restrict rb = rh + (int64_t)b * H;
+            for (int k = 0; k < H; k++) rb[k] = r[k] * hb[k];
+        }
+        if (c != cx + t * BH) memcpy(c, cx + t * BH, sizeof(REAL) * BH);
+        NAME(mm)('N', 'N', B, H, H, rh, H, uc, H, 1, c, H);
+        for (int b = 0; b < B; b++) {
+            const REAL* restrict u = g + (int64_t)b * 2 * H + H;
+            const REAL* restrict hb = h + (int64_t)b * H;
+            REAL* restrict cb = c + (int64_t)b * H;
+            REAL* restrict nb = hs + (t + 1) * BH + (int64_t)b * H;
+            if (!NAME(live)(lens, t, b)) {
+                memcpy(nb, hb, sizeof(REAL) * H);
+                continue;
+            }
+            for (int k = 0; k < H; k++) {
+                REAL cc = TANH(cb[k]);
+                cb[k] = cc;
+                nb[k] = cc + u[k] * (hb[k] - cc);
+            }
+        }
+    }
+}
+
+/* One row of the reverse step, before the candidate product: d = dh + dy (the gradient of h'),
+ * du = d (h - c), dh_prev = d u, dc = d (1 - u) (1 - c^2) (the gradient of the candidate's pre-activation). */
+static void NAME(gru_back_a)(int H, const REAL* restrict dh, const REAL* restrict dy, const REAL* restrict h,
+                             const REAL* restrict c, const REAL* restrict u, REAL* restrict du,
+                             REAL* restrict dhp, REAL* restrict dc) {
+    for (int k = 0; k < H; k++) {
+        REAL d = dh[k] + dy[k];
+        du[k] = d * (h[k] - c[k]);
+        dhp[k] = d * u[k];
+        dc[k] = d * ((REAL)1 - u[k]) * ((REAL)1 - c[k] * c[k]);
+    }
+}
+
+/* After it, with drh = dc Uc^T (the gradient of r h): the gates' pre-activation gradients and dh_prev += drh r. */
+static void NAME(gru_back_b)(int H, const REAL* restrict drh, const REAL* restrict h, const REAL* restrict r,
+                             const REAL* restrict u, const REAL* restrict du, REAL* restrict dgr,
+                             REAL* restrict dgu, REAL* restrict dhp) {
+    for (int k = 0; k < H; k++) {
+        dgr[k] = drh[k] * h[k] * r[k] * ((REAL)1 - r[k]);
+        dgu[k] = du[k] * u[k] * ((REAL)1 - u[k]);
+        dhp[k] += drh[k] * r[k];
+    }
+}
+
+/* dys [T,B,H]: the outputs' gradient; dh [B,H]: in, the final state's gradient, out, h0's. Writes dgs [T,B,2H]
+ * (the gradient of gx, and of the gate pre-activations) and dcs [T,B,H] (of cx). scratch: 3 B H. */
+void NAME(gru_backward)(int T, int B, int H, const REAL* ug, const REAL* uc, const REAL* hs, const REAL* gs,
+                        const REAL* cs, const REAL* dys, REAL* dh, REAL* dgs, REAL* dcs, REAL* scratch,
+                        const int64_t* lens) {
+    const int64_t BH = (int64_t)B * H, BG = 2 * BH;
+    REAL* du = scratch;
+    REAL* dhp = scratch + BH;
+    REAL* drh = scratch + 2 * BH;
+    for (int t = T - 1; t >= 0; t--) {
+        const REAL* h = hs + t * BH;
+        const REAL* g = gs + t * BG;
+        REAL* dg = dgs + t * BG;
+        REAL* dc = dcs + t * BH;
+        for (int b = 0; b < B; b++) {
+            const int64_t o = (int64_t)b * H;
+            if (!NAME(live)(lens, t, b)) {  /* no step: the state's gradient passes through */
+                memcpy(dhp + o, dh + o, sizeof(REAL) * H);
+                memset(du + o, 0, sizeof(REAL) * H);
+                memset(dc + o, 0, sizeof(REAL) * H);
+                continue;
+            }
+            NAME(gru_back_a)(H, dh + o, dys + t * BH + o, h + o, cs + t * BH + o, g + 2 * o + H, du + o,
+                             dhp + o, dc + o);
+        }
+        NAME(mm)('N', 'T', B, H, H, dc, H, uc, H, 0, drh, H);
+        for (int b = 0; b < B; b++) {
+            const int64_t o = (int64_t)b * H;
+            NAME(gru_back_b)(H, drh + o, h + o, g + 2 * o, g + 2 * o + H, du + o, dg + 2 * o, dg + 2 * o + H,
+                             dhp + o);
+        }
+        memcpy(dh, dhp, sizeof(REAL) * BH);
+        NAME(mm)('N', 'T', B, H, 2 * H, dg, 2 * H, ug, 2 * H, 1, dh, H);
+    }
+}
+
+/* ---- TF LSTMCell (peepholes and cell_clip optional, tanh, no projection) ----
+ * i, j, f, o = z = zx + m W;  c' = clip(sigmoid(f + wf c) c + sigmoid(i + wi c) tanh(j));
+ * m' = sigmoid(o + wo c') tanh(c'). zx [T,B,4H] = x W[:D] + bias (forget_bias in f); w [H,4H]; peep: NULL or
+ * [3,H] (wi, wf, wo); clip <= 0: none. ms, cs [T+1,B,H] with row 0 set; writes rows 1..T, gs [T,B,4H] (the
+ * activated gates sigmoid(i), tanh(j), sigmoid(f), sigmoid(o)), tcs [T,B,H] (tanh(c')) and, when clipping,
+ * ups [T,B,H] (c' before the clip). gs may be zx (each step reads its rows before it writes them). */
+static inline __attribute__((always_inline)) void NAME(lstm_row_body)(
+    int H, REAL* restrict z, const REAL* restrict c, const REAL* restrict peep, REAL clip, REAL* restrict cn,
+    REAL* restrict mn, REAL* restrict tc, REAL* restrict up, const int has_peep, const int has_clip) {
+    for (int k = 0; k < H; k++) {
+        REAL i = z[k], f = z[2 * H + k], o = z[3 * H + k];
+        if (has_peep) {
+            i += peep[k] * c[k];
+            f += peep[H + k] * c[k];
+        }
+        REAL si = SIG(i), sf = SIG(f), tj = TANH(z[H + k]);
+        REAL v = sf * c[k] + si * tj;
+        if (has_clip) {
+            up[k] = v;
+            v = v > clip ? clip : (v < -clip ? -clip : v);
+        }
+        if (has_peep) o += peep[2 * H + k] * v;
+        REAL so = SIG(o), t = TANH(v);
+        z[k] = si, z[H + k] = tj, z[2 * H + k] = sf, z[3 * H + k] = so;
+        cn[k] = v, tc[k] = t, mn[k] = so * t;
+    }
+}
+
+/* The row loop with its two options as constants, so that each variant vectorises without branches. */
+static void NAME(lstm_row)(int H, REAL* z, const REAL* c, const REAL* peep, REAL clip, REAL* cn, REAL* mn,
+                           REAL* tc, REAL* up) {
+    if (peep && clip > 0)
+        NAME(lstm_row_body)(H, z, c, peep, clip, cn, mn, tc, up, 1, 1);
+    else if (peep)
+        NAME(lstm_row_body)(H, z, c, peep, clip, cn, mn, tc, up, 1, 0);
+    else if (clip > 0)
+        NAME(lstm_row_body)(H, z, c, peep, clip, cn, mn, tc, up, 0, 1);
+    else
+        NAME(lstm_row_body)(H, z, c, peep, clip, cn, mn, tc, up, 0, 0);
+}
+
+void NAME(lstm_forward)(int T, int B, int H, const REAL* zx, const REAL* w, const REAL* peep, REAL clip, REAL* ms,
+                        REAL* cs, REAL* gs, REAL* tcs, REAL* ups, const int64_t* lens) {
+    const int64_t BH = (int64_t)B * H, BG = 4 * BH;
+    for (int t = 0; t < T; t++) {
+        REAL* g = gs + t * BG;
+        if (g != zx + t * BG) memcpy(g, zx + t * BG, sizeof(REAL) * BG);
+        NAME(mm)('N', 'N', B, 4 * H, H, ms + t * BH, H, w, 4 * H, 1, g, 4 * H);
+        for (int b = 0; b < B; b++) {
+            const int64_t o = (int64_t)b * H, now = t * BH + o, next = now + BH;
+            if (!NAME(live)(lens, t, b)) {
+                memcpy(cs + next, cs + now, sizeof(REAL) * H);
+                memcpy(ms + next, ms + now, sizeof(REAL) * H);
+                continue;
+            }
+            NAME(lstm_row)(H, g + 4 * o, cs + now, peep, clip, cs + next, ms + next, tcs + now,
+                           clip > 0 ? ups + now : 0);
+        }
+    }
+}
+
+/* One row of the reverse step: dm = dm_carry + dy, dc = dc_carry (in: of c', out: of c); writes the four gate
+ * pre-activation gradients dz and adds the peephole gradients to dpeep. */
+static inline __attribute__((always_inline)) void NAME(lstm_back_body)(
+    int H, const REAL* restrict dm, const REAL* restrict dy, REAL* restrict dc, const REAL* restrict g,
+    const REAL* restrict c, const REAL* restrict cn, const REAL* restrict tc, const REAL* restrict up,
+    const REAL* restrict peep, REAL clip, REAL* restrict dz, REAL* restrict dpeep, const int has_peep,
+    const int has_clip) {
+    for (int k = 0; k < H; k++) {
+        REAL si = g[k], tj = g[H + k], sf = g[2 * H + k], so = g[3 * H + k];
+        REAL d = dm[k] + dy[k];
+        REAL dop = d * tc[k] * so * ((REAL)1 - so);
+        REAL dv = dc[k] + d * so * ((REAL)1 - tc[k] * tc[k]);
+        if (has_peep) dv += dop * peep[2 * H + k];
+        if (has_clip) dv = (up[k] > clip || up[k] < -clip) ? (REAL)0 : dv; /* clip_by_value: none outside */
+        REAL dip = dv * tj * si * ((REAL)1 - si);
+        REAL djp = dv * si * ((REAL)1 - tj * tj);
+        REAL dfp = dv * c[k] * sf * ((REAL)1 - sf);
+        REAL dcp = dv * sf;
+        if (has_peep) {
+            dcp += dip * peep[k] + dfp * peep[H + k];
+            dpeep[k] += dip * c[k];
+            dpeep[H + k] += dfp * c[k];
+            dpeep[2 * H + k] += dop * cn[k];
+        }
+        dz[k] = dip, dz[H + k] = djp, dz[2 * H + k] = dfp, dz[3 * H + k] = dop;
+        dc[k] = dcp;
+    }
+}
+
+static void NAME(lstm_back_row)(int H, const REAL* dm, const REAL* dy, REAL* dc, const REAL* g, const REAL* c,
+                                const REAL* cn, const REAL* tc, const REAL* up, const REAL* peep, REAL clip,
+                                REAL* dz, REAL* dpeep) {
+    if (peep && clip > 0)
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 1, 1);
+    else if (peep)
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 1, 0);
+    else if (clip > 0)
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 0, 1);
+    else
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 0, 0);
+}
+
+/* dys [T,B,H]; dm, dc [B,H]: in, the final state's gradients, out, the initial state's. Writes dzs [T,B,4H] (the
+ * gradient of zx) and, with peepholes, adds their gradients to dpeep [3,H]. scratch: B H. */
+void NAME(lstm_backward)(int T, int B, int H, const REAL* w, const REAL* peep, REAL clip, const REAL* ms,
+                         const REAL* cs, const REAL* gs, const REAL* tcs, const REAL* ups, const REAL* dys,
+                         REAL* dm, REAL* dc, REAL* dzs, REAL* dpeep, REAL* scratch, const int64_t* lens) {
+    const int64_t BH = (int64_t)B * H, BG = 4 * BH;
+    REAL* dmp = scratch;
+    for (int t = T - 1; t >= 0; t--) {
+        REAL* dz = dzs + t * BG;
+        for (int b = 0; b < B; b++) {
+            const int64_t o = (int64_t)b * H, now = t * BH + o;
+            if (!NAME(live)(lens, t, b)) {  /* no step: both state gradients pass through */
+                memcpy(dmp + o, dm + o, sizeof(REAL) * H);
+                memset(dz + 4 * o, 0, sizeof(REAL) * 4 * H);
+                continue;
+            }
+            memset(dmp + o, 0, sizeof(REAL) * H);
+            NAME(lstm_back_row)(H, dm + o, dys + now, dc + o, gs + t * BG + 4 * o, cs + now, cs + now + BH,
+                                tcs + now, clip > 0 ? ups + now : 0, peep, clip, dz + 4 * o, dpeep);
+        }
+        NAME(mm)('N', 'T', B, H, 4 * H, dz, 4 * H, w, 4 * H, 1, dmp, H);
+        memcpy(dm, dmp, sizeof(REAL) * BH);
+    }
+}
+
+#undef SIG
+#undef TANH
+#undef NAME
+#undef CAT
+#undef CAT2
