@@ -137,7 +137,14 @@ def test_gru_sequence_gradcheck(lengths):
     gen = torch.Generator().manual_seed(1)
     r = lambda *s: torch.randn(*s, generator=gen, dtype=torch.float64).requires_grad_()
     lens = None if lengths is None else torch.tensor(lengths)
-    args = (r(3, 3, 8), r(3, 3, 4), r(4, 8), r(4, 4), r(3, 4))
+    args = (
+        r(3, 3, 2),
+        r(6, 8),
+        r(8),
+        r(6, 4),
+        r(4),
+        r(3, 4),
+    )  # x, gates kernel/bias, candidate's, h0
     assert torch.autograd.gradcheck(lambda *a: gru_sequence(*a, lens), args)
 
 
@@ -147,8 +154,15 @@ def test_peephole_lstm_sequence_gradcheck(peep, clip):
     r = lambda *s: torch.randn(*s, generator=gen, dtype=torch.float64).requires_grad_()
     lens = torch.tensor([3, 1, 2])
     peepholes = r(3, 4) if peep else None
-    args = (r(3, 3, 16), r(4, 16), peepholes, r(3, 4), r(3, 4))
-    fn = lambda zx, w, p, c, m: peephole_lstm_sequence(zx, w, p, c, m, clip, lens)
+    args = (
+        r(3, 3, 2),
+        r(6, 16),
+        r(16),
+        peepholes,
+        r(3, 4),
+        r(3, 4),
+    )  # x, kernel, bias, peepholes, c0, m0
+    fn = lambda x, k, b, p, c, m: peephole_lstm_sequence(x, k, b, p, c, m, 0.7, clip, lens)
     assert torch.autograd.gradcheck(fn, args)
 
 

@@ -154,9 +154,15 @@ def _run_gru(
     cell: GRUCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
 ) -> tuple[torch.Tensor, Any]:
     x = inputs if time_major else inputs.transpose(0, 1)
-    gx, cx = cell.input_projection(x)
-    ug, uc = cell._recurrent_rows("gates_kernel"), cell._recurrent_rows("candidate_kernel")
-    out, h = gru_sequence(gx, cx, ug, uc, state, lengths)
+    out, h = gru_sequence(
+        x,
+        cell.gates_kernel,
+        cell.gates_bias,
+        cell.candidate_kernel,
+        cell.candidate_bias,
+        state,
+        lengths,
+    )
     return (out if time_major else out.transpose(0, 1).contiguous()), h
 
 
@@ -169,9 +175,8 @@ def _run_lstm(
     if cell.use_peepholes:
         peepholes = torch.stack([cell.w_i_diag, cell.w_f_diag, cell.w_o_diag])
     out, c, m = peephole_lstm_sequence(
-        cell.input_projection(x), cell._recurrent_rows("kernel"), peepholes, c0, m0,
-        cell.cell_clip, lengths,
-    )  # fmt: skip
+        x, cell.kernel, cell.bias, peepholes, c0, m0, cell.forget_bias, cell.cell_clip, lengths
+    )
     return (out if time_major else out.transpose(0, 1).contiguous()), cell._pack(c, m)[1]
 
 
