@@ -282,7 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .speed import _int_list, _json_path, _positive_int, _python, machine
 
-    parser = argparse.ArgumentParser(prog="bench_decode.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="bench_decode.py",
+        description="Decoding throughput (greedy, beam search, raw_rnn), rnnkit next to TF.",
+    )
     parser.add_argument(
         "--threads", type=_int_list, default=[1], help="comma list of thread counts (default 1)"
     )
