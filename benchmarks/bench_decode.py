@@ -1,5 +1,5 @@
-"""Decoding throughput, rnnkit next to TF (issue 19 item 4): ``python benchmarks/bench_decode.py --help``; the
-code is ``rnnkit.bench.decode``.
+"""Decoding throughput, rnnkit next to TF (issue 19 item 4): greedy and beam search over an attention LSTM, and
+greedy ``raw_rnn``. ``python benchmarks/bench_decode.py --help``; the code is ``rnnkit.bench.decode``.
 
     PYTHONPATH=src python benchmarks/bench_decode.py --repeats 7 --tf-python .tf-oracle/tf215/bin/python
 

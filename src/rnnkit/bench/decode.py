@@ -1,10 +1,13 @@
 """Step-by-step decoding throughput: greedy ``BasicDecoder`` and ``BeamSearchDecoder`` over an attention LSTM,
-next to TF's ``tfa.seq2seq`` (TF 1.15's ``tf.contrib.seq2seq``) decoding the same model in a graph.
+next to TF's ``tfa.seq2seq`` (TF 1.15's ``tf.contrib.seq2seq``) decoding the same model in a graph; and greedy
+decoding through ``raw_rnn`` (``raw_decode.py``), next to TF's ``tf.compat.v1.nn.raw_rnn``.
 
 Model (``Sizes``, defaults): ``AttentionWrapper(BasicLSTMCell(128), LuongAttention(128, memory [B, 20, 128],
 scale=True), attention_layer_size=128)``, embedding 500 x 64, output ``Dense(500)``, start token 1, B = 32,
 exactly 30 steps: the output bias at the end token (2) is -1e4, so no sequence ends early and every decode does
-the same work on both sides (``maximum_iterations=30``). Beam width 5 tiles the memory to 160 rows.
+the same work on both sides (``maximum_iterations=30``). Beam width 5 tiles the memory to 160 rows. The
+``raw_rnn`` row: ``BasicLSTMCell(128)`` fed its argmax's embedding, output ``[128, 500]``, exactly 30 steps, with
+the same weights on both sides (sent to TF as an ``.npz``), and sample 0 must decode to the same ids on both.
 
 rnnkit is timed three ways on the same weights: with autograd recording (``grad``), under ``torch.no_grad()``
 and under ``torch.inference_mode()``; TF (``tf_decode_worker.py`` in its own process, given a python with
@@ -20,6 +23,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -30,11 +34,14 @@ import torch
 import rnnkit as rk
 
 from ._worker import JsonWorker
+from .raw_decode import raw_greedy, raw_weights, save_raw_weights
 
 __all__ = ["Sizes", "run_decode", "decode_table", "main"]
 
 MODES = ("grad", "no_grad", "inference_mode")
 START, END = 1, 2
+# the decoders whose TF side decodes with rnnkit's weights (the others keep Keras' own initial weights)
+SAME_WEIGHTS = ("raw_rnn",)
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,9 @@ class Sizes:
     steps: int = 30  # decoded steps, all of them (the end token is unreachable)
 
 
-def _decoders(z: Sizes, seed: int = 0) -> dict[str, Callable[[], int]]:
-    """``{"greedy": fn, "beam": fn}``: ``fn()`` runs one ``dynamic_decode`` and returns the steps it decoded."""
+def _decoders(z: Sizes, seed: int = 0) -> dict[str, Callable[[], torch.Tensor]]:
+    """``{"greedy": fn, "beam": fn, "raw_rnn": fn}``: ``fn()`` decodes one batch and returns its ids, batch-major
+    (``[B, T]``; beam ``[B, T, beam]``), ``T`` the steps decoded."""
     seq = rk.seq2seq
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -72,22 +80,24 @@ def _decoders(z: Sizes, seed: int = 0) -> dict[str, Callable[[], int]]:
 
     greedy_cell, beam_cell = cell(memory), cell(seq.tile_batch(memory, z.beam))
 
-    def greedy() -> int:
+    def greedy() -> torch.Tensor:
         helper = seq.GreedyEmbeddingHelper(embedding, start, END)
         initial = greedy_cell.zero_state(z.batch, torch.float32)
         decoder = seq.BasicDecoder(greedy_cell, helper, initial, output_layer=dense)
         outputs, _, _ = seq.dynamic_decode(decoder, maximum_iterations=z.steps)
-        return int(outputs.sample_id.shape[1])
+        ids: torch.Tensor = outputs.sample_id
+        return ids
 
-    def beam() -> int:
+    def beam() -> torch.Tensor:
         initial = beam_cell.zero_state(z.batch * z.beam, torch.float32)
         decoder = seq.BeamSearchDecoder(
             beam_cell, embedding, start, END, initial, z.beam, output_layer=dense
         )
         outputs, _, _ = seq.dynamic_decode(decoder, maximum_iterations=z.steps)
-        return int(outputs.predicted_ids.shape[1])
+        ids: torch.Tensor = outputs.predicted_ids
+        return ids
 
-    return {"greedy": greedy, "beam": beam}
+    return {"greedy": greedy, "beam": beam, "raw_rnn": raw_greedy(z, raw_weights(z, seed))}
 
 
 def _context(mode: str) -> contextlib.AbstractContextManager:
@@ -102,8 +112,8 @@ class _TFDecoder:
     """A TF process decoding on request (``tf_decode_worker.py``); ``status`` is ``None`` when it is usable,
     else why not (``"not installed (...)"``)."""
 
-    def __init__(self, python: str, sizes: Sizes, threads: int) -> None:
-        args = (json.dumps({**asdict(sizes), "threads": threads}),)
+    def __init__(self, python: str, sizes: Sizes, threads: int, raw_weights: Path) -> None:
+        args = (json.dumps({**asdict(sizes), "threads": threads, "raw_weights": str(raw_weights)}),)
         self.worker = JsonWorker(python, "tf_decode_worker.py", {"TF_ADDONS_PY_OPS": "1"}, args)
         try:
             first = self.worker.answer()
@@ -117,10 +127,11 @@ class _TFDecoder:
         else:
             self.version = ", ".join(f"{k} {v}" for k, v in first["ready"].items())
 
-    def decode(self, kind: str, clock: str) -> tuple[float, int]:
-        """Seconds of one TF decode of ``kind`` ("greedy" | "beam") and the steps it decoded."""
+    def decode(self, kind: str, clock: str) -> tuple[float, int, list]:
+        """Seconds of one TF decode of ``kind`` ("greedy" | "beam" | "raw_rnn"), the steps it decoded and sample
+        0's ids (``[T]``; beam ``[T, beam]``)."""
         answer = self.worker.ask({"decoder": kind, "clock": clock})
-        return float(answer["seconds"]), int(answer["steps"])
+        return float(answer["seconds"]), int(answer["steps"]), answer["first"]
 
     def close(self) -> None:
         self.worker.close()
@@ -129,6 +140,44 @@ class _TFDecoder:
 def _check_steps(who: str, steps: int, want: int) -> None:
     if steps != want:  # a shorter decode would inflate the rate: refuse to report it
         raise RuntimeError(f"bench decode: expected {who} to decode {want} steps, got {steps}")
+
+
+def _check_same_ids(kind: str, firsts: dict[str, list]) -> None:
+    """Sample 0's ids agree across the rnnkit modes, and with TF's where TF decodes with the same weights."""
+    columns = [c for c in firsts if c != "tf" or kind in SAME_WEIGHTS]
+    want = firsts[columns[0]]
+    for column in columns[1:]:
+        if firsts[column] != want:  # not the same computation: its rate would compare unlike things
+            raise RuntimeError(
+                f"bench decode: expected {column} {kind} to decode sample 0 to {columns[0]}'s ids {want}, "
+                f"got {firsts[column]}"
+            )
+
+
+def _one_round(
+    z: Sizes,
+    columns: tuple[str, ...],
+    kind: str,
+    decode: Callable[[], torch.Tensor],
+    tf: _TFDecoder | None,
+    clock: str,
+) -> dict[str, tuple[float, list]]:
+    """``{column: (seconds, sample 0's ids)}``: one decode per column, in the order of ``columns``."""
+    clock_fn = time.perf_counter if clock == "wall" else time.process_time
+    out = {}
+    for column in columns:
+        if column == "tf":
+            assert tf is not None
+            seconds, steps, first = tf.decode(kind, clock)
+        else:
+            with _context(column):
+                begin = clock_fn()
+                ids = decode()
+                seconds = clock_fn() - begin
+            steps, first = int(ids.shape[1]), ids[0].tolist()
+        _check_steps(f"{column} {kind}", steps, z.steps)
+        out[column] = (seconds, first)
+    return out
 
 
 def _measure(
@@ -140,7 +189,6 @@ def _measure(
     log: Callable[[str], None],
 ) -> list[dict]:
     """The records of one thread count (see ``run_decode``)."""
-    clock_fn = time.perf_counter if clock == "wall" else time.process_time
     tf_ready = tf is not None and tf.status is None
     tf_note = "not installed (no TF python given)" if tf is None else (tf.status or tf.version)
     columns = MODES + (("tf",) if tf_ready else ())
@@ -149,23 +197,18 @@ def _measure(
         samples: dict[str, list[float]] = {c: [] for c in columns}
         for r in range(repeats + 1):  # round 0 warms up (TF traces its graph there)
             k = r % len(columns)
-            for column in columns[k:] + columns[:k]:
-                if column == "tf":
-                    assert tf is not None
-                    seconds, steps = tf.decode(kind, clock)
-                else:
-                    with _context(column):
-                        begin = clock_fn()
-                        steps = decode()
-                        seconds = clock_fn() - begin
-                _check_steps(f"{column} {kind}", steps, z.steps)
-                if r:
+            timed = _one_round(z, columns[k:] + columns[:k], kind, decode, tf, clock)
+            if r:
+                for column, (seconds, _) in timed.items():
                     samples[column].append(seconds)
+            else:  # the ids are the same every round (greedy, fixed weights): check them once
+                _check_same_ids(kind, {c: timed[c][1] for c in columns})
         rate = {c: z.batch / statistics.median(s) for c, s in samples.items()}
-        name = kind if kind == "greedy" else f"beam{z.beam}"
+        name = f"beam{z.beam}" if kind == "beam" else kind
         records.append(
             {"decoder": name, "threads": n_threads, "clock": clock, "steps": z.steps,
-             "batch": z.batch, "rate": rate, "tf": tf_note}
+             "batch": z.batch, "rate": rate, "tf": tf_note,
+             "same_ids_as_tf": tf_ready and kind in SAME_WEIGHTS}
         )  # fmt: skip
         log(
             f"# decode {name} threads={n_threads}: "
@@ -183,17 +226,23 @@ def run_decode(
     sizes: Sizes | None = None,
 ) -> list[dict]:
     """One record per (decoder, threads): ``rate`` (sequences/s) per rnnkit mode, and ``"tf"`` when TF ran;
-    ``record["tf"]`` names the TF versions, or says ``"not installed (...)"``. All measured interleaved."""
+    ``record["tf"]`` names the TF versions, or says ``"not installed (...)"``; ``record["same_ids_as_tf"]``
+    is true where TF decoded with rnnkit's weights and sample 0's ids were checked equal. All measured
+    interleaved."""
     z = sizes or Sizes()
     records = []
-    for n_threads in threads:
-        torch.set_num_threads(n_threads)
-        tf = _TFDecoder(tf_python, z, n_threads) if tf_python else None
-        try:
-            records += _measure(z, n_threads, repeats, clock, tf, log)
-        finally:
-            if tf is not None:
-                tf.close()
+    with tempfile.TemporaryDirectory(prefix="rnnkit-decode-") as tmp:
+        weights = Path(tmp) / "raw_rnn.npz"  # the raw_rnn row's weights, for the TF worker
+        if tf_python:
+            save_raw_weights(raw_weights(z), weights)
+        for n_threads in threads:
+            torch.set_num_threads(n_threads)
+            tf = _TFDecoder(tf_python, z, n_threads, weights) if tf_python else None
+            try:
+                records += _measure(z, n_threads, repeats, clock, tf, log)
+            finally:
+                if tf is not None:
+                    tf.close()
     return records
 
 
@@ -217,8 +266,13 @@ def decode_table(records: list[dict]) -> str:
             else "– | –"
         )
         lines.append(f"| {r['decoder']} | {r['threads']} | {cells} | {ratio:.2f} | {tf} |")
-    notes = sorted({r["tf"] for r in records})
-    return "\n".join(lines + [""] + [f"TF: {n}" for n in notes] + [""])
+    notes = [f"TF: {n}" for n in sorted({r["tf"] for r in records})]
+    same = sorted({r["decoder"] for r in records if r.get("same_ids_as_tf")})
+    if same:  # the other rows' TF model keeps Keras' own initial weights: throughput only
+        notes.append(
+            f"Same weights on both sides, sample 0 decoded to the same ids (checked): {', '.join(same)}"
+        )
+    return "\n".join(lines + [""] + notes + [""])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -228,7 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .speed import _int_list, _json_path, _positive_int, _python, machine
 
-    parser = argparse.ArgumentParser(prog="bench_decode.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="bench_decode.py",
+        description="Decoding throughput (greedy, beam search, raw_rnn), rnnkit next to TF.",
+    )
     parser.add_argument(
         "--threads", type=_int_list, default=[1], help="comma list of thread counts (default 1)"
     )
