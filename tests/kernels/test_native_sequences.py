@@ -286,3 +286,12 @@ def test_build_goes_to_the_cache_folder_once(monkeypatch, tmp_path):
     assert (
         native.library() is not None and calls == []
     )  # the cached file is loaded, nothing compiles
+
+
+def test_double_backward_says_the_node_is_differentiable_once():
+    cell = _cell("gru")
+    x = torch.randn(2, 3, 3, dtype=torch.float64, requires_grad=True)
+    out, _ = rk.dynamic_rnn(cell, x)
+    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice a function that was marked with"):
+        g.sum().backward()
