@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from . import _workspace
+from ._double_backward import double_backward
 from ._mask import Masks, masks
 from .native import library
 
@@ -57,18 +58,20 @@ class _GRUSequence(torch.autograd.Function):
             steps, batch, units, gs.data_ptr(), cs.data_ptr(), ug.data_ptr(), uc.data_ptr(),
             hs.data_ptr(), gs.data_ptr(), cs.data_ptr(), rhs.data_ptr(), _ptr(lens),
         )  # fmt: skip
-        ctx.work, ctx.lens = work, lens
-        ctx.save_for_backward(
-            x, wg, wc
-        )  # their version counters catch an in-place change before backward
+        ctx.work, ctx.lens, ctx.masks = work, lens, mk
+        ctx.save_for_backward(x, wg, bg, wc, bc, h0)  # version counters catch in-place changes
         out = hs[1:] * mk.keep if mk is not None else hs[1:].clone()
         return out, hs[-1].clone()
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx: Any, d_out: torch.Tensor | None, d_h: torch.Tensor | None) -> tuple[Any, ...]:
+        if (
+            torch.is_grad_enabled()
+        ):  # create_graph=True (NOTE [double backward], _double_backward.py)
+            recorded = double_backward(ctx, _torch_gru, (d_out, d_h), ctx.masks)
+            return (*recorded, None, None)
         hs, gs, cs, rhs = ctx.work.buffers
-        x, wg, wc = ctx.saved_tensors
+        x, wg, _, wc, _, _ = ctx.saved_tensors
         steps, batch, units = cs.shape
         depth = x.shape[-1]
         ug, uc = wg[depth:].contiguous(), wc[depth:].contiguous()
@@ -97,6 +100,20 @@ class _GRUSequence(torch.autograd.Function):
         d_bg = dg.sum(0) if need[2] else None
         d_bc = dc.sum(0) if need[4] else None
         return d_x, d_wg, d_bg, d_wc, d_bc, dh, None, None
+
+
+def _torch_gru(x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, wc: torch.Tensor, bc: torch.Tensor,
+               h0: torch.Tensor, mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """The same recurrence in torch ops (autograd records it): the double-backward path."""
+    depth, h, outputs = x.shape[-1], h0, []
+    gx, cx = x @ wg[:depth] + bg, x @ wc[:depth] + bc
+    for t in range(x.shape[0]):
+        r, u = torch.sigmoid(gx[t] + h @ wg[depth:]).chunk(2, 1)
+        new = torch.lerp(torch.tanh(cx[t] + (r * h) @ wc[depth:]), h, u)
+        h = torch.where(mk.keep[t] > 0, new, h) if mk is not None and mk.masked[t] else new
+        outputs.append(h)
+    out = torch.stack(outputs)
+    return (out * mk.keep if mk is not None else out), h
 
 
 def gru_sequence(

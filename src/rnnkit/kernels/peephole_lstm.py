@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from . import _workspace
+from ._double_backward import double_backward
 from ._mask import Masks, masks
 from .native import library
 
@@ -61,19 +62,25 @@ class _LSTMSequence(torch.autograd.Function):
             steps, batch, units, gs.data_ptr(), w.data_ptr(), _ptr(peep_c), clip, ms.data_ptr(),
             cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), _ptr(lens),
         )  # fmt: skip
-        ctx.work, ctx.lens, ctx.clip = work, lens, clip
+        ctx.work, ctx.lens, ctx.clip, ctx.masks, ctx.forget_bias = work, lens, clip, mk, forget_bias
         ctx.save_for_backward(
-            x, kernel, peep_c
-        )  # version counters catch an in-place change before backward
+            x, kernel, bias, peep, c0, m0
+        )  # version counters catch in-place changes
         out = ms[1:] * mk.keep if mk is not None else ms[1:].clone()
         return out, cs[-1].clone(), ms[-1].clone()
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx: Any, d_out: torch.Tensor | None, d_c: torch.Tensor | None,
                  d_m: torch.Tensor | None) -> tuple[Any, ...]:  # fmt: skip
+        if torch.is_grad_enabled():  # create_graph=True (NOTE [double backward], _double_backward.py)
+            torch_lstm = lambda x, k, b, p, c0, m0, mk: _torch_lstm(
+                x, k, b, p, c0, m0, mk, ctx.forget_bias, ctx.clip
+            )
+            recorded = double_backward(ctx, torch_lstm, (d_out, d_c, d_m), ctx.masks)
+            return (*recorded, None, None, None, None)
         ms, cs, gs, tcs, ups = ctx.work.buffers
-        x, kernel, peep = ctx.saved_tensors
+        x, kernel, _, peep, _, _ = ctx.saved_tensors
+        peep = None if peep is None else peep.contiguous()
         steps, batch, units = tcs.shape
         depth = x.shape[-1]
         w = kernel[depth:].contiguous()
@@ -97,6 +104,31 @@ class _LSTMSequence(torch.autograd.Function):
             torch.mm(ms[:-1].reshape(-1, units).t(), dz, out=d_kernel[depth:])
         d_bias = dz.sum(0) if need[2] else None
         return d_x, d_kernel, d_bias, dpeep, dc, dm, None, None, None, None
+
+
+def _torch_lstm(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, peep: torch.Tensor | None,
+                c0: torch.Tensor, m0: torch.Tensor, mk: Masks | None, forget_bias: float,
+                clip: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """The same recurrence in torch ops (autograd records it): the double-backward path."""
+    depth, c, m, outputs = x.shape[-1], c0, m0, []
+    b_i, b_j, b_f, b_o = bias.chunk(4)
+    zx = x @ kernel[:depth] + torch.cat([b_i, b_j, b_f + forget_bias, b_o])
+    for t in range(x.shape[0]):
+        i, j, f, o = (zx[t] + m @ kernel[depth:]).chunk(4, 1)
+        if peep is not None:
+            i, f = i + peep[0] * c, f + peep[1] * c
+        new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(j)
+        if clip > 0:  # clip_by_value, gradient 1 on the bounds (cells/lstm.py)
+            new_c = torch.where(new_c > clip, clip, torch.where(new_c < -clip, -clip, new_c))
+        if peep is not None:
+            o = o + peep[2] * new_c
+        new_m = torch.sigmoid(o) * torch.tanh(new_c)
+        if mk is not None and mk.masked[t]:
+            new_c, new_m = (torch.where(mk.keep[t] > 0, n, p) for n, p in ((new_c, c), (new_m, m)))
+        c, m = new_c, new_m
+        outputs.append(m)
+    out = torch.stack(outputs)
+    return (out * mk.keep if mk is not None else out), c, m
 
 
 def peephole_lstm_sequence(
