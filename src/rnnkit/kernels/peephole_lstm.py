@@ -72,7 +72,7 @@ class _LSTMSequence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, d_out: torch.Tensor | None, d_c: torch.Tensor | None,
                  d_m: torch.Tensor | None) -> tuple[Any, ...]:  # fmt: skip
-        if torch.is_grad_enabled():  # create_graph=True (NOTE [double backward], _double_backward.py)
+        if torch.is_grad_enabled():  # create_graph=True: NOTE [double backward]
             torch_lstm = lambda x, k, b, p, c0, m0, mk: _torch_lstm(
                 x, k, b, p, c0, m0, mk, ctx.forget_bias, ctx.clip
             )
