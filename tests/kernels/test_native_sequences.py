@@ -14,6 +14,7 @@ import torch
 
 import rnnkit as rk
 from rnnkit.kernels import gru_sequence, kernel_for, native, peephole_lstm_sequence
+from tests.kernels._cell_loop import cell_loop
 from tests.reference import numpy_cells
 
 torch.set_num_threads(1)
@@ -52,21 +53,6 @@ def _state(cell, batch, seed):
     )
 
 
-def _cell_loop(cell, x, state, lengths, time_major):
-    """The cell called once per step (never a kernel), TF's sequence_length rule by hand."""
-    outputs = []
-    for t, x_t in enumerate(x.unbind(0 if time_major else 1)):
-        out, new = cell(x_t, state)
-        live = (
-            torch.ones(x_t.shape[0], 1, dtype=torch.bool)
-            if lengths is None
-            else (t < lengths)[:, None]
-        )
-        outputs.append(torch.where(live, out, 0.0))
-        state = rk.nest.map_structure(lambda n, o: torch.where(live, n, o), new, state)
-    return torch.stack(outputs, 0 if time_major else 1), state
-
-
 LENGTHS = [None, [6, 0, 3, 6], [2, 1, 2, 2], [0, 0, 0, 0]]
 
 
@@ -81,7 +67,7 @@ def test_dynamic_rnn_native_kernel_equals_the_cell_loop(kind, time_major, length
     state = _state(cell, 4, seed=3)
     lens = None if lengths is None else torch.tensor(lengths)
     got = rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state, time_major=time_major)
-    want = _cell_loop(cell, x, state, lens, time_major)
+    want = cell_loop(cell, x, state, lens, time_major)
     flat_got, flat_want = rk.nest.flatten(got), rk.nest.flatten(want)
     for g, w in zip(flat_got, flat_want):
         torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
@@ -248,7 +234,7 @@ def test_turned_off_by_the_environment(monkeypatch):
     x = torch.randn(2, 4, 3, dtype=torch.float64)
     got = rk.dynamic_rnn(cell, x)[0]  # the step loop
     torch.testing.assert_close(
-        got, _cell_loop(cell, x, cell.zero_state(2, torch.float64), None, False)[0]
+        got, cell_loop(cell, x, cell.zero_state(2, torch.float64), None, False)[0]
     )
 
 
@@ -303,6 +289,6 @@ def test_double_backward_equals_the_cell_loop(kind):
         return torch.autograd.grad(g.square().sum(), [x, *cell.parameters()])
 
     got = penalty(lambda: rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state)[0])
-    want = penalty(lambda: _cell_loop(cell, x, state, lens, False)[0])
+    want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)

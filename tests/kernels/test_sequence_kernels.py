@@ -10,6 +10,7 @@ import torch
 import rnnkit as rk
 from rnnkit.cells import fused_spec
 from rnnkit.kernels import layer_norm_lstm_sequence
+from tests.kernels._cell_loop import cell_loop
 
 torch.set_num_threads(1)
 
@@ -102,22 +103,6 @@ def test_layer_norm_lstm_without_grad_equals_with_grad():
 # --- dynamic_rnn runs the kernel for LayerNormBasicLSTMCell: the same numbers as the cell called per step ---
 
 
-def _cell_loop(cell, x, state, lengths, time_major):
-    """The cell called once per step, TF's sequence_length rule by hand (the reference)."""
-    steps = x.unbind(0 if time_major else 1)
-    outputs = []
-    for t, x_t in enumerate(steps):
-        out, new = cell(x_t, state)
-        live = (
-            torch.ones(x_t.shape[0], 1, dtype=torch.bool)
-            if lengths is None
-            else (t < lengths)[:, None]
-        )
-        outputs.append(torch.where(live, out, 0.0))
-        state = rk.LSTMStateTuple(*(torch.where(live, n, o) for n, o in zip(new, state)))
-    return torch.stack(outputs, 0 if time_major else 1), state
-
-
 def _ln_cell(units, depth, seed, dtype=torch.float64):
     torch.manual_seed(seed)
     cell = rk.LayerNormBasicLSTMCell(units, input_size=depth, forget_bias=0.7, dtype=dtype)
@@ -140,7 +125,7 @@ def test_dynamic_rnn_layer_norm_kernel_equals_the_cell_loop(time_major, lengths)
     )
     lens = None if lengths is None else torch.tensor(lengths)
     got = rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state, time_major=time_major)
-    want = _cell_loop(cell, x, state, lens, time_major)
+    want = cell_loop(cell, x, state, lens, time_major)
     flat_got = [got[0], *got[1]]
     flat_want = [want[0], *want[1]]
     for g, w in zip(flat_got, flat_want):
@@ -215,7 +200,7 @@ def test_identity_dropout_around_layer_norm_cell_runs_the_sequence_kernel():
     assert "sequence kernel" in rk.fused.explain(wrapped)
     x = torch.randn(2, 4, 3, dtype=torch.float64)
     got, _ = rk.dynamic_rnn(wrapped, x)
-    want, _ = _cell_loop(inner, x, inner.zero_state(2, torch.float64), None, False)
+    want, _ = cell_loop(inner, x, inner.zero_state(2, torch.float64), None, False)
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Masks", "masks"]
+__all__ = ["Masks", "masks", "trim"]
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,15 @@ def masks(lengths: torch.Tensor | None, time: int, like: torch.Tensor) -> Masks 
     live = torch.arange(steps, device=lengths.device)[:, None] < lengths[None, :]  # [steps, B]
     masked = [any(t >= n for n in listed) for t in range(steps)]
     return Masks(live.unsqueeze(-1).to(like.dtype), masked, steps)
+
+
+def trim(
+    x: torch.Tensor, lengths: torch.Tensor | None
+) -> tuple[torch.Tensor, Masks | None, torch.Tensor | None]:
+    """``(x [:steps], masks, lengths as contiguous int64)`` for time-major ``x [T, ...]``: the steps past every
+    row's end are not run (the caller pads its outputs back to ``T`` with zeros); lengths is None when no row ends
+    early."""
+    mk = masks(lengths, x.shape[0], x)
+    if mk is None or lengths is None:
+        return x, None, None
+    return x[: mk.steps], mk, lengths.to(torch.int64).contiguous()

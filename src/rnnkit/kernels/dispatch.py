@@ -180,12 +180,18 @@ def _run_lstm(
     return (out if time_major else out.transpose(0, 1).contiguous()), cell._pack(c, m)[1]
 
 
-# cell class → (why the kernel may not run this cell, or None; the runner; the kernel's name)
-_NATIVE: dict[
-    type, tuple[Callable[[Any], str | None], Callable[..., tuple[torch.Tensor, Any]], str]
+# cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
+_KERNELS: dict[
+    type, tuple[Callable[[Any], str | None], Callable[..., tuple[torch.Tensor, Any]], str, bool]
 ] = {
-    GRUCell: (_gru_reason, _run_gru, "kernels.gru_sequence"),
-    LSTMCell: (_lstm_reason, _run_lstm, "kernels.peephole_lstm_sequence"),
+    GRUCell: (_gru_reason, _run_gru, "kernels.gru_sequence", True),
+    LSTMCell: (_lstm_reason, _run_lstm, "kernels.peephole_lstm_sequence", True),
+    LayerNormBasicLSTMCell: (
+        _layer_norm_reason,
+        _run_layer_norm,
+        "kernels.layer_norm_lstm_sequence",
+        False,
+    ),
 }
 
 
@@ -195,30 +201,18 @@ def kernel_for(cell: Any, like: torch.Tensor | None = None) -> tuple[SequenceRun
     ``like``: the inputs, when known; without them the answer is the cell's alone (``rk.fused.explain``), and the
     native kernels' description says what they need of the inputs."""
     cell = without_identity_dropout(cell)
-    for cls, (why_not, runner, name) in _NATIVE.items():
-        if isinstance(cell, cls):
-            reason = why_not(cell) or _native_reason(like)
-            if reason is not None:
-                return None, reason
+    for cls, (why_not, runner, name, native_loops) in _KERNELS.items():
+        if not isinstance(cell, cls):
+            continue
+        reason = why_not(cell) or (_native_reason(like) if native_loops else None)
+        if reason is not None:
+            return None, reason
 
-            def run_native(
-                inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
-            ) -> tuple[torch.Tensor, Any]:
-                return runner(cell, inputs, state, lengths, time_major)
+        def run(
+            inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+        ) -> tuple[torch.Tensor, Any]:
+            return runner(cell, inputs, state, lengths, time_major)
 
-            return (
-                run_native,
-                f"{name} (one autograd node per unroll, native loops on CPU float32/float64)",
-            )
-    if not isinstance(cell, LayerNormBasicLSTMCell):
-        return None, f"no sequence kernel for {type(cell).__name__}"
-    reason = _layer_norm_reason(cell)
-    if reason is not None:
-        return None, reason
-
-    def run(
-        inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
-    ) -> tuple[torch.Tensor, Any]:
-        return _run_layer_norm(cell, inputs, state, lengths, time_major)
-
-    return run, "kernels.layer_norm_lstm_sequence (one autograd node per unroll)"
+        where = ", native loops on CPU float32/float64" if native_loops else ""
+        return run, f"{name} (one autograd node per unroll{where})"
+    return None, f"no sequence kernel for {type(cell).__name__}"

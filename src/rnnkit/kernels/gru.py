@@ -24,7 +24,7 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, masks
+from ._mask import Masks, trim
 from .native import library
 
 __all__ = ["gru_sequence"]
@@ -143,10 +143,7 @@ def gru_sequence(
     if library() is None:
         raise RuntimeError("gru_sequence: the native loops are not available here")
     steps = x.shape[0]
-    mk = masks(lengths, steps, x)
-    if mk is not None and mk.steps < steps:
-        x = x[: mk.steps]
-    lens = None if mk is None else lengths.to(torch.int64).contiguous()  # type: ignore[union-attr]
+    x, mk, lens = trim(x, lengths)
     out, h = _GRUSequence.apply(
         x.contiguous(),
         gates_kernel,

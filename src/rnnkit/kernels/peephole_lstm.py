@@ -25,7 +25,7 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, masks
+from ._mask import Masks, trim
 from .native import library
 
 __all__ = ["peephole_lstm_sequence"]
@@ -159,10 +159,7 @@ def peephole_lstm_sequence(
     if library() is None:
         raise RuntimeError("peephole_lstm_sequence: the native loops are not available here")
     steps = x.shape[0]
-    mk = masks(lengths, steps, x)
-    if mk is not None and mk.steps < steps:
-        x = x[: mk.steps]
-    lens = None if mk is None else lengths.to(torch.int64).contiguous()  # type: ignore[union-attr]
+    x, mk, lens = trim(x, lengths)
     clip = -1.0 if cell_clip is None else float(cell_clip)
     out, c, m = _LSTMSequence.apply(
         x.contiguous(), kernel, bias, peepholes, c0.contiguous(), m0.contiguous(), float(forget_bias), clip,
