@@ -7,8 +7,9 @@ Shape: the mnist task's (B=128, T=28, D=28, H=128). One training pass = forward 
 each the median of ``--rounds`` interleaved timings on the process CPU clock with one torch thread:
 
 * ``naive``: the per-step math written the obvious way (``cat([x_t, h]) @ W``), what issue 19 compares against;
-* ``rnnkit``: ``rk.dynamic_rnn(cell, x, fused=False)`` on the real cell (the step loop: the input half of every
-  step in one matmul, then ``recurrent_step`` per step);
+* ``rnnkit``: ``rk.dynamic_rnn(cell, x, fused=False)`` on the real cell: for these two cells the native sequence
+  kernels (``rnnkit.kernels.gru_sequence`` / ``peephole_lstm_sequence``; the step loop where they cannot run,
+  ``rk.fused.explain`` says which);
 * ``split``: the same split written by hand in plain torch (input half precomputed, per-step autograd);
 * ``compiled``: ``split`` with its step compiled by ``torch.compile`` (``--compile``; needs a C++ compiler);
 * ``matmul floor``: only the matrix products that any exact step-by-step implementation must run (per step the
