@@ -292,3 +292,27 @@ def test_double_backward_equals_the_cell_loop(kind):
     want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
+
+
+def test_bad_tensors_get_a_clear_error_not_a_native_call(monkeypatch):
+    r = lambda *s: torch.randn(*s, dtype=torch.float64)
+    good = (r(3, 2, 2), r(6, 8), r(8), r(6, 4), r(4), r(2, 4))
+    with pytest.raises(
+        ValueError, match=r"gru_sequence: expected gates_kernel of shape \[6, 8\], got \[5, 8\]"
+    ):
+        gru_sequence(good[0], r(5, 8), *good[2:])
+    with pytest.raises(
+        TypeError, match="gru_sequence: expected h0 as a CPU float32 or float64 tensor like the"
+    ):
+        gru_sequence(*good[:5], good[5].float())
+    with pytest.raises(
+        ValueError, match=r"peephole_lstm_sequence: expected peepholes of shape \[3, 4\]"
+    ):
+        peephole_lstm_sequence(r(3, 2, 2), r(6, 16), r(16), r(2, 4), r(2, 4), r(2, 4))
+    with pytest.raises(
+        ValueError, match=r"peephole_lstm_sequence: expected x \[T, B, D\] and c0 \[B, H\]"
+    ):
+        peephole_lstm_sequence(r(2, 2), r(6, 16), r(16), None, r(2, 4), r(2, 4))
+    monkeypatch.setattr(native, "_state", {"lib": None, "reason": "test"})
+    with pytest.raises(RuntimeError, match="gru_sequence: the native loops are not available here"):
+        gru_sequence(*good)

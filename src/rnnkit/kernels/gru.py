@@ -25,7 +25,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, trim
-from .native import library
+from .native import check_shapes, library
 
 __all__ = ["gru_sequence"]
 
@@ -142,7 +142,16 @@ def gru_sequence(
     """
     if library() is None:
         raise RuntimeError("gru_sequence: the native loops are not available here")
-    steps = x.shape[0]
+    if x.dim() != 3 or h0.dim() != 2:
+        raise ValueError(
+            f"gru_sequence: expected x [T, B, D] and h0 [B, H], got {list(x.shape)}, {list(h0.shape)}"
+        )
+    (steps, batch, depth), units = x.shape, h0.shape[1]
+    rows, shapes = depth + units, {"x": tuple(x.shape), "h0": (batch, units)}
+    shapes |= {"gates_kernel": (rows, 2 * units), "gates_bias": (2 * units,)}
+    shapes |= {"candidate_kernel": (rows, units), "candidate_bias": (units,)}
+    check_shapes("gru_sequence", shapes, x=x, h0=h0, gates_kernel=gates_kernel, gates_bias=gates_bias,
+                 candidate_kernel=candidate_kernel, candidate_bias=candidate_bias)  # fmt: skip
     x, mk, lens = trim(x, lengths)
     out, h = _GRUSequence.apply(
         x.contiguous(),

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["library", "unavailable_reason", "NativeLibrary"]
+__all__ = ["library", "unavailable_reason", "check_shapes", "NativeLibrary"]
 
 _SOURCE_DIR = Path(__file__).with_name("native")
 _SOURCES = ("sequences.c", "sequences_real.h")
@@ -193,3 +193,27 @@ def unavailable_reason() -> str:
     """Why ``library()`` is None ("" when it is loaded)."""
     library()
     return str(_state["reason"])
+
+
+def check_shapes(
+    where: str, expected: dict[str, tuple[int, ...]], **tensors: torch.Tensor | None
+) -> None:
+    """Raise a clear error unless every given tensor is on the CPU, float32 or float64 like the first, and of its
+    ``expected`` shape: the native loops trust the pointers they are handed (a wrong shape reads out of bounds)."""
+    first = next(t for t in tensors.values() if t is not None)
+    for name, t in tensors.items():
+        if t is None:
+            continue
+        if (
+            t.device.type != "cpu"
+            or t.dtype not in (torch.float32, torch.float64)
+            or t.dtype != first.dtype
+        ):
+            raise TypeError(
+                f"{where}: expected {name} as a CPU float32 or float64 tensor like the inputs "
+                f"({first.dtype}), got {t.dtype} on {t.device}"
+            )
+        if tuple(t.shape) != expected[name]:
+            raise ValueError(
+                f"{where}: expected {name} of shape {list(expected[name])}, got {list(t.shape)}"
+            )

@@ -26,7 +26,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, trim
-from .native import library
+from .native import check_shapes, library
 
 __all__ = ["peephole_lstm_sequence"]
 
@@ -158,7 +158,20 @@ def peephole_lstm_sequence(
     """
     if library() is None:
         raise RuntimeError("peephole_lstm_sequence: the native loops are not available here")
-    steps = x.shape[0]
+    if x.dim() != 3 or c0.dim() != 2:
+        raise ValueError(
+            f"peephole_lstm_sequence: expected x [T, B, D] and c0 [B, H], got {list(x.shape)}, {list(c0.shape)}"
+        )
+    (steps, batch, depth), units = x.shape, c0.shape[1]
+    shapes = {
+        "x": tuple(x.shape),
+        "c0": (batch, units),
+        "m0": (batch, units),
+        "peepholes": (3, units),
+    }
+    shapes |= {"kernel": (depth + units, 4 * units), "bias": (4 * units,)}
+    check_shapes("peephole_lstm_sequence", shapes, x=x, kernel=kernel, bias=bias, peepholes=peepholes, c0=c0,
+                 m0=m0)  # fmt: skip
     x, mk, lens = trim(x, lengths)
     clip = -1.0 if cell_clip is None else float(cell_clip)
     out, c, m = _LSTMSequence.apply(
