@@ -33,6 +33,10 @@ CELLS = {
     "flat_state": lambda: rk.LSTMCell(
         5, use_peepholes=True, state_is_tuple=False, input_size=3, dtype=torch.float64
     ),
+    # contrib's LSTMBlockCell: the same step, but the gradient passes through the clip unchanged
+    "block": lambda: rk.LSTMBlockCell(
+        5, forget_bias=0.2, cell_clip=0.4, use_peephole=True, input_size=3, dtype=torch.float64
+    ),
 }
 
 
@@ -274,7 +278,7 @@ def test_build_goes_to_the_cache_folder_once(monkeypatch, tmp_path):
     )  # the cached file is loaded, nothing compiles
 
 
-@pytest.mark.parametrize("kind", ["gru", "both"])
+@pytest.mark.parametrize("kind", ["gru", "both", "block"])
 def test_double_backward_equals_the_cell_loop(kind):
     """create_graph=True through the kernel gives differentiable gradients: a gradient penalty's gradient equals
     the one through the cell's own step loop (no second-order term is dropped)."""

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ..cells.block import LSTMBlockCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
 from ..cells.gru import GRUCell
@@ -131,6 +132,10 @@ def _tracing() -> bool:
     return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling())
 
 
+def _block_lstm_reason(cell: LSTMBlockCell) -> str | None:
+    return _common_reason(cell, LSTMBlockCell)
+
+
 def _native_reason(like: torch.Tensor | None) -> str | None:
     """Why the native loops cannot run here, or cannot take these inputs (None: they can; without ``like`` only
     the machine is asked)."""
@@ -167,17 +172,24 @@ def _run_gru(
 
 
 def _run_lstm(
-    cell: LSTMCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+    cell: LSTMCell | LSTMBlockCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
 ) -> tuple[torch.Tensor, Any]:
     x = inputs if time_major else inputs.transpose(0, 1)
-    c0, m0 = cell._unpack(state)
+    pack: Callable[[torch.Tensor, torch.Tensor], Any]
+    if isinstance(
+        cell, LSTMBlockCell
+    ):  # always a tuple state; its TF kernels pass the gradient through the clip
+        (c0, m0), pack, clip_gradient = state, LSTMStateTuple, False
+    else:
+        (c0, m0), pack, clip_gradient = cell._unpack(state), lambda c, m: cell._pack(c, m)[1], True
     peepholes = None
     if cell.use_peepholes:
         peepholes = torch.stack([cell.w_i_diag, cell.w_f_diag, cell.w_o_diag])
     out, c, m = peephole_lstm_sequence(
-        x, cell.kernel, cell.bias, peepholes, c0, m0, cell.forget_bias, cell.cell_clip, lengths
-    )
-    return (out if time_major else out.transpose(0, 1).contiguous()), cell._pack(c, m)[1]
+        x, cell.kernel, cell.bias, peepholes, c0, m0, cell.forget_bias, cell.cell_clip, lengths,
+        clip_gradient=clip_gradient,
+    )  # fmt: skip
+    return (out if time_major else out.transpose(0, 1).contiguous()), pack(c, m)
 
 
 # cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
@@ -186,6 +198,7 @@ _KERNELS: dict[
 ] = {
     GRUCell: (_gru_reason, _run_gru, "kernels.gru_sequence", True),
     LSTMCell: (_lstm_reason, _run_lstm, "kernels.peephole_lstm_sequence", True),
+    LSTMBlockCell: (_block_lstm_reason, _run_lstm, "kernels.peephole_lstm_sequence", True),
     LayerNormBasicLSTMCell: (
         _layer_norm_reason,
         _run_layer_norm,

@@ -79,10 +79,11 @@ class _GRUSequence(torch.autograd.Function):
         dh = hs.new_zeros(batch, units) if d_h is None else d_h.contiguous().clone()
         grads = _workspace.lease((gs.shape, cs.shape, (3, batch, units)), hs)
         dgs, dcs, scratch = grads.buffers
+        d_bg, d_bc = hs.new_zeros(2 * units), hs.new_zeros(units)  # summed by the native loop
         library().fn("gru_backward", hs.dtype)(  # type: ignore[union-attr]
             steps, batch, units, ug.data_ptr(), uc.data_ptr(), hs.data_ptr(), gs.data_ptr(),
             cs.data_ptr(), dys.data_ptr(), dh.data_ptr(), dgs.data_ptr(), dcs.data_ptr(),
-            scratch.data_ptr(), _ptr(ctx.lens),
+            d_bg.data_ptr(), d_bc.data_ptr(), scratch.data_ptr(), _ptr(ctx.lens),
         )  # fmt: skip
         flat, dg, dc = x.reshape(-1, depth), dgs.view(-1, 2 * units), dcs.view(-1, units)
         need = ctx.needs_input_grad
@@ -97,9 +98,7 @@ class _GRUSequence(torch.autograd.Function):
             d_wc = wc.new_empty(wc.shape)
             torch.mm(flat.t(), dc, out=d_wc[:depth])
             torch.mm(rhs.view(-1, units).t(), dc, out=d_wc[depth:])
-        d_bg = dg.sum(0) if need[2] else None
-        d_bc = dc.sum(0) if need[4] else None
-        return d_x, d_wg, d_bg, d_wc, d_bc, dh, None, None
+        return d_x, d_wg, d_bg if need[2] else None, d_wc, d_bc if need[4] else None, dh, None, None
 
 
 def _torch_gru(x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, wc: torch.Tensor, bc: torch.Tensor,

@@ -14,7 +14,8 @@ backward runs the reverse recurrence natively (one product a step, ``dz @ W^T``)
 as it goes, and then the kernel's gradient ``[X, M_prev]^T @ dZ`` as two products over all ``T * B`` rows, the
 bias's as a sum and the inputs' as ``dZ @ kernel[:D]^T`` (when they need one). The input product is inside the
 node so that its result and gradient live in reused buffers (``_workspace.py``), as in ``gru.py``. The clip passes the gradient
-where ``-cell_clip <= c' <= cell_clip``, as TF's ``clip_by_value`` (``cells/lstm.py``).
+where ``-cell_clip <= c' <= cell_clip``, as TF's ``clip_by_value`` (``cells/lstm.py``), or everywhere
+(``clip_gradient=False``: contrib's ``LSTMBlockCell``, whose TF kernels ignore the clip in the backward).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def _ptr(t: torch.Tensor | None) -> int | None:
 class _LSTMSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, peep: torch.Tensor | None,
-                c0: torch.Tensor, m0: torch.Tensor, forget_bias: float, clip: float, lens: torch.Tensor | None,
-                mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+                c0: torch.Tensor, m0: torch.Tensor, forget_bias: float, clip: float, clip_gradient: bool,
+                lens: torch.Tensor | None, mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
         native = library()
         assert native is not None  # peephole_lstm_sequence checked
         steps, batch, depth = x.shape
@@ -63,6 +64,7 @@ class _LSTMSequence(torch.autograd.Function):
             cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), _ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.clip, ctx.masks, ctx.forget_bias = work, lens, clip, mk, forget_bias
+        ctx.clip_gradient = clip_gradient
         ctx.save_for_backward(
             x, kernel, bias, peep, c0, m0
         )  # version counters catch in-place changes
@@ -74,10 +76,10 @@ class _LSTMSequence(torch.autograd.Function):
                  d_m: torch.Tensor | None) -> tuple[Any, ...]:  # fmt: skip
         if torch.is_grad_enabled():  # create_graph=True: NOTE [double backward]
             torch_lstm = lambda x, k, b, p, c0, m0, mk: _torch_lstm(
-                x, k, b, p, c0, m0, mk, ctx.forget_bias, ctx.clip
+                x, k, b, p, c0, m0, mk, ctx.forget_bias, ctx.clip, ctx.clip_gradient
             )
             recorded = double_backward(ctx, torch_lstm, (d_out, d_c, d_m), ctx.masks)
-            return (*recorded, None, None, None, None)
+            return (*recorded, None, None, None, None, None)
         ms, cs, gs, tcs, ups = ctx.work.buffers
         x, kernel, _, peep, _, _ = ctx.saved_tensors
         peep = None if peep is None else peep.contiguous()
@@ -90,10 +92,14 @@ class _LSTMSequence(torch.autograd.Function):
         grads = _workspace.lease((gs.shape, (batch, units)), ms)
         dzs, scratch = grads.buffers
         dpeep = None if peep is None else ms.new_zeros(3, units)
+        d_bias = ms.new_zeros(4 * units)  # summed by the native loop
+        clip_mask = (
+            ctx.clip if ctx.clip_gradient else -1.0
+        )  # <= 0: the gradient passes the clip unchanged
         library().fn("lstm_backward", ms.dtype)(  # type: ignore[union-attr]
-            steps, batch, units, w.data_ptr(), _ptr(peep), ctx.clip, ms.data_ptr(), cs.data_ptr(),
+            steps, batch, units, w.data_ptr(), _ptr(peep), clip_mask, ms.data_ptr(), cs.data_ptr(),
             gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), dys.data_ptr(), dm.data_ptr(), dc.data_ptr(),
-            dzs.data_ptr(), _ptr(dpeep), scratch.data_ptr(), _ptr(ctx.lens),
+            dzs.data_ptr(), _ptr(dpeep), d_bias.data_ptr(), scratch.data_ptr(), _ptr(ctx.lens),
         )  # fmt: skip
         dz, need = dzs.view(-1, 4 * units), ctx.needs_input_grad
         d_x = dz.mm(kernel[:depth].t()).view(x.shape) if need[0] else None
@@ -102,13 +108,24 @@ class _LSTMSequence(torch.autograd.Function):
             d_kernel = kernel.new_empty(kernel.shape)
             torch.mm(x.reshape(-1, depth).t(), dz, out=d_kernel[:depth])
             torch.mm(ms[:-1].reshape(-1, units).t(), dz, out=d_kernel[depth:])
-        d_bias = dz.sum(0) if need[2] else None
-        return d_x, d_kernel, d_bias, dpeep, dc, dm, None, None, None, None
+        return (
+            d_x,
+            d_kernel,
+            d_bias if need[2] else None,
+            dpeep,
+            dc,
+            dm,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
 
 
 def _torch_lstm(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, peep: torch.Tensor | None,
                 c0: torch.Tensor, m0: torch.Tensor, mk: Masks | None, forget_bias: float,
-                clip: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+                clip: float, clip_gradient: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
     """The same recurrence in torch ops (autograd records it): the double-backward path."""
     depth, c, m, outputs = x.shape[-1], c0, m0, []
     b_i, b_j, b_f, b_o = bias.chunk(4)
@@ -119,7 +136,8 @@ def _torch_lstm(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, peep:
             i, f = i + peep[0] * c, f + peep[1] * c
         new_c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(j)
         if clip > 0:  # clip_by_value, gradient 1 on the bounds (cells/lstm.py)
-            new_c = torch.where(new_c > clip, clip, torch.where(new_c < -clip, -clip, new_c))
+            clipped = torch.where(new_c > clip, clip, torch.where(new_c < -clip, -clip, new_c))
+            new_c = clipped if clip_gradient else new_c + (clipped - new_c).detach()
         if peep is not None:
             o = o + peep[2] * new_c
         new_m = torch.sigmoid(o) * torch.tanh(new_c)
@@ -141,6 +159,7 @@ def peephole_lstm_sequence(
     forget_bias: float = 1.0,
     cell_clip: float | None = None,
     lengths: torch.Tensor | None = None,
+    clip_gradient: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run TF's LSTMCell (module docstring) over time-major ``x [T, B, D]``.
 
@@ -149,6 +168,7 @@ def peephole_lstm_sequence(
             ``[4H]``: TF's variables; peepholes: ``[3, H]`` stacked ``(w_i_diag, w_f_diag, w_o_diag)`` or None;
             c0, m0 ``[B, H]``; forget_bias: added to ``f``; cell_clip: positive float or None; lengths: optional
             ``[B]`` int64 (``_mask.py``). All on the CPU in one dtype, float32 or float64.
+        clip_gradient: the clip's gradient is ``clip_by_value``'s (True) or passes unchanged (False).
 
     Returns:
         ``(outputs [T, B, H], c_T, m_T)``.
@@ -176,7 +196,7 @@ def peephole_lstm_sequence(
     clip = -1.0 if cell_clip is None else float(cell_clip)
     out, c, m = _LSTMSequence.apply(
         x.contiguous(), kernel, bias, peepholes, c0.contiguous(), m0.contiguous(), float(forget_bias), clip,
-        lens, mk,
+        bool(clip_gradient), lens, mk,
     )  # fmt: skip
     if out.shape[0] < steps:
         out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])

@@ -72,31 +72,35 @@ void NAME(gru_forward)(int T, int B, int H, const REAL* gx, const REAL* cx, cons
  * du = d (h - c), dh_prev = d u, dc = d (1 - u) (1 - c^2) (the gradient of the candidate's pre-activation). */
 static void NAME(gru_back_a)(int H, const REAL* restrict dh, const REAL* restrict dy, const REAL* restrict h,
                              const REAL* restrict c, const REAL* restrict u, REAL* restrict du,
-                             REAL* restrict dhp, REAL* restrict dc) {
+                             REAL* restrict dhp, REAL* restrict dc, REAL* restrict dbc) {
     for (int k = 0; k < H; k++) {
         REAL d = dh[k] + dy[k];
         du[k] = d * (h[k] - c[k]);
         dhp[k] = d * u[k];
         dc[k] = d * ((REAL)1 - u[k]) * ((REAL)1 - c[k] * c[k]);
+        dbc[k] += dc[k]; /* the candidate bias's gradient, summed while the row is in cache */
     }
 }
 
 /* After it, with drh = dc Uc^T (the gradient of r h): the gates' pre-activation gradients and dh_prev += drh r. */
 static void NAME(gru_back_b)(int H, const REAL* restrict drh, const REAL* restrict h, const REAL* restrict r,
                              const REAL* restrict u, const REAL* restrict du, REAL* restrict dgr,
-                             REAL* restrict dgu, REAL* restrict dhp) {
+                             REAL* restrict dgu, REAL* restrict dhp, REAL* restrict dbr, REAL* restrict dbu) {
     for (int k = 0; k < H; k++) {
         dgr[k] = drh[k] * h[k] * r[k] * ((REAL)1 - r[k]);
         dgu[k] = du[k] * u[k] * ((REAL)1 - u[k]);
         dhp[k] += drh[k] * r[k];
+        dbr[k] += dgr[k];
+        dbu[k] += dgu[k];
     }
 }
 
 /* dys [T,B,H]: the outputs' gradient; dh [B,H]: in, the final state's gradient, out, h0's. Writes dgs [T,B,2H]
- * (the gradient of gx, and of the gate pre-activations) and dcs [T,B,H] (of cx). scratch: 3 B H. */
+ * (the gradient of gx, and of the gate pre-activations) and dcs [T,B,H] (of cx), and adds their sums over all
+ * rows to dbg [2H] and dbc [H] (the biases' gradients). scratch: 3 B H. */
 void NAME(gru_backward)(int T, int B, int H, const REAL* ug, const REAL* uc, const REAL* hs, const REAL* gs,
-                        const REAL* cs, const REAL* dys, REAL* dh, REAL* dgs, REAL* dcs, REAL* scratch,
-                        const int64_t* lens) {
+                        const REAL* cs, const REAL* dys, REAL* dh, REAL* dgs, REAL* dcs, REAL* dbg, REAL* dbc,
+                        REAL* scratch, const int64_t* lens) {
     const int64_t BH = (int64_t)B * H, BG = 2 * BH;
     REAL* du = scratch;
     REAL* dhp = scratch + BH;
@@ -115,13 +119,13 @@ void NAME(gru_backward)(int T, int B, int H, const REAL* ug, const REAL* uc, con
                 continue;
             }
             NAME(gru_back_a)(H, dh + o, dys + t * BH + o, h + o, cs + t * BH + o, g + 2 * o + H, du + o,
-                             dhp + o, dc + o);
+                             dhp + o, dc + o, dbc);
         }
         NAME(mm)('N', 'T', B, H, H, dc, H, uc, H, 0, drh, H);
         for (int b = 0; b < B; b++) {
             const int64_t o = (int64_t)b * H;
             NAME(gru_back_b)(H, drh + o, h + o, g + 2 * o, g + 2 * o + H, du + o, dg + 2 * o, dg + 2 * o + H,
-                             dhp + o);
+                             dhp + o, dbg, dbg + H);
         }
         memcpy(dh, dhp, sizeof(REAL) * BH);
         NAME(mm)('N', 'T', B, H, 2 * H, dg, 2 * H, ug, 2 * H, 1, dh, H);
@@ -194,8 +198,8 @@ void NAME(lstm_forward)(int T, int B, int H, const REAL* zx, const REAL* w, cons
 static inline __attribute__((always_inline)) void NAME(lstm_back_body)(
     int H, const REAL* restrict dm, const REAL* restrict dy, REAL* restrict dc, const REAL* restrict g,
     const REAL* restrict c, const REAL* restrict cn, const REAL* restrict tc, const REAL* restrict up,
-    const REAL* restrict peep, REAL clip, REAL* restrict dz, REAL* restrict dpeep, const int has_peep,
-    const int has_clip) {
+    const REAL* restrict peep, REAL clip, REAL* restrict dz, REAL* restrict dpeep, REAL* restrict db,
+    const int has_peep, const int has_clip) {
     for (int k = 0; k < H; k++) {
         REAL si = g[k], tj = g[H + k], sf = g[2 * H + k], so = g[3 * H + k];
         REAL d = dm[k] + dy[k];
@@ -214,28 +218,30 @@ static inline __attribute__((always_inline)) void NAME(lstm_back_body)(
             dpeep[2 * H + k] += dop * cn[k];
         }
         dz[k] = dip, dz[H + k] = djp, dz[2 * H + k] = dfp, dz[3 * H + k] = dop;
+        db[k] += dip, db[H + k] += djp, db[2 * H + k] += dfp, db[3 * H + k] += dop; /* the bias's gradient */
         dc[k] = dcp;
     }
 }
 
 static void NAME(lstm_back_row)(int H, const REAL* dm, const REAL* dy, REAL* dc, const REAL* g, const REAL* c,
                                 const REAL* cn, const REAL* tc, const REAL* up, const REAL* peep, REAL clip,
-                                REAL* dz, REAL* dpeep) {
+                                REAL* dz, REAL* dpeep, REAL* db) {
     if (peep && clip > 0)
-        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 1, 1);
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, db, 1, 1);
     else if (peep)
-        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 1, 0);
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, db, 1, 0);
     else if (clip > 0)
-        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 0, 1);
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, db, 0, 1);
     else
-        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 0, 0);
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, db, 0, 0);
 }
 
 /* dys [T,B,H]; dm, dc [B,H]: in, the final state's gradients, out, the initial state's. Writes dzs [T,B,4H] (the
- * gradient of zx) and, with peepholes, adds their gradients to dpeep [3,H]. scratch: B H. */
+ * gradient of zx), adds its sum over all rows to db [4H] (the bias's gradient) and, with peepholes, their
+ * gradients to dpeep [3,H]. scratch: B H. */
 void NAME(lstm_backward)(int T, int B, int H, const REAL* w, const REAL* peep, REAL clip, const REAL* ms,
                          const REAL* cs, const REAL* gs, const REAL* tcs, const REAL* ups, const REAL* dys,
-                         REAL* dm, REAL* dc, REAL* dzs, REAL* dpeep, REAL* scratch, const int64_t* lens) {
+                         REAL* dm, REAL* dc, REAL* dzs, REAL* dpeep, REAL* db, REAL* scratch, const int64_t* lens) {
     const int64_t BH = (int64_t)B * H, BG = 4 * BH;
     REAL* dmp = scratch;
     for (int t = T - 1; t >= 0; t--) {
@@ -249,7 +255,7 @@ void NAME(lstm_backward)(int T, int B, int H, const REAL* w, const REAL* peep, R
             }
             memset(dmp + o, 0, sizeof(REAL) * H);
             NAME(lstm_back_row)(H, dm + o, dys + now, dc + o, gs + t * BG + 4 * o, cs + now, cs + now + BH,
-                                tcs + now, clip > 0 ? ups + now : 0, peep, clip, dz + 4 * o, dpeep);
+                                tcs + now, clip > 0 ? ups + now : 0, peep, clip, dz + 4 * o, dpeep, db);
         }
         NAME(mm)('N', 'T', B, H, 4 * H, dz, 4 * H, w, 4 * H, 1, dmp, H);
         memcpy(dm, dmp, sizeof(REAL) * BH);
