@@ -198,8 +198,8 @@ void NAME(lstm_forward)(int T, int B, int H, const REAL* zx, const REAL* w, cons
 static inline __attribute__((always_inline)) void NAME(lstm_back_body)(
     int H, const REAL* restrict dm, const REAL* restrict dy, REAL* restrict dc, const REAL* restrict g,
     const REAL* restrict c, const REAL* restrict cn, const REAL* restrict tc, const REAL* restrict up,
-    const REAL* restrict peep, REAL clip, REAL* restrict dz, REAL* restrict dpeep, REAL* restrict db,
-    const int has_peep, const int has_clip) {
+    const REAL* restrict peep, REAL clip, REAL* restrict dz, REAL* restrict dpeep, const int has_peep,
+    const int has_clip) {
     for (int k = 0; k < H; k++) {
         REAL si = g[k], tj = g[H + k], sf = g[2 * H + k], so = g[3 * H + k];
         REAL d = dm[k] + dy[k];
@@ -218,7 +218,6 @@ static inline __attribute__((always_inline)) void NAME(lstm_back_body)(
             dpeep[2 * H + k] += dop * cn[k];
         }
         dz[k] = dip, dz[H + k] = djp, dz[2 * H + k] = dfp, dz[3 * H + k] = dop;
-        db[k] += dip, db[H + k] += djp, db[2 * H + k] += dfp, db[3 * H + k] += dop; /* the bias's gradient */
         dc[k] = dcp;
     }
 }
@@ -227,13 +226,15 @@ static void NAME(lstm_back_row)(int H, const REAL* dm, const REAL* dy, REAL* dc,
                                 const REAL* cn, const REAL* tc, const REAL* up, const REAL* peep, REAL clip,
                                 REAL* dz, REAL* dpeep, REAL* db) {
     if (peep && clip > 0)
-        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, db, 1, 1);
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 1, 1);
     else if (peep)
-        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, db, 1, 0);
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 1, 0);
     else if (clip > 0)
-        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, db, 0, 1);
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 0, 1);
     else
-        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, db, 0, 0);
+        NAME(lstm_back_body)(H, dm, dy, dc, g, c, cn, tc, up, peep, clip, dz, dpeep, 0, 0);
+    /* the bias's gradient, from the row while it is in cache (in the loop above it stops the vectoriser) */
+    for (int k = 0; k < 4 * H; k++) db[k] += dz[k];
 }
 
 /* dys [T,B,H]; dm, dc [B,H]: in, the final state's gradients, out, the initial state's. Writes dzs [T,B,4H] (the
