@@ -288,3 +288,21 @@ def test_swap_memory_on_a_fusable_stack_runs_checkpointed_fused_chunks(monkeypat
     (plain, g_plain), (swapped, g_swapped) = run(False), run(True)
     for a, b in zip(plain + list(g_plain), swapped + list(g_swapped)):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_layer_norm_kernel_double_backward_equals_the_cell_loop():
+    """create_graph=True through the kernel: a gradient penalty's gradient equals the one through the cell's own
+    step loop (the kernel's hand-written backward alone would drop every second-order term)."""
+    cell = _ln_cell(5, 3, seed=4)
+    x = torch.randn(4, 5, 3, dtype=torch.float64, requires_grad=True)
+    lens = torch.tensor([5, 2, 0, 4])
+    state = rk.LSTMStateTuple(*(torch.randn(4, 5, dtype=torch.float64) for _ in range(2)))
+
+    def penalty(run):
+        (g,) = torch.autograd.grad(run().square().sum(), x, create_graph=True)
+        return torch.autograd.grad(g.square().sum(), [x, *cell.parameters()])
+
+    got = penalty(lambda: rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state)[0])
+    want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-9)

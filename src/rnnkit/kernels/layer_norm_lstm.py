@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from ._double_backward import double_backward
 from ._mask import Masks, masks
 from ._pointwise import tanh
 
@@ -150,14 +151,55 @@ class _LayerNormLSTMSequence(torch.autograd.Function):
         norms = (gamma4, beta4, gamma_s, beta_s)
         b = _forward(xk, w_h, norms, c0, h0, mk, forget_bias, eps, True)
         ctx.b, ctx.masks, ctx.w_h, ctx.norms = b, mk, w_h, norms
+        ctx.forget_bias, ctx.eps = forget_bias, eps
+        ctx.save_for_backward(
+            xk, w_h, gamma4, beta4, gamma_s, beta_s, c0, h0
+        )  # for create_graph=True
         return _outputs(b, mk)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(
         ctx: Any, d_out: torch.Tensor, d_c: torch.Tensor, d_h: torch.Tensor
     ) -> tuple[Opt, ...]:
+        if torch.is_grad_enabled():  # create_graph=True: NOTE [double backward]
+
+            def torch_ln(*inputs: Any) -> tuple[torch.Tensor, ...]:
+                return _torch_layer_norm_lstm(*inputs[:9], ctx.forget_bias, ctx.eps)  # type: ignore[call-arg]
+
+            return (*double_backward(ctx, torch_ln, (d_out, d_c, d_h), ctx.masks), None, None, None)
         return (*_backward(ctx, d_out, d_c, d_h), None, None, None)
+
+
+def _plain_norm(z: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float) -> torch.Tensor:
+    """The cell's layer norm (``cells/contrib/_common.layer_norm``): the variance around a stop-gradient copy of
+    the mean, as TF's ``nn.moments``. The first derivative is the same either way; the second is not, and TF's
+    is the one with the stop-gradient."""
+    mean = z.mean(dim=-1, keepdim=True)
+    inv = torch.rsqrt((z - mean.detach()).square().mean(dim=-1, keepdim=True) + eps) * gamma
+    return z * inv + (beta - mean * inv)
+
+
+def _torch_layer_norm_lstm(xk: torch.Tensor, w_h: torch.Tensor, gamma4: torch.Tensor, beta4: torch.Tensor,
+                           gamma_s: torch.Tensor, beta_s: torch.Tensor, c: torch.Tensor, h: torch.Tensor,
+                           mk: Masks | None, forget_bias: float,
+                           eps: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """The same recurrence in plain torch ops (no in-place writes; autograd records it): the double-backward
+    path."""
+    batch, units = h.shape
+    outputs = []
+    for t in range(xk.shape[0]):
+        n = _plain_norm(torch.addmm(xk[t], h, w_h).view(batch, 4, units), gamma4, beta4, eps)
+        i, j, f, o = n.unbind(1)
+        new_c = _plain_norm(c * torch.sigmoid(f + forget_bias) + torch.sigmoid(i) * torch.tanh(j),
+                            gamma_s, beta_s, eps)  # fmt: skip
+        new_h = torch.tanh(new_c) * torch.sigmoid(o)
+        if mk is not None and mk.masked[t]:
+            keep = mk.keep[t] > 0
+            new_c, new_h = torch.where(keep, new_c, c), torch.where(keep, new_h, h)
+        c, h = new_c, new_h
+        outputs.append(h)
+    out = torch.stack(outputs)
+    return (out * mk.keep if mk is not None else out), c, h
 
 
 def _outputs(b: _Buffers, mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
