@@ -170,7 +170,9 @@ class _LayerNormLSTMSequence(torch.autograd.Function):
         return (*_backward(ctx, d_out, d_c, d_h), None, None, None)
 
 
-def _plain_norm(z: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float) -> torch.Tensor:
+def _plain_norm(
+    z: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float
+) -> torch.Tensor:
     """The cell's layer norm (``cells/contrib/_common.layer_norm``): the variance around a stop-gradient copy of
     the mean, as TF's ``nn.moments``. The first derivative is the same either way; the second is not, and TF's
     is the one with the stop-gradient."""
