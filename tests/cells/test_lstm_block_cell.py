@@ -53,7 +53,7 @@ def test_fused_path_when_exact_and_why_not_otherwise():
     torch.testing.assert_close(fused, loop, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(fs.c, ls.c, rtol=1e-12, atol=1e-12)
     why = rk.fused.explain(rk.LSTMBlockCell(5, cell_clip=1.0))
-    assert (
-        why.startswith("step loop: ")
+    assert (  # not torch's fused kernel; the native peephole-LSTM sequence kernel (rnnkit.kernels)
+        why.startswith("step loop as one sequence kernel, kernels.peephole_lstm_sequence")
         and "LSTMBlockCell uses cell_clip, which torch's fused LSTM lacks" in why
     )
