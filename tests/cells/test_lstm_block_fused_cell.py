@@ -32,6 +32,8 @@ def test_call_forms_names_and_equality_with_the_block_cell():
     assert isinstance(outs, list) and len(outs) == 6 and outs[0].shape == (2, 4)
     peep = rk.LSTMBlockFusedCell(4, use_peephole=True)
     assert (  # the native peephole-LSTM sequence kernel (rnnkit.kernels), not torch's fused one
-        peep.explain().startswith("step loop as one sequence kernel, kernels.peephole_lstm_sequence")
+        peep.explain().startswith(
+            "step loop as one sequence kernel, kernels.peephole_lstm_sequence"
+        )
         and "LSTMBlockCell uses peepholes" in peep.explain()
     )
