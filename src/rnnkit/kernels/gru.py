@@ -1,19 +1,19 @@
 r"""TF's ``GRUCell`` (tanh) over a whole sequence as one autograd node, its loops native (``native.py``).
 
-For ``t = 0 .. T-1``, with the kernels split into the input rows ``[:D]`` and the recurrent rows ``[D:]``::
+For ``t = 0 .. T-1``::
 
-    gx, cx = x_t @ Wg[:D] + bg, x_t @ Wc[:D] + bc  # all steps in one product each, before the loop
-    r, u = split(sigmoid(gx + h @ Wg[D:]), 2)      # Wg = gates/kernel      [D+H, 2H]
-    c    = tanh(cx + (r * h) @ Wc[D:])             # Wc = candidate/kernel  [D+H, H]
+    r, u = split(sigmoid([x_t, h] @ Wg + bg), 2)   # Wg = gates/kernel      [D+H, 2H]
+    c    = tanh([x_t, r * h] @ Wc + bc)            # Wc = candidate/kernel  [D+H, H]
     h'   = lerp(c, h, u) = u * h + (1 - u) * c
 
-The forward stores ``r|u``, ``c``, ``r * h`` and every ``h``; the backward runs the reverse recurrence natively
-(two products a step: ``dc @ Wc[D:]^T`` and ``d[r|u] @ Wg[D:]^T``) and then each kernel's gradient as two products
-over all ``T * B`` rows, ``dWg = [X, H_prev]^T @ d[r|u]`` and ``dWc = [X, R * H_prev]^T @ dc``; the biases' are
-sums, and the inputs' ``d[r|u] @ Wg[:D]^T + dc @ Wc[:D]^T`` when they need one.
-
-Why the input products are inside the node rather than autograd's: their ``[T, B, 3H]`` results and gradients
-then live in reused buffers (``_workspace.py``) instead of fresh megabytes a call (measured below).
+Each step's product takes ``[x_t, h]`` (and ``[x_t, r * h]``) from one buffer row, so the input and the recurrent
+half of the kernel are one product with ``K = D + H``, in cache (no ``[T, B, 3H]`` input projection through
+memory). The forward stores ``r|u``, ``c`` and the rows ``[x_t, h_{t-1}]``, ``[x_t, r * h_{t-1}]``; the backward
+runs the reverse recurrence natively (two products a step: ``dc @ Wc[D:]^T`` and ``d[r|u] @ Wg[D:]^T``), sums
+the biases' gradients as it goes, and then each kernel's gradient is ONE product over all ``T * B`` rows,
+``dWg = [X, H_prev]^T @ d[r|u]`` and ``dWc = [X, R * H_prev]^T @ dc``; the inputs' is
+``d[r|u] @ Wg[:D]^T + dc @ Wc[:D]^T`` when they need one. All of it lives in reused buffers (``_workspace.py``),
+not fresh megabytes a call.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ def _ptr(t: torch.Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
+def _rows(buffer: torch.Tensor, depth: int) -> torch.Tensor:
+    """The state columns ``[..., D:]`` of a ``[*, B, D + H]`` buffer, as a contiguous copy."""
+    return buffer[..., depth:].clone(memory_format=torch.contiguous_format)
+
+
 class _GRUSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, wc: torch.Tensor,
@@ -43,61 +48,49 @@ class _GRUSequence(torch.autograd.Function):
         assert native is not None  # gru_sequence checked
         steps, batch, depth = x.shape
         units = h0.shape[1]
-        rows = (steps, batch, units)
-        work = _workspace.lease(
-            ((steps + 1, batch, units), (steps, batch, 2 * units), rows, rows), x
-        )
-        hs, gs, cs, rhs = work.buffers
-        flat = x.reshape(steps * batch, depth)
-        # gx and cx go where the loop writes r|u and c: each step reads its rows before overwriting them
-        torch.addmm(bg, flat, wg[:depth], out=gs.view(-1, 2 * units))
-        torch.addmm(bc, flat, wc[:depth], out=cs.view(-1, units))
-        hs[0].copy_(h0)
-        ug, uc = wg[depth:].contiguous(), wc[depth:].contiguous()
+        wide = depth + units
+        gates, rows = (steps, batch, 2 * units), (steps, batch, units)
+        work = _workspace.lease(((steps + 1, batch, wide), (steps, batch, wide), gates, rows), x)
+        xh, xr, gs, cs = work.buffers  # xh[t] = [x_t, h_{t-1}], xr[t] = [x_t, r * h_{t-1}]
+        xh[:steps, :, :depth].copy_(x)
+        xh[0, :, depth:].copy_(h0)
+        xr[..., :depth].copy_(x)
+        wg, bg, wc, bc = wg.contiguous(), bg.contiguous(), wc.contiguous(), bc.contiguous()
         native.fn("gru_forward", x.dtype)(
-            steps, batch, units, gs.data_ptr(), cs.data_ptr(), ug.data_ptr(), uc.data_ptr(),
-            hs.data_ptr(), gs.data_ptr(), cs.data_ptr(), rhs.data_ptr(), _ptr(lens),
+            steps, batch, depth, units, xh.data_ptr(), xr.data_ptr(), wg.data_ptr(), bg.data_ptr(),
+            wc.data_ptr(), bc.data_ptr(), gs.data_ptr(), cs.data_ptr(), _ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
         ctx.save_for_backward(x, wg, bg, wc, bc, h0)  # version counters catch in-place changes
-        out = hs[1:] * mk.keep if mk is not None else hs[1:].clone()
-        return out, hs[-1].clone()
+        states = xh[1:, :, depth:]
+        out = states * mk.keep if mk is not None else _rows(xh[1:], depth)
+        return out, _rows(xh[-1], depth)
 
     @staticmethod
     def backward(ctx: Any, d_out: torch.Tensor | None, d_h: torch.Tensor | None) -> tuple[Any, ...]:
-        if (
-            torch.is_grad_enabled()
-        ):  # create_graph=True (NOTE [double backward], _double_backward.py)
-            recorded = double_backward(ctx, _torch_gru, (d_out, d_h), ctx.masks)
-            return (*recorded, None, None)
-        hs, gs, cs, rhs = ctx.work.buffers
+        if torch.is_grad_enabled():  # create_graph=True: NOTE [double backward]
+            return (*double_backward(ctx, _torch_gru, (d_out, d_h), ctx.masks), None, None)
+        xh, xr, gs, cs = ctx.work.buffers
         x, wg, _, wc, _, _ = ctx.saved_tensors
         steps, batch, units = cs.shape
         depth = x.shape[-1]
-        ug, uc = wg[depth:].contiguous(), wc[depth:].contiguous()
-        dys = hs.new_zeros(steps, batch, units) if d_out is None else d_out.contiguous()
-        dh = hs.new_zeros(batch, units) if d_h is None else d_h.contiguous().clone()
-        grads = _workspace.lease((gs.shape, cs.shape, (3, batch, units)), hs)
+        dys = cs.new_zeros(steps, batch, units) if d_out is None else d_out.contiguous()
+        dh = cs.new_zeros(batch, units) if d_h is None else d_h.contiguous().clone()
+        grads = _workspace.lease((gs.shape, cs.shape, (3, batch, units)), cs)
         dgs, dcs, scratch = grads.buffers
-        d_bg, d_bc = hs.new_zeros(2 * units), hs.new_zeros(units)  # summed by the native loop
-        library().fn("gru_backward", hs.dtype)(  # type: ignore[union-attr]
-            steps, batch, units, ug.data_ptr(), uc.data_ptr(), hs.data_ptr(), gs.data_ptr(),
+        d_bg, d_bc = cs.new_zeros(2 * units), cs.new_zeros(units)  # summed by the native loop
+        library().fn("gru_backward", cs.dtype)(  # type: ignore[union-attr]
+            steps, batch, depth, units, wg.data_ptr(), wc.data_ptr(), xh.data_ptr(), gs.data_ptr(),
             cs.data_ptr(), dys.data_ptr(), dh.data_ptr(), dgs.data_ptr(), dcs.data_ptr(),
             d_bg.data_ptr(), d_bc.data_ptr(), scratch.data_ptr(), _ptr(ctx.lens),
         )  # fmt: skip
-        flat, dg, dc = x.reshape(-1, depth), dgs.view(-1, 2 * units), dcs.view(-1, units)
-        need = ctx.needs_input_grad
-        d_x = d_wg = d_wc = None
+        dg, dc, need = dgs.view(-1, 2 * units), dcs.view(-1, units), ctx.needs_input_grad
+        d_x = None
         if need[0]:
             d_x = torch.addmm(dg.mm(wg[:depth].t()), dc, wc[:depth].t()).view(x.shape)
-        if need[1]:
-            d_wg = wg.new_empty(wg.shape)
-            torch.mm(flat.t(), dg, out=d_wg[:depth])
-            torch.mm(hs[:-1].reshape(-1, units).t(), dg, out=d_wg[depth:])
-        if need[3]:
-            d_wc = wc.new_empty(wc.shape)
-            torch.mm(flat.t(), dc, out=d_wc[:depth])
-            torch.mm(rhs.view(-1, units).t(), dc, out=d_wc[depth:])
+        wide = depth + units
+        d_wg = xh[:-1].reshape(-1, wide).t().mm(dg) if need[1] else None  # [X, H_prev]^T @ d[r|u]
+        d_wc = xr.view(-1, wide).t().mm(dc) if need[3] else None  # [X, R * H_prev]^T @ dc
         return d_x, d_wg, d_bg if need[2] else None, d_wc, d_bc if need[4] else None, dh, None, None
 
 

@@ -1,19 +1,19 @@
 r"""TF's ``LSTMCell`` with peepholes and/or ``cell_clip`` (tanh, no projection) over a whole sequence as one
 autograd node, its loops native (``native.py``).
 
-For ``t = 0 .. T-1``, with ``zx[t] = x_t @ kernel[:D] + bias`` (``forget_bias`` folded into ``f``'s bias; all
-steps in one product, before the loop, into the buffer the loop then overwrites with the activated gates)::
+For ``t = 0 .. T-1`` (``forget_bias`` folded into ``f``'s bias; ``[x_t, m]`` is one buffer row, so the product
+is one, with ``K = D + H``)::
 
-    i, j, f, o = split(zx[t] + m @ W, 4)                        # W = kernel[D:]  [H, 4H]
+    i, j, f, o = split([x_t, m] @ kernel + bias, 4)             # kernel [D+H, 4H]
     c' = sigmoid(f + w_f * c) * c + sigmoid(i + w_i * c) * tanh(j)
     c' = clip_by_value(c', -cell_clip, cell_clip)               # when cell_clip is given
     m' = sigmoid(o + w_o * c') * tanh(c')                       # peephole terms only with use_peepholes
 
-The forward stores the activated gates, ``tanh(c')``, every ``c`` and ``m`` (and ``c'`` before the clip); the
-backward runs the reverse recurrence natively (one product a step, ``dz @ W^T``), adds up the peephole gradients
-as it goes, and then the kernel's gradient ``[X, M_prev]^T @ dZ`` as two products over all ``T * B`` rows, the
-bias's as a sum and the inputs' as ``dZ @ kernel[:D]^T`` (when they need one). The input product is inside the
-node so that its result and gradient live in reused buffers (``_workspace.py``), as in ``gru.py``. The clip passes the gradient
+The forward stores the activated gates, ``tanh(c')``, every ``c`` and the rows ``[x_t, m_{t-1}]`` (and ``c'``
+before the clip); the backward runs the reverse recurrence natively (one product a step, ``dz @ kernel[D:]^T``),
+adds up the peephole and bias gradients as it goes, and then the kernel's gradient ``[X, M_prev]^T @ dZ`` is one
+product over all ``T * B`` rows, the inputs' ``dZ @ kernel[:D]^T`` (when they need one). Buffers are reused
+(``_workspace.py``), as in ``gru.py``. The clip passes the gradient
 where ``-cell_clip <= c' <= cell_clip``, as TF's ``clip_by_value`` (``cells/lstm.py``), or everywhere
 (``clip_gradient=False``: contrib's ``LSTMBlockCell``, whose TF kernels ignore the clip in the backward).
 """
@@ -40,36 +40,44 @@ class _LSTMSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, peep: torch.Tensor | None,
                 c0: torch.Tensor, m0: torch.Tensor, forget_bias: float, clip: float, clip_gradient: bool,
-                lens: torch.Tensor | None, mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+                lens: torch.Tensor | None, mk: Masks | None) -> tuple[torch.Tensor, ...]:  # fmt: skip
         native = library()
         assert native is not None  # peephole_lstm_sequence checked
         steps, batch, depth = x.shape
         units = c0.shape[1]
-        state, rows = (steps + 1, batch, units), (steps, batch, units)
-        work = _workspace.lease(
-            (state, state, (steps, batch, 4 * units), rows, rows if clip > 0 else (0,)), x
+        wide, rows = depth + units, (steps, batch, units)
+        shapes = (
+            (steps + 1, batch, wide),
+            (steps + 1, batch, units),
+            (steps, batch, 4 * units),
+            rows,
         )
-        ms, cs, gs, tcs, ups = work.buffers
+        work = _workspace.lease((*shapes, rows if clip > 0 else (0,)), x)
+        xm, cs, gs, tcs, ups = work.buffers  # xm[t] = [x_t, m_{t-1}]
+        xm[:steps, :, :depth].copy_(x)
+        xm[0, :, depth:].copy_(m0)
+        cs[0].copy_(c0)
         b_i, b_j, b_f, b_o = bias.chunk(4)
         folded = torch.cat(
             [b_i, b_j, b_f + forget_bias, b_o]
         )  # as LSTMCell.input_projection rounds it
-        torch.addmm(folded, x.reshape(-1, depth), kernel[:depth], out=gs.view(-1, 4 * units))
-        ms[0].copy_(m0)
-        cs[0].copy_(c0)
-        w = kernel[depth:].contiguous()
-        peep_c = None if peep is None else peep.contiguous()
+        kernel, peep_c = kernel.contiguous(), None if peep is None else peep.contiguous()
         native.fn("lstm_forward", x.dtype)(
-            steps, batch, units, gs.data_ptr(), w.data_ptr(), _ptr(peep_c), clip, ms.data_ptr(),
-            cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), _ptr(lens),
+            steps, batch, depth, units, xm.data_ptr(), kernel.data_ptr(), folded.data_ptr(), _ptr(peep_c),
+            clip, cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), _ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.clip, ctx.masks, ctx.forget_bias = work, lens, clip, mk, forget_bias
         ctx.clip_gradient = clip_gradient
         ctx.save_for_backward(
             x, kernel, bias, peep, c0, m0
         )  # version counters catch in-place changes
-        out = ms[1:] * mk.keep if mk is not None else ms[1:].clone()
-        return out, cs[-1].clone(), ms[-1].clone()
+        states = xm[1:, :, depth:]
+        out = (
+            states * mk.keep
+            if mk is not None
+            else states.clone(memory_format=torch.contiguous_format)
+        )
+        return out, cs[-1].clone(), xm[-1, :, depth:].clone(memory_format=torch.contiguous_format)
 
     @staticmethod
     def backward(ctx: Any, d_out: torch.Tensor | None, d_c: torch.Tensor | None,
@@ -80,47 +88,30 @@ class _LSTMSequence(torch.autograd.Function):
             )
             recorded = double_backward(ctx, torch_lstm, (d_out, d_c, d_m), ctx.masks)
             return (*recorded, None, None, None, None, None)
-        ms, cs, gs, tcs, ups = ctx.work.buffers
+        xm, cs, gs, tcs, ups = ctx.work.buffers
         x, kernel, _, peep, _, _ = ctx.saved_tensors
         peep = None if peep is None else peep.contiguous()
         steps, batch, units = tcs.shape
         depth = x.shape[-1]
-        w = kernel[depth:].contiguous()
-        dys = ms.new_zeros(steps, batch, units) if d_out is None else d_out.contiguous()
-        dm = ms.new_zeros(batch, units) if d_m is None else d_m.contiguous().clone()
-        dc = ms.new_zeros(batch, units) if d_c is None else d_c.contiguous().clone()
-        grads = _workspace.lease((gs.shape, (batch, units)), ms)
+        dys = cs.new_zeros(steps, batch, units) if d_out is None else d_out.contiguous()
+        dm = cs.new_zeros(batch, units) if d_m is None else d_m.contiguous().clone()
+        dc = cs.new_zeros(batch, units) if d_c is None else d_c.contiguous().clone()
+        grads = _workspace.lease((gs.shape, (batch, units)), cs)
         dzs, scratch = grads.buffers
-        dpeep = None if peep is None else ms.new_zeros(3, units)
-        d_bias = ms.new_zeros(4 * units)  # summed by the native loop
-        clip_mask = (
-            ctx.clip if ctx.clip_gradient else -1.0
-        )  # <= 0: the gradient passes the clip unchanged
-        library().fn("lstm_backward", ms.dtype)(  # type: ignore[union-attr]
-            steps, batch, units, w.data_ptr(), _ptr(peep), clip_mask, ms.data_ptr(), cs.data_ptr(),
+        dpeep = None if peep is None else cs.new_zeros(3, units)
+        d_bias = cs.new_zeros(4 * units)  # summed by the native loop
+        clip_mask = ctx.clip if ctx.clip_gradient else -1.0  # <= 0: the gradient passes the clip
+        library().fn("lstm_backward", cs.dtype)(  # type: ignore[union-attr]
+            steps, batch, depth, units, kernel.data_ptr(), _ptr(peep), clip_mask, cs.data_ptr(),
             gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), dys.data_ptr(), dm.data_ptr(), dc.data_ptr(),
             dzs.data_ptr(), _ptr(dpeep), d_bias.data_ptr(), scratch.data_ptr(), _ptr(ctx.lens),
         )  # fmt: skip
         dz, need = dzs.view(-1, 4 * units), ctx.needs_input_grad
         d_x = dz.mm(kernel[:depth].t()).view(x.shape) if need[0] else None
-        d_kernel = None
-        if need[1]:
-            d_kernel = kernel.new_empty(kernel.shape)
-            torch.mm(x.reshape(-1, depth).t(), dz, out=d_kernel[:depth])
-            torch.mm(ms[:-1].reshape(-1, units).t(), dz, out=d_kernel[depth:])
-        return (
-            d_x,
-            d_kernel,
-            d_bias if need[2] else None,
-            dpeep,
-            dc,
-            dm,
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
+        # [X, M_prev]^T @ dZ: the whole kernel's gradient in one product
+        d_kernel = xm[:-1].reshape(-1, depth + units).t().mm(dz) if need[1] else None
+        d_bias_out = d_bias if need[2] else None
+        return d_x, d_kernel, d_bias_out, dpeep, dc, dm, None, None, None, None, None
 
 
 def _torch_lstm(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, peep: torch.Tensor | None,

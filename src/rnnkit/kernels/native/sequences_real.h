@@ -25,36 +25,42 @@ void NAME(rnnkit_mm)(int M, int N, int K, const REAL* A, const REAL* B, REAL* C)
 
 static inline int NAME(live)(const int64_t* lens, int t, int b) { return !lens || t < lens[b]; }
 
-/* ---- TF GRUCell: r, u = sigmoid(gx + h Ug); c = tanh(cx + (r h) Uc); h' = lerp(c, h, u) = u h + (1 - u) c ---- */
+/* Each step's product input sits beside the step's x: row (t, b) of xh [T+1,B,D+H] is [x_t, h_{t-1}], so one
+ * product [x_t, h] @ W (K = D+H) does the input and the recurrent half at once, in cache, and the kernels'
+ * gradients are one product [X, H_prev]^T @ dZ each (done by the caller over all T*B rows). */
+static void NAME(fill_rows)(int B, int N, const REAL* restrict bias, REAL* restrict out) {
+    for (int b = 0; b < B; b++) memcpy(out + (int64_t)b * N, bias, sizeof(REAL) * N);
+}
 
-/* gx [T,B,2H] = x Wg[:D] + bg, cx [T,B,H] = x Wc[:D] + bc; ug [H,2H], uc [H,H]: the recurrent rows.
- * hs [T+1,B,H] with hs[0] = h0 set; writes hs[1:], gs [T,B,2H] (r|u after the sigmoid), cs [T,B,H] (c after the
- * tanh) and rhs [T,B,H] (r h, the candidate product's left factor). gs may be gx and cs may be cx: each step
- * reads its input half before it writes the same rows. */
-void NAME(gru_forward)(int T, int B, int H, const REAL* gx, const REAL* cx, const REAL* ug, const REAL* uc,
-                       REAL* hs, REAL* gs, REAL* cs, REAL* rhs, const int64_t* lens) {
-    const int64_t BH = (int64_t)B * H, BG = 2 * BH;
+/* ---- TF GRUCell: r, u = sigmoid([x, h] Wg + bg); c = tanh([x, r h] Wc + bc); h' = lerp(c, h, u) ----
+ * xh [T+1,B,D+H]: x_t in columns [0, D) of rows t < T, h0 in columns [D, D+H) of row 0; writes h_t to row t's
+ * columns [D, D+H) for t = 1..T. xr [T,B,D+H]: x_t in columns [0, D); writes r h to columns [D, D+H).
+ * wg [D+H,2H], bg [2H], wc [D+H,H], bc [H]. Writes gs [T,B,2H] (r|u after the sigmoid), cs [T,B,H] (c). */
+void NAME(gru_forward)(int T, int B, int D, int H, REAL* xh, REAL* xr, const REAL* wg, const REAL* bg,
+                       const REAL* wc, const REAL* bc, REAL* gs, REAL* cs, const int64_t* lens) {
+    const int L = D + H;
+    const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 2 * BH;
     for (int t = 0; t < T; t++) {
-        const REAL* h = hs + t * BH;
         REAL* g = gs + t * BG;
         REAL* c = cs + t * BH;
-        REAL* rh = rhs + t * BH;
-        if (g != gx + t * BG) memcpy(g, gx + t * BG, sizeof(REAL) * BG);
-        NAME(mm)('N', 'N', B, 2 * H, H, h, H, ug, 2 * H, 1, g, 2 * H);
-        for (int64_t i = 0; i < BG; i++) g[i] = SIG(g[i]);
+        REAL* row = xh + t * BL;
+        REAL* rrow = xr + t * BL;
+        NAME(fill_rows)(B, 2 * H, bg, g);
+        NAME(mm)('N', 'N', B, 2 * H, L, row, L, wg, 2 * H, 1, g, 2 * H);
         for (int b = 0; b < B; b++) {
-            const REAL* restrict r = g + (int64_t)b * 2 * H;
-            const REAL* restrict hb = h + (int64_t)b * H;
-            REAL* restrict rb = rh + (int64_t)b * H;
-            for (int k = 0; k < H; k++) rb[k] = r[k] * hb[k];
+            REAL* restrict gb = g + (int64_t)b * 2 * H;
+            const REAL* restrict hb = row + (int64_t)b * L + D;
+            REAL* restrict rb = rrow + (int64_t)b * L + D;
+            for (int k = 0; k < 2 * H; k++) gb[k] = SIG(gb[k]);
+            for (int k = 0; k < H; k++) rb[k] = gb[k] * hb[k];
         }
-        if (c != cx + t * BH) memcpy(c, cx + t * BH, sizeof(REAL) * BH);
-        NAME(mm)('N', 'N', B, H, H, rh, H, uc, H, 1, c, H);
+        NAME(fill_rows)(B, H, bc, c);
+        NAME(mm)('N', 'N', B, H, L, rrow, L, wc, H, 1, c, H);
         for (int b = 0; b < B; b++) {
             const REAL* restrict u = g + (int64_t)b * 2 * H + H;
-            const REAL* restrict hb = h + (int64_t)b * H;
+            const REAL* restrict hb = row + (int64_t)b * L + D;
             REAL* restrict cb = c + (int64_t)b * H;
-            REAL* restrict nb = hs + (t + 1) * BH + (int64_t)b * H;
+            REAL* restrict nb = row + BL + (int64_t)b * L + D;
             if (!NAME(live)(lens, t, b)) {
                 memcpy(nb, hb, sizeof(REAL) * H);
                 continue;
@@ -95,18 +101,21 @@ static void NAME(gru_back_b)(int H, const REAL* restrict drh, const REAL* restri
     }
 }
 
-/* dys [T,B,H]: the outputs' gradient; dh [B,H]: in, the final state's gradient, out, h0's. Writes dgs [T,B,2H]
- * (the gradient of gx, and of the gate pre-activations) and dcs [T,B,H] (of cx), and adds their sums over all
- * rows to dbg [2H] and dbc [H] (the biases' gradients). scratch: 3 B H. */
-void NAME(gru_backward)(int T, int B, int H, const REAL* ug, const REAL* uc, const REAL* hs, const REAL* gs,
-                        const REAL* cs, const REAL* dys, REAL* dh, REAL* dgs, REAL* dcs, REAL* dbg, REAL* dbc,
-                        REAL* scratch, const int64_t* lens) {
-    const int64_t BH = (int64_t)B * H, BG = 2 * BH;
+/* dys [T,B,H]: the outputs' gradient; dh [B,H]: in, the final state's gradient, out, h0's. xh, gs, cs: the
+ * forward's. Writes dgs [T,B,2H] (the gradient of the gates' pre-activations) and dcs [T,B,H] (the candidate's),
+ * and adds their sums over all rows to dbg [2H] and dbc [H] (the biases' gradients). scratch: 3 B H. */
+void NAME(gru_backward)(int T, int B, int D, int H, const REAL* wg, const REAL* wc, const REAL* xh,
+                        const REAL* gs, const REAL* cs, const REAL* dys, REAL* dh, REAL* dgs, REAL* dcs,
+                        REAL* dbg, REAL* dbc, REAL* scratch, const int64_t* lens) {
+    const int L = D + H;
+    const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 2 * BH;
+    const REAL* ug = wg + (int64_t)D * 2 * H; /* the recurrent rows */
+    const REAL* uc = wc + (int64_t)D * H;
     REAL* du = scratch;
     REAL* dhp = scratch + BH;
     REAL* drh = scratch + 2 * BH;
     for (int t = T - 1; t >= 0; t--) {
-        const REAL* h = hs + t * BH;
+        const REAL* row = xh + t * BL;
         const REAL* g = gs + t * BG;
         REAL* dg = dgs + t * BG;
         REAL* dc = dcs + t * BH;
@@ -118,14 +127,14 @@ void NAME(gru_backward)(int T, int B, int H, const REAL* ug, const REAL* uc, con
                 memset(dc + o, 0, sizeof(REAL) * H);
                 continue;
             }
-            NAME(gru_back_a)(H, dh + o, dys + t * BH + o, h + o, cs + t * BH + o, g + 2 * o + H, du + o,
-                             dhp + o, dc + o, dbc);
+            NAME(gru_back_a)(H, dh + o, dys + t * BH + o, row + (int64_t)b * L + D, cs + t * BH + o,
+                             g + 2 * o + H, du + o, dhp + o, dc + o, dbc);
         }
         NAME(mm)('N', 'T', B, H, H, dc, H, uc, H, 0, drh, H);
         for (int b = 0; b < B; b++) {
             const int64_t o = (int64_t)b * H;
-            NAME(gru_back_b)(H, drh + o, h + o, g + 2 * o, g + 2 * o + H, du + o, dg + 2 * o, dg + 2 * o + H,
-                             dhp + o, dbg, dbg + H);
+            NAME(gru_back_b)(H, drh + o, row + (int64_t)b * L + D, g + 2 * o, g + 2 * o + H, du + o, dg + 2 * o,
+                             dg + 2 * o + H, dhp + o, dbg, dbg + H);
         }
         memcpy(dh, dhp, sizeof(REAL) * BH);
         NAME(mm)('N', 'T', B, H, 2 * H, dg, 2 * H, ug, 2 * H, 1, dh, H);
@@ -133,11 +142,12 @@ void NAME(gru_backward)(int T, int B, int H, const REAL* ug, const REAL* uc, con
 }
 
 /* ---- TF LSTMCell (peepholes and cell_clip optional, tanh, no projection) ----
- * i, j, f, o = z = zx + m W;  c' = clip(sigmoid(f + wf c) c + sigmoid(i + wi c) tanh(j));
- * m' = sigmoid(o + wo c') tanh(c'). zx [T,B,4H] = x W[:D] + bias (forget_bias in f); w [H,4H]; peep: NULL or
- * [3,H] (wi, wf, wo); clip <= 0: none. ms, cs [T+1,B,H] with row 0 set; writes rows 1..T, gs [T,B,4H] (the
+ * i, j, f, o = z = [x, m] W + bias;  c' = clip(sigmoid(f + wf c) c + sigmoid(i + wi c) tanh(j));
+ * m' = sigmoid(o + wo c') tanh(c'). xm [T+1,B,D+H]: x_t in columns [0, D) of rows t < T, m0 in columns
+ * [D, D+H) of row 0; writes m_t there for t = 1..T. w [D+H,4H]; bias [4H] (forget_bias folded into f); peep: NULL
+ * or [3,H] (wi, wf, wo); clip <= 0: none. cs [T+1,B,H] with row 0 set; writes rows 1..T, gs [T,B,4H] (the
  * activated gates sigmoid(i), tanh(j), sigmoid(f), sigmoid(o)), tcs [T,B,H] (tanh(c')) and, when clipping,
- * ups [T,B,H] (c' before the clip). gs may be zx (each step reads its rows before it writes them). */
+ * ups [T,B,H] (c' before the clip). */
 static inline __attribute__((always_inline)) void NAME(lstm_row_body)(
     int H, REAL* restrict z, const REAL* restrict c, const REAL* restrict peep, REAL clip, REAL* restrict cn,
     REAL* restrict mn, REAL* restrict tc, REAL* restrict up, const int has_peep, const int has_clip) {
@@ -173,21 +183,24 @@ static void NAME(lstm_row)(int H, REAL* z, const REAL* c, const REAL* peep, REAL
         NAME(lstm_row_body)(H, z, c, peep, clip, cn, mn, tc, up, 0, 0);
 }
 
-void NAME(lstm_forward)(int T, int B, int H, const REAL* zx, const REAL* w, const REAL* peep, REAL clip, REAL* ms,
-                        REAL* cs, REAL* gs, REAL* tcs, REAL* ups, const int64_t* lens) {
-    const int64_t BH = (int64_t)B * H, BG = 4 * BH;
+void NAME(lstm_forward)(int T, int B, int D, int H, REAL* xm, const REAL* w, const REAL* bias, const REAL* peep,
+                        REAL clip, REAL* cs, REAL* gs, REAL* tcs, REAL* ups, const int64_t* lens) {
+    const int L = D + H;
+    const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 4 * BH;
     for (int t = 0; t < T; t++) {
         REAL* g = gs + t * BG;
-        if (g != zx + t * BG) memcpy(g, zx + t * BG, sizeof(REAL) * BG);
-        NAME(mm)('N', 'N', B, 4 * H, H, ms + t * BH, H, w, 4 * H, 1, g, 4 * H);
+        REAL* row = xm + t * BL;
+        NAME(fill_rows)(B, 4 * H, bias, g);
+        NAME(mm)('N', 'N', B, 4 * H, L, row, L, w, 4 * H, 1, g, 4 * H);
         for (int b = 0; b < B; b++) {
             const int64_t o = (int64_t)b * H, now = t * BH + o, next = now + BH;
+            REAL* m_next = row + BL + (int64_t)b * L + D;
             if (!NAME(live)(lens, t, b)) {
                 memcpy(cs + next, cs + now, sizeof(REAL) * H);
-                memcpy(ms + next, ms + now, sizeof(REAL) * H);
+                memcpy(m_next, row + (int64_t)b * L + D, sizeof(REAL) * H);
                 continue;
             }
-            NAME(lstm_row)(H, g + 4 * o, cs + now, peep, clip, cs + next, ms + next, tcs + now,
+            NAME(lstm_row)(H, g + 4 * o, cs + now, peep, clip, cs + next, m_next, tcs + now,
                            clip > 0 ? ups + now : 0);
         }
     }
@@ -237,13 +250,14 @@ static void NAME(lstm_back_row)(int H, const REAL* dm, const REAL* dy, REAL* dc,
     for (int k = 0; k < 4 * H; k++) db[k] += dz[k];
 }
 
-/* dys [T,B,H]; dm, dc [B,H]: in, the final state's gradients, out, the initial state's. Writes dzs [T,B,4H] (the
- * gradient of zx), adds its sum over all rows to db [4H] (the bias's gradient) and, with peepholes, their
- * gradients to dpeep [3,H]. scratch: B H. */
-void NAME(lstm_backward)(int T, int B, int H, const REAL* w, const REAL* peep, REAL clip, const REAL* ms,
-                         const REAL* cs, const REAL* gs, const REAL* tcs, const REAL* ups, const REAL* dys,
-                         REAL* dm, REAL* dc, REAL* dzs, REAL* dpeep, REAL* db, REAL* scratch, const int64_t* lens) {
+/* dys [T,B,H]; dm, dc [B,H]: in, the final state's gradients, out, the initial state's. cs, gs, tcs, ups: the
+ * forward's. Writes dzs [T,B,4H] (the gradient of the gates' pre-activations), adds its sum over all rows to
+ * db [4H] (the bias's gradient) and, with peepholes, their gradients to dpeep [3,H]. scratch: B H. */
+void NAME(lstm_backward)(int T, int B, int D, int H, const REAL* w, const REAL* peep, REAL clip, const REAL* cs,
+                         const REAL* gs, const REAL* tcs, const REAL* ups, const REAL* dys, REAL* dm, REAL* dc,
+                         REAL* dzs, REAL* dpeep, REAL* db, REAL* scratch, const int64_t* lens) {
     const int64_t BH = (int64_t)B * H, BG = 4 * BH;
+    const REAL* u = w + (int64_t)D * 4 * H; /* the recurrent rows */
     REAL* dmp = scratch;
     for (int t = T - 1; t >= 0; t--) {
         REAL* dz = dzs + t * BG;
@@ -258,7 +272,7 @@ void NAME(lstm_backward)(int T, int B, int H, const REAL* w, const REAL* peep, R
             NAME(lstm_back_row)(H, dm + o, dys + now, dc + o, gs + t * BG + 4 * o, cs + now, cs + now + BH,
                                 tcs + now, clip > 0 ? ups + now : 0, peep, clip, dz + 4 * o, dpeep, db);
         }
-        NAME(mm)('N', 'T', B, H, 4 * H, dz, 4 * H, w, 4 * H, 1, dmp, H);
+        NAME(mm)('N', 'T', B, H, 4 * H, dz, 4 * H, u, 4 * H, 1, dmp, H);
         memcpy(dm, dmp, sizeof(REAL) * BH);
     }
 }
