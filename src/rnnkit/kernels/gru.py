@@ -34,11 +34,6 @@ def _ptr(t: torch.Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
-def _rows(buffer: torch.Tensor, depth: int) -> torch.Tensor:
-    """The state columns ``[..., D:]`` of a ``[*, B, D + H]`` buffer, as a contiguous copy."""
-    return buffer[..., depth:].clone(memory_format=torch.contiguous_format)
-
-
 class _GRUSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, wc: torch.Tensor,
@@ -56,15 +51,14 @@ class _GRUSequence(torch.autograd.Function):
         xh[0, :, depth:].copy_(h0)
         xr[..., :depth].copy_(x)
         wg, bg, wc, bc = wg.contiguous(), bg.contiguous(), wc.contiguous(), bc.contiguous()
+        out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
         native.fn("gru_forward", x.dtype)(
             steps, batch, depth, units, xh.data_ptr(), xr.data_ptr(), wg.data_ptr(), bg.data_ptr(),
-            wc.data_ptr(), bc.data_ptr(), gs.data_ptr(), cs.data_ptr(), _ptr(lens),
+            wc.data_ptr(), bc.data_ptr(), gs.data_ptr(), cs.data_ptr(), out.data_ptr(), _ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
         ctx.save_for_backward(x, wg, bg, wc, bc, h0)  # version counters catch in-place changes
-        states = xh[1:, :, depth:]
-        out = states * mk.keep if mk is not None else _rows(xh[1:], depth)
-        return out, _rows(xh[-1], depth)
+        return out, xh[-1, :, depth:].clone(memory_format=torch.contiguous_format)
 
     @staticmethod
     def backward(ctx: Any, d_out: torch.Tensor | None, d_h: torch.Tensor | None) -> tuple[Any, ...]:

@@ -62,9 +62,10 @@ class _LSTMSequence(torch.autograd.Function):
             [b_i, b_j, b_f + forget_bias, b_o]
         )  # as LSTMCell.input_projection rounds it
         kernel, peep_c = kernel.contiguous(), None if peep is None else peep.contiguous()
+        out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
         native.fn("lstm_forward", x.dtype)(
             steps, batch, depth, units, xm.data_ptr(), kernel.data_ptr(), folded.data_ptr(), _ptr(peep_c),
-            clip, cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), _ptr(lens),
+            clip, cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), out.data_ptr(), _ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.clip, ctx.masks, ctx.forget_bias = work, lens, clip, mk, forget_bias
         ctx.clip_gradient = clip_gradient

@@ -28,16 +28,25 @@ static inline int NAME(live)(const int64_t* lens, int t, int b) { return !lens |
 /* Each step's product input sits beside the step's x: row (t, b) of xh [T+1,B,D+H] is [x_t, h_{t-1}], so one
  * product [x_t, h] @ W (K = D+H) does the input and the recurrent half at once, in cache, and the kernels'
  * gradients are one product [X, H_prev]^T @ dZ each (done by the caller over all T*B rows). */
-static void NAME(fill_rows)(int B, int N, const REAL* restrict bias, REAL* restrict out) {
-    for (int b = 0; b < B; b++) memcpy(out + (int64_t)b * N, bias, sizeof(REAL) * N);
+
+/* One row of the GRU's second half: c = tanh(c_pre + bc) (stored over c_pre), h' = c + u (h - c) into the next
+ * buffer row and the outputs. */
+static void NAME(gru_blend_row)(int H, REAL* restrict c, const REAL* restrict bc, const REAL* restrict u,
+                                const REAL* restrict h, REAL* restrict hn, REAL* restrict ob) {
+    for (int k = 0; k < H; k++) {
+        REAL cc = TANH(c[k] + bc[k]);
+        REAL v = cc + u[k] * (h[k] - cc);
+        c[k] = cc, hn[k] = v, ob[k] = v;
+    }
 }
 
 /* ---- TF GRUCell: r, u = sigmoid([x, h] Wg + bg); c = tanh([x, r h] Wc + bc); h' = lerp(c, h, u) ----
  * xh [T+1,B,D+H]: x_t in columns [0, D) of rows t < T, h0 in columns [D, D+H) of row 0; writes h_t to row t's
  * columns [D, D+H) for t = 1..T. xr [T,B,D+H]: x_t in columns [0, D); writes r h to columns [D, D+H).
- * wg [D+H,2H], bg [2H], wc [D+H,H], bc [H]. Writes gs [T,B,2H] (r|u after the sigmoid), cs [T,B,H] (c). */
+ * wg [D+H,2H], bg [2H], wc [D+H,H], bc [H]. Writes gs [T,B,2H] (r|u after the sigmoid), cs [T,B,H] (c) and
+ * out [T,B,H] (the outputs: h_t, zero where a row has ended). */
 void NAME(gru_forward)(int T, int B, int D, int H, REAL* xh, REAL* xr, const REAL* wg, const REAL* bg,
-                       const REAL* wc, const REAL* bc, REAL* gs, REAL* cs, const int64_t* lens) {
+                       const REAL* wc, const REAL* bc, REAL* gs, REAL* cs, REAL* out, const int64_t* lens) {
     const int L = D + H;
     const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 2 * BH;
     for (int t = 0; t < T; t++) {
@@ -45,31 +54,26 @@ void NAME(gru_forward)(int T, int B, int D, int H, REAL* xh, REAL* xr, const REA
         REAL* c = cs + t * BH;
         REAL* row = xh + t * BL;
         REAL* rrow = xr + t * BL;
-        NAME(fill_rows)(B, 2 * H, bg, g);
-        NAME(mm)('N', 'N', B, 2 * H, L, row, L, wg, 2 * H, 1, g, 2 * H);
+        NAME(mm)('N', 'N', B, 2 * H, L, row, L, wg, 2 * H, 0, g, 2 * H);
         for (int b = 0; b < B; b++) {
             REAL* restrict gb = g + (int64_t)b * 2 * H;
             const REAL* restrict hb = row + (int64_t)b * L + D;
             REAL* restrict rb = rrow + (int64_t)b * L + D;
-            for (int k = 0; k < 2 * H; k++) gb[k] = SIG(gb[k]);
+            const REAL* restrict bias = bg;
+            for (int k = 0; k < 2 * H; k++) gb[k] = SIG(gb[k] + bias[k]);
             for (int k = 0; k < H; k++) rb[k] = gb[k] * hb[k];
         }
-        NAME(fill_rows)(B, H, bc, c);
-        NAME(mm)('N', 'N', B, H, L, rrow, L, wc, H, 1, c, H);
+        NAME(mm)('N', 'N', B, H, L, rrow, L, wc, H, 0, c, H);
         for (int b = 0; b < B; b++) {
-            const REAL* restrict u = g + (int64_t)b * 2 * H + H;
-            const REAL* restrict hb = row + (int64_t)b * L + D;
-            REAL* restrict cb = c + (int64_t)b * H;
-            REAL* restrict nb = row + BL + (int64_t)b * L + D;
+            const REAL* hb = row + (int64_t)b * L + D;
+            REAL* nb = row + BL + (int64_t)b * L + D;
+            REAL* ob = out + t * BH + (int64_t)b * H;
             if (!NAME(live)(lens, t, b)) {
                 memcpy(nb, hb, sizeof(REAL) * H);
+                memset(ob, 0, sizeof(REAL) * H);
                 continue;
             }
-            for (int k = 0; k < H; k++) {
-                REAL cc = TANH(cb[k]);
-                cb[k] = cc;
-                nb[k] = cc + u[k] * (hb[k] - cc);
-            }
+            NAME(gru_blend_row)(H, c + (int64_t)b * H, bc, g + (int64_t)b * 2 * H + H, hb, nb, ob);
         }
     }
 }
@@ -146,18 +150,19 @@ void NAME(gru_backward)(int T, int B, int D, int H, const REAL* wg, const REAL* 
  * m' = sigmoid(o + wo c') tanh(c'). xm [T+1,B,D+H]: x_t in columns [0, D) of rows t < T, m0 in columns
  * [D, D+H) of row 0; writes m_t there for t = 1..T. w [D+H,4H]; bias [4H] (forget_bias folded into f); peep: NULL
  * or [3,H] (wi, wf, wo); clip <= 0: none. cs [T+1,B,H] with row 0 set; writes rows 1..T, gs [T,B,4H] (the
- * activated gates sigmoid(i), tanh(j), sigmoid(f), sigmoid(o)), tcs [T,B,H] (tanh(c')) and, when clipping,
- * ups [T,B,H] (c' before the clip). */
+ * activated gates sigmoid(i), tanh(j), sigmoid(f), sigmoid(o)), tcs [T,B,H] (tanh(c')), out [T,B,H] (the
+ * outputs: m_t, zero where a row has ended) and, when clipping, ups [T,B,H] (c' before the clip). */
 static inline __attribute__((always_inline)) void NAME(lstm_row_body)(
-    int H, REAL* restrict z, const REAL* restrict c, const REAL* restrict peep, REAL clip, REAL* restrict cn,
-    REAL* restrict mn, REAL* restrict tc, REAL* restrict up, const int has_peep, const int has_clip) {
+    int H, REAL* restrict z, const REAL* restrict bias, const REAL* restrict c, const REAL* restrict peep,
+    REAL clip, REAL* restrict cn, REAL* restrict mn, REAL* restrict ob, REAL* restrict tc, REAL* restrict up,
+    const int has_peep, const int has_clip) {
     for (int k = 0; k < H; k++) {
-        REAL i = z[k], f = z[2 * H + k], o = z[3 * H + k];
+        REAL i = z[k] + bias[k], f = z[2 * H + k] + bias[2 * H + k], o = z[3 * H + k] + bias[3 * H + k];
         if (has_peep) {
             i += peep[k] * c[k];
             f += peep[H + k] * c[k];
         }
-        REAL si = SIG(i), sf = SIG(f), tj = TANH(z[H + k]);
+        REAL si = SIG(i), sf = SIG(f), tj = TANH(z[H + k] + bias[H + k]);
         REAL v = sf * c[k] + si * tj;
         if (has_clip) {
             up[k] = v;
@@ -166,41 +171,41 @@ static inline __attribute__((always_inline)) void NAME(lstm_row_body)(
         if (has_peep) o += peep[2 * H + k] * v;
         REAL so = SIG(o), t = TANH(v);
         z[k] = si, z[H + k] = tj, z[2 * H + k] = sf, z[3 * H + k] = so;
-        cn[k] = v, tc[k] = t, mn[k] = so * t;
+        cn[k] = v, tc[k] = t, mn[k] = so * t, ob[k] = so * t;
     }
 }
 
 /* The row loop with its two options as constants, so that each variant vectorises without branches. */
-static void NAME(lstm_row)(int H, REAL* z, const REAL* c, const REAL* peep, REAL clip, REAL* cn, REAL* mn,
-                           REAL* tc, REAL* up) {
+static void NAME(lstm_row)(int H, REAL* z, const REAL* bias, const REAL* c, const REAL* peep, REAL clip, REAL* cn,
+                           REAL* mn, REAL* ob, REAL* tc, REAL* up) {
     if (peep && clip > 0)
-        NAME(lstm_row_body)(H, z, c, peep, clip, cn, mn, tc, up, 1, 1);
+        NAME(lstm_row_body)(H, z, bias, c, peep, clip, cn, mn, ob, tc, up, 1, 1);
     else if (peep)
-        NAME(lstm_row_body)(H, z, c, peep, clip, cn, mn, tc, up, 1, 0);
+        NAME(lstm_row_body)(H, z, bias, c, peep, clip, cn, mn, ob, tc, up, 1, 0);
     else if (clip > 0)
-        NAME(lstm_row_body)(H, z, c, peep, clip, cn, mn, tc, up, 0, 1);
+        NAME(lstm_row_body)(H, z, bias, c, peep, clip, cn, mn, ob, tc, up, 0, 1);
     else
-        NAME(lstm_row_body)(H, z, c, peep, clip, cn, mn, tc, up, 0, 0);
+        NAME(lstm_row_body)(H, z, bias, c, peep, clip, cn, mn, ob, tc, up, 0, 0);
 }
 
 void NAME(lstm_forward)(int T, int B, int D, int H, REAL* xm, const REAL* w, const REAL* bias, const REAL* peep,
-                        REAL clip, REAL* cs, REAL* gs, REAL* tcs, REAL* ups, const int64_t* lens) {
+                        REAL clip, REAL* cs, REAL* gs, REAL* tcs, REAL* ups, REAL* out, const int64_t* lens) {
     const int L = D + H;
     const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 4 * BH;
     for (int t = 0; t < T; t++) {
         REAL* g = gs + t * BG;
         REAL* row = xm + t * BL;
-        NAME(fill_rows)(B, 4 * H, bias, g);
-        NAME(mm)('N', 'N', B, 4 * H, L, row, L, w, 4 * H, 1, g, 4 * H);
+        NAME(mm)('N', 'N', B, 4 * H, L, row, L, w, 4 * H, 0, g, 4 * H);
         for (int b = 0; b < B; b++) {
             const int64_t o = (int64_t)b * H, now = t * BH + o, next = now + BH;
             REAL* m_next = row + BL + (int64_t)b * L + D;
             if (!NAME(live)(lens, t, b)) {
                 memcpy(cs + next, cs + now, sizeof(REAL) * H);
                 memcpy(m_next, row + (int64_t)b * L + D, sizeof(REAL) * H);
+                memset(out + now, 0, sizeof(REAL) * H);
                 continue;
             }
-            NAME(lstm_row)(H, g + 4 * o, cs + now, peep, clip, cs + next, m_next, tcs + now,
+            NAME(lstm_row)(H, g + 4 * o, bias, cs + now, peep, clip, cs + next, m_next, out + now, tcs + now,
                            clip > 0 ? ups + now : 0);
         }
     }
