@@ -16,7 +16,7 @@ import threading
 
 import torch
 
-__all__ = ["Lease", "lease"]
+__all__ = ["Lease", "lease", "row_stride"]
 
 _KEEP_PER_KEY = (
     2  # a training loop's next forward runs while the previous graph (and its lease) is alive
@@ -42,6 +42,13 @@ class Lease:
             free = _free.setdefault(self.key, [])
             if len(free) < _KEEP_PER_KEY:
                 free.append(self.buffers)
+
+
+def row_stride(columns: int) -> int:
+    """``columns`` rounded up to a multiple of 16 elements: rows of the product buffers then start 64-byte
+    aligned (float32), which made the ``[T*B, D+H]^T @ [T*B, kH]`` weight-gradient product about 25% faster at
+    the mnist shape (MKL, D+H = 156: 4.3 ms at stride 156, 3.2 ms at stride 160)."""
+    return -(-columns // 16) * 16
 
 
 def lease(shapes: tuple[tuple[int, ...], ...], like: torch.Tensor) -> Lease:

@@ -43,22 +43,24 @@ class _GRUSequence(torch.autograd.Function):
         assert native is not None  # gru_sequence checked
         steps, batch, depth = x.shape
         units = h0.shape[1]
-        wide = depth + units
+        wide = _workspace.row_stride(
+            depth + units
+        )  # [x, h] rows, padded (columns past D + H never read)
         gates, rows = (steps, batch, 2 * units), (steps, batch, units)
         work = _workspace.lease(((steps + 1, batch, wide), (steps, batch, wide), gates, rows), x)
         xh, xr, gs, cs = work.buffers  # xh[t] = [x_t, h_{t-1}], xr[t] = [x_t, r * h_{t-1}]
         xh[:steps, :, :depth].copy_(x)
-        xh[0, :, depth:].copy_(h0)
+        xh[0, :, depth : depth + units].copy_(h0)
         xr[..., :depth].copy_(x)
         wg, bg, wc, bc = wg.contiguous(), bg.contiguous(), wc.contiguous(), bc.contiguous()
         out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
         native.fn("gru_forward", x.dtype)(
-            steps, batch, depth, units, xh.data_ptr(), xr.data_ptr(), wg.data_ptr(), bg.data_ptr(),
+            steps, batch, depth, units, wide, xh.data_ptr(), xr.data_ptr(), wg.data_ptr(), bg.data_ptr(),
             wc.data_ptr(), bc.data_ptr(), gs.data_ptr(), cs.data_ptr(), out.data_ptr(), _ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
         ctx.save_for_backward(x, wg, bg, wc, bc, h0)  # version counters catch in-place changes
-        return out, xh[-1, :, depth:].clone(memory_format=torch.contiguous_format)
+        return out, xh[-1, :, depth : depth + units].clone(memory_format=torch.contiguous_format)
 
     @staticmethod
     def backward(ctx: Any, d_out: torch.Tensor | None, d_h: torch.Tensor | None) -> tuple[Any, ...]:
@@ -74,7 +76,7 @@ class _GRUSequence(torch.autograd.Function):
         dgs, dcs, scratch = grads.buffers
         d_bg, d_bc = cs.new_zeros(2 * units), cs.new_zeros(units)  # summed by the native loop
         library().fn("gru_backward", cs.dtype)(  # type: ignore[union-attr]
-            steps, batch, depth, units, wg.data_ptr(), wc.data_ptr(), xh.data_ptr(), gs.data_ptr(),
+            steps, batch, depth, units, xh.shape[-1], wg.data_ptr(), wc.data_ptr(), xh.data_ptr(), gs.data_ptr(),
             cs.data_ptr(), dys.data_ptr(), dh.data_ptr(), dgs.data_ptr(), dcs.data_ptr(),
             d_bg.data_ptr(), d_bc.data_ptr(), scratch.data_ptr(), _ptr(ctx.lens),
         )  # fmt: skip
@@ -82,9 +84,10 @@ class _GRUSequence(torch.autograd.Function):
         d_x = None
         if need[0]:
             d_x = torch.addmm(dg.mm(wg[:depth].t()), dc, wc[:depth].t()).view(x.shape)
-        wide = depth + units
-        d_wg = xh[:-1].reshape(-1, wide).t().mm(dg) if need[1] else None  # [X, H_prev]^T @ d[r|u]
-        d_wc = xr.view(-1, wide).t().mm(dc) if need[3] else None  # [X, R * H_prev]^T @ dc
+        wide, used = xh.shape[-1], depth + units
+        # [X, H_prev]^T @ d[r|u] and [X, R * H_prev]^T @ dc, the padding columns left out
+        d_wg = xh[:-1].reshape(-1, wide)[:, :used].t().mm(dg) if need[1] else None
+        d_wc = xr.view(-1, wide)[:, :used].t().mm(dc) if need[3] else None
         return d_x, d_wg, d_bg if need[2] else None, d_wc, d_bc if need[4] else None, dh, None, None
 
 

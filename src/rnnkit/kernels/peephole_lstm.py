@@ -45,7 +45,8 @@ class _LSTMSequence(torch.autograd.Function):
         assert native is not None  # peephole_lstm_sequence checked
         steps, batch, depth = x.shape
         units = c0.shape[1]
-        wide, rows = depth + units, (steps, batch, units)
+        # [x, m] rows, padded (columns past D + H are never read)
+        wide, rows = _workspace.row_stride(depth + units), (steps, batch, units)
         shapes = (
             (steps + 1, batch, wide),
             (steps + 1, batch, units),
@@ -55,30 +56,23 @@ class _LSTMSequence(torch.autograd.Function):
         work = _workspace.lease((*shapes, rows if clip > 0 else (0,)), x)
         xm, cs, gs, tcs, ups = work.buffers  # xm[t] = [x_t, m_{t-1}]
         xm[:steps, :, :depth].copy_(x)
-        xm[0, :, depth:].copy_(m0)
+        xm[0, :, depth : depth + units].copy_(m0)
         cs[0].copy_(c0)
+        # forget_bias folded into f's bias, as LSTMCell.input_projection rounds it
         b_i, b_j, b_f, b_o = bias.chunk(4)
-        folded = torch.cat(
-            [b_i, b_j, b_f + forget_bias, b_o]
-        )  # as LSTMCell.input_projection rounds it
+        folded = torch.cat([b_i, b_j, b_f + forget_bias, b_o])
         kernel, peep_c = kernel.contiguous(), None if peep is None else peep.contiguous()
         out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
         native.fn("lstm_forward", x.dtype)(
-            steps, batch, depth, units, xm.data_ptr(), kernel.data_ptr(), folded.data_ptr(), _ptr(peep_c),
+            steps, batch, depth, units, wide, xm.data_ptr(), kernel.data_ptr(), folded.data_ptr(), _ptr(peep_c),
             clip, cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), out.data_ptr(), _ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.clip, ctx.masks, ctx.forget_bias = work, lens, clip, mk, forget_bias
         ctx.clip_gradient = clip_gradient
-        ctx.save_for_backward(
-            x, kernel, bias, peep, c0, m0
-        )  # version counters catch in-place changes
-        states = xm[1:, :, depth:]
-        out = (
-            states * mk.keep
-            if mk is not None
-            else states.clone(memory_format=torch.contiguous_format)
-        )
-        return out, cs[-1].clone(), xm[-1, :, depth:].clone(memory_format=torch.contiguous_format)
+        # saved with version counters, which catch an in-place change before backward
+        ctx.save_for_backward(x, kernel, bias, peep, c0, m0)
+        final_m = xm[-1, :, depth : depth + units].clone(memory_format=torch.contiguous_format)
+        return out, cs[-1].clone(), final_m
 
     @staticmethod
     def backward(ctx: Any, d_out: torch.Tensor | None, d_c: torch.Tensor | None,
@@ -110,7 +104,8 @@ class _LSTMSequence(torch.autograd.Function):
         dz, need = dzs.view(-1, 4 * units), ctx.needs_input_grad
         d_x = dz.mm(kernel[:depth].t()).view(x.shape) if need[0] else None
         # [X, M_prev]^T @ dZ: the whole kernel's gradient in one product
-        d_kernel = xm[:-1].reshape(-1, depth + units).t().mm(dz) if need[1] else None
+        rows = xm[:-1].reshape(-1, xm.shape[-1])[:, : depth + units]  # the padding columns left out
+        d_kernel = rows.t().mm(dz) if need[1] else None
         d_bias_out = d_bias if need[2] else None
         return d_x, d_kernel, d_bias_out, dpeep, dc, dm, None, None, None, None, None
 

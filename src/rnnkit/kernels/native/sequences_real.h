@@ -25,9 +25,11 @@ void NAME(rnnkit_mm)(int M, int N, int K, const REAL* A, const REAL* B, REAL* C)
 
 static inline int NAME(live)(const int64_t* lens, int t, int b) { return !lens || t < lens[b]; }
 
-/* Each step's product input sits beside the step's x: row (t, b) of xh [T+1,B,D+H] is [x_t, h_{t-1}], so one
- * product [x_t, h] @ W (K = D+H) does the input and the recurrent half at once, in cache, and the kernels'
- * gradients are one product [X, H_prev]^T @ dZ each (done by the caller over all T*B rows). */
+/* Each step's product input sits beside the step's x: row (t, b) of xh [T+1,B,L] is [x_t, h_{t-1}] (columns
+ * [0, D) and [D, D+H); L >= D+H is the row stride, rounded up so that rows start 64-byte aligned, which makes the
+ * weight-gradient product over all rows about a quarter faster), so one product [x_t, h] @ W (K = D+H) does the
+ * input and the recurrent half at once, in cache, and the kernels' gradients are one product [X, H_prev]^T @ dZ
+ * each (done by the caller over all T*B rows). */
 
 /* One row of the GRU's second half: c = tanh(c_pre + bc) (stored over c_pre), h' = c + u (h - c) into the next
  * buffer row and the outputs. */
@@ -41,20 +43,20 @@ static void NAME(gru_blend_row)(int H, REAL* restrict c, const REAL* restrict bc
 }
 
 /* ---- TF GRUCell: r, u = sigmoid([x, h] Wg + bg); c = tanh([x, r h] Wc + bc); h' = lerp(c, h, u) ----
- * xh [T+1,B,D+H]: x_t in columns [0, D) of rows t < T, h0 in columns [D, D+H) of row 0; writes h_t to row t's
- * columns [D, D+H) for t = 1..T. xr [T,B,D+H]: x_t in columns [0, D); writes r h to columns [D, D+H).
+ * xh [T+1,B,L]: x_t in columns [0, D) of rows t < T, h0 in columns [D, D+H) of row 0; writes h_t to row t's
+ * columns [D, D+H) for t = 1..T. xr [T,B,L]: x_t in columns [0, D); writes r h to columns [D, D+H).
  * wg [D+H,2H], bg [2H], wc [D+H,H], bc [H]. Writes gs [T,B,2H] (r|u after the sigmoid), cs [T,B,H] (c) and
  * out [T,B,H] (the outputs: h_t, zero where a row has ended). */
-void NAME(gru_forward)(int T, int B, int D, int H, REAL* xh, REAL* xr, const REAL* wg, const REAL* bg,
+void NAME(gru_forward)(int T, int B, int D, int H, int L, REAL* xh, REAL* xr, const REAL* wg, const REAL* bg,
                        const REAL* wc, const REAL* bc, REAL* gs, REAL* cs, REAL* out, const int64_t* lens) {
-    const int L = D + H;
+    const int K = D + H;
     const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 2 * BH;
     for (int t = 0; t < T; t++) {
         REAL* g = gs + t * BG;
         REAL* c = cs + t * BH;
         REAL* row = xh + t * BL;
         REAL* rrow = xr + t * BL;
-        NAME(mm)('N', 'N', B, 2 * H, L, row, L, wg, 2 * H, 0, g, 2 * H);
+        NAME(mm)('N', 'N', B, 2 * H, K, row, L, wg, 2 * H, 0, g, 2 * H);
         for (int b = 0; b < B; b++) {
             REAL* restrict gb = g + (int64_t)b * 2 * H;
             const REAL* restrict hb = row + (int64_t)b * L + D;
@@ -63,7 +65,7 @@ void NAME(gru_forward)(int T, int B, int D, int H, REAL* xh, REAL* xr, const REA
             for (int k = 0; k < 2 * H; k++) gb[k] = SIG(gb[k] + bias[k]);
             for (int k = 0; k < H; k++) rb[k] = gb[k] * hb[k];
         }
-        NAME(mm)('N', 'N', B, H, L, rrow, L, wc, H, 0, c, H);
+        NAME(mm)('N', 'N', B, H, K, rrow, L, wc, H, 0, c, H);
         for (int b = 0; b < B; b++) {
             const REAL* hb = row + (int64_t)b * L + D;
             REAL* nb = row + BL + (int64_t)b * L + D;
@@ -108,10 +110,9 @@ static void NAME(gru_back_b)(int H, const REAL* restrict drh, const REAL* restri
 /* dys [T,B,H]: the outputs' gradient; dh [B,H]: in, the final state's gradient, out, h0's. xh, gs, cs: the
  * forward's. Writes dgs [T,B,2H] (the gradient of the gates' pre-activations) and dcs [T,B,H] (the candidate's),
  * and adds their sums over all rows to dbg [2H] and dbc [H] (the biases' gradients). scratch: 3 B H. */
-void NAME(gru_backward)(int T, int B, int D, int H, const REAL* wg, const REAL* wc, const REAL* xh,
+void NAME(gru_backward)(int T, int B, int D, int H, int L, const REAL* wg, const REAL* wc, const REAL* xh,
                         const REAL* gs, const REAL* cs, const REAL* dys, REAL* dh, REAL* dgs, REAL* dcs,
                         REAL* dbg, REAL* dbc, REAL* scratch, const int64_t* lens) {
-    const int L = D + H;
     const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 2 * BH;
     const REAL* ug = wg + (int64_t)D * 2 * H; /* the recurrent rows */
     const REAL* uc = wc + (int64_t)D * H;
@@ -147,7 +148,7 @@ void NAME(gru_backward)(int T, int B, int D, int H, const REAL* wg, const REAL* 
 
 /* ---- TF LSTMCell (peepholes and cell_clip optional, tanh, no projection) ----
  * i, j, f, o = z = [x, m] W + bias;  c' = clip(sigmoid(f + wf c) c + sigmoid(i + wi c) tanh(j));
- * m' = sigmoid(o + wo c') tanh(c'). xm [T+1,B,D+H]: x_t in columns [0, D) of rows t < T, m0 in columns
+ * m' = sigmoid(o + wo c') tanh(c'). xm [T+1,B,L]: x_t in columns [0, D) of rows t < T, m0 in columns
  * [D, D+H) of row 0; writes m_t there for t = 1..T. w [D+H,4H]; bias [4H] (forget_bias folded into f); peep: NULL
  * or [3,H] (wi, wf, wo); clip <= 0: none. cs [T+1,B,H] with row 0 set; writes rows 1..T, gs [T,B,4H] (the
  * activated gates sigmoid(i), tanh(j), sigmoid(f), sigmoid(o)), tcs [T,B,H] (tanh(c')), out [T,B,H] (the
@@ -188,14 +189,15 @@ static void NAME(lstm_row)(int H, REAL* z, const REAL* bias, const REAL* c, cons
         NAME(lstm_row_body)(H, z, bias, c, peep, clip, cn, mn, ob, tc, up, 0, 0);
 }
 
-void NAME(lstm_forward)(int T, int B, int D, int H, REAL* xm, const REAL* w, const REAL* bias, const REAL* peep,
-                        REAL clip, REAL* cs, REAL* gs, REAL* tcs, REAL* ups, REAL* out, const int64_t* lens) {
-    const int L = D + H;
+void NAME(lstm_forward)(int T, int B, int D, int H, int L, REAL* xm, const REAL* w, const REAL* bias,
+                        const REAL* peep, REAL clip, REAL* cs, REAL* gs, REAL* tcs, REAL* ups, REAL* out,
+                        const int64_t* lens) {
+    const int K = D + H;
     const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 4 * BH;
     for (int t = 0; t < T; t++) {
         REAL* g = gs + t * BG;
         REAL* row = xm + t * BL;
-        NAME(mm)('N', 'N', B, 4 * H, L, row, L, w, 4 * H, 0, g, 4 * H);
+        NAME(mm)('N', 'N', B, 4 * H, K, row, L, w, 4 * H, 0, g, 4 * H);
         for (int b = 0; b < B; b++) {
             const int64_t o = (int64_t)b * H, now = t * BH + o, next = now + BH;
             REAL* m_next = row + BL + (int64_t)b * L + D;
