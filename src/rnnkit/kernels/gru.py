@@ -75,8 +75,9 @@ class _GRUSequence(torch.autograd.Function):
         grads = _workspace.lease((gs.shape, cs.shape, (3, batch, units)), cs)
         dgs, dcs, scratch = grads.buffers
         d_bg, d_bc = cs.new_zeros(2 * units), cs.new_zeros(units)  # summed by the native loop
+        ugt, uct = wg[depth:].t().contiguous(), wc[depth:].t().contiguous()
         library().fn("gru_backward", cs.dtype)(  # type: ignore[union-attr]
-            steps, batch, depth, units, xh.shape[-1], wg.data_ptr(), wc.data_ptr(), xh.data_ptr(), gs.data_ptr(),
+            steps, batch, depth, units, xh.shape[-1], ugt.data_ptr(), uct.data_ptr(), xh.data_ptr(), gs.data_ptr(),
             cs.data_ptr(), dys.data_ptr(), dh.data_ptr(), dgs.data_ptr(), dcs.data_ptr(),
             d_bg.data_ptr(), d_bc.data_ptr(), scratch.data_ptr(), _ptr(ctx.lens),
         )  # fmt: skip

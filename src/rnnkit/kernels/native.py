@@ -33,7 +33,7 @@ __all__ = ["library", "unavailable_reason", "check_shapes", "NativeLibrary"]
 
 _SOURCE_DIR = Path(__file__).with_name("native")
 _SOURCES = ("sequences.c", "sequences_real.h")
-_ABI = 5
+_ABI = 6
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -127,7 +127,7 @@ def _declare(lib: ctypes.CDLL) -> None:
             "gru_forward": [i, i, i, i, i, *[p] * 10],
             "gru_backward": [i, i, i, i, i, *[p] * 13],
             "lstm_forward": [i, i, i, i, i, p, p, p, p, real, *[p] * 6],
-            "lstm_backward": [i, i, i, i, p, p, real, *[p] * 12],
+            "lstm_backward": [i, i, i, p, p, real, *[p] * 12],
         }
         for name, argtypes in signatures.items():
             fn = getattr(lib, f"{name}_{suffix}")

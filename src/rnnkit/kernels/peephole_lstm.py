@@ -95,9 +95,10 @@ class _LSTMSequence(torch.autograd.Function):
         dzs, scratch = grads.buffers
         dpeep = None if peep is None else cs.new_zeros(3, units)
         d_bias = cs.new_zeros(4 * units)  # summed by the native loop
+        wt = kernel[depth:].t().contiguous()
         clip_mask = ctx.clip if ctx.clip_gradient else -1.0  # <= 0: the gradient passes the clip
         library().fn("lstm_backward", cs.dtype)(  # type: ignore[union-attr]
-            steps, batch, depth, units, kernel.data_ptr(), _ptr(peep), clip_mask, cs.data_ptr(),
+            steps, batch, units, wt.data_ptr(), _ptr(peep), clip_mask, cs.data_ptr(),
             gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), dys.data_ptr(), dm.data_ptr(), dc.data_ptr(),
             dzs.data_ptr(), _ptr(dpeep), d_bias.data_ptr(), scratch.data_ptr(), _ptr(ctx.lens),
         )  # fmt: skip
