@@ -25,7 +25,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, trim
-from .native import check_shapes, library
+from .native import check_shapes, library, sequence_dims
 
 __all__ = ["gru_sequence"]
 
@@ -130,13 +130,7 @@ def gru_sequence(
         RuntimeError: when the native library is not available (``native.unavailable_reason()``); the unrolls
         check ``native.library()`` before they call this.
     """
-    if library() is None:
-        raise RuntimeError("gru_sequence: the native loops are not available here")
-    if x.dim() != 3 or h0.dim() != 2:
-        raise ValueError(
-            f"gru_sequence: expected x [T, B, D] and h0 [B, H], got {list(x.shape)}, {list(h0.shape)}"
-        )
-    (steps, batch, depth), units = x.shape, h0.shape[1]
+    steps, batch, depth, units = sequence_dims("gru_sequence", x, h0, "h0")
     rows, shapes = depth + units, {"x": tuple(x.shape), "h0": (batch, units)}
     shapes |= {"gates_kernel": (rows, 2 * units), "gates_bias": (2 * units,)}
     shapes |= {"candidate_kernel": (rows, units), "candidate_bias": (units,)}

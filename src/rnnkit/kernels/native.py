@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["library", "unavailable_reason", "check_shapes", "NativeLibrary"]
+__all__ = ["library", "unavailable_reason", "sequence_dims", "check_shapes", "NativeLibrary"]
 
 _SOURCE_DIR = Path(__file__).with_name("native")
 _SOURCES = ("sequences.c", "sequences_real.h")
@@ -193,6 +193,21 @@ def unavailable_reason() -> str:
     """Why ``library()`` is None ("" when it is loaded)."""
     library()
     return str(_state["reason"])
+
+
+def sequence_dims(
+    where: str, x: torch.Tensor, state: torch.Tensor, state_name: str
+) -> tuple[int, int, int, int]:
+    """``(T, B, D, H)`` of a native kernel's call on ``x [T, B, D]`` and an initial ``state [B, H]``; raises when
+    the library is not available or the ranks are wrong."""
+    if library() is None:
+        raise RuntimeError(f"{where}: the native loops are not available here")
+    if x.dim() != 3 or state.dim() != 2:
+        raise ValueError(
+            f"{where}: expected x [T, B, D] and {state_name} [B, H], got {list(x.shape)}, {list(state.shape)}"
+        )
+    steps, batch, depth = x.shape
+    return steps, batch, depth, state.shape[1]
 
 
 def check_shapes(

@@ -27,7 +27,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, trim
-from .native import check_shapes, library
+from .native import check_shapes, library, sequence_dims
 
 __all__ = ["peephole_lstm_sequence"]
 
@@ -164,13 +164,7 @@ def peephole_lstm_sequence(
     Raises:
         RuntimeError: when the native library is not available (the unrolls check ``native.library()`` first).
     """
-    if library() is None:
-        raise RuntimeError("peephole_lstm_sequence: the native loops are not available here")
-    if x.dim() != 3 or c0.dim() != 2:
-        raise ValueError(
-            f"peephole_lstm_sequence: expected x [T, B, D] and c0 [B, H], got {list(x.shape)}, {list(c0.shape)}"
-        )
-    (steps, batch, depth), units = x.shape, c0.shape[1]
+    steps, batch, depth, units = sequence_dims("peephole_lstm_sequence", x, c0, "c0")
     shapes = {
         "x": tuple(x.shape),
         "c0": (batch, units),
