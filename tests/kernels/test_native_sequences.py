@@ -320,3 +320,14 @@ def test_bad_tensors_get_a_clear_error_not_a_native_call(monkeypatch):
     monkeypatch.setattr(native, "_state", {"lib": None, "reason": "test"})
     with pytest.raises(RuntimeError, match="gru_sequence: the native loops are not available here"):
         gru_sequence(*good)
+
+
+def test_an_unwritable_cache_folder_falls_back_to_the_temporary_folder(monkeypatch, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")  # a folder cannot be made under a file
+    monkeypatch.setattr(native, "_state", {})
+    monkeypatch.setenv("RNNKIT_NATIVE_CACHE", str(blocked / "cache"))
+    monkeypatch.setattr(native.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    assert native.library() is not None
+    built = list((tmp_path / "tmp").glob("rnnkit-native-*/rnnkit_sequences_*.so"))
+    assert len(built) == 1

@@ -79,28 +79,36 @@ def _compiler() -> str | None:
 
 
 def _build(cc: str, flags: list[str]) -> Path:
-    """The cached library for these flags, compiled when missing (atomic rename into the cache)."""
+    """The cached library for these flags, compiled when missing (atomic rename into the cache folder; a cache
+    folder that cannot be written, such as a read-only home, falls back to the system's temporary folder)."""
     digest = hashlib.sha256()
     for name in _SOURCES:
         digest.update((_SOURCE_DIR / name).read_bytes())
     digest.update(" ".join([cc, *flags, _cpu_key(), str(_ABI)]).encode())
-    folder = _cache_dir()
-    target = folder / f"rnnkit_sequences_{digest.hexdigest()[:16]}.so"
-    if target.exists():
-        return target
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".so.tmp")
-    os.close(fd)
-    try:
-        cmd = [cc, *flags, "-o", tmp, str(_SOURCE_DIR / "sequences.c"), "-lm"]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    name = f"rnnkit_sequences_{digest.hexdigest()[:16]}.so"
+    fallback = (
+        Path(tempfile.gettempdir()) / f"rnnkit-native-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    )
+    for folder in (_cache_dir(), fallback):
+        if (folder / name).exists():
+            return folder / name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".so.tmp")
+        except OSError:
+            continue
+        os.close(fd)
+        try:
+            cmd = [cc, *flags, "-o", tmp, str(_SOURCE_DIR / "sequences.c"), "-lm"]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            if done.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+            os.replace(tmp, folder / name)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return folder / name
+    raise OSError(f"neither {_cache_dir()} nor {fallback} can be written")
 
 
 def _torch_blas() -> tuple[int, int] | str:
