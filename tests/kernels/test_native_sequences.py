@@ -13,9 +13,10 @@ import pytest
 import torch
 
 import rnnkit as rk
+from rnnkit.cells import contrib
 from rnnkit.kernels import gru_sequence, kernel_for, native, peephole_lstm_sequence
 from tests.kernels._cell_loop import cell_loop
-from tests.reference import numpy_cells
+from tests.reference import numpy_cells, numpy_contrib
 
 torch.set_num_threads(1)
 
@@ -36,6 +37,15 @@ CELLS = {
     # contrib's LSTMBlockCell: the same step, but the gradient passes through the clip unchanged
     "block": lambda: rk.LSTMBlockCell(
         5, forget_bias=0.2, cell_clip=0.4, use_peephole=True, input_size=3, dtype=torch.float64
+    ),
+    # contrib's independently recurrent cells (kernels/indy.py)
+    "indrnn": lambda: contrib.IndRNNCell(5, input_size=3, dtype=torch.float64),
+    "indrnn_relu": lambda: contrib.IndRNNCell(
+        5, activation="relu", input_size=3, dtype=torch.float64
+    ),
+    "indy_gru": lambda: contrib.IndyGRUCell(5, input_size=3, dtype=torch.float64),
+    "indy_lstm": lambda: contrib.IndyLSTMCell(
+        5, forget_bias=0.3, input_size=3, dtype=torch.float64
     ),
 }
 
@@ -88,7 +98,9 @@ def _numpy_weights(cell):
     return {name.split("/", 1)[1]: p.detach().numpy() for name, p in cell.named_tf_variables()}
 
 
-@pytest.mark.parametrize("kind", ["gru", "peepholes", "both"])
+@pytest.mark.parametrize(
+    "kind", ["gru", "peepholes", "both", "indrnn_relu", "indy_gru", "indy_lstm"]
+)
 def test_native_kernel_equals_the_numpy_reference(kind):
     cell = _cell(kind, seed=7)
     x = torch.randn(4, 6, 3, dtype=torch.float64)
@@ -96,17 +108,22 @@ def test_native_kernel_equals_the_numpy_reference(kind):
     state = _state(cell, 4, seed=8)
     got, final = rk.dynamic_rnn(cell, x, sequence_length=torch.tensor(lengths), initial_state=state)
     w = _numpy_weights(cell)
-    if kind == "gru":
-        step = lambda x_t, h: numpy_cells.gru(w, x_t, h)
-        start = state.detach().numpy()
-    else:
-        options = {
-            "forget_bias": cell.forget_bias,
-            "use_peepholes": True,
-            "cell_clip": cell.cell_clip,
-        }
-        step = lambda x_t, s: numpy_cells.lstm(w, x_t, s, **options)
-        start = tuple(s.detach().numpy() for s in state)
+    steps = {
+        "gru": lambda x_t, h: numpy_cells.gru(w, x_t, h),
+        "indrnn_relu": lambda x_t, h: numpy_contrib.indrnn(w, x_t, h, act="relu"),
+        "indy_gru": lambda x_t, h: numpy_contrib.indy_gru(w, x_t, h),
+        "indy_lstm": lambda x_t, s: numpy_contrib.indy_lstm(
+            w, x_t, s, forget_bias=cell.forget_bias
+        ),
+    }
+    options = {"forget_bias": getattr(cell, "forget_bias", 1.0), "use_peepholes": True}
+    options["cell_clip"] = getattr(cell, "cell_clip", None)
+    step = steps.get(kind, lambda x_t, s: numpy_cells.lstm(w, x_t, s, **options))
+    start = (
+        tuple(s.detach().numpy() for s in state)
+        if isinstance(state, tuple)
+        else state.detach().numpy()
+    )
     want, want_final = numpy_cells.unroll(step, x.numpy(), start, lengths)
     np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12, atol=1e-12)
     for g, v in zip(rk.nest.flatten(final), rk.nest.flatten(want_final)):
@@ -278,7 +295,7 @@ def test_build_goes_to_the_cache_folder_once(monkeypatch, tmp_path):
     )  # the cached file is loaded, nothing compiles
 
 
-@pytest.mark.parametrize("kind", ["gru", "both", "block"])
+@pytest.mark.parametrize("kind", ["gru", "both", "block", "indrnn", "indy_gru", "indy_lstm"])
 def test_double_backward_equals_the_cell_loop(kind):
     """create_graph=True through the kernel gives differentiable gradients: a gradient penalty's gradient equals
     the one through the cell's own step loop (no second-order term is dropped)."""

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..cells.block import LSTMBlockCell
+from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
 from ..cells.gru import GRUCell
@@ -23,6 +24,7 @@ from ..cells.lstm import LSTMCell
 from ..cells.state import LSTMStateTuple
 from . import native
 from .gru import gru_sequence
+from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
 from .peephole_lstm import peephole_lstm_sequence
 
@@ -132,6 +134,48 @@ def _tracing() -> bool:
     return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling())
 
 
+def _tanh_reason(cls: type, allowed: tuple[str, ...] = ("tanh",)) -> Callable[[Any], str | None]:
+    """The reason function of a kernel for ``cls`` with these activations only."""
+
+    def reason(cell: Any) -> str | None:
+        why = _common_reason(cell, cls)
+        if why is None and cell.activation_name not in allowed:
+            name = cell.activation_name or repr(cell._activation)
+            why = f"activation {name}; the kernel has {' and '.join(allowed)} only"
+        return why
+
+    return reason
+
+
+def _run_indrnn(
+    cell: IndRNNCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+) -> tuple[torch.Tensor, Any]:
+    x = inputs if time_major else inputs.transpose(0, 1)
+    relu = cell.activation_name == "relu"
+    out, h = indrnn_sequence(cell.input_projection(x), cell.kernel_u, state, lengths, relu=relu)
+    return (out if time_major else out.transpose(0, 1).contiguous()), h
+
+
+def _run_indy_gru(
+    cell: IndyGRUCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+) -> tuple[torch.Tensor, Any]:
+    x = inputs if time_major else inputs.transpose(0, 1)
+    gx, cx = cell.input_projection(x)
+    ug, uc = cell.gates_kernel_u, cell.candidate_kernel_u
+    out, h = indy_gru_sequence(gx, cx, ug, uc, state, lengths)
+    return (out if time_major else out.transpose(0, 1).contiguous()), h
+
+
+def _run_indy_lstm(
+    cell: IndyLSTMCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+) -> tuple[torch.Tensor, Any]:
+    x = inputs if time_major else inputs.transpose(0, 1)
+    c0, h0 = state
+    zx = cell.input_projection(x)
+    out, c, h = indy_lstm_sequence(zx, cell.kernel_u, c0, h0, cell.forget_bias, lengths)
+    return (out if time_major else out.transpose(0, 1).contiguous()), LSTMStateTuple(c, h)
+
+
 def _block_lstm_reason(cell: LSTMBlockCell) -> str | None:
     return _common_reason(cell, LSTMBlockCell)
 
@@ -205,6 +249,14 @@ _KERNELS: dict[
         "kernels.layer_norm_lstm_sequence",
         False,
     ),
+    IndRNNCell: (
+        _tanh_reason(IndRNNCell, ("tanh", "relu")),
+        _run_indrnn,
+        "kernels.indrnn_sequence",
+        True,
+    ),
+    IndyGRUCell: (_tanh_reason(IndyGRUCell), _run_indy_gru, "kernels.indy_gru_sequence", True),
+    IndyLSTMCell: (_tanh_reason(IndyLSTMCell), _run_indy_lstm, "kernels.indy_lstm_sequence", True),
 }
 
 

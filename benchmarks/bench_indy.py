@@ -1,0 +1,104 @@
+"""contrib's independently recurrent cells (IndRNN, IndyGRU, IndyLSTM): rnnkit's native sequence kernels against a
+naive per-step loop of the same math in plain torch (issue 19, item 2).
+
+    PYTHONPATH=src python benchmarks/bench_indy.py [--rounds 15]
+
+Shape: the mnist task's (B=128, T=28, D=28, H=128). One training pass = forward over all steps (outputs stacked
+``[T, B, H]``) + backward of the sum of the last output (no optimizer); the median of ``--rounds`` interleaved
+timings on the process CPU clock, one torch thread. Both sides compute the same numbers (checked first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+import rnnkit as rk
+from rnnkit.cells import contrib
+
+B, T, D, H = 128, 28, 28, 128
+
+
+def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The cell's math written the obvious way, one autograd node per op and step."""
+
+    def indrnn(x: torch.Tensor) -> torch.Tensor:
+        h, outs = x.new_zeros(B, H), []
+        for x_t in x.unbind(0):
+            h = torch.tanh(x_t @ cell.kernel_w + h * cell.kernel_u + cell.bias)
+            outs.append(h)
+        return torch.stack(outs)
+
+    def indy_gru(x: torch.Tensor) -> torch.Tensor:
+        h, outs = x.new_zeros(B, H), []
+        for x_t in x.unbind(0):
+            g = torch.sigmoid(
+                x_t @ cell.gates_kernel_w
+                + torch.cat([h, h], 1) * cell.gates_kernel_u
+                + cell.gates_bias
+            )
+            r, u = g.chunk(2, 1)
+            c = torch.tanh(
+                x_t @ cell.candidate_kernel_w
+                + r * h * cell.candidate_kernel_u
+                + cell.candidate_bias
+            )
+            h = u * h + (1 - u) * c
+            outs.append(h)
+        return torch.stack(outs)
+
+    def indy_lstm(x: torch.Tensor) -> torch.Tensor:
+        c = h = x.new_zeros(B, H)
+        outs = []
+        for x_t in x.unbind(0):
+            z = x_t @ cell.kernel_w + torch.cat([h, h, h, h], 1) * cell.kernel_u + cell.bias
+            i, j, f, o = z.chunk(4, 1)
+            c = c * torch.sigmoid(f + cell.forget_bias) + torch.sigmoid(i) * torch.tanh(j)
+            h = torch.tanh(c) * torch.sigmoid(o)
+            outs.append(h)
+        return torch.stack(outs)
+
+    return {"IndRNNCell": indrnn, "IndyGRUCell": indy_gru, "IndyLSTMCell": indy_lstm}[
+        type(cell).__name__
+    ]
+
+
+def _train_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
+    start = time.process_time()
+    fn(x)[-1].sum().backward()
+    return time.process_time() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    x = torch.randn(T, B, D)
+    for cell in (contrib.IndRNNCell(H, input_size=D), contrib.IndyGRUCell(H, input_size=D),
+                 contrib.IndyLSTMCell(H, input_size=D)):  # fmt: skip
+        columns = {
+            "naive": _naive(cell),
+            "rnnkit": lambda x, cell=cell: rk.dynamic_rnn(cell, x, time_major=True)[0],
+        }
+        torch.testing.assert_close(columns["rnnkit"](x), columns["naive"](x), rtol=1e-5, atol=1e-5)
+        for fn in columns.values():
+            _train_once(fn, x)
+        times: dict[str, list[float]] = {k: [] for k in columns}
+        for _ in range(args.rounds):
+            for key, fn in columns.items():
+                times[key].append(_train_once(fn, x))
+        naive, ours = (statistics.median(times[k]) for k in ("naive", "rnnkit"))
+        print(
+            f"{type(cell).__name__:13s} naive {naive * 1e3:6.2f} ms   rnnkit {ours * 1e3:6.2f} ms   {naive / ours:5.2f}x"
+        )
+        print(f"  rnnkit path: {rk.fused.explain(cell)[:100]}")
+
+
+if __name__ == "__main__":
+    main()
