@@ -47,6 +47,9 @@ CELLS = {
     "indy_lstm": lambda: contrib.IndyLSTMCell(
         5, forget_bias=0.3, input_size=3, dtype=torch.float64
     ),
+    # contrib's SRU and UGRNN cells (kernels/sru_ugrnn.py)
+    "sru": lambda: contrib.SRUCell(5, input_size=3, dtype=torch.float64),
+    "ugrnn": lambda: contrib.UGRNNCell(5, forget_bias=0.4, input_size=3, dtype=torch.float64),
 }
 
 
@@ -99,7 +102,7 @@ def _numpy_weights(cell):
 
 
 @pytest.mark.parametrize(
-    "kind", ["gru", "peepholes", "both", "indrnn_relu", "indy_gru", "indy_lstm"]
+    "kind", ["gru", "peepholes", "both", "indrnn_relu", "indy_gru", "indy_lstm", "sru", "ugrnn"]
 )
 def test_native_kernel_equals_the_numpy_reference(kind):
     cell = _cell(kind, seed=7)
@@ -115,6 +118,8 @@ def test_native_kernel_equals_the_numpy_reference(kind):
         "indy_lstm": lambda x_t, s: numpy_contrib.indy_lstm(
             w, x_t, s, forget_bias=cell.forget_bias
         ),
+        "sru": lambda x_t, c: numpy_contrib.sru(w, x_t, c),
+        "ugrnn": lambda x_t, h: numpy_contrib.ugrnn(w, x_t, h, forget_bias=cell.forget_bias),
     }
     options = {"forget_bias": getattr(cell, "forget_bias", 1.0), "use_peepholes": True}
     options["cell_clip"] = getattr(cell, "cell_clip", None)
@@ -295,7 +300,9 @@ def test_build_goes_to_the_cache_folder_once(monkeypatch, tmp_path):
     )  # the cached file is loaded, nothing compiles
 
 
-@pytest.mark.parametrize("kind", ["gru", "both", "block", "indrnn", "indy_gru", "indy_lstm"])
+@pytest.mark.parametrize(
+    "kind", ["gru", "both", "block", "indrnn", "indy_gru", "indy_lstm", "sru", "ugrnn"]
+)
 def test_double_backward_equals_the_cell_loop(kind):
     """create_graph=True through the kernel gives differentiable gradients: a gradient penalty's gradient equals
     the one through the cell's own step loop (no second-order term is dropped)."""

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
+from ..cells.contrib.simple import SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
 from ..cells.gru import GRUCell
@@ -27,6 +28,7 @@ from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
 from .peephole_lstm import peephole_lstm_sequence
+from .sru_ugrnn import sru_sequence, ugrnn_sequence
 
 __all__ = ["kernel_for", "SequenceRunner", "without_identity_dropout"]
 
@@ -176,6 +178,22 @@ def _run_indy_lstm(
     return (out if time_major else out.transpose(0, 1).contiguous()), LSTMStateTuple(c, h)
 
 
+def _run_sru(
+    cell: SRUCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+) -> tuple[torch.Tensor, Any]:
+    x = inputs if time_major else inputs.transpose(0, 1)
+    out, c = sru_sequence(x, cell.kernel, cell.bias, state, lengths)
+    return (out if time_major else out.transpose(0, 1).contiguous()), c
+
+
+def _run_ugrnn(
+    cell: UGRNNCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+) -> tuple[torch.Tensor, Any]:
+    x = inputs if time_major else inputs.transpose(0, 1)
+    out, h = ugrnn_sequence(x, cell.kernel, cell.bias, state, cell.forget_bias, lengths)
+    return (out if time_major else out.transpose(0, 1).contiguous()), h
+
+
 def _block_lstm_reason(cell: LSTMBlockCell) -> str | None:
     return _common_reason(cell, LSTMBlockCell)
 
@@ -257,6 +275,8 @@ _KERNELS: dict[
     ),
     IndyGRUCell: (_tanh_reason(IndyGRUCell), _run_indy_gru, "kernels.indy_gru_sequence", True),
     IndyLSTMCell: (_tanh_reason(IndyLSTMCell), _run_indy_lstm, "kernels.indy_lstm_sequence", True),
+    SRUCell: (_tanh_reason(SRUCell), _run_sru, "kernels.sru_sequence", True),
+    UGRNNCell: (_tanh_reason(UGRNNCell), _run_ugrnn, "kernels.ugrnn_sequence", True),
 }
 
 

@@ -1,7 +1,7 @@
-"""contrib's independently recurrent cells (IndRNN, IndyGRU, IndyLSTM): rnnkit's native sequence kernels against a
-naive per-step loop of the same math in plain torch (issue 19, item 2).
+"""contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN): rnnkit against a naive
+per-step loop of the same math in plain torch (issue 19, item 2).
 
-    PYTHONPATH=src python benchmarks/bench_indy.py [--rounds 15]
+    PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15]
 
 Shape: the mnist task's (B=128, T=28, D=28, H=128). One training pass = forward over all steps (outputs stacked
 ``[T, B, H]``) + backward of the sum of the last output (no optimizer); the median of ``--rounds`` interleaved
@@ -62,9 +62,26 @@ def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
             outs.append(h)
         return torch.stack(outs)
 
-    return {"IndRNNCell": indrnn, "IndyGRUCell": indy_gru, "IndyLSTMCell": indy_lstm}[
-        type(cell).__name__
-    ]
+    def sru(x: torch.Tensor) -> torch.Tensor:
+        c, outs = x.new_zeros(B, H), []
+        for x_t in x.unbind(0):
+            x_bar, f, r, x_tx = (x_t @ cell.kernel).chunk(4, 1)
+            f, r = torch.sigmoid(torch.cat([f, r], 1) + cell.bias).chunk(2, 1)
+            c = f * c + (1 - f) * x_bar
+            outs.append(r * torch.tanh(c) + (1 - r) * x_tx)
+        return torch.stack(outs)
+
+    def ugrnn(x: torch.Tensor) -> torch.Tensor:
+        h, outs = x.new_zeros(B, H), []
+        for x_t in x.unbind(0):
+            g, c = (torch.cat([x_t, h], 1) @ cell.kernel + cell.bias).chunk(2, 1)
+            g = torch.sigmoid(g + cell.forget_bias)
+            h = g * h + (1 - g) * torch.tanh(c)
+            outs.append(h)
+        return torch.stack(outs)
+
+    naive = {"IndRNNCell": indrnn, "IndyGRUCell": indy_gru, "IndyLSTMCell": indy_lstm}
+    return (naive | {"SRUCell": sru, "UGRNNCell": ugrnn})[type(cell).__name__]
 
 
 def _train_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
@@ -81,7 +98,8 @@ def main() -> None:
     torch.manual_seed(0)
     x = torch.randn(T, B, D)
     for cell in (contrib.IndRNNCell(H, input_size=D), contrib.IndyGRUCell(H, input_size=D),
-                 contrib.IndyLSTMCell(H, input_size=D)):  # fmt: skip
+                 contrib.IndyLSTMCell(H, input_size=D), contrib.SRUCell(H, input_size=D),
+                 contrib.UGRNNCell(H, input_size=D)):  # fmt: skip
         columns = {
             "naive": _naive(cell),
             "rnnkit": lambda x, cell=cell: rk.dynamic_rnn(cell, x, time_major=True)[0],
