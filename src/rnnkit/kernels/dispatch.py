@@ -154,7 +154,7 @@ def _run_indrnn(
 ) -> tuple[torch.Tensor, Any]:
     x = inputs if time_major else inputs.transpose(0, 1)
     relu = cell.activation_name == "relu"
-    out, h = indrnn_sequence(cell.input_projection(x), cell.kernel_u, state, lengths, relu=relu)
+    out, h = indrnn_sequence(x, cell.kernel_w, cell.bias, cell.kernel_u, state, lengths, relu=relu)
     return (out if time_major else out.transpose(0, 1).contiguous()), h
 
 
@@ -162,9 +162,10 @@ def _run_indy_gru(
     cell: IndyGRUCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
 ) -> tuple[torch.Tensor, Any]:
     x = inputs if time_major else inputs.transpose(0, 1)
-    gx, cx = cell.input_projection(x)
-    ug, uc = cell.gates_kernel_u, cell.candidate_kernel_u
-    out, h = indy_gru_sequence(gx, cx, ug, uc, state, lengths)
+    out, h = indy_gru_sequence(
+        x, cell.gates_kernel_w, cell.gates_bias, cell.gates_kernel_u, cell.candidate_kernel_w,
+        cell.candidate_bias, cell.candidate_kernel_u, state, lengths,
+    )  # fmt: skip
     return (out if time_major else out.transpose(0, 1).contiguous()), h
 
 
@@ -173,8 +174,9 @@ def _run_indy_lstm(
 ) -> tuple[torch.Tensor, Any]:
     x = inputs if time_major else inputs.transpose(0, 1)
     c0, h0 = state
-    zx = cell.input_projection(x)
-    out, c, h = indy_lstm_sequence(zx, cell.kernel_u, c0, h0, cell.forget_bias, lengths)
+    out, c, h = indy_lstm_sequence(
+        x, cell.kernel_w, cell.bias, cell.kernel_u, c0, h0, cell.forget_bias, lengths
+    )
     return (out if time_major else out.transpose(0, 1).contiguous()), LSTMStateTuple(c, h)
 
 

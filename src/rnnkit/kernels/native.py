@@ -33,7 +33,7 @@ __all__ = ["library", "unavailable_reason", "sequence_dims", "check_shapes", "Na
 
 _SOURCE_DIR = Path(__file__).with_name("native")
 _SOURCES = ("sequences.c", "sequences_real.h", "indy_real.h", "contrib_real.h")
-_ABI = 9
+_ABI = 10
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -136,12 +136,12 @@ def _declare(lib: ctypes.CDLL) -> None:
             "gru_backward": [i, i, i, i, i, *[p] * 13],
             "lstm_forward": [i, i, i, i, i, p, p, p, p, real, *[p] * 6],
             "lstm_backward": [i, i, i, p, p, real, *[p] * 12],
-            "indrnn_forward": [i, i, i, p, p, i, p, p, p],
-            "indrnn_backward": [i, i, i, p, i, *[p] * 6],
-            "indy_gru_forward": [i, i, i, *[p] * 9],
-            "indy_gru_backward": [i, i, i, *[p] * 12],
-            "indy_lstm_forward": [i, i, i, p, p, real, *[p] * 6],
-            "indy_lstm_backward": [i, i, i, *[p] * 11],
+            "indrnn_forward": [i, i, i, p, p, p, i, p, p, p],
+            "indrnn_backward": [i, i, i, p, i, *[p] * 7],
+            "indy_gru_forward": [i, i, i, *[p] * 11],
+            "indy_gru_backward": [i, i, i, *[p] * 14],
+            "indy_lstm_forward": [i, i, i, p, p, p, real, *[p] * 6],
+            "indy_lstm_backward": [i, i, i, *[p] * 12],
             "sru_forward": [i, i, i, *[p] * 6],
             "sru_backward": [i, i, i, *[p] * 8],
             "ugrnn_forward": [i, i, i, i, i, p, p, p, real, p, p, p],
