@@ -355,3 +355,16 @@ def test_an_unwritable_cache_folder_falls_back_to_the_temporary_folder(monkeypat
     assert native.library() is not None
     built = list((tmp_path / "tmp").glob("rnnkit-native-*/rnnkit_sequences_*.so"))
     assert len(built) == 1
+
+
+@pytest.mark.parametrize("kind", ["gru", "both", "indy_lstm", "sru", "ugrnn"])
+def test_inference_mode_then_training_reuse_no_inference_buffer(kind):
+    """A pooled buffer made under inference_mode is an inference tensor: it must not come back outside it."""
+    cell = _cell(kind, seed=5)
+    x = torch.randn(3, 4, 3, dtype=torch.float64)
+    with torch.inference_mode():
+        first = rk.dynamic_rnn(cell, x)[0]
+    gc.collect()
+    out = rk.dynamic_rnn(cell, x)[0]  # outside: its buffers must be ordinary tensors
+    out.sum().backward()
+    torch.testing.assert_close(out.detach(), first, rtol=0, atol=0)

@@ -53,7 +53,9 @@ def row_stride(columns: int) -> int:
 
 def lease(shapes: tuple[tuple[int, ...], ...], like: torch.Tensor) -> Lease:
     """Buffers of ``shapes`` with ``like``'s dtype and device: a pooled set when one is free, else new ones."""
-    key = (shapes, like.dtype, like.device)
+    # Buffers made under torch.inference_mode() are inference tensors, which may not be written outside it: the
+    # two kinds are pooled apart.
+    key = (shapes, like.dtype, like.device, torch.is_inference_mode_enabled())
     with _lock:
         free = _free.get(key)
         if free:
