@@ -368,3 +368,18 @@ def test_inference_mode_then_training_reuse_no_inference_buffer(kind):
     out = rk.dynamic_rnn(cell, x)[0]  # outside: its buffers must be ordinary tensors
     out.sum().backward()
     torch.testing.assert_close(out.detach(), first, rtol=0, atol=0)
+
+
+def test_the_buffer_pool_stays_under_its_bound(monkeypatch):
+    """Many sequence lengths (bucketed batches) must not grow the pool past its byte bound."""
+    from rnnkit.kernels import _workspace
+
+    monkeypatch.setattr(_workspace, "_KEEP_BYTES", 200_000)
+    cell = _cell("gru", seed=1)
+    for steps in range(1, 40):
+        out, _ = rk.dynamic_rnn(cell, torch.randn(8, steps, 3, dtype=torch.float64))
+        out.sum().backward()
+        del out
+        gc.collect()
+        assert _workspace.pooled_bytes() <= 200_000
+    assert _workspace.pooled_bytes() > 0  # it does pool

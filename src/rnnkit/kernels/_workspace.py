@@ -12,21 +12,36 @@ fresh tensors, so a buffer is reused only once nothing can read it.
 
 from __future__ import annotations
 
+import atexit
 import threading
+from collections import OrderedDict
 
 import torch
 
-__all__ = ["Lease", "lease", "row_stride"]
+__all__ = ["Lease", "lease", "row_stride", "pooled_bytes"]
 
-_KEEP_PER_KEY = (
-    2  # a training loop's next forward runs while the previous graph (and its lease) is alive
-)
-_KEEP_BYTES = (
-    256 * 2**20
-)  # pool nothing bigger: a long sequence's buffers are then plain allocations
+# A training loop's next forward runs while the previous graph (and its lease) is alive: two sets per shape.
+_KEEP_PER_KEY = 2
+# All pooled sets together stay under this; the least recently returned go first (sequences bucketed by length
+# make many shapes). A single set bigger than it is never pooled.
+_KEEP_BYTES = 256 * 2**20
 
 _lock = threading.Lock()
-_free: dict[tuple, list[tuple[torch.Tensor, ...]]] = {}
+_free: OrderedDict[tuple, list[tuple[torch.Tensor, ...]]] = OrderedDict()
+_bytes = [0]  # the pool's total, under _lock
+_closing = [False]  # set at interpreter exit: leases collected after it are not pooled
+
+
+@atexit.register
+def _close() -> None:
+    _closing[0] = True
+    with _lock:
+        _free.clear()
+        _bytes[0] = 0
+
+
+def _size(buffers: tuple[torch.Tensor, ...]) -> int:
+    return sum(b.numel() * b.element_size() for b in buffers)
 
 
 class Lease:
@@ -36,12 +51,27 @@ class Lease:
         self.key, self.buffers, self._pooled = key, buffers, pooled
 
     def __del__(self) -> None:
-        if not self._pooled:
+        if not self._pooled or _closing[0]:
             return
+        size = _size(self.buffers)
         with _lock:
             free = _free.setdefault(self.key, [])
-            if len(free) < _KEEP_PER_KEY:
-                free.append(self.buffers)
+            _free.move_to_end(self.key)
+            if len(free) >= _KEEP_PER_KEY:
+                return
+            free.append(self.buffers)
+            _bytes[0] += size
+            while _bytes[0] > _KEEP_BYTES:  # evict the least recently returned shapes
+                key, sets = next(iter(_free.items()))
+                _bytes[0] -= _size(sets.pop(0)) if sets else 0
+                if not sets:
+                    del _free[key]
+
+
+def pooled_bytes() -> int:
+    """Bytes the pool holds now (for tests and memory reports)."""
+    with _lock:
+        return _bytes[0]
 
 
 def row_stride(columns: int) -> int:
@@ -59,7 +89,8 @@ def lease(shapes: tuple[tuple[int, ...], ...], like: torch.Tensor) -> Lease:
     with _lock:
         free = _free.get(key)
         if free:
-            return Lease(key, free.pop(), True)
+            buffers = free.pop()
+            _bytes[0] -= _size(buffers)
+            return Lease(key, buffers, True)
     buffers = tuple(like.new_empty(shape) for shape in shapes)
-    size = sum(b.numel() for b in buffers) * like.element_size()
-    return Lease(key, buffers, size <= _KEEP_BYTES)
+    return Lease(key, buffers, _size(buffers) <= _KEEP_BYTES)
