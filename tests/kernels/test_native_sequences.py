@@ -383,3 +383,23 @@ def test_the_buffer_pool_stays_under_its_bound(monkeypatch):
         gc.collect()
         assert _workspace.pooled_bytes() <= 200_000
     assert _workspace.pooled_bytes() > 0  # it does pool
+
+
+def test_non_contiguous_weights_give_the_same_values_and_gradients():
+    """The kernels hand C contiguous copies but save (and differentiate) the arguments themselves."""
+    gen = torch.Generator().manual_seed(3)
+    r = lambda *s: torch.randn(*s, generator=gen, dtype=torch.float64)
+    x, h0 = r(3, 2, 2), r(2, 4)
+    wg_t, wc_t = r(8, 6).requires_grad_(), r(4, 6).requires_grad_()  # stored transposed
+    bg, bc = r(8), r(4)
+    got = gru_sequence(x, wg_t.t(), bg, wc_t.t(), bc, h0)  # non-contiguous kernels
+    g_got = torch.autograd.grad(got[0].square().sum(), [wg_t, wc_t])
+    wg, wc = (
+        wg_t.detach().t().contiguous().requires_grad_(),
+        wc_t.detach().t().contiguous().requires_grad_(),
+    )
+    want = gru_sequence(x, wg, bg, wc, bc, h0)
+    g_want = torch.autograd.grad(want[0].square().sum(), [wg, wc])
+    torch.testing.assert_close(got[0], want[0], rtol=0, atol=0)
+    for g, w in zip(g_got, g_want):
+        torch.testing.assert_close(g, w.t(), rtol=1e-12, atol=1e-12)

@@ -3,7 +3,8 @@
 ``kernel_for(cell, like)`` returns a runner or the reason there is none; ``dynamic_rnn`` calls the runner in place
 of its step loop (``fused=None`` or ``False`` alike: the kernel *is* the loop's implementation for that cell, same
 numbers to float rounding), and ``rk.fused.explain`` reports the choice. ``like`` (the inputs) decides what
-depends on the tensors: the native kernels (GRU, peephole LSTM) run on CPU float32/float64 outside autocast.
+depends on the tensors: the native kernels (all but the layer-normalised LSTM's) run on CPU float32/float64
+outside autocast, traces and exports.
 """
 
 from __future__ import annotations
@@ -104,21 +105,23 @@ def _run_layer_norm(
     return out, LSTMStateTuple(c, h)
 
 
-def _gru_reason(cell: GRUCell) -> str | None:
-    reason = _common_reason(cell, GRUCell)
-    if reason is None and cell.activation_name != "tanh":
-        reason = (
-            f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
-        )
+def _activation_reason(
+    cls: type, allowed: tuple[str, ...] = ("tanh",)
+) -> Callable[[Any], str | None]:
+    """The reason function of a kernel written for ``cls`` with these activations only."""
+
+    def reason(cell: Any) -> str | None:
+        why = _common_reason(cell, cls)
+        if why is None and cell.activation_name not in allowed:
+            name = cell.activation_name or repr(cell._activation)
+            why = f"activation {name}; the kernel has {' and '.join(allowed)} only"
+        return why
+
     return reason
 
 
 def _lstm_reason(cell: LSTMCell) -> str | None:
-    reason = _common_reason(cell, LSTMCell)
-    if reason is None and cell.activation_name != "tanh":
-        reason = (
-            f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
-        )
+    reason = _activation_reason(LSTMCell)(cell)
     if reason is None and cell.num_proj is not None:
         reason = "num_proj (the kernel has no projection)"
     return reason
@@ -134,19 +137,6 @@ def _cpu_autocast() -> bool:
 def _tracing() -> bool:
     compiling = getattr(torch.compiler, "is_compiling", lambda: False)
     return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling())
-
-
-def _tanh_reason(cls: type, allowed: tuple[str, ...] = ("tanh",)) -> Callable[[Any], str | None]:
-    """The reason function of a kernel for ``cls`` with these activations only."""
-
-    def reason(cell: Any) -> str | None:
-        why = _common_reason(cell, cls)
-        if why is None and cell.activation_name not in allowed:
-            name = cell.activation_name or repr(cell._activation)
-            why = f"activation {name}; the kernel has {' and '.join(allowed)} only"
-        return why
-
-    return reason
 
 
 def _run_indrnn(
@@ -194,10 +184,6 @@ def _run_ugrnn(
     x = inputs if time_major else inputs.transpose(0, 1)
     out, h = ugrnn_sequence(x, cell.kernel, cell.bias, state, cell.forget_bias, lengths)
     return (out if time_major else out.transpose(0, 1).contiguous()), h
-
-
-def _block_lstm_reason(cell: LSTMBlockCell) -> str | None:
-    return _common_reason(cell, LSTMBlockCell)
 
 
 def _native_reason(like: torch.Tensor | None) -> str | None:
@@ -260,9 +246,14 @@ def _run_lstm(
 _KERNELS: dict[
     type, tuple[Callable[[Any], str | None], Callable[..., tuple[torch.Tensor, Any]], str, bool]
 ] = {
-    GRUCell: (_gru_reason, _run_gru, "kernels.gru_sequence", True),
+    GRUCell: (_activation_reason(GRUCell), _run_gru, "kernels.gru_sequence", True),
     LSTMCell: (_lstm_reason, _run_lstm, "kernels.peephole_lstm_sequence", True),
-    LSTMBlockCell: (_block_lstm_reason, _run_lstm, "kernels.peephole_lstm_sequence", True),
+    LSTMBlockCell: (
+        _activation_reason(LSTMBlockCell),
+        _run_lstm,
+        "kernels.peephole_lstm_sequence",
+        True,
+    ),
     LayerNormBasicLSTMCell: (
         _layer_norm_reason,
         _run_layer_norm,
@@ -270,15 +261,25 @@ _KERNELS: dict[
         False,
     ),
     IndRNNCell: (
-        _tanh_reason(IndRNNCell, ("tanh", "relu")),
+        _activation_reason(IndRNNCell, ("tanh", "relu")),
         _run_indrnn,
         "kernels.indrnn_sequence",
         True,
     ),
-    IndyGRUCell: (_tanh_reason(IndyGRUCell), _run_indy_gru, "kernels.indy_gru_sequence", True),
-    IndyLSTMCell: (_tanh_reason(IndyLSTMCell), _run_indy_lstm, "kernels.indy_lstm_sequence", True),
-    SRUCell: (_tanh_reason(SRUCell), _run_sru, "kernels.sru_sequence", True),
-    UGRNNCell: (_tanh_reason(UGRNNCell), _run_ugrnn, "kernels.ugrnn_sequence", True),
+    IndyGRUCell: (
+        _activation_reason(IndyGRUCell),
+        _run_indy_gru,
+        "kernels.indy_gru_sequence",
+        True,
+    ),
+    IndyLSTMCell: (
+        _activation_reason(IndyLSTMCell),
+        _run_indy_lstm,
+        "kernels.indy_lstm_sequence",
+        True,
+    ),
+    SRUCell: (_activation_reason(SRUCell), _run_sru, "kernels.sru_sequence", True),
+    UGRNNCell: (_activation_reason(UGRNNCell), _run_ugrnn, "kernels.ugrnn_sequence", True),
 }
 
 

@@ -39,13 +39,15 @@ class _GRUSequence(torch.autograd.Function):
     def forward(ctx: Any, x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, wc: torch.Tensor,
                 bc: torch.Tensor, h0: torch.Tensor, lens: torch.Tensor | None,
                 mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        # the arguments themselves (before any .contiguous()): version counters catch an in-place change
+        # before backward, and the double-backward path differentiates with respect to them
+        ctx.save_for_backward(x, wg, bg, wc, bc, h0)
         native = library()
         assert native is not None  # gru_sequence checked
         steps, batch, depth = x.shape
         units = h0.shape[1]
-        wide = _workspace.row_stride(
-            depth + units
-        )  # [x, h] rows, padded (columns past D + H never read)
+        # [x, h] rows, padded (columns past D + H are never read)
+        wide = _workspace.row_stride(depth + units)
         gates, rows = (steps, batch, 2 * units), (steps, batch, units)
         work = _workspace.lease(((steps + 1, batch, wide), (steps, batch, wide), gates, rows), x)
         xh, xr, gs, cs = work.buffers  # xh[t] = [x_t, h_{t-1}], xr[t] = [x_t, r * h_{t-1}]
@@ -59,7 +61,6 @@ class _GRUSequence(torch.autograd.Function):
             wc.data_ptr(), bc.data_ptr(), gs.data_ptr(), cs.data_ptr(), out.data_ptr(), _ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
-        ctx.save_for_backward(x, wg, bg, wc, bc, h0)  # version counters catch in-place changes
         return out, xh[-1, :, depth : depth + units].clone(memory_format=torch.contiguous_format)
 
     @staticmethod

@@ -109,6 +109,9 @@ class _IndRNN(torch.autograd.Function):
     def forward(ctx: Any, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, u: torch.Tensor, h0: torch.Tensor,
                 relu: bool, lens: torch.Tensor | None,
                 mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        # the arguments themselves (before any .contiguous()): version counters catch an in-place change
+        # before backward, and the double-backward path differentiates with respect to them
+        ctx.save_for_backward(x, w, b, u, h0)
         steps, batch, _ = x.shape
         units = h0.shape[1]
         work = _workspace.lease(((steps, batch, units), (steps + 1, batch, units)), x)
@@ -119,7 +122,6 @@ class _IndRNN(torch.autograd.Function):
         _call("indrnn_forward", x, steps, batch, units, zx.data_ptr(), u.data_ptr(), b.data_ptr(), int(relu),
               hs.data_ptr(), out.data_ptr(), _ptr(lens))  # fmt: skip
         ctx.work, ctx.lens, ctx.masks, ctx.relu = work, lens, mk, relu
-        ctx.save_for_backward(x, w, b, u, h0)
         return out, hs[-1].clone()
 
     @staticmethod
@@ -131,6 +133,7 @@ class _IndRNN(torch.autograd.Function):
             return (*double_backward(ctx, fn, (d_out, d_h), ctx.masks), None, None, None)
         zx, hs = ctx.work.buffers
         x, w, b, u, h0 = ctx.saved_tensors
+        u = u.contiguous()
         dys, dh = _out_grad(d_out, zx.shape, zx), _state_grad(d_h, h0)
         grads = _workspace.lease((zx.shape,), zx)
         (dzx,) = grads.buffers
@@ -147,6 +150,9 @@ class _IndyGRU(torch.autograd.Function):
     def forward(ctx: Any, x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, ug: torch.Tensor,
                 wc: torch.Tensor, bc: torch.Tensor, uc: torch.Tensor, h0: torch.Tensor,
                 lens: torch.Tensor | None, mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        # the arguments themselves (before any .contiguous()): version counters catch an in-place change
+        # before backward, and the double-backward path differentiates with respect to them
+        ctx.save_for_backward(x, wg, bg, ug, wc, bc, uc, h0)
         steps, batch, _ = x.shape
         units = h0.shape[1]
         rows, gates = (steps, batch, units), (steps, batch, 2 * units)
@@ -161,7 +167,6 @@ class _IndyGRU(torch.autograd.Function):
               uc.data_ptr(), bg.data_ptr(), bc.data_ptr(), hs.data_ptr(), gs.data_ptr(), cs.data_ptr(),
               out.data_ptr(), _ptr(lens))  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
-        ctx.save_for_backward(x, wg, bg, ug, wc, bc, uc, h0)
         return out, hs[-1].clone()
 
     @staticmethod
@@ -170,6 +175,7 @@ class _IndyGRU(torch.autograd.Function):
             return (*double_backward(ctx, _torch_indy_gru, (d_out, d_h), ctx.masks), None, None)
         _, cx, hs, gs, cs = ctx.work.buffers
         x, wg, bg, ug, wc, bc, uc, h0 = ctx.saved_tensors
+        ug, uc = ug.contiguous(), uc.contiguous()
         dys, dh = _out_grad(d_out, cx.shape, cx), _state_grad(d_h, h0)
         grads = _workspace.lease((gs.shape, cs.shape), cs)
         dgs, dcs = grads.buffers
@@ -189,6 +195,9 @@ class _IndyLSTM(torch.autograd.Function):
     def forward(ctx: Any, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, u: torch.Tensor, c0: torch.Tensor,
                 h0: torch.Tensor, forget_bias: float, lens: torch.Tensor | None,
                 mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        # the arguments themselves (before any .contiguous()): version counters catch an in-place change
+        # before backward, and the double-backward path differentiates with respect to them
+        ctx.save_for_backward(x, w, b, u, c0, h0)
         steps, batch, _ = x.shape
         units = h0.shape[1]
         state, rows, gates = (
@@ -205,7 +214,6 @@ class _IndyLSTM(torch.autograd.Function):
         _call("indy_lstm_forward", x, steps, batch, units, zx.data_ptr(), u.data_ptr(), b.data_ptr(), forget_bias,
               cs.data_ptr(), hs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), out.data_ptr(), _ptr(lens))  # fmt: skip
         ctx.work, ctx.lens, ctx.masks, ctx.forget_bias = work, lens, mk, forget_bias
-        ctx.save_for_backward(x, w, b, u, c0, h0)
         return out, cs[-1].clone(), hs[-1].clone()
 
     @staticmethod
@@ -218,6 +226,7 @@ class _IndyLSTM(torch.autograd.Function):
             return (*double_backward(ctx, fn, (d_out, d_c, d_h), ctx.masks), None, None, None)
         _, cs, hs, gs, tcs = ctx.work.buffers
         x, w, b, u, c0, h0 = ctx.saved_tensors
+        u = u.contiguous()
         steps, batch, units = tcs.shape
         dys, dm, dc = _out_grad(d_out, tcs.shape, x), _state_grad(d_h, h0), _state_grad(d_c, c0)
         grads = _workspace.lease((gs.shape,), gs)

@@ -41,6 +41,9 @@ class _LSTMSequence(torch.autograd.Function):
     def forward(ctx: Any, x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, peep: torch.Tensor | None,
                 c0: torch.Tensor, m0: torch.Tensor, forget_bias: float, clip: float, clip_gradient: bool,
                 lens: torch.Tensor | None, mk: Masks | None) -> tuple[torch.Tensor, ...]:  # fmt: skip
+        # the arguments themselves (before any .contiguous()): version counters catch an in-place change
+        # before backward, and the double-backward path differentiates with respect to them
+        ctx.save_for_backward(x, kernel, bias, peep, c0, m0)
         native = library()
         assert native is not None  # peephole_lstm_sequence checked
         steps, batch, depth = x.shape
@@ -69,8 +72,6 @@ class _LSTMSequence(torch.autograd.Function):
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.clip, ctx.masks, ctx.forget_bias = work, lens, clip, mk, forget_bias
         ctx.clip_gradient = clip_gradient
-        # saved with version counters, which catch an in-place change before backward
-        ctx.save_for_backward(x, kernel, bias, peep, c0, m0)
         final_m = xm[-1, :, depth : depth + units].clone(memory_format=torch.contiguous_format)
         return out, cs[-1].clone(), final_m
 

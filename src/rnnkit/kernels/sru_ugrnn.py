@@ -72,6 +72,9 @@ class _SRU(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, c0: torch.Tensor,
                 lens: torch.Tensor | None, mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        # the arguments themselves (before any .contiguous()): version counters catch an in-place change
+        # before backward, and the double-backward path differentiates with respect to them
+        ctx.save_for_backward(x, kernel, bias, c0)
         steps, batch, depth = x.shape
         units = c0.shape[1]
         rows = (steps, batch, units)
@@ -83,7 +86,6 @@ class _SRU(torch.autograd.Function):
         _call("sru_forward", x, steps, batch, units, ps.data_ptr(), bias.data_ptr(), cs.data_ptr(), ts.data_ptr(),
               out.data_ptr(), _ptr(lens))  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
-        ctx.save_for_backward(x, kernel, bias, c0)
         return out, cs[-1].clone()
 
     @staticmethod
@@ -110,6 +112,9 @@ class _UGRNN(torch.autograd.Function):
     def forward(ctx: Any, x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, h0: torch.Tensor,
                 forget_bias: float, lens: torch.Tensor | None,
                 mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        # the arguments themselves (before any .contiguous()): version counters catch an in-place change
+        # before backward, and the double-backward path differentiates with respect to them
+        ctx.save_for_backward(x, kernel, bias, h0)
         steps, batch, depth = x.shape
         units = h0.shape[1]
         wide = _workspace.row_stride(
@@ -124,7 +129,6 @@ class _UGRNN(torch.autograd.Function):
         _call("ugrnn_forward", x, steps, batch, depth, units, wide, xh.data_ptr(), kernel.data_ptr(),
               bias.data_ptr(), forget_bias, gs.data_ptr(), out.data_ptr(), _ptr(lens))  # fmt: skip
         ctx.work, ctx.lens, ctx.masks, ctx.forget_bias = work, lens, mk, forget_bias
-        ctx.save_for_backward(x, kernel, bias, h0)
         return out, xh[-1, :, depth : depth + units].clone(memory_format=torch.contiguous_format)
 
     @staticmethod
