@@ -1,4 +1,4 @@
-"""contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN): rnnkit against a naive
+"""contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS): rnnkit against a naive
 per-step loop of the same math in plain torch (issue 19, item 2).
 
     PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15]
@@ -80,8 +80,27 @@ def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
             outs.append(h)
         return torch.stack(outs)
 
+    def nas(x: torch.Tensor) -> torch.Tensor:
+        c = m = x.new_zeros(B, H)
+        outs, sig, tanh = [], torch.sigmoid, torch.tanh
+        for x_t in x.unbind(0):
+            a, b = (x_t @ cell.kernel).chunk(8, 1), (m @ cell.recurrent_kernel).chunk(8, 1)
+            l0, l1 = sig(a[0] + b[0]), torch.relu(a[1] + b[1])
+            l2, l3 = sig(a[2] + b[2]), torch.relu(a[3] * b[3])
+            l4, l5, l6, l7 = (
+                tanh(a[4] + b[4]),
+                sig(a[5] + b[5]),
+                tanh(a[6] + b[6]),
+                sig(a[7] + b[7]),
+            )
+            c = tanh(tanh(l0 * l1) + c) * tanh(l2 + l3)
+            m = tanh(c * tanh(tanh(l4 * l5) + sig(l6 + l7)))
+            outs.append(m)
+        return torch.stack(outs)
+
     naive = {"IndRNNCell": indrnn, "IndyGRUCell": indy_gru, "IndyLSTMCell": indy_lstm}
-    return (naive | {"SRUCell": sru, "UGRNNCell": ugrnn})[type(cell).__name__]
+    naive |= {"SRUCell": sru, "UGRNNCell": ugrnn, "NASCell": nas}
+    return naive[type(cell).__name__]
 
 
 def _train_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
@@ -99,7 +118,7 @@ def main() -> None:
     x = torch.randn(T, B, D)
     for cell in (contrib.IndRNNCell(H, input_size=D), contrib.IndyGRUCell(H, input_size=D),
                  contrib.IndyLSTMCell(H, input_size=D), contrib.SRUCell(H, input_size=D),
-                 contrib.UGRNNCell(H, input_size=D)):  # fmt: skip
+                 contrib.UGRNNCell(H, input_size=D), contrib.NASCell(H, input_size=D)):  # fmt: skip
         columns = {
             "naive": _naive(cell),
             "rnnkit": lambda x, cell=cell: rk.dynamic_rnn(cell, x, time_major=True)[0],

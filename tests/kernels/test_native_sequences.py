@@ -50,6 +50,9 @@ CELLS = {
     # contrib's SRU and UGRNN cells (kernels/sru_ugrnn.py)
     "sru": lambda: contrib.SRUCell(5, input_size=3, dtype=torch.float64),
     "ugrnn": lambda: contrib.UGRNNCell(5, forget_bias=0.4, input_size=3, dtype=torch.float64),
+    # contrib's NASCell (kernels/nas.py), with and without its recurrent bias
+    "nas": lambda: contrib.NASCell(5, input_size=3, dtype=torch.float64),
+    "nas_bias": lambda: contrib.NASCell(5, use_bias=True, input_size=3, dtype=torch.float64),
 }
 
 
@@ -102,7 +105,18 @@ def _numpy_weights(cell):
 
 
 @pytest.mark.parametrize(
-    "kind", ["gru", "peepholes", "both", "indrnn_relu", "indy_gru", "indy_lstm", "sru", "ugrnn"]
+    "kind",
+    [
+        "gru",
+        "peepholes",
+        "both",
+        "indrnn_relu",
+        "indy_gru",
+        "indy_lstm",
+        "sru",
+        "ugrnn",
+        "nas_bias",
+    ],
 )
 def test_native_kernel_equals_the_numpy_reference(kind):
     cell = _cell(kind, seed=7)
@@ -120,6 +134,7 @@ def test_native_kernel_equals_the_numpy_reference(kind):
         ),
         "sru": lambda x_t, c: numpy_contrib.sru(w, x_t, c),
         "ugrnn": lambda x_t, h: numpy_contrib.ugrnn(w, x_t, h, forget_bias=cell.forget_bias),
+        "nas_bias": lambda x_t, s: numpy_contrib.nas(w, x_t, s, use_bias=True),
     }
     options = {"forget_bias": getattr(cell, "forget_bias", 1.0), "use_peepholes": True}
     options["cell_clip"] = getattr(cell, "cell_clip", None)
@@ -301,7 +316,7 @@ def test_build_goes_to_the_cache_folder_once(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kind", ["gru", "both", "block", "indrnn", "indy_gru", "indy_lstm", "sru", "ugrnn"]
+    "kind", ["gru", "both", "block", "indrnn", "indy_gru", "indy_lstm", "sru", "ugrnn", "nas_bias"]
 )
 def test_double_backward_equals_the_cell_loop(kind):
     """create_graph=True through the kernel gives differentiable gradients: a gradient penalty's gradient equals

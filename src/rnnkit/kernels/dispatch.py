@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
+from ..cells.contrib.lstm_like import NASCell
 from ..cells.contrib.simple import SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
@@ -28,6 +29,7 @@ from . import native
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
+from .nas import nas_sequence
 from .peephole_lstm import peephole_lstm_sequence
 from .sru_ugrnn import sru_sequence, ugrnn_sequence
 
@@ -170,6 +172,22 @@ def _run_indy_lstm(
     return (out if time_major else out.transpose(0, 1).contiguous()), LSTMStateTuple(c, h)
 
 
+def _nas_reason(cell: NASCell) -> str | None:
+    reason = _common_reason(cell, NASCell)
+    if reason is None and cell.num_proj is not None:
+        reason = "num_proj (the kernel has no projection)"
+    return reason
+
+
+def _run_nas(
+    cell: NASCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+) -> tuple[torch.Tensor, Any]:
+    x = inputs if time_major else inputs.transpose(0, 1)
+    c0, m0 = state
+    out, c, m = nas_sequence(x, cell.kernel, cell.recurrent_kernel, cell.bias, c0, m0, lengths)
+    return (out if time_major else out.transpose(0, 1).contiguous()), LSTMStateTuple(c, m)
+
+
 def _run_sru(
     cell: SRUCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
 ) -> tuple[torch.Tensor, Any]:
@@ -280,6 +298,7 @@ _KERNELS: dict[
     ),
     SRUCell: (_activation_reason(SRUCell), _run_sru, "kernels.sru_sequence", True),
     UGRNNCell: (_activation_reason(UGRNNCell), _run_ugrnn, "kernels.ugrnn_sequence", True),
+    NASCell: (_nas_reason, _run_nas, "kernels.nas_sequence", True),
 }
 
 

@@ -32,8 +32,8 @@ import torch
 __all__ = ["library", "unavailable_reason", "sequence_dims", "check_shapes", "NativeLibrary"]
 
 _SOURCE_DIR = Path(__file__).with_name("native")
-_SOURCES = ("sequences.c", "sequences_real.h", "indy_real.h", "contrib_real.h")
-_ABI = 10
+_SOURCES = ("sequences.c", "sequences_real.h", "indy_real.h", "contrib_real.h", "nas_real.h")
+_ABI = 11
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -146,6 +146,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             "sru_backward": [i, i, i, *[p] * 8],
             "ugrnn_forward": [i, i, i, i, i, p, p, p, real, p, p, p],
             "ugrnn_backward": [i, i, i, i, i, *[p] * 9],
+            "nas_forward": [i, i, i, *[p] * 8],
+            "nas_backward": [i, i, i, *[p] * 13],
         }
         for name, argtypes in signatures.items():
             fn = getattr(lib, f"{name}_{suffix}")

@@ -1,0 +1,136 @@
+r"""contrib's ``NASCell`` (no projection) over a whole sequence as one autograd node, loops native
+(``native/nas_real.h``)::
+
+    a = x_t @ kernel;  b = m @ recurrent_kernel (+ bias);  each split in 8 blocks of H
+    l0, l1, l2, l3 = sigmoid(a0 + b0), relu(a1 + b1), sigmoid(a2 + b2), relu(a3 * b3)
+    l4, l5, l6, l7 = tanh(a4 + b4), sigmoid(a5 + b5), tanh(a6 + b6), sigmoid(a7 + b7)
+    c' = tanh(tanh(l0 * l1) + c) * tanh(l2 + l3);  m' = tanh(c' * tanh(tanh(l4 * l5) + sigmoid(l6 + l7)))
+
+(tensorflow/nmt's ``unit_type="nas"``). The input product of all steps goes into a reused buffer (``_workspace.py``);
+per step the loop runs the recurrent product and the gates; the backward recomputes a step's gates from ``a`` and
+``b``, runs ``db @ recurrent_kernel^T`` a step, and then the kernels' gradients are one product each over all
+``T * B`` rows (``X^T @ dA``, ``M_prev^T @ dB``). Under ``create_graph=True`` it recomputes in torch ops
+(NOTE [double backward]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from . import _workspace
+from ._double_backward import double_backward
+from ._mask import Masks, trim
+from .native import check_shapes, library, sequence_dims
+
+__all__ = ["nas_sequence"]
+
+
+def _ptr(t: torch.Tensor | None) -> int | None:
+    return None if t is None else t.data_ptr()
+
+
+def _torch_nas(x: torch.Tensor, kernel: torch.Tensor, rk: torch.Tensor, bias: torch.Tensor | None,
+               c: torch.Tensor, m: torch.Tensor,
+               mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """NASCell in torch ops (autograd records it): the double-backward path."""
+    sig, tanh, outputs = torch.sigmoid, torch.tanh, []
+    xa = x @ kernel
+    for t in range(x.shape[0]):
+        rec = m @ rk if bias is None else m @ rk + bias
+        a, b = xa[t].chunk(8, 1), rec.chunk(8, 1)
+        l0, l1, l2, l3 = (
+            sig(a[0] + b[0]),
+            torch.relu(a[1] + b[1]),
+            sig(a[2] + b[2]),
+            torch.relu(a[3] * b[3]),
+        )
+        l4, l5, l6, l7 = tanh(a[4] + b[4]), sig(a[5] + b[5]), tanh(a[6] + b[6]), sig(a[7] + b[7])
+        new_c = tanh(tanh(l0 * l1) + c) * tanh(l2 + l3)
+        new_m = tanh(new_c * tanh(tanh(l4 * l5) + sig(l6 + l7)))
+        if mk is not None and mk.masked[t]:
+            keep = mk.keep[t] > 0
+            new_c, new_m = torch.where(keep, new_c, c), torch.where(keep, new_m, m)
+        c, m = new_c, new_m
+        outputs.append(m)
+    out = torch.stack(outputs)
+    return (out * mk.keep if mk is not None else out), c, m
+
+
+class _NAS(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, kernel: torch.Tensor, rk: torch.Tensor, bias: torch.Tensor | None,
+                c0: torch.Tensor, m0: torch.Tensor, lens: torch.Tensor | None,
+                mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        # the arguments themselves (before any .contiguous()): version counters catch an in-place change
+        # before backward, and the double-backward path differentiates with respect to them
+        ctx.save_for_backward(x, kernel, rk, bias, c0, m0)
+        steps, batch, depth = x.shape
+        units = c0.shape[1]
+        gates, state = (steps, batch, 8 * units), (steps + 1, batch, units)
+        work = _workspace.lease((gates, gates, state, state), x)
+        xa, rb, cs, ms = work.buffers
+        torch.mm(x.reshape(-1, depth), kernel, out=xa.view(-1, 8 * units))
+        cs[0].copy_(c0)
+        ms[0].copy_(m0)
+        rk_c, bias_c = rk.contiguous(), None if bias is None else bias.contiguous()
+        out = x.new_empty(steps, batch, units)
+        library().fn("nas_forward", x.dtype)(  # type: ignore[union-attr]
+            steps, batch, units, xa.data_ptr(), rk_c.data_ptr(), _ptr(bias_c), cs.data_ptr(), ms.data_ptr(),
+            rb.data_ptr(), out.data_ptr(), _ptr(lens),
+        )  # fmt: skip
+        ctx.work, ctx.lens, ctx.masks = work, lens, mk
+        return out, cs[-1].clone(), ms[-1].clone()
+
+    @staticmethod
+    def backward(ctx: Any, d_out: torch.Tensor | None, d_c: torch.Tensor | None,
+                 d_m: torch.Tensor | None) -> tuple[Any, ...]:  # fmt: skip
+        if torch.is_grad_enabled():  # create_graph=True: NOTE [double backward]
+            fn: Callable[..., Any] = _torch_nas
+            return (*double_backward(ctx, fn, (d_out, d_c, d_m), ctx.masks), None, None)
+        xa, rb, cs, ms = ctx.work.buffers
+        x, kernel, rk, bias, c0, m0 = ctx.saved_tensors
+        (steps, batch, depth), units = x.shape, c0.shape[1]
+        dys = cs.new_zeros(steps, batch, units) if d_out is None else d_out.contiguous()
+        dm = torch.zeros_like(m0) if d_m is None else d_m.contiguous().clone()
+        dc = torch.zeros_like(c0) if d_c is None else d_c.contiguous().clone()
+        grads = _workspace.lease((xa.shape, rb.shape, (batch, units)), xa)
+        das, dbs, scratch = grads.buffers
+        d_bias = None if bias is None else torch.zeros_like(bias)
+        rkt = rk.t().contiguous()
+        library().fn("nas_backward", x.dtype)(  # type: ignore[union-attr]
+            steps, batch, units, rkt.data_ptr(), xa.data_ptr(), rb.data_ptr(), cs.data_ptr(), ms.data_ptr(),
+            dys.data_ptr(), dm.data_ptr(), dc.data_ptr(), das.data_ptr(), dbs.data_ptr(), _ptr(d_bias),
+            scratch.data_ptr(), _ptr(ctx.lens),
+        )  # fmt: skip
+        da, db, need = das.view(-1, 8 * units), dbs.view(-1, 8 * units), ctx.needs_input_grad
+        d_x = da.mm(kernel.t()).view(x.shape) if need[0] else None
+        d_kernel = x.reshape(-1, depth).t().mm(da) if need[1] else None
+        d_rk = ms[:-1].reshape(-1, units).t().mm(db) if need[2] else None
+        return d_x, d_kernel, d_rk, d_bias, dc, dm, None, None
+
+
+def nas_sequence(
+    x: torch.Tensor, kernel: torch.Tensor, recurrent_kernel: torch.Tensor, bias: torch.Tensor | None,
+    c0: torch.Tensor, m0: torch.Tensor, lengths: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """NASCell (module docstring) over time-major ``x [T, B, D]`` with TF's ``kernel [D, 8H]``,
+    ``recurrent_kernel [H, 8H]`` and ``bias [8H]`` (or None), from ``c0, m0 [B, H]``. Returns
+    ``(outputs [T, B, H], c_T, m_T)``."""
+    steps, batch, depth, units = sequence_dims("nas_sequence", x, c0, "c0")
+    shapes = {
+        "x": tuple(x.shape),
+        "kernel": (depth, 8 * units),
+        "recurrent_kernel": (units, 8 * units),
+    }
+    shapes |= {"bias": (8 * units,), "c0": (batch, units), "m0": (batch, units)}
+    check_shapes("nas_sequence", shapes, x=x, kernel=kernel, recurrent_kernel=recurrent_kernel, bias=bias,
+                 c0=c0, m0=m0)  # fmt: skip
+    trimmed, mk, lens = trim(x, lengths)
+    out, c, m = _NAS.apply(trimmed.contiguous(), kernel, recurrent_kernel, bias, c0.contiguous(),
+                           m0.contiguous(), lens, mk)  # fmt: skip
+    if out.shape[0] < steps:
+        out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])
+    return out, c, m
