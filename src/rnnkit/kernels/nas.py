@@ -7,8 +7,8 @@ r"""contrib's ``NASCell`` (no projection) over a whole sequence as one autograd 
     c' = tanh(tanh(l0 * l1) + c) * tanh(l2 + l3);  m' = tanh(c' * tanh(tanh(l4 * l5) + sigmoid(l6 + l7)))
 
 (tensorflow/nmt's ``unit_type="nas"``). The input product of all steps goes into a reused buffer (``_workspace.py``);
-per step the loop runs the recurrent product and the gates; the backward recomputes a step's gates from ``a`` and
-``b``, runs ``db @ recurrent_kernel^T`` a step, and then the kernels' gradients are one product each over all
+per step the loop runs the recurrent product and the gates, and leaves the gates and intermediate values in the
+``a`` and ``b`` buffers; the backward reads them (no transcendental), runs ``db @ recurrent_kernel^T`` a step, and then the kernels' gradients are one product each over all
 ``T * B`` rows (``X^T @ dA``, ``M_prev^T @ dB``). Under ``create_graph=True`` it recomputes in torch ops
 (NOTE [double backward]).
 """

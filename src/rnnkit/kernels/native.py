@@ -33,7 +33,7 @@ __all__ = ["library", "unavailable_reason", "sequence_dims", "check_shapes", "Na
 
 _SOURCE_DIR = Path(__file__).with_name("native")
 _SOURCES = ("sequences.c", "sequences_real.h", "indy_real.h", "contrib_real.h", "nas_real.h")
-_ABI = 11
+_ABI = 12
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}

@@ -5,9 +5,9 @@
  *   l0, l1, l2 = sigmoid(a0 + b0), relu(a1 + b1), sigmoid(a2 + b2);  l3 = relu(a3 * b3)
  *   l4, l5, l6, l7 = tanh(a4 + b4), sigmoid(a5 + b5), tanh(a6 + b6), sigmoid(a7 + b7)
  *   c' = tanh(tanh(l0 l1) + c) tanh(l2 + l3);  m' = tanh(c' tanh(tanh(l4 l5) + sigmoid(l6 + l7)))
- * The forward keeps a, b, every c and m; the backward recomputes a step's gates from them (cheaper than storing
- * twelve intermediate [B,H] blocks a step). relu's gradient is taken where its output is positive (l > 0), which
- * is where its input is. */
+ * The forward keeps every c and m, and leaves in a's and b's buffers the gates and intermediate values the
+ * backward needs, which then runs no transcendental. relu's gradient is taken where its output is positive
+ * (l > 0), which is where its input is (torch's rule). */
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
 #define NAME(n) CAT(n, SUF)
@@ -16,22 +16,34 @@
 
 static inline REAL NAME(relu)(REAL v) { return v > 0 ? v : (v == v ? (REAL)0 : v); } /* NaN passes */
 
-static void NAME(nas_row)(int H, const REAL* restrict a, const REAL* restrict b, const REAL* restrict c,
-                          REAL* restrict cn, REAL* restrict mn, REAL* restrict y) {
+/* One row of the forward. a and b are overwritten with what the backward needs (so it runs no transcendental
+ * and the buffers do double duty): a's blocks become l0, l1, l2, a3, l4, l5, l6, l7 (block 3 keeps a3, needed
+ * for the product's gradient) and b's p, q, u, b3, r, s, v, l3, where p = tanh(l0 l1), q = tanh(l2 + l3),
+ * u = tanh(p + c), r = tanh(l4 l5), s = sigmoid(l6 + l7), v = tanh(r + s). Each block through its own restrict
+ * pointer (with one pointer and eight offsets the vectoriser cannot rule out overlaps for small H). */
+static void NAME(nas_row)(int H, REAL* restrict a0, REAL* restrict a1, REAL* restrict a2,
+                          const REAL* restrict a3, REAL* restrict a4, REAL* restrict a5, REAL* restrict a6,
+                          REAL* restrict a7, REAL* restrict b0, REAL* restrict b1, REAL* restrict b2,
+                          const REAL* restrict b3, REAL* restrict b4, REAL* restrict b5, REAL* restrict b6,
+                          REAL* restrict b7, const REAL* restrict c, REAL* restrict cn, REAL* restrict mn,
+                          REAL* restrict y) {
     for (int k = 0; k < H; k++) {
-        REAL l0 = SIG(a[k] + b[k]), l1 = NAME(relu)(a[H + k] + b[H + k]);
-        REAL l2 = SIG(a[2 * H + k] + b[2 * H + k]), l3 = NAME(relu)(a[3 * H + k] * b[3 * H + k]);
-        REAL l4 = TANH(a[4 * H + k] + b[4 * H + k]), l5 = SIG(a[5 * H + k] + b[5 * H + k]);
-        REAL l6 = TANH(a[6 * H + k] + b[6 * H + k]), l7 = SIG(a[7 * H + k] + b[7 * H + k]);
-        REAL v = TANH(TANH(l0 * l1) + c[k]) * TANH(l2 + l3);
-        REAL m = TANH(v * TANH(TANH(l4 * l5) + SIG(l6 + l7)));
-        cn[k] = v, mn[k] = m, y[k] = m;
+        REAL l0 = SIG(a0[k] + b0[k]), l1 = NAME(relu)(a1[k] + b1[k]), l2 = SIG(a2[k] + b2[k]);
+        REAL l3 = NAME(relu)(a3[k] * b3[k]), l4 = TANH(a4[k] + b4[k]), l5 = SIG(a5[k] + b5[k]);
+        REAL l6 = TANH(a6[k] + b6[k]), l7 = SIG(a7[k] + b7[k]);
+        REAL p = TANH(l0 * l1), q = TANH(l2 + l3), u = TANH(p + c[k]);
+        REAL r = TANH(l4 * l5), s = SIG(l6 + l7), v = TANH(r + s);
+        REAL cc = u * q, m = TANH(cc * v);
+        a0[k] = l0, a1[k] = l1, a2[k] = l2, a4[k] = l4, a5[k] = l5, a6[k] = l6, a7[k] = l7;
+        b0[k] = p, b1[k] = q, b2[k] = u, b4[k] = r, b5[k] = s, b6[k] = v, b7[k] = l3;
+        cn[k] = cc, mn[k] = m, y[k] = m;
     }
 }
 
 /* as [T,B,8H]: x kernel; rk [H,8H]; bias: NULL or [8H]. cs, ms [T+1,B,H] with row 0 set; writes rows 1..T,
- * bs [T,B,8H] (m recurrent_kernel + bias) and out [T,B,H] (zero where a row has ended). */
-void NAME(nas_forward)(int T, int B, int H, const REAL* as, const REAL* rk, const REAL* bias, REAL* cs, REAL* ms,
+ * bs [T,B,8H] (m recurrent_kernel + bias, then the derived values nas_row leaves there, as in as) and out [T,B,H]
+ * (zero where a row has ended). */
+void NAME(nas_forward)(int T, int B, int H, REAL* as, const REAL* rk, const REAL* bias, REAL* cs, REAL* ms,
                        REAL* bs, REAL* out, const int64_t* lens) {
     const int64_t BH = (int64_t)B * H, BG = 8 * BH;
     for (int t = 0; t < T; t++) {
@@ -47,7 +59,11 @@ void NAME(nas_forward)(int T, int B, int H, const REAL* as, const REAL* rk, cons
                 memset(out + o, 0, sizeof(REAL) * H);
                 continue;
             }
-            NAME(nas_row)(H, as + 8 * o, b + (int64_t)r * 8 * H, cs + o, cs + o + BH, ms + o + BH, out + o);
+            REAL* ar = as + 8 * o;
+            REAL* br = b + (int64_t)r * 8 * H;
+            NAME(nas_row)(H, ar, ar + H, ar + 2 * H, ar + 3 * H, ar + 4 * H, ar + 5 * H, ar + 6 * H, ar + 7 * H, br,
+                          br + H, br + 2 * H, br + 3 * H, br + 4 * H, br + 5 * H, br + 6 * H, br + 7 * H, cs + o,
+                          cs + o + BH, ms + o + BH, out + o);
         }
     }
 }
@@ -56,53 +72,46 @@ void NAME(nas_forward)(int T, int B, int H, const REAL* as, const REAL* rk, cons
  * (in: of c', out: of c); writes da [8H] and db [8H], the gradients of a's and b's blocks. */
 /* The eight gates of one row, each block through its own restrict pointer (with one pointer and eight offsets
  * the vectoriser cannot rule out overlaps for small H and gives up). */
-static void NAME(nas_gates)(int H, const REAL* restrict a, const REAL* restrict b, REAL* restrict l0,
-                            REAL* restrict l1, REAL* restrict l2, REAL* restrict l3, REAL* restrict l4,
-                            REAL* restrict l5, REAL* restrict l6, REAL* restrict l7) {
-    for (int k = 0; k < H; k++) {
-        l0[k] = SIG(a[k] + b[k]), l1[k] = NAME(relu)(a[H + k] + b[H + k]);
-        l2[k] = SIG(a[2 * H + k] + b[2 * H + k]), l3[k] = NAME(relu)(a[3 * H + k] * b[3 * H + k]);
-        l4[k] = TANH(a[4 * H + k] + b[4 * H + k]), l5[k] = SIG(a[5 * H + k] + b[5 * H + k]);
-        l6[k] = TANH(a[6 * H + k] + b[6 * H + k]), l7[k] = SIG(a[7 * H + k] + b[7 * H + k]);
-    }
-}
-
-/* The gates' gradients in place of the gates g0..g7 (as nas_gates' blocks), from c, c', m', dm (the gradient of
- * m' from later steps), dy (the output's) and dc (in: of c', out: of c). */
-static void NAME(nas_grads)(int H, const REAL* restrict c, const REAL* restrict cn, const REAL* restrict mn,
+/* One row of the reverse step from the values nas_row stored (no transcendental): dm (the gradient of m' from
+ * later steps), dy (the output's) and dc (in: of c', out: of c); writes the gradients of a's blocks g0..g7 (ga3
+ * for block 3) and of b's block 3, gb3 (b's other blocks equal a's). */
+static void NAME(nas_grads)(int H, const REAL* restrict l0, const REAL* restrict l1, const REAL* restrict l2,
+                            const REAL* restrict a3, const REAL* restrict l4, const REAL* restrict l5,
+                            const REAL* restrict l6, const REAL* restrict l7, const REAL* restrict p,
+                            const REAL* restrict q, const REAL* restrict u, const REAL* restrict b3,
+                            const REAL* restrict r, const REAL* restrict s, const REAL* restrict v,
+                            const REAL* restrict l3, const REAL* restrict cn, const REAL* restrict mn,
                             const REAL* restrict dy, const REAL* restrict dm, REAL* restrict dc,
-                            REAL* restrict g0, REAL* restrict g1, REAL* restrict g2, REAL* restrict g3,
-                            REAL* restrict g4, REAL* restrict g5, REAL* restrict g6, REAL* restrict g7) {
+                            REAL* restrict g0, REAL* restrict g1, REAL* restrict g2, REAL* restrict ga3,
+                            REAL* restrict g4, REAL* restrict g5, REAL* restrict g6, REAL* restrict g7,
+                            REAL* restrict gb3) {
     for (int k = 0; k < H; k++) {
-        REAL l0 = g0[k], l1 = g1[k], l2 = g2[k], l3 = g3[k], l4 = g4[k], l5 = g5[k], l6 = g6[k], l7 = g7[k];
-        REAL p = TANH(l0 * l1), q = TANH(l2 + l3), u = TANH(p + c[k]);
-        REAL r = TANH(l4 * l5), s = SIG(l6 + l7), v = TANH(r + s), m = mn[k];
+        REAL m = mn[k];
         REAL dmp = (dm[k] + dy[k]) * ((REAL)1 - m * m);
-        REAL dcc = dc[k] + dmp * v;
-        REAL dvp = dmp * cn[k] * ((REAL)1 - v * v);
-        REAL d45 = dvp * ((REAL)1 - r * r), d67 = dvp * s * ((REAL)1 - s);
-        REAL dup = dcc * q * ((REAL)1 - u * u), dqp = dcc * u * ((REAL)1 - q * q);
-        REAL d01 = dup * ((REAL)1 - p * p);
-        g0[k] = d01 * l1 * l0 * ((REAL)1 - l0), g1[k] = l1 > 0 ? d01 * l0 : (REAL)0;
-        g2[k] = dqp * l2 * ((REAL)1 - l2), g3[k] = l3 > 0 ? dqp : (REAL)0;
-        g4[k] = d45 * l5 * ((REAL)1 - l4 * l4), g5[k] = d45 * l4 * l5 * ((REAL)1 - l5);
-        g6[k] = d67 * ((REAL)1 - l6 * l6), g7[k] = d67 * l7 * ((REAL)1 - l7);
+        REAL dcc = dc[k] + dmp * v[k];
+        REAL dvp = dmp * cn[k] * ((REAL)1 - v[k] * v[k]);
+        REAL d45 = dvp * ((REAL)1 - r[k] * r[k]), d67 = dvp * s[k] * ((REAL)1 - s[k]);
+        REAL dup = dcc * q[k] * ((REAL)1 - u[k] * u[k]), dqp = dcc * u[k] * ((REAL)1 - q[k] * q[k]);
+        REAL d01 = dup * ((REAL)1 - p[k] * p[k]);
+        REAL g3 = l3[k] > 0 ? dqp : (REAL)0;
+        g0[k] = d01 * l1[k] * l0[k] * ((REAL)1 - l0[k]);
+        g1[k] = l1[k] > 0 ? d01 * l0[k] : (REAL)0;
+        g2[k] = dqp * l2[k] * ((REAL)1 - l2[k]);
+        ga3[k] = g3 * b3[k], gb3[k] = g3 * a3[k];
+        g4[k] = d45 * l5[k] * ((REAL)1 - l4[k] * l4[k]);
+        g5[k] = d45 * l4[k] * l5[k] * ((REAL)1 - l5[k]);
+        g6[k] = d67 * ((REAL)1 - l6[k] * l6[k]), g7[k] = d67 * l7[k] * ((REAL)1 - l7[k]);
         dc[k] = dup;
     }
 }
 
-/* One row of the reverse step: the gates recomputed into da, their gradients over them, then da and db, the
- * gradients of a's and b's blocks (equal but for block 3, a product). */
-static void NAME(nas_back_row)(int H, const REAL* a, const REAL* b, const REAL* c, const REAL* cn, const REAL* mn,
+static void NAME(nas_back_row)(int H, const REAL* a, const REAL* b, const REAL* cn, const REAL* mn,
                                const REAL* dy, const REAL* dm, REAL* dc, REAL* da, REAL* db) {
-    NAME(nas_gates)(H, a, b, da, da + H, da + 2 * H, da + 3 * H, da + 4 * H, da + 5 * H, da + 6 * H, da + 7 * H);
-    NAME(nas_grads)(H, c, cn, mn, dy, dm, dc, da, da + H, da + 2 * H, da + 3 * H, da + 4 * H, da + 5 * H,
-                    da + 6 * H, da + 7 * H);
-    memcpy(db, da, sizeof(REAL) * 8 * H);
-    for (int k = 0; k < H; k++) {
-        REAL g3 = da[3 * H + k];
-        da[3 * H + k] = g3 * b[3 * H + k], db[3 * H + k] = g3 * a[3 * H + k];
-    }
+    NAME(nas_grads)(H, a, a + H, a + 2 * H, a + 3 * H, a + 4 * H, a + 5 * H, a + 6 * H, a + 7 * H, b, b + H,
+                    b + 2 * H, b + 3 * H, b + 4 * H, b + 5 * H, b + 6 * H, b + 7 * H, cn, mn, dy, dm, dc, da, da + H,
+                    da + 2 * H, da + 3 * H, da + 4 * H, da + 5 * H, da + 6 * H, da + 7 * H, db + 3 * H);
+    memcpy(db, da, sizeof(REAL) * 3 * H); /* b's gradient is a's but for block 3 */
+    memcpy(db + 4 * H, da + 4 * H, sizeof(REAL) * 4 * H);
 }
 
 /* dys [T,B,H]; dm, dc [B,H]: in, the final state's gradients, out, the initial state's; rkt [8H,H]: the recurrent
@@ -124,7 +133,7 @@ void NAME(nas_backward)(int T, int B, int H, const REAL* rkt, const REAL* as, co
                 continue;
             }
             memset(dmp + q, 0, sizeof(REAL) * H);
-            NAME(nas_back_row)(H, as + 8 * o, bs + 8 * o, cs + o, cs + o + BH, ms + o + BH, dys + o, dm + q, dc + q,
+            NAME(nas_back_row)(H, as + 8 * o, bs + 8 * o, cs + o + BH, ms + o + BH, dys + o, dm + q, dc + q,
                                das + 8 * o, db + 8 * q);
             if (dbias)
                 for (int k = 0; k < 8 * H; k++) dbias[k] += db[8 * q + k];
