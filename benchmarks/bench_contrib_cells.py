@@ -1,5 +1,5 @@
-"""contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS): rnnkit against a naive
-per-step loop of the same math in plain torch (issue 19, item 2).
+"""contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN):
+rnnkit against a naive per-step loop of the same math in plain torch (issue 19, item 2).
 
     PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15]
 
@@ -99,7 +99,23 @@ def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
         return torch.stack(outs)
 
     naive = {"IndRNNCell": indrnn, "IndyGRUCell": indy_gru, "IndyLSTMCell": indy_lstm}
-    naive |= {"SRUCell": sru, "UGRNNCell": ugrnn, "NASCell": nas}
+
+    def intersection(x: torch.Tensor) -> torch.Tensor:
+        h, outs = x.new_zeros(B, H), []
+        xp = x @ cell.in_kernel + cell.in_bias
+        for x_t in xp.unbind(0):
+            gh, hc, gy, yc = (torch.cat([x_t, h], 1) @ cell.kernel + cell.bias).chunk(4, 1)
+            gh, gy = torch.sigmoid(gh + cell.forget_bias), torch.sigmoid(gy + cell.forget_bias)
+            h = gh * h + (1 - gh) * torch.tanh(hc)
+            outs.append(gy * x_t + (1 - gy) * torch.relu(yc))
+        return torch.stack(outs)
+
+    naive |= {
+        "SRUCell": sru,
+        "UGRNNCell": ugrnn,
+        "NASCell": nas,
+        "IntersectionRNNCell": intersection,
+    }
     return naive[type(cell).__name__]
 
 
@@ -118,7 +134,8 @@ def main() -> None:
     x = torch.randn(T, B, D)
     for cell in (contrib.IndRNNCell(H, input_size=D), contrib.IndyGRUCell(H, input_size=D),
                  contrib.IndyLSTMCell(H, input_size=D), contrib.SRUCell(H, input_size=D),
-                 contrib.UGRNNCell(H, input_size=D), contrib.NASCell(H, input_size=D)):  # fmt: skip
+                 contrib.UGRNNCell(H, input_size=D), contrib.NASCell(H, input_size=D),
+                 contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D)):  # fmt: skip
         columns = {
             "naive": _naive(cell),
             "rnnkit": lambda x, cell=cell: rk.dynamic_rnn(cell, x, time_major=True)[0],

@@ -53,6 +53,13 @@ CELLS = {
     # contrib's NASCell (kernels/nas.py), with and without its recurrent bias
     "nas": lambda: contrib.NASCell(5, input_size=3, dtype=torch.float64),
     "nas_bias": lambda: contrib.NASCell(5, use_bias=True, input_size=3, dtype=torch.float64),
+    # contrib's IntersectionRNNCell (kernels/intersection.py): relu (default) and tanh depth candidates
+    "intersection": lambda: contrib.IntersectionRNNCell(
+        5, num_in_proj=5, forget_bias=0.2, input_size=3, dtype=torch.float64
+    ),
+    "intersection_tanh": lambda: contrib.IntersectionRNNCell(
+        5, num_in_proj=5, y_activation="tanh", input_size=3, dtype=torch.float64
+    ),
 }
 
 
@@ -116,6 +123,7 @@ def _numpy_weights(cell):
         "sru",
         "ugrnn",
         "nas_bias",
+        "intersection",
     ],
 )
 def test_native_kernel_equals_the_numpy_reference(kind):
@@ -135,6 +143,9 @@ def test_native_kernel_equals_the_numpy_reference(kind):
         "sru": lambda x_t, c: numpy_contrib.sru(w, x_t, c),
         "ugrnn": lambda x_t, h: numpy_contrib.ugrnn(w, x_t, h, forget_bias=cell.forget_bias),
         "nas_bias": lambda x_t, s: numpy_contrib.nas(w, x_t, s, use_bias=True),
+        "intersection": lambda x_t, h: numpy_contrib.intersection(
+            w, x_t, h, forget_bias=cell.forget_bias
+        ),
     }
     options = {"forget_bias": getattr(cell, "forget_bias", 1.0), "use_peepholes": True}
     options["cell_clip"] = getattr(cell, "cell_clip", None)
@@ -316,7 +327,19 @@ def test_build_goes_to_the_cache_folder_once(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kind", ["gru", "both", "block", "indrnn", "indy_gru", "indy_lstm", "sru", "ugrnn", "nas_bias"]
+    "kind",
+    [
+        "gru",
+        "both",
+        "block",
+        "indrnn",
+        "indy_gru",
+        "indy_lstm",
+        "sru",
+        "ugrnn",
+        "nas_bias",
+        "intersection",
+    ],
 )
 def test_double_backward_equals_the_cell_loop(kind):
     """create_graph=True through the kernel gives differentiable gradients: a gradient penalty's gradient equals

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.contrib.lstm_like import NASCell
-from ..cells.contrib.simple import SRUCell, UGRNNCell
+from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
 from ..cells.gru import GRUCell
@@ -28,6 +28,7 @@ from ..cells.state import LSTMStateTuple
 from . import native
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
+from .intersection import intersection_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
 from .nas import nas_sequence
 from .peephole_lstm import peephole_lstm_sequence
@@ -188,6 +189,26 @@ def _run_nas(
     return (out if time_major else out.transpose(0, 1).contiguous()), LSTMStateTuple(c, m)
 
 
+def _intersection_reason(cell: IntersectionRNNCell) -> str | None:
+    reason = _common_reason(cell, IntersectionRNNCell)
+    if reason is None and cell.y_activation_name not in ("relu", "tanh"):
+        name = cell.y_activation_name or repr(cell._y_activation)
+        reason = f"y_activation {name}; the kernel has relu and tanh only"
+    return reason
+
+
+def _run_intersection(
+    cell: IntersectionRNNCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+) -> tuple[torch.Tensor, Any]:
+    x = inputs if time_major else inputs.transpose(0, 1)
+    xp, zx = cell.input_projection(x)
+    units, relu = cell.num_units, cell.y_activation_name == "relu"
+    out, h = intersection_sequence(
+        xp, zx, cell.kernel[units:], state, cell.forget_bias, relu=relu, lengths=lengths
+    )
+    return (out if time_major else out.transpose(0, 1).contiguous()), h
+
+
 def _run_sru(
     cell: SRUCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
 ) -> tuple[torch.Tensor, Any]:
@@ -299,6 +320,12 @@ _KERNELS: dict[
     SRUCell: (_activation_reason(SRUCell), _run_sru, "kernels.sru_sequence", True),
     UGRNNCell: (_activation_reason(UGRNNCell), _run_ugrnn, "kernels.ugrnn_sequence", True),
     NASCell: (_nas_reason, _run_nas, "kernels.nas_sequence", True),
+    IntersectionRNNCell: (
+        _intersection_reason,
+        _run_intersection,
+        "kernels.intersection_sequence",
+        True,
+    ),
 }
 
 

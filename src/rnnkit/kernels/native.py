@@ -33,7 +33,7 @@ __all__ = ["library", "unavailable_reason", "sequence_dims", "check_shapes", "Na
 
 _SOURCE_DIR = Path(__file__).with_name("native")
 _SOURCES = ("sequences.c", "sequences_real.h", "indy_real.h", "contrib_real.h", "nas_real.h")
-_ABI = 12
+_ABI = 13
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -148,6 +148,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             "ugrnn_backward": [i, i, i, i, i, *[p] * 9],
             "nas_forward": [i, i, i, *[p] * 8],
             "nas_backward": [i, i, i, *[p] * 13],
+            "inter_forward": [i, i, i, p, p, p, real, i, p, p, p, p],
+            "inter_backward": [i, i, i, p, p, p, p, p, i, p, p, p, p, p],
         }
         for name, argtypes in signatures.items():
             fn = getattr(lib, f"{name}_{suffix}")

@@ -1,10 +1,12 @@
-/* contrib's SRUCell and UGRNNCell for one real type; sequences.c includes this once per type, after
+/* contrib's SRUCell, UGRNNCell and IntersectionRNNCell for one real type; sequences.c includes this once per type, after
  * sequences_real.h (whose mm, live and row-layout conventions it uses), with REAL and SUF defined. */
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
 #define NAME(n) CAT(n, SUF)
 #define SIG CAT(sigmoid, SUF)
 #define TANH CAT(tanh, SUF)
+
+static inline REAL NAME(relu_c)(REAL v) { return v > 0 ? v : (v == v ? (REAL)0 : v); } /* NaN passes */
 
 /* ---- SRUCell: p = x kernel (the caller's product of all steps, [x_bar, f, r, x_tx] before the gates'
  * sigmoid); f, r = sigmoid([f, r] + bias); c' = f c + (1 - f) x_bar; h = r tanh(c') + (1 - r) x_tx. No matrix acts
@@ -126,6 +128,102 @@ void NAME(ugrnn_backward)(int T, int B, int D, int H, int L, const REAL* wt, con
         }
         memcpy(dh, dhp, sizeof(REAL) * BH);
         NAME(mm)('N', 'N', B, H, 2 * H, dz, 2 * H, wt, H, 1, dh, H);
+    }
+}
+
+/* ---- IntersectionRNNCell: gh, hc, gy, yc = split(zx + h w, 4) (zx = x' kernel[:H] + bias, the caller's);
+ * gh, gy = sigmoid(gh + fb), sigmoid(gy + fb); h' = gh h + (1 - gh) tanh(hc); y = gy x' + (1 - gy) act(yc),
+ * act relu (relu = 1) or tanh. xs [T,B,H]: x' (the depth input); w [H,4H]: kernel[H:]. hs [T+1,B,H] with
+ * hs[0] = h0; writes hs[1..T], gs [T,B,4H] (gh, tanh(hc), gy, act(yc)) and out [T,B,H] (y). */
+static inline __attribute__((always_inline)) void NAME(inter_row_body)(
+    int H, REAL* restrict g0, REAL* restrict g1, REAL* restrict g2, REAL* restrict g3, const REAL* restrict x,
+    const REAL* restrict h, REAL fb, REAL* restrict hn, REAL* restrict y, const int relu) {
+    for (int k = 0; k < H; k++) {
+        REAL gh = SIG(g0[k] + fb), th = TANH(g1[k]), gy = SIG(g2[k] + fb);
+        REAL ya = relu ? NAME(relu_c)(g3[k]) : TANH(g3[k]);
+        g0[k] = gh, g1[k] = th, g2[k] = gy, g3[k] = ya;
+        hn[k] = gh * h[k] + ((REAL)1 - gh) * th;
+        y[k] = gy * x[k] + ((REAL)1 - gy) * ya;
+    }
+}
+
+/* One row (the four gate blocks through their own restrict pointers, relu as a constant: both so that the
+ * loop vectorises). */
+static void NAME(inter_row)(int H, REAL* g, const REAL* x, const REAL* h, REAL fb, int relu, REAL* hn, REAL* y) {
+    if (relu)
+        NAME(inter_row_body)(H, g, g + H, g + 2 * H, g + 3 * H, x, h, fb, hn, y, 1);
+    else
+        NAME(inter_row_body)(H, g, g + H, g + 2 * H, g + 3 * H, x, h, fb, hn, y, 0);
+}
+
+void NAME(inter_forward)(int T, int B, int H, const REAL* xs, const REAL* zx, const REAL* w, REAL fb, int relu,
+                         REAL* hs, REAL* gs, REAL* out, const int64_t* lens) {
+    const int64_t BH = (int64_t)B * H, BG = 4 * BH;
+    for (int t = 0; t < T; t++) {
+        REAL* g = gs + t * BG;
+        memcpy(g, zx + t * BG, sizeof(REAL) * BG);
+        NAME(mm)('N', 'N', B, 4 * H, H, hs + t * BH, H, w, 4 * H, 1, g, 4 * H);
+        for (int b = 0; b < B; b++) {
+            const int64_t o = t * BH + (int64_t)b * H;
+            if (!NAME(live)(lens, t, b)) {
+                memcpy(hs + o + BH, hs + o, sizeof(REAL) * H);
+                memset(out + o, 0, sizeof(REAL) * H);
+                continue;
+            }
+            NAME(inter_row)(H, g + 4 * (int64_t)b * H, xs + o, hs + o, fb, relu, hs + o + BH, out + o);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void NAME(inter_back_body)(
+    int H, const REAL* restrict gh_, const REAL* restrict th_, const REAL* restrict gy_, const REAL* restrict ya_,
+    const REAL* restrict x, const REAL* restrict h, const REAL* restrict dy, const REAL* restrict d,
+    REAL* restrict dz0, REAL* restrict dz1, REAL* restrict dz2, REAL* restrict dz3, REAL* restrict dx,
+    REAL* restrict dhp, const int relu) {
+    for (int k = 0; k < H; k++) {
+        REAL gh = gh_[k], th = th_[k], gy = gy_[k], ya = ya_[k], e = dy[k], s = d[k];
+        REAL act = relu ? (ya > 0 ? (REAL)1 : (REAL)0) : (REAL)1 - ya * ya;
+        dz0[k] = s * (h[k] - th) * gh * ((REAL)1 - gh);
+        dz1[k] = s * ((REAL)1 - gh) * ((REAL)1 - th * th);
+        dz2[k] = e * (x[k] - ya) * gy * ((REAL)1 - gy);
+        dz3[k] = e * ((REAL)1 - gy) * act;
+        dx[k] = e * gy;
+        dhp[k] = s * gh;
+    }
+}
+
+static void NAME(inter_back_row)(int H, const REAL* g, const REAL* x, const REAL* h, const REAL* dy, const REAL* d,
+                                 int relu, REAL* dz, REAL* dx, REAL* dhp) {
+    if (relu)
+        NAME(inter_back_body)(H, g, g + H, g + 2 * H, g + 3 * H, x, h, dy, d, dz, dz + H, dz + 2 * H, dz + 3 * H,
+                              dx, dhp, 1);
+    else
+        NAME(inter_back_body)(H, g, g + H, g + 2 * H, g + 3 * H, x, h, dy, d, dz, dz + H, dz + 2 * H, dz + 3 * H,
+                              dx, dhp, 0);
+}
+
+/* dys [T,B,H]; dh [B,H] in/out; wt [4H,H]: w transposed. Writes dzs [T,B,4H] (the gradient of zx) and dxs
+ * [T,B,H] (of x' through the output's depth path). scratch: B H. */
+void NAME(inter_backward)(int T, int B, int H, const REAL* wt, const REAL* xs, const REAL* hs, const REAL* gs,
+                          const REAL* dys, int relu, REAL* dh, REAL* dzs, REAL* dxs, REAL* scratch,
+                          const int64_t* lens) {
+    const int64_t BH = (int64_t)B * H, BG = 4 * BH;
+    REAL* dhp = scratch;
+    for (int t = T - 1; t >= 0; t--) {
+        REAL* dz = dzs + t * BG;
+        for (int b = 0; b < B; b++) {
+            const int64_t o = t * BH + (int64_t)b * H, q = (int64_t)b * H;
+            if (!NAME(live)(lens, t, b)) {
+                memcpy(dhp + q, dh + q, sizeof(REAL) * H);
+                memset(dz + 4 * q, 0, sizeof(REAL) * 4 * H);
+                memset(dxs + o, 0, sizeof(REAL) * H);
+                continue;
+            }
+            NAME(inter_back_row)(H, gs + t * BG + 4 * q, xs + o, hs + o, dys + o, dh + q, relu, dz + 4 * q,
+                                 dxs + o, dhp + q);
+        }
+        memcpy(dh, dhp, sizeof(REAL) * BH);
+        NAME(mm)('N', 'N', B, H, 4 * H, dz, 4 * H, wt, H, 1, dh, H);
     }
 }
 
