@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Masks", "masks", "trim"]
+__all__ = ["Masks", "masks", "trim", "keep_rows", "pad_steps"]
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,16 @@ def trim(
     if mk is None or lengths is None:
         return x, None, None
     return x[: mk.steps], mk, lengths.to(torch.int64).contiguous()
+
+
+def keep_rows(mk: Masks | None, t: int, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
+    """Step ``t``'s state in the torch-op recurrences: ``new`` where a row is live, ``old`` where it has ended."""
+    return torch.where(mk.keep[t] > 0, new, old) if mk is not None and mk.masked[t] else new
+
+
+def pad_steps(out: torch.Tensor, steps: int) -> torch.Tensor:
+    """Outputs ``[T', ...]`` of a trimmed run padded with zeros back to ``steps`` (the steps past every row's
+    end, which ``trim`` left out)."""
+    if out.shape[0] < steps:
+        out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])
+    return out

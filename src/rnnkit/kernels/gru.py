@@ -24,14 +24,10 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, trim
-from .native import check_shapes, library, sequence_dims
+from ._mask import Masks, keep_rows, pad_steps, trim
+from .native import check_shapes, library, ptr, sequence_dims
 
 __all__ = ["gru_sequence"]
-
-
-def _ptr(t: torch.Tensor | None) -> int | None:
-    return None if t is None else t.data_ptr()
 
 
 class _GRUSequence(torch.autograd.Function):
@@ -58,7 +54,7 @@ class _GRUSequence(torch.autograd.Function):
         out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
         native.fn("gru_forward", x.dtype)(
             steps, batch, depth, units, wide, xh.data_ptr(), xr.data_ptr(), wg.data_ptr(), bg.data_ptr(),
-            wc.data_ptr(), bc.data_ptr(), gs.data_ptr(), cs.data_ptr(), out.data_ptr(), _ptr(lens),
+            wc.data_ptr(), bc.data_ptr(), gs.data_ptr(), cs.data_ptr(), out.data_ptr(), ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
         return out, xh[-1, :, depth : depth + units].clone(memory_format=torch.contiguous_format)
@@ -80,7 +76,7 @@ class _GRUSequence(torch.autograd.Function):
         library().fn("gru_backward", cs.dtype)(  # type: ignore[union-attr]
             steps, batch, depth, units, xh.shape[-1], ugt.data_ptr(), uct.data_ptr(), xh.data_ptr(), gs.data_ptr(),
             cs.data_ptr(), dys.data_ptr(), dh.data_ptr(), dgs.data_ptr(), dcs.data_ptr(),
-            d_bg.data_ptr(), d_bc.data_ptr(), scratch.data_ptr(), _ptr(ctx.lens),
+            d_bg.data_ptr(), d_bc.data_ptr(), scratch.data_ptr(), ptr(ctx.lens),
         )  # fmt: skip
         dg, dc, need = dgs.view(-1, 2 * units), dcs.view(-1, units), ctx.needs_input_grad
         d_x = None
@@ -101,7 +97,7 @@ def _torch_gru(x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, wc: torch.Te
     for t in range(x.shape[0]):
         r, u = torch.sigmoid(gx[t] + h @ wg[depth:]).chunk(2, 1)
         new = torch.lerp(torch.tanh(cx[t] + (r * h) @ wc[depth:]), h, u)
-        h = torch.where(mk.keep[t] > 0, new, h) if mk is not None and mk.masked[t] else new
+        h = keep_rows(mk, t, new, h)
         outputs.append(h)
     out = torch.stack(outputs)
     return (out * mk.keep if mk is not None else out), h
@@ -148,6 +144,5 @@ def gru_sequence(
         lens,
         mk,
     )
-    if out.shape[0] < steps:
-        out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])
+    out = pad_steps(out, steps)
     return out, h

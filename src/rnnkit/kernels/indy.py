@@ -24,18 +24,10 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, trim
-from .native import check_shapes, library, sequence_dims
+from ._mask import Masks, keep_rows, pad_steps, trim
+from .native import call, check_shapes, ptr, sequence_dims
 
 __all__ = ["indrnn_sequence", "indy_gru_sequence", "indy_lstm_sequence"]
-
-
-def _ptr(t: torch.Tensor | None) -> int | None:
-    return None if t is None else t.data_ptr()
-
-
-def _call(name: str, like: torch.Tensor, *args: Any) -> None:
-    library().fn(name, like.dtype)(*args)  # type: ignore[union-attr]
 
 
 def _state_grad(d: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
@@ -47,16 +39,12 @@ def _out_grad(d: torch.Tensor | None, shape: tuple[int, ...], like: torch.Tensor
     return like.new_zeros(shape) if d is None else d.contiguous()
 
 
-def _keep(mk: Masks | None, t: int, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
-    return torch.where(mk.keep[t] > 0, new, old) if mk is not None and mk.masked[t] else new
-
-
 def _torch_indrnn(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, u: torch.Tensor, h: torch.Tensor,
                   mk: Masks | None, relu: bool) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """IndRNN in torch ops (autograd records it): the double-backward path."""
     act, zx, outputs = torch.relu if relu else torch.tanh, x @ w + b, []
     for t in range(zx.shape[0]):
-        h = _keep(mk, t, act(zx[t] + u * h), h)
+        h = keep_rows(mk, t, act(zx[t] + u * h), h)
         outputs.append(h)
     out = torch.stack(outputs)
     return (out * mk.keep if mk is not None else out), h
@@ -70,7 +58,7 @@ def _torch_indy_gru(x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, ug: tor
     for t in range(gx.shape[0]):
         r, z = torch.sigmoid(gx[t] + h.repeat(1, 2) * ug).chunk(2, 1)
         new = torch.lerp(torch.tanh(cx[t] + r * h * uc), h, z)
-        h = _keep(mk, t, new, h)
+        h = keep_rows(mk, t, new, h)
         outputs.append(h)
     out = torch.stack(outputs)
     return (out * mk.keep if mk is not None else out), h
@@ -85,7 +73,7 @@ def _torch_indy_lstm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, u: torch
         i, j, f, o = (zx[t] + h.repeat(1, 4) * u).chunk(4, 1)
         new_c = c * torch.sigmoid(f + forget_bias) + torch.sigmoid(i) * torch.tanh(j)
         new_h = torch.tanh(new_c) * torch.sigmoid(o)
-        c, h = _keep(mk, t, new_c, c), _keep(mk, t, new_h, h)
+        c, h = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_h, h)
         outputs.append(h)
     out = torch.stack(outputs)
     return (out * mk.keep if mk is not None else out), c, h
@@ -119,8 +107,8 @@ class _IndRNN(torch.autograd.Function):
         _project(x, w, zx)
         hs[0].copy_(h0)
         out, u, b = x.new_empty(steps, batch, units), u.contiguous(), b.contiguous()
-        _call("indrnn_forward", x, steps, batch, units, zx.data_ptr(), u.data_ptr(), b.data_ptr(), int(relu),
-              hs.data_ptr(), out.data_ptr(), _ptr(lens))  # fmt: skip
+        call("indrnn_forward", x, steps, batch, units, zx.data_ptr(), u.data_ptr(), b.data_ptr(), int(relu),
+              hs.data_ptr(), out.data_ptr(), ptr(lens))  # fmt: skip
         ctx.work, ctx.lens, ctx.masks, ctx.relu = work, lens, mk, relu
         return out, hs[-1].clone()
 
@@ -138,8 +126,8 @@ class _IndRNN(torch.autograd.Function):
         grads = _workspace.lease((zx.shape,), zx)
         (dzx,) = grads.buffers
         du, db = torch.zeros_like(u), torch.zeros_like(b)
-        _call("indrnn_backward", x, *zx.shape, u.data_ptr(), int(ctx.relu), hs.data_ptr(), dys.data_ptr(),
-              dh.data_ptr(), dzx.data_ptr(), du.data_ptr(), db.data_ptr(), _ptr(ctx.lens))  # fmt: skip
+        call("indrnn_backward", x, *zx.shape, u.data_ptr(), int(ctx.relu), hs.data_ptr(), dys.data_ptr(),
+              dh.data_ptr(), dzx.data_ptr(), du.data_ptr(), db.data_ptr(), ptr(ctx.lens))  # fmt: skip
         need = ctx.needs_input_grad
         d_x, d_w = _input_grads(x, w, dzx, need[0], need[1])
         return d_x, d_w, db, du, dh, None, None, None
@@ -163,9 +151,9 @@ class _IndyGRU(torch.autograd.Function):
         hs[0].copy_(h0)
         out = x.new_empty(rows)
         ug, uc, bg, bc = ug.contiguous(), uc.contiguous(), bg.contiguous(), bc.contiguous()
-        _call("indy_gru_forward", x, steps, batch, units, gx.data_ptr(), cx.data_ptr(), ug.data_ptr(),
+        call("indy_gru_forward", x, steps, batch, units, gx.data_ptr(), cx.data_ptr(), ug.data_ptr(),
               uc.data_ptr(), bg.data_ptr(), bc.data_ptr(), hs.data_ptr(), gs.data_ptr(), cs.data_ptr(),
-              out.data_ptr(), _ptr(lens))  # fmt: skip
+              out.data_ptr(), ptr(lens))  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
         return out, hs[-1].clone()
 
@@ -180,9 +168,9 @@ class _IndyGRU(torch.autograd.Function):
         grads = _workspace.lease((gs.shape, cs.shape), cs)
         dgs, dcs = grads.buffers
         dug, duc, dbg, dbc = (torch.zeros_like(t) for t in (ug, uc, bg, bc))
-        _call("indy_gru_backward", x, *cx.shape, ug.data_ptr(), uc.data_ptr(), hs.data_ptr(), gs.data_ptr(),
+        call("indy_gru_backward", x, *cx.shape, ug.data_ptr(), uc.data_ptr(), hs.data_ptr(), gs.data_ptr(),
               cs.data_ptr(), dys.data_ptr(), dh.data_ptr(), dgs.data_ptr(), dcs.data_ptr(), dug.data_ptr(),
-              duc.data_ptr(), dbg.data_ptr(), dbc.data_ptr(), _ptr(ctx.lens))  # fmt: skip
+              duc.data_ptr(), dbg.data_ptr(), dbc.data_ptr(), ptr(ctx.lens))  # fmt: skip
         need = ctx.needs_input_grad
         dx_g, d_wg = _input_grads(x, wg, dgs, need[0], need[1])
         dx_c, d_wc = _input_grads(x, wc, dcs, need[0], need[4])
@@ -211,8 +199,8 @@ class _IndyLSTM(torch.autograd.Function):
         cs[0].copy_(c0)
         hs[0].copy_(h0)
         out, u, b = x.new_empty(rows), u.contiguous(), b.contiguous()
-        _call("indy_lstm_forward", x, steps, batch, units, zx.data_ptr(), u.data_ptr(), b.data_ptr(), forget_bias,
-              cs.data_ptr(), hs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), out.data_ptr(), _ptr(lens))  # fmt: skip
+        call("indy_lstm_forward", x, steps, batch, units, zx.data_ptr(), u.data_ptr(), b.data_ptr(), forget_bias,
+              cs.data_ptr(), hs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), out.data_ptr(), ptr(lens))  # fmt: skip
         ctx.work, ctx.lens, ctx.masks, ctx.forget_bias = work, lens, mk, forget_bias
         return out, cs[-1].clone(), hs[-1].clone()
 
@@ -232,18 +220,12 @@ class _IndyLSTM(torch.autograd.Function):
         grads = _workspace.lease((gs.shape,), gs)
         (dzs,) = grads.buffers
         du, db = torch.zeros_like(u), torch.zeros_like(b)
-        _call("indy_lstm_backward", x, steps, batch, units, u.data_ptr(), cs.data_ptr(), hs.data_ptr(),
+        call("indy_lstm_backward", x, steps, batch, units, u.data_ptr(), cs.data_ptr(), hs.data_ptr(),
               gs.data_ptr(), tcs.data_ptr(), dys.data_ptr(), dm.data_ptr(), dc.data_ptr(), dzs.data_ptr(),
-              du.data_ptr(), db.data_ptr(), _ptr(ctx.lens))  # fmt: skip
+              du.data_ptr(), db.data_ptr(), ptr(ctx.lens))  # fmt: skip
         need = ctx.needs_input_grad
         d_x, d_w = _input_grads(x, w, dzs, need[0], need[1])
         return d_x, d_w, db, du, dc, dm, None, None, None
-
-
-def _pad(out: torch.Tensor, steps: int) -> torch.Tensor:
-    if out.shape[0] < steps:
-        out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])
-    return out
 
 
 def indrnn_sequence(
@@ -267,7 +249,7 @@ def indrnn_sequence(
     out, h = _IndRNN.apply(
         trimmed.contiguous(), kernel_w, bias, u, h0.contiguous(), bool(relu), lens, mk
     )
-    return _pad(out, steps), h
+    return pad_steps(out, steps), h
 
 
 def indy_gru_sequence(
@@ -293,7 +275,7 @@ def indy_gru_sequence(
     trimmed, mk, lens = trim(x, lengths)
     out, h = _IndyGRU.apply(trimmed.contiguous(), gates_kernel_w, gates_bias, ug, candidate_kernel_w,
                             candidate_bias, uc, h0.contiguous(), lens, mk)  # fmt: skip
-    return _pad(out, steps), h
+    return pad_steps(out, steps), h
 
 
 def indy_lstm_sequence(
@@ -315,4 +297,4 @@ def indy_lstm_sequence(
     trimmed, mk, lens = trim(x, lengths)
     out, c, h = _IndyLSTM.apply(trimmed.contiguous(), kernel_w, bias, u, c0.contiguous(), h0.contiguous(),
                                 float(forget_bias), lens, mk)  # fmt: skip
-    return _pad(out, steps), c, h
+    return pad_steps(out, steps), c, h

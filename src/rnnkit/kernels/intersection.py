@@ -22,14 +22,10 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, trim
-from .native import check_shapes, library, sequence_dims
+from ._mask import Masks, keep_rows, pad_steps, trim
+from .native import check_shapes, library, ptr, sequence_dims
 
 __all__ = ["intersection_sequence"]
-
-
-def _ptr(t: torch.Tensor | None) -> int | None:
-    return None if t is None else t.data_ptr()
 
 
 def _torch_intersection(xp: torch.Tensor, zx: torch.Tensor, w: torch.Tensor, h: torch.Tensor, mk: Masks | None,
@@ -41,7 +37,7 @@ def _torch_intersection(xp: torch.Tensor, zx: torch.Tensor, w: torch.Tensor, h: 
         gh, gy = torch.sigmoid(gh + forget_bias), torch.sigmoid(gy + forget_bias)
         new_h = gh * h + (1.0 - gh) * torch.tanh(hc)
         outputs.append(gy * xp[t] + (1.0 - gy) * act(yc))
-        h = torch.where(mk.keep[t] > 0, new_h, h) if mk is not None and mk.masked[t] else new_h
+        h = keep_rows(mk, t, new_h, h)
     out = torch.stack(outputs)
     return (out * mk.keep if mk is not None else out), h
 
@@ -61,7 +57,7 @@ class _Intersection(torch.autograd.Function):
         out, w_c = xp.new_empty(steps, batch, units), w.contiguous()
         library().fn("inter_forward", xp.dtype)(  # type: ignore[union-attr]
             steps, batch, units, xp.data_ptr(), zx.data_ptr(), w_c.data_ptr(), forget_bias, int(relu),
-            hs.data_ptr(), gs.data_ptr(), out.data_ptr(), _ptr(lens),
+            hs.data_ptr(), gs.data_ptr(), out.data_ptr(), ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.masks, ctx.forget_bias, ctx.relu = work, lens, mk, forget_bias, relu
         return out, hs[-1].clone()
@@ -83,7 +79,7 @@ class _Intersection(torch.autograd.Function):
         library().fn("inter_backward", xp.dtype)(  # type: ignore[union-attr]
             steps, batch, units, wt.data_ptr(), xp.contiguous().data_ptr(), hs.data_ptr(), gs.data_ptr(),
             dys.data_ptr(), int(ctx.relu), dh.data_ptr(), dzs.data_ptr(), dxs.data_ptr(), scratch.data_ptr(),
-            _ptr(ctx.lens),
+            ptr(ctx.lens),
         )  # fmt: skip
         need = ctx.needs_input_grad
         d_w = hs[:-1].reshape(-1, units).t().mm(dzs.view(-1, 4 * units)) if need[2] else None
@@ -109,6 +105,5 @@ def intersection_sequence(
     zx_t = zx if mk is None else zx[: mk.steps]
     out, h = _Intersection.apply(xp_t.contiguous(), zx_t.contiguous(), recurrent_kernel, h0.contiguous(),
                                  float(forget_bias), bool(relu), lens, mk)  # fmt: skip
-    if out.shape[0] < steps:
-        out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])
+    out = pad_steps(out, steps)
     return out, h

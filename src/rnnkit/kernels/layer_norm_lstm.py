@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from ._double_backward import double_backward
-from ._mask import Masks, masks
+from ._mask import Masks, keep_rows, masks, pad_steps
 from ._pointwise import tanh
 
 __all__ = ["layer_norm_lstm_sequence"]
@@ -195,10 +195,7 @@ def _torch_layer_norm_lstm(xk: torch.Tensor, w_h: torch.Tensor, gamma4: torch.Te
         new_c = _plain_norm(c * torch.sigmoid(f + forget_bias) + torch.sigmoid(i) * torch.tanh(j),
                             gamma_s, beta_s, eps)  # fmt: skip
         new_h = torch.tanh(new_c) * torch.sigmoid(o)
-        if mk is not None and mk.masked[t]:
-            keep = mk.keep[t] > 0
-            new_c, new_h = torch.where(keep, new_c, c), torch.where(keep, new_h, h)
-        c, h = new_c, new_h
+        c, h = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_h, h)
         outputs.append(h)
     out = torch.stack(outputs)
     return (out * mk.keep if mk is not None else out), c, h
@@ -242,6 +239,5 @@ def layer_norm_lstm_sequence(
     else:
         b = _forward(xk, w_h, tensors[2:6], c0, h0, mk, forget_bias, eps, False)
         out, c, h = _outputs(b, mk)
-    if out.shape[0] < steps:
-        out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])
+    out = pad_steps(out, steps)
     return out, c, h

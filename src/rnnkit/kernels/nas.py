@@ -22,14 +22,10 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, trim
-from .native import check_shapes, library, sequence_dims
+from ._mask import Masks, keep_rows, pad_steps, trim
+from .native import check_shapes, library, ptr, sequence_dims
 
 __all__ = ["nas_sequence"]
-
-
-def _ptr(t: torch.Tensor | None) -> int | None:
-    return None if t is None else t.data_ptr()
 
 
 def _torch_nas(x: torch.Tensor, kernel: torch.Tensor, rk: torch.Tensor, bias: torch.Tensor | None,
@@ -50,10 +46,7 @@ def _torch_nas(x: torch.Tensor, kernel: torch.Tensor, rk: torch.Tensor, bias: to
         l4, l5, l6, l7 = tanh(a[4] + b[4]), sig(a[5] + b[5]), tanh(a[6] + b[6]), sig(a[7] + b[7])
         new_c = tanh(tanh(l0 * l1) + c) * tanh(l2 + l3)
         new_m = tanh(new_c * tanh(tanh(l4 * l5) + sig(l6 + l7)))
-        if mk is not None and mk.masked[t]:
-            keep = mk.keep[t] > 0
-            new_c, new_m = torch.where(keep, new_c, c), torch.where(keep, new_m, m)
-        c, m = new_c, new_m
+        c, m = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_m, m)
         outputs.append(m)
     out = torch.stack(outputs)
     return (out * mk.keep if mk is not None else out), c, m
@@ -78,8 +71,8 @@ class _NAS(torch.autograd.Function):
         rk_c, bias_c = rk.contiguous(), None if bias is None else bias.contiguous()
         out = x.new_empty(steps, batch, units)
         library().fn("nas_forward", x.dtype)(  # type: ignore[union-attr]
-            steps, batch, units, xa.data_ptr(), rk_c.data_ptr(), _ptr(bias_c), cs.data_ptr(), ms.data_ptr(),
-            rb.data_ptr(), out.data_ptr(), _ptr(lens),
+            steps, batch, units, xa.data_ptr(), rk_c.data_ptr(), ptr(bias_c), cs.data_ptr(), ms.data_ptr(),
+            rb.data_ptr(), out.data_ptr(), ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
         return out, cs[-1].clone(), ms[-1].clone()
@@ -102,8 +95,8 @@ class _NAS(torch.autograd.Function):
         rkt = rk.t().contiguous()
         library().fn("nas_backward", x.dtype)(  # type: ignore[union-attr]
             steps, batch, units, rkt.data_ptr(), xa.data_ptr(), rb.data_ptr(), cs.data_ptr(), ms.data_ptr(),
-            dys.data_ptr(), dm.data_ptr(), dc.data_ptr(), das.data_ptr(), dbs.data_ptr(), _ptr(d_bias),
-            scratch.data_ptr(), _ptr(ctx.lens),
+            dys.data_ptr(), dm.data_ptr(), dc.data_ptr(), das.data_ptr(), dbs.data_ptr(), ptr(d_bias),
+            scratch.data_ptr(), ptr(ctx.lens),
         )  # fmt: skip
         da, db, need = das.view(-1, 8 * units), dbs.view(-1, 8 * units), ctx.needs_input_grad
         d_x = da.mm(kernel.t()).view(x.shape) if need[0] else None
@@ -131,6 +124,5 @@ def nas_sequence(
     trimmed, mk, lens = trim(x, lengths)
     out, c, m = _NAS.apply(trimmed.contiguous(), kernel, recurrent_kernel, bias, c0.contiguous(),
                            m0.contiguous(), lens, mk)  # fmt: skip
-    if out.shape[0] < steps:
-        out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])
+    out = pad_steps(out, steps)
     return out, c, m

@@ -29,7 +29,15 @@ from typing import Any
 
 import torch
 
-__all__ = ["library", "unavailable_reason", "sequence_dims", "check_shapes", "NativeLibrary"]
+__all__ = [
+    "library",
+    "unavailable_reason",
+    "sequence_dims",
+    "check_shapes",
+    "call",
+    "ptr",
+    "NativeLibrary",
+]
 
 _SOURCE_DIR = Path(__file__).with_name("native")
 _SOURCES = ("sequences.c", "sequences_real.h", "indy_real.h", "contrib_real.h", "nas_real.h")
@@ -254,3 +262,15 @@ def check_shapes(
             raise ValueError(
                 f"{where}: expected {name} of shape {list(expected[name])}, got {list(t.shape)}"
             )
+
+
+def ptr(t: torch.Tensor | None) -> int | None:
+    """A tensor's data address for a native call (None: a NULL pointer)."""
+    return None if t is None else t.data_ptr()
+
+
+def call(name: str, like: torch.Tensor, *args: Any) -> None:
+    """Run native function ``name`` in ``like``'s dtype (the library is loaded: the kernels checked)."""
+    native = library()
+    assert native is not None  # sequence_dims raised otherwise
+    native.fn(name, like.dtype)(*args)

@@ -26,14 +26,10 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, trim
-from .native import check_shapes, library, sequence_dims
+from ._mask import Masks, keep_rows, pad_steps, trim
+from .native import check_shapes, library, ptr, sequence_dims
 
 __all__ = ["peephole_lstm_sequence"]
-
-
-def _ptr(t: torch.Tensor | None) -> int | None:
-    return None if t is None else t.data_ptr()
 
 
 class _LSTMSequence(torch.autograd.Function):
@@ -67,8 +63,8 @@ class _LSTMSequence(torch.autograd.Function):
         kernel, peep_c = kernel.contiguous(), None if peep is None else peep.contiguous()
         out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
         native.fn("lstm_forward", x.dtype)(
-            steps, batch, depth, units, wide, xm.data_ptr(), kernel.data_ptr(), folded.data_ptr(), _ptr(peep_c),
-            clip, cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), out.data_ptr(), _ptr(lens),
+            steps, batch, depth, units, wide, xm.data_ptr(), kernel.data_ptr(), folded.data_ptr(), ptr(peep_c),
+            clip, cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), out.data_ptr(), ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.clip, ctx.masks, ctx.forget_bias = work, lens, clip, mk, forget_bias
         ctx.clip_gradient = clip_gradient
@@ -99,9 +95,9 @@ class _LSTMSequence(torch.autograd.Function):
         wt = kernel[depth:].t().contiguous()
         clip_mask = ctx.clip if ctx.clip_gradient else -1.0  # <= 0: the gradient passes the clip
         library().fn("lstm_backward", cs.dtype)(  # type: ignore[union-attr]
-            steps, batch, units, wt.data_ptr(), _ptr(peep), clip_mask, cs.data_ptr(),
+            steps, batch, units, wt.data_ptr(), ptr(peep), clip_mask, cs.data_ptr(),
             gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), dys.data_ptr(), dm.data_ptr(), dc.data_ptr(),
-            dzs.data_ptr(), _ptr(dpeep), d_bias.data_ptr(), scratch.data_ptr(), _ptr(ctx.lens),
+            dzs.data_ptr(), ptr(dpeep), d_bias.data_ptr(), scratch.data_ptr(), ptr(ctx.lens),
         )  # fmt: skip
         dz, need = dzs.view(-1, 4 * units), ctx.needs_input_grad
         d_x = dz.mm(kernel[:depth].t()).view(x.shape) if need[0] else None
@@ -130,9 +126,7 @@ def _torch_lstm(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, peep:
         if peep is not None:
             o = o + peep[2] * new_c
         new_m = torch.sigmoid(o) * torch.tanh(new_c)
-        if mk is not None and mk.masked[t]:
-            new_c, new_m = (torch.where(mk.keep[t] > 0, n, p) for n, p in ((new_c, c), (new_m, m)))
-        c, m = new_c, new_m
+        c, m = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_m, m)
         outputs.append(m)
     out = torch.stack(outputs)
     return (out * mk.keep if mk is not None else out), c, m
@@ -181,6 +175,5 @@ def peephole_lstm_sequence(
         x.contiguous(), kernel, bias, peepholes, c0.contiguous(), m0.contiguous(), float(forget_bias), clip,
         bool(clip_gradient), lens, mk,
     )  # fmt: skip
-    if out.shape[0] < steps:
-        out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])
+    out = pad_steps(out, steps)
     return out, c, m

@@ -22,22 +22,10 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, trim
-from .native import check_shapes, library, sequence_dims
+from ._mask import Masks, keep_rows, pad_steps, trim
+from .native import call, check_shapes, ptr, sequence_dims
 
 __all__ = ["sru_sequence", "ugrnn_sequence"]
-
-
-def _ptr(t: torch.Tensor | None) -> int | None:
-    return None if t is None else t.data_ptr()
-
-
-def _call(name: str, like: torch.Tensor, *args: Any) -> None:
-    library().fn(name, like.dtype)(*args)  # type: ignore[union-attr]
-
-
-def _keep(mk: Masks | None, t: int, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
-    return torch.where(mk.keep[t] > 0, new, old) if mk is not None and mk.masked[t] else new
 
 
 def _torch_sru(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, c: torch.Tensor,
@@ -49,7 +37,7 @@ def _torch_sru(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, c: tor
         f, r = torch.sigmoid(torch.cat([f, r], 1) + bias).chunk(2, 1)
         new_c = f * c + (1.0 - f) * x_bar
         outputs.append(r * torch.tanh(new_c) + (1.0 - r) * x_tx)
-        c = _keep(mk, t, new_c, c)
+        c = keep_rows(mk, t, new_c, c)
     out = torch.stack(outputs)
     return (out * mk.keep if mk is not None else out), c
 
@@ -62,7 +50,7 @@ def _torch_ugrnn(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, h: t
     for t in range(x.shape[0]):
         g, c = (zx[t] + h @ kernel[depth:]).chunk(2, 1)
         g = torch.sigmoid(g + forget_bias)
-        h = _keep(mk, t, g * h + (1.0 - g) * torch.tanh(c), h)
+        h = keep_rows(mk, t, g * h + (1.0 - g) * torch.tanh(c), h)
         outputs.append(h)
     out = torch.stack(outputs)
     return (out * mk.keep if mk is not None else out), h
@@ -83,8 +71,8 @@ class _SRU(torch.autograd.Function):
         torch.mm(x.reshape(-1, depth), kernel, out=ps.view(-1, 4 * units))
         cs[0].copy_(c0)
         out, bias = x.new_empty(rows), bias.contiguous()
-        _call("sru_forward", x, steps, batch, units, ps.data_ptr(), bias.data_ptr(), cs.data_ptr(), ts.data_ptr(),
-              out.data_ptr(), _ptr(lens))  # fmt: skip
+        call("sru_forward", x, steps, batch, units, ps.data_ptr(), bias.data_ptr(), cs.data_ptr(), ts.data_ptr(),
+              out.data_ptr(), ptr(lens))  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
         return out, cs[-1].clone()
 
@@ -99,8 +87,8 @@ class _SRU(torch.autograd.Function):
         grads = _workspace.lease((ps.shape,), ps)
         (dps,) = grads.buffers
         d_bias = ps.new_zeros(2 * c0.shape[1])  # summed by the native loop
-        _call("sru_backward", x, *ts.shape, ps.data_ptr(), cs.data_ptr(), ts.data_ptr(), dys.data_ptr(),
-              dc.data_ptr(), dps.data_ptr(), d_bias.data_ptr(), _ptr(ctx.lens))  # fmt: skip
+        call("sru_backward", x, *ts.shape, ps.data_ptr(), cs.data_ptr(), ts.data_ptr(), dys.data_ptr(),
+              dc.data_ptr(), dps.data_ptr(), d_bias.data_ptr(), ptr(ctx.lens))  # fmt: skip
         dp, need = dps.view(-1, ps.shape[-1]), ctx.needs_input_grad
         d_x = dp.mm(kernel.t()).view(x.shape) if need[0] else None
         d_kernel = x.reshape(-1, x.shape[-1]).t().mm(dp) if need[1] else None
@@ -126,8 +114,8 @@ class _UGRNN(torch.autograd.Function):
         xh[0, :, depth : depth + units].copy_(h0)
         kernel, bias = kernel.contiguous(), bias.contiguous()
         out = x.new_empty(steps, batch, units)
-        _call("ugrnn_forward", x, steps, batch, depth, units, wide, xh.data_ptr(), kernel.data_ptr(),
-              bias.data_ptr(), forget_bias, gs.data_ptr(), out.data_ptr(), _ptr(lens))  # fmt: skip
+        call("ugrnn_forward", x, steps, batch, depth, units, wide, xh.data_ptr(), kernel.data_ptr(),
+              bias.data_ptr(), forget_bias, gs.data_ptr(), out.data_ptr(), ptr(lens))  # fmt: skip
         ctx.work, ctx.lens, ctx.masks, ctx.forget_bias = work, lens, mk, forget_bias
         return out, xh[-1, :, depth : depth + units].clone(memory_format=torch.contiguous_format)
 
@@ -146,9 +134,9 @@ class _UGRNN(torch.autograd.Function):
         grads = _workspace.lease((gs.shape, (batch, units)), gs)
         dzs, scratch = grads.buffers
         d_bias, wt = gs.new_zeros(2 * units), kernel[depth:].t().contiguous()
-        _call("ugrnn_backward", x, steps, batch, depth, units, xh.shape[-1], wt.data_ptr(), xh.data_ptr(),
+        call("ugrnn_backward", x, steps, batch, depth, units, xh.shape[-1], wt.data_ptr(), xh.data_ptr(),
               gs.data_ptr(), dys.data_ptr(), dh.data_ptr(), dzs.data_ptr(), d_bias.data_ptr(), scratch.data_ptr(),
-              _ptr(ctx.lens))  # fmt: skip
+              ptr(ctx.lens))  # fmt: skip
         dz, need = dzs.view(-1, 2 * units), ctx.needs_input_grad
         d_x = dz.mm(kernel[:depth].t()).view(x.shape) if need[0] else None
         rows = xh[:-1].reshape(-1, xh.shape[-1])[
@@ -156,12 +144,6 @@ class _UGRNN(torch.autograd.Function):
         ]  # [X, H_prev], padding left out
         d_kernel = rows.t().mm(dz) if need[1] else None
         return d_x, d_kernel, d_bias if need[2] else None, dh, None, None, None
-
-
-def _pad(out: torch.Tensor, steps: int) -> torch.Tensor:
-    if out.shape[0] < steps:
-        out = torch.cat([out, out.new_zeros(steps - out.shape[0], *out.shape[1:])])
-    return out
 
 
 def sru_sequence(
@@ -180,7 +162,7 @@ def sru_sequence(
     check_shapes("sru_sequence", shapes, x=x, kernel=kernel, bias=bias, c0=c0)
     trimmed, mk, lens = trim(x, lengths)
     out, c = _SRU.apply(trimmed.contiguous(), kernel, bias, c0.contiguous(), lens, mk)
-    return _pad(out, steps), c
+    return pad_steps(out, steps), c
 
 
 def ugrnn_sequence(
@@ -198,4 +180,4 @@ def ugrnn_sequence(
     out, h = _UGRNN.apply(
         trimmed.contiguous(), kernel, bias, h0.contiguous(), float(forget_bias), lens, mk
     )
-    return _pad(out, steps), h
+    return pad_steps(out, steps), h
