@@ -1,12 +1,5 @@
 /* contrib's SRUCell, UGRNNCell and IntersectionRNNCell for one real type; sequences.c includes this once per type, after
  * sequences_real.h (whose mm, live and row-layout conventions it uses), with REAL and SUF defined. */
-#define CAT2(a, b) a##_##b
-#define CAT(a, b) CAT2(a, b)
-#define NAME(n) CAT(n, SUF)
-#define SIG CAT(sigmoid, SUF)
-#define TANH CAT(tanh, SUF)
-
-static inline REAL NAME(relu_c)(REAL v) { return v > 0 ? v : (v == v ? (REAL)0 : v); } /* NaN passes */
 
 /* ---- SRUCell: p = x kernel (the caller's product of all steps, [x_bar, f, r, x_tx] before the gates'
  * sigmoid); f, r = sigmoid([f, r] + bias); c' = f c + (1 - f) x_bar; h = r tanh(c') + (1 - r) x_tx. No matrix acts
@@ -140,7 +133,7 @@ static inline __attribute__((always_inline)) void NAME(inter_row_body)(
     const REAL* restrict h, REAL fb, REAL* restrict hn, REAL* restrict y, const int relu) {
     for (int k = 0; k < H; k++) {
         REAL gh = SIG(g0[k] + fb), th = TANH(g1[k]), gy = SIG(g2[k] + fb);
-        REAL ya = relu ? NAME(relu_c)(g3[k]) : TANH(g3[k]);
+        REAL ya = relu ? NAME(relu)(g3[k]) : TANH(g3[k]);
         g0[k] = gh, g1[k] = th, g2[k] = gy, g3[k] = ya;
         hn[k] = gh * h[k] + ((REAL)1 - gh) * th;
         y[k] = gy * x[k] + ((REAL)1 - gy) * ya;
@@ -226,9 +219,3 @@ void NAME(inter_backward)(int T, int B, int H, const REAL* wt, const REAL* xs, c
         NAME(mm)('N', 'N', B, H, 4 * H, dz, 4 * H, wt, H, 1, dh, H);
     }
 }
-
-#undef SIG
-#undef TANH
-#undef NAME
-#undef CAT
-#undef CAT2

@@ -4,11 +4,6 @@
  * the bias, which the loops add) come from the caller, and the loops here are the whole recurrence. u, ug, uc: the
  * diagonal weights [kH]; b, bg, bc: the biases. The backward adds the row sums of the pre-activation gradients to
  * db (dbg, dbc): the biases' gradients. */
-#define CAT2(a, b) a##_##b
-#define CAT(a, b) CAT2(a, b)
-#define NAME(n) CAT(n, SUF)
-#define SIG CAT(sigmoid, SUF)
-#define TANH CAT(tanh, SUF)
 
 static inline int NAME(ind_live)(const int64_t* lens, int t, int b) { return !lens || t < lens[b]; }
 
@@ -33,7 +28,7 @@ void NAME(indrnn_forward)(int T, int B, int H, const REAL* zx, const REAL* u, co
             if (relu)
                 for (int k = 0; k < H; k++) {
                     REAL v = z[k] + bb[k] + u[k] * h[k];
-                    hn[k] = v > 0 ? v : (v == v ? (REAL)0 : v), y[k] = hn[k]; /* NaN passes, as torch.relu */
+                    hn[k] = NAME(relu)(v), y[k] = hn[k];
                 }
             else
                 for (int k = 0; k < H; k++) hn[k] = TANH(z[k] + bb[k] + u[k] * h[k]), y[k] = hn[k];
@@ -204,9 +199,3 @@ void NAME(indy_lstm_backward)(int T, int B, int H, const REAL* u, const REAL* cs
                                      hs + o, tcs + o, u, dzs + 4 * o, du, db);
         }
 }
-
-#undef SIG
-#undef TANH
-#undef NAME
-#undef CAT
-#undef CAT2

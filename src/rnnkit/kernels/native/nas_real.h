@@ -8,13 +8,6 @@
  * The forward keeps every c and m, and leaves in a's and b's buffers the gates and intermediate values the
  * backward needs, which then runs no transcendental. relu's gradient is taken where its output is positive
  * (l > 0), which is where its input is (torch's rule). */
-#define CAT2(a, b) a##_##b
-#define CAT(a, b) CAT2(a, b)
-#define NAME(n) CAT(n, SUF)
-#define SIG CAT(sigmoid, SUF)
-#define TANH CAT(tanh, SUF)
-
-static inline REAL NAME(relu)(REAL v) { return v > 0 ? v : (v == v ? (REAL)0 : v); } /* NaN passes */
 
 /* One row of the forward. a and b are overwritten with what the backward needs (so it runs no transcendental
  * and the buffers do double duty): a's blocks become l0, l1, l2, a3, l4, l5, l6, l7 (block 3 keeps a3, needed
@@ -142,9 +135,3 @@ void NAME(nas_backward)(int T, int B, int H, const REAL* rkt, const REAL* as, co
         memcpy(dm, dmp, sizeof(REAL) * BH);
     }
 }
-
-#undef SIG
-#undef TANH
-#undef NAME
-#undef CAT
-#undef CAT2

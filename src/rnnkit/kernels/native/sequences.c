@@ -41,6 +41,13 @@ static inline float tanh_f32(float x) { return 2.0f / (1.0f + exp_f32(-2.0f * x)
 static inline double sigmoid_f64(double x) { return 1.0 / (1.0 + exp(-x)); }
 static inline double tanh_f64(double x) { return tanh(x); }
 
+/* The per-type headers name everything NAME(x) = x_<SUF> and call SIG / TANH of their type. */
+#define CAT2(a, b) a##_##b
+#define CAT(a, b) CAT2(a, b)
+#define NAME(n) CAT(n, SUF)
+#define SIG CAT(sigmoid, SUF)
+#define TANH CAT(tanh, SUF)
+
 #define REAL float
 #define SUF f32
 #include "sequences_real.h"
@@ -59,6 +66,12 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #undef REAL
 #undef SUF
 
+#undef SIG
+#undef TANH
+#undef NAME
+#undef CAT
+#undef CAT2
+
 /* The BLAS products: torch's own sgemm_ / dgemm_ (Fortran interface, 32-bit ints), set once after loading. */
 void rnnkit_set_blas(void* sgemm, void* dgemm) {
     gemm_f32 = (gemm_fn_f32)sgemm;
@@ -66,4 +79,4 @@ void rnnkit_set_blas(void* sgemm, void* dgemm) {
 }
 
 /* A fixed number the loader checks, so a stale or foreign library is never used. */
-int rnnkit_native_abi(void) { return 13; }
+int rnnkit_native_abi(void) { return 14; }

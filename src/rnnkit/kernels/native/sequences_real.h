@@ -1,10 +1,5 @@
 /* The kernels for one real type; sequences.c includes this once per type with REAL (float or double) and SUF
  * (f32 or f64) defined. Names: <name>_<SUF>. Shapes in the comments: T steps, B rows, H units. */
-#define CAT2(a, b) a##_##b
-#define CAT(a, b) CAT2(a, b)
-#define NAME(n) CAT(n, SUF)
-#define SIG CAT(sigmoid, SUF)
-#define TANH CAT(tanh, SUF)
 
 typedef void (*NAME(gemm_fn))(const char*, const char*, const int*, const int*, const int*, const REAL*,
                                const REAL*, const int*, const REAL*, const int*, const REAL*, REAL*, const int*);
@@ -24,6 +19,9 @@ void NAME(rnnkit_mm)(int M, int N, int K, const REAL* A, const REAL* B, REAL* C)
 }
 
 static inline int NAME(live)(const int64_t* lens, int t, int b) { return !lens || t < lens[b]; }
+
+/* relu as torch's: 0 below zero, NaN passes through (the second comparison is false only for NaN). */
+static inline REAL NAME(relu)(REAL v) { return v > 0 ? v : (v == v ? (REAL)0 : v); }
 
 /* Each step's product input sits beside the step's x: row (t, b) of xh [T+1,B,L] is [x_t, h_{t-1}] (columns
  * [0, D) and [D, D+H); L >= D+H is the row stride, rounded up so that rows start 64-byte aligned, which makes the
@@ -281,9 +279,3 @@ void NAME(lstm_backward)(int T, int B, int H, const REAL* wt, const REAL* peep, 
         memcpy(dm, dmp, sizeof(REAL) * BH);
     }
 }
-
-#undef SIG
-#undef TANH
-#undef NAME
-#undef CAT
-#undef CAT2
