@@ -39,7 +39,8 @@ echo "test_newest_torch.sh: fidelity tests on torch $version (CPU)"
 
 # The fidelity tests: TF fixture replays (cells, surface, contrib, checkpoints, names), the numerics and clip
 # boundaries (the clips: tests/cells/test_lstm_cell.py, with LSTMCell's contract cases), the unroll properties,
-# the cell contract, the fused kernels, seq2seq's TF fixtures and NumPy reference.
+# the cell contract, the fused kernels, the sequence kernels (their native loops call the BLAS this torch exports),
+# seq2seq's TF fixtures and NumPy reference.
 tests=(
   tests/tf_fixtures/test_tf_fixtures.py
   tests/tf_fixtures/test_tf_fixtures_surface.py
@@ -51,6 +52,7 @@ tests=(
   tests/unroll/test_properties_unroll.py
   tests/contract
   tests/fused/test_fused.py
+  tests/kernels
   tests/seq2seq
 )
 PYTHONPATH="$root/src" "$py" -m pytest -q -p no:cacheprovider "${tests[@]}" "$@"
