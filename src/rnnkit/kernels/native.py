@@ -1,6 +1,7 @@
-"""The native loops of the GRU and peephole-LSTM sequence kernels: built once per machine, loaded with ctypes.
+"""The native loops of the sequence kernels (GRU, the LSTM family, contrib's cells): built once per machine, loaded
+with ctypes.
 
-``native/sequences.c`` holds the loops (forward and backward, float32 and float64). On first use
+``native/sequences.c`` and its per-type headers hold the loops (forward and backward, float32 and float64). On first use
 ``library()`` compiles it with the system C compiler (``$CC``, else ``cc``; about 0.5 s) into a cache folder
 (``$RNNKIT_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/rnnkit/native``, else ``~/.cache/rnnkit/native``) under a name
 that hashes the sources, the flags and the CPU, so an edit or another machine gets its own build; the file is
