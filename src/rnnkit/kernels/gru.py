@@ -25,7 +25,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
-from .native import check_shapes, library, ptr, sequence_dims
+from .native import check_shapes, library, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["gru_sequence"]
 
@@ -64,11 +64,11 @@ class _GRUSequence(torch.autograd.Function):
         if torch.is_grad_enabled():  # create_graph=True: NOTE [double backward]
             return (*double_backward(ctx, _torch_gru, (d_out, d_h), ctx.masks), None, None)
         xh, xr, gs, cs = ctx.work.buffers
-        x, wg, _, wc, _, _ = ctx.saved_tensors
+        x, wg, _, wc, _, h0 = ctx.saved_tensors
         steps, batch, units = cs.shape
         depth = x.shape[-1]
-        dys = cs.new_zeros(steps, batch, units) if d_out is None else d_out.contiguous()
-        dh = cs.new_zeros(batch, units) if d_h is None else d_h.contiguous().clone()
+        dys = out_grad(d_out, cs.shape, cs)
+        dh = state_grad(d_h, h0)
         grads = _workspace.lease((gs.shape, cs.shape, (3, batch, units)), cs)
         dgs, dcs, scratch = grads.buffers
         d_bg, d_bc = cs.new_zeros(2 * units), cs.new_zeros(units)  # summed by the native loop

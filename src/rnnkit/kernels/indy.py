@@ -25,18 +25,9 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
-from .native import call, check_shapes, ptr, sequence_dims
+from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["indrnn_sequence", "indy_gru_sequence", "indy_lstm_sequence"]
-
-
-def _state_grad(d: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-    """A fresh contiguous copy of a state's incoming gradient (the loop writes into it), zeros for None."""
-    return torch.zeros_like(like) if d is None else d.contiguous().clone()
-
-
-def _out_grad(d: torch.Tensor | None, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-    return like.new_zeros(shape) if d is None else d.contiguous()
 
 
 def _torch_indrnn(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, u: torch.Tensor, h: torch.Tensor,
@@ -122,7 +113,7 @@ class _IndRNN(torch.autograd.Function):
         zx, hs = ctx.work.buffers
         x, w, b, u, h0 = ctx.saved_tensors
         u = u.contiguous()
-        dys, dh = _out_grad(d_out, zx.shape, zx), _state_grad(d_h, h0)
+        dys, dh = out_grad(d_out, zx.shape, zx), state_grad(d_h, h0)
         grads = _workspace.lease((zx.shape,), zx)
         (dzx,) = grads.buffers
         du, db = torch.zeros_like(u), torch.zeros_like(b)
@@ -164,7 +155,7 @@ class _IndyGRU(torch.autograd.Function):
         _, cx, hs, gs, cs = ctx.work.buffers
         x, wg, bg, ug, wc, bc, uc, h0 = ctx.saved_tensors
         ug, uc = ug.contiguous(), uc.contiguous()
-        dys, dh = _out_grad(d_out, cx.shape, cx), _state_grad(d_h, h0)
+        dys, dh = out_grad(d_out, cx.shape, cx), state_grad(d_h, h0)
         grads = _workspace.lease((gs.shape, cs.shape), cs)
         dgs, dcs = grads.buffers
         dug, duc, dbg, dbc = (torch.zeros_like(t) for t in (ug, uc, bg, bc))
@@ -216,7 +207,7 @@ class _IndyLSTM(torch.autograd.Function):
         x, w, b, u, c0, h0 = ctx.saved_tensors
         u = u.contiguous()
         steps, batch, units = tcs.shape
-        dys, dm, dc = _out_grad(d_out, tcs.shape, x), _state_grad(d_h, h0), _state_grad(d_c, c0)
+        dys, dm, dc = out_grad(d_out, tcs.shape, x), state_grad(d_h, h0), state_grad(d_c, c0)
         grads = _workspace.lease((gs.shape,), gs)
         (dzs,) = grads.buffers
         du, db = torch.zeros_like(u), torch.zeros_like(b)

@@ -23,7 +23,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
-from .native import check_shapes, library, ptr, sequence_dims
+from .native import check_shapes, library, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["intersection_sequence"]
 
@@ -72,8 +72,8 @@ class _Intersection(torch.autograd.Function):
         hs, gs = ctx.work.buffers
         xp, zx, w, h0 = ctx.saved_tensors
         steps, batch, units = xp.shape
-        dys = xp.new_zeros(xp.shape) if d_out is None else d_out.contiguous()
-        dh = torch.zeros_like(h0) if d_h is None else d_h.contiguous().clone()
+        dys = out_grad(d_out, xp.shape, xp)
+        dh = state_grad(d_h, h0)
         dzs, dxs, scratch = torch.empty_like(gs), torch.empty_like(dys), xp.new_empty(batch, units)
         wt = w.t().contiguous()
         library().fn("inter_backward", xp.dtype)(  # type: ignore[union-attr]

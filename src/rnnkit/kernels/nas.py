@@ -23,7 +23,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
-from .native import check_shapes, library, ptr, sequence_dims
+from .native import check_shapes, library, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["nas_sequence"]
 
@@ -86,9 +86,9 @@ class _NAS(torch.autograd.Function):
         xa, rb, cs, ms = ctx.work.buffers
         x, kernel, rk, bias, c0, m0 = ctx.saved_tensors
         (steps, batch, depth), units = x.shape, c0.shape[1]
-        dys = cs.new_zeros(steps, batch, units) if d_out is None else d_out.contiguous()
-        dm = torch.zeros_like(m0) if d_m is None else d_m.contiguous().clone()
-        dc = torch.zeros_like(c0) if d_c is None else d_c.contiguous().clone()
+        dys = out_grad(d_out, (steps, batch, units), cs)
+        dm = state_grad(d_m, m0)
+        dc = state_grad(d_c, c0)
         grads = _workspace.lease((xa.shape, rb.shape, (batch, units)), xa)
         das, dbs, scratch = grads.buffers
         d_bias = None if bias is None else torch.zeros_like(bias)

@@ -37,6 +37,8 @@ __all__ = [
     "check_shapes",
     "call",
     "ptr",
+    "out_grad",
+    "state_grad",
     "NativeLibrary",
 ]
 
@@ -275,3 +277,16 @@ def call(name: str, like: torch.Tensor, *args: Any) -> None:
     native = library()
     assert native is not None  # sequence_dims raised otherwise
     native.fn(name, like.dtype)(*args)
+
+
+def out_grad(d: torch.Tensor | None, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """The outputs' incoming gradient as the native backward reads it: contiguous, zeros for None."""
+    return like.new_zeros(shape) if d is None else d.contiguous()
+
+
+def state_grad(d: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    """A state's incoming gradient as a fresh contiguous tensor the native backward writes into (it ends as the
+    initial state's gradient); zeros shaped like ``like`` for None."""
+    return (
+        like.new_zeros(like.shape) if d is None else d.clone(memory_format=torch.contiguous_format)
+    )

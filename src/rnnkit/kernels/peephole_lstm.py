@@ -27,7 +27,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
-from .native import check_shapes, library, ptr, sequence_dims
+from .native import check_shapes, library, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["peephole_lstm_sequence"]
 
@@ -81,13 +81,13 @@ class _LSTMSequence(torch.autograd.Function):
             recorded = double_backward(ctx, torch_lstm, (d_out, d_c, d_m), ctx.masks)
             return (*recorded, None, None, None, None, None)
         xm, cs, gs, tcs, ups = ctx.work.buffers
-        x, kernel, _, peep, _, _ = ctx.saved_tensors
+        x, kernel, _, peep, c0, m0 = ctx.saved_tensors
         peep = None if peep is None else peep.contiguous()
         steps, batch, units = tcs.shape
         depth = x.shape[-1]
-        dys = cs.new_zeros(steps, batch, units) if d_out is None else d_out.contiguous()
-        dm = cs.new_zeros(batch, units) if d_m is None else d_m.contiguous().clone()
-        dc = cs.new_zeros(batch, units) if d_c is None else d_c.contiguous().clone()
+        dys = out_grad(d_out, tcs.shape, cs)
+        dm = state_grad(d_m, m0)
+        dc = state_grad(d_c, c0)
         grads = _workspace.lease((gs.shape, (batch, units)), cs)
         dzs, scratch = grads.buffers
         dpeep = None if peep is None else cs.new_zeros(3, units)

@@ -23,7 +23,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
-from .native import call, check_shapes, ptr, sequence_dims
+from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["sru_sequence", "ugrnn_sequence"]
 
@@ -82,8 +82,8 @@ class _SRU(torch.autograd.Function):
             return (*double_backward(ctx, _torch_sru, (d_out, d_c), ctx.masks), None, None)
         ps, cs, ts = ctx.work.buffers
         x, kernel, _, c0 = ctx.saved_tensors
-        dys = ts.new_zeros(ts.shape) if d_out is None else d_out.contiguous()
-        dc = torch.zeros_like(c0) if d_c is None else d_c.contiguous().clone()
+        dys = out_grad(d_out, ts.shape, ts)
+        dc = state_grad(d_c, c0)
         grads = _workspace.lease((ps.shape,), ps)
         (dps,) = grads.buffers
         d_bias = ps.new_zeros(2 * c0.shape[1])  # summed by the native loop
@@ -129,8 +129,8 @@ class _UGRNN(torch.autograd.Function):
         xh, gs = ctx.work.buffers
         x, kernel, _, h0 = ctx.saved_tensors
         (steps, batch, depth), units = x.shape, h0.shape[1]
-        dys = gs.new_zeros(steps, batch, units) if d_out is None else d_out.contiguous()
-        dh = torch.zeros_like(h0) if d_h is None else d_h.contiguous().clone()
+        dys = out_grad(d_out, (steps, batch, units), gs)
+        dh = state_grad(d_h, h0)
         grads = _workspace.lease((gs.shape, (batch, units)), gs)
         dzs, scratch = grads.buffers
         d_bias, wt = gs.new_zeros(2 * units), kernel[depth:].t().contiguous()
