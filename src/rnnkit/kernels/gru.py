@@ -25,7 +25,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
-from .native import check_shapes, library, out_grad, ptr, sequence_dims, state_grad
+from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["gru_sequence"]
 
@@ -38,8 +38,6 @@ class _GRUSequence(torch.autograd.Function):
         # the arguments themselves (before any .contiguous()): version counters catch an in-place change
         # before backward, and the double-backward path differentiates with respect to them
         ctx.save_for_backward(x, wg, bg, wc, bc, h0)
-        native = library()
-        assert native is not None  # gru_sequence checked
         steps, batch, depth = x.shape
         units = h0.shape[1]
         # [x, h] rows, padded (columns past D + H are never read)
@@ -52,7 +50,8 @@ class _GRUSequence(torch.autograd.Function):
         xr[..., :depth].copy_(x)
         wg, bg, wc, bc = wg.contiguous(), bg.contiguous(), wc.contiguous(), bc.contiguous()
         out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
-        native.fn("gru_forward", x.dtype)(
+        call(
+            "gru_forward", x,
             steps, batch, depth, units, wide, xh.data_ptr(), xr.data_ptr(), wg.data_ptr(), bg.data_ptr(),
             wc.data_ptr(), bc.data_ptr(), gs.data_ptr(), cs.data_ptr(), out.data_ptr(), ptr(lens),
         )  # fmt: skip
@@ -73,7 +72,8 @@ class _GRUSequence(torch.autograd.Function):
         dgs, dcs, scratch = grads.buffers
         d_bg, d_bc = cs.new_zeros(2 * units), cs.new_zeros(units)  # summed by the native loop
         ugt, uct = wg[depth:].t().contiguous(), wc[depth:].t().contiguous()
-        library().fn("gru_backward", cs.dtype)(  # type: ignore[union-attr]
+        call(
+            "gru_backward", cs,
             steps, batch, depth, units, xh.shape[-1], ugt.data_ptr(), uct.data_ptr(), xh.data_ptr(), gs.data_ptr(),
             cs.data_ptr(), dys.data_ptr(), dh.data_ptr(), dgs.data_ptr(), dcs.data_ptr(),
             d_bg.data_ptr(), d_bc.data_ptr(), scratch.data_ptr(), ptr(ctx.lens),

@@ -23,7 +23,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
-from .native import check_shapes, library, out_grad, ptr, sequence_dims, state_grad
+from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["intersection_sequence"]
 
@@ -55,7 +55,8 @@ class _Intersection(torch.autograd.Function):
         hs, gs = work.buffers
         hs[0].copy_(h0)
         out, w_c = xp.new_empty(steps, batch, units), w.contiguous()
-        library().fn("inter_forward", xp.dtype)(  # type: ignore[union-attr]
+        call(
+            "inter_forward", xp,
             steps, batch, units, xp.data_ptr(), zx.data_ptr(), w_c.data_ptr(), forget_bias, int(relu),
             hs.data_ptr(), gs.data_ptr(), out.data_ptr(), ptr(lens),
         )  # fmt: skip
@@ -76,7 +77,8 @@ class _Intersection(torch.autograd.Function):
         dh = state_grad(d_h, h0)
         dzs, dxs, scratch = torch.empty_like(gs), torch.empty_like(dys), xp.new_empty(batch, units)
         wt = w.t().contiguous()
-        library().fn("inter_backward", xp.dtype)(  # type: ignore[union-attr]
+        call(
+            "inter_backward", xp,
             steps, batch, units, wt.data_ptr(), xp.contiguous().data_ptr(), hs.data_ptr(), gs.data_ptr(),
             dys.data_ptr(), int(ctx.relu), dh.data_ptr(), dzs.data_ptr(), dxs.data_ptr(), scratch.data_ptr(),
             ptr(ctx.lens),

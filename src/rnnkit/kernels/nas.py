@@ -23,7 +23,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
-from .native import check_shapes, library, out_grad, ptr, sequence_dims, state_grad
+from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["nas_sequence"]
 
@@ -70,7 +70,8 @@ class _NAS(torch.autograd.Function):
         ms[0].copy_(m0)
         rk_c, bias_c = rk.contiguous(), None if bias is None else bias.contiguous()
         out = x.new_empty(steps, batch, units)
-        library().fn("nas_forward", x.dtype)(  # type: ignore[union-attr]
+        call(
+            "nas_forward", x,
             steps, batch, units, xa.data_ptr(), rk_c.data_ptr(), ptr(bias_c), cs.data_ptr(), ms.data_ptr(),
             rb.data_ptr(), out.data_ptr(), ptr(lens),
         )  # fmt: skip
@@ -93,7 +94,8 @@ class _NAS(torch.autograd.Function):
         das, dbs, scratch = grads.buffers
         d_bias = None if bias is None else torch.zeros_like(bias)
         rkt = rk.t().contiguous()
-        library().fn("nas_backward", x.dtype)(  # type: ignore[union-attr]
+        call(
+            "nas_backward", x,
             steps, batch, units, rkt.data_ptr(), xa.data_ptr(), rb.data_ptr(), cs.data_ptr(), ms.data_ptr(),
             dys.data_ptr(), dm.data_ptr(), dc.data_ptr(), das.data_ptr(), dbs.data_ptr(), ptr(d_bias),
             scratch.data_ptr(), ptr(ctx.lens),

@@ -27,7 +27,7 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
-from .native import check_shapes, library, out_grad, ptr, sequence_dims, state_grad
+from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["peephole_lstm_sequence"]
 
@@ -40,8 +40,6 @@ class _LSTMSequence(torch.autograd.Function):
         # the arguments themselves (before any .contiguous()): version counters catch an in-place change
         # before backward, and the double-backward path differentiates with respect to them
         ctx.save_for_backward(x, kernel, bias, peep, c0, m0)
-        native = library()
-        assert native is not None  # peephole_lstm_sequence checked
         steps, batch, depth = x.shape
         units = c0.shape[1]
         # [x, m] rows, padded (columns past D + H are never read)
@@ -62,7 +60,8 @@ class _LSTMSequence(torch.autograd.Function):
         folded = torch.cat([b_i, b_j, b_f + forget_bias, b_o])
         kernel, peep_c = kernel.contiguous(), None if peep is None else peep.contiguous()
         out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
-        native.fn("lstm_forward", x.dtype)(
+        call(
+            "lstm_forward", x,
             steps, batch, depth, units, wide, xm.data_ptr(), kernel.data_ptr(), folded.data_ptr(), ptr(peep_c),
             clip, cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), out.data_ptr(), ptr(lens),
         )  # fmt: skip
@@ -94,7 +93,8 @@ class _LSTMSequence(torch.autograd.Function):
         d_bias = cs.new_zeros(4 * units)  # summed by the native loop
         wt = kernel[depth:].t().contiguous()
         clip_mask = ctx.clip if ctx.clip_gradient else -1.0  # <= 0: the gradient passes the clip
-        library().fn("lstm_backward", cs.dtype)(  # type: ignore[union-attr]
+        call(
+            "lstm_backward", cs,
             steps, batch, units, wt.data_ptr(), ptr(peep), clip_mask, cs.data_ptr(),
             gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), dys.data_ptr(), dm.data_ptr(), dc.data_ptr(),
             dzs.data_ptr(), ptr(dpeep), d_bias.data_ptr(), scratch.data_ptr(), ptr(ctx.lens),
