@@ -22,6 +22,7 @@ step loop, because their per-step time is the products plus a dozen small ops' d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -162,9 +163,11 @@ class _LayerNormLSTMSequence(torch.autograd.Function):
         ctx: Any, d_out: torch.Tensor, d_c: torch.Tensor, d_h: torch.Tensor
     ) -> tuple[Opt, ...]:
         if torch.is_grad_enabled():  # create_graph=True: NOTE [double backward]
-
-            def torch_ln(*inputs: Any) -> tuple[torch.Tensor, ...]:
-                return _torch_layer_norm_lstm(*inputs[:9], ctx.forget_bias, ctx.eps)  # type: ignore[call-arg]
+            torch_ln: Callable[..., Any] = lambda xk, w_h, g4, b4, gs, bs, c0, h0, mk: (
+                _torch_layer_norm_lstm(
+                    xk, w_h, g4, b4, gs, bs, c0, h0, mk, ctx.forget_bias, ctx.eps
+                )
+            )
 
             return (*double_backward(ctx, torch_ln, (d_out, d_c, d_h), ctx.masks), None, None, None)
         return (*_backward(ctx, d_out, d_c, d_h), None, None, None)
