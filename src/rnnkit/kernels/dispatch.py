@@ -90,10 +90,9 @@ def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
 
 
 def _run_layer_norm(
-    cell: LayerNormBasicLSTMCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+    cell: LayerNormBasicLSTMCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
     d = cell.input_size
-    x = inputs if time_major else inputs.transpose(0, 1)
     xk = F.linear(x, cell.kernel[:d].t())  # all steps' input half in one matmul, [T, B, 4H]
     gamma4 = torch.stack([getattr(cell, f"{g}_gamma") for g in _GATES])
     beta4 = torch.stack([getattr(cell, f"{g}_beta") for g in _GATES])
@@ -104,7 +103,6 @@ def _run_layer_norm(
         xk, cell.kernel[d:], gamma4, beta4, gamma_s, beta_s, c0, h0, lengths,
         forget_bias=cell.forget_bias,
     )  # fmt: skip
-    out = out if time_major else out.transpose(0, 1).contiguous()
     return out, LSTMStateTuple(c, h)
 
 
@@ -143,34 +141,31 @@ def _tracing() -> bool:
 
 
 def _run_indrnn(
-    cell: IndRNNCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+    cell: IndRNNCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
-    x = inputs if time_major else inputs.transpose(0, 1)
     relu = cell.activation_name == "relu"
     out, h = indrnn_sequence(x, cell.kernel_w, cell.bias, cell.kernel_u, state, lengths, relu=relu)
-    return (out if time_major else out.transpose(0, 1).contiguous()), h
+    return out, h
 
 
 def _run_indy_gru(
-    cell: IndyGRUCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+    cell: IndyGRUCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
-    x = inputs if time_major else inputs.transpose(0, 1)
     out, h = indy_gru_sequence(
         x, cell.gates_kernel_w, cell.gates_bias, cell.gates_kernel_u, cell.candidate_kernel_w,
         cell.candidate_bias, cell.candidate_kernel_u, state, lengths,
     )  # fmt: skip
-    return (out if time_major else out.transpose(0, 1).contiguous()), h
+    return out, h
 
 
 def _run_indy_lstm(
-    cell: IndyLSTMCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+    cell: IndyLSTMCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
-    x = inputs if time_major else inputs.transpose(0, 1)
     c0, h0 = state
     out, c, h = indy_lstm_sequence(
         x, cell.kernel_w, cell.bias, cell.kernel_u, c0, h0, cell.forget_bias, lengths
     )
-    return (out if time_major else out.transpose(0, 1).contiguous()), LSTMStateTuple(c, h)
+    return out, LSTMStateTuple(c, h)
 
 
 def _nas_reason(cell: NASCell) -> str | None:
@@ -180,13 +175,10 @@ def _nas_reason(cell: NASCell) -> str | None:
     return reason
 
 
-def _run_nas(
-    cell: NASCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
-) -> tuple[torch.Tensor, Any]:
-    x = inputs if time_major else inputs.transpose(0, 1)
+def _run_nas(cell: NASCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
     c0, m0 = state
     out, c, m = nas_sequence(x, cell.kernel, cell.recurrent_kernel, cell.bias, c0, m0, lengths)
-    return (out if time_major else out.transpose(0, 1).contiguous()), LSTMStateTuple(c, m)
+    return out, LSTMStateTuple(c, m)
 
 
 def _intersection_reason(cell: IntersectionRNNCell) -> str | None:
@@ -198,31 +190,26 @@ def _intersection_reason(cell: IntersectionRNNCell) -> str | None:
 
 
 def _run_intersection(
-    cell: IntersectionRNNCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+    cell: IntersectionRNNCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
-    x = inputs if time_major else inputs.transpose(0, 1)
     xp, zx = cell.input_projection(x)
     units, relu = cell.num_units, cell.y_activation_name == "relu"
     out, h = intersection_sequence(
         xp, zx, cell.kernel[units:], state, cell.forget_bias, relu=relu, lengths=lengths
     )
-    return (out if time_major else out.transpose(0, 1).contiguous()), h
+    return out, h
 
 
-def _run_sru(
-    cell: SRUCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
-) -> tuple[torch.Tensor, Any]:
-    x = inputs if time_major else inputs.transpose(0, 1)
+def _run_sru(cell: SRUCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
     out, c = sru_sequence(x, cell.kernel, cell.bias, state, lengths)
-    return (out if time_major else out.transpose(0, 1).contiguous()), c
+    return out, c
 
 
 def _run_ugrnn(
-    cell: UGRNNCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+    cell: UGRNNCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
-    x = inputs if time_major else inputs.transpose(0, 1)
     out, h = ugrnn_sequence(x, cell.kernel, cell.bias, state, cell.forget_bias, lengths)
-    return (out if time_major else out.transpose(0, 1).contiguous()), h
+    return out, h
 
 
 def _native_reason(like: torch.Tensor | None) -> str | None:
@@ -244,10 +231,7 @@ def _native_reason(like: torch.Tensor | None) -> str | None:
     return None
 
 
-def _run_gru(
-    cell: GRUCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
-) -> tuple[torch.Tensor, Any]:
-    x = inputs if time_major else inputs.transpose(0, 1)
+def _run_gru(cell: GRUCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
     out, h = gru_sequence(
         x,
         cell.gates_kernel,
@@ -257,13 +241,12 @@ def _run_gru(
         state,
         lengths,
     )
-    return (out if time_major else out.transpose(0, 1).contiguous()), h
+    return out, h
 
 
 def _run_lstm(
-    cell: LSTMCell | LSTMBlockCell, inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+    cell: LSTMCell | LSTMBlockCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
-    x = inputs if time_major else inputs.transpose(0, 1)
     pack: Callable[[torch.Tensor, torch.Tensor], Any]
     if isinstance(
         cell, LSTMBlockCell
@@ -278,7 +261,7 @@ def _run_lstm(
         x, cell.kernel, cell.bias, peepholes, c0, m0, cell.forget_bias, cell.cell_clip, lengths,
         clip_gradient=clip_gradient,
     )  # fmt: skip
-    return (out if time_major else out.transpose(0, 1).contiguous()), pack(c, m)
+    return out, pack(c, m)
 
 
 # cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
@@ -345,7 +328,11 @@ def kernel_for(cell: Any, like: torch.Tensor | None = None) -> tuple[SequenceRun
         def run(
             inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
         ) -> tuple[torch.Tensor, Any]:
-            return runner(cell, inputs, state, lengths, time_major)
+            # the runners take and give time-major sequences; the layout is changed here, once for all
+            out, final = runner(
+                cell, inputs if time_major else inputs.transpose(0, 1), state, lengths
+            )
+            return (out if time_major else out.transpose(0, 1).contiguous()), final
 
         where = ", native loops on CPU float32/float64" if native_loops else ""
         return run, f"{name} (one autograd node per unroll{where})"
