@@ -1,5 +1,6 @@
-"""contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN):
-rnnkit against a naive per-step loop of the same math in plain torch (issue 19, item 2).
+"""contrib's cells with sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN: native;
+LayerNormLSTMCell with layer_norm, with and without peepholes: torch ops): rnnkit against a naive per-step loop of
+the same math in plain torch (issue 19, item 2).
 
     PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15]
 
@@ -110,13 +111,42 @@ def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
             outs.append(gy * x_t + (1 - gy) * torch.relu(yc))
         return torch.stack(outs)
 
+    def ln(
+        v: torch.Tensor, gate: str
+    ) -> torch.Tensor:  # TF's layer norm, as the bench's other LN loop
+        gamma, beta = getattr(cell, f"{gate}_gamma"), getattr(cell, f"{gate}_beta")
+        mean = v.mean(-1, keepdim=True)
+        inv = torch.rsqrt((v - mean).square().mean(-1, keepdim=True) + 1e-12) * gamma
+        return v * inv + (beta - mean * inv)
+
+    def ln_lstm(x: torch.Tensor) -> torch.Tensor:
+        c = m = x.new_zeros(B, H)
+        outs, sig, peep, clip = [], torch.sigmoid, cell.use_peepholes, cell.cell_clip
+        for x_t in x.unbind(0):
+            i, j, f, o = (torch.cat([x_t, m], 1) @ cell.kernel).chunk(4, 1)
+            i, j, f, o = ln(i, "input"), ln(j, "transform"), ln(f, "forget"), ln(o, "output")
+            if peep:
+                f, i = f + cell.w_f_diag * c, i + cell.w_i_diag * c
+            c = ln(sig(f + cell.forget_bias) * c + sig(i) * torch.tanh(j), "state")
+            c = c.clamp(-clip, clip) if clip is not None else c
+            m = sig(o + cell.w_o_diag * c if peep else o) * torch.tanh(c)
+            outs.append(m)
+        return torch.stack(outs)
+
     naive |= {
+        "LayerNormLSTMCell": ln_lstm,
         "SRUCell": sru,
         "UGRNNCell": ugrnn,
         "NASCell": nas,
         "IntersectionRNNCell": intersection,
     }
     return naive[type(cell).__name__]
+
+
+def _label(cell: torch.nn.Module) -> str:
+    if isinstance(cell, contrib.LayerNormLSTMCell):
+        return "LayerNormLSTM+peep+clip" if cell.use_peepholes else "LayerNormLSTM"
+    return type(cell).__name__
 
 
 def _train_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
@@ -128,6 +158,7 @@ def _train_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--only", default="", help="run the cells whose label contains this text")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -135,7 +166,11 @@ def main() -> None:
     for cell in (contrib.IndRNNCell(H, input_size=D), contrib.IndyGRUCell(H, input_size=D),
                  contrib.IndyLSTMCell(H, input_size=D), contrib.SRUCell(H, input_size=D),
                  contrib.UGRNNCell(H, input_size=D), contrib.NASCell(H, input_size=D),
-                 contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D)):  # fmt: skip
+                 contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D),
+                 contrib.LayerNormLSTMCell(H, layer_norm=True, input_size=D),
+                 contrib.LayerNormLSTMCell(H, layer_norm=True, use_peepholes=True, cell_clip=3.0, input_size=D)):  # fmt: skip
+        if args.only not in _label(cell):
+            continue
         columns = {
             "naive": _naive(cell),
             "rnnkit": lambda x, cell=cell: rk.dynamic_rnn(cell, x, time_major=True)[0],
@@ -149,7 +184,7 @@ def main() -> None:
                 times[key].append(_train_once(fn, x))
         naive, ours = (statistics.median(times[k]) for k in ("naive", "rnnkit"))
         print(
-            f"{type(cell).__name__:13s} naive {naive * 1e3:6.2f} ms   rnnkit {ours * 1e3:6.2f} ms   {naive / ours:5.2f}x"
+            f"{_label(cell):13s} naive {naive * 1e3:6.2f} ms   rnnkit {ours * 1e3:6.2f} ms   {naive / ours:5.2f}x"
         )
         print(f"  rnnkit path: {rk.fused.explain(cell)[:100]}")
 

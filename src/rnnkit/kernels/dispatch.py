@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.contrib.lstm_like import NASCell
+from ..cells.contrib.norm_lstm import LayerNormLSTMCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
@@ -89,19 +90,42 @@ def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
     return None
 
 
+def _contrib_layer_norm_reason(cell: LayerNormLSTMCell) -> str | None:
+    reason = _common_reason(cell, LayerNormLSTMCell)
+    if reason is None and type(cell)._project is not LayerNormLSTMCell._project:
+        reason = f"{type(cell).__name__} overrides _project, which the kernel would skip"
+    if reason is not None:
+        return reason
+    if not cell.layer_norm:
+        return "layer_norm=False (the kernel is for the layer-normalised cell)"
+    if cell.activation_name != "tanh":
+        return (
+            f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
+        )
+    if cell.num_proj is not None:
+        return "num_proj (the kernel has no projection)"
+    return None
+
+
 def _run_layer_norm(
-    cell: LayerNormBasicLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+    cell: LayerNormBasicLSTMCell | LayerNormLSTMCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
+    """Both layer-normalised LSTMs: the same parameter names, the contrib one's peepholes and clip optional."""
     d = cell.input_size
     xk = F.linear(x, cell.kernel[:d].t())  # all steps' input half in one matmul, [T, B, 4H]
     gamma4 = torch.stack([getattr(cell, f"{g}_gamma") for g in _GATES])
     beta4 = torch.stack([getattr(cell, f"{g}_beta") for g in _GATES])
     gamma_s, beta_s = cell.state_gamma, cell.state_beta
     assert isinstance(gamma_s, torch.Tensor) and isinstance(beta_s, torch.Tensor)  # built above
+    peepholes, clip = None, None
+    if isinstance(cell, LayerNormLSTMCell):
+        if cell.use_peepholes:
+            peepholes = torch.stack([cell.w_i_diag, cell.w_f_diag, cell.w_o_diag])
+        clip = cell.cell_clip
     c0, h0 = state
     out, c, h = layer_norm_lstm_sequence(
         xk, cell.kernel[d:], gamma4, beta4, gamma_s, beta_s, c0, h0, lengths,
-        forget_bias=cell.forget_bias,
+        forget_bias=cell.forget_bias, peepholes=peepholes, cell_clip=clip,
     )  # fmt: skip
     return out, LSTMStateTuple(c, h)
 
@@ -278,6 +302,12 @@ _KERNELS: dict[
     ),
     LayerNormBasicLSTMCell: (
         _layer_norm_reason,
+        _run_layer_norm,
+        "kernels.layer_norm_lstm_sequence",
+        False,
+    ),
+    LayerNormLSTMCell: (
+        _contrib_layer_norm_reason,
         _run_layer_norm,
         "kernels.layer_norm_lstm_sequence",
         False,
