@@ -5,12 +5,17 @@ gradcheck, float32, double backward, every fallback reason and every error messa
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 import rnnkit as rk
 from rnnkit.kernels import dispatch, layer_norm_lstm_sequence
 from tests.kernels._cell_loop import cell_loop
+from tests.tf_fixtures.surface_replay import load_case, replay
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "contrib"
 
 torch.set_num_threads(1)
 
@@ -45,28 +50,38 @@ def _state(batch, units, seed):
 
 @pytest.fixture
 def kernel_calls(monkeypatch):
-    """Counts the kernel's calls from the unroll (so a test knows the kernel, not the step loop, ran)."""
+    """The kernel's calls from the unroll, each as its ``native`` flag (so a test knows which path ran)."""
     calls = []
 
     def counted(*args, **kwargs):
-        calls.append(1)
+        calls.append(kwargs["native"])
         return layer_norm_lstm_sequence(*args, **kwargs)
 
     monkeypatch.setattr(dispatch, "layer_norm_lstm_sequence", counted)
     return calls
 
 
+@pytest.fixture(params=["native", "torch_ops"])
+def path(request, monkeypatch):
+    """Both implementations: the native loops (CPU) and the torch-op loop (what runs where they cannot)."""
+    if request.param == "torch_ops":
+        monkeypatch.setattr(dispatch, "_native_reason", lambda like: "off for this test")
+    else:
+        assert rk.kernels.native.library() is not None, rk.kernels.native.unavailable_reason()
+    return request.param == "native"
+
+
 @pytest.mark.parametrize("time_major", [False, True])
 @pytest.mark.parametrize("lengths", LENGTHS, ids=str)
 @pytest.mark.parametrize("config", list(CONFIGS))
-def test_kernel_equals_the_cell_loop(config, lengths, time_major, kernel_calls):
+def test_kernel_equals_the_cell_loop(config, lengths, time_major, path, kernel_calls):
     cell = _cell(config, seed=len(config))
     shape = (6, 4, 3) if time_major else (4, 6, 3)
     x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
     state = _state(4, 5, seed=3)
     lens = None if lengths is None else torch.tensor(lengths)
     got = rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state, time_major=time_major)
-    assert kernel_calls == [1]
+    assert kernel_calls == [path]
     want = cell_loop(cell, x, state, lens, time_major)
     flat_got, flat_want = [got[0], *got[1]], [want[0], *want[1]]
     for g, w in zip(flat_got, flat_want):
@@ -131,9 +146,12 @@ def _raw(steps=5, batch=4, units=6, seed=0):
     ]  # fmt: skip
 
 
-def test_peepholes_and_clip_equal_an_independent_reference():
+@pytest.mark.parametrize("native", [True, False])
+def test_peepholes_and_clip_equal_an_independent_reference(native):
     *args, peep = _raw()
-    got = layer_norm_lstm_sequence(*args, forget_bias=0.4, peepholes=peep, cell_clip=0.5)
+    got = layer_norm_lstm_sequence(
+        *args, forget_bias=0.4, peepholes=peep, cell_clip=0.5, native=native
+    )
     want = _reference(*args, peep, 0.5, 0.4)
     assert (want[1].abs() == 0.5).any()  # the clip is reached
     for g, w in zip(got, want):
@@ -146,28 +164,31 @@ def test_peepholes_and_clip_equal_an_independent_reference():
         torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("native", [True, False])
 @pytest.mark.parametrize("lengths", [None, [4, 0, 2]], ids=str)
-def test_gradcheck(lengths):
+def test_gradcheck(lengths, native):
     *args, peep = _raw(steps=4, batch=3, units=5, seed=7)
     lens = None if lengths is None else torch.tensor(lengths)
 
     def run(*a):
-        return layer_norm_lstm_sequence(*a[:-1], lens, 0.2, peepholes=a[-1], cell_clip=0.6)
+        return layer_norm_lstm_sequence(
+            *a[:-1], lens, 0.2, peepholes=a[-1], cell_clip=0.6, native=native
+        )
 
     assert torch.autograd.gradcheck(run, [*args, peep], fast_mode=True)
 
 
-def test_float32_close_to_float64():
+def test_float32_close_to_float64(path, kernel_calls):
     cell = _cell("peep_clip", units=16, depth=4, seed=5)
     x = torch.randn(3, 7, 4, dtype=torch.float64)
     want, _ = rk.dynamic_rnn(cell, x, sequence_length=[7, 2, 5])
     got, _ = rk.dynamic_rnn(cell.float(), x.float(), sequence_length=[7, 2, 5])
-    assert got.dtype == torch.float32
+    assert got.dtype == torch.float32 and kernel_calls == [path, path]
     torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("config", ["ln", "peep_clip"])
-def test_without_grad_equals_with_grad(config):
+def test_without_grad_equals_with_grad(config, path):
     cell = _cell(config, seed=9)
     x = torch.randn(4, 6, 3, dtype=torch.float64)
     with_grad, _ = rk.dynamic_rnn(cell, x, sequence_length=[6, 3, 0, 1])
@@ -176,7 +197,7 @@ def test_without_grad_equals_with_grad(config):
     assert torch.equal(with_grad.detach(), without)
 
 
-def test_double_backward_equals_the_cell_loop(kernel_calls):
+def test_double_backward_equals_the_cell_loop(path, kernel_calls):
     """create_graph=True: a gradient penalty's gradient equals the one through the cell's own step loop."""
     cell = _cell("peep_clip", seed=4)
     x = torch.randn(4, 5, 3, dtype=torch.float64, requires_grad=True)
@@ -188,7 +209,7 @@ def test_double_backward_equals_the_cell_loop(kernel_calls):
         return torch.autograd.grad(g.square().sum(), [x, *state, *cell.parameters()])
 
     got = penalty(lambda: rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state)[0])
-    assert kernel_calls == [1]
+    assert kernel_calls == [path]
     want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-9)
@@ -262,3 +283,52 @@ def test_bad_peepholes_and_clip_raise_clear_errors():
         ValueError, match=r"layer_norm_lstm_sequence: expected cell_clip > 0 or None, got -1.0"
     ):
         layer_norm_lstm_sequence(*args, cell_clip=-1.0)
+
+
+@pytest.mark.parametrize("case_id, calls", [("ln_lstm_ln", 1), ("bidir_ln_lstm_peep_clip_init", 2)])
+def test_tf_fixtures_run_through_the_kernel(case_id, calls, path, kernel_calls):
+    """TF's numbers (tests/fixtures/contrib, tools/make_tf_fixtures_contrib.py) through the kernel: layer_norm
+    alone (batch-major, a row of length 0), and peepholes with cell_clip forward plus peepholes backward over
+    time-major inputs from random initial states."""
+    case, arrays = load_case(case_id, FIXTURES)
+    diffs, names = replay(case, arrays)
+    assert kernel_calls == [path] * calls  # each direction's unroll ran the kernel
+    assert names == case["variables"]
+    assert {"outputs", "final_state", "grad_inputs", "grad_var"} <= set(diffs)
+    for quantity, diff in diffs.items():
+        assert diff <= 1e-5, f"{case_id}: {quantity} differs from TF by {diff:.2e}"
+
+
+def test_native_bad_tensors_get_a_clear_error_not_a_native_call(monkeypatch):
+    *args, peep = _raw(units=6)  # xk [5, 4, 24], w_h [6, 24], ..., c0, h0 [4, 6]
+    where = "layer_norm_lstm_sequence"
+    with pytest.raises(
+        ValueError, match=rf"{where}: expected w_h of shape \[6, 24\], got \[5, 24\]"
+    ):
+        layer_norm_lstm_sequence(args[0], args[1][:5], *args[2:], native=True)
+    with pytest.raises(
+        ValueError, match=rf"{where}: expected xk of shape \[5, 4, 24\], got \[5, 4, 20\]"
+    ):
+        layer_norm_lstm_sequence(args[0][..., :20], *args[1:], native=True)
+    with pytest.raises(
+        TypeError, match=rf"{where}: expected h0 as a CPU float32 or float64 tensor like"
+    ):
+        layer_norm_lstm_sequence(*args[:7], args[7].float(), native=True)
+    with pytest.raises(
+        ValueError,
+        match=rf"{where}: expected x \[T, B, D\] and c0 \[B, H\], got \[4, 24\], \[4, 6\]",
+    ):
+        layer_norm_lstm_sequence(args[0][0], *args[1:], native=True)
+    monkeypatch.setattr(rk.kernels.native, "_state", {"lib": None, "reason": "test"})
+    with pytest.raises(RuntimeError, match=rf"{where}: the native loops are not available here"):
+        layer_norm_lstm_sequence(*args, native=True)
+
+
+def test_without_the_native_loops_the_torch_op_kernel_runs(monkeypatch, kernel_calls):
+    monkeypatch.setattr(rk.kernels.native, "_state", {"lib": None, "reason": "test"})
+    cell = _cell("peep_clip")
+    x = torch.randn(2, 4, 3, dtype=torch.float64)
+    got, _ = rk.dynamic_rnn(cell, x, sequence_length=[4, 2])
+    assert kernel_calls == [False]
+    want, _ = cell_loop(cell, x, cell.zero_state(2, torch.float64), torch.tensor([4, 2]), False)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)

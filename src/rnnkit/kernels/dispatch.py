@@ -3,8 +3,8 @@
 ``kernel_for(cell, like)`` returns a runner or the reason there is none; ``dynamic_rnn`` calls the runner in place
 of its step loop (``fused=None`` or ``False`` alike: the kernel *is* the loop's implementation for that cell, same
 numbers to float rounding), and ``rk.fused.explain`` reports the choice. ``like`` (the inputs) decides what
-depends on the tensors: the native kernels (all but the layer-normalised LSTM's) run on CPU float32/float64
-outside autocast, traces and exports.
+depends on the tensors: the native kernels run on CPU float32/float64 outside autocast, traces and exports (the
+layer-normalised LSTMs' kernel then runs its torch-op loop instead).
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def _contrib_layer_norm_reason(cell: LayerNormLSTMCell) -> str | None:
 def _run_layer_norm(
     cell: LayerNormBasicLSTMCell | LayerNormLSTMCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
-    """Both layer-normalised LSTMs: the same parameter names, the contrib one's peepholes and clip optional."""
+    """Both layer-normalised LSTMs: the same parameter names, the contrib one's peepholes and clip optional;
+    the native loops where they can take the inputs, else the same recurrence in torch ops."""
     d = cell.input_size
     xk = F.linear(x, cell.kernel[:d].t())  # all steps' input half in one matmul, [T, B, 4H]
     gamma4 = torch.stack([getattr(cell, f"{g}_gamma") for g in _GATES])
@@ -125,7 +126,7 @@ def _run_layer_norm(
     c0, h0 = state
     out, c, h = layer_norm_lstm_sequence(
         xk, cell.kernel[d:], gamma4, beta4, gamma_s, beta_s, c0, h0, lengths,
-        forget_bias=cell.forget_bias, peepholes=peepholes, cell_clip=clip,
+        forget_bias=cell.forget_bias, peepholes=peepholes, cell_clip=clip, native=_native_reason(x) is None,
     )  # fmt: skip
     return out, LSTMStateTuple(c, h)
 
@@ -288,6 +289,7 @@ def _run_lstm(
     return out, pack(c, m)
 
 
+_LAYER_NORM = "kernels.layer_norm_lstm_sequence: native loops on CPU float32/float64 where they load, torch ops elsewhere"
 # cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
 _KERNELS: dict[
     type, tuple[Callable[[Any], str | None], Callable[..., tuple[torch.Tensor, Any]], str, bool]
@@ -303,13 +305,13 @@ _KERNELS: dict[
     LayerNormBasicLSTMCell: (
         _layer_norm_reason,
         _run_layer_norm,
-        "kernels.layer_norm_lstm_sequence",
+        _LAYER_NORM,
         False,
     ),
     LayerNormLSTMCell: (
         _contrib_layer_norm_reason,
         _run_layer_norm,
-        "kernels.layer_norm_lstm_sequence",
+        _LAYER_NORM,
         False,
     ),
     IndRNNCell: (

@@ -18,36 +18,29 @@ mean(dx * xhat))``, ``dx = dn * gamma`` (for the state and the four gates at onc
 is one matmul over all ``T * B`` rows (``H_prev^T @ dZ``), ``gamma``/``beta``'s and the peepholes' are reductions over all steps,
 and ``dZ`` itself is the gradient of ``xk`` (the caller's input matmul gets its gradient from autograd).
 
-Why this loop is torch ops while the GRU and peephole-LSTM kernels are native (``native.py``): this cell has
-about 5x more pointwise work per step, which the batched ``[B, 4, H]`` normalisation and the stored factors cut
-enough in torch (1.5x the naive loop); for the GRU and LSTM the same torch-op design measured 0.9-1.0x the plain
-step loop, because their per-step time is the products plus a dozen small ops' dispatch (BENCHMARKS.md).
+Two implementations of that one formula: this torch-op loop, and native loops (``layer_norm_native.py``,
+``native=True``) that do a row's five normalisations and its pointwise work in one pass (measured 2.2-2.5x the
+naive loop against 1.3-1.4x for this one, ``benchmarks/bench_contrib_cells.py``). The unrolls take the native
+loops on CPU float32/float64 (``dispatch.py``) and this loop everywhere else (CUDA, autocast, traces, no C
+compiler), so every device keeps one autograd node per unroll.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from ._double_backward import double_backward
-from ._mask import Masks, keep_rows, masks, pad_steps
+from ._layer_norm_math import Options, torch_layer_norm_lstm
+from ._mask import Masks, masks, pad_steps
 from ._pointwise import tanh
+from .layer_norm_native import native_layer_norm_lstm
 
 __all__ = ["layer_norm_lstm_sequence"]
 
 Opt = torch.Tensor | None
-
-
-@dataclass(frozen=True)
-class _Options:
-    """The scalars of the formula; ``clip`` None: no cell clip."""
-
-    forget_bias: float
-    eps: float
-    clip: float | None
 
 
 def _norm(
@@ -87,7 +80,7 @@ class _Buffers:
 
 
 def _gates(
-    z: torch.Tensor, c: torch.Tensor, norms: tuple[torch.Tensor, ...], peep: Opt, opt: _Options
+    z: torch.Tensor, c: torch.Tensor, norms: tuple[torch.Tensor, ...], peep: Opt, opt: Options
 ) -> tuple[torch.Tensor, ...]:
     """``(n, a, xhat, rstd)``: the gates normalised, then ``a[:, :3]`` = sigmoid(i), tanh(j), sigmoid(f) with the
     peepholes of ``c`` (the output gate ``n[:, 3]`` stays pre-activation when its peephole needs ``c'``)."""
@@ -103,7 +96,7 @@ def _gates(
 
 def _step(
     b: _Buffers, t: int, z: torch.Tensor, norms: tuple[torch.Tensor, ...], peep: Opt,
-    mk: Masks | None, opt: _Options, save: bool,
+    mk: Masks | None, opt: Options, save: bool,
 ) -> None:  # fmt: skip
     c, h = b.cs[t], b.hs[t]
     n, a, xhat, rstd = _gates(z, c, norms, peep, opt)
@@ -137,7 +130,7 @@ def _step(
 
 
 def _forward(xk: torch.Tensor, w_h: torch.Tensor, norms: tuple[torch.Tensor, ...], peep: Opt, c0: torch.Tensor,
-             h0: torch.Tensor, mk: Masks | None, opt: _Options, save: bool) -> _Buffers:  # fmt: skip
+             h0: torch.Tensor, mk: Masks | None, opt: Options, save: bool) -> _Buffers:  # fmt: skip
     steps, batch, _ = xk.shape
     units = c0.shape[1]
     b = _Buffers(xk, c0, h0, save, opt.clip is not None)
@@ -198,7 +191,7 @@ class _LayerNormLSTMSequence(torch.autograd.Function):
     def forward(
         ctx: Any, xk: torch.Tensor, w_h: torch.Tensor, gamma4: torch.Tensor, beta4: torch.Tensor,
         gamma_s: torch.Tensor, beta_s: torch.Tensor, peep: Opt, c0: torch.Tensor, h0: torch.Tensor,
-        mk: Masks | None, opt: _Options,
+        mk: Masks | None, opt: Options,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
         norms = (gamma4, beta4, gamma_s, beta_s)
         b = _forward(xk, w_h, norms, peep, c0, h0, mk, opt, True)
@@ -214,47 +207,10 @@ class _LayerNormLSTMSequence(torch.autograd.Function):
     ) -> tuple[Opt, ...]:
         if torch.is_grad_enabled():  # create_graph=True: NOTE [double backward]
             torch_ln: Callable[..., Any] = lambda xk, w_h, g4, b4, gs, bs, peep, c0, h0, mk: (
-                _torch_layer_norm_lstm(xk, w_h, (g4, b4, gs, bs), peep, c0, h0, mk, ctx.opt)
+                torch_layer_norm_lstm(xk, w_h, (g4, b4, gs, bs), peep, c0, h0, mk, ctx.opt)
             )
             return (*double_backward(ctx, torch_ln, (d_out, d_c, d_h), ctx.masks), None, None)
         return (*_backward(ctx, d_out, d_c, d_h), None, None)
-
-
-def _plain_norm(
-    z: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float
-) -> torch.Tensor:
-    """The cell's layer norm (``cells/contrib/_common.layer_norm``): the variance around a stop-gradient copy of
-    the mean, as TF's ``nn.moments``. The first derivative is the same either way; the second is not, and TF's
-    is the one with the stop-gradient."""
-    mean = z.mean(dim=-1, keepdim=True)
-    inv = torch.rsqrt((z - mean.detach()).square().mean(dim=-1, keepdim=True) + eps) * gamma
-    return z * inv + (beta - mean * inv)
-
-
-def _torch_layer_norm_lstm(xk: torch.Tensor, w_h: torch.Tensor, norms: tuple[torch.Tensor, ...], peep: Opt,
-                           c: torch.Tensor, h: torch.Tensor, mk: Masks | None,
-                           opt: _Options) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
-    """The same recurrence in plain torch ops (no in-place writes; autograd records it): the double-backward
-    path."""
-    gamma4, beta4, gamma_s, beta_s = norms
-    batch, units = h.shape
-    outputs, sig = [], torch.sigmoid
-    for t in range(xk.shape[0]):
-        z = torch.addmm(xk[t], h, w_h).view(batch, 4, units)
-        i, j, f, o = _plain_norm(z, gamma4, beta4, opt.eps).unbind(1)
-        f = f + opt.forget_bias
-        if peep is not None:
-            i, f = i + peep[0] * c, f + peep[1] * c
-        new_c = _plain_norm(sig(f) * c + sig(i) * torch.tanh(j), gamma_s, beta_s, opt.eps)
-        if opt.clip is not None:
-            new_c = new_c.clamp(-opt.clip, opt.clip)
-        if peep is not None:
-            o = o + peep[2] * new_c
-        new_h = torch.tanh(new_c) * sig(o)
-        c, h = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_h, h)
-        outputs.append(h)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), c, h
 
 
 def _outputs(b: _Buffers, mk: Masks | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -276,6 +232,7 @@ def layer_norm_lstm_sequence(
     eps: float = 1e-12,
     peepholes: torch.Tensor | None = None,
     cell_clip: float | None = None,
+    native: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run the layer-normalised LSTM (module docstring) over ``xk [T, B, 4H]`` (time-major, no bias).
 
@@ -285,12 +242,14 @@ def layer_norm_lstm_sequence(
         lengths: optional ``[B]`` int64 (TF's sequence_length rule, ``kernels/_mask.py``).
         peepholes: optional ``[3, H]``, the rows ``w_i, w_f, w_o``.
         cell_clip: optional bound of ``c'`` (clamped after the state's normalisation; no gradient outside it).
+        native: run the native loops (``layer_norm_native.py``; CPU float32/float64 only) instead of torch ops.
 
     Returns:
         ``(outputs [T, B, H], c_T, h_T)``.
 
     Raises:
-        ValueError: peepholes not ``[3, H]``, or cell_clip not positive.
+        ValueError: peepholes not ``[3, H]``, or cell_clip not positive; with ``native``, what
+            ``native_layer_norm_lstm`` raises.
     """
     where, units = "layer_norm_lstm_sequence", c0.shape[-1]
     if peepholes is not None and tuple(peepholes.shape) != (3, units):
@@ -299,12 +258,15 @@ def layer_norm_lstm_sequence(
         )
     if cell_clip is not None and not cell_clip > 0:
         raise ValueError(f"{where}: expected cell_clip > 0 or None, got {cell_clip!r}")
+    clip = None if cell_clip is None else float(cell_clip)
+    opt = Options(float(forget_bias), float(eps), clip)
+    if native:
+        norms = (gamma4, beta4, gamma_s, beta_s)
+        return native_layer_norm_lstm(xk, w_h, norms, peepholes, c0, h0, lengths, opt)
     steps = xk.shape[0]
     mk = masks(lengths, steps, xk)
     if mk is not None and mk.steps < steps:
         xk = xk[: mk.steps]
-    clip = None if cell_clip is None else float(cell_clip)
-    opt = _Options(float(forget_bias), float(eps), clip)
     tensors = (xk, w_h, gamma4, beta4, gamma_s, beta_s, peepholes, c0, h0)
     if torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in tensors):
         out, c, h = _LayerNormLSTMSequence.apply(*tensors, mk, opt)
