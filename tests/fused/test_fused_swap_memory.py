@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import rnnkit as rk
+import rnnkit._recompute as recompute
 import rnnkit.fused.checkpointed as checkpointed
 
 
@@ -20,13 +21,13 @@ def _stack(input_size: int | None = 3) -> rk.MultiRNNCell:
 
 def _count_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    apply = checkpointed._RecomputedChunk.apply
+    apply = recompute._RecomputedChunk.apply
 
     def counting(*args):
         calls.append(1)
         return apply(*args)
 
-    monkeypatch.setattr(checkpointed._RecomputedChunk, "apply", counting)
+    monkeypatch.setattr(recompute._RecomputedChunk, "apply", counting)
     return calls
 
 
