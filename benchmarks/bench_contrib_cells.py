@@ -154,7 +154,9 @@ def main() -> None:
         "NASCell": contrib.NASCell(H, input_size=D),
         "IntersectionRNNCell": contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D),
         "CIFG-LSTM": contrib.CoupledInputForgetGateLSTMCell(H, input_size=D),
-        "CIFG-LSTM+peep": contrib.CoupledInputForgetGateLSTMCell(H, use_peepholes=True, input_size=D),
+        "CIFG-LSTM+peep": contrib.CoupledInputForgetGateLSTMCell(
+            H, use_peepholes=True, input_size=D
+        ),
     }
     for label, cell in cells.items():
         if args.only and label not in args.only:

@@ -126,7 +126,8 @@ def test_kernel_equals_the_numpy_reference(kind, kernel_calls):
 
 
 @pytest.mark.parametrize(
-    "peep, proj, clip", [(False, False, None), (True, False, None), (True, True, 0.4), (False, True, None)]
+    "peep, proj, clip",
+    [(False, False, None), (True, False, None), (True, True, 0.4), (False, True, None)],
 )
 def test_cifg_lstm_sequence_gradcheck(peep, proj, clip):
     gen = torch.Generator().manual_seed(2)
@@ -198,7 +199,9 @@ _TF_CASES = [
 
 
 def test_tf_fixture_cases_cover_peepholes_projection_and_clip():
-    kwargs = json.dumps([s for c in MANIFEST["cases"] if c["id"] in _TF_CASES for s in c["fw"] + c["bw"]])
+    kwargs = json.dumps(
+        [s for c in MANIFEST["cases"] if c["id"] in _TF_CASES for s in c["fw"] + c["bw"]]
+    )
     for option in ('"use_peepholes": true', '"num_proj"', '"proj_clip"', '"state_is_tuple": false'):
         assert option in kwargs, option
 
@@ -233,7 +236,10 @@ def _hooked(cell):
 
 REASONS = {
     "layer_norm": (lambda: _cell("peep", layer_norm=True), "layer_norm=True"),
-    "activation": (lambda: _cell("proj", activation="relu"), "activation relu; the kernel has tanh only"),
+    "activation": (
+        lambda: _cell("proj", activation="relu"),
+        "activation relu; the kernel has tanh only",
+    ),
     "recurrent_step": (lambda: _cell("plain", cls=_OwnStep), "_OwnStep overrides recurrent_step"),
     "projection": (lambda: _cell("proj", cls=_OwnProjection), "_OwnProjection overrides _project"),
     "hooks": (lambda: _hooked(_cell("plain")), "the cell has forward hooks"),

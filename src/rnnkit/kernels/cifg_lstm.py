@@ -68,7 +68,8 @@ class _CIFGSequence(torch.autograd.Function):
         # before backward, and the double-backward path differentiates with respect to them
         ctx.save_for_backward(x, kernel, bias, peep, proj, c0, m0)
         (steps, batch, depth), units, out_units = x.shape, c0.shape[1], m0.shape[1]
-        wide = _workspace.row_stride(depth + out_units)  # [x, m] rows, padded (never read past D + P)
+        # [x, m] rows, padded (the columns past D + P are never read)
+        wide = _workspace.row_stride(depth + out_units)
         projected = (steps, batch, out_units) if proj is not None else (0,)
         shapes = (
             (steps + 1, batch, wide),
