@@ -49,6 +49,7 @@ _SOURCES = (
     "indy_real.h",
     "contrib_real.h",
     "nas_real.h",
+    "cifg_real.h",
     "layer_norm_real.h",
 )
 _ABI = 16
@@ -168,6 +169,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             "nas_backward": [i, i, i, *[p] * 13],
             "inter_forward": [i, i, i, p, p, p, real, i, p, p, p, p],
             "inter_backward": [i, i, i, p, p, p, p, p, i, p, p, p, p, p],
+            "cifg_forward": [i, i, i, i, i, i, *[p] * 5, real, real, *[p] * 7],
+            "cifg_backward": [i, i, i, i, p, p, p, real, *[p] * 13],
             "lnlstm_forward": [i, i, i, *[p] * 7, real, real, real, *[p] * 11],
             "lnlstm_backward": [i, i, i, p, p, p, p, real, *[p] * 19],
         }
