@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
-from ..cells.contrib.lstm_like import NASCell
+from ..cells.contrib.lstm_like import GLSTMCell, NASCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
@@ -26,6 +26,7 @@ from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
 from ..cells.lstm import LSTMCell
 from ..cells.state import LSTMStateTuple
 from . import native
+from .glstm import glstm_sequence
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
 from .intersection import intersection_sequence
@@ -181,6 +182,16 @@ def _run_nas(cell: NASCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[
     return out, LSTMStateTuple(c, m)
 
 
+def _run_glstm(cell: GLSTMCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
+    c0, m0 = state
+    biases = [cell.bias_i, cell.bias_j, cell.bias_f, cell.bias_o]
+    out, c, m = glstm_sequence(
+        x, cell._group_kernels(), biases, cell.projection_kernel, c0, m0, cell.forget_bias,
+        str(cell.activation_name), lengths,
+    )  # fmt: skip
+    return out, LSTMStateTuple(c, m)
+
+
 def _intersection_reason(cell: IntersectionRNNCell) -> str | None:
     reason = _common_reason(cell, IntersectionRNNCell)
     if reason is None and cell.y_activation_name not in ("relu", "tanh"):
@@ -303,6 +314,12 @@ _KERNELS: dict[
     SRUCell: (_activation_reason(SRUCell), _run_sru, "kernels.sru_sequence", True),
     UGRNNCell: (_activation_reason(UGRNNCell), _run_ugrnn, "kernels.ugrnn_sequence", True),
     NASCell: (_nas_reason, _run_nas, "kernels.nas_sequence", True),
+    GLSTMCell: (
+        _activation_reason(GLSTMCell, ("tanh", "relu")),
+        _run_glstm,
+        "kernels.glstm_sequence",
+        True,
+    ),
     IntersectionRNNCell: (
         _intersection_reason,
         _run_intersection,
