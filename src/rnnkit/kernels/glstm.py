@@ -184,7 +184,7 @@ def glstm_sequence(
     shapes = {name: kernel_shape for name in named} | {f"bias_{q}": (units,) for q in "ijfo"}
     shapes |= {"x": tuple(x.shape), "projection": (units, out_units)}
     shapes |= {"c0": (batch, units), "m0": (batch, out_units)}
-    check_shapes(where, shapes, x=x, **named, projection=projection, c0=c0, m0=m0)
+    check_shapes(where, shapes, x=x, c0=c0, projection=projection, m0=m0, **named)
     trimmed, mk, lens = trim(x, lengths)
     w, bias = torch.stack(list(kernels)), torch.stack(list(biases))
     out, c, m = _GLSTM.apply(
