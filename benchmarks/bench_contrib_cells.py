@@ -1,7 +1,8 @@
-"""contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN):
+"""contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN,
+GLSTM with 2 groups):
 rnnkit against a naive per-step loop of the same math in plain torch (issue 19, item 2).
 
-    PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15]
+    PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15] [--cells GLSTMCell ...]
 
 Shape: the mnist task's (B=128, T=28, D=28, H=128). One training pass = forward over all steps (outputs stacked
 ``[T, B, H]``) + backward of the sum of the last output (no optimizer); the median of ``--rounds`` interleaved
@@ -110,7 +111,25 @@ def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
             outs.append(gy * x_t + (1 - gy) * torch.relu(yc))
         return torch.stack(outs)
 
+    def glstm(x: torch.Tensor) -> torch.Tensor:
+        c = m = x.new_zeros(B, H)
+        outs, groups = [], cell.number_of_groups
+        kernels = [getattr(cell, f"group{g}_kernel") for g in range(groups)]
+        bias = torch.cat([cell.bias_i, cell.bias_j, cell.bias_f, cell.bias_o])
+        for x_t in x.unbind(0):
+            parts = [
+                (torch.cat([x_g, m_g], 1) @ k).chunk(4, 1)
+                for x_g, m_g, k in zip(x_t.chunk(groups, 1), m.chunk(groups, 1), kernels)
+            ]
+            z = torch.cat([torch.cat([p[q] for p in parts], 1) for q in range(4)], 1) + bias
+            i, j, f, o = z.chunk(4, 1)
+            c = torch.sigmoid(f + cell.forget_bias) * c + torch.sigmoid(i) * torch.tanh(j)
+            m = torch.sigmoid(o) * torch.tanh(c)
+            outs.append(m)
+        return torch.stack(outs)
+
     naive |= {
+        "GLSTMCell": glstm,
         "SRUCell": sru,
         "UGRNNCell": ugrnn,
         "NASCell": nas,
@@ -128,6 +147,7 @@ def _train_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--cells", nargs="*", help="class names to run (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -135,7 +155,10 @@ def main() -> None:
     for cell in (contrib.IndRNNCell(H, input_size=D), contrib.IndyGRUCell(H, input_size=D),
                  contrib.IndyLSTMCell(H, input_size=D), contrib.SRUCell(H, input_size=D),
                  contrib.UGRNNCell(H, input_size=D), contrib.NASCell(H, input_size=D),
-                 contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D)):  # fmt: skip
+                 contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D),
+                 contrib.GLSTMCell(H, number_of_groups=2, input_size=D)):  # fmt: skip
+        if args.cells and type(cell).__name__ not in args.cells:
+            continue
         columns = {
             "naive": _naive(cell),
             "rnnkit": lambda x, cell=cell: rk.dynamic_rnn(cell, x, time_major=True)[0],

@@ -162,7 +162,9 @@ def test_without_grad_equals_with_grad_and_buffers_are_reused():
     with torch.inference_mode():
         without = rk.dynamic_rnn(cell, x)[0]
     assert torch.equal(with_grad.detach(), without)
-    again = rk.dynamic_rnn(cell, x)[0]  # the first call's buffers, back in the pool, give the same numbers
+    again = rk.dynamic_rnn(cell, x)[
+        0
+    ]  # the first call's buffers, back in the pool, give the same numbers
     assert torch.equal(again, with_grad)
 
 
@@ -202,24 +204,36 @@ def test_error_messages():
         lambda t: t.detach(), _args(2, 6, seed=5)
     )
     ok = dict(projection=projection, c0=c0, m0=m0)
-    glstm_sequence(x, kernels, biases, **ok)  # the arguments below differ from these in one place each
+    glstm_sequence(
+        x, kernels, biases, **ok
+    )  # the arguments below differ from these in one place each
     with pytest.raises(ValueError, match=r"glstm_sequence: expected biases \(bias_i, bias_j, bias_f, "
                                          r"bias_o\), got 3 tensors"):  # fmt: skip
         glstm_sequence(x, kernels, biases[:3], **ok)
-    with pytest.raises(ValueError, match="glstm_sequence: expected activation 'tanh' or 'relu', got 'elu'"):
+    with pytest.raises(
+        ValueError, match="glstm_sequence: expected activation 'tanh' or 'relu', got 'elu'"
+    ):
         glstm_sequence(x, kernels, biases, **ok, activation="elu")
     with pytest.raises(ValueError, match=r"glstm_sequence: expected D, H and P divisible by the number of "
                                          r"kernels \(groups\), got D=4, H=4, P=6 and 3 kernels"):  # fmt: skip
         glstm_sequence(x, [*kernels, kernels[0]], biases, **ok)
     with pytest.raises(ValueError, match="got D=4, H=4, P=6 and 0 kernels"):
         glstm_sequence(x, [], biases, **ok)
-    with pytest.raises(ValueError, match=r"glstm_sequence: expected kernel1 of shape \[5, 8\], got \[4, 8\]"):
+    with pytest.raises(
+        ValueError, match=r"glstm_sequence: expected kernel1 of shape \[5, 8\], got \[4, 8\]"
+    ):
         glstm_sequence(x, [kernels[0], kernels[1][:4]], biases, **ok)
-    with pytest.raises(ValueError, match=r"glstm_sequence: expected bias_f of shape \[4\], got \[3\]"):
+    with pytest.raises(
+        ValueError, match=r"glstm_sequence: expected bias_f of shape \[4\], got \[3\]"
+    ):
         glstm_sequence(x, kernels, [biases[0], biases[1], biases[2][:3], biases[3]], **ok)
-    with pytest.raises(ValueError, match=r"glstm_sequence: expected m0 of shape \[3, 6\], got \[3, 4\]"):
+    with pytest.raises(
+        ValueError, match=r"glstm_sequence: expected m0 of shape \[3, 6\], got \[3, 4\]"
+    ):
         glstm_sequence(x, kernels, biases, projection, c0, c0)
-    with pytest.raises(ValueError, match=r"glstm_sequence: expected projection of shape \[4, 4\], got \[6\]"):
+    with pytest.raises(
+        ValueError, match=r"glstm_sequence: expected projection of shape \[4, 4\], got \[6\]"
+    ):
         glstm_sequence(x, kernels, biases, projection[0], c0, m0)
     with pytest.raises(TypeError, match="glstm_sequence: expected bias_o as a CPU float32 or float64 tensor "
                                         r"like the inputs \(torch.float64\), got torch.float32 on cpu"):  # fmt: skip

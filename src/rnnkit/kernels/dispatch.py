@@ -182,7 +182,9 @@ def _run_nas(cell: NASCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[
     return out, LSTMStateTuple(c, m)
 
 
-def _run_glstm(cell: GLSTMCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
+def _run_glstm(
+    cell: GLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+) -> tuple[torch.Tensor, Any]:
     c0, m0 = state
     biases = [cell.bias_i, cell.bias_j, cell.bias_f, cell.bias_o]
     out, c, m = glstm_sequence(

@@ -43,7 +43,14 @@ __all__ = [
 ]
 
 _SOURCE_DIR = Path(__file__).with_name("native")
-_SOURCES = ("sequences.c", "sequences_real.h", "indy_real.h", "contrib_real.h", "nas_real.h", "glstm_real.h")
+_SOURCES = (
+    "sequences.c",
+    "sequences_real.h",
+    "indy_real.h",
+    "contrib_real.h",
+    "nas_real.h",
+    "glstm_real.h",
+)
 _ABI = 17
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()

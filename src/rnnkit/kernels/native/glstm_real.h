@@ -19,19 +19,23 @@
  *   ended). */
 
 /* One row of one group's forward: the gates (g's four blocks, overwritten with their activations), c, c',
- * act(c') and h. Each block through its own restrict pointer, so that the loop vectorises. */
-static void NAME(glstm_row)(int Hg, int relu, REAL fb, REAL* restrict gi, REAL* restrict gj, REAL* restrict gf,
-                            REAL* restrict go, const REAL* restrict bi, const REAL* restrict bj,
+ * act(c') and h. Each block through its own restrict pointer, so that the loop vectorises (not inlined: inlined,
+ * the compiler loses the restrict promises and leaves the loop scalar, 4x slower). */
+static __attribute__((noinline)) void NAME(glstm_row)(int Hg, int relu, REAL fb, REAL* restrict gi,
+                                                      REAL* restrict gj, REAL* restrict gf, REAL* restrict go, const REAL* restrict bi, const REAL* restrict bj,
                             const REAL* restrict bf, const REAL* restrict bo, const REAL* restrict c,
                             REAL* restrict cn, REAL* restrict an, REAL* restrict hn) {
     for (int k = 0; k < Hg; k++) {
         REAL i = SIG(gi[k] + bi[k]), j = TANH(gj[k] + bj[k]);
         REAL f = SIG((gf[k] + bf[k]) + fb), o = SIG(go[k] + bo[k]);
         REAL cc = f * c[k] + i * j;
-        REAL a = relu ? NAME(relu)(cc) : TANH(cc);
-        gi[k] = i, gj[k] = j, gf[k] = f, go[k] = o;
-        cn[k] = cc, an[k] = a, hn[k] = o * a;
+        gi[k] = i, gj[k] = j, gf[k] = f, go[k] = o, cn[k] = cc;
     }
+    /* act(c') and h in a second pass: with the activation's branch inside, the loop above stays scalar */
+    if (relu)
+        for (int k = 0; k < Hg; k++) an[k] = NAME(relu)(cn[k]), hn[k] = go[k] * an[k];
+    else
+        for (int k = 0; k < Hg; k++) an[k] = TANH(cn[k]), hn[k] = go[k] * an[k];
 }
 
 /* w [G,Dg+Pg,4Hg]; bias [4,H] (i, j, f, o); proj: NULL or [H,P]. See above for the buffers. */
@@ -80,23 +84,31 @@ void NAME(glstm_forward)(int T, int B, int G, int Dg, int Hg, int Pg, int L, int
 }
 
 /* One row of one group's reverse step, from the stored gates: dh (the gradient of h), dc (in: of c', out: of c);
- * writes the gradients of the four products' blocks (before the bias). */
-static void NAME(glstm_grads)(int Hg, int relu, const REAL* restrict gi, const REAL* restrict gj,
-                              const REAL* restrict gf, const REAL* restrict go, const REAL* restrict c,
-                              const REAL* restrict cn, const REAL* restrict an, const REAL* restrict dh,
-                              REAL* restrict dc, REAL* restrict di, REAL* restrict dj, REAL* restrict df,
-                              REAL* restrict dd) {
-    for (int k = 0; k < Hg; k++) {
-        REAL i = gi[k], j = gj[k], f = gf[k], o = go[k], a = an[k];
-        REAL da = relu ? (cn[k] > 0 ? (REAL)1 : (REAL)0) : (REAL)1 - a * a;
-        REAL dcc = dc[k] + dh[k] * o * da;
-        dd[k] = dh[k] * a * o * ((REAL)1 - o);
-        di[k] = dcc * j * i * ((REAL)1 - i);
-        dj[k] = dcc * i * ((REAL)1 - j * j);
-        df[k] = dcc * c[k] * f * ((REAL)1 - f);
-        dc[k] = dcc * f;
+ * writes the gradients of the four products' blocks (before the bias). Not inlined, as glstm_row; one loop per
+ * activation (with the choice inside, the loop stays scalar). DA: act'(c') from a = act(c') or c'. */
+#define GLSTM_GRAD_LOOP(DA)                                                   \
+    for (int k = 0; k < Hg; k++) {                                            \
+        REAL i = gi[k], j = gj[k], f = gf[k], o = go[k], a = an[k];           \
+        REAL dcc = dc[k] + dh[k] * o * (DA);                                  \
+        dd[k] = dh[k] * a * o * ((REAL)1 - o);                                \
+        di[k] = dcc * j * i * ((REAL)1 - i);                                  \
+        dj[k] = dcc * i * ((REAL)1 - j * j);                                  \
+        df[k] = dcc * c[k] * f * ((REAL)1 - f);                               \
+        dc[k] = dcc * f;                                                      \
     }
+static __attribute__((noinline)) void NAME(glstm_grads)(int Hg, int relu, const REAL* restrict gi,
+                                                        const REAL* restrict gj, const REAL* restrict gf,
+                                                        const REAL* restrict go, const REAL* restrict c,
+                                                        const REAL* restrict cn, const REAL* restrict an,
+                                                        const REAL* restrict dh, REAL* restrict dc,
+                                                        REAL* restrict di, REAL* restrict dj, REAL* restrict df,
+                                                        REAL* restrict dd) {
+    if (relu)
+        GLSTM_GRAD_LOOP(cn[k] > 0 ? (REAL)1 : (REAL)0)
+    else
+        GLSTM_GRAD_LOOP((REAL)1 - a * a)
 }
+#undef GLSTM_GRAD_LOOP
 
 /* dys [T,B,P]; dm [B,P], dc [B,H]: in, the final state's gradients, out, the initial state's. Writes dzs
  * [G,T,B,4Hg] (the products' gradients, zero where a row has ended) and, with a projection, dms [T,B,P] (each
