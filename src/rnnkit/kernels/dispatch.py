@@ -169,16 +169,11 @@ def _run_indy_lstm(
     return out, LSTMStateTuple(c, h)
 
 
-def _nas_reason(cell: NASCell) -> str | None:
-    reason = _common_reason(cell, NASCell)
-    if reason is None and cell.num_proj is not None:
-        reason = "num_proj (the kernel has no projection)"
-    return reason
-
-
 def _run_nas(cell: NASCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
     c0, m0 = state
-    out, c, m = nas_sequence(x, cell.kernel, cell.recurrent_kernel, cell.bias, c0, m0, lengths)
+    out, c, m = nas_sequence(
+        x, cell.kernel, cell.recurrent_kernel, cell.bias, c0, m0, lengths, cell.projection_weights
+    )
     return out, LSTMStateTuple(c, m)
 
 
@@ -315,7 +310,7 @@ _KERNELS: dict[
     ),
     SRUCell: (_activation_reason(SRUCell), _run_sru, "kernels.sru_sequence", True),
     UGRNNCell: (_activation_reason(UGRNNCell), _run_ugrnn, "kernels.ugrnn_sequence", True),
-    NASCell: (_nas_reason, _run_nas, "kernels.nas_sequence", True),
+    NASCell: (lambda cell: _common_reason(cell, NASCell), _run_nas, "kernels.nas_sequence", True),
     GLSTMCell: (
         _activation_reason(GLSTMCell, ("tanh", "relu")),
         _run_glstm,
