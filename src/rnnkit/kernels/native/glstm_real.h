@@ -19,10 +19,9 @@
  *   ended). */
 
 /* One row of one group's forward: the gates (g's four blocks, overwritten with their activations), c, c',
- * act(c') and h. Each block through its own restrict pointer, so that the loop vectorises (not inlined: inlined,
- * the compiler loses the restrict promises and leaves the loop scalar, 4x slower). */
-static __attribute__((noinline)) void NAME(glstm_row)(int Hg, int relu, REAL fb, REAL* restrict gi,
-                                                      REAL* restrict gj, REAL* restrict gf, REAL* restrict go, const REAL* restrict bi, const REAL* restrict bj,
+ * act(c') and h. Each block through its own restrict pointer, so that the loops vectorise. */
+static void NAME(glstm_row)(int Hg, int relu, REAL fb, REAL* restrict gi, REAL* restrict gj, REAL* restrict gf,
+                            REAL* restrict go, const REAL* restrict bi, const REAL* restrict bj,
                             const REAL* restrict bf, const REAL* restrict bo, const REAL* restrict c,
                             REAL* restrict cn, REAL* restrict an, REAL* restrict hn) {
     for (int k = 0; k < Hg; k++) {
@@ -31,7 +30,8 @@ static __attribute__((noinline)) void NAME(glstm_row)(int Hg, int relu, REAL fb,
         REAL cc = f * c[k] + i * j;
         gi[k] = i, gj[k] = j, gf[k] = f, go[k] = o, cn[k] = cc;
     }
-    /* act(c') and h in a second pass: with the activation's branch inside, the loop above stays scalar */
+    /* act(c') and h in a second pass, one loop per activation: with the choice inside the loop above, gcc left
+     * it scalar (the forward took 31 ms instead of 6 at the mnist shape, B=128, T=28, H=128, 2 groups) */
     if (relu)
         for (int k = 0; k < Hg; k++) an[k] = NAME(relu)(cn[k]), hn[k] = go[k] * an[k];
     else
@@ -84,8 +84,8 @@ void NAME(glstm_forward)(int T, int B, int G, int Dg, int Hg, int Pg, int L, int
 }
 
 /* One row of one group's reverse step, from the stored gates: dh (the gradient of h), dc (in: of c', out: of c);
- * writes the gradients of the four products' blocks (before the bias). Not inlined, as glstm_row; one loop per
- * activation (with the choice inside, the loop stays scalar). DA: act'(c') from a = act(c') or c'. */
+ * writes the gradients of the four products' blocks (before the bias). One loop per activation (with the choice
+ * inside, the loop stays scalar, as glstm_row's). DA: act'(c') from a = act(c') or c'. */
 #define GLSTM_GRAD_LOOP(DA)                                                   \
     for (int k = 0; k < Hg; k++) {                                            \
         REAL i = gi[k], j = gj[k], f = gf[k], o = go[k], a = an[k];           \
@@ -96,13 +96,11 @@ void NAME(glstm_forward)(int T, int B, int G, int Dg, int Hg, int Pg, int L, int
         df[k] = dcc * c[k] * f * ((REAL)1 - f);                               \
         dc[k] = dcc * f;                                                      \
     }
-static __attribute__((noinline)) void NAME(glstm_grads)(int Hg, int relu, const REAL* restrict gi,
-                                                        const REAL* restrict gj, const REAL* restrict gf,
-                                                        const REAL* restrict go, const REAL* restrict c,
-                                                        const REAL* restrict cn, const REAL* restrict an,
-                                                        const REAL* restrict dh, REAL* restrict dc,
-                                                        REAL* restrict di, REAL* restrict dj, REAL* restrict df,
-                                                        REAL* restrict dd) {
+static void NAME(glstm_grads)(int Hg, int relu, const REAL* restrict gi, const REAL* restrict gj,
+                              const REAL* restrict gf, const REAL* restrict go, const REAL* restrict c,
+                              const REAL* restrict cn, const REAL* restrict an, const REAL* restrict dh,
+                              REAL* restrict dc, REAL* restrict di, REAL* restrict dj, REAL* restrict df,
+                              REAL* restrict dd) {
     if (relu)
         GLSTM_GRAD_LOOP(cn[k] > 0 ? (REAL)1 : (REAL)0)
     else

@@ -6,9 +6,9 @@
  *   l4, l5, l6, l7 = tanh(a4 + b4), sigmoid(a5 + b5), tanh(a6 + b6), sigmoid(a7 + b7)
  *   c' = tanh(tanh(l0 l1) + c) tanh(l2 + l3);  h = tanh(c' tanh(tanh(l4 l5) + sigmoid(l6 + l7)))
  *   m' = h proj (proj [H,P], num_proj) or h (P = H)
- * The forward keeps every c and m (and h with a projection), and leaves in a's and b's buffers the gates and intermediate values the
- * backward needs, which then runs no transcendental. relu's gradient is taken where its output is positive
- * (l > 0), which is where its input is (torch's rule). */
+ * The forward keeps every c and m (and h with a projection), and leaves in a's and b's buffers the gates and
+ * intermediate values the backward needs, which then runs no transcendental. relu's gradient is taken where its
+ * output is positive (l > 0), which is where its input is (torch's rule). */
 
 /* One row of the forward. a and b are overwritten with what the backward needs (so it runs no transcendental
  * and the buffers do double duty): a's blocks become l0, l1, l2, a3, l4, l5, l6, l7 (block 3 keeps a3, needed
