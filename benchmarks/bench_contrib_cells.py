@@ -1,8 +1,8 @@
 """contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN,
-GLSTM with 2 groups):
+CoupledInputForgetGateLSTM, GLSTM with 2 groups):
 rnnkit against a naive per-step loop of the same math in plain torch (issue 19, item 2).
 
-    PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15] [--cells GLSTMCell ...]
+    PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15] [--only NAME ...]
 
 Shape: the mnist task's (B=128, T=28, D=28, H=128). One training pass = forward over all steps (outputs stacked
 ``[T, B, H]``) + backward of the sum of the last output (no optimizer); the median of ``--rounds`` interleaved
@@ -128,8 +128,20 @@ def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
             outs.append(m)
         return torch.stack(outs)
 
+    def cifg(x: torch.Tensor) -> torch.Tensor:
+        c = m = x.new_zeros(B, H)
+        outs, peep = [], cell.use_peepholes
+        for x_t in x.unbind(0):
+            j, f, o = (torch.cat([x_t, m], 1) @ cell.kernel + cell.bias).chunk(3, 1)
+            f = torch.sigmoid(f + cell.forget_bias + (cell.w_f_diag * c if peep else 0))
+            c = f * c + (1 - f) * torch.tanh(j)
+            m = torch.sigmoid(o + (cell.w_o_diag * c if peep else 0)) * torch.tanh(c)
+            outs.append(m)
+        return torch.stack(outs)
+
     naive |= {
         "GLSTMCell": glstm,
+        "CoupledInputForgetGateLSTMCell": cifg,
         "SRUCell": sru,
         "UGRNNCell": ugrnn,
         "NASCell": nas,
@@ -147,17 +159,27 @@ def _train_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--cells", nargs="*", help="class names to run (default: all)")
+    parser.add_argument("--only", nargs="*", help="the rows to run (their labels), default all")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     x = torch.randn(T, B, D)
-    for cell in (contrib.IndRNNCell(H, input_size=D), contrib.IndyGRUCell(H, input_size=D),
-                 contrib.IndyLSTMCell(H, input_size=D), contrib.SRUCell(H, input_size=D),
-                 contrib.UGRNNCell(H, input_size=D), contrib.NASCell(H, input_size=D),
-                 contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D),
-                 contrib.GLSTMCell(H, number_of_groups=2, input_size=D)):  # fmt: skip
-        if args.cells and type(cell).__name__ not in args.cells:
+    cells = {
+        "IndRNNCell": contrib.IndRNNCell(H, input_size=D),
+        "IndyGRUCell": contrib.IndyGRUCell(H, input_size=D),
+        "IndyLSTMCell": contrib.IndyLSTMCell(H, input_size=D),
+        "SRUCell": contrib.SRUCell(H, input_size=D),
+        "UGRNNCell": contrib.UGRNNCell(H, input_size=D),
+        "NASCell": contrib.NASCell(H, input_size=D),
+        "IntersectionRNNCell": contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D),
+        "CIFG-LSTM": contrib.CoupledInputForgetGateLSTMCell(H, input_size=D),
+        "CIFG-LSTM+peep": contrib.CoupledInputForgetGateLSTMCell(
+            H, use_peepholes=True, input_size=D
+        ),
+        "GLSTMCell": contrib.GLSTMCell(H, number_of_groups=2, input_size=D),
+    }
+    for label, cell in cells.items():
+        if args.only and label not in args.only:
             continue
         columns = {
             "naive": _naive(cell),
@@ -172,7 +194,7 @@ def main() -> None:
                 times[key].append(_train_once(fn, x))
         naive, ours = (statistics.median(times[k]) for k in ("naive", "rnnkit"))
         print(
-            f"{type(cell).__name__:13s} naive {naive * 1e3:6.2f} ms   rnnkit {ours * 1e3:6.2f} ms   {naive / ours:5.2f}x"
+            f"{label:13s} naive {naive * 1e3:6.2f} ms   rnnkit {ours * 1e3:6.2f} ms   {naive / ours:5.2f}x"
         )
         print(f"  rnnkit path: {rk.fused.explain(cell)[:100]}")
 

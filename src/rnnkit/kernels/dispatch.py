@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.contrib.lstm_like import GLSTMCell, NASCell
+from ..cells.contrib.norm_lstm import CoupledInputForgetGateLSTMCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
@@ -26,6 +27,7 @@ from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
 from ..cells.lstm import LSTMCell
 from ..cells.state import LSTMStateTuple
 from . import native
+from .cifg_lstm import cifg_lstm_sequence
 from .glstm import glstm_sequence
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
@@ -272,6 +274,29 @@ def _run_lstm(
     return out, pack(c, m)
 
 
+def _cifg_reason(cell: CoupledInputForgetGateLSTMCell) -> str | None:
+    reason = _activation_reason(CoupledInputForgetGateLSTMCell)(cell)
+    if reason is None and type(cell)._project is not CoupledInputForgetGateLSTMCell._project:
+        reason = f"{type(cell).__name__} overrides _project, which the kernel would skip"
+    if reason is None and cell.layer_norm:
+        reason = "layer_norm=True (the kernel is for the cell without layer normalisation)"
+    return reason
+
+
+def _run_cifg(
+    cell: CoupledInputForgetGateLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+) -> tuple[torch.Tensor, Any]:
+    units = cell.num_units
+    c0, m0 = state if cell.state_is_tuple else (state[:, :units], state[:, units:])
+    peepholes = torch.stack([cell.w_f_diag, cell.w_o_diag]) if cell.use_peepholes else None
+    proj = cell.projection_kernel if cell.num_proj is not None else None
+    out, c, m = cifg_lstm_sequence(
+        x, cell.kernel, cell.bias, peepholes, proj, c0, m0, cell.forget_bias,
+        cell.proj_clip if proj is not None else None, lengths,
+    )  # fmt: skip
+    return out, (LSTMStateTuple(c, m) if cell.state_is_tuple else torch.cat([c, m], 1))
+
+
 # cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
 _KERNELS: dict[
     type, tuple[Callable[[Any], str | None], Callable[..., tuple[torch.Tensor, Any]], str, bool]
@@ -323,6 +348,7 @@ _KERNELS: dict[
         "kernels.intersection_sequence",
         True,
     ),
+    CoupledInputForgetGateLSTMCell: (_cifg_reason, _run_cifg, "kernels.cifg_lstm_sequence", True),
 }
 
 
