@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import rnnkit as rk
+import rnnkit.unroll.dynamic as dynamic
 from rnnkit.kernels import glstm_sequence, kernel_for, native
 from tests.kernels._cell_loop import cell_loop
 from tests.reference import numpy_cells, numpy_contrib
@@ -241,3 +242,27 @@ def test_error_messages():
     with pytest.raises(ValueError, match=r"glstm_sequence: expected x \[T, B, D\] and c0 \[B, H\], got "
                                          r"\[3, 4\], \[3, 4\]"):  # fmt: skip
         glstm_sequence(x[0], kernels, biases, **ok)
+
+
+@pytest.mark.parametrize("kind", ["groups3_proj", "groups2_proj_relu"])
+def test_swap_memory_runs_the_kernel_in_chunks_with_the_plain_numbers(monkeypatch, kind):
+    cell = _cell(kind, seed=6)
+    monkeypatch.setattr(dynamic, "run_steps_checkpointed", lambda *a, **k: pytest.fail("step loop"))
+    x = torch.randn(3, 30, DEPTH, dtype=torch.float64, requires_grad=True)
+    lens, state = torch.tensor([30, 0, 11]), _state(cell, 3, seed=2)
+
+    def run(swap):
+        out, final = rk.dynamic_rnn(
+            cell, x, sequence_length=lens, initial_state=state, swap_memory=swap
+        )
+        flat = [out, *final]
+        loss = sum(
+            (t * (1 + torch.arange(t.numel(), dtype=t.dtype).view_as(t) % 5)).sum() for t in flat
+        )
+        grads = torch.autograd.grad(loss, [x, *state, *cell.parameters()])
+        return [t.detach() for t in flat] + list(grads)
+
+    plain = run(False)
+    assert "recomputed chunks" in rk.fused.explain(cell, swap_memory=True)
+    for a, b in zip(plain, run(True)):
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
