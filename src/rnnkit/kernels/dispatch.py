@@ -3,8 +3,8 @@
 ``kernel_for(cell, like)`` returns a runner or the reason there is none; ``dynamic_rnn`` calls the runner in place
 of its step loop (``fused=None`` or ``False`` alike: the kernel *is* the loop's implementation for that cell, same
 numbers to float rounding), and ``rk.fused.explain`` reports the choice. ``like`` (the inputs) decides what
-depends on the tensors: the native kernels (all but the layer-normalised LSTM's) run on CPU float32/float64
-outside autocast, traces and exports.
+depends on the tensors: the native kernels run on CPU float32/float64 outside autocast, traces and exports (the
+layer-normalised LSTMs' kernel then runs its torch-op loop instead).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.contrib.lstm_like import GLSTMCell, NASCell
-from ..cells.contrib.norm_lstm import CoupledInputForgetGateLSTMCell
+from ..cells.contrib.norm_lstm import CoupledInputForgetGateLSTMCell, LayerNormLSTMCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
@@ -92,19 +92,43 @@ def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
     return None
 
 
+def _contrib_layer_norm_reason(cell: LayerNormLSTMCell) -> str | None:
+    reason = _common_reason(cell, LayerNormLSTMCell)
+    if reason is None and type(cell)._project is not LayerNormLSTMCell._project:
+        reason = f"{type(cell).__name__} overrides _project, which the kernel would skip"
+    if reason is not None:
+        return reason
+    if not cell.layer_norm:
+        return "layer_norm=False (the kernel is for the layer-normalised cell)"
+    if cell.activation_name != "tanh":
+        return (
+            f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
+        )
+    if cell.num_proj is not None:
+        return "num_proj (the kernel has no projection)"
+    return None
+
+
 def _run_layer_norm(
-    cell: LayerNormBasicLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+    cell: LayerNormBasicLSTMCell | LayerNormLSTMCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
+    """Both layer-normalised LSTMs: the same parameter names, the contrib one's peepholes and clip optional;
+    the native loops where they can take the inputs, else the same recurrence in torch ops."""
     d = cell.input_size
     xk = F.linear(x, cell.kernel[:d].t())  # all steps' input half in one matmul, [T, B, 4H]
     gamma4 = torch.stack([getattr(cell, f"{g}_gamma") for g in _GATES])
     beta4 = torch.stack([getattr(cell, f"{g}_beta") for g in _GATES])
     gamma_s, beta_s = cell.state_gamma, cell.state_beta
     assert isinstance(gamma_s, torch.Tensor) and isinstance(beta_s, torch.Tensor)  # built above
+    peepholes, clip = None, None
+    if isinstance(cell, LayerNormLSTMCell):
+        if cell.use_peepholes:
+            peepholes = torch.stack([cell.w_i_diag, cell.w_f_diag, cell.w_o_diag])
+        clip = cell.cell_clip
     c0, h0 = state
     out, c, h = layer_norm_lstm_sequence(
         xk, cell.kernel[d:], gamma4, beta4, gamma_s, beta_s, c0, h0, lengths,
-        forget_bias=cell.forget_bias,
+        forget_bias=cell.forget_bias, peepholes=peepholes, cell_clip=clip, native=_native_reason(x) is None,
     )  # fmt: skip
     return out, LSTMStateTuple(c, h)
 
@@ -297,6 +321,8 @@ def _run_cifg(
     return out, (LSTMStateTuple(c, m) if cell.state_is_tuple else torch.cat([c, m], 1))
 
 
+_LAYER_NORM = "kernels.layer_norm_lstm_sequence: native loops on CPU float32/float64 where they load, torch ops elsewhere"
+
 # cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
 _KERNELS: dict[
     type, tuple[Callable[[Any], str | None], Callable[..., tuple[torch.Tensor, Any]], str, bool]
@@ -312,7 +338,13 @@ _KERNELS: dict[
     LayerNormBasicLSTMCell: (
         _layer_norm_reason,
         _run_layer_norm,
-        "kernels.layer_norm_lstm_sequence",
+        _LAYER_NORM,
+        False,
+    ),
+    LayerNormLSTMCell: (
+        _contrib_layer_norm_reason,
+        _run_layer_norm,
+        _LAYER_NORM,
         False,
     ),
     IndRNNCell: (
