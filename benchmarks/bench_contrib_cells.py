@@ -1,11 +1,12 @@
-"""contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN):
-rnnkit against a naive per-step loop of the same math in plain torch (issue 19, item 2).
+"""contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN,
+PhasedLSTM): rnnkit against a naive per-step loop of the same math in plain torch (issue 19, item 2).
 
-    PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15]
+    PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15] [--only PhasedLSTMCell ...]
 
-Shape: the mnist task's (B=128, T=28, D=28, H=128). One training pass = forward over all steps (outputs stacked
-``[T, B, H]``) + backward of the sum of the last output (no optimizer); the median of ``--rounds`` interleaved
-timings on the process CPU clock, one torch thread. Both sides compute the same numbers (checked first).
+Shape: the mnist task's (B=128, T=28, D=28, H=128); PhasedLSTMCell's inputs also have a time channel
+``[T, B, 1]``. One training pass = forward over all steps (outputs stacked ``[T, B, H]``) + backward of the sum of
+the last output (no optimizer); the median of ``--rounds`` interleaved timings on the process CPU clock, one torch
+thread. Both sides compute the same numbers (checked first).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -23,7 +25,7 @@ from rnnkit.cells import contrib
 B, T, D, H = 128, 28, 28, 128
 
 
-def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+def _naive(cell: torch.nn.Module) -> Callable[[Any], torch.Tensor]:
     """The cell's math written the obvious way, one autograd node per op and step."""
 
     def indrnn(x: torch.Tensor) -> torch.Tensor:
@@ -110,16 +112,36 @@ def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
             outs.append(gy * x_t + (1 - gy) * torch.relu(yc))
         return torch.stack(outs)
 
+    def phased(inputs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        times, x = inputs
+        c = h = x.new_zeros(B, H)
+        outs = []
+        for t_t, x_t in zip(times.unbind(0), x.unbind(0)):
+            xh = torch.cat([x_t, h], 1)
+            i, f = torch.sigmoid(xh @ cell.mask_kernel + cell.mask_bias).chunk(2, 1)
+            new_c = c * f + i * torch.tanh(xh @ cell.input_kernel + cell.input_bias)
+            o = torch.sigmoid(xh @ cell.output_kernel + cell.output_bias)
+            new_h = torch.tanh(new_c) * o
+            shifted = t_t - cell.phase
+            r = ((torch.remainder(shifted, cell.period) - shifted).detach() + shifted) / cell.period
+            k_up = 2 * r / cell.ratio_on
+            k = torch.where(r < cell.ratio_on, 2 - k_up, cell.leak * r)
+            k = torch.where(r < 0.5 * cell.ratio_on, k_up, k)
+            c, h = k * new_c + (1 - k) * c, k * new_h + (1 - k) * h
+            outs.append(h)
+        return torch.stack(outs)
+
     naive |= {
         "SRUCell": sru,
         "UGRNNCell": ugrnn,
         "NASCell": nas,
         "IntersectionRNNCell": intersection,
+        "PhasedLSTMCell": phased,
     }
     return naive[type(cell).__name__]
 
 
-def _train_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
+def _train_once(fn: Callable[[Any], torch.Tensor], x: Any) -> float:
     start = time.process_time()
     fn(x)[-1].sum().backward()
     return time.process_time() - start
@@ -128,26 +150,37 @@ def _train_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="cell class names to run (default: all)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     x = torch.randn(T, B, D)
+    # PhasedLSTMCell's inputs: (times [T, B, 1], x), timestamps increasing by 0.2 to 2 per step
+    times = torch.cumsum(torch.rand(T, B, 1) * 1.8 + 0.2, 0)
     for cell in (contrib.IndRNNCell(H, input_size=D), contrib.IndyGRUCell(H, input_size=D),
                  contrib.IndyLSTMCell(H, input_size=D), contrib.SRUCell(H, input_size=D),
                  contrib.UGRNNCell(H, input_size=D), contrib.NASCell(H, input_size=D),
-                 contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D)):  # fmt: skip
+                 contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D),
+                 contrib.PhasedLSTMCell(H, input_size=D)):  # fmt: skip
+        if args.only is not None and type(cell).__name__ not in args.only:
+            continue
+        inputs = (times, x) if isinstance(cell, contrib.PhasedLSTMCell) else x
         columns = {
             "naive": _naive(cell),
             "rnnkit": lambda x, cell=cell: rk.dynamic_rnn(cell, x, time_major=True)[0],
         }
-        torch.testing.assert_close(columns["rnnkit"](x), columns["naive"](x), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            columns["rnnkit"](inputs), columns["naive"](inputs), rtol=1e-5, atol=1e-5
+        )
         for fn in columns.values():
-            _train_once(fn, x)
-        times: dict[str, list[float]] = {k: [] for k in columns}
+            _train_once(fn, inputs)
+        taken: dict[str, list[float]] = {k: [] for k in columns}
         for _ in range(args.rounds):
             for key, fn in columns.items():
-                times[key].append(_train_once(fn, x))
-        naive, ours = (statistics.median(times[k]) for k in ("naive", "rnnkit"))
+                taken[key].append(_train_once(fn, inputs))
+        naive, ours = (statistics.median(taken[k]) for k in ("naive", "rnnkit"))
         print(
             f"{type(cell).__name__:13s} naive {naive * 1e3:6.2f} ms   rnnkit {ours * 1e3:6.2f} ms   {naive / ours:5.2f}x"
         )

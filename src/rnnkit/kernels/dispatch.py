@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.contrib.lstm_like import NASCell
+from ..cells.contrib.phased import PhasedLSTMCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
@@ -32,15 +33,14 @@ from .intersection import intersection_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
 from .nas import nas_sequence
 from .peephole_lstm import peephole_lstm_sequence
+from .phased import phased_lstm_sequence
 from .sru_ugrnn import sru_sequence, ugrnn_sequence
 
 __all__ = ["kernel_for", "SequenceRunner", "without_identity_dropout"]
 
-#: ``runner(inputs [B, T, D] or [T, B, D] (padding zeroed), state, lengths or None, time_major)``
-#: → ``(outputs, final_state)`` as the step loop returns them.
-SequenceRunner = Callable[
-    [torch.Tensor, Any, "torch.Tensor | None", bool], tuple[torch.Tensor, Any]
-]
+#: ``runner(inputs [B, T, D] or [T, B, D] (padding zeroed; for a cell in ``_PAIRS`` a ``(times, inputs)``
+#: pair of them), state, lengths or None, time_major)`` → ``(outputs, final_state)`` as the step loop returns them.
+SequenceRunner = Callable[[Any, Any, "torch.Tensor | None", bool], tuple[torch.Tensor, Any]]
 
 _GATES = ("input", "transform", "forget", "output")
 # The methods whose override would change the math the kernel hard-codes.
@@ -52,6 +52,7 @@ _MATH = (
     "_norm",
     "_dropout",
     "_activation",
+    "_step_pair",
 )
 
 
@@ -264,6 +265,39 @@ def _run_lstm(
     return out, pack(c, m)
 
 
+def _run_phased(
+    cell: PhasedLSTMCell, inputs: tuple[torch.Tensor, torch.Tensor], state: Any, lengths: Any
+) -> tuple[torch.Tensor, Any]:
+    times, x = inputs
+    c0, h0 = state
+    weights = (cell.mask_kernel, cell.mask_bias, cell.input_kernel, cell.input_bias, cell.output_kernel,
+               cell.output_bias)  # fmt: skip
+    out, c, h = phased_lstm_sequence(
+        times, x, weights, (cell.period, cell.phase, cell.ratio_on), c0, h0, cell.leak, lengths
+    )
+    return out, LSTMStateTuple(c, h)
+
+
+# The cells whose inputs are a (times, inputs) pair of sequences (each step's (time [B, 1], x [B, D])).
+_PAIRS = (PhasedLSTMCell,)
+
+
+def _inputs_reason(cls: type, like: Any) -> tuple[torch.Tensor | None, str | None]:
+    """``(the tensor that decides the native loops' questions, None)`` for inputs of the form the kernel for
+    ``cls`` takes, else ``(None, why not)``."""
+    if like is None or isinstance(like, torch.Tensor) and cls not in _PAIRS:
+        return like, None
+    pair = isinstance(like, (tuple, list)) and len(like) == 2
+    if cls in _PAIRS and pair and all(isinstance(t, torch.Tensor) for t in like):
+        return like[1], None
+    if cls in _PAIRS:
+        return (
+            None,
+            f"the kernel takes a (times, inputs) pair of sequences, got {type(like).__name__}",
+        )
+    return None, "the inputs are nested (the kernel takes one [B, T, D] tensor)"
+
+
 # cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
 _KERNELS: dict[
     type, tuple[Callable[[Any], str | None], Callable[..., tuple[torch.Tensor, Any]], str, bool]
@@ -309,29 +343,42 @@ _KERNELS: dict[
         "kernels.intersection_sequence",
         True,
     ),
+    PhasedLSTMCell: (
+        lambda cell: _common_reason(cell, PhasedLSTMCell),
+        _run_phased,
+        "kernels.phased_lstm_sequence",
+        True,
+    ),
 }
 
 
-def kernel_for(cell: Any, like: torch.Tensor | None = None) -> tuple[SequenceRunner | None, str]:
+def _time_major(inputs: Any) -> Any:
+    """``[B, T, ...]`` inputs (one tensor or a pair) as ``[T, B, ...]`` views."""
+    if isinstance(inputs, torch.Tensor):
+        return inputs.transpose(0, 1)
+    return type(inputs)(t.transpose(0, 1) for t in inputs)
+
+
+def kernel_for(cell: Any, like: Any = None) -> tuple[SequenceRunner | None, str]:
     """``(runner, description)`` for a built cell a sequence kernel computes, else ``(None, reason)``.
 
-    ``like``: the inputs, when known; without them the answer is the cell's alone (``rk.fused.explain``), and the
-    native kernels' description says what they need of the inputs."""
+    ``like``: the inputs (one tensor, or the ``(times, inputs)`` pair of a cell in ``_PAIRS``), when known;
+    without them the answer is the cell's alone (``rk.fused.explain``), and the native kernels' description says
+    what they need of the inputs."""
     cell = without_identity_dropout(cell)
     for cls, (why_not, runner, name, native_loops) in _KERNELS.items():
         if not isinstance(cell, cls):
             continue
-        reason = why_not(cell) or (_native_reason(like) if native_loops else None)
+        tensor, reason = _inputs_reason(cls, like)
+        reason = reason or why_not(cell) or (_native_reason(tensor) if native_loops else None)
         if reason is not None:
             return None, reason
 
         def run(
-            inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+            inputs: Any, state: Any, lengths: Any, time_major: bool
         ) -> tuple[torch.Tensor, Any]:
             # the runners take and give time-major sequences; the layout is changed here, once for all
-            out, final = runner(
-                cell, inputs if time_major else inputs.transpose(0, 1), state, lengths
-            )
+            out, final = runner(cell, inputs if time_major else _time_major(inputs), state, lengths)
             return (out if time_major else out.transpose(0, 1).contiguous()), final
 
         where = ", native loops on CPU float32/float64" if native_loops else ""

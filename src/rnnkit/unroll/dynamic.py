@@ -192,9 +192,10 @@ class _Loop(NamedTuple):
         time_axis = 0 if self.time_major else 1
         kernel = None
         if not (self.per_call or self.reset is not None or self.return_all_states):
-            kernel = kernel_for(cell, padded)[0] if isinstance(padded, torch.Tensor) else None
+            kernel = kernel_for(cell, padded)[0]
         if kernel is not None:  # one autograd node for the whole unroll (rnnkit.kernels)
-            cell.check_inputs(padded.select(time_axis, 0))  # depth and dtype; builds a lazy cell
+            # depth and dtype (PhasedLSTMCell: of its (time, x) pair); builds a lazy cell
+            cell.check_inputs(nest.map_structure(lambda t: t.select(time_axis, 0), padded))
             return kernel(padded, state, lengths, self.time_major)
         project, step = _step_parts(cell, padded, time_axis, self.per_call)
         steps = unbind_time(project(padded), time_axis)
