@@ -186,6 +186,34 @@ def test_tensorflow_fixtures_through_the_kernel(case_id, monkeypatch):
         np.testing.assert_allclose(got.detach().numpy(), want, rtol=0, atol=1e-5)
 
 
+def test_timestamps_in_another_dtype_take_the_ratio_gradient_through_autograd():
+    """float32 timestamps with float64 inputs (the ratio in float32, then float64, as the cell and TF compute it):
+    the kernel returns the ratio's gradient and autograd carries it on; equal to the cell's own loop."""
+    cell = _cell({"use_peepholes": True, "leak": 0.05}, seed=17)
+    times, x = _inputs(18, time_major=True)
+    times = times.detach().float().requires_grad_()
+    state, lens = _state(19), torch.tensor([7, 3, 0, 5])
+    weights = (cell.mask_kernel, cell.mask_bias, cell.input_kernel, cell.input_bias, cell.output_kernel,
+               cell.output_bias)  # fmt: skip
+    gate = (cell.period, cell.phase, cell.ratio_on)
+    out, c, h = phased_lstm_sequence(times, x, weights, gate, *state, cell.leak, lens)
+    want_out, (want_c, want_h) = _cell_loop(cell, times, x, state, lens, True)
+    for g, w in zip((out, c, h), (want_out, want_c, want_h)):
+        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
+    in_float32 = [
+        times,
+        cell.period,
+        cell.phase,
+    ]  # their gradients are float32 sums (in another order)
+    rest = [x, *state, *(p for p in cell.parameters() if all(p is not q for q in in_float32))]
+    g_got = torch.autograd.grad(out.sum() + c.sum(), in_float32 + rest)
+    g_want = torch.autograd.grad(want_out.sum() + want_c.sum(), in_float32 + rest)
+    assert g_got[0].dtype == torch.float32
+    for i, (g, w) in enumerate(zip(g_got, g_want)):
+        tol = 2e-6 if i < len(in_float32) else 1e-10
+        torch.testing.assert_close(g, w, rtol=tol, atol=tol)
+
+
 def test_tensorflow_fixture_replay_runs_the_kernel(monkeypatch):
     """The shared fixture test's replay of the float32 case goes through dynamic_rnn, hence the kernel."""
     spy = _Spy(monkeypatch)

@@ -169,7 +169,7 @@ def _declare(lib: ctypes.CDLL) -> None:
             "inter_forward": [i, i, i, p, p, p, real, i, p, p, p, p],
             "inter_backward": [i, i, i, p, p, p, p, p, i, p, p, p, p, p],
             "phased_forward": [i, i, i, i, i, *[p] * 7, real, *[p] * 6],
-            "phased_backward": [i, i, i, i, i, *[p] * 5, real, *[p] * 14],
+            "phased_backward": [i, i, i, i, i, *[p] * 5, real, *[p] * 18],
         }
         for name, argtypes in signatures.items():
             fn = getattr(lib, f"{name}_{suffix}")

@@ -193,7 +193,8 @@ class PhasedLSTMCell(LSTMState, LayerCell):
     def check_inputs(self, inputs: Any) -> Any:
         """Check a ``(time [B, 1], x [B, D])`` pair as ``forward`` does (building on first use).
 
-        The step does not split (its inputs are a pair): the unrolls call ``forward`` at every step.
+        The step does not split (its inputs are a pair): the step loop calls ``forward`` at every step;
+        ``dynamic_rnn`` runs the native sequence kernel where it can (``rnnkit/kernels/phased.py``).
         """
         self._split_inputs(inputs)
         return inputs

@@ -113,6 +113,21 @@ static void NAME(phased_back_a)(int H, const REAL* restrict dh, const REAL* rest
     }
 }
 
+/* The timestamps' path of a live row, when the caller wants it from here (the cycle ratio r = m / period computed
+ * in the inputs' dtype, m = mod(time - phase, period) with the gradient of time - phase): q = dr / period, the
+ * row's time gets sum(q), phase -q, period -dr (r / period) (torch's rule for a quotient's divisor). */
+static void NAME(phased_back_time)(int H, const REAL* restrict dr, const REAL* restrict r, const REAL* restrict p,
+                                   REAL* restrict dtime, REAL* restrict dphase, REAL* restrict dperiod) {
+    REAL sum = 0;
+    for (int k = 0; k < H; k++) {
+        REAL q = dr[k] / p[k];
+        sum += q;
+        dphase[k] -= q;
+        dperiod[k] -= dr[k] * (r[k] / p[k]);
+    }
+    *dtime = sum;
+}
+
 /* Second pass over a live row, with dct complete: the mask gates' and the candidate's pre-activation gradients
  * (into dz's i, f, j), their bias's, and c's gradient through the forget gate. */
 static void NAME(phased_back_b)(int H, const REAL* restrict g, const REAL* restrict c, const REAL* restrict dct,
@@ -131,11 +146,13 @@ static void NAME(phased_back_b)(int H, const REAL* restrict g, const REAL* restr
 /* dys [T,B,H]; dh, dc [B,H]: in, the final state's gradients, out, the initial state's. wt [4H,H]: w's h rows
  * transposed (contiguous); wcm, wco as in the forward; xm, cs, gs, cts, tcs: the forward's. Writes dzs [T,B,4H]
  * (the gates' pre-activation gradients) and dr [T,B,H] (the cycle ratio's; zero where a row has ended), adds to
- * db [4H] (the bias's gradient) and dron [H] (ratio_on's). scratch: 2 B H. */
+ * db [4H] (the bias's gradient) and dron [H] (ratio_on's). With dtime (else NULL): period [H], and the timestamps'
+ * path done here (phased_back_time): writes dtime [T,B], adds to dphase and dperiod [H]. scratch: 2 B H. */
 void NAME(phased_backward)(int T, int B, int D, int H, int L, const REAL* wt, const REAL* wcm, const REAL* wco,
                            const REAL* ratio, const REAL* ron, REAL leak, const REAL* xm, const REAL* cs,
                            const REAL* gs, const REAL* cts, const REAL* tcs, const REAL* dys, REAL* dh, REAL* dc,
-                           REAL* dzs, REAL* dr, REAL* dron, REAL* db, REAL* scratch, const int64_t* lens) {
+                           REAL* dzs, REAL* dr, REAL* dron, REAL* db, const REAL* period, REAL* dtime,
+                           REAL* dphase, REAL* dperiod, REAL* scratch, const int64_t* lens) {
     const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 4 * BH;
     REAL* dhp = scratch;
     REAL* dct = scratch + BH;
@@ -149,11 +166,15 @@ void NAME(phased_backward)(int T, int B, int D, int H, int L, const REAL* wt, co
                 memset(dct + o, 0, sizeof(REAL) * H);
                 memset(dz + 4 * o, 0, sizeof(REAL) * 4 * H);
                 memset(dr + now, 0, sizeof(REAL) * H);
+                if (dtime) dtime[(int64_t)t * B + b] = 0;
                 continue;
             }
             NAME(phased_back_a)(H, dh + o, dys + now, dc + o, ratio + now, ron, leak, cs + now,
                                 xm + t * BL + (int64_t)b * L + D, cts + now, tcs + now, g + 4 * o + 3 * H,
                                 dhp + o, dct + o, dz + 4 * o + 3 * H, dr + now, dron, db + 3 * H);
+            if (dtime)
+                NAME(phased_back_time)(H, dr + now, ratio + now, period, dtime + (int64_t)t * B + b, dphase,
+                                       dperiod);
         }
         if (wco) NAME(mm)('N', 'T', B, H, H, dz + 3 * H, 4 * H, wco, H, 1, dct, H);
         for (int b = 0; b < B; b++) {
