@@ -1,7 +1,8 @@
 """contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN,
-PhasedLSTM): rnnkit against a naive per-step loop of the same math in plain torch (issue 19, item 2).
+CoupledInputForgetGateLSTM, PhasedLSTM): rnnkit against a naive per-step loop of the same math in plain torch
+(issue 19, item 2).
 
-    PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15] [--only PhasedLSTMCell ...]
+    PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15] [--only NAME ...]
 
 Shape: the mnist task's (B=128, T=28, D=28, H=128); PhasedLSTMCell's inputs also have a time channel
 ``[T, B, 1]``. One training pass = forward over all steps (outputs stacked ``[T, B, H]``) + backward of the sum of
@@ -112,16 +113,28 @@ def _naive(cell: torch.nn.Module) -> Callable[[Any], torch.Tensor]:
             outs.append(gy * x_t + (1 - gy) * torch.relu(yc))
         return torch.stack(outs)
 
+    def cifg(x: torch.Tensor) -> torch.Tensor:
+        c = m = x.new_zeros(B, H)
+        outs, peep = [], cell.use_peepholes
+        for x_t in x.unbind(0):
+            j, f, o = (torch.cat([x_t, m], 1) @ cell.kernel + cell.bias).chunk(3, 1)
+            f = torch.sigmoid(f + cell.forget_bias + (cell.w_f_diag * c if peep else 0))
+            c = f * c + (1 - f) * torch.tanh(j)
+            m = torch.sigmoid(o + (cell.w_o_diag * c if peep else 0)) * torch.tanh(c)
+            outs.append(m)
+        return torch.stack(outs)
+
     def phased(inputs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         times, x = inputs
         c = h = x.new_zeros(B, H)
-        outs = []
+        outs, peep = [], cell.use_peepholes
         for t_t, x_t in zip(times.unbind(0), x.unbind(0)):
             xh = torch.cat([x_t, h], 1)
-            i, f = torch.sigmoid(xh @ cell.mask_kernel + cell.mask_bias).chunk(2, 1)
+            gates = torch.cat([xh, c], 1) @ cell.mask_kernel if peep else xh @ cell.mask_kernel
+            i, f = torch.sigmoid(gates + cell.mask_bias).chunk(2, 1)
             new_c = c * f + i * torch.tanh(xh @ cell.input_kernel + cell.input_bias)
-            o = torch.sigmoid(xh @ cell.output_kernel + cell.output_bias)
-            new_h = torch.tanh(new_c) * o
+            o = torch.cat([xh, new_c], 1) @ cell.output_kernel if peep else xh @ cell.output_kernel
+            new_h = torch.tanh(new_c) * torch.sigmoid(o + cell.output_bias)
             shifted = t_t - cell.phase
             r = ((torch.remainder(shifted, cell.period) - shifted).detach() + shifted) / cell.period
             k_up = 2 * r / cell.ratio_on
@@ -132,11 +145,12 @@ def _naive(cell: torch.nn.Module) -> Callable[[Any], torch.Tensor]:
         return torch.stack(outs)
 
     naive |= {
+        "PhasedLSTMCell": phased,
+        "CoupledInputForgetGateLSTMCell": cifg,
         "SRUCell": sru,
         "UGRNNCell": ugrnn,
         "NASCell": nas,
         "IntersectionRNNCell": intersection,
-        "PhasedLSTMCell": phased,
     }
     return naive[type(cell).__name__]
 
@@ -150,21 +164,30 @@ def _train_once(fn: Callable[[Any], torch.Tensor], x: Any) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument(
-        "--only", nargs="*", default=None, help="cell class names to run (default: all)"
-    )
+    parser.add_argument("--only", nargs="*", help="the rows to run (their labels), default all")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     x = torch.randn(T, B, D)
     # PhasedLSTMCell's inputs: (times [T, B, 1], x), timestamps increasing by 0.2 to 2 per step
     times = torch.cumsum(torch.rand(T, B, 1) * 1.8 + 0.2, 0)
-    for cell in (contrib.IndRNNCell(H, input_size=D), contrib.IndyGRUCell(H, input_size=D),
-                 contrib.IndyLSTMCell(H, input_size=D), contrib.SRUCell(H, input_size=D),
-                 contrib.UGRNNCell(H, input_size=D), contrib.NASCell(H, input_size=D),
-                 contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D),
-                 contrib.PhasedLSTMCell(H, input_size=D)):  # fmt: skip
-        if args.only is not None and type(cell).__name__ not in args.only:
+    cells = {
+        "IndRNNCell": contrib.IndRNNCell(H, input_size=D),
+        "IndyGRUCell": contrib.IndyGRUCell(H, input_size=D),
+        "IndyLSTMCell": contrib.IndyLSTMCell(H, input_size=D),
+        "SRUCell": contrib.SRUCell(H, input_size=D),
+        "UGRNNCell": contrib.UGRNNCell(H, input_size=D),
+        "NASCell": contrib.NASCell(H, input_size=D),
+        "IntersectionRNNCell": contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D),
+        "CIFG-LSTM": contrib.CoupledInputForgetGateLSTMCell(H, input_size=D),
+        "CIFG-LSTM+peep": contrib.CoupledInputForgetGateLSTMCell(
+            H, use_peepholes=True, input_size=D
+        ),
+        "PhasedLSTM": contrib.PhasedLSTMCell(H, input_size=D),
+        "PhasedLSTM+peep": contrib.PhasedLSTMCell(H, use_peepholes=True, input_size=D),
+    }
+    for label, cell in cells.items():
+        if args.only and label not in args.only:
             continue
         inputs = (times, x) if isinstance(cell, contrib.PhasedLSTMCell) else x
         columns = {
@@ -182,7 +205,7 @@ def main() -> None:
                 taken[key].append(_train_once(fn, inputs))
         naive, ours = (statistics.median(taken[k]) for k in ("naive", "rnnkit"))
         print(
-            f"{type(cell).__name__:13s} naive {naive * 1e3:6.2f} ms   rnnkit {ours * 1e3:6.2f} ms   {naive / ours:5.2f}x"
+            f"{label:13s} naive {naive * 1e3:6.2f} ms   rnnkit {ours * 1e3:6.2f} ms   {naive / ours:5.2f}x"
         )
         print(f"  rnnkit path: {rk.fused.explain(cell)[:100]}")
 

@@ -148,6 +148,11 @@ def fixed_cases() -> list[dict[str, Any]]:
         case("cifg_concat_peep_f64", "dynamic",
              [C("CoupledInputForgetGateLSTMCell", num_units=3, state_is_tuple=False, use_peepholes=True,
                 forget_bias=0.2)], dtype="float64"),
+        # without layer_norm: the native sequence kernel (kernels/cifg_lstm.py) runs them, projection included
+        case("cifg_proj", "dynamic", [C("CoupledInputForgetGateLSTMCell", num_units=4, num_proj=2)]),
+        case("cifg_peep_proj_clip_f64", "dynamic",
+             [C("CoupledInputForgetGateLSTMCell", num_units=4, use_peepholes=True, num_proj=3, proj_clip=0.3,
+                forget_bias=0.6)], dtype="float64", time_major=True),
         case("glstm_groups", "dynamic", [C("GLSTMCell", num_units=4, number_of_groups=2)], depth=4),
         case("glstm_proj_f64", "dynamic",
              [C("GLSTMCell", num_units=6, num_proj=4, number_of_groups=2, activation="relu")],

@@ -11,9 +11,11 @@ import pytest
 import torch
 
 import rnnkit as rk
+import rnnkit.unroll.dynamic as dynamic
 from rnnkit.cells.contrib import PhasedLSTMCell
 from rnnkit.kernels import kernel_for, native, phased_lstm_sequence
 from rnnkit.kernels import phased as phased_kernel
+from rnnkit.kernels.phased import run_phased_cell
 from tests.reference import numpy_cells, numpy_contrib
 from tests.tf_fixtures.surface_replay import load_case
 from tests.tf_fixtures.test_tf_fixtures_contrib import FIXTURES, replay_custom
@@ -165,13 +167,8 @@ def test_tensorflow_fixtures_through_the_kernel(case_id, monkeypatch):
     cell, variables, times, x = _fixture_arguments(case, arrays)
     assert times.dtype == getattr(torch, case["time_dtype"])
     spy = _Spy(monkeypatch)
-    zeros = torch.zeros(case["batch"], cell.num_units)
-    weights = (cell.mask_kernel, cell.mask_bias, cell.input_kernel, cell.input_bias, cell.output_kernel,
-               cell.output_bias)  # fmt: skip
-    out, c, h = phased_lstm_sequence(
-        times, x, weights, (cell.period, cell.phase, cell.ratio_on), zeros, zeros, cell.leak,
-        torch.tensor(case["sequence_length"]),
-    )  # fmt: skip
+    zeros = rk.LSTMStateTuple(*[torch.zeros(case["batch"], cell.num_units)] * 2)
+    out, (c, h) = run_phased_cell(cell, (times, x), zeros, torch.tensor(case["sequence_length"]))
     assert spy.calls == 1
     out = out.transpose(0, 1)
     loss = (out * torch.from_numpy(arrays["r_out_0"])).sum()
@@ -193,18 +190,11 @@ def test_timestamps_in_another_dtype_take_the_ratio_gradient_through_autograd():
     times, x = _inputs(18, time_major=True)
     times = times.detach().float().requires_grad_()
     state, lens = _state(19), torch.tensor([7, 3, 0, 5])
-    weights = (cell.mask_kernel, cell.mask_bias, cell.input_kernel, cell.input_bias, cell.output_kernel,
-               cell.output_bias)  # fmt: skip
-    gate = (cell.period, cell.phase, cell.ratio_on)
-    out, c, h = phased_lstm_sequence(times, x, weights, gate, *state, cell.leak, lens)
+    out, (c, h) = run_phased_cell(cell, (times, x), state, lens)
     want_out, (want_c, want_h) = _cell_loop(cell, times, x, state, lens, True)
     for g, w in zip((out, c, h), (want_out, want_c, want_h)):
         torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
-    in_float32 = [
-        times,
-        cell.period,
-        cell.phase,
-    ]  # their gradients are float32 sums (in another order)
+    in_float32 = [times, cell.period, cell.phase]  # gradients from float32 sums (in another order)
     rest = [x, *state, *(p for p in cell.parameters() if all(p is not q for q in in_float32))]
     g_got = torch.autograd.grad(out.sum() + c.sum(), in_float32 + rest)
     g_want = torch.autograd.grad(want_out.sum() + want_c.sum(), in_float32 + rest)
@@ -316,38 +306,61 @@ def test_every_reason_the_step_loop_runs_instead():
     )
 
 
-def test_the_fallbacks_compute_the_same_numbers(monkeypatch):
-    """Hooks and swap_memory run the cell's call at every step: the same numbers as the kernel."""
+def test_an_overriding_subclass_runs_its_own_step_with_the_same_numbers(monkeypatch):
     cell = _cell({"use_peepholes": True}, seed=15)
     times, x = (t.detach() for t in _inputs(16))
     spy = _Spy(monkeypatch)
     want = rk.dynamic_rnn(cell, (times, x))[0]
     assert spy.calls == 1
-    torch.testing.assert_close(
-        rk.dynamic_rnn(cell, (times, x), swap_memory=True)[0], want, rtol=1e-12, atol=1e-12
-    )
     overridden = _Overrides(H, use_peepholes=True, input_size=D, dtype=torch.float64)
     overridden.load_state_dict(cell.state_dict())
-    torch.testing.assert_close(
-        rk.dynamic_rnn(overridden, (times, x))[0], want, rtol=1e-12, atol=1e-12
-    )
+    got = rk.dynamic_rnn(overridden, (times, x))[0]
     assert spy.calls == 1
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("lengths", [None, [40, 0, 17, 33]], ids=str)
+def test_swap_memory_runs_the_kernel_in_recomputed_chunks_of_the_pair(monkeypatch, lengths):
+    """swap_memory=True cuts (times, x) alike into recomputed chunks of kernel calls (rnnkit._recompute):
+    values and every gradient equal the plain kernel's; the checkpointed step loop never runs."""
+    monkeypatch.setattr(dynamic, "run_steps_checkpointed", lambda *a, **k: pytest.fail("step loop"))
+    cell, lens = _cell({"use_peepholes": True, "leak": 0.05}, seed=20), None
+    if lengths is not None:
+        lens = torch.tensor(lengths)
+    gen = torch.Generator().manual_seed(21)
+    times = torch.cumsum(
+        torch.rand(B, 40, 1, generator=gen, dtype=torch.float64), 1
+    ).requires_grad_()
+    x = torch.randn(B, 40, D, generator=gen, dtype=torch.float64, requires_grad=True)
+    state = _state(22)
+
+    def run(swap):
+        out, final = rk.dynamic_rnn(
+            cell, (times, x), sequence_length=lens, initial_state=state, swap_memory=swap
+        )
+        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum()
+        loss = loss + final.c.sum() - 2 * final.h.sum()
+        grads = torch.autograd.grad(loss, [times, x, *state, *cell.parameters()])
+        return [out.detach(), *(s.detach() for s in final), *grads]
+
+    spy = _Spy(monkeypatch)
+    plain = run(False)
+    assert spy.calls == 1
+    swapped = run(True)
+    assert spy.calls > 3  # one call per chunk, each again when backward re-runs it
+    for a, b in zip(plain, swapped):
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
+    text = rk.fused.explain(cell, swap_memory=True)
+    assert text.startswith("kernels.phased_lstm_sequence") and "in recomputed chunks" in text
 
 
 def _arguments(**changes):
     cell, (times, x) = _cell({}), (t.detach().transpose(0, 1) for t in _inputs(0))
     weights = [cell.mask_kernel, cell.mask_bias, cell.input_kernel, cell.input_bias, cell.output_kernel,
                cell.output_bias]  # fmt: skip
-    args = {
-        "times": times,
-        "x": x,
-        "weights": weights,
-        "time_gate": (cell.period, cell.phase, cell.ratio_on),
-    }
-    args |= {
-        "c0": torch.zeros(B, H, dtype=torch.float64),
-        "h0": torch.zeros(B, H, dtype=torch.float64),
-    }
+    zero = torch.zeros(B, H, dtype=torch.float64)
+    gate = (cell.period, cell.phase, cell.ratio_on)
+    args = {"times": times, "x": x, "weights": weights, "time_gate": gate, "c0": zero, "h0": zero}
     for name, value in changes.items():
         if name in ("mask_kernel", "output_kernel"):
             args["weights"][0 if name == "mask_kernel" else 4] = value

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.contrib.lstm_like import NASCell
+from ..cells.contrib.norm_lstm import CoupledInputForgetGateLSTMCell
 from ..cells.contrib.phased import PhasedLSTMCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
@@ -27,13 +28,14 @@ from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
 from ..cells.lstm import LSTMCell
 from ..cells.state import LSTMStateTuple
 from . import native
+from .cifg_lstm import cifg_lstm_sequence
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
 from .intersection import intersection_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
 from .nas import nas_sequence
 from .peephole_lstm import peephole_lstm_sequence
-from .phased import phased_lstm_sequence
+from .phased import run_phased_cell
 from .sru_ugrnn import sru_sequence, ugrnn_sequence
 
 __all__ = ["kernel_for", "SequenceRunner", "without_identity_dropout"]
@@ -265,19 +267,6 @@ def _run_lstm(
     return out, pack(c, m)
 
 
-def _run_phased(
-    cell: PhasedLSTMCell, inputs: tuple[torch.Tensor, torch.Tensor], state: Any, lengths: Any
-) -> tuple[torch.Tensor, Any]:
-    times, x = inputs
-    c0, h0 = state
-    weights = (cell.mask_kernel, cell.mask_bias, cell.input_kernel, cell.input_bias, cell.output_kernel,
-               cell.output_bias)  # fmt: skip
-    out, c, h = phased_lstm_sequence(
-        times, x, weights, (cell.period, cell.phase, cell.ratio_on), c0, h0, cell.leak, lengths
-    )
-    return out, LSTMStateTuple(c, h)
-
-
 # The cells whose inputs are a (times, inputs) pair of sequences (each step's (time [B, 1], x [B, D])).
 _PAIRS = (PhasedLSTMCell,)
 
@@ -290,12 +279,32 @@ def _inputs_reason(cls: type, like: Any) -> tuple[torch.Tensor | None, str | Non
     pair = isinstance(like, (tuple, list)) and len(like) == 2
     if cls in _PAIRS and pair and all(isinstance(t, torch.Tensor) for t in like):
         return like[1], None
-    if cls in _PAIRS:
-        return (
-            None,
-            f"the kernel takes a (times, inputs) pair of sequences, got {type(like).__name__}",
-        )
-    return None, "the inputs are nested (the kernel takes one [B, T, D] tensor)"
+    if cls not in _PAIRS:
+        return None, "the inputs are nested (the kernel takes one [B, T, D] tensor)"
+    return None, f"the kernel takes a (times, inputs) pair of sequences, got {type(like).__name__}"
+
+
+def _cifg_reason(cell: CoupledInputForgetGateLSTMCell) -> str | None:
+    reason = _activation_reason(CoupledInputForgetGateLSTMCell)(cell)
+    if reason is None and type(cell)._project is not CoupledInputForgetGateLSTMCell._project:
+        reason = f"{type(cell).__name__} overrides _project, which the kernel would skip"
+    if reason is None and cell.layer_norm:
+        reason = "layer_norm=True (the kernel is for the cell without layer normalisation)"
+    return reason
+
+
+def _run_cifg(
+    cell: CoupledInputForgetGateLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+) -> tuple[torch.Tensor, Any]:
+    units = cell.num_units
+    c0, m0 = state if cell.state_is_tuple else (state[:, :units], state[:, units:])
+    peepholes = torch.stack([cell.w_f_diag, cell.w_o_diag]) if cell.use_peepholes else None
+    proj = cell.projection_kernel if cell.num_proj is not None else None
+    out, c, m = cifg_lstm_sequence(
+        x, cell.kernel, cell.bias, peepholes, proj, c0, m0, cell.forget_bias,
+        cell.proj_clip if proj is not None else None, lengths,
+    )  # fmt: skip
+    return out, (LSTMStateTuple(c, m) if cell.state_is_tuple else torch.cat([c, m], 1))
 
 
 # cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
@@ -345,10 +354,11 @@ _KERNELS: dict[
     ),
     PhasedLSTMCell: (
         lambda cell: _common_reason(cell, PhasedLSTMCell),
-        _run_phased,
+        run_phased_cell,
         "kernels.phased_lstm_sequence",
         True,
     ),
+    CoupledInputForgetGateLSTMCell: (_cifg_reason, _run_cifg, "kernels.cifg_lstm_sequence", True),
 }
 
 

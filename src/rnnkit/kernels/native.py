@@ -50,6 +50,7 @@ _SOURCES = (
     "contrib_real.h",
     "nas_real.h",
     "phased_real.h",
+    "cifg_real.h",
 )
 _ABI = 18
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
@@ -170,6 +171,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             "inter_backward": [i, i, i, p, p, p, p, p, i, p, p, p, p, p],
             "phased_forward": [i, i, i, i, i, *[p] * 7, real, *[p] * 6],
             "phased_backward": [i, i, i, i, i, *[p] * 5, real, *[p] * 18],
+            "cifg_forward": [i, i, i, i, i, i, *[p] * 5, real, real, *[p] * 7],
+            "cifg_backward": [i, i, i, i, p, p, p, real, *[p] * 13],
         }
         for name, argtypes in signatures.items():
             fn = getattr(lib, f"{name}_{suffix}")

@@ -30,13 +30,14 @@ from typing import Any
 
 import torch
 
-from ..cells.contrib.phased import cycle_ratio
+from ..cells.contrib.phased import PhasedLSTMCell, cycle_ratio
+from ..cells.state import LSTMStateTuple
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
 from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
-__all__ = ["phased_lstm_sequence"]
+__all__ = ["phased_lstm_sequence", "run_phased_cell"]
 
 Tensors = tuple[torch.Tensor, ...]
 
@@ -252,3 +253,17 @@ def phased_lstm_sequence(
         float(leak), lens, masks,
     )  # fmt: skip
     return pad_steps(out, steps), c, h
+
+
+def run_phased_cell(
+    cell: PhasedLSTMCell, inputs: tuple[torch.Tensor, torch.Tensor], state: Any, lengths: Any
+) -> tuple[torch.Tensor, LSTMStateTuple]:
+    """``cell`` over time-major ``inputs = (times [T, B, 1], x [T, B, D])`` from ``state = (c, h)``: the runner
+    ``dispatch.kernel_for`` hands the unrolls."""
+    times, x = inputs
+    c0, h0 = state
+    weights = (cell.mask_kernel, cell.mask_bias, cell.input_kernel, cell.input_bias, cell.output_kernel,
+               cell.output_bias)  # fmt: skip
+    time_gate = (cell.period, cell.phase, cell.ratio_on)
+    out, c, h = phased_lstm_sequence(times, x, weights, time_gate, c0, h0, cell.leak, lengths)
+    return out, LSTMStateTuple(c, h)

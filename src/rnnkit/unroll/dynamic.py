@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -9,12 +10,14 @@ import torch
 
 from .. import nest
 from .._checks import autocast_enabled
+from .._recompute import run_in_recomputed_chunks
 from ..cells.base import RNNCell, unroll_parts
 from ..cells.hooks import begin_sequence
 from ..fused.checkpointed import run_fused_checkpointed
 from ..fused.plan import decide
 from ..fused.run import run_fused
 from ..kernels import kernel_for
+from ..kernels.dispatch import SequenceRunner
 from ._arguments import (
     check_cell,
     check_input_leaf,
@@ -169,7 +172,7 @@ def dynamic_rnn(
     restart = state
     if reset_to is not None:
         restart = initial_state_or_zeros(f"{where} (reset_to)", cell, reset_to, dtype, batch, like)
-    loop = _Loop(time_major, mixed or swap_memory, swap_memory, reset, restart, return_all_states)
+    loop = _Loop(time_major, mixed, swap_memory, reset, restart, return_all_states)
     return loop.run(cell, inputs, state, lengths, batch)
 
 
@@ -177,7 +180,7 @@ class _Loop(NamedTuple):
     """How ``dynamic_rnn`` runs the step loop (when no fused kernel runs the cell)."""
 
     time_major: bool
-    per_call: bool  # the cell's own call at every step (autocast, swap_memory): see _step_parts
+    mixed: bool  # autocast is on
     swap_memory: bool
     reset: torch.Tensor | None  # checked bool [B, T] / [T, B]
     restart: Any  # the state that reset rows restart from
@@ -191,13 +194,19 @@ class _Loop(NamedTuple):
         )  # NOTE [padding never reaches the gradient]
         time_axis = 0 if self.time_major else 1
         kernel = None
-        if not (self.per_call or self.reset is not None or self.return_all_states):
+        if not (self.mixed or self.reset is not None or self.return_all_states):
             kernel = kernel_for(cell, padded)[0]
         if kernel is not None:  # one autograd node for the whole unroll (rnnkit.kernels)
             # depth and dtype (PhasedLSTMCell: of its (time, x) pair); builds a lazy cell
             cell.check_inputs(nest.map_structure(lambda t: t.select(time_axis, 0), padded))
+            if self.swap_memory:  # one node per chunk, re-run in backward (rnnkit._recompute)
+                runner = functools.partial(_kernel_chunk, kernel, self.time_major)
+                chunk = _fused_chunk(nest.flatten(padded)[0].shape[time_axis])
+                return run_in_recomputed_chunks(
+                    runner, padded, state, lengths, self.time_major, chunk, cell.parameters()
+                )
             return kernel(padded, state, lengths, self.time_major)
-        project, step = _step_parts(cell, padded, time_axis, self.per_call)
+        project, step = _step_parts(cell, padded, time_axis, self.mixed or self.swap_memory)
         steps = unbind_time(project(padded), time_axis)
         if self.reset is not None:
             steps = list(zip(steps, self.reset.unsqueeze(-1).unbind(time_axis)))
@@ -212,6 +221,13 @@ class _Loop(NamedTuple):
             outputs_only, all_states = stacked
             return outputs_only, final_state, all_states
         return stacked, final_state
+
+
+def _kernel_chunk(
+    kernel: SequenceRunner, time_major: bool, x: Any, state: Any, lengths: Any, start: int
+) -> tuple[torch.Tensor, Any]:
+    """One chunk of a sequence kernel (``run_in_recomputed_chunks``' runner)."""
+    return kernel(x, state, lengths, time_major)
 
 
 def _fused_chunk(time: int) -> int:

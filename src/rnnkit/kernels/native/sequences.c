@@ -1,7 +1,7 @@
 /* Native loops of rnnkit's sequence kernels (see ../native.py): TF's GRUCell and LSTMCell (peepholes, cell_clip)
  * over a whole unroll, forward and backward, in float32 and float64; and contrib's IndRNN, IndyGRU and IndyLSTM
- * cells (indy_real.h), SRU, UGRNN and IntersectionRNN cells (contrib_real.h), NASCell (nas_real.h) and
- * PhasedLSTMCell (phased_real.h).
+ * cells (indy_real.h), SRU, UGRNN and IntersectionRNN cells (contrib_real.h), NASCell (nas_real.h),
+ * PhasedLSTMCell (phased_real.h) and CoupledInputForgetGateLSTMCell (cifg_real.h).
  *
  * Why native: per step, a Python loop pays about 5-9 us of dispatch for each of the 10-20 elementwise ops, which
  * is as much as the step's pointwise arithmetic; here each step is two BLAS products and one pass over the gates.
@@ -56,6 +56,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #include "contrib_real.h"
 #include "nas_real.h"
 #include "phased_real.h"
+#include "cifg_real.h"
 #undef REAL
 #undef SUF
 
@@ -66,6 +67,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #include "contrib_real.h"
 #include "nas_real.h"
 #include "phased_real.h"
+#include "cifg_real.h"
 #undef REAL
 #undef SUF
 
