@@ -3,8 +3,8 @@
 ``kernel_for(cell, like)`` returns a runner or the reason there is none; ``dynamic_rnn`` calls the runner in place
 of its step loop (``fused=None`` or ``False`` alike: the kernel *is* the loop's implementation for that cell, same
 numbers to float rounding), and ``rk.fused.explain`` reports the choice. ``like`` (the inputs) decides what
-depends on the tensors: the native kernels (all but the layer-normalised LSTM's) run on CPU float32/float64
-outside autocast, traces and exports.
+depends on the tensors: the native kernels run on CPU float32/float64 outside autocast, traces and exports (the
+layer-normalised LSTMs' kernel then runs its torch-op loop instead).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.contrib.lstm_like import NASCell
-from ..cells.contrib.norm_lstm import CoupledInputForgetGateLSTMCell
+from ..cells.contrib.norm_lstm import CoupledInputForgetGateLSTMCell, LayerNormLSTMCell
 from ..cells.contrib.phased import PhasedLSTMCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
@@ -27,7 +27,9 @@ from ..cells.gru import GRUCell
 from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
 from ..cells.lstm import LSTMCell
 from ..cells.state import LSTMStateTuple
-from . import native
+from ._inputs import inputs_reason as _inputs_reason
+from ._inputs import native_reason as _native_reason
+from ._inputs import time_major as _time_major
 from .cifg_lstm import cifg_lstm_sequence
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
@@ -40,7 +42,7 @@ from .sru_ugrnn import sru_sequence, ugrnn_sequence
 
 __all__ = ["kernel_for", "SequenceRunner", "without_identity_dropout"]
 
-#: ``runner(inputs [B, T, D] or [T, B, D] (padding zeroed; for a cell in ``_PAIRS`` a ``(times, inputs)``
+#: ``runner(inputs [B, T, D] or [T, B, D] (padding zeroed; for a cell in ``_inputs.PAIRS`` a ``(times, inputs)``
 #: pair of them), state, lengths or None, time_major)`` → ``(outputs, final_state)`` as the step loop returns them.
 SequenceRunner = Callable[[Any, Any, "torch.Tensor | None", bool], tuple[torch.Tensor, Any]]
 
@@ -92,19 +94,43 @@ def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
     return None
 
 
+def _contrib_layer_norm_reason(cell: LayerNormLSTMCell) -> str | None:
+    reason = _common_reason(cell, LayerNormLSTMCell)
+    if reason is None and type(cell)._project is not LayerNormLSTMCell._project:
+        reason = f"{type(cell).__name__} overrides _project, which the kernel would skip"
+    if reason is not None:
+        return reason
+    if not cell.layer_norm:
+        return "layer_norm=False (the kernel is for the layer-normalised cell)"
+    if cell.activation_name != "tanh":
+        return (
+            f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
+        )
+    if cell.num_proj is not None:
+        return "num_proj (the kernel has no projection)"
+    return None
+
+
 def _run_layer_norm(
-    cell: LayerNormBasicLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+    cell: LayerNormBasicLSTMCell | LayerNormLSTMCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
+    """Both layer-normalised LSTMs: the same parameter names, the contrib one's peepholes and clip optional;
+    the native loops where they can take the inputs, else the same recurrence in torch ops."""
     d = cell.input_size
     xk = F.linear(x, cell.kernel[:d].t())  # all steps' input half in one matmul, [T, B, 4H]
     gamma4 = torch.stack([getattr(cell, f"{g}_gamma") for g in _GATES])
     beta4 = torch.stack([getattr(cell, f"{g}_beta") for g in _GATES])
     gamma_s, beta_s = cell.state_gamma, cell.state_beta
     assert isinstance(gamma_s, torch.Tensor) and isinstance(beta_s, torch.Tensor)  # built above
+    peepholes, clip = None, None
+    if isinstance(cell, LayerNormLSTMCell):
+        if cell.use_peepholes:
+            peepholes = torch.stack([cell.w_i_diag, cell.w_f_diag, cell.w_o_diag])
+        clip = cell.cell_clip
     c0, h0 = state
     out, c, h = layer_norm_lstm_sequence(
         xk, cell.kernel[d:], gamma4, beta4, gamma_s, beta_s, c0, h0, lengths,
-        forget_bias=cell.forget_bias,
+        forget_bias=cell.forget_bias, peepholes=peepholes, cell_clip=clip, native=_native_reason(x) is None,
     )  # fmt: skip
     return out, LSTMStateTuple(c, h)
 
@@ -129,18 +155,6 @@ def _lstm_reason(cell: LSTMCell) -> str | None:
     if reason is None and cell.num_proj is not None:
         reason = "num_proj (the kernel has no projection)"
     return reason
-
-
-def _cpu_autocast() -> bool:
-    try:
-        return bool(torch.is_autocast_enabled("cpu"))
-    except TypeError:  # torch < 2.4 takes no device here
-        return bool(torch.is_autocast_cpu_enabled())
-
-
-def _tracing() -> bool:
-    compiling = getattr(torch.compiler, "is_compiling", lambda: False)
-    return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling())
 
 
 def _run_indrnn(
@@ -215,25 +229,6 @@ def _run_ugrnn(
     return out, h
 
 
-def _native_reason(like: torch.Tensor | None) -> str | None:
-    """Why the native loops cannot run here, or cannot take these inputs (None: they can; without ``like`` only
-    the machine is asked)."""
-    if like is not None:
-        if _tracing():
-            return "a trace or export is recording (it must see torch ops, not a native call)"
-        if like.device.type != "cpu":
-            return f"the native loops run on the CPU; the inputs are on {like.device}"
-        if like.dtype not in (torch.float32, torch.float64):
-            return f"the native loops take float32 and float64; the inputs are {like.dtype}"
-        if _cpu_autocast():
-            return "autocast is on (the native loops compute in the inputs' dtype)"
-        if like.numel() == 0:
-            return "the inputs are empty"
-    if native.library() is None:
-        return f"the native loops are not available: {native.unavailable_reason()}"
-    return None
-
-
 def _run_gru(cell: GRUCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
     out, h = gru_sequence(
         x,
@@ -267,23 +262,6 @@ def _run_lstm(
     return out, pack(c, m)
 
 
-# The cells whose inputs are a (times, inputs) pair of sequences (each step's (time [B, 1], x [B, D])).
-_PAIRS = (PhasedLSTMCell,)
-
-
-def _inputs_reason(cls: type, like: Any) -> tuple[torch.Tensor | None, str | None]:
-    """``(the tensor that decides the native loops' questions, None)`` for inputs of the form the kernel for
-    ``cls`` takes, else ``(None, why not)``."""
-    if like is None or isinstance(like, torch.Tensor) and cls not in _PAIRS:
-        return like, None
-    pair = isinstance(like, (tuple, list)) and len(like) == 2
-    if cls in _PAIRS and pair and all(isinstance(t, torch.Tensor) for t in like):
-        return like[1], None
-    if cls not in _PAIRS:
-        return None, "the inputs are nested (the kernel takes one [B, T, D] tensor)"
-    return None, f"the kernel takes a (times, inputs) pair of sequences, got {type(like).__name__}"
-
-
 def _cifg_reason(cell: CoupledInputForgetGateLSTMCell) -> str | None:
     reason = _activation_reason(CoupledInputForgetGateLSTMCell)(cell)
     if reason is None and type(cell)._project is not CoupledInputForgetGateLSTMCell._project:
@@ -307,6 +285,8 @@ def _run_cifg(
     return out, (LSTMStateTuple(c, m) if cell.state_is_tuple else torch.cat([c, m], 1))
 
 
+_LAYER_NORM = "kernels.layer_norm_lstm_sequence: native loops on CPU float32/float64 where they load, torch ops elsewhere"
+
 # cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
 _KERNELS: dict[
     type, tuple[Callable[[Any], str | None], Callable[..., tuple[torch.Tensor, Any]], str, bool]
@@ -322,7 +302,13 @@ _KERNELS: dict[
     LayerNormBasicLSTMCell: (
         _layer_norm_reason,
         _run_layer_norm,
-        "kernels.layer_norm_lstm_sequence",
+        _LAYER_NORM,
+        False,
+    ),
+    LayerNormLSTMCell: (
+        _contrib_layer_norm_reason,
+        _run_layer_norm,
+        _LAYER_NORM,
         False,
     ),
     IndRNNCell: (
@@ -362,17 +348,10 @@ _KERNELS: dict[
 }
 
 
-def _time_major(inputs: Any) -> Any:
-    """``[B, T, ...]`` inputs (one tensor or a pair) as ``[T, B, ...]`` views."""
-    if isinstance(inputs, torch.Tensor):
-        return inputs.transpose(0, 1)
-    return type(inputs)(t.transpose(0, 1) for t in inputs)
-
-
 def kernel_for(cell: Any, like: Any = None) -> tuple[SequenceRunner | None, str]:
     """``(runner, description)`` for a built cell a sequence kernel computes, else ``(None, reason)``.
 
-    ``like``: the inputs (one tensor, or the ``(times, inputs)`` pair of a cell in ``_PAIRS``), when known;
+    ``like``: the inputs (one tensor, or the ``(times, inputs)`` pair of a cell in ``_inputs.PAIRS``), when known;
     without them the answer is the cell's alone (``rk.fused.explain``), and the native kernels' description says
     what they need of the inputs."""
     cell = without_identity_dropout(cell)

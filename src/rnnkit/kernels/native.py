@@ -51,6 +51,7 @@ _SOURCES = (
     "nas_real.h",
     "phased_real.h",
     "cifg_real.h",
+    "layer_norm_real.h",
 )
 _ABI = 18
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
@@ -173,6 +174,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             "phased_backward": [i, i, i, i, i, *[p] * 5, real, *[p] * 18],
             "cifg_forward": [i, i, i, i, i, i, *[p] * 5, real, real, *[p] * 7],
             "cifg_backward": [i, i, i, i, p, p, p, real, *[p] * 13],
+            "lnlstm_forward": [i, i, i, *[p] * 7, real, real, real, *[p] * 11],
+            "lnlstm_backward": [i, i, i, p, p, p, p, real, *[p] * 19],
         }
         for name, argtypes in signatures.items():
             fn = getattr(lib, f"{name}_{suffix}")
