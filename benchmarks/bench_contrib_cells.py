@@ -1,7 +1,7 @@
 """contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN,
-CoupledInputForgetGateLSTM, LayerNormLSTM with layer_norm, with and without peepholes and clip, PhasedLSTM) and
-the core LayerNormBasicLSTMCell (the same kernel as LayerNormLSTM): rnnkit against a naive per-step loop of the
-same math in plain torch (issue 19, item 2).
+CoupledInputForgetGateLSTM, GLSTM with 2 groups, LayerNormLSTM with layer_norm, with and without peepholes and
+clip, PhasedLSTM) and the core LayerNormBasicLSTMCell (the same kernel as LayerNormLSTM): rnnkit against a naive
+per-step loop of the same math in plain torch (issue 19, item 2).
 
     PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15] [--only NAME ...]
 
@@ -114,6 +114,23 @@ def _naive(cell: torch.nn.Module) -> Callable[[Any], torch.Tensor]:
             outs.append(gy * x_t + (1 - gy) * torch.relu(yc))
         return torch.stack(outs)
 
+    def glstm(x: torch.Tensor) -> torch.Tensor:
+        c = m = x.new_zeros(B, H)
+        outs, groups = [], cell.number_of_groups
+        kernels = [getattr(cell, f"group{g}_kernel") for g in range(groups)]
+        bias = torch.cat([cell.bias_i, cell.bias_j, cell.bias_f, cell.bias_o])
+        for x_t in x.unbind(0):
+            parts = [
+                (torch.cat([x_g, m_g], 1) @ k).chunk(4, 1)
+                for x_g, m_g, k in zip(x_t.chunk(groups, 1), m.chunk(groups, 1), kernels)
+            ]
+            z = torch.cat([torch.cat([p[q] for p in parts], 1) for q in range(4)], 1) + bias
+            i, j, f, o = z.chunk(4, 1)
+            c = torch.sigmoid(f + cell.forget_bias) * c + torch.sigmoid(i) * torch.tanh(j)
+            m = torch.sigmoid(o) * torch.tanh(c)
+            outs.append(m)
+        return torch.stack(outs)
+
     def ln(
         v: torch.Tensor, gate: str
     ) -> torch.Tensor:  # TF's layer norm, as the bench's other LN loop
@@ -170,6 +187,7 @@ def _naive(cell: torch.nn.Module) -> Callable[[Any], torch.Tensor]:
 
     naive |= {
         "PhasedLSTMCell": phased,
+        "GLSTMCell": glstm,
         "CoupledInputForgetGateLSTMCell": cifg,
         "LayerNormLSTMCell": ln_lstm,
         "LayerNormBasicLSTMCell": ln_lstm,  # the same formula without peepholes and clip
@@ -209,6 +227,7 @@ def main() -> None:
         "CIFG-LSTM+peep": contrib.CoupledInputForgetGateLSTMCell(
             H, use_peepholes=True, input_size=D
         ),
+        "GLSTMCell": contrib.GLSTMCell(H, number_of_groups=2, input_size=D),
         "LayerNormLSTM": contrib.LayerNormLSTMCell(H, layer_norm=True, input_size=D),
         "LayerNormLSTM+peep+clip": contrib.LayerNormLSTMCell(
             H, layer_norm=True, use_peepholes=True, cell_clip=1.0, input_size=D

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
-from ..cells.contrib.lstm_like import NASCell
+from ..cells.contrib.lstm_like import GLSTMCell, NASCell
 from ..cells.contrib.norm_lstm import CoupledInputForgetGateLSTMCell, LayerNormLSTMCell
 from ..cells.contrib.phased import PhasedLSTMCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
@@ -31,6 +31,7 @@ from ._inputs import inputs_reason as _inputs_reason
 from ._inputs import native_reason as _native_reason
 from ._inputs import time_major as _time_major
 from .cifg_lstm import cifg_lstm_sequence
+from .glstm import glstm_sequence
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
 from .intersection import intersection_sequence
@@ -185,16 +186,23 @@ def _run_indy_lstm(
     return out, LSTMStateTuple(c, h)
 
 
-def _nas_reason(cell: NASCell) -> str | None:
-    reason = _common_reason(cell, NASCell)
-    if reason is None and cell.num_proj is not None:
-        reason = "num_proj (the kernel has no projection)"
-    return reason
-
-
 def _run_nas(cell: NASCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
     c0, m0 = state
-    out, c, m = nas_sequence(x, cell.kernel, cell.recurrent_kernel, cell.bias, c0, m0, lengths)
+    out, c, m = nas_sequence(
+        x, cell.kernel, cell.recurrent_kernel, cell.bias, c0, m0, lengths, cell.projection_weights
+    )
+    return out, LSTMStateTuple(c, m)
+
+
+def _run_glstm(
+    cell: GLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+) -> tuple[torch.Tensor, Any]:
+    c0, m0 = state
+    biases = [cell.bias_i, cell.bias_j, cell.bias_f, cell.bias_o]
+    out, c, m = glstm_sequence(
+        x, cell._group_kernels(), biases, cell.projection_kernel, c0, m0, cell.forget_bias,
+        str(cell.activation_name), lengths,
+    )  # fmt: skip
     return out, LSTMStateTuple(c, m)
 
 
@@ -331,7 +339,13 @@ _KERNELS: dict[
     ),
     SRUCell: (_activation_reason(SRUCell), _run_sru, "kernels.sru_sequence", True),
     UGRNNCell: (_activation_reason(UGRNNCell), _run_ugrnn, "kernels.ugrnn_sequence", True),
-    NASCell: (_nas_reason, _run_nas, "kernels.nas_sequence", True),
+    NASCell: (lambda cell: _common_reason(cell, NASCell), _run_nas, "kernels.nas_sequence", True),
+    GLSTMCell: (
+        _activation_reason(GLSTMCell, ("tanh", "relu")),
+        _run_glstm,
+        "kernels.glstm_sequence",
+        True,
+    ),
     IntersectionRNNCell: (
         _intersection_reason,
         _run_intersection,

@@ -126,9 +126,11 @@ def dynamic_rnn(
         initial_state: optional, nested like ``cell.state_size`` with ``[B, size]`` leaves.
         dtype: accepted for TF compatibility; must match the inputs' dtype when given.
         parallel_iterations: accepted for TF compatibility; no effect.
-        swap_memory: trade compute for memory on long sequences: activation checkpointing over chunks of
-            ``ceil(sqrt(T))`` steps (``unroll/checkpointed.py``); same results, about one extra forward pass.
-            A fusable stack keeps its fused kernels, one checkpointed call per chunk (``fused/checkpointed.py``).
+        swap_memory: trade compute for memory on long sequences: activations are rebuilt in backward, chunk by
+            chunk; same results, about one extra forward pass. A fusable stack keeps its fused kernels and a cell
+            with a sequence kernel its kernel, one recomputed call per chunk of about ``3 * ceil(sqrt(T))`` steps
+            (``rnnkit._recompute``); other cells run the step loop checkpointed over ``ceil(sqrt(T))``-step chunks
+            (``unroll/checkpointed.py``).
         time_major: whether inputs and outputs are ``[T, B, ...]``.
         scope: accepted for TF compatibility; TF names are chosen in ``rk.tf_variables(cell, scope=...)``.
         fused: None (auto): run stacks that torch's fused RNN kernels compute exactly on them (see
