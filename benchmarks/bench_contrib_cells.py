@@ -1,13 +1,14 @@
 """contrib's cells with native sequence kernels (IndRNN, IndyGRU, IndyLSTM, SRU, UGRNN, NAS, IntersectionRNN,
 CoupledInputForgetGateLSTM, GLSTM with 2 groups, LayerNormLSTM with layer_norm, with and without peepholes and
-clip) and the core LayerNormBasicLSTMCell (the same kernel as LayerNormLSTM): rnnkit against a naive per-step loop of the same math
-in plain torch (issue 19, item 2).
+clip, PhasedLSTM) and the core LayerNormBasicLSTMCell (the same kernel as LayerNormLSTM): rnnkit against a naive
+per-step loop of the same math in plain torch (issue 19, item 2).
 
     PYTHONPATH=src python benchmarks/bench_contrib_cells.py [--rounds 15] [--only NAME ...]
 
-Shape: the mnist task's (B=128, T=28, D=28, H=128). One training pass = forward over all steps (outputs stacked
-``[T, B, H]``) + backward of the sum of the last output (no optimizer); the median of ``--rounds`` interleaved
-timings on the process CPU clock, one torch thread. Both sides compute the same numbers (checked first).
+Shape: the mnist task's (B=128, T=28, D=28, H=128); PhasedLSTMCell's inputs also have a time channel
+``[T, B, 1]``. One training pass = forward over all steps (outputs stacked ``[T, B, H]``) + backward of the sum of
+the last output (no optimizer); the median of ``--rounds`` interleaved timings on the process CPU clock, one torch
+thread. Both sides compute the same numbers (checked first).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -25,7 +27,7 @@ from rnnkit.cells import contrib
 B, T, D, H = 128, 28, 28, 128
 
 
-def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+def _naive(cell: torch.nn.Module) -> Callable[[Any], torch.Tensor]:
     """The cell's math written the obvious way, one autograd node per op and step."""
 
     def indrnn(x: torch.Tensor) -> torch.Tensor:
@@ -163,7 +165,28 @@ def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
             outs.append(m)
         return torch.stack(outs)
 
+    def phased(inputs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        times, x = inputs
+        c = h = x.new_zeros(B, H)
+        outs, peep = [], cell.use_peepholes
+        for t_t, x_t in zip(times.unbind(0), x.unbind(0)):
+            xh = torch.cat([x_t, h], 1)
+            gates = torch.cat([xh, c], 1) @ cell.mask_kernel if peep else xh @ cell.mask_kernel
+            i, f = torch.sigmoid(gates + cell.mask_bias).chunk(2, 1)
+            new_c = c * f + i * torch.tanh(xh @ cell.input_kernel + cell.input_bias)
+            o = torch.cat([xh, new_c], 1) @ cell.output_kernel if peep else xh @ cell.output_kernel
+            new_h = torch.tanh(new_c) * torch.sigmoid(o + cell.output_bias)
+            shifted = t_t - cell.phase
+            r = ((torch.remainder(shifted, cell.period) - shifted).detach() + shifted) / cell.period
+            k_up = 2 * r / cell.ratio_on
+            k = torch.where(r < cell.ratio_on, 2 - k_up, cell.leak * r)
+            k = torch.where(r < 0.5 * cell.ratio_on, k_up, k)
+            c, h = k * new_c + (1 - k) * c, k * new_h + (1 - k) * h
+            outs.append(h)
+        return torch.stack(outs)
+
     naive |= {
+        "PhasedLSTMCell": phased,
         "GLSTMCell": glstm,
         "CoupledInputForgetGateLSTMCell": cifg,
         "LayerNormLSTMCell": ln_lstm,
@@ -176,7 +199,7 @@ def _naive(cell: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     return naive[type(cell).__name__]
 
 
-def _train_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
+def _train_once(fn: Callable[[Any], torch.Tensor], x: Any) -> float:
     start = time.process_time()
     fn(x)[-1].sum().backward()
     return time.process_time() - start
@@ -190,6 +213,8 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     x = torch.randn(T, B, D)
+    # PhasedLSTMCell's inputs: (times [T, B, 1], x), timestamps increasing by 0.2 to 2 per step
+    times = torch.cumsum(torch.rand(T, B, 1) * 1.8 + 0.2, 0)
     cells = {
         "IndRNNCell": contrib.IndRNNCell(H, input_size=D),
         "IndyGRUCell": contrib.IndyGRUCell(H, input_size=D),
@@ -208,24 +233,29 @@ def main() -> None:
             H, layer_norm=True, use_peepholes=True, cell_clip=1.0, input_size=D
         ),
         "LayerNormBasicLSTM": rk.LayerNormBasicLSTMCell(H, input_size=D),
+        "PhasedLSTM": contrib.PhasedLSTMCell(H, input_size=D),
+        "PhasedLSTM+peep": contrib.PhasedLSTMCell(H, use_peepholes=True, input_size=D),
     }
     for label, cell in cells.items():
         if args.only and label not in args.only:
             continue
+        inputs = (times, x) if isinstance(cell, contrib.PhasedLSTMCell) else x
         columns = {
             "naive": _naive(cell),
             "rnnkit": lambda x, cell=cell: rk.dynamic_rnn(cell, x, time_major=True)[0],
         }
         # with peepholes and clip both float32 sides drift ~2e-5 from the float64 result over the 28 steps
         tol = 1e-4 if label == "LayerNormLSTM+peep+clip" else 1e-5
-        torch.testing.assert_close(columns["rnnkit"](x), columns["naive"](x), rtol=tol, atol=tol)
+        torch.testing.assert_close(
+            columns["rnnkit"](inputs), columns["naive"](inputs), rtol=tol, atol=tol
+        )
         for fn in columns.values():
-            _train_once(fn, x)
-        times: dict[str, list[float]] = {k: [] for k in columns}
+            _train_once(fn, inputs)
+        taken: dict[str, list[float]] = {k: [] for k in columns}
         for _ in range(args.rounds):
             for key, fn in columns.items():
-                times[key].append(_train_once(fn, x))
-        naive, ours = (statistics.median(times[k]) for k in ("naive", "rnnkit"))
+                taken[key].append(_train_once(fn, inputs))
+        naive, ours = (statistics.median(taken[k]) for k in ("naive", "rnnkit"))
         print(
             f"{label:13s} naive {naive * 1e3:6.2f} ms   rnnkit {ours * 1e3:6.2f} ms   {naive / ours:5.2f}x"
         )

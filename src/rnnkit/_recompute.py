@@ -28,9 +28,10 @@ from ._checks import autocast_enabled
 
 __all__ = ["ChunkRunner", "run_in_recomputed_chunks"]
 
-#: ``runner(chunk [B, C, D] or [C, B, D], initial_state, lengths [B] in [0, C] or None, start)`` →
-#: ``(outputs, final_state)``; ``start`` is the chunk's first step (for slicing what the runner holds per step).
-ChunkRunner = Callable[[torch.Tensor, Any, "torch.Tensor | None", int], tuple[torch.Tensor, Any]]
+#: ``runner(chunk [B, C, D] or [C, B, D] (or a nested structure of them), initial_state, lengths [B] in [0, C]
+#: or None, start)`` → ``(outputs, final_state)``; ``start`` is the chunk's first step (for slicing what the
+#: runner holds per step).
+ChunkRunner = Callable[[Any, Any, "torch.Tensor | None", int], tuple[torch.Tensor, Any]]
 
 # ``run(x, *state_leaves)`` → ``(outputs, *final_state_leaves)`` for one chunk.
 ChunkRun = Callable[..., tuple[torch.Tensor, ...]]
@@ -89,20 +90,23 @@ class _RecomputedChunk(torch.autograd.Function):
 
 def _flat_run(
     runner: ChunkRunner,
+    inputs_template: Any,
     template: Any,
     lengths: torch.Tensor | None,
     start: int,
-    x: torch.Tensor,
-    *leaves: torch.Tensor,
+    *tensors: torch.Tensor,
 ) -> tuple[torch.Tensor, ...]:
-    """``runner`` on flat tensors, as the node calls it: ``(outputs, *final_state_leaves)``."""
-    out, final = runner(x, nest.pack_sequence_as(template, list(leaves)), lengths, start)
+    """``runner`` on flat tensors (the inputs' leaves, then the state's), as the node calls it:
+    ``(outputs, *final_state_leaves)``."""
+    n_in = len(nest.flatten(inputs_template))
+    x = nest.pack_sequence_as(inputs_template, list(tensors[:n_in]))
+    out, final = runner(x, nest.pack_sequence_as(template, list(tensors[n_in:])), lengths, start)
     return (out, *nest.flatten(final))
 
 
 def run_in_recomputed_chunks(
     runner: ChunkRunner,
-    inputs: torch.Tensor,
+    inputs: Any,
     state: Any,
     sequence_length: torch.Tensor | None,
     time_major: bool,
@@ -110,28 +114,34 @@ def run_in_recomputed_chunks(
     params: Iterable[torch.Tensor],
 ) -> tuple[torch.Tensor, Any]:
     """``runner`` over all of ``inputs`` (same results, to float rounding) in recomputed chunks of ``chunk_size``
-    steps. ``state``: the initial state (nested, not None); ``params``: every tensor that requires grad which
+    steps. ``inputs``: one tensor or a nested structure of them (PhasedLSTMCell's ``(times, x)``), cut alike;
+    ``state``: the initial state (nested, not None); ``params``: every tensor that requires grad which
     ``runner`` reads besides its arguments (the cell's parameters, built already: a parameter missing here would
     get no gradient). Under autocast ``torch.utils.checkpoint`` runs the chunks instead (it restores the
     forward's autocast state for the re-run)."""
     time_axis = 0 if time_major else 1
-    time = inputs.shape[time_axis]
-    recompute = not autocast_enabled(inputs.device.type)
+    flat_inputs = nest.flatten(inputs)
+    time = flat_inputs[0].shape[time_axis]
+    recompute = not autocast_enabled(flat_inputs[0].device.type)
     grad_params = [p for p in params if p.requires_grad]
     outputs = []
     for start in range(0, time, chunk_size):
-        chunk = inputs.narrow(time_axis, start, min(chunk_size, time - start))
+        steps = min(chunk_size, time - start)
+        chunks = [x.narrow(time_axis, start, steps) for x in flat_inputs]
         lengths = None
         if sequence_length is not None:
-            lengths = (sequence_length - start).clamp(0, chunk.shape[time_axis])
-        run = functools.partial(_flat_run, runner, state, lengths, start)
+            lengths = (sequence_length - start).clamp(0, steps)
+        run = functools.partial(_flat_run, runner, inputs, state, lengths, start)
         leaves = nest.flatten(state)
         if not torch.is_grad_enabled():
-            result = run(chunk, *leaves)
+            result = run(*chunks, *leaves)
         elif recompute:
-            result = _RecomputedChunk.apply(run, 1 + len(leaves), chunk, *leaves, *grad_params)
+            n = len(chunks) + len(leaves)
+            result = _RecomputedChunk.apply(run, n, *chunks, *leaves, *grad_params)
         else:
-            result = checkpoint(run, chunk, *leaves, use_reentrant=False, preserve_rng_state=False)
+            result = checkpoint(
+                run, *chunks, *leaves, use_reentrant=False, preserve_rng_state=False
+            )
         outputs.append(result[0])
         state = nest.pack_sequence_as(state, list(result[1:]))
     return torch.cat(outputs, dim=time_axis), state

@@ -5,7 +5,7 @@ autograd) and the recurrent weights, runs the recurrence in its forward while st
 needs, and in its backward runs the reverse recurrence once and computes each weight gradient as one matmul
 over all ``T * B`` rows. TF's ``sequence_length`` rule is folded into the arithmetic (``_mask.py``).
 
-The GRU, peephole-LSTM, layer-normalised LSTM and contrib (Indy, SRU, UGRNN, NAS, GLSTM, Intersection, CIFG-LSTM) kernels run their loops natively (``native.py``: C compiled on first use, products
+The GRU, peephole-LSTM, layer-normalised LSTM and contrib (Indy, SRU, UGRNN, NAS, GLSTM, Intersection, CIFG-LSTM, Phased) kernels run their loops natively (``native.py``: C compiled on first use, products
 in torch's own BLAS); the layer-normalised LSTMs' kernel also has a torch-op loop for every other device. ``dispatch.kernel_for(cell)`` says whether a kernel computes a cell exactly (layer 2, beside ``rnnkit.fused``);
 ``dynamic_rnn`` runs it in place of its step loop and ``rk.fused.explain`` reports it.
 """
@@ -19,6 +19,7 @@ from .intersection import intersection_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
 from .nas import nas_sequence
 from .peephole_lstm import peephole_lstm_sequence
+from .phased import phased_lstm_sequence
 from .sru_ugrnn import sru_sequence, ugrnn_sequence
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "layer_norm_lstm_sequence",
     "nas_sequence",
     "peephole_lstm_sequence",
+    "phased_lstm_sequence",
     "sru_sequence",
     "ugrnn_sequence",
 ]

@@ -19,6 +19,7 @@ from ..cells.block import LSTMBlockCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.contrib.lstm_like import GLSTMCell, NASCell
 from ..cells.contrib.norm_lstm import CoupledInputForgetGateLSTMCell, LayerNormLSTMCell
+from ..cells.contrib.phased import PhasedLSTMCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
@@ -26,7 +27,9 @@ from ..cells.gru import GRUCell
 from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
 from ..cells.lstm import LSTMCell
 from ..cells.state import LSTMStateTuple
-from . import native
+from ._inputs import inputs_reason as _inputs_reason
+from ._inputs import native_reason as _native_reason
+from ._inputs import time_major as _time_major
 from .cifg_lstm import cifg_lstm_sequence
 from .glstm import glstm_sequence
 from .gru import gru_sequence
@@ -35,15 +38,14 @@ from .intersection import intersection_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
 from .nas import nas_sequence
 from .peephole_lstm import peephole_lstm_sequence
+from .phased import run_phased_cell
 from .sru_ugrnn import sru_sequence, ugrnn_sequence
 
 __all__ = ["kernel_for", "SequenceRunner", "without_identity_dropout"]
 
-#: ``runner(inputs [B, T, D] or [T, B, D] (padding zeroed), state, lengths or None, time_major)``
-#: → ``(outputs, final_state)`` as the step loop returns them.
-SequenceRunner = Callable[
-    [torch.Tensor, Any, "torch.Tensor | None", bool], tuple[torch.Tensor, Any]
-]
+#: ``runner(inputs [B, T, D] or [T, B, D] (padding zeroed; for a cell in ``_inputs.PAIRS`` a ``(times, inputs)``
+#: pair of them), state, lengths or None, time_major)`` → ``(outputs, final_state)`` as the step loop returns them.
+SequenceRunner = Callable[[Any, Any, "torch.Tensor | None", bool], tuple[torch.Tensor, Any]]
 
 _GATES = ("input", "transform", "forget", "output")
 # The methods whose override would change the math the kernel hard-codes.
@@ -55,6 +57,7 @@ _MATH = (
     "_norm",
     "_dropout",
     "_activation",
+    "_step_pair",
 )
 
 
@@ -155,18 +158,6 @@ def _lstm_reason(cell: LSTMCell) -> str | None:
     return reason
 
 
-def _cpu_autocast() -> bool:
-    try:
-        return bool(torch.is_autocast_enabled("cpu"))
-    except TypeError:  # torch < 2.4 takes no device here
-        return bool(torch.is_autocast_cpu_enabled())
-
-
-def _tracing() -> bool:
-    compiling = getattr(torch.compiler, "is_compiling", lambda: False)
-    return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling())
-
-
 def _run_indrnn(
     cell: IndRNNCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
@@ -244,25 +235,6 @@ def _run_ugrnn(
 ) -> tuple[torch.Tensor, Any]:
     out, h = ugrnn_sequence(x, cell.kernel, cell.bias, state, cell.forget_bias, lengths)
     return out, h
-
-
-def _native_reason(like: torch.Tensor | None) -> str | None:
-    """Why the native loops cannot run here, or cannot take these inputs (None: they can; without ``like`` only
-    the machine is asked)."""
-    if like is not None:
-        if _tracing():
-            return "a trace or export is recording (it must see torch ops, not a native call)"
-        if like.device.type != "cpu":
-            return f"the native loops run on the CPU; the inputs are on {like.device}"
-        if like.dtype not in (torch.float32, torch.float64):
-            return f"the native loops take float32 and float64; the inputs are {like.dtype}"
-        if _cpu_autocast():
-            return "autocast is on (the native loops compute in the inputs' dtype)"
-        if like.numel() == 0:
-            return "the inputs are empty"
-    if native.library() is None:
-        return f"the native loops are not available: {native.unavailable_reason()}"
-    return None
 
 
 def _run_gru(cell: GRUCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
@@ -380,30 +352,36 @@ _KERNELS: dict[
         "kernels.intersection_sequence",
         True,
     ),
+    PhasedLSTMCell: (
+        lambda cell: _common_reason(cell, PhasedLSTMCell),
+        run_phased_cell,
+        "kernels.phased_lstm_sequence",
+        True,
+    ),
     CoupledInputForgetGateLSTMCell: (_cifg_reason, _run_cifg, "kernels.cifg_lstm_sequence", True),
 }
 
 
-def kernel_for(cell: Any, like: torch.Tensor | None = None) -> tuple[SequenceRunner | None, str]:
+def kernel_for(cell: Any, like: Any = None) -> tuple[SequenceRunner | None, str]:
     """``(runner, description)`` for a built cell a sequence kernel computes, else ``(None, reason)``.
 
-    ``like``: the inputs, when known; without them the answer is the cell's alone (``rk.fused.explain``), and the
-    native kernels' description says what they need of the inputs."""
+    ``like``: the inputs (one tensor, or the ``(times, inputs)`` pair of a cell in ``_inputs.PAIRS``), when known;
+    without them the answer is the cell's alone (``rk.fused.explain``), and the native kernels' description says
+    what they need of the inputs."""
     cell = without_identity_dropout(cell)
     for cls, (why_not, runner, name, native_loops) in _KERNELS.items():
         if not isinstance(cell, cls):
             continue
-        reason = why_not(cell) or (_native_reason(like) if native_loops else None)
+        tensor, reason = _inputs_reason(cls, like)
+        reason = reason or why_not(cell) or (_native_reason(tensor) if native_loops else None)
         if reason is not None:
             return None, reason
 
         def run(
-            inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+            inputs: Any, state: Any, lengths: Any, time_major: bool
         ) -> tuple[torch.Tensor, Any]:
             # the runners take and give time-major sequences; the layout is changed here, once for all
-            out, final = runner(
-                cell, inputs if time_major else inputs.transpose(0, 1), state, lengths
-            )
+            out, final = runner(cell, inputs if time_major else _time_major(inputs), state, lengths)
             return (out if time_major else out.transpose(0, 1).contiguous()), final
 
         where = ", native loops on CPU float32/float64" if native_loops else ""

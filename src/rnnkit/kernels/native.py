@@ -49,11 +49,12 @@ _SOURCES = (
     "indy_real.h",
     "contrib_real.h",
     "nas_real.h",
+    "phased_real.h",
     "glstm_real.h",
     "cifg_real.h",
     "layer_norm_real.h",
 )
-_ABI = 17
+_ABI = 18
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -170,6 +171,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             "nas_backward": [i, i, i, i, *[p] * 16],
             "inter_forward": [i, i, i, p, p, p, real, i, p, p, p, p],
             "inter_backward": [i, i, i, p, p, p, p, p, i, p, p, p, p, p],
+            "phased_forward": [i, i, i, i, i, *[p] * 7, real, *[p] * 6],
+            "phased_backward": [i, i, i, i, i, *[p] * 5, real, *[p] * 18],
             "glstm_forward": [*[i] * 8, real, *[p] * 11],
             "glstm_backward": [*[i] * 7, *[p] * 12],
             "cifg_forward": [i, i, i, i, i, i, *[p] * 5, real, real, *[p] * 7],

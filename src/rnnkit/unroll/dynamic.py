@@ -197,12 +197,13 @@ class _Loop(NamedTuple):
         time_axis = 0 if self.time_major else 1
         kernel = None
         if not (self.mixed or self.reset is not None or self.return_all_states):
-            kernel = kernel_for(cell, padded)[0] if isinstance(padded, torch.Tensor) else None
+            kernel = kernel_for(cell, padded)[0]
         if kernel is not None:  # one autograd node for the whole unroll (rnnkit.kernels)
-            cell.check_inputs(padded.select(time_axis, 0))  # depth and dtype; builds a lazy cell
+            # depth and dtype (PhasedLSTMCell: of its (time, x) pair); builds a lazy cell
+            cell.check_inputs(nest.map_structure(lambda t: t.select(time_axis, 0), padded))
             if self.swap_memory:  # one node per chunk, re-run in backward (rnnkit._recompute)
                 runner = functools.partial(_kernel_chunk, kernel, self.time_major)
-                chunk = _fused_chunk(padded.shape[time_axis])
+                chunk = _fused_chunk(nest.flatten(padded)[0].shape[time_axis])
                 return run_in_recomputed_chunks(
                     runner, padded, state, lengths, self.time_major, chunk, cell.parameters()
                 )
@@ -225,7 +226,7 @@ class _Loop(NamedTuple):
 
 
 def _kernel_chunk(
-    kernel: SequenceRunner, time_major: bool, x: torch.Tensor, state: Any, lengths: Any, start: int
+    kernel: SequenceRunner, time_major: bool, x: Any, state: Any, lengths: Any, start: int
 ) -> tuple[torch.Tensor, Any]:
     """One chunk of a sequence kernel (``run_in_recomputed_chunks``' runner)."""
     return kernel(x, state, lengths, time_major)

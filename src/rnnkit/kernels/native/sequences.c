@@ -1,8 +1,8 @@
 /* Native loops of rnnkit's sequence kernels (see ../native.py): TF's GRUCell and LSTMCell (peepholes, cell_clip)
  * over a whole unroll, forward and backward, in float32 and float64; and contrib's IndRNN, IndyGRU and IndyLSTM
  * cells (indy_real.h), SRU, UGRNN and IntersectionRNN cells (contrib_real.h), NASCell (nas_real.h),
- * GLSTMCell (glstm_real.h), CoupledInputForgetGateLSTMCell (cifg_real.h) and the layer-normalised LSTMs,
- * LayerNormBasicLSTMCell and contrib's LayerNormLSTMCell (layer_norm_real.h).
+ * PhasedLSTMCell (phased_real.h), GLSTMCell (glstm_real.h), CoupledInputForgetGateLSTMCell (cifg_real.h) and
+ * the layer-normalised LSTMs, LayerNormBasicLSTMCell and contrib's LayerNormLSTMCell (layer_norm_real.h).
  *
  * Why native: per step, a Python loop pays about 5-9 us of dispatch for each of the 10-20 elementwise ops, which
  * is as much as the step's pointwise arithmetic; here each step is two BLAS products and one pass over the gates.
@@ -56,6 +56,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #include "indy_real.h"
 #include "contrib_real.h"
 #include "nas_real.h"
+#include "phased_real.h"
 #include "glstm_real.h"
 #include "cifg_real.h"
 #include "layer_norm_real.h"
@@ -68,6 +69,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #include "indy_real.h"
 #include "contrib_real.h"
 #include "nas_real.h"
+#include "phased_real.h"
 #include "glstm_real.h"
 #include "cifg_real.h"
 #include "layer_norm_real.h"
@@ -87,4 +89,4 @@ void rnnkit_set_blas(void* sgemm, void* dgemm) {
 }
 
 /* A fixed number the loader checks, so a stale or foreign library is never used. */
-int rnnkit_native_abi(void) { return 17; }
+int rnnkit_native_abi(void) { return 18; }
