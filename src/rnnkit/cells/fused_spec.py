@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .lstm_layout import tf_lstm_to_torch
+
 __all__ = [
     "FusedLayer",
     "FusedSpec",
@@ -165,12 +167,6 @@ def _constant(size: int, hidden: int, value: float, like: torch.Tensor) -> torch
     return t
 
 
-def _torch_order(w: torch.Tensor) -> torch.Tensor:
-    """``[rows, 4H]`` in TF's gate order ``i, j, f, o`` → ``[4H, rows]`` in torch's ``i, f, j, o``."""
-    i, j, f, o = w.chunk(4, dim=1)
-    return torch.cat([i, f, j, o], 1).t()
-
-
 def lstm_torch_weights(
     kernel: torch.Tensor,
     bias: torch.Tensor,
@@ -187,8 +183,9 @@ def lstm_torch_weights(
     (NOTE [fused weights cache]).
     """
     params = (kernel, bias, projection)
+    tracing = not _cacheable(*params)
     recording = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
-    recording = recording or not _cacheable(*params)  # a graph being traced: compute, keep nothing
+    recording = recording or tracing  # a graph being traced: compute, keep nothing
     key = (forget_bias, input_size, tuple(None if p is None else p._version for p in params))
     if not recording:
         cached = _WEIGHTS.get(id(kernel))
@@ -196,15 +193,9 @@ def lstm_torch_weights(
             if cached[2][0] is bias and cached[2][1] is projection:
                 return cached[3]
     hidden = kernel.shape[1] // 4
-    # split, not kernel[:D] / kernel[D:]: its backward is one cat, where each slice's pads a zero kernel.
-    w_x, w_h = kernel.split([input_size, kernel.shape[0] - input_size])
-    bias_ih = _torch_order(bias.unsqueeze(0)).squeeze(1)
-    if forget_bias:
-        bias_ih = bias_ih + _constant(4 * hidden, hidden, forget_bias, bias)
+    forget = _constant(4 * hidden, hidden, forget_bias, bias)
     weights = [
-        _torch_order(w_x),
-        _torch_order(w_h),
-        bias_ih,
+        *tf_lstm_to_torch(kernel, bias, input_size, forget, tracing),  # one node: lstm_layout.py
         _constant(4 * hidden, hidden, 0.0, bias),
     ]
     if projection is not None:

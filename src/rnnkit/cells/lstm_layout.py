@@ -1,0 +1,72 @@
+r"""TF's LSTM weights in torch's layout as ONE autograd node: the fused path's re-layout while training.
+
+TF keeps ``kernel [D+P, 4H]`` (rows ``[x, h]``, gate columns ``i, j, f, o``) and ``bias [4H]``; torch's LSTM
+kernels take ``weight_ih [4H, D]``, ``weight_hh [4H, P]`` and ``bias_ih [4H]`` with gate rows ``i, f, j, o``::
+
+    weight_ih = swap_jf(kernel[:D]).T      weight_hh = swap_jf(kernel[D:]).T      bias_ih = swap_jf(bias) + forget
+
+``swap_jf`` exchanges the ``j`` and ``f`` column blocks; it is its own inverse, so the backward is the same
+shuffle: ``d kernel = swap_jf([d weight_ih, d weight_hh].T)``, ``d bias = swap_jf(d bias_ih)``.
+
+Why a Function: written as split / chunk / cat / transpose, the re-layout recorded about a dozen autograd nodes
+per call, and its transposed (non-contiguous) weights sent oneDNN's LSTM through extra copies; together about
+0.3 ms of a 25 ms mnist training step, 1.2–1.4% of the gap to ``torch.nn.LSTM`` (issue 19, BENCHMARKS.md).
+Here it is one node with contiguous weights. Its backward is made of differentiable ops, so ``create_graph=True``
+works through it; a trace or export gets the same ops unwrapped (``tracing=True``), which it can record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+__all__ = ["tf_lstm_to_torch"]
+
+
+def _swap_jf(w: torch.Tensor, dim: int) -> torch.Tensor:
+    """``w`` with its ``j`` and ``f`` blocks (2nd and 3rd quarter of ``dim``) exchanged, as a new tensor."""
+    i, j, f, o = w.chunk(4, dim)
+    return torch.cat([i, f, j, o], dim)
+
+
+def _gather(
+    kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    rows = _swap_jf(kernel, 1).t()  # [4H, D+P] in torch's gate order
+    w_ih, w_hh = rows[:, :input_size].contiguous(), rows[:, input_size:].contiguous()
+    return w_ih, w_hh, _swap_jf(bias, 0) + forget
+
+
+class _ToTorchLayout(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any, kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return _gather(kernel, bias, input_size, forget)
+
+    @staticmethod
+    def backward(
+        ctx: Any, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, None, None]:
+        # (an output without a gradient arrives as zeros: a Function materializes them)
+        d_kernel = _swap_jf(
+            torch.cat([d_ih.t(), d_hh.t()], 0), 1
+        )  # [D+P, 4H], contiguous like the kernel
+        return d_kernel, _swap_jf(d_bias, 0), None, None
+
+
+def tf_lstm_to_torch(
+    kernel: torch.Tensor,
+    bias: torch.Tensor,
+    input_size: int,
+    forget: torch.Tensor,
+    tracing: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(weight_ih [4H, D], weight_hh [4H, P], bias_ih [4H])``, contiguous, from TF's ``kernel [D+P, 4H]`` and
+    ``bias [4H]``; ``forget``: a ``[4H]`` constant added to ``bias_ih`` (``forget_bias`` on torch's ``f`` block).
+    ``tracing``: a graph is being recorded (jit.trace or an ONNX export would keep the Function as an opaque
+    Python op), so the same ops run unwrapped."""
+    if tracing:
+        return _gather(kernel, bias, input_size, forget)
+    return _ToTorchLayout.apply(kernel, bias, input_size, forget)
