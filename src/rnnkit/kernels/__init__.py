@@ -6,10 +6,11 @@ needs, and in its backward runs the reverse recurrence once and computes each we
 over all ``T * B`` rows. TF's ``sequence_length`` rule is folded into the arithmetic (``_mask.py``).
 
 The GRU, peephole-LSTM and contrib (Indy, SRU, UGRNN, NAS, Intersection) kernels run their loops natively (``native.py``: C compiled on first use, products
-in torch's own BLAS); the layer-normalised LSTM's loop is torch ops. ``dispatch.kernel_for(cell)`` says whether a kernel computes a cell exactly (layer 2, beside ``rnnkit.fused``);
+in torch's own BLAS); the layer-normalised LSTM's and the convolutional LSTMs' loops are torch ops. ``dispatch.kernel_for(cell)`` says whether a kernel computes a cell exactly (layer 2, beside ``rnnkit.fused``);
 ``dynamic_rnn`` runs it in place of its step loop and ``rk.fused.explain`` reports it.
 """
 
+from .conv_lstm import conv_lstm_sequence
 from .dispatch import kernel_for
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
@@ -21,6 +22,7 @@ from .sru_ugrnn import sru_sequence, ugrnn_sequence
 
 __all__ = [
     "kernel_for",
+    "conv_lstm_sequence",
     "gru_sequence",
     "indrnn_sequence",
     "indy_gru_sequence",

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..cells.block import LSTMBlockCell
+from ..cells.contrib.conv_lstm import _ConvLSTMCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.contrib.lstm_like import NASCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
@@ -26,6 +27,7 @@ from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
 from ..cells.lstm import LSTMCell
 from ..cells.state import LSTMStateTuple
 from . import native
+from .conv_lstm import conv_lstm_sequence
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
 from .intersection import intersection_sequence
@@ -52,6 +54,7 @@ _MATH = (
     "_norm",
     "_dropout",
     "_activation",
+    "_conv",
 )
 
 
@@ -264,6 +267,17 @@ def _run_lstm(
     return out, pack(c, m)
 
 
+def _run_conv_lstm(
+    cell: _ConvLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+) -> tuple[torch.Tensor, Any]:
+    cell._check(x[0], state)  # the step's own checks and messages (its check_inputs checks nothing)
+    c0, h0 = (s.to(x.dtype) for s in state)  # the step loop's cat and products promote a state likewise
+    out, c, h = conv_lstm_sequence(
+        x, cell.kernel, cell.biases, c0, h0, lengths, forget_bias=cell.forget_bias
+    )
+    return out, LSTMStateTuple(c, h)
+
+
 # cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
 _KERNELS: dict[
     type, tuple[Callable[[Any], str | None], Callable[..., tuple[torch.Tensor, Any]], str, bool]
@@ -308,6 +322,13 @@ _KERNELS: dict[
         _run_intersection,
         "kernels.intersection_sequence",
         True,
+    ),
+    # Conv1DLSTMCell, Conv2DLSTMCell, Conv3DLSTMCell, ConvLSTMCell: torch ops (convolutions), CPU and CUDA
+    _ConvLSTMCell: (
+        lambda cell: _common_reason(cell, _ConvLSTMCell),
+        _run_conv_lstm,
+        "kernels.conv_lstm_sequence",
+        False,
     ),
 }
 

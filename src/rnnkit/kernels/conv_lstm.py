@@ -1,0 +1,324 @@
+r"""contrib's convolutional LSTMs (``Conv1DLSTMCell`` … ``ConvLSTMCell``) over a whole sequence, one autograd node.
+
+Channels-last like TF: ``x [T, B, *S, C]``, state ``c, h [B, *S, K]``, ``kernel [*k, C+K, 4K]``. For each step::
+
+    z = conv_SAME([x_t, h], W) + b                   # stride 1; TF pads an even window's extra row at the end
+    i, j, f, o = split(z, 4, axis=-1)
+    c' = sigmoid(f + forget_bias) * c + sigmoid(i) * tanh(j)
+    h' = tanh(c') * sigmoid(o)
+
+How it is computed (NOTE [conv sequence]):
+
+* ``[x_t, h_{t-1}]`` is one slice of a channels-last buffer ``xh [T+1, B, *S, C+K]``: the step's convolution
+  reads it in place (torch's NCHW view of NHWC memory), and the step writes ``h_t`` into the next slice. Why not
+  TF's split into an input half for all steps plus a recurrent half: measured at B=16, 16x16, 4 -> 16 channels,
+  the input half over all ``T * B`` frames costs what ``T`` small ones cost (the product is as efficient either
+  way), and the split adds a pass over ``[T, B, *S, 4K]``. Channels-last matters: oneDNN convolves NHWC about
+  2-5x faster than NCHW at these channel counts.
+* ``j``'s rows of ``W`` and ``b`` are doubled (exact: a power of two) and ``forget_bias`` is folded into ``b``'s
+  ``f`` (one rounding moves), so one sigmoid over all ``4K`` channels gives ``i, f, o`` and ``tanh(j) =
+  2 sigmoid(2j) - 1``.
+* SAME padding: the convolution pads ``k // 2`` on both sides, which is TF's padding for an odd window; for an
+  even one the output has one row too many at the start, and the step reads from the second row on.
+* The forward stores the sigmoids ``a``, the gate factors ``k = a (1 - a) * [tanh j, 2 i, c, tanh c']`` and
+  ``a_c = o (1 - tanh^2 c')``; a reverse step is then a few products and one transposed convolution ``dz -> dh``.
+  The weight and bias gradients are ONE convolution backward over all ``T * B`` frames of ``xh`` and ``dZ``, the
+  inputs' gradient one transposed convolution over all frames (when the inputs need one).
+* TF's ``sequence_length`` rule as in the other kernels (``_mask.py``); ``create_graph=True`` recomputes in torch
+  ops (``_double_backward.py``). Buffers are reused (``_workspace.py``). Torch ops only: CPU and CUDA alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from . import _workspace
+from ._double_backward import double_backward
+from ._mask import Masks, keep_rows, pad_steps, trim
+from ._pointwise import tanh
+
+__all__ = ["conv_lstm_sequence"]
+
+Opt = torch.Tensor | None
+_CONV: tuple[Callable[..., torch.Tensor], ...] = (F.conv1d, F.conv2d, F.conv3d)
+_CONV_T: tuple[Callable[..., torch.Tensor], ...] = (
+    F.conv_transpose1d,
+    F.conv_transpose2d,
+    F.conv_transpose3d,
+)
+
+
+class _Geometry:
+    """The shapes of one call: ``T, B``, spatial ``S``, ``C``, ``K``, the window, ``pads = k // 2`` and ``extra``
+    (1 where the window is even: the convolution's output has one more row there, its first)."""
+
+    def __init__(self, x: torch.Tensor, c0: torch.Tensor, window: tuple[int, ...]) -> None:
+        self.steps, self.batch, *spatial, self.depth = x.shape
+        self.spatial = tuple(spatial)
+        self.units = c0.shape[-1]
+        self.pixels = 1
+        for s in self.spatial:
+            self.pixels *= s
+        self.pads = tuple(k // 2 for k in window)
+        self.extra = tuple(1 - k % 2 for k in window)
+        self.even = any(self.extra)
+        self.conv, self.conv_t = _CONV[len(window) - 1], _CONV_T[len(window) - 1]
+
+    def crop(self, full: torch.Tensor) -> torch.Tensor:
+        """The SAME-padded result inside a channels-last convolution output ``[N, *S+extra, F]``."""
+        if not self.even:
+            return full
+        return full[(slice(None), *(slice(e, None) for e in self.extra))]
+
+    def full_shape(self, lead: tuple[int, ...], channels: int) -> tuple[int, ...]:
+        return (*lead, *(s + e for s, e in zip(self.spatial, self.extra)), channels)
+
+
+def _first(t: torch.Tensor) -> torch.Tensor:
+    """Channels-last memory ``[N, *S, C]`` as the ``[N, C, *S]`` tensor torch's convolutions take (a view)."""
+    return t.movedim(-1, 1)
+
+
+def _last(t: torch.Tensor) -> torch.Tensor:
+    return t.movedim(1, -1)
+
+
+def _forward(
+    x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, c0: torch.Tensor, h0: torch.Tensor,
+    mk: Masks | None, g: _Geometry, save: bool,
+) -> tuple[_workspace.Lease, torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Run the recurrence; ``(lease, out [T, B, *S, K], c_T, h_T)``, the lease holding ``xh, cs, a, k, a_c``."""
+    steps, batch, units, depth = g.steps, g.batch, g.units, g.depth
+    rows, saved = (batch, *g.spatial), steps if save else 1
+    work = _workspace.lease(
+        (
+            (steps + 1, *rows, depth + units),
+            (steps + 1, *rows, units),
+            (saved, *rows, 4 * units),
+            (steps if save else 0, *rows, 4 * units),
+            (steps if save else 0, *rows, units),
+        ),
+        x,
+    )
+    xh, cs, a_all, k_all, ac_all = work.buffers
+    xh[:steps, ..., :depth].copy_(x)
+    xh[0, ..., depth:].copy_(h0)
+    cs[0].copy_(c0)
+    flat = xh.view(steps + 1, batch, g.pixels, depth + units)
+    hs = flat[..., depth:]  # hs[t] = h_{t-1}, [B, P, K]
+    for t in range(steps):
+        z = _last(g.conv(_first(xh[t]), w, bias, padding=g.pads))
+        a = torch.sigmoid(g.crop(z), out=a_all[t if save else 0]).view(batch, g.pixels, 4, units)
+        i, a_j, f, o = a.unbind(2)
+        g_j = torch.add(a_j, a_j).sub_(1)  # tanh(j), j doubled
+        c = cs[t].view(batch, g.pixels, units)
+        masked = mk is not None and mk.masked[t]
+        c_next = cs[t + 1].view(batch, g.pixels, units)
+        cn = torch.addcmul(f * c, i, g_j, out=None if masked else c_next)
+        tc = tanh(cn)
+        hn = torch.mul(tc, o, out=None if masked else hs[t + 1])
+        if masked:
+            assert mk is not None
+            keep = mk.keep[t].unsqueeze(-1) > 0
+            torch.where(keep, cn, c, out=c_next)
+            torch.where(keep, hn, hs[t], out=hs[t + 1])
+        if save:  # gate factors (module docstring); a carried row's are zeroed by the backward's keep
+            k = torch.addcmul(a, a, a, value=-1, out=k_all[t].view(batch, g.pixels, 4, units))
+            k[:, :, 0].mul_(g_j)
+            k[:, :, 1].mul_(i).mul_(2)
+            k[:, :, 2].mul_(c)
+            k[:, :, 3].mul_(tc)
+            torch.addcmul(o, hn, tc, value=-1, out=ac_all[t].view(batch, g.pixels, units))
+    out = hs[1:].view(steps, *rows, units)
+    out = out * mk.keep.view(steps, batch, *[1] * (len(rows))) if mk is not None else out.clone()
+    h_last = hs[steps].reshape(rows + (units,)).clone(memory_format=torch.contiguous_format)
+    return work, out, cs[steps].clone(), h_last
+
+
+def _backward(
+    ctx: Any, d_out: torch.Tensor, d_c: torch.Tensor, d_h: torch.Tensor
+) -> tuple[Opt, ...]:
+    g, mk, w = ctx.geometry, ctx.masks, ctx.w
+    xh, _, a_all, k_all, ac_all = ctx.work.buffers
+    steps, batch, pix, units, depth = g.steps, g.batch, g.pixels, g.units, g.depth
+    need_x, _, need_b, need_c0, need_h0 = ctx.needs_input_grad[:5]
+    if mk is not None:
+        d_out = d_out * mk.keep.view(steps, batch, *[1] * (d_out.dim() - 2))
+    d_out = d_out.reshape(steps, batch, pix, units)
+    dz_lease = _workspace.lease((g.full_shape((steps, batch), 4 * units),), d_out)
+    d_z = dz_lease.buffers[0]
+    for dim, e in enumerate(g.extra):  # the even windows' first output row: no gradient
+        if e:
+            d_z.narrow(dim + 2, 0, 1).zero_()
+    scratch = d_out.new_empty(batch, pix, 4, units) if g.even else None
+    w_h = w[:, depth:].contiguous()
+    dh = (d_out[-1] + d_h.reshape(batch, pix, units)).contiguous()
+    dc = d_c.reshape(batch, pix, units).contiguous()
+    for t in range(steps - 1, -1, -1):
+        masked = mk is not None and mk.masked[t]
+        if masked:
+            keep = mk.keep[t].unsqueeze(-1)
+            carry_h, carry_c = dh * (1 - keep), dc * (1 - keep)
+            dh, dc = dh * keep, dc * keep
+        dcn = torch.addcmul(dc, dh, ac_all[t].view(batch, pix, units))
+        k = k_all[t].view(batch, pix, 4, units)
+        dz = scratch if scratch is not None else d_z[t].view(batch, pix, 4, units)
+        torch.mul(dcn.unsqueeze(2), k[:, :, :3], out=dz[:, :, :3])
+        torch.mul(dh, k[:, :, 3], out=dz[:, :, 3])
+        if scratch is not None:
+            g.crop(d_z[t]).copy_(scratch.view(batch, *g.spatial, 4 * units))
+        dc = dcn * a_all[t].view(batch, pix, 4, units)[:, :, 2]
+        if masked:
+            dc = dc + carry_c
+        if t == 0 and not need_h0:
+            break
+        dh = _last(g.conv_t(_first(d_z[t]), w_h, padding=g.pads)).reshape(batch, pix, units)
+        dh = dh + d_out[t - 1] if t > 0 else dh
+        if masked:
+            dh = dh + carry_h
+    frames = _first(d_z.view(steps * batch, *d_z.shape[2:]))
+    inputs = _first(xh[:steps].view(steps * batch, *xh.shape[2:]))
+    ones, zeros = [1] * len(g.pads), [0] * len(g.pads)
+    _, d_w, d_b = torch.ops.aten.convolution_backward(
+        frames, inputs, w, [w.shape[0]] if need_b else None, ones, list(g.pads), ones, False, zeros, 1,
+        [False, True, bool(need_b)],
+    )  # fmt: skip
+    d_x = None
+    if need_x:
+        d_x = _last(g.conv_t(frames, w[:, :depth].contiguous(), padding=g.pads))
+        d_x = d_x.reshape(steps, batch, *g.spatial, depth)
+    d_c0 = dc.view(batch, *g.spatial, units) if need_c0 else None
+    d_h0 = dh.view(batch, *g.spatial, units) if need_h0 else None
+    return d_x, d_w, d_b, d_c0, d_h0
+
+
+class _ConvLSTMSequence(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, c0: torch.Tensor, h0: torch.Tensor,
+        mk: Masks | None, window: tuple[int, ...],
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        ctx.save_for_backward(x, w, bias, c0, h0)  # for create_graph=True (and version checks)
+        g = _Geometry(x, c0, window)
+        work, out, c, h = _forward(x, w, bias, c0, h0, mk, g, True)
+        ctx.work, ctx.masks, ctx.geometry, ctx.w, ctx.window = work, mk, g, w, window
+        return out, c, h
+
+    @staticmethod
+    def backward(
+        ctx: Any, d_out: torch.Tensor, d_c: torch.Tensor, d_h: torch.Tensor
+    ) -> tuple[Opt, ...]:
+        if torch.is_grad_enabled():  # create_graph=True: NOTE [double backward]
+            plain: Callable[..., Any] = lambda x, w, b, c0, h0, mk: _torch_conv_lstm(
+                x, w, b, c0, h0, mk, ctx.window
+            )
+            return (*double_backward(ctx, plain, (d_out, d_c, d_h), ctx.masks), None, None)
+        return (*_backward(ctx, d_out, d_c, d_h), None, None)
+
+
+def _torch_conv_lstm(
+    x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, c: torch.Tensor, h: torch.Tensor,
+    mk: Masks | None, window: tuple[int, ...],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """The same recurrence in plain torch ops, recorded by autograd (the double-backward path)."""
+    g = _Geometry(x, c, window)
+    outputs = []
+    for t in range(x.shape[0]):
+        z = _last(g.conv(_first(torch.cat([x[t], h], -1)), w, bias, padding=g.pads))
+        i, j, f, o = torch.sigmoid(g.crop(z)).chunk(4, -1)
+        new_c = f * c + i * (2 * j - 1)
+        new_h = torch.tanh(new_c) * o
+        c, h = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_h, h)
+        outputs.append(h)
+    out = torch.stack(outputs)
+    if mk is not None:
+        out = out * mk.keep.view(*mk.keep.shape[:2], *[1] * (out.dim() - 2))
+    return out, c, h
+
+
+def _folded(
+    kernel: torch.Tensor, biases: torch.Tensor | None, forget_bias: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(W [4K, C+K, *k], b [4K])`` from TF's ``kernel [*k, C+K, 4K]``, ``biases``: ``j``'s rows doubled (exact)
+    and ``forget_bias`` added to ``f``'s bias (NOTE [conv sequence]); differentiable, so the parameters' gradients
+    come back through it."""
+    n, units = kernel.dim() - 2, kernel.shape[-1] // 4
+    scale = kernel.new_ones(4, units)
+    scale[1] = 2
+    w = (kernel * scale.view(-1)).permute(n + 1, n, *range(n)).contiguous()
+    shift = kernel.new_zeros(4, units)
+    shift[2] = forget_bias
+    b = shift.view(-1) if biases is None else biases * scale.view(-1) + shift.view(-1)
+    return w, b
+
+
+def _check(
+    x: Any, kernel: Any, biases: Any, c0: Any, h0: Any
+) -> tuple[int, ...]:
+    """The window ``k`` of a valid call; raises a clear error otherwise (before any convolution sees it)."""
+    where = "conv_lstm_sequence"
+    for name, t in (("x", x), ("kernel", kernel), ("c0", c0), ("h0", h0), ("biases", biases)):
+        if t is None and name == "biases":
+            continue
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            got = type(t).__name__ if not isinstance(t, torch.Tensor) else f"a {t.dtype} tensor"
+            raise TypeError(f"{where}: expected {name} as a floating-point tensor, got {got}")
+        if t.dtype != x.dtype or t.device != x.device:
+            raise TypeError(
+                f"{where}: expected {name} as {x.dtype} on {x.device} like x, got {t.dtype} on {t.device}"
+            )
+    if x.dim() not in (4, 5, 6) or x.numel() == 0:
+        raise ValueError(
+            f"{where}: expected non-empty x [T, B, *S, C] with 1 to 3 spatial dimensions, got {list(x.shape)}"
+        )
+    n, (_, batch, *spatial, depth) = x.dim() - 3, x.shape
+    units = c0.shape[-1] if c0.dim() == n + 2 else -1
+    state = [batch, *spatial, units]
+    if units < 1 or list(c0.shape) != state or list(h0.shape) != state:
+        raise ValueError(
+            f"{where}: expected c0 and h0 [B, *S, K] = [{batch}, {', '.join(map(str, spatial))}, K], got "
+            f"{list(c0.shape)} and {list(h0.shape)}"
+        )
+    if kernel.dim() != n + 2 or list(kernel.shape[-2:]) != [depth + units, 4 * units]:
+        raise ValueError(
+            f"{where}: expected kernel [*k ({n} ints), C+K={depth + units}, 4K={4 * units}], got "
+            f"{list(kernel.shape)}"
+        )
+    if biases is not None and list(biases.shape) != [4 * units]:
+        raise ValueError(f"{where}: expected biases [4K] = [{4 * units}], got {list(biases.shape)}")
+    return tuple(kernel.shape[:n])
+
+
+def conv_lstm_sequence(
+    x: torch.Tensor,
+    kernel: torch.Tensor,
+    biases: torch.Tensor | None,
+    c0: torch.Tensor,
+    h0: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    forget_bias: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run contrib's convolutional LSTM (module docstring) over ``x [T, B, *S, C]`` (time-major, channels-last,
+    1 to 3 spatial dimensions; stride 1, TF's SAME padding).
+
+    Args:
+        x: the inputs; kernel: TF's ``[*k, C+K, 4K]``; biases: ``[4K]`` or None (``use_bias=False``);
+        c0, h0: ``[B, *S, K]``; lengths: optional ``[B]`` int64 (TF's sequence_length rule, ``kernels/_mask.py``).
+
+    Returns:
+        ``(outputs [T, B, *S, K], c_T, h_T)``.
+    """
+    window = _check(x, kernel, biases, c0, h0)
+    steps = x.shape[0]
+    x, mk, _ = trim(x, lengths)
+    w, b = _folded(kernel, biases, float(forget_bias))
+    tensors = (x, w, b, c0, h0)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        out, c, h = _ConvLSTMSequence.apply(*tensors, mk, window)
+    else:
+        _, out, c, h = _forward(x, w, b, c0, h0, mk, _Geometry(x, c0, window), False)
+    return pad_steps(out, steps), c, h
