@@ -227,6 +227,8 @@ def _torch_conv_lstm(
     """The same recurrence in plain torch ops, recorded by autograd (the double-backward path)."""
     g = _Geometry(x, c, window)
     outputs = []
+    if mk is not None:  # keep [T, B, 1] -> [T, B, 1, ..., 1] for states [B, *S, K]
+        mk = Masks(mk.keep.view(*mk.keep.shape[:2], *[1] * (c.dim() - 1)), mk.masked, mk.steps)
     for t in range(x.shape[0]):
         z = _last(g.conv(_first(torch.cat([x[t], h], -1)), w, bias, padding=g.pads))
         i, j, f, o = torch.sigmoid(g.crop(z)).chunk(4, -1)
@@ -235,9 +237,7 @@ def _torch_conv_lstm(
         c, h = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_h, h)
         outputs.append(h)
     out = torch.stack(outputs)
-    if mk is not None:
-        out = out * mk.keep.view(*mk.keep.shape[:2], *[1] * (out.dim() - 2))
-    return out, c, h
+    return (out * mk.keep if mk is not None else out), c, h
 
 
 def _folded(
