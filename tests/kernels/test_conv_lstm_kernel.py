@@ -72,14 +72,14 @@ def _grads(result, weights, leaves):
 @pytest.mark.parametrize("lengths", list(LENGTHS))
 @pytest.mark.parametrize("time_major", [False, True])
 @pytest.mark.parametrize("key", list(CASES))
-def test_kernel_equals_the_step_loop_values_and_every_gradient(key, time_major, lengths, kernel_calls):
+def test_kernel_equals_the_step_loop_values_and_every_gradient(
+    key, time_major, lengths, kernel_calls
+):
     cell, x, state = _make(key)
     lens = LENGTHS[lengths]
     x = (x.transpose(0, 1).contiguous() if time_major else x).requires_grad_()
     state = rk.LSTMStateTuple(*(s.requires_grad_() for s in state))
-    got = rk.dynamic_rnn(
-        cell, x, initial_state=state, sequence_length=lens, time_major=time_major
-    )
+    got = rk.dynamic_rnn(cell, x, initial_state=state, sequence_length=lens, time_major=time_major)
     assert kernel_calls == [1]
     want = _step_loop(cell, x, state, lens, time_major)
     torch.testing.assert_close(got[0], want[0], rtol=0, atol=1e-12)
@@ -181,7 +181,9 @@ def test_devices_follow_the_inputs():
     """Every tensor the kernel makes follows the inputs' device (CUDA): run end to end on the meta device, where
     a stray CPU tensor would fail."""
     cell, x, state = _make("2d_even")
-    args = [t.to("meta").requires_grad_() for t in (x.transpose(0, 1), cell.kernel, cell.biases, *state)]
+    args = [
+        t.to("meta").requires_grad_() for t in (x.transpose(0, 1), cell.kernel, cell.biases, *state)
+    ]
     out, c, h = conv_lstm_sequence(args[0], args[1], args[2], args[3], args[4])
     assert out.device.type == "meta" and out.shape == (T, B, 4, 3, 2)
     grads = torch.autograd.grad(out.sum() + c.sum() + h.sum(), args)
@@ -237,9 +239,30 @@ def _step_loop_b2(cell, x):
     return torch.stack(outs, 1)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("key", ["1d", "2d_even", "3d"])
+def test_cuda_equals_cpu(key):
+    cell, x, state = _make(key)
+    lens = [4, 0, 2]
+    x = x.requires_grad_()
+    want = rk.dynamic_rnn(cell, x, initial_state=state, sequence_length=lens)
+    want_grads = torch.autograd.grad(want[0].sum() + want[1].c.sum(), [x, *cell.parameters()])
+    cell.cuda()
+    xc = x.detach().cuda().requires_grad_()
+    got = rk.dynamic_rnn(
+        cell, xc, initial_state=tuple(s.cuda() for s in state), sequence_length=lens
+    )
+    grads = torch.autograd.grad(got[0].sum() + got[1].c.sum(), [xc, *cell.parameters()])
+    torch.testing.assert_close(got[0].cpu(), want[0], rtol=0, atol=1e-10)
+    for g, w in zip(grads, want_grads):
+        torch.testing.assert_close(g.cpu(), w, rtol=0, atol=1e-10)
+
+
 def test_dynamic_rnn_keeps_the_cells_error_messages():
     cell = rk.Conv2DLSTMCell(input_shape=[4, 4, 2], output_channels=3, kernel_shape=[3, 3])
-    with pytest.raises(ValueError, match=r"Conv2DLSTMCell: expected inputs of shape \[B, 4, 4, 2\], got"):
+    with pytest.raises(
+        ValueError, match=r"Conv2DLSTMCell: expected inputs of shape \[B, 4, 4, 2\], got"
+    ):
         rk.dynamic_rnn(cell, torch.randn(2, 3, 4, 5, 2))
     with pytest.raises(TypeError, match=r"Conv2DLSTMCell: expected torch.float32 inputs on cpu"):
         rk.dynamic_rnn(cell, torch.randn(2, 3, 4, 4, 2, dtype=torch.float64))
@@ -258,22 +281,51 @@ def _args(**change):
 
 
 ERRORS = [
-    ({"x": [1.0]}, TypeError, "conv_lstm_sequence: expected x as a floating-point tensor, got list"),
-    ({"kernel": torch.zeros(3, 3, 5, 12, dtype=torch.int64)}, TypeError,
-     "conv_lstm_sequence: expected kernel as a floating-point tensor, got a torch.int64 tensor"),
-    ({"c0": torch.zeros(2, 5, 4, 3, dtype=torch.float64)}, TypeError,
-     "conv_lstm_sequence: expected c0 as torch.float32 on cpu like x, got torch.float64 on cpu"),
-    ({"x": torch.zeros(3, 2, 2)}, ValueError,
-     "conv_lstm_sequence: expected non-empty x [T, B, *S, C] with 1 to 3 spatial dimensions, got [3, 2, 2]"),
-    ({"x": torch.zeros(0, 2, 5, 4, 2)}, ValueError,
-     "conv_lstm_sequence: expected non-empty x [T, B, *S, C] with 1 to 3 spatial dimensions, got [0, 2, 5, 4, 2]"),
-    ({"h0": torch.zeros(2, 5, 3, 3)}, ValueError,
-     "conv_lstm_sequence: expected c0 and h0 [B, *S, K] = [2, 5, 4, K], got [2, 5, 4, 3] and [2, 5, 3, 3]"),
-    ({"kernel": torch.zeros(3, 5, 12)}, ValueError,
-     "conv_lstm_sequence: expected kernel [*k (2 ints), C+K=5, 4K=12], got [3, 5, 12]"),
-    ({"kernel": torch.zeros(3, 3, 6, 12)}, ValueError,
-     "conv_lstm_sequence: expected kernel [*k (2 ints), C+K=5, 4K=12], got [3, 3, 6, 12]"),
-    ({"biases": torch.zeros(8)}, ValueError, "conv_lstm_sequence: expected biases [4K] = [12], got [8]"),
+    (
+        {"x": [1.0]},
+        TypeError,
+        "conv_lstm_sequence: expected x as a floating-point tensor, got list",
+    ),
+    (
+        {"kernel": torch.zeros(3, 3, 5, 12, dtype=torch.int64)},
+        TypeError,
+        "conv_lstm_sequence: expected kernel as a floating-point tensor, got a torch.int64 tensor",
+    ),
+    (
+        {"c0": torch.zeros(2, 5, 4, 3, dtype=torch.float64)},
+        TypeError,
+        "conv_lstm_sequence: expected c0 as torch.float32 on cpu like x, got torch.float64 on cpu",
+    ),
+    (
+        {"x": torch.zeros(3, 2, 2)},
+        ValueError,
+        "conv_lstm_sequence: expected non-empty x [T, B, *S, C] with 1 to 3 spatial dimensions, got [3, 2, 2]",
+    ),
+    (
+        {"x": torch.zeros(0, 2, 5, 4, 2)},
+        ValueError,
+        "conv_lstm_sequence: expected non-empty x [T, B, *S, C] with 1 to 3 spatial dimensions, got [0, 2, 5, 4, 2]",
+    ),
+    (
+        {"h0": torch.zeros(2, 5, 3, 3)},
+        ValueError,
+        "conv_lstm_sequence: expected c0 and h0 [B, *S, K] = [2, 5, 4, K], got [2, 5, 4, 3] and [2, 5, 3, 3]",
+    ),
+    (
+        {"kernel": torch.zeros(3, 5, 12)},
+        ValueError,
+        "conv_lstm_sequence: expected kernel [*k (2 ints), C+K=5, 4K=12], got [3, 5, 12]",
+    ),
+    (
+        {"kernel": torch.zeros(3, 3, 6, 12)},
+        ValueError,
+        "conv_lstm_sequence: expected kernel [*k (2 ints), C+K=5, 4K=12], got [3, 3, 6, 12]",
+    ),
+    (
+        {"biases": torch.zeros(8)},
+        ValueError,
+        "conv_lstm_sequence: expected biases [4K] = [12], got [8]",
+    ),
 ]
 
 

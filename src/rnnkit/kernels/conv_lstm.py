@@ -72,7 +72,7 @@ class _Geometry:
         """The SAME-padded result inside a channels-last convolution output ``[N, *S+extra, F]``."""
         if not self.even:
             return full
-        return full[(slice(None), *(slice(e, None) for e in self.extra))]
+        return full[(slice(None),) + tuple(slice(e, None) for e in self.extra)]
 
     def full_shape(self, lead: tuple[int, ...], channels: int) -> tuple[int, ...]:
         return (*lead, *(s + e for s, e in zip(self.spatial, self.extra)), channels)
@@ -126,7 +126,8 @@ def _forward(
             keep = mk.keep[t].unsqueeze(-1) > 0
             torch.where(keep, cn, c, out=c_next)
             torch.where(keep, hn, hs[t], out=hs[t + 1])
-        if save:  # gate factors (module docstring); a carried row's are zeroed by the backward's keep
+        # gate factors (module docstring); a carried row's are zeroed by the backward's keep
+        if save:
             k = torch.addcmul(a, a, a, value=-1, out=k_all[t].view(batch, g.pixels, 4, units))
             k[:, :, 0].mul_(g_j)
             k[:, :, 1].mul_(i).mul_(2)
@@ -256,9 +257,7 @@ def _folded(
     return w, b
 
 
-def _check(
-    x: Any, kernel: Any, biases: Any, c0: Any, h0: Any
-) -> tuple[int, ...]:
+def _check(x: Any, kernel: Any, biases: Any, c0: Any, h0: Any) -> tuple[int, ...]:
     """The window ``k`` of a valid call; raises a clear error otherwise (before any convolution sees it)."""
     where = "conv_lstm_sequence"
     for name, t in (("x", x), ("kernel", kernel), ("c0", c0), ("h0", h0), ("biases", biases)):
@@ -313,6 +312,13 @@ def conv_lstm_sequence(
         ``(outputs [T, B, *S, K], c_T, h_T)``.
     """
     window = _check(x, kernel, biases, c0, h0)
+    # 1-D as a 2-D convolution over [1, L]: oneDNN has no channels-last 1-D path (measured 2x slower)
+    if len(window) == 1:
+        out, c, h = conv_lstm_sequence(
+            x.unsqueeze(2), kernel.unsqueeze(0), biases, c0.unsqueeze(1), h0.unsqueeze(1), lengths,
+            forget_bias,
+        )  # fmt: skip
+        return out.squeeze(2), c.squeeze(1), h.squeeze(1)
     steps = x.shape[0]
     x, mk, _ = trim(x, lengths)
     w, b = _folded(kernel, biases, float(forget_bias))

@@ -271,7 +271,8 @@ def _run_conv_lstm(
     cell: _ConvLSTMCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
     cell._check(x[0], state)  # the step's own checks and messages (its check_inputs checks nothing)
-    c0, h0 = (s.to(x.dtype) for s in state)  # the step loop's cat and products promote a state likewise
+    # the step loop's cat and products promote a state of another dtype likewise
+    c0, h0 = (s.to(x.dtype) for s in state)
     out, c, h = conv_lstm_sequence(
         x, cell.kernel, cell.biases, c0, h0, lengths, forget_bias=cell.forget_bias
     )
