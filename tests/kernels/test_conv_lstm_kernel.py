@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import rnnkit as rk
-from rnnkit.kernels import conv_lstm_sequence, dispatch, kernel_for
+from rnnkit.kernels import conv_lstm, conv_lstm_sequence, dispatch, kernel_for, native
 
 B, T = 3, 4
 # (cell factory, input shape [*S, C], window): odd and even windows in 1, 2 and 3 spatial dimensions
@@ -63,6 +63,25 @@ def kernel_calls(monkeypatch):
     return calls
 
 
+@pytest.fixture(params=["native", "torch"])
+def steps(request, monkeypatch):
+    """Each step's pointwise work in the native loops (CPU float32/float64) or in torch ops (CUDA, elsewhere)."""
+    if request.param == "native":
+        if native.library() is None:
+            pytest.skip(f"the native loops are not available: {native.unavailable_reason()}")
+    else:
+        monkeypatch.setattr(conv_lstm, "_native_steps", lambda like: False)
+    return request.param
+
+
+def test_native_steps_run_on_cpu_float32_and_float64_only():
+    x = torch.zeros(2)
+    assert conv_lstm._native_steps(x) == (native.library() is not None)
+    assert conv_lstm._native_steps(x.double()) == (native.library() is not None)
+    assert not conv_lstm._native_steps(x.half())
+    assert not conv_lstm._native_steps(x.to("meta"))
+
+
 def _grads(result, weights, leaves):
     out, (c, h) = result
     loss = (out * weights[0]).sum() + (c * weights[1]).sum() + (h * weights[2]).sum()
@@ -73,7 +92,7 @@ def _grads(result, weights, leaves):
 @pytest.mark.parametrize("time_major", [False, True])
 @pytest.mark.parametrize("key", list(CASES))
 def test_kernel_equals_the_step_loop_values_and_every_gradient(
-    key, time_major, lengths, kernel_calls
+    key, time_major, lengths, kernel_calls, steps
 ):
     cell, x, state = _make(key)
     lens = LENGTHS[lengths]
@@ -94,7 +113,7 @@ def test_kernel_equals_the_step_loop_values_and_every_gradient(
 
 
 @pytest.mark.parametrize("key", ["1d_even_nobias", "2d_even", "3d"])
-def test_gradcheck_every_input(key):
+def test_gradcheck_every_input(key, steps):
     cell, x, state = _make(key)
     x = x[:2, :3].transpose(0, 1).contiguous().requires_grad_()
     c0, h0 = (s[:2].clone().requires_grad_() for s in state)
@@ -123,7 +142,7 @@ def test_gradgradcheck_on_a_tiny_even_window():
     assert torch.autograd.gradgradcheck(run, (x, kernel, biases, c0, h0))
 
 
-def test_double_backward_equals_the_step_loop():
+def test_double_backward_equals_the_step_loop(steps):
     """A gradient penalty through the kernel (create_graph=True: NOTE [double backward])."""
     cell, x, state = _make("2d_even")
     x = x.requires_grad_()
@@ -142,7 +161,7 @@ def test_double_backward_equals_the_step_loop():
 
 
 @pytest.mark.parametrize("key", ["1d", "2d_even"])
-def test_no_grad_and_inference_mode_equal_the_training_forward(key):
+def test_no_grad_and_inference_mode_equal_the_training_forward(key, steps):
     cell, x, state = _make(key)
     x = x.transpose(0, 1).contiguous()
     args = (cell.kernel, cell.biases, *state, torch.tensor([4, 2, 0]), 0.5)
@@ -157,7 +176,7 @@ def test_no_grad_and_inference_mode_equal_the_training_forward(key):
         torch.testing.assert_close(a, c, rtol=0, atol=0)
 
 
-def test_float32_close_to_float64_and_pooled_buffers_never_leak():
+def test_float32_close_to_float64_and_pooled_buffers_never_leak(steps):
     """float32 runs (oneDNN's channels-last convolutions); a second call reuses the first's buffers, and the first
     call's outputs and gradients keep their values."""
     cell, x, state = _make("2d")

@@ -36,9 +36,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import _workspace
+from . import _workspace, native
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, trim
+from .native import call, ptr
 
 __all__ = ["conv_lstm_sequence"]
 
@@ -55,7 +56,10 @@ class _Geometry:
     """The shapes of one call: ``T, B``, spatial ``S``, ``C``, ``K``, the window, ``pads = k // 2`` and ``extra``
     (1 where the window is even: the convolution's output has one more row there, its first)."""
 
-    def __init__(self, x: torch.Tensor, c0: torch.Tensor, window: tuple[int, ...]) -> None:
+    def __init__(
+        self, x: torch.Tensor, c0: torch.Tensor, window: tuple[int, ...], native: bool = False
+    ) -> None:
+        self.native = native  # the pointwise steps in the native loops (else torch ops)
         self.steps, self.batch, *spatial, self.depth = x.shape
         self.spatial = tuple(spatial)
         self.units = c0.shape[-1]
@@ -86,12 +90,37 @@ def _last(t: torch.Tensor) -> torch.Tensor:
     return t.movedim(1, -1)
 
 
+def _torch_step(
+    a: torch.Tensor, c: torch.Tensor, c_next: torch.Tensor, h: torch.Tensor, h_next: torch.Tensor,
+    scratch: torch.Tensor, keep: torch.Tensor | None, factors: tuple[torch.Tensor, torch.Tensor] | None,
+) -> None:  # fmt: skip
+    """One step's pointwise work in torch ops (what ``conv_lstm_step`` of the native loops does in one pass):
+    ``a [B, P, 4, K]`` the sigmoids, ``c, h -> c_next, h_next`` (``[B, P, K]``), ``keep [B, 1, 1]`` a mask or
+    None; ``factors = (k [B, P, 4, K], a_c [B, P, K])`` to fill for the backward, or None."""
+    i, a_j, f, o = a.unbind(2)
+    g_j = torch.add(a_j, a_j, out=scratch[0]).sub_(1)  # tanh(j), j doubled
+    cn = torch.mul(f, c, out=scratch[2] if keep is not None else c_next).addcmul_(i, g_j)
+    tc = torch.mul(cn, 2, out=scratch[1]).sigmoid_().mul_(2).sub_(1)  # kernels/_pointwise.tanh
+    hn = torch.mul(tc, o, out=scratch[3] if keep is not None else h_next)
+    if keep is not None:
+        torch.where(keep, cn, c, out=c_next)
+        torch.where(keep, hn, h, out=h_next)
+    if factors is not None:  # a carried row's are zeroed by the backward's keep
+        k = torch.addcmul(a, a, a, value=-1, out=factors[0])
+        k[:, :, 0].mul_(g_j)
+        k[:, :, 1].mul_(i).mul_(2)
+        k[:, :, 2].mul_(c)
+        k[:, :, 3].mul_(tc)
+        torch.addcmul(o, hn, tc, value=-1, out=factors[1])
+
+
 def _forward(
     x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, c0: torch.Tensor, h0: torch.Tensor,
-    mk: Masks | None, g: _Geometry, save: bool,
+    mk: Masks | None, lens: torch.Tensor | None, g: _Geometry, save: bool,
 ) -> tuple[_workspace.Lease, torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
-    """Run the recurrence; ``(lease, out [T, B, *S, K], c_T, h_T)``, the lease holding ``xh, cs, a, k, a_c`` and scratch."""
-    steps, batch, units, depth = g.steps, g.batch, g.units, g.depth
+    """Run the recurrence; ``(lease, out [T, B, *S, K], c_T, h_T)``, the lease holding ``xh, cs, a, k, a_c``
+    (and scratch)."""
+    steps, batch, pix, units, depth = g.steps, g.batch, g.pixels, g.units, g.depth
     rows, saved = (batch, *g.spatial), steps if save else 1
     work = _workspace.lease(
         (
@@ -100,7 +129,7 @@ def _forward(
             (saved, *rows, 4 * units),
             (steps if save else 0, *rows, 4 * units),
             (steps if save else 0, *rows, units),
-            (4, batch, g.pixels, units),  # scratch: tanh(j), tanh(c'), and c', h' before a mask
+            (4, batch, pix, units),  # scratch: tanh(j), tanh(c'), and c', h' before a mask
         ),
         x,
     )
@@ -108,42 +137,56 @@ def _forward(
     xh[:steps, ..., :depth].copy_(x)
     xh[0, ..., depth:].copy_(h0)
     cs[0].copy_(c0)
-    flat = xh.view(steps + 1, batch, g.pixels, depth + units)
-    hs = flat[..., depth:]  # hs[t] = h_{t-1}, [B, P, K]
+    hs = xh.view(steps + 1, batch, pix, depth + units)[..., depth:]  # hs[t] = h_{t-1}, [B, P, K]
     for t in range(steps):
-        z = _last(g.conv(_first(xh[t]), w, bias, padding=g.pads))
-        a = torch.sigmoid(g.crop(z), out=a_all[t if save else 0]).view(batch, g.pixels, 4, units)
-        i, a_j, f, o = a.unbind(2)
-        g_j = torch.add(a_j, a_j, out=scratch[0]).sub_(1)  # tanh(j), j doubled
-        c = cs[t].view(batch, g.pixels, units)
-        masked = mk is not None and mk.masked[t]
-        c_next = cs[t + 1].view(batch, g.pixels, units)
-        cn = torch.mul(f, c, out=scratch[2] if masked else c_next).addcmul_(i, g_j)
-        tc = torch.mul(cn, 2, out=scratch[1]).sigmoid_().mul_(2).sub_(1)  # kernels/_pointwise.tanh
-        hn = torch.mul(tc, o, out=scratch[3] if masked else hs[t + 1])
-        if masked:
-            assert mk is not None
-            keep = mk.keep[t].unsqueeze(-1) > 0
-            torch.where(keep, cn, c, out=c_next)
-            torch.where(keep, hn, hs[t], out=hs[t + 1])
-        # gate factors (module docstring); a carried row's are zeroed by the backward's keep
+        z = g.crop(_last(g.conv(_first(xh[t]), w, bias, padding=g.pads)))
+        if g.native:
+            z = z.contiguous()  # a copy for an even window's crop only
+            keep = [a_all[t], k_all[t], ac_all[t]] if save else [None] * 3
+            call(
+                "conv_lstm_step", x, batch, pix, units, t, ptr(lens), z.data_ptr(), cs[t].data_ptr(),
+                cs[t + 1].data_ptr(), hs[t].data_ptr(), hs[t + 1].data_ptr(), depth + units, *map(ptr, keep),
+            )  # fmt: skip
+            continue
+        a = torch.sigmoid(z, out=a_all[t if save else 0]).view(batch, pix, 4, units)
+        mask = mk.keep[t].unsqueeze(-1) > 0 if mk is not None and mk.masked[t] else None
+        factors = None
         if save:
-            k = torch.addcmul(a, a, a, value=-1, out=k_all[t].view(batch, g.pixels, 4, units))
-            k[:, :, 0].mul_(g_j)
-            k[:, :, 1].mul_(i).mul_(2)
-            k[:, :, 2].mul_(c)
-            k[:, :, 3].mul_(tc)
-            torch.addcmul(o, hn, tc, value=-1, out=ac_all[t].view(batch, g.pixels, units))
+            factors = (k_all[t].view(batch, pix, 4, units), ac_all[t].view(batch, pix, units))
+        c, c_next = cs[t].view(batch, pix, units), cs[t + 1].view(batch, pix, units)
+        _torch_step(a, c, c_next, hs[t], hs[t + 1], scratch, mask, factors)
     out = hs[1:].view(steps, *rows, units)
     out = out * mk.keep.view(steps, batch, *[1] * (len(rows))) if mk is not None else out.clone()
     h_last = hs[steps].reshape(rows + (units,)).clone(memory_format=torch.contiguous_format)
     return work, out, cs[steps].clone(), h_last
 
 
+def _torch_reverse_step(ctx: Any, t: int, dh: torch.Tensor, dc: torch.Tensor,
+                        dz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:  # fmt: skip
+    """Step ``t``'s pointwise backward in torch ops: fills ``dz [B, P, 4, K]``; ``(dc_{t-1}, dh_t's part that
+    bypasses the step or None)``, and the live part ``dh`` is folded in."""
+    _, _, a_all, k_all, ac_all, _ = ctx.work.buffers
+    mk, shape = ctx.masks, dh.shape
+    carry_h = None
+    if mk is not None and mk.masked[t]:
+        keep = mk.keep[t].unsqueeze(-1)
+        carry_h, carry_c = dh * (1 - keep), dc * (1 - keep)
+        dh, dc = dh * keep, dc * keep
+    dcn = torch.addcmul(dc, dh, ac_all[t].view(shape))
+    k = k_all[t].view(dz.shape)
+    for gate in range(3):  # (one broadcast product over the three measured 2x slower)
+        torch.mul(dcn, k[:, :, gate], out=dz[:, :, gate])
+    torch.mul(dh, k[:, :, 3], out=dz[:, :, 3])
+    dc = dcn * a_all[t].view(dz.shape)[:, :, 2]
+    if carry_h is not None:
+        dc = dc + carry_c
+    return dc, dh, carry_h
+
+
 def _backward(
     ctx: Any, d_out: torch.Tensor, d_c: torch.Tensor, d_h: torch.Tensor
 ) -> tuple[Opt, ...]:
-    g, mk, w = ctx.geometry, ctx.masks, ctx.w
+    g, mk, w, lens = ctx.geometry, ctx.masks, ctx.w, ctx.lens
     xh, _, a_all, k_all, ac_all, _ = ctx.work.buffers
     steps, batch, pix, units, depth = g.steps, g.batch, g.pixels, g.units, g.depth
     need_x, _, need_b, need_c0, need_h0 = ctx.needs_input_grad[:5]
@@ -158,30 +201,23 @@ def _backward(
     scratch = d_out.new_empty(batch, pix, 4, units) if g.even else None
     w_h = w[:, depth:].contiguous()
     dh = (d_out[-1] + d_h.reshape(batch, pix, units)).contiguous()
-    dc = d_c.reshape(batch, pix, units).contiguous()
+    dc = d_c.reshape(batch, pix, units).clone(memory_format=torch.contiguous_format)
     for t in range(steps - 1, -1, -1):
-        masked = mk is not None and mk.masked[t]
-        if masked:
-            keep = mk.keep[t].unsqueeze(-1)
-            carry_h, carry_c = dh * (1 - keep), dc * (1 - keep)
-            dh, dc = dh * keep, dc * keep
-        dcn = torch.addcmul(dc, dh, ac_all[t].view(batch, pix, units))
-        k = k_all[t].view(batch, pix, 4, units)
         dz = scratch if scratch is not None else d_z[t].view(batch, pix, 4, units)
-        for gate in range(3):  # (one broadcast product over the three measured 2x slower)
-            torch.mul(dcn, k[:, :, gate], out=dz[:, :, gate])
-        torch.mul(dh, k[:, :, 3], out=dz[:, :, 3])
+        carry_h = None
+        if g.native:  # dc becomes dc_{t-1}; dh the part that bypasses the step
+            call("conv_lstm_step_backward", d_out, batch, pix, units, t, ptr(lens), a_all[t].data_ptr(),
+                 k_all[t].data_ptr(), ac_all[t].data_ptr(), dh.data_ptr(), dc.data_ptr(), dz.data_ptr())  # fmt: skip
+            carry_h = dh if mk is not None and mk.masked[t] else None
+        else:
+            dc, dh, carry_h = _torch_reverse_step(ctx, t, dh, dc, dz)
         if scratch is not None:
             g.crop(d_z[t]).copy_(scratch.view(batch, *g.spatial, 4 * units))
-        dc = dcn * a_all[t].view(batch, pix, 4, units)[:, :, 2]
-        if masked:
-            dc = dc + carry_c
         if t == 0 and not need_h0:
             break
-        dh = _last(g.conv_t(_first(d_z[t]), w_h, padding=g.pads)).reshape(batch, pix, units)
-        dh = dh + d_out[t - 1] if t > 0 else dh
-        if masked:
-            dh = dh + carry_h
+        new = _last(g.conv_t(_first(d_z[t]), w_h, padding=g.pads)).reshape(batch, pix, units)
+        new = new + d_out[t - 1] if t > 0 else new
+        dh = (new + carry_h if carry_h is not None else new).contiguous()
     frames = _first(d_z.view(steps * batch, *d_z.shape[2:]))
     inputs = _first(xh[:steps].view(steps * batch, *xh.shape[2:]))
     ones, zeros = [1] * len(g.pads), [0] * len(g.pads)
@@ -203,12 +239,13 @@ class _ConvLSTMSequence(torch.autograd.Function):
     @staticmethod
     def forward(
         ctx: Any, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, c0: torch.Tensor, h0: torch.Tensor,
-        mk: Masks | None, window: tuple[int, ...],
+        mk: Masks | None, lens: torch.Tensor | None, window: tuple[int, ...], native: bool,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
         ctx.save_for_backward(x, w, bias, c0, h0)  # for create_graph=True (and version checks)
-        g = _Geometry(x, c0, window)
-        work, out, c, h = _forward(x, w, bias, c0, h0, mk, g, True)
-        ctx.work, ctx.masks, ctx.geometry, ctx.w, ctx.window = work, mk, g, w, window
+        g = _Geometry(x, c0, window, native)
+        work, out, c, h = _forward(x, w, bias, c0, h0, mk, lens, g, True)
+        ctx.work, ctx.masks, ctx.lens, ctx.geometry, ctx.w = work, mk, lens, g, w
+        ctx.window = window
         return out, c, h
 
     @staticmethod
@@ -219,8 +256,14 @@ class _ConvLSTMSequence(torch.autograd.Function):
             plain: Callable[..., Any] = lambda x, w, b, c0, h0, mk: _torch_conv_lstm(
                 x, w, b, c0, h0, mk, ctx.window
             )
-            return (*double_backward(ctx, plain, (d_out, d_c, d_h), ctx.masks), None, None)
-        return (*_backward(ctx, d_out, d_c, d_h), None, None)
+            return (
+                *double_backward(ctx, plain, (d_out, d_c, d_h), ctx.masks),
+                None,
+                None,
+                None,
+                None,
+            )
+        return (*_backward(ctx, d_out, d_c, d_h), None, None, None, None)
 
 
 def _torch_conv_lstm(
@@ -257,6 +300,17 @@ def _folded(
     shift[2] = forget_bias
     b = shift.view(-1) if biases is None else biases * scale.view(-1) + shift.view(-1)
     return w, b
+
+
+def _native_steps(like: torch.Tensor) -> bool:
+    """Whether the steps' pointwise work runs in the native loops: CPU float32/float64 outside traces, with the
+    library built (``native.py``); elsewhere (CUDA, other dtypes) the same steps run as torch ops."""
+    if like.device.type != "cpu" or like.dtype not in (torch.float32, torch.float64):
+        return False
+    compiling = getattr(torch.compiler, "is_compiling", lambda: False)
+    if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling():
+        return False
+    return native.library() is not None
 
 
 def _check(x: Any, kernel: Any, biases: Any, c0: Any, h0: Any) -> tuple[int, ...]:
@@ -322,11 +376,13 @@ def conv_lstm_sequence(
         )  # fmt: skip
         return out.squeeze(2), c.squeeze(1), h.squeeze(1)
     steps = x.shape[0]
-    x, mk, _ = trim(x, lengths)
+    x, mk, lens = trim(x, lengths)
     w, b = _folded(kernel, biases, float(forget_bias))
     tensors = (x, w, b, c0, h0)
+    native = _native_steps(x)
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        out, c, h = _ConvLSTMSequence.apply(*tensors, mk, window)
+        out, c, h = _ConvLSTMSequence.apply(*tensors, mk, lens, window, native)
     else:
-        _, out, c, h = _forward(x, w, b, c0, h0, mk, _Geometry(x, c0, window), False)
+        g = _Geometry(x, c0, window, native)
+        _, out, c, h = _forward(x, w, b, c0, h0, mk, lens, g, False)
     return pad_steps(out, steps), c, h

@@ -43,8 +43,15 @@ __all__ = [
 ]
 
 _SOURCE_DIR = Path(__file__).with_name("native")
-_SOURCES = ("sequences.c", "sequences_real.h", "indy_real.h", "contrib_real.h", "nas_real.h")
-_ABI = 14
+_SOURCES = (
+    "sequences.c",
+    "sequences_real.h",
+    "indy_real.h",
+    "contrib_real.h",
+    "nas_real.h",
+    "conv_lstm_real.h",
+)
+_ABI = 15
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -161,6 +168,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             "nas_backward": [i, i, i, *[p] * 13],
             "inter_forward": [i, i, i, p, p, p, real, i, p, p, p, p],
             "inter_backward": [i, i, i, p, p, p, p, p, i, p, p, p, p, p],
+            "conv_lstm_step": [i, i, i, i, p, p, p, p, p, p, i, p, p, p],
+            "conv_lstm_step_backward": [i, i, i, i, *[p] * 7],
         }
         for name, argtypes in signatures.items():
             fn = getattr(lib, f"{name}_{suffix}")

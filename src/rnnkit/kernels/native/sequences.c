@@ -1,6 +1,7 @@
 /* Native loops of rnnkit's sequence kernels (see ../native.py): TF's GRUCell and LSTMCell (peepholes, cell_clip)
  * over a whole unroll, forward and backward, in float32 and float64; and contrib's IndRNN, IndyGRU and IndyLSTM
- * cells (indy_real.h), SRU, UGRNN and IntersectionRNN cells (contrib_real.h) and NASCell (nas_real.h).
+ * cells (indy_real.h), SRU, UGRNN and IntersectionRNN cells (contrib_real.h), NASCell (nas_real.h) and the
+ * pointwise steps of the convolutional LSTMs (conv_lstm_real.h).
  *
  * Why native: per step, a Python loop pays about 5-9 us of dispatch for each of the 10-20 elementwise ops, which
  * is as much as the step's pointwise arithmetic; here each step is two BLAS products and one pass over the gates.
@@ -54,6 +55,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #include "indy_real.h"
 #include "contrib_real.h"
 #include "nas_real.h"
+#include "conv_lstm_real.h"
 #undef REAL
 #undef SUF
 
@@ -63,6 +65,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #include "indy_real.h"
 #include "contrib_real.h"
 #include "nas_real.h"
+#include "conv_lstm_real.h"
 #undef REAL
 #undef SUF
 
@@ -79,4 +82,4 @@ void rnnkit_set_blas(void* sgemm, void* dgemm) {
 }
 
 /* A fixed number the loader checks, so a stale or foreign library is never used. */
-int rnnkit_native_abi(void) { return 14; }
+int rnnkit_native_abi(void) { return 15; }
