@@ -6,7 +6,8 @@ needs, and in its backward runs the reverse recurrence once and computes each we
 over all ``T * B`` rows. TF's ``sequence_length`` rule is folded into the arithmetic (``_mask.py``).
 
 The GRU, peephole-LSTM and contrib (Indy, SRU, UGRNN, NAS, Intersection) kernels run their loops natively (``native.py``: C compiled on first use, products
-in torch's own BLAS); the layer-normalised LSTM's and the convolutional LSTMs' loops are torch ops. ``dispatch.kernel_for(cell)`` says whether a kernel computes a cell exactly (layer 2, beside ``rnnkit.fused``);
+in torch's own BLAS); the layer-normalised LSTM's loop is torch ops, and the convolutional LSTMs' loop is torch convolutions with
+each step's pointwise work native on the CPU (torch ops elsewhere). ``dispatch.kernel_for(cell)`` says whether a kernel computes a cell exactly (layer 2, beside ``rnnkit.fused``);
 ``dynamic_rnn`` runs it in place of its step loop and ``rk.fused.explain`` reports it.
 """
 
