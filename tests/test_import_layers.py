@@ -20,6 +20,7 @@ RANKS = {
     "_version": 0,
     "_checks": 0,
     "_sequence": 0,  # row masking and length-aware reversal, shared by fused and unroll
+    "_recompute": 0,  # recomputed chunks (swap_memory) of any sequence runner
     "nest": 0,
     "activations": 0,
     "cells": 1,

@@ -45,7 +45,7 @@ def test_rnnkit_bench_rejects_unknown_shapes(capsys):
     with pytest.raises(SystemExit):
         cli_main(["bench", "--shapes", "nope"])
     assert (
-        "expected some of mnist, sine, large, gru, peephole, layernorm, seed001, got 'nope'"
+        "expected some of mnist, sine, large, gru, peephole, layernorm, seed001, swap, got 'nope'"
         in capsys.readouterr().err
     )
 
@@ -60,3 +60,21 @@ def test_seed001_shape_drops_outputs_in_every_column_in_training_only():
         model.eval()
         first, second = model(x), model(x)
         assert torch.equal(first, second) and not torch.equal(train, first), column
+
+
+def test_swap_shape_runs_recomputed_chunks_in_the_rnnkit_columns_only(monkeypatch):
+    import rnnkit.fused.checkpointed as checkpointed
+
+    calls: list[str] = []
+    original = checkpointed.run_in_recomputed_chunks
+    monkeypatch.setattr(
+        checkpointed,
+        "run_in_recomputed_chunks",
+        lambda *a, **k: calls.append("chunks") or original(*a, **k),
+    )
+    shape = dataclasses.replace(SHAPES["swap"], batch=2, time=9, depth=3, units=4)
+    for column in ("auto", "torch", "naive"):
+        model, x, *_ = build(shape, column)
+        model(x).sum().backward()
+        assert calls == (["chunks"] if column == "auto" else []), column
+        calls.clear()

@@ -127,7 +127,7 @@ def test_swap_memory_uses_the_forward_masks_in_backward(lengths):
     """Checkpointed chunks re-run the kernels in backward: the masks must be the forward's."""
     cells = [STACKS["input_and_output"](5) for _ in range(2)]
     x, init = _inputs(), _state(cells[0])
-    assert rk.fused.explain(cells[0], swap_memory=True).startswith("fused, in checkpointed chunks")
+    assert rk.fused.explain(cells[0], swap_memory=True).startswith("fused, in recomputed chunks")
     plain = _grads(cells[0], x, init, lengths, False, True)
     swapped = _grads(cells[1], x, init, lengths, False, True, swap_memory=True)
     for a, b in zip(plain[0] + plain[1], swapped[0] + swapped[1]):

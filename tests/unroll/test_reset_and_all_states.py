@@ -162,8 +162,12 @@ def test_explain_names_the_path_of_each_option():
     assert rk.fused.explain(lstm, return_all_states=True).startswith(
         "step loop: return_all_states=True"
     )
-    assert rk.fused.explain(lstm, swap_memory=True).startswith("fused, in checkpointed chunks")
+    assert rk.fused.explain(lstm, swap_memory=True).startswith("fused, in recomputed chunks")
     assert rk.fused.explain(peep, swap_memory=True).startswith(
+        "kernels.peephole_lstm_sequence (one autograd node per unroll"
+    )
+    projected = rk.LSTMCell(4, use_peepholes=True, num_proj=2)  # no fused form, no sequence kernel
+    assert rk.fused.explain(projected, swap_memory=True).startswith(
         "step loop with activation checkpointing"
     )
     assert rk.fused.explain(lstm).startswith("fused: torch._VF.lstm")

@@ -43,6 +43,9 @@ class Shape:
     head: str = "last"  # "last": classify the last output (10 classes); "per_step": sine regression
     describe: str = ""
     keep: float = 1.0  # output keep probability of every layer (train mode); 1: no dropout
+    swap_memory: bool = (
+        False  # the rnnkit columns pass swap_memory=True (torch and naive keep everything)
+    )
 
 
 SHAPES = {
@@ -60,6 +63,8 @@ SHAPES = {
               describe="MNIST-row shape with LayerNormBasicLSTMCell(128)"),
         Shape("seed001", "lstm", 64, 28, 28, 256, layers=2, keep=0.5,
               describe="mnist seed001: 2 x LSTM(256) with output dropout keep 0.5 per layer, B=64, T=28, D=28"),
+        Shape("swap", "lstm", 32, 100, 64, 256, layers=2, swap_memory=True,
+              describe="swap_memory=True (rnnkit columns only): 2 x BasicLSTMCell(256), B=32, T=100, D=64"),
     ]
 }  # fmt: skip
 
@@ -177,7 +182,8 @@ class Model(nn.Module):
             x = self.inp(x)
         if self.column in ("auto", "loop"):
             # self.rnn is an rnnkit cell in these columns (a torch module in the others).
-            y, _ = rk.dynamic_rnn(self.rnn, x, fused=None if self.column == "auto" else False)  # type: ignore[arg-type]
+            fused = None if self.column == "auto" else False
+            y, _ = rk.dynamic_rnn(self.rnn, x, fused=fused, swap_memory=self.shape.swap_memory)  # type: ignore[arg-type]
         elif self.column == "torch":
             y, _ = self.rnn(x)
             if self.shape.keep < 1:  # nn.LSTM drops between its layers, not after the last

@@ -68,8 +68,9 @@ def explain(
 ) -> str:
     """Say which path ``dynamic_rnn(cell, x, ...)`` takes (for one ``[B, T, D]`` input tensor) and why.
 
-    The keywords are ``dynamic_rnn``'s options that change the path: ``swap_memory`` (fusable stacks run in
-    checkpointed chunks of fused calls), ``reset`` (given a mask) and ``return_all_states`` (both need the step
+    The keywords are ``dynamic_rnn``'s options that change the path: ``swap_memory`` (fusable stacks and cells
+    with a sequence kernel run in recomputed chunks, ``rnnkit._recompute``; other cells the checkpointed step
+    loop), ``reset`` (given a mask) and ``return_all_states`` (both need the step
     loop: the kernels neither restart single rows nor return every step's state).
 
     >>> import rnnkit as rk
@@ -94,16 +95,18 @@ def explain(
         return f"step loop: {what}, which no fused or sequence kernel does"
     fused_plan, reason = make_plan(cell)
     if fused_plan is None:
+        kernel, why = kernel_for(cell)
+        if kernel is not None and swap_memory:
+            return f"{why}, in recomputed chunks of about 3*ceil(sqrt(T)) steps (swap_memory=True): {reason}"
         if swap_memory:
             return f"step loop with activation checkpointing (swap_memory=True): {reason}"
-        kernel, why = kernel_for(cell)
         if kernel is not None:
             return f"step loop as one sequence kernel, {why}: {reason}"
         known = not why.startswith("no sequence kernel for")
         return f"step loop: {reason}" + (f"; no sequence kernel: {why}" if known else "")
     if swap_memory:
         return (
-            f"fused, in checkpointed chunks of about 3*ceil(sqrt(T)) steps: {fused_plan.describe()}"
+            f"fused, in recomputed chunks of about 3*ceil(sqrt(T)) steps: {fused_plan.describe()}"
         )
     return f"fused: {fused_plan.describe()}"
 

@@ -12,9 +12,8 @@ How it is computed (NOTE [conv sequence]):
 * ``[x_t, h_{t-1}]`` is one slice of a channels-last buffer ``xh [T+1, B, *S, C+K]``: the step's convolution
   reads it in place (torch's NCHW view of NHWC memory), and the step writes ``h_t`` into the next slice. Why not
   TF's split into an input half for all steps plus a recurrent half: measured at B=16, 16x16, 4 -> 16 channels,
-  the input half over all ``T * B`` frames costs what ``T`` small ones cost (the product is as efficient either
-  way), and the split adds a pass over ``[T, B, *S, 4K]``. Channels-last matters: oneDNN convolves NHWC about
-  2-5x faster than NCHW at these channel counts.
+  the input half over all ``T * B`` frames costs what ``T`` small ones cost, and the split adds a pass over
+  ``[T, B, *S, 4K]``. Channels-last: oneDNN convolves NHWC 2-5x faster than NCHW at these channel counts.
 * ``j``'s rows of ``W`` and ``b`` are doubled (exact: a power of two) and ``forget_bias`` is folded into ``b``'s
   ``f`` (one rounding moves), so one sigmoid over all ``4K`` channels gives ``i, f, o`` and ``tanh(j) =
   2 sigmoid(2j) - 1``.
@@ -39,8 +38,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import _workspace, native
+from ..cells.contrib.conv_lstm import _ConvLSTMCell
+from ..cells.state import LSTMStateTuple
+from . import _workspace
+from ._conv_check import check_conv_lstm_args
 from ._double_backward import double_backward
+from ._inputs import native_reason
 from ._mask import Masks, keep_rows, pad_steps, trim
 from .native import call, ptr
 
@@ -66,9 +69,7 @@ class _Geometry:
         self.steps, self.batch, *spatial, self.depth = x.shape
         self.spatial = tuple(spatial)
         self.units = c0.shape[-1]
-        self.pixels = 1
-        for s in self.spatial:
-            self.pixels *= s
+        self.pixels = torch.Size(self.spatial).numel()
         self.pads = tuple(k // 2 for k in window)
         self.extra = tuple(1 - k % 2 for k in window)
         self.even = any(self.extra)
@@ -204,9 +205,10 @@ def _backward(
         d_out = d_out * mk.keep.view(steps, batch, *[1] * (d_out.dim() - 2))
     dz_lease = _workspace.lease((g.full_shape((steps, batch), 4 * units),), d_out)
     d_z = dz_lease.buffers[0]
-    for dim, e in enumerate(g.extra):  # the even windows' first output row: no gradient
-        if e:
-            d_z.narrow(dim + 2, 0, 1).zero_()
+    for dim in [
+        d for d, e in enumerate(g.extra) if e
+    ]:  # an even window's first output row: no gradient
+        d_z.narrow(dim + 2, 0, 1).zero_()
     scratch = d_out.new_empty(batch, pix, 4, units) if g.even else None
     w_h = w[:, depth:].contiguous()
     dh = (d_out[-1] + d_h).reshape(batch, pix, units).contiguous()
@@ -312,49 +314,8 @@ def _folded(
 
 
 def _native_steps(like: torch.Tensor) -> bool:
-    """Whether the steps' pointwise work runs in the native loops: CPU float32/float64 outside traces, with the
-    library built (``native.py``); elsewhere (CUDA, other dtypes) the same steps run as torch ops."""
-    if like.device.type != "cpu" or like.dtype not in (torch.float32, torch.float64):
-        return False
-    compiling = getattr(torch.compiler, "is_compiling", lambda: False)
-    if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling():
-        return False
-    return native.library() is not None
-
-
-def _check(x: Any, kernel: Any, biases: Any, c0: Any, h0: Any) -> tuple[int, ...]:
-    """The window ``k`` of a valid call; raises a clear error otherwise (before any convolution sees it)."""
-    where = "conv_lstm_sequence"
-    for name, t in (("x", x), ("kernel", kernel), ("c0", c0), ("h0", h0), ("biases", biases)):
-        if t is None and name == "biases":
-            continue
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            got = type(t).__name__ if not isinstance(t, torch.Tensor) else f"a {t.dtype} tensor"
-            raise TypeError(f"{where}: expected {name} as a floating-point tensor, got {got}")
-        if t.dtype != x.dtype or t.device != x.device:
-            raise TypeError(
-                f"{where}: expected {name} as {x.dtype} on {x.device} like x, got {t.dtype} on {t.device}"
-            )
-    if x.dim() not in (4, 5, 6) or x.numel() == 0:
-        raise ValueError(
-            f"{where}: expected non-empty x [T, B, *S, C] with 1 to 3 spatial dimensions, got {list(x.shape)}"
-        )
-    n, (_, batch, *spatial, depth) = x.dim() - 3, x.shape
-    units = c0.shape[-1] if c0.dim() == n + 2 else -1
-    state = [batch, *spatial, units]
-    if units < 1 or list(c0.shape) != state or list(h0.shape) != state:
-        raise ValueError(
-            f"{where}: expected c0 and h0 [B, *S, K] = [{batch}, {', '.join(map(str, spatial))}, K], got "
-            f"{list(c0.shape)} and {list(h0.shape)}"
-        )
-    if kernel.dim() != n + 2 or list(kernel.shape[-2:]) != [depth + units, 4 * units]:
-        raise ValueError(
-            f"{where}: expected kernel [*k ({n} ints), C+K={depth + units}, 4K={4 * units}], got "
-            f"{list(kernel.shape)}"
-        )
-    if biases is not None and list(biases.shape) != [4 * units]:
-        raise ValueError(f"{where}: expected biases [4K] = [{4 * units}], got {list(biases.shape)}")
-    return tuple(kernel.shape[:n])
+    """Whether the steps' pointwise work runs natively (``_inputs.native_reason``; else as torch ops: CUDA...)."""
+    return native_reason(like) is None
 
 
 def conv_lstm_sequence(
@@ -376,7 +337,7 @@ def conv_lstm_sequence(
     Returns:
         ``(outputs [T, B, *S, K], c_T, h_T)``.
     """
-    window = _check(x, kernel, biases, c0, h0)
+    window = check_conv_lstm_args(x, kernel, biases, c0, h0)
     # 1-D as a 2-D convolution over [1, L]: oneDNN has no channels-last 1-D path (measured 2x slower)
     if len(window) == 1:
         out, c, h = conv_lstm_sequence(
@@ -395,3 +356,14 @@ def conv_lstm_sequence(
         g = _Geometry(x, c0, window, native)
         _, out, c, h = _forward(x, w, b, c0, h0, mk, lens, g, False)
     return pad_steps(out, steps), c, h
+
+
+def run_conv_lstm_cell(
+    cell: _ConvLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+) -> tuple[torch.Tensor, LSTMStateTuple]:
+    """``cell`` over time-major ``x [T, B, *S, C]`` (the unrolls' runner): the cell's own checks first; a state of
+    another dtype converted, as the step loop's concatenation and products promote it."""
+    cell._check(x[0], state)
+    c0, h0 = (s.to(x.dtype) for s in state)
+    out, c, h = conv_lstm_sequence(x, cell.kernel, cell.biases, c0, h0, lengths, cell.forget_bias)
+    return out, LSTMStateTuple(c, h)

@@ -3,8 +3,8 @@
 ``kernel_for(cell, like)`` returns a runner or the reason there is none; ``dynamic_rnn`` calls the runner in place
 of its step loop (``fused=None`` or ``False`` alike: the kernel *is* the loop's implementation for that cell, same
 numbers to float rounding), and ``rk.fused.explain`` reports the choice. ``like`` (the inputs) decides what
-depends on the tensors: the native kernels (all but the layer-normalised LSTM's) run on CPU float32/float64
-outside autocast, traces and exports.
+depends on the tensors: the native kernels run on CPU float32/float64 outside autocast, traces and exports (the
+layer-normalised LSTMs' kernel then runs its torch-op loop instead).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import torch.nn.functional as F
 from ..cells.block import LSTMBlockCell
 from ..cells.contrib.conv_lstm import _ConvLSTMCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
-from ..cells.contrib.lstm_like import NASCell
+from ..cells.contrib.lstm_like import GLSTMCell, NASCell
+from ..cells.contrib.norm_lstm import CoupledInputForgetGateLSTMCell, LayerNormLSTMCell
+from ..cells.contrib.phased import PhasedLSTMCell
 from ..cells.contrib.simple import IntersectionRNNCell, SRUCell, UGRNNCell
 from ..cells.dropout import DropoutWrapper
 from ..cells.fused_spec import has_hooks
@@ -26,23 +28,26 @@ from ..cells.gru import GRUCell
 from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
 from ..cells.lstm import LSTMCell
 from ..cells.state import LSTMStateTuple
-from . import native
-from .conv_lstm import conv_lstm_sequence
+from ._inputs import inputs_reason as _inputs_reason
+from ._inputs import native_reason as _native_reason
+from ._inputs import time_major as _time_major
+from .cifg_lstm import cifg_lstm_sequence
+from .conv_lstm import run_conv_lstm_cell
+from .glstm import glstm_sequence
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
 from .intersection import intersection_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
 from .nas import nas_sequence
 from .peephole_lstm import peephole_lstm_sequence
+from .phased import run_phased_cell
 from .sru_ugrnn import sru_sequence, ugrnn_sequence
 
 __all__ = ["kernel_for", "SequenceRunner", "without_identity_dropout"]
 
-#: ``runner(inputs [B, T, D] or [T, B, D] (padding zeroed), state, lengths or None, time_major)``
-#: → ``(outputs, final_state)`` as the step loop returns them.
-SequenceRunner = Callable[
-    [torch.Tensor, Any, "torch.Tensor | None", bool], tuple[torch.Tensor, Any]
-]
+#: ``runner(inputs [B, T, D] or [T, B, D] (padding zeroed; for a cell in ``_inputs.PAIRS`` a ``(times, inputs)``
+#: pair of them), state, lengths or None, time_major)`` → ``(outputs, final_state)`` as the step loop returns them.
+SequenceRunner = Callable[[Any, Any, "torch.Tensor | None", bool], tuple[torch.Tensor, Any]]
 
 _GATES = ("input", "transform", "forget", "output")
 # The methods whose override would change the math the kernel hard-codes.
@@ -54,6 +59,7 @@ _MATH = (
     "_norm",
     "_dropout",
     "_activation",
+    "_step_pair",
     "_conv",
 )
 
@@ -92,19 +98,43 @@ def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
     return None
 
 
+def _contrib_layer_norm_reason(cell: LayerNormLSTMCell) -> str | None:
+    reason = _common_reason(cell, LayerNormLSTMCell)
+    if reason is None and type(cell)._project is not LayerNormLSTMCell._project:
+        reason = f"{type(cell).__name__} overrides _project, which the kernel would skip"
+    if reason is not None:
+        return reason
+    if not cell.layer_norm:
+        return "layer_norm=False (the kernel is for the layer-normalised cell)"
+    if cell.activation_name != "tanh":
+        return (
+            f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
+        )
+    if cell.num_proj is not None:
+        return "num_proj (the kernel has no projection)"
+    return None
+
+
 def _run_layer_norm(
-    cell: LayerNormBasicLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+    cell: LayerNormBasicLSTMCell | LayerNormLSTMCell, x: torch.Tensor, state: Any, lengths: Any
 ) -> tuple[torch.Tensor, Any]:
+    """Both layer-normalised LSTMs: the same parameter names, the contrib one's peepholes and clip optional;
+    the native loops where they can take the inputs, else the same recurrence in torch ops."""
     d = cell.input_size
     xk = F.linear(x, cell.kernel[:d].t())  # all steps' input half in one matmul, [T, B, 4H]
     gamma4 = torch.stack([getattr(cell, f"{g}_gamma") for g in _GATES])
     beta4 = torch.stack([getattr(cell, f"{g}_beta") for g in _GATES])
     gamma_s, beta_s = cell.state_gamma, cell.state_beta
     assert isinstance(gamma_s, torch.Tensor) and isinstance(beta_s, torch.Tensor)  # built above
+    peepholes, clip = None, None
+    if isinstance(cell, LayerNormLSTMCell):
+        if cell.use_peepholes:
+            peepholes = torch.stack([cell.w_i_diag, cell.w_f_diag, cell.w_o_diag])
+        clip = cell.cell_clip
     c0, h0 = state
     out, c, h = layer_norm_lstm_sequence(
         xk, cell.kernel[d:], gamma4, beta4, gamma_s, beta_s, c0, h0, lengths,
-        forget_bias=cell.forget_bias,
+        forget_bias=cell.forget_bias, peepholes=peepholes, cell_clip=clip, native=_native_reason(x) is None,
     )  # fmt: skip
     return out, LSTMStateTuple(c, h)
 
@@ -129,18 +159,6 @@ def _lstm_reason(cell: LSTMCell) -> str | None:
     if reason is None and cell.num_proj is not None:
         reason = "num_proj (the kernel has no projection)"
     return reason
-
-
-def _cpu_autocast() -> bool:
-    try:
-        return bool(torch.is_autocast_enabled("cpu"))
-    except TypeError:  # torch < 2.4 takes no device here
-        return bool(torch.is_autocast_cpu_enabled())
-
-
-def _tracing() -> bool:
-    compiling = getattr(torch.compiler, "is_compiling", lambda: False)
-    return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling())
 
 
 def _run_indrnn(
@@ -171,16 +189,23 @@ def _run_indy_lstm(
     return out, LSTMStateTuple(c, h)
 
 
-def _nas_reason(cell: NASCell) -> str | None:
-    reason = _common_reason(cell, NASCell)
-    if reason is None and cell.num_proj is not None:
-        reason = "num_proj (the kernel has no projection)"
-    return reason
-
-
 def _run_nas(cell: NASCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
     c0, m0 = state
-    out, c, m = nas_sequence(x, cell.kernel, cell.recurrent_kernel, cell.bias, c0, m0, lengths)
+    out, c, m = nas_sequence(
+        x, cell.kernel, cell.recurrent_kernel, cell.bias, c0, m0, lengths, cell.projection_weights
+    )
+    return out, LSTMStateTuple(c, m)
+
+
+def _run_glstm(
+    cell: GLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+) -> tuple[torch.Tensor, Any]:
+    c0, m0 = state
+    biases = [cell.bias_i, cell.bias_j, cell.bias_f, cell.bias_o]
+    out, c, m = glstm_sequence(
+        x, cell._group_kernels(), biases, cell.projection_kernel, c0, m0, cell.forget_bias,
+        str(cell.activation_name), lengths,
+    )  # fmt: skip
     return out, LSTMStateTuple(c, m)
 
 
@@ -213,25 +238,6 @@ def _run_ugrnn(
 ) -> tuple[torch.Tensor, Any]:
     out, h = ugrnn_sequence(x, cell.kernel, cell.bias, state, cell.forget_bias, lengths)
     return out, h
-
-
-def _native_reason(like: torch.Tensor | None) -> str | None:
-    """Why the native loops cannot run here, or cannot take these inputs (None: they can; without ``like`` only
-    the machine is asked)."""
-    if like is not None:
-        if _tracing():
-            return "a trace or export is recording (it must see torch ops, not a native call)"
-        if like.device.type != "cpu":
-            return f"the native loops run on the CPU; the inputs are on {like.device}"
-        if like.dtype not in (torch.float32, torch.float64):
-            return f"the native loops take float32 and float64; the inputs are {like.dtype}"
-        if _cpu_autocast():
-            return "autocast is on (the native loops compute in the inputs' dtype)"
-        if like.numel() == 0:
-            return "the inputs are empty"
-    if native.library() is None:
-        return f"the native loops are not available: {native.unavailable_reason()}"
-    return None
 
 
 def _run_gru(cell: GRUCell, x: torch.Tensor, state: Any, lengths: Any) -> tuple[torch.Tensor, Any]:
@@ -267,17 +273,30 @@ def _run_lstm(
     return out, pack(c, m)
 
 
-def _run_conv_lstm(
-    cell: _ConvLSTMCell, x: torch.Tensor, state: Any, lengths: Any
-) -> tuple[torch.Tensor, Any]:
-    cell._check(x[0], state)  # the step's own checks and messages (its check_inputs checks nothing)
-    # the step loop's cat and products promote a state of another dtype likewise
-    c0, h0 = (s.to(x.dtype) for s in state)
-    out, c, h = conv_lstm_sequence(
-        x, cell.kernel, cell.biases, c0, h0, lengths, forget_bias=cell.forget_bias
-    )
-    return out, LSTMStateTuple(c, h)
+def _cifg_reason(cell: CoupledInputForgetGateLSTMCell) -> str | None:
+    reason = _activation_reason(CoupledInputForgetGateLSTMCell)(cell)
+    if reason is None and type(cell)._project is not CoupledInputForgetGateLSTMCell._project:
+        reason = f"{type(cell).__name__} overrides _project, which the kernel would skip"
+    if reason is None and cell.layer_norm:
+        reason = "layer_norm=True (the kernel is for the cell without layer normalisation)"
+    return reason
 
+
+def _run_cifg(
+    cell: CoupledInputForgetGateLSTMCell, x: torch.Tensor, state: Any, lengths: Any
+) -> tuple[torch.Tensor, Any]:
+    units = cell.num_units
+    c0, m0 = state if cell.state_is_tuple else (state[:, :units], state[:, units:])
+    peepholes = torch.stack([cell.w_f_diag, cell.w_o_diag]) if cell.use_peepholes else None
+    proj = cell.projection_kernel if cell.num_proj is not None else None
+    out, c, m = cifg_lstm_sequence(
+        x, cell.kernel, cell.bias, peepholes, proj, c0, m0, cell.forget_bias,
+        cell.proj_clip if proj is not None else None, lengths,
+    )  # fmt: skip
+    return out, (LSTMStateTuple(c, m) if cell.state_is_tuple else torch.cat([c, m], 1))
+
+
+_LAYER_NORM = "kernels.layer_norm_lstm_sequence: native loops on CPU float32/float64 where they load, torch ops elsewhere"
 
 # cell class → (why the kernel may not run this cell, or None; the runner; its description; native loops?)
 _KERNELS: dict[
@@ -294,7 +313,13 @@ _KERNELS: dict[
     LayerNormBasicLSTMCell: (
         _layer_norm_reason,
         _run_layer_norm,
-        "kernels.layer_norm_lstm_sequence",
+        _LAYER_NORM,
+        False,
+    ),
+    LayerNormLSTMCell: (
+        _contrib_layer_norm_reason,
+        _run_layer_norm,
+        _LAYER_NORM,
         False,
     ),
     IndRNNCell: (
@@ -317,43 +342,56 @@ _KERNELS: dict[
     ),
     SRUCell: (_activation_reason(SRUCell), _run_sru, "kernels.sru_sequence", True),
     UGRNNCell: (_activation_reason(UGRNNCell), _run_ugrnn, "kernels.ugrnn_sequence", True),
-    NASCell: (_nas_reason, _run_nas, "kernels.nas_sequence", True),
+    NASCell: (lambda cell: _common_reason(cell, NASCell), _run_nas, "kernels.nas_sequence", True),
+    GLSTMCell: (
+        _activation_reason(GLSTMCell, ("tanh", "relu")),
+        _run_glstm,
+        "kernels.glstm_sequence",
+        True,
+    ),
     IntersectionRNNCell: (
         _intersection_reason,
         _run_intersection,
         "kernels.intersection_sequence",
         True,
     ),
-    # Conv1DLSTMCell, Conv2DLSTMCell, Conv3DLSTMCell, ConvLSTMCell: torch ops (convolutions), CPU and CUDA
+    PhasedLSTMCell: (
+        lambda cell: _common_reason(cell, PhasedLSTMCell),
+        run_phased_cell,
+        "kernels.phased_lstm_sequence",
+        True,
+    ),
+    CoupledInputForgetGateLSTMCell: (_cifg_reason, _run_cifg, "kernels.cifg_lstm_sequence", True),
+    # Conv1DLSTMCell, Conv2DLSTMCell, Conv3DLSTMCell, ConvLSTMCell (CUDA too: not only native loops)
     _ConvLSTMCell: (
         lambda cell: _common_reason(cell, _ConvLSTMCell),
-        _run_conv_lstm,
-        "kernels.conv_lstm_sequence",
+        run_conv_lstm_cell,
+        "kernels.conv_lstm_sequence: torch's convolutions, the steps' pointwise work native on CPU float32/float64",
         False,
     ),
 }
 
 
-def kernel_for(cell: Any, like: torch.Tensor | None = None) -> tuple[SequenceRunner | None, str]:
+def kernel_for(cell: Any, like: Any = None) -> tuple[SequenceRunner | None, str]:
     """``(runner, description)`` for a built cell a sequence kernel computes, else ``(None, reason)``.
 
-    ``like``: the inputs, when known; without them the answer is the cell's alone (``rk.fused.explain``), and the
-    native kernels' description says what they need of the inputs."""
+    ``like``: the inputs (one tensor, or the ``(times, inputs)`` pair of a cell in ``_inputs.PAIRS``), when known;
+    without them the answer is the cell's alone (``rk.fused.explain``), and the native kernels' description says
+    what they need of the inputs."""
     cell = without_identity_dropout(cell)
     for cls, (why_not, runner, name, native_loops) in _KERNELS.items():
         if not isinstance(cell, cls):
             continue
-        reason = why_not(cell) or (_native_reason(like) if native_loops else None)
+        tensor, reason = _inputs_reason(cls, like)
+        reason = reason or why_not(cell) or (_native_reason(tensor) if native_loops else None)
         if reason is not None:
             return None, reason
 
         def run(
-            inputs: torch.Tensor, state: Any, lengths: Any, time_major: bool
+            inputs: Any, state: Any, lengths: Any, time_major: bool
         ) -> tuple[torch.Tensor, Any]:
             # the runners take and give time-major sequences; the layout is changed here, once for all
-            out, final = runner(
-                cell, inputs if time_major else inputs.transpose(0, 1), state, lengths
-            )
+            out, final = runner(cell, inputs if time_major else _time_major(inputs), state, lengths)
             return (out if time_major else out.transpose(0, 1).contiguous()), final
 
         where = ", native loops on CPU float32/float64" if native_loops else ""

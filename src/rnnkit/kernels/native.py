@@ -49,9 +49,13 @@ _SOURCES = (
     "indy_real.h",
     "contrib_real.h",
     "nas_real.h",
+    "phased_real.h",
+    "glstm_real.h",
+    "cifg_real.h",
+    "layer_norm_real.h",
     "conv_lstm_real.h",
 )
-_ABI = 15
+_ABI = 19
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -164,10 +168,18 @@ def _declare(lib: ctypes.CDLL) -> None:
             "sru_backward": [i, i, i, *[p] * 8],
             "ugrnn_forward": [i, i, i, i, i, p, p, p, real, p, p, p],
             "ugrnn_backward": [i, i, i, i, i, *[p] * 9],
-            "nas_forward": [i, i, i, *[p] * 8],
-            "nas_backward": [i, i, i, *[p] * 13],
+            "nas_forward": [i, i, i, i, *[p] * 10],
+            "nas_backward": [i, i, i, i, *[p] * 16],
             "inter_forward": [i, i, i, p, p, p, real, i, p, p, p, p],
             "inter_backward": [i, i, i, p, p, p, p, p, i, p, p, p, p, p],
+            "phased_forward": [i, i, i, i, i, *[p] * 7, real, *[p] * 6],
+            "phased_backward": [i, i, i, i, i, *[p] * 5, real, *[p] * 18],
+            "glstm_forward": [*[i] * 8, real, *[p] * 11],
+            "glstm_backward": [*[i] * 7, *[p] * 12],
+            "cifg_forward": [i, i, i, i, i, i, *[p] * 5, real, real, *[p] * 7],
+            "cifg_backward": [i, i, i, i, p, p, p, real, *[p] * 13],
+            "lnlstm_forward": [i, i, i, *[p] * 7, real, real, real, *[p] * 11],
+            "lnlstm_backward": [i, i, i, p, p, p, p, real, *[p] * 19],
             "conv_lstm_step": [i, i, i, i, p, p, p, p, p, p, i, p, p, p],
             "conv_lstm_step_backward": [i, i, i, i, *[p] * 7],
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -9,12 +10,14 @@ import torch
 
 from .. import nest
 from .._checks import autocast_enabled
+from .._recompute import run_in_recomputed_chunks
 from ..cells.base import RNNCell, unroll_parts
 from ..cells.hooks import begin_sequence
 from ..fused.checkpointed import run_fused_checkpointed
 from ..fused.plan import decide
 from ..fused.run import run_fused
 from ..kernels import kernel_for
+from ..kernels.dispatch import SequenceRunner
 from ._arguments import (
     check_cell,
     check_input_leaf,
@@ -123,9 +126,11 @@ def dynamic_rnn(
         initial_state: optional, nested like ``cell.state_size`` with ``[B, size]`` leaves.
         dtype: accepted for TF compatibility; must match the inputs' dtype when given.
         parallel_iterations: accepted for TF compatibility; no effect.
-        swap_memory: trade compute for memory on long sequences: activation checkpointing over chunks of
-            ``ceil(sqrt(T))`` steps (``unroll/checkpointed.py``); same results, about one extra forward pass.
-            A fusable stack keeps its fused kernels, one checkpointed call per chunk (``fused/checkpointed.py``).
+        swap_memory: trade compute for memory on long sequences: activations are rebuilt in backward, chunk by
+            chunk; same results, about one extra forward pass. A fusable stack keeps its fused kernels and a cell
+            with a sequence kernel its kernel, one recomputed call per chunk of about ``3 * ceil(sqrt(T))`` steps
+            (``rnnkit._recompute``); other cells run the step loop checkpointed over ``ceil(sqrt(T))``-step chunks
+            (``unroll/checkpointed.py``).
         time_major: whether inputs and outputs are ``[T, B, ...]``.
         scope: accepted for TF compatibility; TF names are chosen in ``rk.tf_variables(cell, scope=...)``.
         fused: None (auto): run stacks that torch's fused RNN kernels compute exactly on them (see
@@ -169,7 +174,7 @@ def dynamic_rnn(
     restart = state
     if reset_to is not None:
         restart = initial_state_or_zeros(f"{where} (reset_to)", cell, reset_to, dtype, batch, like)
-    loop = _Loop(time_major, mixed or swap_memory, swap_memory, reset, restart, return_all_states)
+    loop = _Loop(time_major, mixed, swap_memory, reset, restart, return_all_states)
     return loop.run(cell, inputs, state, lengths, batch)
 
 
@@ -177,7 +182,7 @@ class _Loop(NamedTuple):
     """How ``dynamic_rnn`` runs the step loop (when no fused kernel runs the cell)."""
 
     time_major: bool
-    per_call: bool  # the cell's own call at every step (autocast, swap_memory): see _step_parts
+    mixed: bool  # autocast is on
     swap_memory: bool
     reset: torch.Tensor | None  # checked bool [B, T] / [T, B]
     restart: Any  # the state that reset rows restart from
@@ -191,12 +196,19 @@ class _Loop(NamedTuple):
         )  # NOTE [padding never reaches the gradient]
         time_axis = 0 if self.time_major else 1
         kernel = None
-        if not (self.per_call or self.reset is not None or self.return_all_states):
-            kernel = kernel_for(cell, padded)[0] if isinstance(padded, torch.Tensor) else None
+        if not (self.mixed or self.reset is not None or self.return_all_states):
+            kernel = kernel_for(cell, padded)[0]
         if kernel is not None:  # one autograd node for the whole unroll (rnnkit.kernels)
-            cell.check_inputs(padded.select(time_axis, 0))  # depth and dtype; builds a lazy cell
+            # depth and dtype (PhasedLSTMCell: of its (time, x) pair); builds a lazy cell
+            cell.check_inputs(nest.map_structure(lambda t: t.select(time_axis, 0), padded))
+            if self.swap_memory:  # one node per chunk, re-run in backward (rnnkit._recompute)
+                runner = functools.partial(_kernel_chunk, kernel, self.time_major)
+                chunk = _fused_chunk(nest.flatten(padded)[0].shape[time_axis])
+                return run_in_recomputed_chunks(
+                    runner, padded, state, lengths, self.time_major, chunk, cell.parameters()
+                )
             return kernel(padded, state, lengths, self.time_major)
-        project, step = _step_parts(cell, padded, time_axis, self.per_call)
+        project, step = _step_parts(cell, padded, time_axis, self.mixed or self.swap_memory)
         steps = unbind_time(project(padded), time_axis)
         if self.reset is not None:
             steps = list(zip(steps, self.reset.unsqueeze(-1).unbind(time_axis)))
@@ -211,6 +223,13 @@ class _Loop(NamedTuple):
             outputs_only, all_states = stacked
             return outputs_only, final_state, all_states
         return stacked, final_state
+
+
+def _kernel_chunk(
+    kernel: SequenceRunner, time_major: bool, x: Any, state: Any, lengths: Any, start: int
+) -> tuple[torch.Tensor, Any]:
+    """One chunk of a sequence kernel (``run_in_recomputed_chunks``' runner)."""
+    return kernel(x, state, lengths, time_major)
 
 
 def _fused_chunk(time: int) -> int:

@@ -31,6 +31,16 @@ def _mod(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (torch.remainder(x, y) - x).detach() + x
 
 
+def cycle_ratio(
+    time: torch.Tensor, phase: torch.Tensor, period: torch.Tensor, dtype: torch.dtype
+) -> torch.Tensor:
+    """``r = mod(time - phase, period) / period`` in ``time``'s dtype, then cast to ``dtype``: ``time [..., 1]``,
+    ``phase``, ``period [H]`` → ``[..., H]``. The gradient reaches ``period`` only through the division (the
+    modulo's jumps are TF's ``stop_gradient``). Shared by the step and the sequence kernel (``kernels/phased.py``)."""
+    period = period.to(time.dtype)
+    return (_mod(time - phase.to(time.dtype), period) / period).to(dtype)
+
+
 class PhasedLSTMCell(LSTMState, LayerCell):
     r"""Phased LSTM: an LSTM step, then an openness ``k`` from each unit's phase in its period::
 
@@ -172,8 +182,7 @@ class PhasedLSTMCell(LSTMState, LayerCell):
             torch.addmm(self.output_bias, torch.cat([x, h, *peep], 1), self.output_kernel)
         )
         new_h = torch.tanh(new_c) * out_gate
-        period = self.period.to(time.dtype)
-        ratio = (_mod(time - self.phase.to(time.dtype), period) / period).to(x.dtype)
+        ratio = cycle_ratio(time, self.phase, self.period, x.dtype)
         k_up = 2 * ratio / self.ratio_on
         k = torch.where(ratio < self.ratio_on, 2 - k_up, self.leak * ratio)
         k = torch.where(ratio < 0.5 * self.ratio_on, k_up, k)
@@ -184,7 +193,8 @@ class PhasedLSTMCell(LSTMState, LayerCell):
     def check_inputs(self, inputs: Any) -> Any:
         """Check a ``(time [B, 1], x [B, D])`` pair as ``forward`` does (building on first use).
 
-        The step does not split (its inputs are a pair): the unrolls call ``forward`` at every step.
+        The step does not split (its inputs are a pair): the step loop calls ``forward`` at every step;
+        ``dynamic_rnn`` runs the native sequence kernel where it can (``rnnkit/kernels/phased.py``).
         """
         self._split_inputs(inputs)
         return inputs

@@ -1,6 +1,8 @@
 /* Native loops of rnnkit's sequence kernels (see ../native.py): TF's GRUCell and LSTMCell (peepholes, cell_clip)
  * over a whole unroll, forward and backward, in float32 and float64; and contrib's IndRNN, IndyGRU and IndyLSTM
- * cells (indy_real.h), SRU, UGRNN and IntersectionRNN cells (contrib_real.h), NASCell (nas_real.h) and the
+ * cells (indy_real.h), SRU, UGRNN and IntersectionRNN cells (contrib_real.h), NASCell (nas_real.h),
+ * PhasedLSTMCell (phased_real.h), GLSTMCell (glstm_real.h), CoupledInputForgetGateLSTMCell (cifg_real.h),
+ * the layer-normalised LSTMs, LayerNormBasicLSTMCell and contrib's LayerNormLSTMCell (layer_norm_real.h), and the
  * pointwise steps of the convolutional LSTMs (conv_lstm_real.h).
  *
  * Why native: per step, a Python loop pays about 5-9 us of dispatch for each of the 10-20 elementwise ops, which
@@ -55,6 +57,10 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #include "indy_real.h"
 #include "contrib_real.h"
 #include "nas_real.h"
+#include "phased_real.h"
+#include "glstm_real.h"
+#include "cifg_real.h"
+#include "layer_norm_real.h"
 #include "conv_lstm_real.h"
 #undef REAL
 #undef SUF
@@ -65,6 +71,10 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #include "indy_real.h"
 #include "contrib_real.h"
 #include "nas_real.h"
+#include "phased_real.h"
+#include "glstm_real.h"
+#include "cifg_real.h"
+#include "layer_norm_real.h"
 #include "conv_lstm_real.h"
 #undef REAL
 #undef SUF
@@ -82,4 +92,4 @@ void rnnkit_set_blas(void* sgemm, void* dgemm) {
 }
 
 /* A fixed number the loader checks, so a stale or foreign library is never used. */
-int rnnkit_native_abi(void) { return 15; }
+int rnnkit_native_abi(void) { return 19; }
