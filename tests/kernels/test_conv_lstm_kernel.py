@@ -288,6 +288,11 @@ def test_dynamic_rnn_keeps_the_cells_error_messages():
         rk.dynamic_rnn(cell, torch.randn(2, 3, 4, 5, 2))
     with pytest.raises(TypeError, match=r"Conv2DLSTMCell: expected torch.float32 inputs on cpu"):
         rk.dynamic_rnn(cell, torch.randn(2, 3, 4, 4, 2, dtype=torch.float64))
+    bad_state = rk.LSTMStateTuple(torch.zeros(2, 4, 4, 3), torch.zeros(2, 4, 3, 3))
+    with pytest.raises(
+        ValueError, match=r"Conv2DLSTMCell: expected a state \(c, h\) of two \[2, 4, 4, 3\]"
+    ):
+        rk.dynamic_rnn(cell, torch.randn(2, 3, 4, 4, 2), initial_state=bad_state)
 
 
 def _args(**change):
