@@ -205,9 +205,8 @@ def _backward(
         d_out = d_out * mk.keep.view(steps, batch, *[1] * (d_out.dim() - 2))
     dz_lease = _workspace.lease((g.full_shape((steps, batch), 4 * units),), d_out)
     d_z = dz_lease.buffers[0]
-    for dim in [
-        d for d, e in enumerate(g.extra) if e
-    ]:  # an even window's first output row: no gradient
+    evens = [d for d, e in enumerate(g.extra) if e]
+    for dim in evens:  # an even window's first output row: no gradient
         d_z.narrow(dim + 2, 0, 1).zero_()
     scratch = d_out.new_empty(batch, pix, 4, units) if g.even else None
     w_h = w[:, depth:].contiguous()
