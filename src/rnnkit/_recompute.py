@@ -17,10 +17,11 @@ outputs, state unchanged).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from . import nest
@@ -37,25 +38,51 @@ ChunkRunner = Callable[[Any, Any, "torch.Tensor | None", int], tuple[torch.Tenso
 ChunkRun = Callable[..., tuple[torch.Tensor, ...]]
 
 
+class _Call(nn.Module):
+    """``run`` as a module holding ``owner``, so ``torch.func.functional_call`` can stand aliases in for the
+    owner's parameters while ``run`` reads them."""
+
+    def __init__(self, owner: nn.Module, run: ChunkRun) -> None:
+        super().__init__()
+        self.owner, self.run = owner, run
+
+    def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.run(*tensors)
+
+
 class _RecomputedChunk(torch.autograd.Function):
     """One chunk of a sequence runner whose activations are not kept: forward without autograd, backward re-runs it.
 
-    Inputs: ``(run, n_inputs, x, *state_leaves, *params)``. The parameters are inputs so that autograd routes
-    their gradients through this node (torch's reentrant checkpoint would instead need an input that requires
-    grad). Inputs and parameters are held by reference, not saved: they are the caller's tensors (the chunk is
-    a view of the inputs), so saving them would count memory that is not new; their version counters are
-    checked in backward instead, which is what ``save_for_backward`` would have guarded.
+    Inputs: ``(run, owner, names, n_inputs, *chunk_inputs, *state_leaves, *params)``; ``params`` are ``owner``'s
+    parameters that require grad (``names``: theirs in ``owner``), inputs so that autograd routes their gradients
+    through this node (torch's reentrant checkpoint would instead need an input that requires grad). Inputs and
+    parameters are held by reference, not saved: they are the caller's tensors (the chunk is a view of the
+    inputs), so saving them would count memory that is not new; their version counters are checked in backward
+    instead, which is what ``save_for_backward`` would have guarded.
     """
 
     @staticmethod
-    def forward(ctx: Any, run: ChunkRun, n_inputs: int, *tensors: torch.Tensor) -> tuple:
-        ctx.run, ctx.n_inputs, ctx.tensors = run, n_inputs, tensors
+    def forward(
+        ctx: Any,
+        run: ChunkRun,
+        owner: nn.Module,
+        names: list[str],
+        n_inputs: int,
+        *tensors: torch.Tensor,
+    ) -> tuple:
+        ctx.run, ctx.owner, ctx.names, ctx.n_inputs, ctx.tensors = (
+            run,
+            owner,
+            names,
+            n_inputs,
+            tensors,
+        )
         ctx.versions = [t._version for t in tensors]
         return run(*tensors[:n_inputs])  # autograd is off inside a Function's forward
 
     @staticmethod
     def backward(ctx: Any, *grads: torch.Tensor | None) -> tuple:
-        tensors = ctx.tensors
+        tensors, n = ctx.tensors, ctx.n_inputs
         for t, version in zip(tensors, ctx.versions):
             if t._version != version:
                 raise RuntimeError(
@@ -63,29 +90,41 @@ class _RecomputedChunk(torch.autograd.Function):
                     f"unchanged until backward, got a {tuple(t.shape)} tensor modified in place since the "
                     "forward pass (its gradient would be computed from the new values)"
                 )
-        create_graph = (
-            torch.is_grad_enabled()
-        )  # backward(create_graph=True): keep the re-run's graph
-        n = ctx.n_inputs
-        inputs = list(tensors[:n])
-        if not create_graph:  # a fresh graph that ends at these inputs
-            inputs = [t.detach().requires_grad_(t.requires_grad) for t in inputs]
-        with torch.enable_grad():
-            results = ctx.run(*inputs)
+        if torch.is_grad_enabled():  # backward(create_graph=True)
+            targets, results = _rerun_recorded(ctx, tensors, n)
+        else:  # a fresh graph that ends at detached copies of the inputs (the parameters are leaves already)
+            targets = [t.detach().requires_grad_(t.requires_grad) for t in tensors[:n]]
+            targets += list(tensors[n:])
+            with torch.enable_grad():
+                results = ctx.run(*targets[:n])
         pairs = [(r, g) for r, g in zip(results, grads) if g is not None and r.requires_grad]
-        wanted = [i for i, t in enumerate(inputs + list(tensors[n:])) if t.requires_grad]
-        found: tuple = (None,) * len(tensors)
+        wanted = [i for i, t in enumerate(targets) if t.requires_grad]
+        found: list[torch.Tensor | None] = [None] * len(tensors)
         if pairs and wanted:
-            targets = inputs + list(tensors[n:])
             got = torch.autograd.grad(
                 [r for r, _ in pairs],
                 [targets[i] for i in wanted],
                 [g for _, g in pairs],
                 allow_unused=True,
-                create_graph=create_graph,
+                create_graph=torch.is_grad_enabled(),
             )
-            found = tuple(dict(zip(wanted, got)).get(i) for i in range(len(tensors)))
-        return (None, None, *found)
+            for i, g in zip(wanted, got):
+                found[i] = g
+        return (None, None, None, None, *found)
+
+
+def _rerun_recorded(
+    ctx: Any, tensors: tuple[torch.Tensor, ...], n: int
+) -> tuple[list[torch.Tensor], tuple[torch.Tensor, ...]]:
+    """The re-run for ``create_graph=True``: on aliases (``t.view_as(t)``) of the forward's own tensors, so that
+    the gradients are differentiable functions of them (every second-order term kept) while
+    ``autograd.grad`` of the aliases counts only this chunk's paths (a parameter reached again through the
+    previous chunk's state would otherwise be counted here and in that chunk's node)."""
+    aliases = [t.view_as(t) for t in tensors]
+    named = dict(zip(ctx.names, aliases[n:]))
+    with torch.enable_grad():
+        results = torch.func.functional_call(_Call(ctx.owner, ctx.run), named, tuple(aliases[:n]))
+    return aliases, results
 
 
 def _flat_run(
@@ -111,19 +150,19 @@ def run_in_recomputed_chunks(
     sequence_length: torch.Tensor | None,
     time_major: bool,
     chunk_size: int,
-    params: Iterable[torch.Tensor],
+    owner: nn.Module,
 ) -> tuple[torch.Tensor, Any]:
     """``runner`` over all of ``inputs`` (same results, to float rounding) in recomputed chunks of ``chunk_size``
     steps. ``inputs``: one tensor or a nested structure of them (PhasedLSTMCell's ``(times, x)``), cut alike;
-    ``state``: the initial state (nested, not None); ``params``: every tensor that requires grad which
-    ``runner`` reads besides its arguments (the cell's parameters, built already: a parameter missing here would
-    get no gradient). Under autocast ``torch.utils.checkpoint`` runs the chunks instead (it restores the
+    ``state``: the initial state (nested, not None); ``owner``: the module whose parameters ``runner`` reads
+    (the cell, built already: a parameter outside it would get no gradient). Under autocast ``torch.utils.checkpoint`` runs the chunks instead (it restores the
     forward's autocast state for the re-run)."""
     time_axis = 0 if time_major else 1
     flat_inputs = nest.flatten(inputs)
     time = flat_inputs[0].shape[time_axis]
     recompute = not autocast_enabled(flat_inputs[0].device.type)
-    grad_params = [p for p in params if p.requires_grad]
+    named = [(name, p) for name, p in owner.named_parameters() if p.requires_grad]
+    names, grad_params = [f"owner.{name}" for name, _ in named], [p for _, p in named]
     outputs = []
     for start in range(0, time, chunk_size):
         steps = min(chunk_size, time - start)
@@ -137,7 +176,7 @@ def run_in_recomputed_chunks(
             result = run(*chunks, *leaves)
         elif recompute:
             n = len(chunks) + len(leaves)
-            result = _RecomputedChunk.apply(run, n, *chunks, *leaves, *grad_params)
+            result = _RecomputedChunk.apply(run, owner, names, n, *chunks, *leaves, *grad_params)
         else:
             result = checkpoint(
                 run, *chunks, *leaves, use_reentrant=False, preserve_rng_state=False

@@ -97,3 +97,31 @@ def test_the_first_forward_records_nothing(monkeypatch):
     assert seen == [False, False]
     out.sum().backward()
     assert seen == [False, False, True, True]
+
+
+def test_parameter_gradients_under_create_graph_count_each_chunk_once():
+    """First-order parameter gradients with create_graph=True (meta-learning's inner step, a penalty on them):
+    every chunk's state depends on the parameters through the chunks before it, and the re-run must count only
+    its own paths (here the parameter is also the initial state, so it is reached three ways)."""
+    torch.manual_seed(2)
+    owner = torch.nn.Module()
+    owner.w = torch.nn.Parameter(torch.randn(2, 3, dtype=torch.float64))
+    x = torch.randn(2, 8, 3, dtype=torch.float64, requires_grad=True)
+
+    def runner(xs, h, lengths, start):
+        outs = []
+        for x_t in xs.unbind(1):
+            h = torch.tanh(x_t * owner.w + h)
+            outs.append(h)
+        return torch.stack(outs, 1), h
+
+    def grads(chunked: bool) -> tuple[torch.Tensor, ...]:
+        if chunked:
+            out, _ = recompute.run_in_recomputed_chunks(runner, x, owner.w, None, False, 3, owner)
+        else:
+            out, _ = runner(x, owner.w, None, 0)
+        g_x, g_w = torch.autograd.grad(out.sum(), [x, owner.w], create_graph=True)
+        return g_w, *torch.autograd.grad(g_x.square().sum() + g_w.square().sum(), [x, owner.w])
+
+    for got, want in zip(grads(True), grads(False)):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)

@@ -44,5 +44,5 @@ def run_fused_checkpointed(
         return run_fused(fused_plan, x, initial, lengths, time_major, cut)
 
     return run_in_recomputed_chunks(
-        runner, inputs, state, sequence_length, time_major, chunk_size, fused_plan.cell.parameters()
+        runner, inputs, state, sequence_length, time_major, chunk_size, fused_plan.cell
     )

@@ -205,7 +205,7 @@ class _Loop(NamedTuple):
                 runner = functools.partial(_kernel_chunk, kernel, self.time_major)
                 chunk = _fused_chunk(nest.flatten(padded)[0].shape[time_axis])
                 return run_in_recomputed_chunks(
-                    runner, padded, state, lengths, self.time_major, chunk, cell.parameters()
+                    runner, padded, state, lengths, self.time_major, chunk, cell
                 )
             return kernel(padded, state, lengths, self.time_major)
         project, step = _step_parts(cell, padded, time_axis, self.mixed or self.swap_memory)
