@@ -6,11 +6,14 @@ needs, and in its backward runs the reverse recurrence once and computes each we
 over all ``T * B`` rows. TF's ``sequence_length`` rule is folded into the arithmetic (``_mask.py``).
 
 The GRU, peephole-LSTM, layer-normalised LSTM and contrib (Indy, SRU, UGRNN, NAS, GLSTM, Intersection, CIFG-LSTM, Phased) kernels run their loops natively (``native.py``: C compiled on first use, products
-in torch's own BLAS); the layer-normalised LSTMs' kernel also has a torch-op loop for every other device. ``dispatch.kernel_for(cell)`` says whether a kernel computes a cell exactly (layer 2, beside ``rnnkit.fused``);
+in torch's own BLAS); the layer-normalised LSTMs' kernel also has a torch-op loop for every other device. The
+convolutional LSTMs' kernel runs torch's convolutions with each step's pointwise work native on the CPU (torch ops
+elsewhere). ``dispatch.kernel_for(cell)`` says whether a kernel computes a cell exactly (layer 2, beside ``rnnkit.fused``);
 ``dynamic_rnn`` runs it in place of its step loop and ``rk.fused.explain`` reports it.
 """
 
 from .cifg_lstm import cifg_lstm_sequence
+from .conv_lstm import conv_lstm_sequence
 from .dispatch import kernel_for
 from .glstm import glstm_sequence
 from .gru import gru_sequence
@@ -25,6 +28,7 @@ from .sru_ugrnn import sru_sequence, ugrnn_sequence
 __all__ = [
     "kernel_for",
     "cifg_lstm_sequence",
+    "conv_lstm_sequence",
     "glstm_sequence",
     "gru_sequence",
     "indrnn_sequence",

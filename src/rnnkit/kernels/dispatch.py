@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..cells.block import LSTMBlockCell
+from ..cells.contrib.conv_lstm import _ConvLSTMCell
 from ..cells.contrib.ind import IndRNNCell, IndyGRUCell, IndyLSTMCell
 from ..cells.contrib.lstm_like import GLSTMCell, NASCell
 from ..cells.contrib.norm_lstm import CoupledInputForgetGateLSTMCell, LayerNormLSTMCell
@@ -31,6 +32,7 @@ from ._inputs import inputs_reason as _inputs_reason
 from ._inputs import native_reason as _native_reason
 from ._inputs import time_major as _time_major
 from .cifg_lstm import cifg_lstm_sequence
+from .conv_lstm import run_conv_lstm_cell
 from .glstm import glstm_sequence
 from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
@@ -58,6 +60,7 @@ _MATH = (
     "_dropout",
     "_activation",
     "_step_pair",
+    "_conv",
 )
 
 
@@ -359,6 +362,13 @@ _KERNELS: dict[
         True,
     ),
     CoupledInputForgetGateLSTMCell: (_cifg_reason, _run_cifg, "kernels.cifg_lstm_sequence", True),
+    # Conv1DLSTMCell, Conv2DLSTMCell, Conv3DLSTMCell, ConvLSTMCell (CUDA too: not only native loops)
+    _ConvLSTMCell: (
+        lambda cell: _common_reason(cell, _ConvLSTMCell),
+        run_conv_lstm_cell,
+        "kernels.conv_lstm_sequence: torch's convolutions, the steps' pointwise work native on CPU float32/float64",
+        False,
+    ),
 }
 
 

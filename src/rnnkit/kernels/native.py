@@ -53,8 +53,9 @@ _SOURCES = (
     "glstm_real.h",
     "cifg_real.h",
     "layer_norm_real.h",
+    "conv_lstm_real.h",
 )
-_ABI = 18
+_ABI = 19
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -179,6 +180,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             "cifg_backward": [i, i, i, i, p, p, p, real, *[p] * 13],
             "lnlstm_forward": [i, i, i, *[p] * 7, real, real, real, *[p] * 11],
             "lnlstm_backward": [i, i, i, p, p, p, p, real, *[p] * 19],
+            "conv_lstm_step": [i, i, i, i, p, p, p, p, p, p, i, p, p, p],
+            "conv_lstm_step_backward": [i, i, i, i, *[p] * 7],
         }
         for name, argtypes in signatures.items():
             fn = getattr(lib, f"{name}_{suffix}")
