@@ -10,7 +10,7 @@ import torch
 from ..cells.contrib.phased import PhasedLSTMCell
 from . import native
 
-__all__ = ["PAIRS", "inputs_reason", "native_reason", "time_major"]
+__all__ = ["PAIRS", "inputs_reason", "native_reason", "time_major", "trace_reason"]
 
 # The cells whose inputs are a (times, inputs) pair of sequences (each step's (time [B, 1], x [B, D])).
 PAIRS = (PhasedLSTMCell,)
@@ -48,12 +48,18 @@ def _tracing() -> bool:
     return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling())
 
 
+def trace_reason() -> str | None:
+    """Why no sequence kernel may run now, native or not: a trace or an export records the torch ops it sees, and
+    a kernel's autograd Function would be recorded as one opaque Python call (an empty or failing ONNX graph)."""
+    if _tracing():
+        return "a trace or export is recording (it must see torch ops, not a sequence kernel's Function)"
+    return None
+
+
 def native_reason(like: torch.Tensor | None) -> str | None:
     """Why the native loops cannot run here, or cannot take these inputs (None: they can; without ``like`` only
     the machine is asked)."""
     if like is not None:
-        if _tracing():
-            return "a trace or export is recording (it must see torch ops, not a native call)"
         if like.device.type != "cpu":
             return f"the native loops run on the CPU; the inputs are on {like.device}"
         if like.dtype not in (torch.float32, torch.float64):

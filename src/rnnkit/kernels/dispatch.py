@@ -28,9 +28,7 @@ from ..cells.gru import GRUCell
 from ..cells.layer_norm_lstm import LayerNormBasicLSTMCell
 from ..cells.lstm import LSTMCell
 from ..cells.state import LSTMStateTuple
-from ._inputs import inputs_reason as _inputs_reason
-from ._inputs import native_reason as _native_reason
-from ._inputs import time_major as _time_major
+from . import _inputs
 from .cifg_lstm import cifg_lstm_sequence
 from .conv_lstm import run_conv_lstm_cell
 from .glstm import glstm_sequence
@@ -134,7 +132,7 @@ def _run_layer_norm(
     c0, h0 = state
     out, c, h = layer_norm_lstm_sequence(
         xk, cell.kernel[d:], gamma4, beta4, gamma_s, beta_s, c0, h0, lengths,
-        forget_bias=cell.forget_bias, peepholes=peepholes, cell_clip=clip, native=_native_reason(x) is None,
+        forget_bias=cell.forget_bias, peepholes=peepholes, cell_clip=clip, native=_inputs.native_reason(x) is None,
     )  # fmt: skip
     return out, LSTMStateTuple(c, h)
 
@@ -382,8 +380,9 @@ def kernel_for(cell: Any, like: Any = None) -> tuple[SequenceRunner | None, str]
     for cls, (why_not, runner, name, native_loops) in _KERNELS.items():
         if not isinstance(cell, cls):
             continue
-        tensor, reason = _inputs_reason(cls, like)
-        reason = reason or why_not(cell) or (_native_reason(tensor) if native_loops else None)
+        tensor, reason = _inputs.inputs_reason(cls, like)
+        reason = reason or why_not(cell) or (_inputs.trace_reason() if like is not None else None)
+        reason = reason or (_inputs.native_reason(tensor) if native_loops else None)
         if reason is not None:
             return None, reason
 
@@ -391,7 +390,9 @@ def kernel_for(cell: Any, like: Any = None) -> tuple[SequenceRunner | None, str]
             inputs: Any, state: Any, lengths: Any, time_major: bool
         ) -> tuple[torch.Tensor, Any]:
             # the runners take and give time-major sequences; the layout is changed here, once for all
-            out, final = runner(cell, inputs if time_major else _time_major(inputs), state, lengths)
+            out, final = runner(
+                cell, inputs if time_major else _inputs.time_major(inputs), state, lengths
+            )
             return (out if time_major else out.transpose(0, 1).contiguous()), final
 
         where = ", native loops on CPU float32/float64" if native_loops else ""
