@@ -125,3 +125,39 @@ def test_parameter_gradients_under_create_graph_count_each_chunk_once():
 
     for got, want in zip(grads(True), grads(False)):
         torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_write_through_data_between_steps_is_seen_by_the_next_swap_step():
+    """Old-style training loops update parameters through ``.data`` (no version bump). The first forward of the
+    recomputed chunks runs without autograd, but must not take the across-calls weights cache (keyed by
+    versions), or the next step would run on the previous step's weights."""
+    cell = _stack()
+    x = torch.randn(2, 40, 3, dtype=torch.float64)
+    rk.dynamic_rnn(cell, x, swap_memory=True)[0].sum().backward()
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.data.add_(0.1 * p.grad)  # a hand-written SGD step, as legacy PyTorch code writes it
+    swapped, _ = rk.dynamic_rnn(cell, x, swap_memory=True)
+    plain, _ = rk.dynamic_rnn(cell, x)
+    torch.testing.assert_close(swapped, plain, rtol=1e-12, atol=1e-12)
+
+
+def test_the_chunks_share_one_copy_of_the_re_laid_out_weights():
+    from rnnkit.cells import fused_spec
+
+    cell = rk.BasicLSTMCell(5, input_size=3).double()
+    store: dict = {}
+    with fused_spec.weights_scope(store):
+        first = cell._torch_weights()
+        second = cell._torch_weights()
+    assert len(store) == 1
+    for a, b in zip(first[:3], second[:3]):
+        assert a.data_ptr() == b.data_ptr() and a is not b and a.grad_fn is not b.grad_fn
+    plain = cell._torch_weights()
+    grads = [torch.randn_like(w) for w in plain[:3]]
+    for got in (first, second):
+        for g, w in zip(
+            torch.autograd.grad(got[:3], [cell.kernel, cell.bias], grads),
+            torch.autograd.grad(plain[:3], [cell.kernel, cell.bias], grads),
+        ):
+            torch.testing.assert_close(g, w, rtol=0, atol=0)

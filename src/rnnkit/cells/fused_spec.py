@@ -8,9 +8,11 @@ that gradients reach them) plus the two conversions between the cell's state and
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,7 @@ __all__ = [
     "lstm_torch_weights",
     "rnn_spec",
     "stack_specs",
+    "weights_scope",
     "with_dropout",
 ]
 
@@ -139,6 +142,17 @@ def lstm_spec(
 # id(kernel) -> (weakref to it, key, (bias, projection), weights); an entry leaves with its kernel. (Not a
 # WeakKeyDictionary: its lookups compare tensors with ==.)
 _WEIGHTS: dict[int, tuple[Any, ...]] = {}
+# NOTE [one re-layout per scope]: inside ``weights_scope(store)`` the re-layout of each kernel is computed once per
+# (kernel, bias, versions) into ``store`` and shared by every call: a recording call gets views of it through its
+# own autograd node (lstm_layout.py), so gradients still reach the TF-layout parameters. swap_memory's recomputed
+# chunks (fused/checkpointed.py) run each chunk's kernel calls in one scope that lives as long as their graph:
+# without it every chunk made its own weight copies, and oneDNN re-prepared its weights for each call. Inside a
+# scope the across-calls cache above is not used (a write through ``.data`` would go unnoticed by it between
+# training steps); the scope's own entries cannot go stale unnoticed: the recomputed chunks check the
+# parameters' versions before they re-run.
+_SCOPE: contextvars.ContextVar[dict[Any, tuple[torch.Tensor, ...]] | None] = contextvars.ContextVar(
+    "rnnkit_fused_weights_scope", default=None
+)
 _CONSTANTS: dict[tuple[Any, ...], torch.Tensor] = {}
 _compiling = getattr(torch.compiler, "is_compiling", lambda: False)  # torch >= 2.3
 
@@ -187,25 +201,46 @@ def lstm_torch_weights(
     recording = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
     recording = recording or tracing  # a graph being traced: compute, keep nothing
     key = (forget_bias, input_size, tuple(None if p is None else p._version for p in params))
-    if not recording:
+    if not recording and _SCOPE.get() is None:
         cached = _WEIGHTS.get(id(kernel))
         if cached is not None and cached[0]() is kernel and cached[1] == key:
             if cached[2][0] is bias and cached[2][1] is projection:
                 return cached[3]
     hidden = kernel.shape[1] // 4
     forget = _constant(4 * hidden, hidden, forget_bias, bias)
+    scope = None if tracing else _SCOPE.get()
+    values = None
+    if scope is not None:  # NOTE [one re-layout per scope]
+        scope_key = (id(kernel), id(bias), key)
+        values = scope.get(scope_key)
+        if values is None:
+            with torch.no_grad():
+                values = scope[scope_key] = tf_lstm_to_torch(kernel, bias, input_size, forget)
     weights = [
-        *tf_lstm_to_torch(kernel, bias, input_size, forget, tracing),  # one node: lstm_layout.py
+        *tf_lstm_to_torch(
+            kernel, bias, input_size, forget, tracing, values
+        ),  # one node: lstm_layout.py
         _constant(4 * hidden, hidden, 0.0, bias),
     ]
     if projection is not None:
         weights.append(projection.t())
-    if not recording:
+    if not recording and scope is None:
         weights = [w.contiguous() for w in weights]
         ident = id(kernel)
         ref = weakref.ref(kernel, lambda _: _WEIGHTS.pop(ident, None))
         _WEIGHTS[ident] = (ref, key, (bias, projection), weights)
     return weights
+
+
+@contextlib.contextmanager
+def weights_scope(store: dict[Any, tuple[torch.Tensor, ...]]) -> Iterator[None]:
+    """Within: each LSTM kernel's TF -> torch re-layout is computed once into ``store`` and shared by the calls
+    (NOTE [one re-layout per scope]); pass the same ``store`` to every piece of one computation."""
+    token = _SCOPE.set(store)
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
 
 
 def with_dropout(

@@ -41,19 +41,24 @@ def _gather(
 class _ToTorchLayout(torch.autograd.Function):
     @staticmethod
     def forward(
-        ctx: Any, kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ctx: Any,
+        kernel: torch.Tensor,
+        bias: torch.Tensor,
+        input_size: int,
+        forget: torch.Tensor,
+        values: tuple[torch.Tensor, ...] | None,
+    ) -> tuple[torch.Tensor, ...]:
+        if values is not None:  # computed already from these very parameters: share their memory
+            return tuple(v.view_as(v) for v in values)
         return _gather(kernel, bias, input_size, forget)
 
     @staticmethod
     def backward(
         ctx: Any, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, None, None]:
+    ) -> tuple[torch.Tensor, torch.Tensor, None, None, None]:
         # (an output without a gradient arrives as zeros: a Function materializes them)
-        d_kernel = _swap_jf(
-            torch.cat([d_ih.t(), d_hh.t()], 0), 1
-        )  # [D+P, 4H], contiguous like the kernel
-        return d_kernel, _swap_jf(d_bias, 0), None, None
+        rows = torch.cat([d_ih.t(), d_hh.t()], 0)  # [D+P, 4H] in torch's gate order, contiguous
+        return _swap_jf(rows, 1), _swap_jf(d_bias, 0), None, None, None
 
 
 def tf_lstm_to_torch(
@@ -62,11 +67,14 @@ def tf_lstm_to_torch(
     input_size: int,
     forget: torch.Tensor,
     tracing: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    values: tuple[torch.Tensor, ...] | None = None,
+) -> tuple[torch.Tensor, ...]:
     """``(weight_ih [4H, D], weight_hh [4H, P], bias_ih [4H])``, contiguous, from TF's ``kernel [D+P, 4H]`` and
     ``bias [4H]``; ``forget``: a ``[4H]`` constant added to ``bias_ih`` (``forget_bias`` on torch's ``f`` block).
     ``tracing``: a graph is being recorded (jit.trace or an ONNX export would keep the Function as an opaque
-    Python op), so the same ops run unwrapped."""
+    Python op), so the same ops run unwrapped. ``values``: this function's result for the same parameters at
+    the same versions, computed earlier without autograd; the outputs are then views of it (one copy of the
+    weights serves several kernel calls, and oneDNN finds its weights where it left them)."""
     if tracing:
         return _gather(kernel, bias, input_size, forget)
-    return _ToTorchLayout.apply(kernel, bias, input_size, forget)
+    return _ToTorchLayout.apply(kernel, bias, input_size, forget, values)

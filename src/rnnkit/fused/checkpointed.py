@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from .._recompute import run_in_recomputed_chunks
+from ..cells.fused_spec import weights_scope
 from .dropout import draw_masks
 from .plan import FusedPlan
 from .run import run_fused
@@ -39,9 +40,14 @@ def run_fused_checkpointed(
     if fused_plan.has_dropout:
         masks = draw_masks(fused_plan.spec.layers, inputs, sequence_length, time_major)
 
+    weights: dict[
+        Any, tuple[torch.Tensor, ...]
+    ] = {}  # NOTE [one re-layout per scope]: shared by the chunks
+
     def runner(x: torch.Tensor, initial: Any, lengths: Any, start: int) -> tuple[torch.Tensor, Any]:
         cut = [m.narrow(time_axis, start, x.shape[time_axis]) for m in masks]
-        return run_fused(fused_plan, x, initial, lengths, time_major, cut)
+        with weights_scope(weights):
+            return run_fused(fused_plan, x, initial, lengths, time_major, cut)
 
     return run_in_recomputed_chunks(
         runner, inputs, state, sequence_length, time_major, chunk_size, fused_plan.cell
