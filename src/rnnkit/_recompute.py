@@ -4,14 +4,16 @@
 kernel (``rnnkit.kernels``) runs here. Time is cut into chunks; each chunk is one ``_RecomputedChunk`` node. Its
 forward runs the chunk with autograd off, so torch's kernels take their inference path (oneDNN's LSTM forward
 without its training workspace) and a native kernel keeps no activations; its backward re-runs that one chunk
-with autograd on and differentiates it. ``torch.utils.checkpoint``'s non-reentrant mode records the first
-forward too, which made the recomputation cost 1.4-1.5x the plain fused path instead of about 1.3x (BENCHMARKS.md).
+with autograd on and differentiates it (``torch.utils.checkpoint``'s non-reentrant mode records the first
+forward too, which cost 1.4-1.5x the plain fused path where this costs about 1.2x; BENCHMARKS.md).
 
-Memory kept for backward: the chunks' starting states and inputs (held by reference), plus one chunk's
-activations while it is re-run: with chunks of about ``sqrt(T)`` steps it grows like ``sqrt(T)`` (apart from the
-outputs). Time: one extra forward pass. The ``sequence_length`` rule holds chunk by chunk: a row's lengths are
-shifted to the chunk's start and clipped to ``[0, C]``, so a row that has ended runs a fully masked chunk (zero
-outputs, state unchanged).
+The last chunk runs recorded at once (its activations kept): backward needs it first, and one chunk's
+activations is what every re-run holds anyway. Memory kept for backward: the chunks' starting states and inputs
+(held by reference), plus one chunk's activations: with chunks of about ``sqrt(T)`` steps it grows like
+``sqrt(T)`` (apart from the outputs). Time: one extra forward pass of all chunks but the last.
+
+The ``sequence_length`` rule holds chunk by chunk: a row's lengths are shifted to the chunk's start and clipped
+to ``[0, C]``, so a row that has ended runs a fully masked chunk (zero outputs, state unchanged).
 """
 
 from __future__ import annotations
@@ -172,7 +174,9 @@ def run_in_recomputed_chunks(
             lengths = (sequence_length - start).clamp(0, steps)
         run = functools.partial(_flat_run, runner, inputs, state, lengths, start)
         leaves = nest.flatten(state)
-        if not torch.is_grad_enabled():
+        if not torch.is_grad_enabled() or start + steps == time:
+            # the last chunk keeps its activations: backward needs them first, and holding one chunk's is what
+            # every re-run costs anyway (the peak stays one chunk's activations), so re-running it gains nothing
             result = run(*chunks, *leaves)
         elif recompute:
             n = len(chunks) + len(leaves)
