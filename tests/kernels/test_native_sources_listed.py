@@ -19,3 +19,10 @@ def test_every_included_header_and_the_source_are_in_the_wheel_list():
     assert needed <= listed, sorted(needed - listed)
     on_disk = {f"rnnkit/kernels/native/{p.name}" for p in NATIVE.glob("*.[ch]")}
     assert on_disk <= listed, sorted(on_disk - listed)
+
+
+def test_the_build_hash_covers_every_included_header():
+    from rnnkit.kernels import native
+
+    included = set(re.findall(r'#include "([^"]+)"', (NATIVE / "sequences.c").read_text()))
+    assert included | {"sequences.c"} <= set(native._SOURCES)
