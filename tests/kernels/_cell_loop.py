@@ -21,3 +21,37 @@ def cell_loop(cell, x, state, lengths, time_major):
         outputs.append(torch.where(live, out, 0.0))
         state = rk.nest.map_structure(lambda n, o: torch.where(live, n, o), new, state)
     return torch.stack(outputs, 0 if time_major else 1), state
+
+
+def randomize(cell):
+    """``cell`` with random, non-symmetric parameters (its biases start at constants, its kernels are glorot's
+    symmetric draws): each parameter ``N(0, 0.7^2)``, from torch's global generator."""
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.copy_(torch.randn_like(p) * 0.7)
+    return cell
+
+
+def random_state(cell, batch, seed):
+    """A float64 initial state of ``cell`` for ``batch`` rows, random, requiring grad."""
+    gen = torch.Generator().manual_seed(seed)
+    zero = cell.zero_state(batch, torch.float64)
+    return rk.nest.map_structure(
+        lambda z: torch.randn(z.shape, generator=gen, dtype=torch.float64).requires_grad_(), zero
+    )
+
+
+def assert_double_backward_equal(cell, x, lens, state, rtol=1e-10):
+    """create_graph=True: a gradient penalty through ``dynamic_rnn`` (the kernel) equals the one through the
+    cell's own step loop, for ``x`` (batch-major, requiring grad), the initial state's leaves that require grad and
+    every parameter: a kernel whose backward returned plain numbers would drop every second-order term."""
+    leaves = [t for t in rk.nest.flatten(state) if t.requires_grad]
+
+    def penalty(run):
+        (g,) = torch.autograd.grad(run().square().sum(), x, create_graph=True)
+        return torch.autograd.grad(g.square().sum(), [x, *leaves, *cell.parameters()])
+
+    got = penalty(lambda: rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state)[0])
+    want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=rtol, atol=rtol)

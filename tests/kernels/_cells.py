@@ -6,6 +6,7 @@ import torch
 
 import rnnkit as rk
 from rnnkit.cells import contrib
+from tests.kernels._cell_loop import random_state, randomize
 
 CELLS = {
     "gru": lambda: rk.GRUCell(5, input_size=3, dtype=torch.float64),
@@ -49,15 +50,7 @@ CELLS = {
 def _cell(kind, seed=0):
     torch.manual_seed(seed)
     cell = CELLS[kind]()
-    with torch.no_grad():  # random, non-symmetric weights (the biases start at constants)
-        for p in cell.parameters():
-            p.copy_(torch.randn_like(p) * 0.7)
-    return cell
+    return randomize(cell)
 
 
-def _state(cell, batch, seed):
-    gen = torch.Generator().manual_seed(seed)
-    zero = cell.zero_state(batch, torch.float64)
-    return rk.nest.map_structure(
-        lambda z: torch.randn(z.shape, generator=gen, dtype=torch.float64).requires_grad_(), zero
-    )
+_state = random_state

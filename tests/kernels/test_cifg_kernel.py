@@ -13,7 +13,12 @@ import torch
 
 import rnnkit as rk
 from rnnkit.kernels import cifg_lstm, cifg_lstm_sequence, kernel_for, native
-from tests.kernels._cell_loop import cell_loop
+from tests.kernels._cell_loop import (
+    assert_double_backward_equal,
+    cell_loop,
+    random_state,
+    randomize,
+)
 from tests.reference import numpy_cells, numpy_contrib
 from tests.tf_fixtures.surface_replay import load_case, replay
 from tests.tf_fixtures.test_tf_fixtures_contrib import FIXTURES, MANIFEST
@@ -39,18 +44,10 @@ LENGTHS = [None, [6, 0, 3, 6], [2, 1, 2, 2], [0, 0, 0, 0]]
 def _cell(kind, seed=0, cls=CIFG, **extra):
     torch.manual_seed(seed)
     cell = cls(5, input_size=3, dtype=torch.float64, **VARIANTS[kind], **extra)
-    with torch.no_grad():  # random, non-symmetric weights (the bias starts at zeros)
-        for p in cell.parameters():
-            p.copy_(torch.randn_like(p) * 0.7)
-    return cell
+    return randomize(cell)
 
 
-def _state(cell, batch, seed):
-    gen = torch.Generator().manual_seed(seed)
-    zero = cell.zero_state(batch, torch.float64)
-    return rk.nest.map_structure(
-        lambda z: torch.randn(z.shape, generator=gen, dtype=torch.float64).requires_grad_(), zero
-    )
+_state = random_state
 
 
 @pytest.fixture
@@ -166,15 +163,8 @@ def test_double_backward_equals_the_cell_loop(kind, kernel_calls):
     lens = torch.tensor([4, 2, 0])
     state = _state(cell, 3, seed=1)
 
-    def penalty(run):
-        (g,) = torch.autograd.grad(run().square().sum(), x, create_graph=True)
-        return torch.autograd.grad(g.square().sum(), [x, *cell.parameters()])
-
-    got = penalty(lambda: rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state)[0])
+    assert_double_backward_equal(cell, x, lens, state)
     assert len(kernel_calls) == 1
-    want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
-    for g, w in zip(got, want):
-        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
 
 
 def test_inference_mode_equals_recorded_run():

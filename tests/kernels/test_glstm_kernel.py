@@ -13,7 +13,12 @@ import torch
 import rnnkit as rk
 import rnnkit.unroll.dynamic as dynamic
 from rnnkit.kernels import glstm_sequence, kernel_for, native
-from tests.kernels._cell_loop import cell_loop
+from tests.kernels._cell_loop import (
+    assert_double_backward_equal,
+    cell_loop,
+    random_state,
+    randomize,
+)
 from tests.reference import numpy_cells, numpy_contrib
 
 torch.set_num_threads(1)
@@ -39,18 +44,10 @@ def _cell(kind, seed=0, dtype=torch.float64):
     torch.manual_seed(seed)
     cell = rk.GLSTMCell(units, num_proj=proj, number_of_groups=groups, forget_bias=fb, activation=act,
                         input_size=DEPTH, dtype=dtype)  # fmt: skip
-    with torch.no_grad():  # random, non-symmetric weights (the biases start at zeros)
-        for p in cell.parameters():
-            p.copy_(torch.randn_like(p) * 0.7)
-    return cell
+    return randomize(cell)
 
 
-def _state(cell, batch, seed):
-    gen = torch.Generator().manual_seed(seed)
-    zero = cell.zero_state(batch, torch.float64)
-    return rk.nest.map_structure(
-        lambda z: torch.randn(z.shape, generator=gen, dtype=torch.float64).requires_grad_(), zero
-    )
+_state = random_state
 
 
 @pytest.mark.parametrize("kind", CELLS)
@@ -145,15 +142,7 @@ def test_double_backward_equals_the_cell_loop(kind):
     lens = torch.tensor([4, 2, 0])
     state = _state(cell, 3, seed=1)
 
-    def penalty(run):
-        out = run()
-        (g,) = torch.autograd.grad(out.square().sum(), x, create_graph=True)
-        return torch.autograd.grad(g.square().sum(), [x, *cell.parameters()])
-
-    got = penalty(lambda: rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state)[0])
-    want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
-    for g, w in zip(got, want):
-        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
+    assert_double_backward_equal(cell, x, lens, state)
 
 
 def test_without_grad_equals_with_grad_and_buffers_are_reused():

@@ -12,7 +12,12 @@ import torch
 import rnnkit as rk
 from rnnkit.cells import contrib
 from rnnkit.kernels import kernel_for, nas_sequence, native
-from tests.kernels._cell_loop import cell_loop
+from tests.kernels._cell_loop import (
+    assert_double_backward_equal,
+    cell_loop,
+    random_state,
+    randomize,
+)
 from tests.reference import numpy_cells, numpy_contrib
 
 torch.set_num_threads(1)
@@ -27,18 +32,10 @@ LENGTHS = [None, [6, 0, 3, 6], [2, 1, 2, 2], [0, 0, 0, 0]]
 def _cell(num_proj, use_bias, seed=0, dtype=torch.float64):
     torch.manual_seed(seed)
     cell = contrib.NASCell(5, num_proj=num_proj, use_bias=use_bias, input_size=3, dtype=dtype)
-    with torch.no_grad():  # random, non-symmetric weights (the bias starts at zeros)
-        for p in cell.parameters():
-            p.copy_(torch.randn_like(p) * 0.7)
-    return cell
+    return randomize(cell)
 
 
-def _state(cell, batch, seed):
-    gen = torch.Generator().manual_seed(seed)
-    zero = cell.zero_state(batch, torch.float64)
-    return rk.nest.map_structure(
-        lambda z: torch.randn(z.shape, generator=gen, dtype=torch.float64).requires_grad_(), zero
-    )
+_state = random_state
 
 
 @pytest.mark.parametrize("num_proj, use_bias", [(3, False), (7, True)])
@@ -105,15 +102,7 @@ def test_projected_double_backward_equals_the_cell_loop():
     lens = torch.tensor([4, 2, 0])
     state = _state(cell, 3, seed=1)
 
-    def penalty(run):
-        out = run()
-        (g,) = torch.autograd.grad(out.square().sum(), x, create_graph=True)
-        return torch.autograd.grad(g.square().sum(), [x, *cell.parameters()])
-
-    got = penalty(lambda: rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state)[0])
-    want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
-    for g, w in zip(got, want):
-        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
+    assert_double_backward_equal(cell, x, lens, state)
 
 
 def test_projection_error_messages():

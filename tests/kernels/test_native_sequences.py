@@ -11,7 +11,7 @@ import torch
 
 import rnnkit as rk
 from rnnkit.kernels import gru_sequence, kernel_for, native, peephole_lstm_sequence
-from tests.kernels._cell_loop import cell_loop
+from tests.kernels._cell_loop import assert_double_backward_equal, cell_loop
 from tests.kernels._cells import CELLS, _cell, _state
 from tests.reference import numpy_cells, numpy_contrib
 
@@ -168,15 +168,7 @@ def test_double_backward_equals_the_cell_loop(kind):
     lens = torch.tensor([4, 2, 0])
     state = _state(cell, 3, seed=1)
 
-    def penalty(run):
-        out = run()
-        (g,) = torch.autograd.grad(out.square().sum(), x, create_graph=True)
-        return torch.autograd.grad(g.square().sum(), [x, *cell.parameters()])
-
-    got = penalty(lambda: rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state)[0])
-    want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
-    for g, w in zip(got, want):
-        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
+    assert_double_backward_equal(cell, x, lens, state)
 
 
 def test_non_contiguous_weights_give_the_same_values_and_gradients():
