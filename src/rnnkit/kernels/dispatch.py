@@ -81,8 +81,15 @@ def _common_reason(cell: Any, cls: type) -> str | None:
     return None
 
 
-def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
-    reason = _common_reason(cell, LayerNormBasicLSTMCell)
+def _layer_norm_reason(cell: LayerNormBasicLSTMCell | LayerNormLSTMCell) -> str | None:
+    """Both layer-normalised LSTMs: the basic one's recurrent dropout, the contrib one's projection (and its
+    ``_project``) are what the kernel lacks."""
+    if isinstance(cell, LayerNormLSTMCell):
+        reason = _common_reason(cell, LayerNormLSTMCell)
+        if reason is None and type(cell)._project is not LayerNormLSTMCell._project:
+            reason = f"{type(cell).__name__} overrides _project, which the kernel would skip"
+    else:
+        reason = _common_reason(cell, LayerNormBasicLSTMCell)
     if reason is not None:
         return reason
     if not cell.layer_norm:
@@ -91,25 +98,10 @@ def _layer_norm_reason(cell: LayerNormBasicLSTMCell) -> str | None:
         return (
             f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
         )
+    if isinstance(cell, LayerNormLSTMCell):
+        return "num_proj (the kernel has no projection)" if cell.num_proj is not None else None
     if cell.training and cell._keep_value(cell.dropout_keep_prob) < 1.0:
         return "recurrent dropout is active (train mode, dropout_keep_prob < 1)"
-    return None
-
-
-def _contrib_layer_norm_reason(cell: LayerNormLSTMCell) -> str | None:
-    reason = _common_reason(cell, LayerNormLSTMCell)
-    if reason is None and type(cell)._project is not LayerNormLSTMCell._project:
-        reason = f"{type(cell).__name__} overrides _project, which the kernel would skip"
-    if reason is not None:
-        return reason
-    if not cell.layer_norm:
-        return "layer_norm=False (the kernel is for the layer-normalised cell)"
-    if cell.activation_name != "tanh":
-        return (
-            f"activation {cell.activation_name or repr(cell._activation)}; the kernel has tanh only"
-        )
-    if cell.num_proj is not None:
-        return "num_proj (the kernel has no projection)"
     return None
 
 
@@ -315,7 +307,7 @@ _KERNELS: dict[
         False,
     ),
     LayerNormLSTMCell: (
-        _contrib_layer_norm_reason,
+        _layer_norm_reason,
         _run_layer_norm,
         _LAYER_NORM,
         False,
