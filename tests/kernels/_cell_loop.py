@@ -55,3 +55,21 @@ def assert_double_backward_equal(cell, x, lens, state, rtol=1e-10):
     want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=rtol, atol=rtol)
+
+
+def assert_kernel_equals_cell_loop(cell, x, state, lens, time_major, rtol=1e-12, grad_rtol=1e-10):
+    """``dynamic_rnn`` (the kernel) against the cell's own step loop: outputs and final state to ``rtol``, and the
+    gradients of a random weighting of them for ``x``, the initial state's leaves and every parameter to
+    ``grad_rtol``. Returns ``(got, want)``, each ``(outputs, final_state)``."""
+    got = rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state, time_major=time_major)
+    want = cell_loop(cell, x, state, lens, time_major)
+    flat_got, flat_want = rk.nest.flatten(got), rk.nest.flatten(want)
+    for g, w in zip(flat_got, flat_want):
+        torch.testing.assert_close(g, w, rtol=rtol, atol=rtol)
+    weights = [torch.randn_like(w) for w in flat_want]
+    wrt = [x, *rk.nest.flatten(state), *cell.parameters()]
+    g_got = torch.autograd.grad(sum((g * k).sum() for g, k in zip(flat_got, weights)), wrt)
+    g_want = torch.autograd.grad(sum((w * k).sum() for w, k in zip(flat_want, weights)), wrt)
+    for g, w in zip(g_got, g_want):
+        torch.testing.assert_close(g, w, rtol=grad_rtol, atol=grad_rtol)
+    return got, want

@@ -15,6 +15,7 @@ import rnnkit.unroll.dynamic as dynamic
 from rnnkit.kernels import glstm_sequence, kernel_for, native
 from tests.kernels._cell_loop import (
     assert_double_backward_equal,
+    assert_kernel_equals_cell_loop,
     cell_loop,
     random_state,
     randomize,
@@ -60,17 +61,7 @@ def test_kernel_equals_the_cell_loop(kind, time_major, lengths):
     x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
     state = _state(cell, 4, seed=3)
     lens = None if lengths is None else torch.tensor(lengths)
-    got = rk.dynamic_rnn(cell, x, sequence_length=lens, initial_state=state, time_major=time_major)
-    want = cell_loop(cell, x, state, lens, time_major)
-    flat_got, flat_want = rk.nest.flatten(got), rk.nest.flatten(want)
-    for g, w in zip(flat_got, flat_want):
-        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
-    weights = [torch.randn_like(w) for w in flat_want]
-    wrt = [x, *rk.nest.flatten(state), *cell.parameters()]
-    g_got = torch.autograd.grad(sum((g * k).sum() for g, k in zip(flat_got, weights)), wrt)
-    g_want = torch.autograd.grad(sum((w * k).sum() for w, k in zip(flat_want, weights)), wrt)
-    for g, w in zip(g_got, g_want):
-        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
+    got, want = assert_kernel_equals_cell_loop(cell, x, state, lens, time_major)
     if lengths is not None and 0 in lengths:  # a row of length 0: zero outputs, the initial state
         row = lengths.index(0)
         out = got[0][:, row] if time_major else got[0][row]
