@@ -72,13 +72,8 @@ class _RecomputedChunk(torch.autograd.Function):
         n_inputs: int,
         *tensors: torch.Tensor,
     ) -> tuple:
-        ctx.run, ctx.owner, ctx.names, ctx.n_inputs, ctx.tensors = (
-            run,
-            owner,
-            names,
-            n_inputs,
-            tensors,
-        )
+        ctx.run, ctx.owner, ctx.names = run, owner, names
+        ctx.n_inputs, ctx.tensors = n_inputs, tensors
         ctx.versions = [t._version for t in tensors]
         return run(*tensors[:n_inputs])  # autograd is off inside a Function's forward
 
