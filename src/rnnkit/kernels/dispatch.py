@@ -385,7 +385,9 @@ def kernel_for(cell: Any, like: Any = None) -> tuple[SequenceRunner | None, str]
             out, final = runner(
                 cell, inputs if time_major else _inputs.time_major(inputs), state, lengths
             )
-            return (out if time_major else out.transpose(0, 1).contiguous()), final
+            return (
+                out if time_major else out.transpose(0, 1)
+            ), final  # a view, as the fused path returns
 
         where = ", native loops on CPU float32/float64" if native_loops else ""
         return run, f"{name} (one autograd node per unroll{where})"
