@@ -39,8 +39,9 @@ echo "test_newest_torch.sh: fidelity tests on torch $version (CPU)"
 
 # The fidelity tests: TF fixture replays (cells, surface, contrib, checkpoints, names), the numerics and clip
 # boundaries (the clips: tests/cells/test_lstm_cell.py, with LSTMCell's contract cases), the unroll properties,
-# the cell contract, the fused kernels, the sequence kernels (their native loops call the BLAS this torch exports),
-# seq2seq's TF fixtures and NumPy reference.
+# the cell contract, the fused kernels (with swap_memory's recomputed chunks and the TF -> torch weight re-layout),
+# the sequence kernels (their native loops call the BLAS this torch exports), seq2seq's TF fixtures and NumPy
+# reference.
 tests=(
   tests/tf_fixtures/test_tf_fixtures.py
   tests/tf_fixtures/test_tf_fixtures_surface.py
@@ -51,7 +52,9 @@ tests=(
   tests/cells/test_lstm_cell.py
   tests/unroll/test_properties_unroll.py
   tests/contract
-  tests/fused/test_fused.py
+  tests/fused
+  tests/cells/test_lstm_layout.py
+  tests/unroll/test_swap_memory.py
   tests/kernels
   tests/seq2seq
 )
