@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._mask import Masks, keep_rows
+from ._mask import Masks, keep_rows, stack_steps
 
 __all__ = ["Options", "torch_layer_norm_lstm"]
 
@@ -57,5 +57,4 @@ def torch_layer_norm_lstm(xk: torch.Tensor, w_h: torch.Tensor, norms: tuple[torc
         new_h = torch.tanh(new_c) * sig(o)
         c, h = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_h, h)
         outputs.append(h)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), c, h
+    return stack_steps(outputs, mk), c, h

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Masks", "masks", "trim", "keep_rows", "pad_steps"]
+__all__ = ["Masks", "masks", "trim", "keep_rows", "pad_steps", "stack_steps"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,12 @@ def trim(
 def keep_rows(mk: Masks | None, t: int, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
     """Step ``t``'s state in the torch-op recurrences: ``new`` where a row is live, ``old`` where it has ended."""
     return torch.where(mk.keep[t] > 0, new, old) if mk is not None and mk.masked[t] else new
+
+
+def stack_steps(outputs: list[torch.Tensor], mk: Masks | None) -> torch.Tensor:
+    """The torch-op recurrences' per-step outputs stacked ``[T, ...]``, zero where a row has ended."""
+    out = torch.stack(outputs)
+    return out * mk.keep if mk is not None else out
 
 
 def pad_steps(out: torch.Tensor, steps: int) -> torch.Tensor:

@@ -44,7 +44,7 @@ from . import _workspace
 from ._conv_check import check_conv_lstm_args
 from ._double_backward import double_backward
 from ._inputs import native_reason
-from ._mask import Masks, keep_rows, pad_steps, trim
+from ._mask import Masks, keep_rows, pad_steps, stack_steps, trim
 from .native import call, ptr
 
 __all__ = ["conv_lstm_sequence"]
@@ -292,8 +292,7 @@ def _torch_conv_lstm(
         new_h = torch.tanh(new_c) * o
         c, h = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_h, h)
         outputs.append(h)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), c, h
+    return stack_steps(outputs, mk), c, h
 
 
 def _folded(

@@ -24,7 +24,7 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, keep_rows, pad_steps, trim
+from ._mask import Masks, keep_rows, pad_steps, stack_steps, trim
 from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["gru_sequence"]
@@ -99,8 +99,7 @@ def _torch_gru(x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, wc: torch.Te
         new = torch.lerp(torch.tanh(cx[t] + (r * h) @ wc[depth:]), h, u)
         h = keep_rows(mk, t, new, h)
         outputs.append(h)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), h
+    return stack_steps(outputs, mk), h
 
 
 def gru_sequence(

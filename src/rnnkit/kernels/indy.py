@@ -24,7 +24,7 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, keep_rows, pad_steps, trim
+from ._mask import Masks, keep_rows, pad_steps, stack_steps, trim
 from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["indrnn_sequence", "indy_gru_sequence", "indy_lstm_sequence"]
@@ -37,8 +37,7 @@ def _torch_indrnn(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, u: torch.Te
     for t in range(zx.shape[0]):
         h = keep_rows(mk, t, act(zx[t] + u * h), h)
         outputs.append(h)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), h
+    return stack_steps(outputs, mk), h
 
 
 def _torch_indy_gru(x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, ug: torch.Tensor, wc: torch.Tensor,
@@ -51,8 +50,7 @@ def _torch_indy_gru(x: torch.Tensor, wg: torch.Tensor, bg: torch.Tensor, ug: tor
         new = torch.lerp(torch.tanh(cx[t] + r * h * uc), h, z)
         h = keep_rows(mk, t, new, h)
         outputs.append(h)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), h
+    return stack_steps(outputs, mk), h
 
 
 def _torch_indy_lstm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, u: torch.Tensor, c: torch.Tensor,
@@ -66,8 +64,7 @@ def _torch_indy_lstm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, u: torch
         new_h = torch.tanh(new_c) * torch.sigmoid(o)
         c, h = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_h, h)
         outputs.append(h)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), c, h
+    return stack_steps(outputs, mk), c, h
 
 
 def _project(x: torch.Tensor, w: torch.Tensor, into: torch.Tensor) -> None:

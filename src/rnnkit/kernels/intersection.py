@@ -22,7 +22,7 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, keep_rows, pad_steps, trim
+from ._mask import Masks, keep_rows, pad_steps, stack_steps, trim
 from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["intersection_sequence"]
@@ -38,8 +38,7 @@ def _torch_intersection(xp: torch.Tensor, zx: torch.Tensor, w: torch.Tensor, h: 
         new_h = gh * h + (1.0 - gh) * torch.tanh(hc)
         outputs.append(gy * xp[t] + (1.0 - gy) * act(yc))
         h = keep_rows(mk, t, new_h, h)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), h
+    return stack_steps(outputs, mk), h
 
 
 class _Intersection(torch.autograd.Function):

@@ -25,7 +25,7 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, keep_rows, pad_steps, trim
+from ._mask import Masks, keep_rows, pad_steps, stack_steps, trim
 from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["nas_sequence"]
@@ -53,8 +53,7 @@ def _torch_nas(x: torch.Tensor, kernel: torch.Tensor, rk: torch.Tensor, bias: to
             new_m = new_m @ proj
         c, m = keep_rows(mk, t, new_c, c), keep_rows(mk, t, new_m, m)
         outputs.append(m)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), c, m
+    return stack_steps(outputs, mk), c, m
 
 
 class _NAS(torch.autograd.Function):

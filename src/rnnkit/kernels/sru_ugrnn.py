@@ -22,7 +22,7 @@ import torch
 
 from . import _workspace
 from ._double_backward import double_backward
-from ._mask import Masks, keep_rows, pad_steps, trim
+from ._mask import Masks, keep_rows, pad_steps, stack_steps, trim
 from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
 
 __all__ = ["sru_sequence", "ugrnn_sequence"]
@@ -38,8 +38,7 @@ def _torch_sru(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, c: tor
         new_c = f * c + (1.0 - f) * x_bar
         outputs.append(r * torch.tanh(new_c) + (1.0 - r) * x_tx)
         c = keep_rows(mk, t, new_c, c)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), c
+    return stack_steps(outputs, mk), c
 
 
 def _torch_ugrnn(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, h: torch.Tensor, mk: Masks | None,
@@ -52,8 +51,7 @@ def _torch_ugrnn(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor, h: t
         g = torch.sigmoid(g + forget_bias)
         h = keep_rows(mk, t, g * h + (1.0 - g) * torch.tanh(c), h)
         outputs.append(h)
-    out = torch.stack(outputs)
-    return (out * mk.keep if mk is not None else out), h
+    return stack_steps(outputs, mk), h
 
 
 class _SRU(torch.autograd.Function):
