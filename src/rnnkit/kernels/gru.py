@@ -25,7 +25,16 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, stack_steps, trim
-from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
+from .native import (
+    call,
+    check_shapes,
+    ptr,
+    row_strides,
+    rows_view,
+    sequence_dims,
+    state_grad,
+    weight_grad_chunk,
+)
 
 __all__ = ["gru_sequence"]
 
@@ -44,16 +53,18 @@ class _GRUSequence(torch.autograd.Function):
         wide = _workspace.row_stride(depth + units)
         gates, rows = (steps, batch, 2 * units), (steps, batch, units)
         work = _workspace.lease(((steps + 1, batch, wide), (steps, batch, wide), gates, rows), x)
-        xh, xr, gs, cs = work.buffers  # xh[t] = [x_t, h_{t-1}], xr[t] = [x_t, r * h_{t-1}]
-        xh[:steps, :, :depth].copy_(x)
+        xh, xr, gs, cs = (
+            work.buffers
+        )  # xh[t] = [x_t, h_{t-1}], xr[t] = [x_t, r * h_{t-1}] (the loop fills x_t)
         xh[0, :, depth : depth + units].copy_(h0)
-        xr[..., :depth].copy_(x)
         wg, bg, wc, bc = wg.contiguous(), bg.contiguous(), wc.contiguous(), bc.contiguous()
         out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
+        xs = rows_view(x)
         call(
             "gru_forward", x,
-            steps, batch, depth, units, wide, xh.data_ptr(), xr.data_ptr(), wg.data_ptr(), bg.data_ptr(),
-            wc.data_ptr(), bc.data_ptr(), gs.data_ptr(), cs.data_ptr(), out.data_ptr(), ptr(lens),
+            steps, batch, depth, units, wide, xs.data_ptr(), xs.stride(0), xs.stride(1), xh.data_ptr(),
+            xr.data_ptr(), wg.data_ptr(), bg.data_ptr(), wc.data_ptr(), bc.data_ptr(), gs.data_ptr(), cs.data_ptr(),
+            out.data_ptr(), ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.masks = work, lens, mk
         return out, xh[-1, :, depth : depth + units].clone(memory_format=torch.contiguous_format)
@@ -66,26 +77,27 @@ class _GRUSequence(torch.autograd.Function):
         x, wg, _, wc, _, h0 = ctx.saved_tensors
         steps, batch, units = cs.shape
         depth = x.shape[-1]
-        dys = out_grad(d_out, cs.shape, cs)
+        dys = None if d_out is None else rows_view(d_out)
         dh = state_grad(d_h, h0)
-        grads = _workspace.lease((gs.shape, cs.shape, (3, batch, units)), cs)
+        grads = _workspace.lease((gs.shape, cs.shape, (3 * batch * units + units,)), cs)
         dgs, dcs, scratch = grads.buffers
+        need = ctx.needs_input_grad
         d_bg, d_bc = cs.new_zeros(2 * units), cs.new_zeros(units)  # summed by the native loop
+        # [X, H_prev]^T @ d[r|u] and [X, R * H_prev]^T @ dc, added up by the loop every few steps
+        d_wg = cs.new_zeros(wg.shape) if need[1] else None
+        d_wc = cs.new_zeros(wc.shape) if need[3] else None
         ugt, uct = wg[depth:].t().contiguous(), wc[depth:].t().contiguous()
         call(
             "gru_backward", cs,
-            steps, batch, depth, units, xh.shape[-1], ugt.data_ptr(), uct.data_ptr(), xh.data_ptr(), gs.data_ptr(),
-            cs.data_ptr(), dys.data_ptr(), dh.data_ptr(), dgs.data_ptr(), dcs.data_ptr(),
-            d_bg.data_ptr(), d_bc.data_ptr(), scratch.data_ptr(), ptr(ctx.lens),
+            steps, batch, depth, units, xh.shape[-1], ugt.data_ptr(), uct.data_ptr(), xh.data_ptr(), xr.data_ptr(),
+            gs.data_ptr(), cs.data_ptr(), ptr(dys), *row_strides(dys), dh.data_ptr(), dgs.data_ptr(),
+            dcs.data_ptr(), d_bg.data_ptr(), d_bc.data_ptr(), ptr(d_wg), ptr(d_wc), weight_grad_chunk(batch),
+            scratch.data_ptr(), ptr(ctx.lens),
         )  # fmt: skip
-        dg, dc, need = dgs.view(-1, 2 * units), dcs.view(-1, units), ctx.needs_input_grad
         d_x = None
         if need[0]:
+            dg, dc = dgs.view(-1, 2 * units), dcs.view(-1, units)
             d_x = torch.addmm(dg.mm(wg[:depth].t()), dc, wc[:depth].t()).view(x.shape)
-        wide, used = xh.shape[-1], depth + units
-        # [X, H_prev]^T @ d[r|u] and [X, R * H_prev]^T @ dc, the padding columns left out
-        d_wg = xh[:-1].reshape(-1, wide)[:, :used].t().mm(dg) if need[1] else None
-        d_wc = xr.view(-1, wide)[:, :used].t().mm(dc) if need[3] else None
         return d_x, d_wg, d_bg if need[2] else None, d_wc, d_bc if need[4] else None, dh, None, None
 
 
@@ -134,7 +146,7 @@ def gru_sequence(
                  candidate_kernel=candidate_kernel, candidate_bias=candidate_bias)  # fmt: skip
     x, mk, lens = trim(x, lengths)
     out, h = _GRUSequence.apply(
-        x.contiguous(),
+        x,
         gates_kernel,
         gates_bias,
         candidate_kernel,

@@ -38,6 +38,9 @@ __all__ = [
     "call",
     "ptr",
     "out_grad",
+    "rows_view",
+    "row_strides",
+    "weight_grad_chunk",
     "state_grad",
     "NativeLibrary",
 ]
@@ -45,7 +48,7 @@ __all__ = [
 _SOURCE_DIR = Path(__file__).with_name("native")
 # Every C file of the folder goes into the library's hash: a header edited or added means a new build.
 _SOURCES = tuple(sorted(p.name for p in _SOURCE_DIR.iterdir() if p.suffix in (".c", ".h")))
-_ABI = 19
+_ABI = 20
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -140,14 +143,15 @@ def _torch_blas() -> tuple[int, int] | str:
 
 
 def _declare(lib: ctypes.CDLL) -> None:
-    i, p, r32, r64 = ctypes.c_int, ctypes.c_void_p, ctypes.c_float, ctypes.c_double
+    i, i64, p = ctypes.c_int, ctypes.c_int64, ctypes.c_void_p
+    r32, r64 = ctypes.c_float, ctypes.c_double
     for suffix, real in (("f32", r32), ("f64", r64)):
         signatures = {
             "rnnkit_mm": [i, i, i, p, p, p],
-            "gru_forward": [i, i, i, i, i, *[p] * 10],
-            "gru_backward": [i, i, i, i, i, *[p] * 13],
-            "lstm_forward": [i, i, i, i, i, p, p, p, p, real, *[p] * 6],
-            "lstm_backward": [i, i, i, p, p, real, *[p] * 12],
+            "gru_forward": [i, i, i, i, i, p, i64, i64, *[p] * 10],
+            "gru_backward": [i, i, i, i, i, *[p] * 7, i64, i64, *[p] * 7, i, p, p],
+            "lstm_forward": [i, i, i, i, i, p, i64, i64, p, p, p, p, real, *[p] * 6],
+            "lstm_backward": [i, i, i, i, i, p, p, real, *[p] * 6, i64, i64, *[p] * 6, i, p, p],
             "indrnn_forward": [i, i, i, p, p, p, i, p, p, p],
             "indrnn_backward": [i, i, i, p, i, *[p] * 7],
             "indy_gru_forward": [i, i, i, *[p] * 11],
@@ -288,6 +292,25 @@ def call(name: str, like: torch.Tensor, *args: Any) -> None:
     native = library()
     assert native is not None  # sequence_dims raised otherwise
     native.fn(name, like.dtype)(*args)
+
+
+def rows_view(t: torch.Tensor) -> torch.Tensor:
+    """``t [T, B, n]`` as the loops that read it in place take it: any strides over ``T`` and ``B`` (time- or
+    batch-major, a view), its last dimension contiguous (copied only when it is not)."""
+    return t if t.stride(-1) == 1 else t.contiguous()
+
+
+def row_strides(t: torch.Tensor | None) -> tuple[int, int]:
+    """``(stride over T, stride over B)`` in elements of ``t [T, B, n]`` from ``rows_view`` ((0, 0) for None)."""
+    return (0, 0) if t is None else (t.stride(0), t.stride(1))
+
+
+def weight_grad_chunk(batch: int) -> int:
+    """Steps per partial weight-gradient product in the reverse loops: about 128 rows, so that a chunk's rows
+    and gate gradients are still in cache when its product runs. At the mnist GRU shape (B = 128, T = 28) the
+    backward took 10.63 ms with a product every step against 10.94 ms with one product over all ``T * B`` rows at
+    the end (medians of 100 alternating passes, 1 thread)."""
+    return max(1, 128 // max(batch, 1))
 
 
 def out_grad(d: torch.Tensor | None, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,16 @@ import torch
 from . import _workspace
 from ._double_backward import double_backward
 from ._mask import Masks, keep_rows, pad_steps, stack_steps, trim
-from .native import call, check_shapes, out_grad, ptr, sequence_dims, state_grad
+from .native import (
+    call,
+    check_shapes,
+    ptr,
+    row_strides,
+    rows_view,
+    sequence_dims,
+    state_grad,
+    weight_grad_chunk,
+)
 
 __all__ = ["peephole_lstm_sequence"]
 
@@ -51,8 +60,7 @@ class _LSTMSequence(torch.autograd.Function):
             rows,
         )
         work = _workspace.lease((*shapes, rows if clip > 0 else (0,)), x)
-        xm, cs, gs, tcs, ups = work.buffers  # xm[t] = [x_t, m_{t-1}]
-        xm[:steps, :, :depth].copy_(x)
+        xm, cs, gs, tcs, ups = work.buffers  # xm[t] = [x_t, m_{t-1}] (the loop fills x_t)
         xm[0, :, depth : depth + units].copy_(m0)
         cs[0].copy_(c0)
         # forget_bias folded into f's bias, as LSTMCell.input_projection rounds it
@@ -60,10 +68,12 @@ class _LSTMSequence(torch.autograd.Function):
         folded = torch.cat([b_i, b_j, b_f + forget_bias, b_o])
         kernel, peep_c = kernel.contiguous(), None if peep is None else peep.contiguous()
         out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
+        xs = rows_view(x)
         call(
             "lstm_forward", x,
-            steps, batch, depth, units, wide, xm.data_ptr(), kernel.data_ptr(), folded.data_ptr(), ptr(peep_c),
-            clip, cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), out.data_ptr(), ptr(lens),
+            steps, batch, depth, units, wide, xs.data_ptr(), xs.stride(0), xs.stride(1), xm.data_ptr(),
+            kernel.data_ptr(), folded.data_ptr(), ptr(peep_c), clip, cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(),
+            ups.data_ptr(), out.data_ptr(), ptr(lens),
         )  # fmt: skip
         ctx.work, ctx.lens, ctx.clip, ctx.masks, ctx.forget_bias = work, lens, clip, mk, forget_bias
         ctx.clip_gradient = clip_gradient
@@ -84,26 +94,27 @@ class _LSTMSequence(torch.autograd.Function):
         peep = None if peep is None else peep.contiguous()
         steps, batch, units = tcs.shape
         depth = x.shape[-1]
-        dys = out_grad(d_out, tcs.shape, cs)
+        dys = None if d_out is None else rows_view(d_out)
         dm = state_grad(d_m, m0)
         dc = state_grad(d_c, c0)
-        grads = _workspace.lease((gs.shape, (batch, units)), cs)
+        grads = _workspace.lease((gs.shape, (batch * units + units,)), cs)
         dzs, scratch = grads.buffers
+        need = ctx.needs_input_grad
         dpeep = None if peep is None else cs.new_zeros(3, units)
         d_bias = cs.new_zeros(4 * units)  # summed by the native loop
+        d_kernel = (
+            cs.new_zeros(kernel.shape) if need[1] else None
+        )  # [X, M_prev]^T @ dZ, added up by the loop
         wt = kernel[depth:].t().contiguous()
         clip_mask = ctx.clip if ctx.clip_gradient else -1.0  # <= 0: the gradient passes the clip
         call(
             "lstm_backward", cs,
-            steps, batch, units, wt.data_ptr(), ptr(peep), clip_mask, cs.data_ptr(),
-            gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), dys.data_ptr(), dm.data_ptr(), dc.data_ptr(),
-            dzs.data_ptr(), ptr(dpeep), d_bias.data_ptr(), scratch.data_ptr(), ptr(ctx.lens),
+            steps, batch, depth, units, xm.shape[-1], wt.data_ptr(), ptr(peep), clip_mask, xm.data_ptr(),
+            cs.data_ptr(), gs.data_ptr(), tcs.data_ptr(), ups.data_ptr(), ptr(dys), *row_strides(dys),
+            dm.data_ptr(), dc.data_ptr(), dzs.data_ptr(), ptr(dpeep), d_bias.data_ptr(), ptr(d_kernel),
+            weight_grad_chunk(batch), scratch.data_ptr(), ptr(ctx.lens),
         )  # fmt: skip
-        dz, need = dzs.view(-1, 4 * units), ctx.needs_input_grad
-        d_x = dz.mm(kernel[:depth].t()).view(x.shape) if need[0] else None
-        # [X, M_prev]^T @ dZ: the whole kernel's gradient in one product
-        rows = xm[:-1].reshape(-1, xm.shape[-1])[:, : depth + units]  # the padding columns left out
-        d_kernel = rows.t().mm(dz) if need[1] else None
+        d_x = dzs.view(-1, 4 * units).mm(kernel[:depth].t()).view(x.shape) if need[0] else None
         d_bias_out = d_bias if need[2] else None
         return d_x, d_kernel, d_bias_out, dpeep, dc, dm, None, None, None, None, None
 
@@ -171,7 +182,7 @@ def peephole_lstm_sequence(
     x, mk, lens = trim(x, lengths)
     clip = -1.0 if cell_clip is None else float(cell_clip)
     out, c, m = _LSTMSequence.apply(
-        x.contiguous(), kernel, bias, peepholes, c0.contiguous(), m0.contiguous(), float(forget_bias), clip,
+        x, kernel, bias, peepholes, c0.contiguous(), m0.contiguous(), float(forget_bias), clip,
         bool(clip_gradient), lens, mk,
     )  # fmt: skip
     out = pad_steps(out, steps)

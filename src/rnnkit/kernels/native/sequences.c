@@ -92,4 +92,4 @@ void rnnkit_set_blas(void* sgemm, void* dgemm) {
 }
 
 /* A fixed number the loader checks, so a stale or foreign library is never used. */
-int rnnkit_native_abi(void) { return 19; }
+int rnnkit_native_abi(void) { return 20; }

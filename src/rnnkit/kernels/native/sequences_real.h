@@ -29,6 +29,19 @@ static inline REAL NAME(relu)(REAL v) { return v > 0 ? v : (v == v ? (REAL)0 : v
  * input and the recurrent half at once, in cache, and the kernels' gradients are one product [X, H_prev]^T @ dZ
  * each (done by the caller over all T*B rows). */
 
+/* Step t's inputs into the product rows: D values of row b from x + b xbs to dst + b L (the step's product
+ * reads them a moment later, from cache; one pass over x instead of a layout copy and a buffer fill). */
+static void NAME(take_rows)(int B, int D, int L, const REAL* x, int64_t xbs, REAL* dst) {
+    for (int b = 0; b < B; b++) memcpy(dst + (int64_t)b * L, x + b * xbs, sizeof(REAL) * D);
+}
+
+/* The kernels' gradients of steps [t0, t0 + n): dW[K,N] += rows^T @ dz over their n B rows (rows: stride L, the
+ * first K columns; dz: stride N). Done every few steps of the reverse loop, while those rows are still in cache
+ * (one product over all T B rows read them back from memory). dW NULL: not wanted. */
+static void NAME(weight_grad)(int n, int B, int K, int N, int L, const REAL* rows, const REAL* dz, REAL* dW) {
+    if (dW) NAME(mm)('T', 'N', K, N, n * B, rows, L, dz, N, 1, dW, N);
+}
+
 /* One row of the GRU's second half: c = tanh(c_pre + bc) (stored over c_pre), h' = c + u (h - c) into the next
  * buffer row and the outputs. */
 static void NAME(gru_blend_row)(int H, REAL* restrict c, const REAL* restrict bc, const REAL* restrict u,
@@ -41,12 +54,15 @@ static void NAME(gru_blend_row)(int H, REAL* restrict c, const REAL* restrict bc
 }
 
 /* ---- TF GRUCell: r, u = sigmoid([x, h] Wg + bg); c = tanh([x, r h] Wc + bc); h' = lerp(c, h, u) ----
- * xh [T+1,B,L]: x_t in columns [0, D) of rows t < T, h0 in columns [D, D+H) of row 0; writes h_t to row t's
- * columns [D, D+H) for t = 1..T. xr [T,B,L]: x_t in columns [0, D); writes r h to columns [D, D+H).
+ * x: x_t's row b at x + t xts + b xbs (D contiguous values: the caller's layout, time- or batch-major, read
+ * where it lies). xh [T+1,B,L]: h0 in columns [D, D+H) of row 0; writes x_t to columns [0, D) of rows t < T
+ * and h_t to row t's columns [D, D+H) for t = 1..T. xr [T,B,L]: writes x_t to columns [0, D), r h to
+ * columns [D, D+H).
  * wg [D+H,2H], bg [2H], wc [D+H,H], bc [H]. Writes gs [T,B,2H] (r|u after the sigmoid), cs [T,B,H] (c) and
  * out [T,B,H] (the outputs: h_t, zero where a row has ended). */
-void NAME(gru_forward)(int T, int B, int D, int H, int L, REAL* xh, REAL* xr, const REAL* wg, const REAL* bg,
-                       const REAL* wc, const REAL* bc, REAL* gs, REAL* cs, REAL* out, const int64_t* lens) {
+void NAME(gru_forward)(int T, int B, int D, int H, int L, const REAL* x, int64_t xts, int64_t xbs, REAL* xh,
+                       REAL* xr, const REAL* wg, const REAL* bg, const REAL* wc, const REAL* bc, REAL* gs, REAL* cs,
+                       REAL* out, const int64_t* lens) {
     const int K = D + H;
     const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 2 * BH;
     for (int t = 0; t < T; t++) {
@@ -54,6 +70,8 @@ void NAME(gru_forward)(int T, int B, int D, int H, int L, REAL* xh, REAL* xr, co
         REAL* c = cs + t * BH;
         REAL* row = xh + t * BL;
         REAL* rrow = xr + t * BL;
+        NAME(take_rows)(B, D, L, x + t * xts, xbs, row);
+        NAME(take_rows)(B, D, L, x + t * xts, xbs, rrow);
         NAME(mm)('N', 'N', B, 2 * H, K, row, L, wg, 2 * H, 0, g, 2 * H);
         for (int b = 0; b < B; b++) {
             REAL* restrict gb = g + (int64_t)b * 2 * H;
@@ -105,17 +123,23 @@ static void NAME(gru_back_b)(int H, const REAL* restrict drh, const REAL* restri
     }
 }
 
-/* dys [T,B,H]: the outputs' gradient; dh [B,H]: in, the final state's gradient, out, h0's. ugt [2H,H], uct [H,H]:
- * the kernels' recurrent rows transposed (contiguous: the products run about 3% faster than on transposed
- * views). xh, gs, cs: the forward's. Writes dgs [T,B,2H] (the gradient of the gates' pre-activations) and dcs [T,B,H] (the candidate's),
- * and adds their sums over all rows to dbg [2H] and dbc [H] (the biases' gradients). scratch: 3 B H. */
+/* dys: the outputs' gradient, step t's row b at dys + t dyts + b dybs (H contiguous values; NULL: zero);
+ * dh [B,H]: in, the final state's gradient, out, h0's. ugt [2H,H], uct [H,H]: the kernels' recurrent rows
+ * transposed (contiguous: the products run about 3% faster than on transposed views). xh, xr, gs, cs: the
+ * forward's. Writes dgs [T,B,2H] (the gradient of the gates' pre-activations) and dcs [T,B,H] (the
+ * candidate's), adds their sums over all rows to dbg [2H] and dbc [H] (the biases' gradients) and, every `chunk`
+ * steps, their products with the rows to dwg [D+H,2H] and dwc [D+H,H] (the kernels' gradients; NULL: not
+ * wanted). scratch: 3 B H + H. */
 void NAME(gru_backward)(int T, int B, int D, int H, int L, const REAL* ugt, const REAL* uct, const REAL* xh,
-                        const REAL* gs, const REAL* cs, const REAL* dys, REAL* dh, REAL* dgs, REAL* dcs,
-                        REAL* dbg, REAL* dbc, REAL* scratch, const int64_t* lens) {
+                        const REAL* xr, const REAL* gs, const REAL* cs, const REAL* dys, int64_t dyts,
+                        int64_t dybs, REAL* dh, REAL* dgs, REAL* dcs, REAL* dbg, REAL* dbc, REAL* dwg, REAL* dwc,
+                        int chunk, REAL* scratch, const int64_t* lens) {
     const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 2 * BH;
     REAL* du = scratch;
     REAL* dhp = scratch + BH;
     REAL* drh = scratch + 2 * BH;
+    REAL* zero = scratch + 3 * BH; /* the outputs' gradient when there is none */
+    memset(zero, 0, sizeof(REAL) * H);
     for (int t = T - 1; t >= 0; t--) {
         const REAL* row = xh + t * BL;
         const REAL* g = gs + t * BG;
@@ -129,8 +153,9 @@ void NAME(gru_backward)(int T, int B, int D, int H, int L, const REAL* ugt, cons
                 memset(dc + o, 0, sizeof(REAL) * H);
                 continue;
             }
-            NAME(gru_back_a)(H, dh + o, dys + t * BH + o, row + (int64_t)b * L + D, cs + t * BH + o,
-                             g + 2 * o + H, du + o, dhp + o, dc + o, dbc);
+            const REAL* dy = dys ? dys + t * dyts + b * dybs : zero;
+            NAME(gru_back_a)(H, dh + o, dy, row + (int64_t)b * L + D, cs + t * BH + o, g + 2 * o + H, du + o,
+                             dhp + o, dc + o, dbc);
         }
         NAME(mm)('N', 'N', B, H, H, dc, H, uct, H, 0, drh, H);
         for (int b = 0; b < B; b++) {
@@ -140,13 +165,19 @@ void NAME(gru_backward)(int T, int B, int D, int H, int L, const REAL* ugt, cons
         }
         memcpy(dh, dhp, sizeof(REAL) * BH);
         NAME(mm)('N', 'N', B, H, 2 * H, dg, 2 * H, ugt, H, 1, dh, H);
+        if (t % chunk == 0) { /* steps [t, t + n) are done: their share of the kernels' gradients */
+            const int n = (T - t < chunk) ? T - t : chunk;
+            NAME(weight_grad)(n, B, D + H, 2 * H, L, row, dg, dwg);
+            NAME(weight_grad)(n, B, D + H, H, L, xr + t * BL, dc, dwc);
+        }
     }
 }
 
 /* ---- TF LSTMCell (peepholes and cell_clip optional, tanh, no projection) ----
  * i, j, f, o = z = [x, m] W + bias;  c' = clip(sigmoid(f + wf c) c + sigmoid(i + wi c) tanh(j));
  * m' = sigmoid(o + wo c') tanh(c'). xm [T+1,B,L]: x_t in columns [0, D) of rows t < T, m0 in columns
- * [D, D+H) of row 0; writes m_t there for t = 1..T. w [D+H,4H]; bias [4H] (forget_bias folded into f); peep: NULL
+ * [D, D+H) of row 0; writes m_t there for t = 1..T, and x_t (read from x as in gru_forward) to columns [0, D)
+ * of rows t < T. w [D+H,4H]; bias [4H] (forget_bias folded into f); peep: NULL
  * or [3,H] (wi, wf, wo); clip <= 0: none. cs [T+1,B,H] with row 0 set; writes rows 1..T, gs [T,B,4H] (the
  * activated gates sigmoid(i), tanh(j), sigmoid(f), sigmoid(o)), tcs [T,B,H] (tanh(c')), out [T,B,H] (the
  * outputs: m_t, zero where a row has ended) and, when clipping, ups [T,B,H] (c' before the clip). */
@@ -186,14 +217,15 @@ static void NAME(lstm_row)(int H, REAL* z, const REAL* bias, const REAL* c, cons
         NAME(lstm_row_body)(H, z, bias, c, peep, clip, cn, mn, ob, tc, up, 0, 0);
 }
 
-void NAME(lstm_forward)(int T, int B, int D, int H, int L, REAL* xm, const REAL* w, const REAL* bias,
-                        const REAL* peep, REAL clip, REAL* cs, REAL* gs, REAL* tcs, REAL* ups, REAL* out,
-                        const int64_t* lens) {
+void NAME(lstm_forward)(int T, int B, int D, int H, int L, const REAL* x, int64_t xts, int64_t xbs, REAL* xm,
+                        const REAL* w, const REAL* bias, const REAL* peep, REAL clip, REAL* cs, REAL* gs, REAL* tcs,
+                        REAL* ups, REAL* out, const int64_t* lens) {
     const int K = D + H;
     const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 4 * BH;
     for (int t = 0; t < T; t++) {
         REAL* g = gs + t * BG;
         REAL* row = xm + t * BL;
+        NAME(take_rows)(B, D, L, x + t * xts, xbs, row);
         NAME(mm)('N', 'N', B, 4 * H, K, row, L, w, 4 * H, 0, g, 4 * H);
         for (int b = 0; b < B; b++) {
             const int64_t o = (int64_t)b * H, now = t * BH + o, next = now + BH;
@@ -254,14 +286,20 @@ static void NAME(lstm_back_row)(int H, const REAL* dm, const REAL* dy, REAL* dc,
     for (int k = 0; k < 4 * H; k++) db[k] += dz[k];
 }
 
-/* dys [T,B,H]; dm, dc [B,H]: in, the final state's gradients, out, the initial state's. wt [4H,H]: the kernel's
- * recurrent rows transposed (contiguous). cs, gs, tcs, ups: the forward's. Writes dzs [T,B,4H] (the gradient of the gates' pre-activations), adds its sum over all rows to
- * db [4H] (the bias's gradient) and, with peepholes, their gradients to dpeep [3,H]. scratch: B H. */
-void NAME(lstm_backward)(int T, int B, int H, const REAL* wt, const REAL* peep, REAL clip, const REAL* cs,
-                         const REAL* gs, const REAL* tcs, const REAL* ups, const REAL* dys, REAL* dm, REAL* dc,
-                         REAL* dzs, REAL* dpeep, REAL* db, REAL* scratch, const int64_t* lens) {
-    const int64_t BH = (int64_t)B * H, BG = 4 * BH;
+/* dys: the outputs' gradient, read as in gru_backward (NULL: zero); dm, dc [B,H]: in, the final state's
+ * gradients, out, the initial state's. wt [4H,H]: the kernel's recurrent rows transposed (contiguous). xm, cs, gs,
+ * tcs, ups: the forward's. Writes dzs [T,B,4H] (the gradient of the gates' pre-activations), adds its sum over
+ * all rows to db [4H] (the bias's gradient), every `chunk` steps its product with the rows [x_t, m_{t-1}] to dw
+ * [D+H,4H] (the kernel's gradient; NULL: not wanted) and, with peepholes, their gradients to dpeep [3,H].
+ * scratch: B H + H. */
+void NAME(lstm_backward)(int T, int B, int D, int H, int L, const REAL* wt, const REAL* peep, REAL clip,
+                         const REAL* xm, const REAL* cs, const REAL* gs, const REAL* tcs, const REAL* ups,
+                         const REAL* dys, int64_t dyts, int64_t dybs, REAL* dm, REAL* dc, REAL* dzs, REAL* dpeep,
+                         REAL* db, REAL* dw, int chunk, REAL* scratch, const int64_t* lens) {
+    const int64_t BL = (int64_t)B * L, BH = (int64_t)B * H, BG = 4 * BH;
     REAL* dmp = scratch;
+    REAL* zero = scratch + BH; /* the outputs' gradient when there is none */
+    memset(zero, 0, sizeof(REAL) * H);
     for (int t = T - 1; t >= 0; t--) {
         REAL* dz = dzs + t * BG;
         for (int b = 0; b < B; b++) {
@@ -272,10 +310,13 @@ void NAME(lstm_backward)(int T, int B, int H, const REAL* wt, const REAL* peep, 
                 continue;
             }
             memset(dmp + o, 0, sizeof(REAL) * H);
-            NAME(lstm_back_row)(H, dm + o, dys + now, dc + o, gs + t * BG + 4 * o, cs + now, cs + now + BH,
-                                tcs + now, clip > 0 ? ups + now : 0, peep, clip, dz + 4 * o, dpeep, db);
+            const REAL* dy = dys ? dys + t * dyts + b * dybs : zero;
+            NAME(lstm_back_row)(H, dm + o, dy, dc + o, gs + t * BG + 4 * o, cs + now, cs + now + BH, tcs + now,
+                                clip > 0 ? ups + now : 0, peep, clip, dz + 4 * o, dpeep, db);
         }
         NAME(mm)('N', 'N', B, H, 4 * H, dz, 4 * H, wt, H, 1, dmp, H);
         memcpy(dm, dmp, sizeof(REAL) * BH);
+        if (t % chunk == 0) /* steps [t, t + n) are done: their share of the kernel's gradient */
+            NAME(weight_grad)((T - t < chunk) ? T - t : chunk, B, D + H, 4 * H, L, xm + t * BL, dz, dw);
     }
 }
