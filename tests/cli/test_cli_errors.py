@@ -198,6 +198,8 @@ CASES = [
       _damage_log),
     C("bench-shapes", "bench", "an unknown --shapes name", lambda d: ["bench", "--shapes", "nope"],
       "argument --shapes: expected some of"),
+    C("bench-cells", "bench", "an unknown --cells name", lambda d: ["bench", "--cells", "nope"],
+      "argument --cells: expected all or some of IndRNNCell, "),
     C("bench-threads", "bench", "--threads not a list of ints", lambda d: ["bench", "--threads", "x"],
       "argument --threads: expected a comma list of positive ints, got 'x'"),
     C("bench-target", "bench", "--target not a number", lambda d: ["bench", "--target", "abc"],

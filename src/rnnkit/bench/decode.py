@@ -280,25 +280,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     tables). Prints the machine and the load average before and after."""
     import argparse
 
-    from .speed import _int_list, _json_path, _positive_int, _python, machine
+    from . import _options as options
+    from .speed import machine
 
     parser = argparse.ArgumentParser(
         prog="bench_decode.py",
         description="Decoding throughput (greedy, beam search, raw_rnn), rnnkit next to TF.",
     )
     parser.add_argument(
-        "--threads", type=_int_list, default=[1], help="comma list of thread counts (default 1)"
+        "--threads",
+        type=options.int_list,
+        default=[1],
+        help="comma list of thread counts (default 1)",
     )
     parser.add_argument(
-        "--repeats", type=_positive_int, default=7, help="timed rounds; the median is reported"
+        "--repeats",
+        type=options.positive_int,
+        default=7,
+        help="timed rounds; the median is reported",
     )
     parser.add_argument(
         "--clock", choices=("wall", "cpu"), default="cpu", help="wall or process CPU time"
     )
     parser.add_argument(
-        "--tf-python", type=_python, default=None, help="a python with TF 2.15 + tensorflow-addons"
+        "--tf-python",
+        type=options.python,
+        default=None,
+        help="a python with TF 2.15 + tensorflow-addons",
     )
-    parser.add_argument("--json", type=_json_path, default=None, help="also write the records here")
+    parser.add_argument(
+        "--json", type=options.json_path, default=None, help="also write the records here"
+    )
     args = parser.parse_args(argv)
     load = os.getloadavg()
     records = run_decode(

@@ -24,7 +24,10 @@ from pathlib import Path
 
 import torch
 
+from . import _options as options
 from ._worker import JsonWorker
+from .cells import CASES as CELL_CASES
+from .cells import cells_table, run_cells
 from .models import COLUMNS, SHAPES, Shape, build
 
 __all__ = ["add_arguments", "main", "run", "run_args", "table"]
@@ -199,116 +202,41 @@ def machine(device: str = "cpu") -> str:
     )
 
 
-def _shape_list(text: str) -> list[str]:
-    shapes = [s for s in text.split(",") if s]
-    unknown = [s for s in shapes if s not in SHAPES]
-    if unknown or not shapes:
-        raise argparse.ArgumentTypeError(f"expected some of {', '.join(SHAPES)}, got {text!r}")
-    return shapes
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(t) for t in text.split(",") if t]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected a comma list of positive ints, got {text!r}")
-    # torch.set_num_threads with a huge count crashes the process (a segfault at 100000), so bound it: more
-    # threads than a few per CPU only measures oversubscription.
-    most = 4 * (os.cpu_count() or 1)
-    if max(values) > most:
-        raise argparse.ArgumentTypeError(
-            f"expected thread counts of at most {most} (4 per CPU), got {max(values)}"
-        )
-    return values
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (0 < value < float("inf")):  # NaN fails too
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-def _device(text: str) -> str:
-    """A torch device the benchmark can run on: cpu, or cuda[:N] when torch sees that GPU."""
-    try:
-        device = torch.device(text)
-    except (RuntimeError, ValueError):
-        device = None
-    if device is None or device.type not in ("cpu", "cuda"):
-        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise argparse.ArgumentTypeError(
-            f"expected a device torch sees ({torch.cuda.device_count()} CUDA devices), got {text!r}"
-        )
-    return text
-
-
-def _json_path(text: str) -> str:
-    """Where the records go, checked before minutes of measuring rather than after."""
-    path = Path(text)
-    parent = path.parent
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"expected a file to write, got the directory {text!r}")
-    if not parent.is_dir():
-        what = "a file" if parent.exists() else "missing"
-        raise argparse.ArgumentTypeError(
-            f"expected a path in an existing directory, but {str(parent)!r} is {what}"
-        )
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise argparse.ArgumentTypeError(
-            f"expected a writable path, got {text!r} (permission denied)"
-        )
-    return text
-
-
-def _python(text: str) -> str:
-    if not (os.path.isfile(text) and os.access(text, os.X_OK)):
-        raise argparse.ArgumentTypeError(f"expected an executable python, got {text!r}")
-    return text
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's options (shared by ``benchmarks/bench_speed.py`` and ``rnnkit bench``)."""
     parser.add_argument(
         "--shapes",
-        type=_shape_list,
+        type=options.shape_list,
         default=list(SHAPES),
-        help=f"comma list of {', '.join(SHAPES)} (default: all)",
+        help=f"comma list of {', '.join(SHAPES)}, or none (default: all)",
+    )
+    parser.add_argument(
+        "--cells",
+        type=options.cell_list,
+        nargs="?",
+        const=list(CELL_CASES),
+        default=None,
+        help="also time each cell with a sequence kernel against a naive loop of its math (bench/cells.py): "
+        "all (the default when given alone) or a comma list",
     )
     parser.add_argument(
         "--threads",
-        type=_int_list,
+        type=options.int_list,
         default=[1, 2],
         help="comma list of torch (and TF) thread counts (default: 1,2)",
     )
     parser.add_argument(
         "--repeats",
-        type=_positive_int,
+        type=options.positive_int,
         default=5,
         help="interleaved rounds; the median is reported",
     )
     parser.add_argument(
-        "--target", type=_positive_seconds, default=0.3, help="seconds per measurement"
+        "--target", type=options.positive_seconds, default=0.3, help="seconds per measurement"
     )
     parser.add_argument(
         "--tf-python",
-        type=_python,
+        type=options.python,
         default=None,
         help="a python with TensorFlow for the TF compat column",
     )
@@ -320,17 +248,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--device",
-        type=_device,
+        type=options.device,
         default="cpu",
         help="torch device of the rnnkit/torch columns, e.g. cuda (TF stays on the CPU)",
     )
-    parser.add_argument("--json", type=_json_path, default=None, help="also write the records here")  # fmt: skip
+    parser.add_argument("--json", type=options.json_path, default=None, help="also write the records here")  # fmt: skip
     parser.add_argument(
         "--decode", action="store_true", help="also time step-by-step decoding (bench/decode.py)"
     )
     parser.add_argument(
         "--tf-decode-python",
-        type=_python,
+        type=options.python,
         default=None,
         help="a python with TF 2.15 + tensorflow-addons for the decoding table's TF column",
     )
@@ -346,7 +274,18 @@ def run_args(args: argparse.Namespace) -> int:
     for name in args.shapes:
         print(f"- {name}: {SHAPES[name].describe}")
     print()
-    print(table(records))
+    if records:
+        print(table(records))
+    cell_records: list[dict] = []
+    if args.cells:
+        cell_records = run_cells(
+            args.threads,
+            args.repeats,
+            args.clock,
+            args.cells,
+            log=lambda s: print(s, file=sys.stderr),
+        )
+        print(cells_table(cell_records))
     decoded: list[dict] = []
     if args.decode:
         from .decode import decode_table, run_decode
@@ -359,7 +298,13 @@ def run_args(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(
             json.dumps(
-                {"machine": machine(args.device), "records": records, "decode": decoded}, indent=1
+                {
+                    "machine": machine(args.device),
+                    "records": records,
+                    "cells": cell_records,
+                    "decode": decoded,
+                },
+                indent=1,
             )
         )
     return 0

@@ -2,8 +2,9 @@
 
 Each kernel takes the input projection of every step (computed by the caller in one matmul, differentiable by
 autograd) and the recurrent weights, runs the recurrence in its forward while storing the factors its backward
-needs, and in its backward runs the reverse recurrence once and computes each weight gradient as one matmul
-over all ``T * B`` rows. TF's ``sequence_length`` rule is folded into the arithmetic (``_mask.py``).
+needs, and in its backward runs the reverse recurrence once and computes each weight gradient in large matmuls
+over many rows (all ``T * B`` at once, or for the GRU and LSTM loops ~128 rows at a time, while they are in
+cache). TF's ``sequence_length`` rule is folded into the arithmetic (``_mask.py``).
 
 The GRU, peephole-LSTM, layer-normalised LSTM and contrib (Indy, SRU, UGRNN, NAS, GLSTM, Intersection, CIFG-LSTM, Phased) kernels run their loops natively (``native.py``: C compiled on first use, products
 in torch's own BLAS); the layer-normalised LSTMs' kernel also has a torch-op loop for every other device. The

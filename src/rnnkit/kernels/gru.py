@@ -8,12 +8,13 @@ For ``t = 0 .. T-1``::
 
 Each step's product takes ``[x_t, h]`` (and ``[x_t, r * h]``) from one buffer row, so the input and the recurrent
 half of the kernel are one product with ``K = D + H``, in cache (no ``[T, B, 3H]`` input projection through
-memory). The forward stores ``r|u``, ``c`` and the rows ``[x_t, h_{t-1}]``, ``[x_t, r * h_{t-1}]``; the backward
-runs the reverse recurrence natively (two products a step: ``dc @ Wc[D:]^T`` and ``d[r|u] @ Wg[D:]^T``), sums
-the biases' gradients as it goes, and then each kernel's gradient is ONE product over all ``T * B`` rows,
-``dWg = [X, H_prev]^T @ d[r|u]`` and ``dWc = [X, R * H_prev]^T @ dc``; the inputs' is
-``d[r|u] @ Wg[:D]^T + dc @ Wc[:D]^T`` when they need one. All of it lives in reused buffers (``_workspace.py``),
-not fresh megabytes a call.
+memory). The loop copies ``x_t`` into those rows itself, reading ``x`` where it lies (batch- or time-major, no
+layout copy first). The forward stores ``r|u``, ``c`` and the rows ``[x_t, h_{t-1}]``, ``[x_t, r * h_{t-1}]``;
+the backward reads the outputs' gradient where it lies too, runs the reverse recurrence natively (two products a
+step: ``dc @ Wc[D:]^T`` and ``d[r|u] @ Wg[D:]^T``), sums the biases' gradients as it goes, and adds up the
+kernels' gradients ``dWg = [X, H_prev]^T @ d[r|u]`` and ``dWc = [X, R * H_prev]^T @ dc`` every ~128 rows, while
+those rows are in cache (``native.weight_grad_chunk``); the inputs' is ``d[r|u] @ Wg[:D]^T + dc @ Wc[:D]^T``
+when they need one. All of it lives in reused buffers (``_workspace.py``), not fresh megabytes a call.
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ is one, with ``K = D + H``)::
 
 The forward stores the activated gates, ``tanh(c')``, every ``c`` and the rows ``[x_t, m_{t-1}]`` (and ``c'``
 before the clip); the backward runs the reverse recurrence natively (one product a step, ``dz @ kernel[D:]^T``),
-adds up the peephole and bias gradients as it goes, and then the kernel's gradient ``[X, M_prev]^T @ dZ`` is one
-product over all ``T * B`` rows, the inputs' ``dZ @ kernel[:D]^T`` (when they need one). Buffers are reused
-(``_workspace.py``), as in ``gru.py``. The clip passes the gradient
+adds up the peephole and bias gradients as it goes and the kernel's gradient ``[X, M_prev]^T @ dZ`` every ~128
+rows, in cache; then the inputs' ``dZ @ kernel[:D]^T`` (when they need one). ``x`` and the outputs' gradient
+are read where they lie, and buffers are reused (``_workspace.py``), as in ``gru.py``. The clip passes the gradient
 where ``-cell_clip <= c' <= cell_clip``, as TF's ``clip_by_value`` (``cells/lstm.py``), or everywhere
 (``clip_gradient=False``: contrib's ``LSTMBlockCell``, whose TF kernels ignore the clip in the backward).
 """

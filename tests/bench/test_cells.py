@@ -1,0 +1,76 @@
+"""``rnnkit bench --cells``: every naive loop computes its cell's numbers (the benchmark checks it before timing,
+and refuses a loop that does not), the table, and the command end to end."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from rnnkit.bench import cells
+from rnnkit.cli import main as cli_main
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def small_rows(monkeypatch):
+    """The row cells at B=3, T=4, D=6, H=4 (the image cells keep their own small shapes)."""
+    for name, value in {"B": 3, "T": 4, "D": 6, "H": 4}.items():
+        monkeypatch.setattr(cells, name, value)
+
+
+@pytest.mark.parametrize("name", list(cells.CASES))
+def test_every_naive_loop_passes_the_check_and_is_timed(name, small_rows):
+    seconds = cells._one_case(cells.CASES[name], 1, time.process_time)
+    expected = {"naive", "naive_cl", "rnnkit"} if cells.CASES[name].conv else {"naive", "rnnkit"}
+    assert set(seconds) == expected
+    assert all(s > 0 for s in seconds.values())
+
+
+def test_a_naive_loop_computing_something_else_is_refused(small_rows, monkeypatch):
+    right = cells.naive_loop
+    monkeypatch.setattr(cells, "naive_loop", lambda cell: lambda x: right(cell)(x) * 1.01)
+    with pytest.raises(AssertionError, match="not close"):
+        cells._one_case(cells.CASES["SRUCell"], 1, time.process_time)
+
+
+def test_table_gives_milliseconds_and_speed_ups():
+    records = [
+        {"cell": "SRUCell", "threads": 1, "seconds": {"naive": 0.030, "rnnkit": 0.015}, "path": "p"},
+        {"cell": "Conv2DLSTMCell", "threads": 2,
+         "seconds": {"naive": 0.040, "naive_cl": 0.030, "rnnkit": 0.020}, "path": "p"},
+    ]  # fmt: skip
+    text = cells.cells_table(records)
+    assert "| SRUCell | 1 | 30.00 | — | 15.00 | 2.00 | — |" in text
+    assert "| Conv2DLSTMCell | 2 | 40.00 | 30.00 | 20.00 | 2.00 | 1.50 |" in text
+
+
+def test_unknown_cells_are_refused():
+    with pytest.raises(ValueError, match="run_cells: expected cells among IndRNNCell, .*got Nope"):
+        cells.run_cells([1], only=["Nope"])
+
+
+def test_rnnkit_bench_cells_alone_prints_their_table(small_rows, capsys):
+    argv = [
+        "bench",
+        "--shapes",
+        "none",
+        "--cells",
+        "IndRNNCell,SRUCell",
+        "--threads",
+        "1",
+        "--repeats",
+        "1",
+    ]
+    assert cli_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| IndRNNCell | 1 |" in out and "| SRUCell | 1 |" in out
+    assert "auto/torch" not in out  # no shape was asked for
+
+
+def test_rnnkit_bench_rejects_unknown_cells(capsys):
+    with pytest.raises(SystemExit):
+        cli_main(["bench", "--cells", "Nope"])
+    assert "expected all or some of IndRNNCell, " in capsys.readouterr().err
