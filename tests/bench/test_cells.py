@@ -74,3 +74,11 @@ def test_rnnkit_bench_rejects_unknown_cells(capsys):
     with pytest.raises(SystemExit):
         cli_main(["bench", "--cells", "Nope"])
     assert "expected all or some of IndRNNCell, " in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (run on the GPU machine)")
+@pytest.mark.parametrize("name", ["SRUCell", "LayerNormBasicLSTM", "Conv2DLSTMCell"])
+def test_cells_run_and_agree_on_cuda(name, small_rows):
+    """On CUDA every column runs there (torch ops; the native loops are CPU-only) and still passes the check."""
+    seconds = cells._one_case(cells.CASES[name], 1, time.perf_counter, "cuda")
+    assert all(s > 0 for s in seconds.values())

@@ -118,18 +118,25 @@ def _columns(case: Case, cell: Any) -> dict[str, Callable[[Any], torch.Tensor]]:
     }
 
 
-def _one_case(case: Case, rounds: int, clock: Callable[[], float]) -> dict[str, float]:
-    """Median seconds of one training pass per column, after checking that the columns agree."""
+def _one_case(
+    case: Case, rounds: int, clock: Callable[[], float], device: str = "cpu"
+) -> dict[str, float]:
+    """Median seconds of one training pass per column on ``device``, after checking that the columns agree."""
     torch.manual_seed(0)
     cell, inputs = case.make()
+    cell = cell.to(device)
+    inputs = tuple(t.to(device) for t in inputs) if isinstance(inputs, tuple) else inputs.to(device)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
     columns = _columns(case, cell)
     want = columns["rnnkit"](inputs)
     for fn in columns.values():
         torch.testing.assert_close(fn(inputs), want, rtol=case.tolerance, atol=case.tolerance)
 
     def train_once(fn: Callable[[Any], torch.Tensor]) -> float:
+        sync()
         start = clock()
         fn(inputs).sum().backward()
+        sync()  # CUDA runs asynchronously: time the work, not the launches
         return clock() - start
 
     for fn in columns.values():
@@ -147,8 +154,10 @@ def run_cells(
     clock: str = "cpu",
     only: list[str] | None = None,
     log: Callable[[str], None] = print,
+    device: str = "cpu",
 ) -> list[dict]:
-    """One record ``{"cell", "threads", "seconds": {column: s}, "path"}`` per case and thread count."""
+    """One record ``{"cell", "threads", "seconds": {column: s}, "path"}`` per case and thread count, every column
+    on ``device`` (on CUDA the native loops do not run: ``path`` says what rnnkit's column ran)."""
     unknown = sorted(set(only or ()) - set(CASES))
     if unknown:
         raise ValueError(
@@ -157,21 +166,24 @@ def run_cells(
     clock_fn = time.perf_counter if clock == "wall" else time.process_time
     records = []
     previous = torch.get_num_threads()
+    # both sides in true float32: cuDNN's convolutions default to TF32 on recent GPUs, which the check refuses
+    no_tf32 = torch.backends.cudnn.flags(
+        enabled=torch.backends.cudnn.enabled,
+        benchmark=torch.backends.cudnn.benchmark,
+        deterministic=torch.backends.cudnn.deterministic,
+        allow_tf32=False,
+    )
     try:
-        for n in threads:
-            torch.set_num_threads(n)
-            for name, case in CASES.items():
-                if only and name not in only:
-                    continue
-                seconds = _one_case(case, rounds, clock_fn)
-                path = explain(
-                    case.make()[0]
-                )  # the path rnnkit's column took, as rk.fused.explain says
-                records.append({"cell": name, "threads": n, "seconds": seconds, "path": path})
-                log(
-                    f"# {name} threads={n}: "
-                    + ", ".join(f"{k}={v * 1e3:.2f} ms" for k, v in seconds.items())
-                )
+        with no_tf32:
+            for n in threads:
+                torch.set_num_threads(n)
+                for name in only or list(CASES):
+                    seconds = _one_case(CASES[name], rounds, clock_fn, device)
+                    # the path rnnkit's column took on the CPU, as rk.fused.explain says it
+                    path = explain(CASES[name].make()[0]) if device == "cpu" else f"on {device}"
+                    records.append({"cell": name, "threads": n, "seconds": seconds, "path": path})
+                    timings = ", ".join(f"{k}={v * 1e3:.2f} ms" for k, v in seconds.items())
+                    log(f"# {name} threads={n}: {timings}")
     finally:
         torch.set_num_threads(previous)
     return records

@@ -284,6 +284,7 @@ def run_args(args: argparse.Namespace) -> int:
             args.clock,
             args.cells,
             log=lambda s: print(s, file=sys.stderr),
+            device=args.device,
         )
         print(cells_table(cell_records))
     decoded: list[dict] = []
