@@ -26,8 +26,8 @@ static inline REAL NAME(relu)(REAL v) { return v > 0 ? v : (v == v ? (REAL)0 : v
 /* Each step's product input sits beside the step's x: row (t, b) of xh [T+1,B,L] is [x_t, h_{t-1}] (columns
  * [0, D) and [D, D+H); L >= D+H is the row stride, rounded up so that rows start 64-byte aligned, which makes the
  * weight-gradient product over all rows about a quarter faster), so one product [x_t, h] @ W (K = D+H) does the
- * input and the recurrent half at once, in cache, and the kernels' gradients are one product [X, H_prev]^T @ dZ
- * each (done by the caller over all T*B rows). */
+ * input and the recurrent half at once, in cache, and the kernels' gradients are products [X, H_prev]^T @ dZ
+ * (by the caller over all T*B rows, or by the GRU and LSTM reverse loops below every ~128 rows, weight_grad). */
 
 /* Step t's inputs into the product rows: D values of row b from x + b xbs to dst + b L (the step's product
  * reads them a moment later, from cache; one pass over x instead of a layout copy and a buffer fill). */
