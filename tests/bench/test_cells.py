@@ -23,7 +23,7 @@ def small_rows(monkeypatch):
 
 @pytest.mark.parametrize("name", list(cells.CASES))
 def test_every_naive_loop_passes_the_check_and_is_timed(name, small_rows):
-    seconds = cells._one_case(cells.CASES[name], 1, time.process_time)
+    seconds, _ = cells._one_case(cells.CASES[name], 1, time.process_time)
     expected = {"naive", "naive_cl", "rnnkit"} if cells.CASES[name].conv else {"naive", "rnnkit"}
     assert set(seconds) == expected
     assert all(s > 0 for s in seconds.values())
@@ -80,5 +80,5 @@ def test_rnnkit_bench_rejects_unknown_cells(capsys):
 @pytest.mark.parametrize("name", ["SRUCell", "LayerNormBasicLSTM", "Conv2DLSTMCell"])
 def test_cells_run_and_agree_on_cuda(name, small_rows):
     """On CUDA every column runs there (torch ops; the native loops are CPU-only) and still passes the check."""
-    seconds = cells._one_case(cells.CASES[name], 1, time.perf_counter, "cuda")
+    seconds, _ = cells._one_case(cells.CASES[name], 1, time.perf_counter, "cuda")
     assert all(s > 0 for s in seconds.values())

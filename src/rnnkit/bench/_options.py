@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -23,28 +24,24 @@ __all__ = [
 ]
 
 
+def _names(text: str, known: Any, expected: str) -> list[str]:
+    """The comma list ``text`` when every name is in ``known``, else the error saying ``expected``."""
+    names = [s for s in text.split(",") if s]
+    if not names or any(s not in known for s in names):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return names
+
+
 def shape_list(text: str) -> list[str]:
     if text == "none":  # only the --cells or --decode tables
         return []
-    shapes = [s for s in text.split(",") if s]
-    unknown = [s for s in shapes if s not in SHAPES]
-    if unknown or not shapes:
-        raise argparse.ArgumentTypeError(
-            f"expected some of {', '.join(SHAPES)} (or none), got {text!r}"
-        )
-    return shapes
+    return _names(text, SHAPES, f"some of {', '.join(SHAPES)} (or none)")
 
 
 def cell_list(text: str) -> list[str]:
     if text == "all":
         return list(CELL_CASES)
-    names = [s for s in text.split(",") if s]
-    unknown = [s for s in names if s not in CELL_CASES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"expected all or some of {', '.join(CELL_CASES)}, got {text!r}"
-        )
-    return names
+    return _names(text, CELL_CASES, f"all or some of {', '.join(CELL_CASES)}")
 
 
 def int_list(text: str) -> list[int]:

@@ -120,8 +120,9 @@ def _columns(case: Case, cell: Any) -> dict[str, Callable[[Any], torch.Tensor]]:
 
 def _one_case(
     case: Case, rounds: int, clock: Callable[[], float], device: str = "cpu"
-) -> dict[str, float]:
-    """Median seconds of one training pass per column on ``device``, after checking that the columns agree."""
+) -> tuple[dict[str, float], Any]:
+    """``(median seconds of one training pass per column on device, the cell)``, after checking that the columns
+    agree."""
     torch.manual_seed(0)
     cell, inputs = case.make()
     cell = cell.to(device)
@@ -145,7 +146,7 @@ def _one_case(
     for _ in range(rounds):
         for name, fn in columns.items():
             taken[name].append(train_once(fn))
-    return {name: statistics.median(values) for name, values in taken.items()}
+    return {name: statistics.median(values) for name, values in taken.items()}, cell
 
 
 def run_cells(
@@ -178,9 +179,9 @@ def run_cells(
             for n in threads:
                 torch.set_num_threads(n)
                 for name in only or list(CASES):
-                    seconds = _one_case(CASES[name], rounds, clock_fn, device)
+                    seconds, cell = _one_case(CASES[name], rounds, clock_fn, device)
                     # the path rnnkit's column took on the CPU, as rk.fused.explain says it
-                    path = explain(CASES[name].make()[0]) if device == "cpu" else f"on {device}"
+                    path = explain(cell) if device == "cpu" else f"on {device}"
                     records.append({"cell": name, "threads": n, "seconds": seconds, "path": path})
                     timings = ", ".join(f"{k}={v * 1e3:.2f} ms" for k, v in seconds.items())
                     log(f"# {name} threads={n}: {timings}")
