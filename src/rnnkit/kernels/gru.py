@@ -54,9 +54,8 @@ class _GRUSequence(torch.autograd.Function):
         wide = _workspace.row_stride(depth + units)
         gates, rows = (steps, batch, 2 * units), (steps, batch, units)
         work = _workspace.lease(((steps + 1, batch, wide), (steps, batch, wide), gates, rows), x)
-        xh, xr, gs, cs = (
-            work.buffers
-        )  # xh[t] = [x_t, h_{t-1}], xr[t] = [x_t, r * h_{t-1}] (the loop fills x_t)
+        # xh[t] = [x_t, h_{t-1}], xr[t] = [x_t, r * h_{t-1}]; the loop fills in x_t
+        xh, xr, gs, cs = work.buffers
         xh[0, :, depth : depth + units].copy_(h0)
         wg, bg, wc, bc = wg.contiguous(), bg.contiguous(), wc.contiguous(), bc.contiguous()
         out = x.new_empty(rows)  # the caller's: written by the loop, zero where a row has ended
