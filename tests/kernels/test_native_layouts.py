@@ -84,3 +84,21 @@ def test_strided_inputs_equal_contiguous_ones():
         want = peephole_lstm_sequence(plain, kernel, bias, None, c0, h0)
         for g, w in zip(got, want):
             torch.testing.assert_close(g, w, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_frozen_weights_give_the_cell_loops_input_and_state_gradients(kind):
+    """Kernels that need no gradient (fine-tuning around a frozen RNN): the loops skip their products (NULL) and
+    the inputs' and initial state's gradients stay the cell loop's."""
+    cell = _cell(kind, seed=13)
+    for p in cell.parameters():
+        p.requires_grad_(False)
+    x = torch.randn(
+        40, 5, 3, dtype=torch.float64, requires_grad=True
+    )  # 40 rows: products every 3 steps
+    state = _state(cell, 40, seed=14)
+    wrt = [x, *rk.nest.flatten(state)]
+    got = torch.autograd.grad(rk.dynamic_rnn(cell, x, initial_state=state)[0].square().sum(), wrt)
+    want = torch.autograd.grad(cell_loop(cell, x, state, None, False)[0].square().sum(), wrt)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
