@@ -1,6 +1,7 @@
 """What the fused path's Python costs between kernel calls (issue 19, item 1): mnist-shape inference calls of
-``torch.nn.LSTM`` and ``rk.dynamic_rnn(BasicLSTMCell)``, the kernel alone with rnnkit's weights, and
-``torch.nn.LSTM`` followed by a fixed piece of plain Python whose cost alone is printed first.
+``torch.nn.LSTM`` and ``rk.dynamic_rnn(BasicLSTMCell)``, the kernel alone with rnnkit's weights, the least a fused
+call must do (``lean()``), and ``torch.nn.LSTM`` followed by a fixed piece of plain Python whose cost alone is
+printed first.
 
     PYTHONPATH=src python benchmarks/bench_call_overhead.py [--rounds 300]
 
@@ -54,11 +55,22 @@ def main() -> None:
     with torch.no_grad():
         rk.dynamic_rnn(cell, x)  # builds the cell
         weights = lstm_torch_weights(cell.kernel, cell.bias, cell.forget_bias, D)
+
+        def lean() -> object:
+            """What a fused call must do at least: the weights-cache lookup, zero states, the kernel, the
+            state's packing (no argument checks, no plan, no begin_sequence: what a cached plan would skip)."""
+            zero = x.new_zeros(1, B, H)
+            out, h, c = _VF.lstm(
+                x, (zero, zero), cell._torch_weights(), True, 1, 0.0, False, False, True
+            )
+            return out, rk.LSTMStateTuple(c[0], h[0])
+
         columns: dict[str, Callable[[], object]] = {
             "torch.nn.LSTM": lambda: lstm(x),
             "_VF.lstm, rnnkit's weights": lambda: _VF.lstm(
                 x, (zeros, zeros), weights, True, 1, 0.0, False, False, True
             ),
+            "the lean call (see lean())": lean,
             "rk.dynamic_rnn": lambda: rk.dynamic_rnn(cell, x),
             "torch.nn.LSTM + plain Python": lambda: (lstm(x), _busy()),
         }
