@@ -141,6 +141,17 @@ class RNNCell(nn.Module):
                 )
             self.tf_name = name
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        # NOTE [fast fused call] (fused/fast.py): any assignment may change what the cell computes
+        self.__dict__["_config_epoch"] = self.__dict__.get("_config_epoch", 0) + 1
+
+    @property
+    def config_epoch(self) -> int:
+        """A count that moves on every attribute assignment on this cell (options, parameters, ``train()``):
+        a plan made for one value of it holds as long as it has not moved."""
+        return int(self.__dict__.get("_config_epoch", 0))
+
     state_size = required_property(
         "state_size", "The state's sizes: an int or ints nested like the state."
     )

@@ -17,7 +17,7 @@ from ..cells.fused_spec import FusedLayer, KernelState
 from . import dropout
 from .plan import FusedPlan, groups
 
-__all__ = ["one_call_bidirectional", "run_fused", "run_fused_bidirectional"]
+__all__ = ["kernel_call", "one_call_bidirectional", "run_fused", "run_fused_bidirectional"]
 
 
 def _kernel_states(
@@ -68,6 +68,36 @@ def _stack(states: list[Any]) -> torch.Tensor:
     return states[0].unsqueeze(0) if len(states) == 1 else torch.stack(states)
 
 
+def kernel_call(
+    mode: str,
+    x: torch.Tensor,
+    batch_sizes: torch.Tensor | None,
+    h0: torch.Tensor,
+    c0: torch.Tensor | None,
+    weights: list[torch.Tensor],
+    num_layers: int,
+    bidirectional: bool,
+    batch_first: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """torch's kernel for ``mode`` (``FusedLayer.mode``): ``(outputs, h_n, c_n or None)``; ``h0``/``c0`` are
+    ``[num_layers * directions, B, size]``, ``weights`` the layers' in torch's order."""
+    if mode == "LSTM":
+        assert c0 is not None
+        if batch_sizes is None:
+            return _VF.lstm(
+                x, (h0, c0), weights, True, num_layers, 0.0, False, bidirectional, batch_first
+            )
+        return _VF.lstm(
+            x, batch_sizes, (h0, c0), weights, True, num_layers, 0.0, False, bidirectional
+        )
+    fn = {"GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}[mode]
+    if batch_sizes is None:
+        out, h_n = fn(x, h0, weights, True, num_layers, 0.0, False, bidirectional, batch_first)
+    else:
+        out, h_n = fn(x, batch_sizes, h0, weights, True, num_layers, 0.0, False, bidirectional)
+    return out, h_n, None
+
+
 def _call_group(
     group: list[FusedLayer],
     x: torch.Tensor,
@@ -86,26 +116,14 @@ def _call_group(
     num_layers = 1 if bidirectional else len(group)
     h0 = _stack([h for h, _ in hcs])
     mode = group[0].mode
-    quiet = _quiet_kernel_notes(bool(group[0].proj) or x.is_cuda)
-    if mode == "LSTM":
-        hx = (h0, _stack([c for _, c in hcs if c is not None]))
-        with quiet:
-            if batch_sizes is None:
-                out, h_n, c_n = _VF.lstm(
-                    x, hx, weights, True, num_layers, 0.0, False, bidirectional, batch_first
-                )
-            else:
-                out, h_n, c_n = _VF.lstm(
-                    x, batch_sizes, hx, weights, True, num_layers, 0.0, False, bidirectional
-                )
-        return out, list(zip(h_n.unbind(0), c_n.unbind(0)))
-    fn = {"GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}[mode]
-    with quiet:
-        if batch_sizes is None:
-            out, h_n = fn(x, h0, weights, True, num_layers, 0.0, False, bidirectional, batch_first)
-        else:
-            out, h_n = fn(x, batch_sizes, h0, weights, True, num_layers, 0.0, False, bidirectional)
-    return out, [(h, None) for h in h_n.unbind(0)]
+    c0 = _stack([c for _, c in hcs if c is not None]) if mode == "LSTM" else None
+    with _quiet_kernel_notes(bool(group[0].proj) or x.is_cuda):
+        out, h_n, c_n = kernel_call(
+            mode, x, batch_sizes, h0, c0, weights, num_layers, bidirectional, batch_first
+        )
+    if c_n is None:
+        return out, [(h, None) for h in h_n.unbind(0)]
+    return out, list(zip(h_n.unbind(0), c_n.unbind(0)))
 
 
 def _run_stack(

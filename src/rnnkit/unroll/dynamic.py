@@ -14,6 +14,7 @@ from .._recompute import run_in_recomputed_chunks
 from ..cells.base import RNNCell, unroll_parts
 from ..cells.hooks import begin_sequence
 from ..fused.checkpointed import run_fused_checkpointed
+from ..fused.fast import remember, run_remembered
 from ..fused.plan import decide
 from ..fused.run import run_fused
 from ..kernels import kernel_for
@@ -150,6 +151,15 @@ def dynamic_rnn(
         the outputs have theirs, zeros past each row's length (as the outputs).
     """
     where = "dynamic_rnn"
+    plain = (
+        isinstance(cell, RNNCell) and isinstance(inputs, torch.Tensor) and fused is not False
+        and sequence_length is None and initial_state is None and dtype is None and not swap_memory
+        and reset is None and not return_all_states and reset_to is None
+    )  # fmt: skip
+    if plain:  # NOTE [fast fused call]: a plan made by an earlier call, still exact
+        done = run_remembered(cell, inputs, time_major)
+        if done is not None:
+            return done
     check_cell(where, cell)
     batch, time, like = check_time_inputs(where, inputs, time_major)
     mixed = autocast_enabled(like.device.type)
@@ -166,6 +176,8 @@ def dynamic_rnn(
             fused_plan, inputs, state, lengths, time_major, _fused_chunk(time)
         )
     if fused_plan is not None:
+        if plain:
+            remember(cell, fused_plan)
         state = None  # zeros, made by run_fused straight in the kernels' layout
         if initial_state is not None or dtype is not None:
             state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)

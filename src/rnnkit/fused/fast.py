@@ -1,0 +1,106 @@
+"""NOTE [fast fused call]: a plain ``dynamic_rnn(cell, x)`` on a fusable leaf cell, without re-deciding its plan.
+
+Why: between two ~7 ms kernel calls at the mnist shape, ``dynamic_rnn``'s Python (argument checks, the plan, the
+per-sequence hook, the stack machinery) cost about 200 µs a call, 3% of the call: interpreter code and data
+come back into cache after the kernel, so Python costs 2-3x its tight-loop time there
+(``benchmarks/bench_call_overhead.py``). The least a fused call must do is check its inputs, look the weights
+up, make zero states, call the kernel and pack the state; this module does only that, for calls that the general
+path has already planned once.
+
+When: the call is plain (one CPU tensor ``[B, T, D]``; no ``sequence_length``, ``initial_state``, ``dtype``,
+``swap_memory``, ``reset``, ``return_all_states``; ``fused`` None or True), autocast is off, nothing is being
+traced or compiled, and the cell is a *leaf* (no submodules: no wrapper, no stack, whose inner cells could change
+without the outer one knowing) whose one-layer plan has no dropout and no projection, and which has no forward
+hooks and no ``_begin_sequence``. Everything else takes the general path, which is also where the entry is made.
+
+Exactness: the entry is used only while the cell's configuration is the one it was planned for: the stamp is the
+cell's class, its math methods (a class patched after the first call is seen) and ``RNNCell.config_epoch``, which
+every attribute assignment on the cell moves (``train()``/``eval()``, a new parameter, a changed option or
+activation). Hooks are looked at on every call. The entries live in a weak dictionary keyed by the cell, so a
+copied or pickled cell never carries its original's plan.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .._checks import autocast_enabled
+from ..cells.base import RNNCell
+from ..cells.fused_spec import FusedLayer, has_hooks
+from .plan import FusedPlan
+from .run import kernel_call
+
+__all__ = ["remember", "run_remembered"]
+
+_ENTRIES: weakref.WeakKeyDictionary[RNNCell, _Entry] = weakref.WeakKeyDictionary()
+_compiling = getattr(torch.compiler, "is_compiling", lambda: False)  # torch >= 2.3
+
+
+@dataclass(frozen=True)
+class _Entry:
+    stamp: tuple
+    plan: FusedPlan
+    layer: FusedLayer
+
+
+def _stamp(cell: RNNCell) -> tuple:
+    cls = type(cell)
+    methods = (
+        cls.forward,
+        cls.input_projection,
+        cls.recurrent_step,
+        cls.fused_spec,
+        cls.check_inputs,
+    )
+    return cls, methods, cell.config_epoch
+
+
+def _may_skip_plan(cell: RNNCell) -> bool:
+    """Whether nothing but the cell's own attributes decides its plan and no per-sequence hook needs calling."""
+    return not cell._modules and getattr(type(cell), "_begin_sequence", None) is None
+
+
+def remember(cell: RNNCell, plan: FusedPlan) -> None:
+    """After the general path planned a plain call on ``cell``: keep the plan when the fast call may use it."""
+    layers = plan.spec.layers
+    if len(layers) != 1 or not _may_skip_plan(cell) or plan.cell is not cell:
+        return
+    layer = layers[0]
+    if layer.proj or layer.input_dropout or layer.output_dropout:
+        return
+    _ENTRIES[cell] = _Entry(_stamp(cell), plan, layer)
+
+
+def run_remembered(
+    cell: RNNCell, inputs: torch.Tensor, time_major: bool
+) -> tuple[torch.Tensor, Any] | None:
+    """``(outputs, final_state)`` of a plain call through the remembered plan, or None: take the general path."""
+    entry = _ENTRIES.get(cell)
+    if (
+        entry is None
+        or inputs.device.type != "cpu"
+        or inputs.dim() != 3
+        or not inputs.is_floating_point()
+    ):
+        return None
+    if entry.stamp != _stamp(cell) or has_hooks(cell):
+        return None
+    if autocast_enabled("cpu") or torch.jit.is_tracing() or _compiling():
+        return None
+    batch = inputs.shape[1 if time_major else 0]
+    if batch == 0 or inputs.shape[0 if time_major else 1] == 0:
+        return None  # the general path says what is wrong with an empty sequence
+    cell.check_inputs(
+        inputs.select(0 if time_major else 1, 0)
+    )  # the depth and dtype, with their messages
+    layer = entry.layer
+    zero = inputs.new_zeros(1, batch, layer.out)  # h0 and c0 (no projection: the same size)
+    c0 = zero if layer.mode == "LSTM" else None
+    out, h_n, c_n = kernel_call(
+        layer.mode, inputs, None, zero, c0, layer.weights(), 1, False, not time_major
+    )
+    return out, entry.plan.spec.from_kernel([(h_n[0], None if c_n is None else c_n[0])])

@@ -1,0 +1,200 @@
+"""NOTE [fast fused call] (fused/fast.py): a plain dynamic_rnn call on a leaf cell planned before skips the plan;
+it must give the general path's numbers bit for bit, and fall back whenever anything the plan depends on moved."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+import rnnkit as rk
+from rnnkit.activations import resolve_activation
+from rnnkit.fused import fast
+
+torch.set_num_threads(1)
+
+FUSABLE = {
+    "basic_lstm": lambda: rk.BasicLSTMCell(6, forget_bias=0.4, input_size=3),
+    "lstm": lambda: rk.LSTMCell(6, input_size=3),
+    "basic_rnn": lambda: rk.BasicRNNCell(6, input_size=3),
+    "cudnn_gru": lambda: rk.CudnnCompatibleGRUCell(6, input_size=3),
+}
+
+
+@pytest.fixture
+def fast_calls(monkeypatch):
+    """The number of kernel calls made by the fast path."""
+    calls = [0]
+    original = fast.kernel_call
+
+    def counting(*args):
+        calls[0] += 1
+        return original(*args)
+
+    monkeypatch.setattr(fast, "kernel_call", counting)
+    return calls
+
+
+def _random(cell):
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+    return cell
+
+
+def _run_and_grads(cell, x, **kw):
+    out, state = rk.dynamic_rnn(cell, x, **kw)
+    flat = [out, *rk.nest.flatten(state)]
+    loss = sum((t * torch.arange(t.numel()).view_as(t).sin()).sum() for t in flat)
+    return flat, torch.autograd.grad(loss, [x, *cell.parameters()])
+
+
+@pytest.mark.parametrize("name", list(FUSABLE))
+@pytest.mark.parametrize("time_major", [False, True])
+def test_the_second_call_is_fast_and_equals_the_general_path(name, time_major, fast_calls):
+    torch.manual_seed(0)
+    cell = _random(FUSABLE[name]())
+    x = torch.randn(5, 4, 3, requires_grad=True)
+    first, first_grads = _run_and_grads(
+        cell, x, time_major=time_major
+    )  # the general path, which plans
+    assert fast_calls[0] == 0
+    second, second_grads = _run_and_grads(cell, x, time_major=time_major)
+    assert fast_calls[0] == 1
+    for a, b in zip([*first, *first_grads], [*second, *second_grads]):
+        assert torch.equal(a, b)
+    with torch.no_grad():  # (torch's inference kernel may round differently from its training one)
+        general = rk.dynamic_rnn(copy.deepcopy(cell), x, time_major=time_major)[0]  # a copy: no plan yet
+        third = rk.dynamic_rnn(cell, x, time_major=time_major)[0]
+    assert fast_calls[0] == 2 and torch.equal(third, general)
+
+
+def test_config_epoch_moves_on_every_assignment():
+    cell = rk.BasicLSTMCell(4, input_size=2)
+    before = cell.config_epoch
+    cell.forget_bias = 0.5
+    assert cell.config_epoch > before
+    before = cell.config_epoch
+    cell.eval()
+    assert cell.config_epoch > before
+
+
+def test_a_changed_activation_is_planned_again(fast_calls):
+    """relu has no fused kernel: after the change the step loop runs, with relu."""
+    torch.manual_seed(1)
+    cell = _random(rk.BasicLSTMCell(6, input_size=3))
+    x = torch.randn(4, 5, 3)
+    rk.dynamic_rnn(cell, x)
+    cell._activation, cell.activation_name = resolve_activation("test", "relu")
+    got = rk.dynamic_rnn(cell, x)[0]
+    assert fast_calls[0] == 0
+    want = rk.dynamic_rnn(cell, x, fused=False)[0]
+    assert torch.equal(got, want)
+    assert not torch.allclose(got, rk.dynamic_rnn(_tanh_twin(cell), x)[0])
+
+
+def _tanh_twin(cell):
+    twin = copy.deepcopy(cell)
+    twin._activation, twin.activation_name = resolve_activation("test", "tanh")
+    return twin
+
+
+def test_a_hook_added_later_sees_every_step(fast_calls):
+    cell = rk.BasicLSTMCell(6, input_size=3)
+    x = torch.randn(4, 5, 3)
+    rk.dynamic_rnn(cell, x)
+    seen = []
+    cell.register_forward_hook(lambda module, args, out: seen.append(1))
+    rk.dynamic_rnn(cell, x)
+    assert fast_calls[0] == 0 and len(seen) == 5
+
+
+def test_a_class_patched_after_the_first_call_is_seen(fast_calls):
+    class Patched(rk.BasicLSTMCell):
+        pass
+
+    cell = Patched(6, input_size=3)
+    x = torch.randn(4, 5, 3)
+    plain = rk.dynamic_rnn(cell, x)[0]
+    original = rk.BasicLSTMCell.recurrent_step
+
+    def doubled(self, projected, state):
+        out, new = original(self, projected, state)
+        return out * 2, new
+
+    Patched.recurrent_step = doubled
+    got = rk.dynamic_rnn(cell, x)[0]
+    assert fast_calls[0] == 0
+    torch.testing.assert_close(got, plain * 2)
+
+
+def test_a_copied_cell_computes_with_its_own_weights(fast_calls):
+    torch.manual_seed(2)
+    cell = _random(rk.BasicLSTMCell(6, input_size=3))
+    x = torch.randn(4, 5, 3)
+    rk.dynamic_rnn(cell, x)
+    rk.dynamic_rnn(cell, x)
+    twin = copy.deepcopy(cell)
+    with torch.no_grad():
+        twin.kernel.mul_(-1)
+    got = rk.dynamic_rnn(twin, x)[0]  # no plan of its own yet: the general path
+    want = rk.dynamic_rnn(twin, x, fused=False)[0]
+    torch.testing.assert_close(got, want)
+    assert not torch.allclose(got, rk.dynamic_rnn(cell, x)[0])
+
+
+def test_calls_that_are_not_plain_take_the_general_path(fast_calls):
+    cell = rk.BasicLSTMCell(6, input_size=3)
+    x = torch.randn(4, 5, 3)
+    rk.dynamic_rnn(cell, x)
+    rk.dynamic_rnn(cell, x, sequence_length=torch.tensor([5, 2, 5, 1]))
+    rk.dynamic_rnn(cell, x, initial_state=cell.zero_state(4))
+    rk.dynamic_rnn(cell, x, swap_memory=True)
+    rk.dynamic_rnn(cell, x, fused=False)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        rk.dynamic_rnn(cell, x)
+    assert fast_calls[0] == 0
+
+
+def test_wrappers_and_stacks_are_never_remembered(fast_calls):
+    x = torch.randn(4, 5, 3)
+    stack = rk.MultiRNNCell([rk.BasicLSTMCell(6, input_size=3), rk.BasicLSTMCell(6, input_size=6)])
+    wrapped = rk.DropoutWrapper(rk.BasicLSTMCell(6, input_size=3), output_keep_prob=0.5)
+    for cell in (stack, wrapped):
+        rk.dynamic_rnn(cell, x)
+        rk.dynamic_rnn(cell, x)
+    assert fast_calls[0] == 0
+
+
+def test_bad_inputs_after_a_fast_call_get_the_general_messages():
+    cell = rk.BasicLSTMCell(6, input_size=3)
+    rk.dynamic_rnn(cell, torch.randn(4, 5, 3))
+    with pytest.raises(
+        ValueError, match=r"BasicLSTMCell: built for input_size=3, got inputs.shape\[-1\]=2"
+    ):
+        rk.dynamic_rnn(cell, torch.randn(4, 5, 2))
+    with pytest.raises(
+        TypeError, match="BasicLSTMCell: expected torch.float32 inputs .*got torch.float64"
+    ):
+        rk.dynamic_rnn(cell, torch.randn(4, 5, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="dynamic_rnn: expected inputs of rank 3"):
+        rk.dynamic_rnn(cell, torch.randn(4, 3))
+
+
+def test_a_trace_after_fast_calls_records_torch_ops():
+    cell = rk.BasicLSTMCell(6, input_size=3)
+    x = torch.randn(4, 5, 3)
+    rk.dynamic_rnn(cell, x)
+    rk.dynamic_rnn(cell, x)
+    class Model(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cell = cell
+
+        def forward(self, t: torch.Tensor) -> torch.Tensor:
+            return rk.dynamic_rnn(self.cell, t)[0]
+
+    traced = torch.jit.trace(Model(), (x,), check_trace=False)
+    other = torch.randn(4, 5, 3)
+    torch.testing.assert_close(traced(other), rk.dynamic_rnn(cell, other)[0])
