@@ -65,7 +65,9 @@ def test_the_second_call_is_fast_and_equals_the_general_path(name, time_major, f
     for a, b in zip([*first, *first_grads], [*second, *second_grads]):
         assert torch.equal(a, b)
     with torch.no_grad():  # (torch's inference kernel may round differently from its training one)
-        general = rk.dynamic_rnn(copy.deepcopy(cell), x, time_major=time_major)[0]  # a copy: no plan yet
+        general = rk.dynamic_rnn(copy.deepcopy(cell), x, time_major=time_major)[
+            0
+        ]  # a copy: no plan yet
         third = rk.dynamic_rnn(cell, x, time_major=time_major)[0]
     assert fast_calls[0] == 2 and torch.equal(third, general)
 
@@ -187,6 +189,7 @@ def test_a_trace_after_fast_calls_records_torch_ops():
     x = torch.randn(4, 5, 3)
     rk.dynamic_rnn(cell, x)
     rk.dynamic_rnn(cell, x)
+
     class Model(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -198,3 +201,25 @@ def test_a_trace_after_fast_calls_records_torch_ops():
     traced = torch.jit.trace(Model(), (x,), check_trace=False)
     other = torch.randn(4, 5, 3)
     torch.testing.assert_close(traced(other), rk.dynamic_rnn(cell, other)[0])
+
+
+def test_a_bad_fused_argument_is_refused_after_a_fast_call():
+    cell = rk.BasicLSTMCell(6, input_size=3)
+    x = torch.randn(4, 5, 3)
+    rk.dynamic_rnn(cell, x)
+    with pytest.raises(
+        TypeError, match="dynamic_rnn: expected fused to be None, True or False, got 'yes'"
+    ):
+        rk.dynamic_rnn(cell, x, fused="yes")
+
+
+def test_fast_calls_are_logged_at_debug_level(caplog):
+    cell = rk.BasicLSTMCell(6, input_size=3)
+    x = torch.randn(4, 5, 3)
+    rk.dynamic_rnn(cell, x)
+    with caplog.at_level("DEBUG", logger="rnnkit.fused"):
+        rk.dynamic_rnn(cell, x)
+    assert (
+        "fused path, the plan of an earlier call (torch._VF.lstm(num_layers=1, hidden_size=6))"
+        in caplog.text
+    )

@@ -22,6 +22,7 @@ copied or pickled cell never carries its original's plan.
 
 from __future__ import annotations
 
+import logging
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ import torch
 from .._checks import autocast_enabled
 from ..cells.base import RNNCell
 from ..cells.fused_spec import FusedLayer, has_hooks
-from .plan import FusedPlan
+from .plan import FusedPlan, logger
 from .run import kernel_call
 
 __all__ = ["remember", "run_remembered"]
@@ -94,10 +95,13 @@ def run_remembered(
     batch = inputs.shape[1 if time_major else 0]
     if batch == 0 or inputs.shape[0 if time_major else 1] == 0:
         return None  # the general path says what is wrong with an empty sequence
-    cell.check_inputs(
-        inputs.select(0 if time_major else 1, 0)
-    )  # the depth and dtype, with their messages
+    # the depth and dtype, with the general path's messages
+    cell.check_inputs(inputs.select(0 if time_major else 1, 0))
     layer = entry.layer
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "dynamic_rnn: fused path, the plan of an earlier call (%s)", entry.plan.describe()
+        )
     zero = inputs.new_zeros(1, batch, layer.out)  # h0 and c0 (no projection: the same size)
     c0 = zero if layer.mode == "LSTM" else None
     out, h_n, c_n = kernel_call(

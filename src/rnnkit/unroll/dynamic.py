@@ -152,7 +152,7 @@ def dynamic_rnn(
     """
     where = "dynamic_rnn"
     plain = (
-        isinstance(cell, RNNCell) and isinstance(inputs, torch.Tensor) and fused is not False
+        isinstance(cell, RNNCell) and isinstance(inputs, torch.Tensor) and (fused is None or fused is True)
         and sequence_length is None and initial_state is None and dtype is None and not swap_memory
         and reset is None and not return_all_states and reset_to is None
     )  # fmt: skip
