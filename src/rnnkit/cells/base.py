@@ -13,7 +13,6 @@ first call, ``cell.build(D)`` or ``rk.build(cell, x)``: till then torch Uninitia
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,6 +30,7 @@ from .._checks import (
 from .fused_spec import FusedSpec, has_hooks
 from .lazy import already_built, create_in_place, placeholder, unbuilt
 from .state import check_state, keep_state_dtype, state_dtype
+from .tf_params import glorot_uniform_
 from .weight_views import active_views, shared_weight_views
 
 __all__ = [
@@ -49,20 +49,6 @@ __all__ = [
 ]
 
 Initializer = Callable[[torch.Tensor], Any]
-
-
-def glorot_uniform_(tensor: torch.Tensor) -> torch.Tensor:
-    """TF's default ``glorot_uniform_initializer``: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).
-
-    For a 1-D shape ``[n]`` TF takes fan_in = fan_out = n (used by the LSTM peephole diagonals).
-    """
-    if tensor.dim() == 1:
-        fan_in = fan_out = tensor.shape[0]
-    else:
-        fan_in, fan_out = tensor.shape[-2], tensor.shape[-1]
-    limit = math.sqrt(6.0 / (fan_in + fan_out))
-    with torch.no_grad():
-        return tensor.uniform_(-limit, limit)
 
 
 def check_cell(where: str, cell: Any, name: str = "cell") -> RNNCell:

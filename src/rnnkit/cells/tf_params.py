@@ -1,6 +1,7 @@
 """How a ``LayerCell`` declares its TF variables, written once: ``tf_params`` spells a ``_tf_params`` table from
 TF's names, ``norm_params`` the ``gamma``/``beta`` pairs of contrib's layer norms, and ``KernelBias`` is the
-declaration of the commonest layout (``kernel``, then ``bias``).
+declaration of the commonest layout (``kernel``, then ``bias``); ``glorot_uniform_`` is TF's default initialiser of
+their kernels.
 
 A ``_tf_params`` table holds ``(TF name relative to the cell scope, attribute name)`` pairs in TF's creation
 order; ``named_tf_variables`` and the checkpoint loaders read it (``LayerCell`` in ``cells/base.py``).
@@ -8,11 +9,12 @@ order; ``named_tf_variables`` and the checkpoint loaders read it (``LayerCell`` 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import torch
 
-__all__ = ["KernelBias", "norm_params", "tf_params"]
+__all__ = ["KernelBias", "glorot_uniform_", "norm_params", "tf_params"]
 
 TFParams = tuple[tuple[str, str], ...]
 
@@ -50,3 +52,17 @@ class KernelBias:
     # Set by _finish_init/build (None until built); declared for the type checker.
     kernel: torch.Tensor
     bias: torch.Tensor
+
+
+def glorot_uniform_(tensor: torch.Tensor) -> torch.Tensor:
+    """TF's default ``glorot_uniform_initializer``: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).
+
+    For a 1-D shape ``[n]`` TF takes fan_in = fan_out = n (used by the LSTM peephole diagonals).
+    """
+    if tensor.dim() == 1:
+        fan_in = fan_out = tensor.shape[0]
+    else:
+        fan_in, fan_out = tensor.shape[-2], tensor.shape[-1]
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    with torch.no_grad():
+        return tensor.uniform_(-limit, limit)
