@@ -11,6 +11,7 @@ import torch
 import rnnkit as rk
 from rnnkit.activations import resolve_activation
 from rnnkit.fused import fast
+from tests.kernels._cell_loop import cell_loop
 
 torch.set_num_threads(1)
 
@@ -223,3 +224,83 @@ def test_fast_calls_are_logged_at_debug_level(caplog):
         "fused path, the plan of an earlier call (torch._VF.lstm(num_layers=1, hidden_size=6))"
         in caplog.text
     )
+
+
+KERNEL_CELLS = {
+    "gru": lambda: rk.GRUCell(6, input_size=3),
+    "peepholes": lambda: rk.LSTMCell(6, use_peepholes=True, cell_clip=0.8, input_size=3),
+    "layer_norm": lambda: rk.LayerNormBasicLSTMCell(6, input_size=3),
+    "sru": lambda: rk.contrib.rnn.SRUCell(6, input_size=3),
+}
+
+
+@pytest.fixture
+def kernel_choices(monkeypatch):
+    """How many times the general path chose a sequence kernel (the fast path does not ask)."""
+    from rnnkit.unroll import dynamic
+
+    calls = [0]
+    original = dynamic.kernel_for
+
+    def counting(*args):
+        calls[0] += 1
+        return original(*args)
+
+    monkeypatch.setattr(dynamic, "kernel_for", counting)
+    return calls
+
+
+@pytest.mark.parametrize("name", list(KERNEL_CELLS))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_remembered_sequence_kernel_equals_the_general_path(name, dtype, kernel_choices):
+    torch.manual_seed(3)
+    cell = _random(KERNEL_CELLS[name]().to(dtype))
+    x = torch.randn(4, 5, 3, dtype=dtype, requires_grad=True)
+    first, first_grads = _run_and_grads(cell, x)
+    assert kernel_choices[0] == 1
+    second, second_grads = _run_and_grads(cell, x)
+    assert kernel_choices[0] == 1  # not asked again
+    for a, b in zip([*first, *first_grads], [*second, *second_grads]):
+        assert torch.equal(a, b)
+
+
+def test_a_remembered_kernel_asks_its_input_questions_again(kernel_choices):
+    """Autocast or an ONNX-style trace: the kernel may not run; the general path decides (and says why)."""
+    cell = rk.GRUCell(6, input_size=3)
+    x = torch.randn(4, 5, 3)
+    rk.dynamic_rnn(cell, x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        rk.dynamic_rnn(cell, x)
+    assert kernel_choices[0] == 1  # autocast runs the step loop without asking for a kernel
+    with pytest.raises(
+        TypeError, match="GRUCell: expected torch.float32 inputs .*got torch.float64"
+    ):
+        rk.dynamic_rnn(cell, x.double())
+
+
+def test_a_changed_cell_option_is_planned_again(kernel_choices):
+    torch.manual_seed(4)
+    cell = _random(rk.LSTMCell(6, use_peepholes=True, input_size=3))
+    x = torch.randn(4, 5, 3)
+    rk.dynamic_rnn(cell, x)
+    cell.cell_clip = 0.05  # the kernel reads the clip from the cell: a new plan, the new clip
+    got = rk.dynamic_rnn(cell, x)[0]
+    assert kernel_choices[0] == 2
+    want = cell_loop(cell, x, cell.zero_state(4), None, False)[
+        0
+    ]  # the cell's own step, called per step
+    torch.testing.assert_close(got, want)
+    assert got.abs().max() < 0.06  # |m| <= tanh(0.05): the new clip
+
+
+def test_a_cell_converted_after_its_first_call_is_planned_again():
+    """``.to(dtype)`` replaces the parameters' data without an assignment (config_epoch stays): the native loops'
+    own dtype question sends bfloat16 inputs to the step loop."""
+    torch.manual_seed(5)
+    cell = _random(rk.GRUCell(6, input_size=3))
+    x = torch.randn(4, 5, 3)
+    rk.dynamic_rnn(cell, x)
+    cell.to(torch.bfloat16)
+    got = rk.dynamic_rnn(cell, x.bfloat16())[0]
+    want = cell_loop(cell, x.bfloat16(), cell.zero_state(4, torch.bfloat16), None, False)[0]
+    torch.testing.assert_close(got, want)

@@ -4,11 +4,12 @@ initial states."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
 import rnnkit as rk
-from rnnkit.cells import fused_spec
 from rnnkit.kernels import layer_norm_lstm_sequence
 from tests.kernels._cell_loop import cell_loop
 
@@ -204,17 +205,16 @@ def test_identity_dropout_around_layer_norm_cell_runs_the_sequence_kernel():
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
 
 
-# --- fused at par: the re-laid-out weights are cached outside autograd, and never stale ---
+# --- fused at par: no-grad calls read the parameters as they are, however they were changed ---
 
 
 def _fresh(cell, x):
-    """The same stack's outputs with the cache dropped (the reference)."""
-    fused_spec._WEIGHTS.clear()
+    """The same stack's outputs from a copy, which has no remembered plan (the reference)."""
     with torch.no_grad():
-        return rk.dynamic_rnn(cell, x, fused=True)[0]
+        return rk.dynamic_rnn(copy.deepcopy(cell), x, fused=True)[0]
 
 
-def test_fused_weights_cache_follows_every_parameter_update():
+def test_no_grad_fused_calls_follow_every_parameter_update():
     torch.manual_seed(1)
     cell = rk.MultiRNNCell(
         [rk.BasicLSTMCell(6, input_size=3), rk.LSTMCell(5, num_proj=4, input_size=6)]
@@ -222,7 +222,6 @@ def test_fused_weights_cache_follows_every_parameter_update():
     x = torch.randn(2, 4, 3)
     with torch.no_grad():
         first, _ = rk.dynamic_rnn(cell, x, fused=True)
-    assert id(cell.cells[0].kernel) in fused_spec._WEIGHTS
     optimizer = torch.optim.SGD(cell.parameters(), lr=0.5)
     rk.dynamic_rnn(cell, x, fused=True)[
         0
@@ -306,3 +305,34 @@ def test_layer_norm_kernel_double_backward_equals_the_cell_loop():
     want = penalty(lambda: cell_loop(cell, x, state, lens, False)[0])
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: rk.BasicLSTMCell(
+            6, input_size=3
+        ),  # a leaf: repeated plain calls take the fast fused call
+        lambda: rk.MultiRNNCell(
+            [rk.BasicLSTMCell(6, input_size=3), rk.LSTMCell(5, num_proj=4, input_size=6)]
+        ),
+    ],
+)
+def test_writes_through_data_and_conversions_are_seen_by_the_next_no_grad_call(make):
+    """A hand-written SGD step through ``.data`` bumps no version, ``.double()`` replaces the data under the same
+    parameters: a cache of re-laid-out weights keyed by versions served the old weights after the first and failed
+    after the second (NOTE [fused weights cache], removed)."""
+    torch.manual_seed(2)
+    cell = make()
+    x = torch.randn(2, 4, 3)
+    with torch.no_grad():
+        before = rk.dynamic_rnn(cell, x)[0]
+        rk.dynamic_rnn(cell, x)
+        for p in cell.parameters():
+            p.data.add_(0.3)  # no version bump
+        after = rk.dynamic_rnn(cell, x)[0]
+        assert not torch.allclose(after, before)
+        torch.testing.assert_close(after, rk.dynamic_rnn(cell, x, fused=False)[0])
+        cell.double()
+        doubled = rk.dynamic_rnn(cell, x.double())[0]
+        torch.testing.assert_close(doubled, rk.dynamic_rnn(cell, x.double(), fused=False)[0])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ctypes
+import ctypes.util
 import dataclasses
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -134,22 +136,23 @@ def lstm_spec(
 
 
 # NOTE [fused weights cache]: outside autograd recording (inference, no_grad) the re-laid-out weights are kept
-# between calls, contiguous (as torch.nn.LSTM keeps its flat weights), keyed weakly by the kernel parameter and
-# reused while the kernel, bias and projection are the same objects at the same version counters (every in-place
-# update bumps them: optimizer steps, load_state_dict, copy_ under no_grad; writes through ``.data`` do not, as
-# they bypass autograd's checks too). While recording, the re-layout runs inside autograd on every call, written
-# with the ops cheapest to differentiate (split + cat: their backward only slices and concatenates).
-# id(kernel) -> (weakref to it, key, (bias, projection), weights); an entry leaves with its kernel. (Not a
-# WeakKeyDictionary: its lookups compare tensors with ==.)
+# between calls, contiguous, keyed weakly by the kernel parameter, beside a snapshot of the TF-layout parameters
+# they were made from, and reused only while the parameters are the same objects holding exactly the snapshot's
+# values (``torch.equal``). A version key is not enough: a write through ``.data`` (the hand-written SGD step of
+# PyTorch's own examples) bumps no version, and ``cell.double()`` / ``.to(device)`` replace the data under the
+# same parameter objects; with versions alone the cache served the old weights, silently, or failed on a dtype
+# mismatch (found in round two's fifth stop). Comparing (memcmp) costs a tenth of re-laying out, and a kernel call
+# that finds its weights where oneDNN left them is about 3% faster at the mnist shape
+# (``benchmarks/bench_call_overhead.py``). The price: the snapshot, one more copy of each LSTM's weights.
+# id(kernel) -> (weakref to it, key, (bias, projection), snapshot, weights); an entry leaves with its kernel.
 _WEIGHTS: dict[int, tuple[Any, ...]] = {}
 # NOTE [one re-layout per scope]: inside ``weights_scope(store)`` the re-layout of each kernel is computed once per
 # (kernel, bias, versions) into ``store`` and shared by every call: a recording call gets views of it through its
 # own autograd node (lstm_layout.py), so gradients still reach the TF-layout parameters. swap_memory's recomputed
 # chunks (fused/checkpointed.py) run each chunk's kernel calls in one scope that lives as long as their graph:
-# without it every chunk made its own weight copies, and oneDNN re-prepared its weights for each call. Inside a
-# scope the across-calls cache above is not used (a write through ``.data`` would go unnoticed by it between
-# training steps); the scope's own entries cannot go stale unnoticed: the recomputed chunks check the
-# parameters' versions before they re-run.
+# without it every chunk made its own weight copies, and oneDNN re-prepared its weights for each call. The
+# scope's entries cannot go stale unnoticed: the recomputed chunks check the parameters' versions before they
+# re-run.
 _SCOPE: contextvars.ContextVar[dict[Any, tuple[torch.Tensor, ...]] | None] = contextvars.ContextVar(
     "rnnkit_fused_weights_scope", default=None
 )
@@ -193,19 +196,23 @@ def lstm_torch_weights(
         weight_ih = kernel[:D, (i, f, j, o)].T   [4H, D]      weight_hh = kernel[D:, (i, f, j, o)].T   [4H, P]
         bias_ih = bias[(i, f, j, o)] + forget_bias on f;  bias_hh = 0;  weight_hr = projection.T [P, H]
 
-    Computed inside autograd while recording, so gradients reach the TF-layout parameters; cached otherwise
-    (NOTE [fused weights cache]).
+    Computed inside autograd while recording, so gradients reach the TF-layout parameters; kept otherwise, while
+    the parameters hold the same values (NOTE [fused weights cache]); shared within a ``weights_scope``.
     """
     params = (kernel, bias, projection)
     tracing = not _cacheable(*params)
     recording = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
-    recording = recording or tracing  # a graph being traced: compute, keep nothing
     key = (forget_bias, input_size, tuple(None if p is None else p._version for p in params))
-    if not recording and _SCOPE.get() is None:
+    keep = not recording and not tracing and _SCOPE.get() is None
+    if keep:
         cached = _WEIGHTS.get(id(kernel))
-        if cached is not None and cached[0]() is kernel and cached[1] == key:
-            if cached[2][0] is bias and cached[2][1] is projection:
-                return cached[3]
+        if cached is not None and cached[0]() is kernel and cached[1][:2] == key[:2]:
+            if (
+                cached[2][0] is bias
+                and cached[2][1] is projection
+                and _same_values(params, cached[3])
+            ):
+                return cached[4]
     hidden = kernel.shape[1] // 4
     forget = _constant(4 * hidden, hidden, forget_bias, bias)
     scope = None if tracing else _SCOPE.get()
@@ -224,12 +231,49 @@ def lstm_torch_weights(
     ]
     if projection is not None:
         weights.append(projection.t())
-    if not recording and scope is None:
-        weights = [w.contiguous() for w in weights]
+    if keep:
+        weights = [w.contiguous() for w in weights]  # (the projection's transpose)
+        snapshot = tuple(None if p is None else p.detach().clone() for p in params)
         ident = id(kernel)
         ref = weakref.ref(kernel, lambda _: _WEIGHTS.pop(ident, None))
-        _WEIGHTS[ident] = (ref, key, (bias, projection), weights)
+        _WEIGHTS[ident] = (ref, key, (bias, projection), snapshot, weights)
     return weights
+
+
+def _same_values(params: tuple[Any, ...], snapshot: tuple[Any, ...]) -> bool:
+    """Whether each parameter holds exactly its snapshot's values, in its dtype and on its device."""
+    for p, s in zip(params, snapshot):
+        if p is None or s is None:
+            if p is not s:
+                return False
+        elif p.dtype != s.dtype or p.device != s.device or p.shape != s.shape:
+            return False
+        elif not _same_bits(p, s):
+            return False
+    return True
+
+
+def _load_memcmp() -> Any:
+    try:
+        memcmp = ctypes.CDLL(ctypes.util.find_library("c")).memcmp
+    except (OSError, AttributeError, TypeError):
+        return None
+    memcmp.argtypes, memcmp.restype = (
+        [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t],
+        ctypes.c_int,
+    )
+    return memcmp
+
+
+_MEMCMP = _load_memcmp()
+
+
+def _same_bits(p: torch.Tensor, s: torch.Tensor) -> bool:
+    """``p`` and its snapshot ``s`` (same dtype, device, shape) hold the same bits: C's ``memcmp`` for contiguous
+    CPU memory (a quarter of ``torch.equal``'s time at the mnist kernel's size), ``torch.equal`` otherwise."""
+    if _MEMCMP is not None and p.device.type == "cpu" and p.is_contiguous() and s.is_contiguous():
+        return bool(_MEMCMP(p.data_ptr(), s.data_ptr(), p.numel() * p.element_size()) == 0)
+    return bool(torch.equal(p, s))
 
 
 @contextlib.contextmanager

@@ -1,19 +1,22 @@
-"""NOTE [fast fused call]: a plain ``dynamic_rnn(cell, x)`` on a fusable leaf cell, without re-deciding its plan.
+"""NOTE [fast fused call]: a plain ``dynamic_rnn(cell, x)`` on a leaf cell, without re-deciding its plan.
 
 Why: between two ~7 ms kernel calls at the mnist shape, ``dynamic_rnn``'s Python (argument checks, the plan, the
 per-sequence hook, the stack machinery) cost about 200 µs a call, 3% of the call: interpreter code and data
 come back into cache after the kernel, so Python costs 2-3x its tight-loop time there
 (``benchmarks/bench_call_overhead.py``). The least a fused call must do is check its inputs, look the weights
 up, make zero states, call the kernel and pack the state; this module does only that, for calls that the general
-path has already planned once.
+path has already planned once. The same holds for a cell that runs a sequence kernel (``rnnkit.kernels``): the
+kernel chosen once is called again with the cell's zero state.
 
 When: the call is plain (one CPU tensor ``[B, T, D]``; no ``sequence_length``, ``initial_state``, ``dtype``,
 ``swap_memory``, ``reset``, ``return_all_states``; ``fused`` None or True), autocast is off, nothing is being
 traced or compiled, and the cell is a *leaf* (no submodules: no wrapper, no stack, whose inner cells could change
-without the outer one knowing) whose one-layer plan has no dropout and no projection, and which has no forward
-hooks and no ``_begin_sequence``. Everything else takes the general path, which is also where the entry is made.
+without the outer one knowing), which has no forward hooks and no ``_begin_sequence``. A fused plan must have one
+layer, no dropout and no projection; a sequence kernel must still accept the inputs (``native_reason``,
+``trace_reason``: device, dtype, autocast, a trace or export). Everything else takes the general path, which is
+also where the entries are made.
 
-Exactness: the entry is used only while the cell's configuration is the one it was planned for: the stamp is the
+Exactness: an entry is used only while the cell's configuration is the one it was planned for: the stamp is the
 cell's class, its math methods (a class patched after the first call is seen) and ``RNNCell.config_epoch``, which
 every attribute assignment on the cell moves (``train()``/``eval()``, a new parameter, a changed option or
 activation). Hooks are looked at on every call. The entries live in a weak dictionary keyed by the cell, so a
@@ -32,10 +35,12 @@ import torch
 from .._checks import autocast_enabled
 from ..cells.base import RNNCell
 from ..cells.fused_spec import FusedLayer, has_hooks
+from ..kernels._inputs import native_reason, trace_reason
+from ..kernels.dispatch import SequenceRunner
 from .plan import FusedPlan, logger
 from .run import kernel_call
 
-__all__ = ["remember", "run_remembered"]
+__all__ = ["remember", "remember_kernel", "run_remembered"]
 
 _ENTRIES: weakref.WeakKeyDictionary[RNNCell, _Entry] = weakref.WeakKeyDictionary()
 _compiling = getattr(torch.compiler, "is_compiling", lambda: False)  # torch >= 2.3
@@ -43,9 +48,12 @@ _compiling = getattr(torch.compiler, "is_compiling", lambda: False)  # torch >= 
 
 @dataclass(frozen=True)
 class _Entry:
+    """A remembered plan: torch's fused kernel for one layer (``plan``, ``layer``), or a sequence kernel."""
+
     stamp: tuple
-    plan: FusedPlan
-    layer: FusedLayer
+    plan: FusedPlan | None = None
+    layer: FusedLayer | None = None
+    kernel: SequenceRunner | None = None
 
 
 def _stamp(cell: RNNCell) -> tuple:
@@ -76,6 +84,14 @@ def remember(cell: RNNCell, plan: FusedPlan) -> None:
     _ENTRIES[cell] = _Entry(_stamp(cell), plan, layer)
 
 
+def remember_kernel(cell: RNNCell, kernel: SequenceRunner) -> None:
+    """After the general path chose a sequence kernel (``rnnkit.kernels``) for a plain call on ``cell``: keep it
+    when the fast call may use it. Its native loops' questions about the inputs (device, dtype, autocast) and a
+    trace are asked again on every call."""
+    if _may_skip_plan(cell):
+        _ENTRIES[cell] = _Entry(_stamp(cell), kernel=kernel)
+
+
 def run_remembered(
     cell: RNNCell, inputs: torch.Tensor, time_major: bool
 ) -> tuple[torch.Tensor, Any] | None:
@@ -95,9 +111,15 @@ def run_remembered(
     batch = inputs.shape[1 if time_major else 0]
     if batch == 0 or inputs.shape[0 if time_major else 1] == 0:
         return None  # the general path says what is wrong with an empty sequence
+    if entry.kernel is not None and (native_reason(inputs) or trace_reason()):
+        return None  # the sequence kernel's own questions, as kernel_for asks them
     # the depth and dtype, with the general path's messages
     cell.check_inputs(inputs.select(0 if time_major else 1, 0))
+    if entry.kernel is not None:
+        state = cell.zero_state(batch, inputs.dtype, device=inputs.device)
+        return entry.kernel(inputs, state, None, time_major)
     layer = entry.layer
+    assert layer is not None and entry.plan is not None
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "dynamic_rnn: fused path, the plan of an earlier call (%s)", entry.plan.describe()

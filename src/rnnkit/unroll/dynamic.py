@@ -14,7 +14,7 @@ from .._recompute import run_in_recomputed_chunks
 from ..cells.base import RNNCell, unroll_parts
 from ..cells.hooks import begin_sequence
 from ..fused.checkpointed import run_fused_checkpointed
-from ..fused.fast import remember, run_remembered
+from ..fused.fast import remember, remember_kernel, run_remembered
 from ..fused.plan import decide
 from ..fused.run import run_fused
 from ..kernels import kernel_for
@@ -186,7 +186,7 @@ def dynamic_rnn(
     restart = state
     if reset_to is not None:
         restart = initial_state_or_zeros(f"{where} (reset_to)", cell, reset_to, dtype, batch, like)
-    loop = _Loop(time_major, mixed, swap_memory, reset, restart, return_all_states)
+    loop = _Loop(time_major, mixed, swap_memory, reset, restart, return_all_states, plain)
     return loop.run(cell, inputs, state, lengths, batch)
 
 
@@ -199,6 +199,7 @@ class _Loop(NamedTuple):
     reset: torch.Tensor | None  # checked bool [B, T] / [T, B]
     restart: Any  # the state that reset rows restart from
     return_all_states: bool
+    plain: bool  # NOTE [fast fused call]: a sequence kernel chosen for this call may be remembered
 
     def run(
         self, cell: RNNCell, inputs: Any, state: Any, lengths: torch.Tensor | None, batch: int
@@ -213,6 +214,8 @@ class _Loop(NamedTuple):
         if kernel is not None:  # one autograd node for the whole unroll (rnnkit.kernels)
             # depth and dtype (PhasedLSTMCell: of its (time, x) pair); builds a lazy cell
             cell.check_inputs(nest.map_structure(lambda t: t.select(time_axis, 0), padded))
+            if self.plain:
+                remember_kernel(cell, kernel)
             if self.swap_memory:  # one node per chunk, re-run in backward (rnnkit._recompute)
                 runner = functools.partial(_kernel_chunk, kernel, self.time_major)
                 chunk = _fused_chunk(nest.flatten(padded)[0].shape[time_axis])
