@@ -17,9 +17,11 @@ layer, no dropout and no projection; a sequence kernel must still accept the inp
 also where the entries are made.
 
 Exactness: an entry is used only while the cell's configuration is the one it was planned for: the stamp is the
-cell's class, its math methods (a class patched after the first call is seen) and ``RNNCell.config_epoch``, which
-every attribute assignment on the cell moves (``train()``/``eval()``, a new parameter, a changed option or
-activation). Hooks are looked at on every call. The entries live in a weak dictionary keyed by the cell, so a
+cell's class, its ``forward``, ``input_projection``, ``recurrent_step``, ``fused_spec`` and ``check_inputs`` (one of
+them patched on the class after the first call is seen; other class attributes patched later are not) and
+``RNNCell.config_epoch``, which every attribute assignment on the cell moves (``train()``/``eval()``, a new
+parameter, a changed option or activation). Parameters changed in place (an optimizer step, ``.data``,
+``.double()``) need no new plan: the weights are read on every call (NOTE [fused weights cache]). Hooks are looked at on every call. The entries live in a weak dictionary keyed by the cell, so a
 copied or pickled cell never carries its original's plan.
 """
 
