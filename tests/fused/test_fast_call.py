@@ -23,18 +23,23 @@ FUSABLE = {
 }
 
 
-@pytest.fixture
-def fast_calls(monkeypatch):
-    """The number of kernel calls made by the fast path."""
+def _count_calls(monkeypatch, module, name):
+    """``[n]``: how many times ``module.name`` is called from now on (the function itself still runs)."""
     calls = [0]
-    original = fast.kernel_call
+    original = getattr(module, name)
 
     def counting(*args):
         calls[0] += 1
         return original(*args)
 
-    monkeypatch.setattr(fast, "kernel_call", counting)
+    monkeypatch.setattr(module, name, counting)
     return calls
+
+
+@pytest.fixture
+def fast_calls(monkeypatch):
+    """The number of kernel calls made by the fast path."""
+    return _count_calls(monkeypatch, fast, "kernel_call")
 
 
 def _random(cell):
@@ -239,15 +244,7 @@ def kernel_choices(monkeypatch):
     """How many times the general path chose a sequence kernel (the fast path does not ask)."""
     from rnnkit.unroll import dynamic
 
-    calls = [0]
-    original = dynamic.kernel_for
-
-    def counting(*args):
-        calls[0] += 1
-        return original(*args)
-
-    monkeypatch.setattr(dynamic, "kernel_for", counting)
-    return calls
+    return _count_calls(monkeypatch, dynamic, "kernel_for")
 
 
 @pytest.mark.parametrize("name", list(KERNEL_CELLS))
