@@ -66,20 +66,12 @@ void NAME(glstm_forward)(int T, int B, int G, int Dg, int Hg, int Pg, int L, int
                                 h + (int64_t)r * H + u);
             }
         }
-        if (proj) NAME(mm)('N', 'N', B, P, H, h, H, proj, P, 0, mn, P);
-        for (int r = 0; r < B; r++) {
-            REAL* mr = mn + (int64_t)r * P;
-            REAL* y = out + t * BP + (int64_t)r * P;
-            if (NAME(live)(lens, t, r)) {
-                memcpy(y, mr, sizeof(REAL) * P);
-            } else {
-                memcpy(mr, mr - BP, sizeof(REAL) * P); /* the state carries over */
-                memset(y, 0, sizeof(REAL) * P);
-            }
-            if (t + 1 < T)
+        NAME(project_and_emit)(B, H, P, h, proj, mn, out + t * BP, t, lens);
+        if (t + 1 < T) /* m' into each group's next product rows */
+            for (int r = 0; r < B; r++)
                 for (int g = 0; g < G; g++)
-                    memcpy(xm + (((int64_t)g * T + t + 1) * B + r) * L + Dg, mr + (int64_t)g * Pg, sizeof(REAL) * Pg);
-        }
+                    memcpy(xm + (((int64_t)g * T + t + 1) * B + r) * L + Dg, mn + (int64_t)r * P + (int64_t)g * Pg,
+                           sizeof(REAL) * Pg);
     }
 }
 

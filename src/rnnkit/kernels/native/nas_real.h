@@ -61,17 +61,7 @@ void NAME(nas_forward)(int T, int B, int H, int P, REAL* as, const REAL* rk, con
                           br + H, br + 2 * H, br + 3 * H, br + 4 * H, br + 5 * H, br + 6 * H, br + 7 * H, cs + o,
                           cs + o + BH, hr);
         }
-        if (proj) NAME(mm)('N', 'N', B, P, H, h, H, proj, P, 0, mn, P);
-        for (int r = 0; r < B; r++) {
-            REAL* mr = mn + (int64_t)r * P;
-            REAL* y = out + t * BP + (int64_t)r * P;
-            if (NAME(live)(lens, t, r)) {
-                memcpy(y, mr, sizeof(REAL) * P);
-            } else {
-                memcpy(mr, mr - BP, sizeof(REAL) * P); /* the state carries over */
-                memset(y, 0, sizeof(REAL) * P);
-            }
-        }
+        NAME(project_and_emit)(B, H, P, h, proj, mn, out + t * BP, t, lens);
     }
 }
 

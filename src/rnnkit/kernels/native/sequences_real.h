@@ -42,6 +42,25 @@ static void NAME(weight_grad)(int n, int B, int K, int N, int L, const REAL* row
     if (dW) NAME(mm)('T', 'N', K, N, n * B, rows, L, dz, N, 1, dW, N);
 }
 
+/* The end of a projected step (NAS, GLSTM): m' = h @ proj into mn [B,P] when there is a projection (without one h
+ * already is mn), then each row's output into y [B,P], or for a row that has ended at step t its previous m
+ * carried over (the row P * B before) and a zero output. */
+static void NAME(project_and_emit)(int B, int H, int P, const REAL* h, const REAL* proj, REAL* mn, REAL* y, int t,
+                                   const int64_t* lens) {
+    const int64_t BP = (int64_t)B * P;
+    if (proj) NAME(mm)('N', 'N', B, P, H, h, H, proj, P, 0, mn, P);
+    for (int r = 0; r < B; r++) {
+        REAL* mr = mn + (int64_t)r * P;
+        REAL* yr = y + (int64_t)r * P;
+        if (NAME(live)(lens, t, r)) {
+            memcpy(yr, mr, sizeof(REAL) * P);
+        } else {
+            memcpy(mr, mr - BP, sizeof(REAL) * P); /* the state carries over */
+            memset(yr, 0, sizeof(REAL) * P);
+        }
+    }
+}
+
 /* One row of the GRU's second half: c = tanh(c_pre + bc) (stored over c_pre), h' = c + u (h - c) into the next
  * buffer row and the outputs. */
 static void NAME(gru_blend_row)(int H, REAL* restrict c, const REAL* restrict bc, const REAL* restrict u,
