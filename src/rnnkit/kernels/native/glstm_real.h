@@ -112,13 +112,7 @@ void NAME(glstm_backward)(int T, int B, int G, int Dg, int Hg, int Pg, int relu,
     REAL* dmp = dmt + BP;     /* [B,P]: the gradient of m (this step's input) */
     REAL* dhs = dmp + BP;     /* [B,H]: of h, with a projection */
     for (int t = T - 1; t >= 0; t--) {
-        for (int r = 0; r < B; r++) {
-            const int64_t q = (int64_t)r * P;
-            if (NAME(live)(lens, t, r))
-                for (int k = 0; k < P; k++) dmt[q + k] = dm[q + k] + dys[t * BP + q + k];
-            else
-                memset(dmt + q, 0, sizeof(REAL) * P);
-        }
+        NAME(projected_grad)(B, P, dm, dys + t * BP, dmt, t, lens);
         const REAL* dh = dmt;
         if (proj) {
             memcpy(dms + t * BP, dmt, sizeof(REAL) * BP);

@@ -127,13 +127,7 @@ void NAME(nas_backward)(int T, int B, int H, int P, const REAL* rkt, const REAL*
     for (int t = T - 1; t >= 0; t--) {
         REAL* db = dbs + t * BG;
         if (proj) { /* the projection's reverse: dh = (dm + dy) proj^T, then the rows take dh as their "dy" */
-            for (int r = 0; r < B; r++) {
-                const int64_t q = (int64_t)r * P;
-                if (NAME(live)(lens, t, r))
-                    for (int k = 0; k < P; k++) dmt[q + k] = dm[q + k] + dys[t * BP + q + k];
-                else
-                    memset(dmt + q, 0, sizeof(REAL) * P);
-            }
+            NAME(projected_grad)(B, P, dm, dys + t * BP, dmt, t, lens);
             memcpy(dms + t * BP, dmt, sizeof(REAL) * BP);
             NAME(mm)('N', 'T', B, H, P, dmt, P, proj, P, 0, dhs, H);
         }

@@ -61,6 +61,19 @@ static void NAME(project_and_emit)(int B, int H, int P, const REAL* h, const REA
     }
 }
 
+/* project_and_emit's reverse, its first part: the gradient of each row's m' at step t, dmt = dm + dy (dm: from
+ * the later steps, dy [B,P]: the output's), and zero for a row that has ended (its m' was carried, not made). */
+static void NAME(projected_grad)(int B, int P, const REAL* dm, const REAL* dy, REAL* dmt, int t,
+                                 const int64_t* lens) {
+    for (int r = 0; r < B; r++) {
+        const int64_t q = (int64_t)r * P;
+        if (NAME(live)(lens, t, r))
+            for (int k = 0; k < P; k++) dmt[q + k] = dm[q + k] + dy[q + k];
+        else
+            memset(dmt + q, 0, sizeof(REAL) * P);
+    }
+}
+
 /* One row of the GRU's second half: c = tanh(c_pre + bc) (stored over c_pre), h' = c + u (h - c) into the next
  * buffer row and the outputs. */
 static void NAME(gru_blend_row)(int H, REAL* restrict c, const REAL* restrict bc, const REAL* restrict u,
