@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import ctypes
-import ctypes.util
 import dataclasses
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._weights_cache import cached_weights, keep_weights
 from .lstm_layout import tf_lstm_to_torch
 
 __all__ = [
@@ -135,17 +133,7 @@ def lstm_spec(
     return FusedSpec((FusedLayer("LSTM", hidden, proj, weights),), to_kernel, from_kernel)
 
 
-# NOTE [fused weights cache]: outside autograd recording (inference, no_grad) the re-laid-out weights are kept
-# between calls, contiguous, keyed weakly by the kernel parameter, beside a snapshot of the TF-layout parameters
-# they were made from, and reused only while the parameters are the same objects holding exactly the snapshot's
-# values (``torch.equal``). A version key is not enough: a write through ``.data`` (the hand-written SGD step of
-# PyTorch's own examples) bumps no version, and ``cell.double()`` / ``.to(device)`` replace the data under the
-# same parameter objects; with versions alone the cache served the old weights, silently, or failed on a dtype
-# mismatch (found in round two's fifth stop). Comparing (memcmp) costs a tenth of re-laying out, and a kernel call
-# that finds its weights where oneDNN left them is about 3% faster at the mnist shape
-# (``benchmarks/bench_call_overhead.py``). The price: the snapshot, one more copy of each LSTM's weights.
-# id(kernel) -> (weakref to it, key, (bias, projection), snapshot, weights); an entry leaves with its kernel.
-_WEIGHTS: dict[int, tuple[Any, ...]] = {}
+# The no-grad weights cache is NOTE [fused weights cache] (_weights_cache.py).
 # NOTE [one re-layout per scope]: inside ``weights_scope(store)`` the re-layout of each kernel is computed once per
 # (kernel, bias, versions) into ``store`` and shared by every call: a recording call gets views of it through its
 # own autograd node (lstm_layout.py), so gradients still reach the TF-layout parameters. swap_memory's recomputed
@@ -166,7 +154,12 @@ def _cacheable(*tensors: Any) -> bool:
     plain tensors (not a subclass such as a FakeTensor or a functional wrapper)."""
     if _compiling() or torch.jit.is_tracing():
         return False
-    return all(t is None or type(t) in (torch.Tensor, nn.Parameter) for t in tensors)
+    for t in (
+        tensors
+    ):  # (a loop, not all(...): this runs on every fused call, NOTE [fused weights cache])
+        if t is not None and type(t) is not torch.Tensor and type(t) is not nn.Parameter:
+            return False
+    return True
 
 
 def _constant(size: int, hidden: int, value: float, like: torch.Tensor) -> torch.Tensor:
@@ -200,25 +193,24 @@ def lstm_torch_weights(
     the parameters hold the same values (NOTE [fused weights cache]); shared within a ``weights_scope``.
     """
     params = (kernel, bias, projection)
+    recording = torch.is_grad_enabled() and (
+        kernel.requires_grad
+        or bias.requires_grad
+        or (projection is not None and projection.requires_grad)
+    )
     tracing = not _cacheable(*params)
-    recording = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
-    key = (forget_bias, input_size, tuple(None if p is None else p._version for p in params))
     keep = not recording and not tracing and _SCOPE.get() is None
-    if keep:
-        cached = _WEIGHTS.get(id(kernel))
-        if cached is not None and cached[0]() is kernel and cached[1][:2] == key[:2]:
-            if (
-                cached[2][0] is bias
-                and cached[2][1] is projection
-                and _same_values(params, cached[3])
-            ):
-                return cached[4]
+    if keep:  # NOTE [fused weights cache]
+        cached = cached_weights(kernel, (bias, projection), (forget_bias, input_size))
+        if cached is not None:
+            return cached
     hidden = kernel.shape[1] // 4
     forget = _constant(4 * hidden, hidden, forget_bias, bias)
     scope = None if tracing else _SCOPE.get()
     values = None
     if scope is not None:  # NOTE [one re-layout per scope]
-        scope_key = (id(kernel), id(bias), key)
+        versions = tuple(None if p is None else p._version for p in params)
+        scope_key = (id(kernel), id(bias), forget_bias, input_size, versions)
         values = scope.get(scope_key)
         if values is None:
             with torch.no_grad():
@@ -233,47 +225,8 @@ def lstm_torch_weights(
         weights.append(projection.t())
     if keep:
         weights = [w.contiguous() for w in weights]  # (the projection's transpose)
-        snapshot = tuple(None if p is None else p.detach().clone() for p in params)
-        ident = id(kernel)
-        ref = weakref.ref(kernel, lambda _: _WEIGHTS.pop(ident, None))
-        _WEIGHTS[ident] = (ref, key, (bias, projection), snapshot, weights)
+        keep_weights(kernel, (bias, projection), (forget_bias, input_size), weights)
     return weights
-
-
-def _same_values(params: tuple[Any, ...], snapshot: tuple[Any, ...]) -> bool:
-    """Whether each parameter holds exactly its snapshot's values, in its dtype and on its device."""
-    for p, s in zip(params, snapshot):
-        if p is None or s is None:
-            if p is not s:
-                return False
-        elif p.dtype != s.dtype or p.device != s.device or p.shape != s.shape:
-            return False
-        elif not _same_bits(p, s):
-            return False
-    return True
-
-
-def _load_memcmp() -> Any:
-    try:
-        memcmp = ctypes.CDLL(ctypes.util.find_library("c")).memcmp
-    except (OSError, AttributeError, TypeError):
-        return None
-    memcmp.argtypes, memcmp.restype = (
-        [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t],
-        ctypes.c_int,
-    )
-    return memcmp
-
-
-_MEMCMP = _load_memcmp()
-
-
-def _same_bits(p: torch.Tensor, s: torch.Tensor) -> bool:
-    """``p`` and its snapshot ``s`` (same dtype, device, shape) hold the same bits: C's ``memcmp`` for contiguous
-    CPU memory (a quarter of ``torch.equal``'s time at the mnist kernel's size), ``torch.equal`` otherwise."""
-    if _MEMCMP is not None and p.device.type == "cpu" and p.is_contiguous() and s.is_contiguous():
-        return bool(_MEMCMP(p.data_ptr(), s.data_ptr(), p.numel() * p.element_size()) == 0)
-    return bool(torch.equal(p, s))
 
 
 @contextlib.contextmanager

@@ -84,7 +84,8 @@ class _LSTMBase(KernelBias, LayerCell):
 
     def _torch_weights(self) -> list[torch.Tensor]:
         """``[weight_ih, weight_hh, bias_ih, bias_hh(, weight_hr)]`` in torch's layout (``lstm_torch_weights``)."""
-        projection = getattr(self, "projection_kernel", None)
+        # (not getattr(self, ..., None): a missing attribute costs nn.Module an exception on every fused call)
+        projection = self._parameters.get("projection_kernel")
         return lstm_torch_weights(
             self.kernel, self.bias, self.forget_bias, self.input_size or 0, projection
         )
