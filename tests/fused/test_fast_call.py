@@ -301,3 +301,43 @@ def test_a_cell_converted_after_its_first_call_is_planned_again():
     got = rk.dynamic_rnn(cell, x.bfloat16())[0]
     want = cell_loop(cell, x.bfloat16(), cell.zero_state(4, torch.bfloat16), None, False)[0]
     torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize(
+    "make", [FUSABLE["basic_lstm"], lambda: rk.GRUCell(6, input_size=3)], ids=["fused", "kernel"]
+)
+def test_a_remembered_cell_is_freed_with_its_last_reference(make, fast_calls):
+    """The remembered plan refers to its cell; it must not keep the cell alive (a weak dictionary whose values
+    referred to their keys did, for every cell that ever took the fast call)."""
+    import gc
+    import weakref
+
+    cell, x = make(), torch.randn(2, 4, 3)
+    rk.dynamic_rnn(cell, x)
+    rk.dynamic_rnn(cell, x)
+    assert fast.REMEMBERED_PLAN in cell.__dict__
+    alive = weakref.ref(cell)
+    del cell
+    gc.collect()
+    assert alive() is None
+
+
+def test_copies_and_pickles_leave_the_plan_behind():
+    import pickle
+
+    cell, x = FUSABLE["lstm"](), torch.randn(2, 4, 3)
+    rk.dynamic_rnn(cell, x)
+    assert fast.REMEMBERED_PLAN in cell.__dict__
+    for other in (copy.copy(cell), copy.deepcopy(cell), pickle.loads(pickle.dumps(cell))):
+        assert fast.REMEMBERED_PLAN not in other.__dict__
+        torch.testing.assert_close(rk.dynamic_rnn(other, x)[0], rk.dynamic_rnn(cell, x)[0])
+    assert fast.REMEMBERED_PLAN in cell.__dict__  # the original keeps its own
+
+
+def test_only_cpu_calls_are_remembered():
+    """(On the meta device here; CUDA is the case that matters: its memory must not wait for the collector.)"""
+    cell = FUSABLE["basic_lstm"]().to("meta")
+    with torch.no_grad():
+        out, _ = rk.dynamic_rnn(cell, torch.randn(2, 4, 3, device="meta"))
+    assert out.shape == (2, 4, 6)
+    assert fast.REMEMBERED_PLAN not in cell.__dict__

@@ -105,6 +105,10 @@ def unroll_parts(
     return cell.input_projection, cell.recurrent_step
 
 
+#: The instance attribute where ``rnnkit.fused.fast`` keeps a cell's remembered plan (NOTE [fast fused call]).
+REMEMBERED_PLAN = "_rnnkit_remembered_plan"
+
+
 class RNNCell(nn.Module):
     """Base of every cell and wrapper: TF1's ``RNNCell`` contract on a ``torch.nn.Module``.
 
@@ -131,6 +135,12 @@ class RNNCell(nn.Module):
         super().__setattr__(name, value)
         # NOTE [fast fused call] (fused/fast.py): any assignment may change what the cell computes
         self.__dict__["_config_epoch"] = self.__dict__.get("_config_epoch", 0) + 1
+
+    def __getstate__(self) -> dict[str, Any]:
+        # NOTE [fast fused call]: a remembered plan is bound to this very object; a copy or a pickle plans afresh
+        state = dict(self.__dict__)
+        state.pop(REMEMBERED_PLAN, None)
+        return state
 
     @property
     def config_epoch(self) -> int:

@@ -21,21 +21,26 @@ cell's class, its ``forward``, ``input_projection``, ``recurrent_step``, ``fused
 them patched on the class after the first call is seen; other class attributes patched later are not) and
 ``RNNCell.config_epoch``, which every attribute assignment on the cell moves (``train()``/``eval()``, a new
 parameter, a changed option or activation). Parameters changed in place (an optimizer step, ``.data``,
-``.double()``) need no new plan: the weights are read on every call (NOTE [fused weights cache]). Hooks are looked at on every call. The entries live in a weak dictionary keyed by the cell, so a
-copied or pickled cell never carries its original's plan.
+``.double()``) need no new plan: the weights are read on every call (NOTE [fused weights cache]). Hooks are looked
+at on every call.
+
+Where: in the cell's own ``__dict__`` (``REMEMBERED_PLAN``), which ``RNNCell.__getstate__`` leaves out, so a
+copied or pickled cell never carries its original's plan (whose weight functions are bound to the original). The
+plan refers to the cell, a cycle that Python's collector frees with the cell. (A weak dictionary keyed by the cell,
+as first built, never freed it: its value referred to its key. Round two's sixth stop found that leak.) Only CPU
+calls are remembered, so no device memory waits for the collector.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from .._checks import autocast_enabled
-from ..cells.base import RNNCell
+from ..cells.base import REMEMBERED_PLAN, LayerCell, RNNCell
 from ..cells.fused_spec import FusedLayer, has_hooks
 from ..kernels._inputs import native_reason, trace_reason
 from ..kernels.dispatch import SequenceRunner
@@ -44,7 +49,6 @@ from .run import kernel_call
 
 __all__ = ["remember", "remember_kernel", "run_remembered"]
 
-_ENTRIES: weakref.WeakKeyDictionary[RNNCell, _Entry] = weakref.WeakKeyDictionary()
 _compiling = getattr(torch.compiler, "is_compiling", lambda: False)  # torch >= 2.3
 
 
@@ -75,30 +79,53 @@ def _may_skip_plan(cell: RNNCell) -> bool:
     return not cell._modules and getattr(type(cell), "_begin_sequence", None) is None
 
 
-def remember(cell: RNNCell, plan: FusedPlan) -> None:
-    """After the general path planned a plain call on ``cell``: keep the plan when the fast call may use it."""
+def _accepted(cell: RNNCell, inputs: torch.Tensor) -> bool:
+    """Whether a built ``LayerCell`` whose ``check_inputs`` is ``LayerCell``'s would accept ``inputs`` (outside
+    autocast): its depth, and its first parameter's dtype and device. False means "ask ``check_inputs``", which
+    raises with its message or accepts. (Its call on one step's ``select`` costs 2-3x more, between kernels.)"""
+    if type(cell).check_inputs is not LayerCell.check_inputs or not cell._tf_params:
+        return False
+    kernel = cell._parameters.get(cell._tf_params[0][1])
+    return (
+        kernel is not None
+        and inputs.shape[-1] == cell.input_size
+        and inputs.dtype is kernel.dtype
+        and inputs.device == kernel.device
+    )
+
+
+def _keep(cell: RNNCell, entry: _Entry) -> None:
+    # (straight into __dict__: RNNCell.__setattr__ would move the epoch, and with it the stamp just taken)
+    cell.__dict__[REMEMBERED_PLAN] = entry
+
+
+def remember(cell: RNNCell, plan: FusedPlan, inputs: torch.Tensor) -> None:
+    """After the general path planned a plain call on ``cell`` with ``inputs``: keep the plan when the fast call
+    may use it."""
+    if inputs.device.type != "cpu":
+        return
     layers = plan.spec.layers
     if len(layers) != 1 or not _may_skip_plan(cell) or plan.cell is not cell:
         return
     layer = layers[0]
     if layer.proj or layer.input_dropout or layer.output_dropout:
         return
-    _ENTRIES[cell] = _Entry(_stamp(cell), plan, layer)
+    _keep(cell, _Entry(_stamp(cell), plan, layer))
 
 
-def remember_kernel(cell: RNNCell, kernel: SequenceRunner) -> None:
+def remember_kernel(cell: RNNCell, kernel: SequenceRunner, inputs: Any) -> None:
     """After the general path chose a sequence kernel (``rnnkit.kernels``) for a plain call on ``cell``: keep it
     when the fast call may use it. Its native loops' questions about the inputs (device, dtype, autocast) and a
     trace are asked again on every call."""
-    if _may_skip_plan(cell):
-        _ENTRIES[cell] = _Entry(_stamp(cell), kernel=kernel)
+    if isinstance(inputs, torch.Tensor) and inputs.device.type == "cpu" and _may_skip_plan(cell):
+        _keep(cell, _Entry(_stamp(cell), kernel=kernel))
 
 
 def run_remembered(
     cell: RNNCell, inputs: torch.Tensor, time_major: bool
 ) -> tuple[torch.Tensor, Any] | None:
     """``(outputs, final_state)`` of a plain call through the remembered plan, or None: take the general path."""
-    entry = _ENTRIES.get(cell)
+    entry = cell.__dict__.get(REMEMBERED_PLAN)
     if (
         entry is None
         or inputs.device.type != "cpu"
@@ -115,8 +142,8 @@ def run_remembered(
         return None  # the general path says what is wrong with an empty sequence
     if entry.kernel is not None and (native_reason(inputs) or trace_reason()):
         return None  # the sequence kernel's own questions, as kernel_for asks them
-    # the depth and dtype, with the general path's messages
-    cell.check_inputs(inputs.select(0 if time_major else 1, 0))
+    if not _accepted(cell, inputs):  # then the general path's messages for depth, dtype, device
+        cell.check_inputs(inputs.select(0 if time_major else 1, 0))
     if entry.kernel is not None:
         state = cell.zero_state(batch, inputs.dtype, device=inputs.device)
         return entry.kernel(inputs, state, None, time_major)

@@ -177,7 +177,7 @@ def dynamic_rnn(
         )
     if fused_plan is not None:
         if plain:
-            remember(cell, fused_plan)
+            remember(cell, fused_plan, inputs)
         state = None  # zeros, made by run_fused straight in the kernels' layout
         if initial_state is not None or dtype is not None:
             state = initial_state_or_zeros(where, cell, initial_state, dtype, batch, like)
@@ -215,7 +215,7 @@ class _Loop(NamedTuple):
             # depth and dtype (PhasedLSTMCell: of its (time, x) pair); builds a lazy cell
             cell.check_inputs(nest.map_structure(lambda t: t.select(time_axis, 0), padded))
             if self.plain:
-                remember_kernel(cell, kernel)
+                remember_kernel(cell, kernel, padded)
             if self.swap_memory:  # one node per chunk, re-run in backward (rnnkit._recompute)
                 runner = functools.partial(_kernel_chunk, kernel, self.time_major)
                 chunk = _fused_chunk(nest.flatten(padded)[0].shape[time_axis])
