@@ -83,7 +83,9 @@ def _accepted(cell: RNNCell, inputs: torch.Tensor) -> bool:
     """Whether a built ``LayerCell`` whose ``check_inputs`` is ``LayerCell``'s would accept ``inputs`` (outside
     autocast): its depth, and its first parameter's dtype and device. False means "ask ``check_inputs``", which
     raises with its message or accepts. (Its call on one step's ``select`` costs 2-3x more, between kernels.)"""
-    if type(cell).check_inputs is not LayerCell.check_inputs or not cell._tf_params:
+    if not isinstance(cell, LayerCell) or type(cell).check_inputs is not LayerCell.check_inputs:
+        return False
+    if not cell._tf_params:
         return False
     kernel = cell._parameters.get(cell._tf_params[0][1])
     return (
