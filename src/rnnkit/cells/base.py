@@ -105,8 +105,11 @@ def unroll_parts(
     return cell.input_projection, cell.recurrent_step
 
 
-#: The instance attribute where ``rnnkit.fused.fast`` keeps a cell's remembered plan (NOTE [fast fused call]).
-REMEMBERED_PLAN = "_rnnkit_remembered_plan"
+#: Instance attributes named with this prefix hold what other modules keep per cell object (a remembered plan,
+#: NOTE [fast fused call]; legacy_seq2seq's models): they refer to the cell, so they live on it, never in a weak
+#: dictionary keyed by it (whose values would keep their keys alive), and copies and pickles leave them behind.
+PER_OBJECT = "_rnnkit_"
+REMEMBERED_PLAN = PER_OBJECT + "remembered_plan"
 
 
 class RNNCell(nn.Module):
@@ -137,10 +140,8 @@ class RNNCell(nn.Module):
         self.__dict__["_config_epoch"] = self.__dict__.get("_config_epoch", 0) + 1
 
     def __getstate__(self) -> dict[str, Any]:
-        # NOTE [fast fused call]: a remembered plan is bound to this very object; a copy or a pickle plans afresh
-        state = dict(self.__dict__)
-        state.pop(REMEMBERED_PLAN, None)
-        return state
+        # what is kept per object (PER_OBJECT) is bound to this very object: a copy or a pickle starts afresh
+        return {k: v for k, v in self.__dict__.items() if not k.startswith(PER_OBJECT)}
 
     @property
     def config_epoch(self) -> int:

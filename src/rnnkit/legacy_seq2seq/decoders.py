@@ -17,7 +17,6 @@ Variables (TF names under ``attention_decoder/``, in TF's creation order): ``Att
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -26,7 +25,7 @@ from torch import nn
 
 from .. import nest
 from .._checks import check_positive_int, describe
-from ..cells.base import RNNCell, glorot_uniform_
+from ..cells.base import PER_OBJECT, RNNCell, glorot_uniform_
 from ..seq2seq.layers import NamedVariables, module_tf_variables
 
 __all__ = [
@@ -242,10 +241,16 @@ class AttentionDecoder(nn.Module):
 
 
 # TF1 kept these functions' variables in the graph, reused by scope; here the modules are kept per (cell, scope),
-# each with the settings it was built from.
-_MODELS: weakref.WeakKeyDictionary[nn.Module, dict[str, tuple[nn.Module, tuple[Any, ...]]]] = (
-    weakref.WeakKeyDictionary()
-)
+# each with the settings it was built from, on the cell itself (cells.base.PER_OBJECT: a model refers to its cell,
+# so a weak dictionary keyed by the cell, as first built, never freed either; round two's sixth stop).
+_MODELS = PER_OBJECT + "legacy_seq2seq_models"
+
+
+def _models(cell: nn.Module) -> dict[str, tuple[nn.Module, tuple[Any, ...]]]:
+    return cast(
+        dict, cell.__dict__.setdefault(_MODELS, {})
+    )  # (not setattr: an RNNCell would move its epoch)
+
 
 _Model = TypeVar("_Model", bound=nn.Module)
 
@@ -258,7 +263,7 @@ def reuse_model(
     name = scope or where
     # output_projection's (W, b) tensors do not compare with `!=`, and the module depends only on whether it is given.
     config = tuple(v is None if k == "output_projection" else v for k, v in settings.items())
-    models = _MODELS.setdefault(cell, {})
+    models = _models(cell)
     if name not in models:
         models[name] = (make(cell, **settings, name=name), config)
     model, first = models[name]
@@ -274,7 +279,7 @@ def model_for(cell: nn.Module, scope: str) -> nn.Module:
     """The module (parameters, ``named_tf_variables``) that a legacy function built for ``cell`` under ``scope``
     (its default scope: ``"attention_decoder"``, ``"embedding_rnn_seq2seq"``...): give its ``parameters()`` to
     the optimiser, as TF1 programs trained ``tf.trainable_variables()``."""
-    models = _MODELS.get(cell, {})
+    models = cell.__dict__.get(_MODELS, {})
     if scope not in models:
         raise ValueError(
             f"model_for: expected a legacy_seq2seq call with this cell under scope {scope!r}, got none"
