@@ -11,9 +11,14 @@ import torch
 import rnnkit as rk
 from rnnkit.activations import resolve_activation
 from rnnkit.fused import fast
+from rnnkit.kernels import native
 from tests.kernels._cell_loop import cell_loop
 
 torch.set_num_threads(1)
+
+needs_native = pytest.mark.skipif(
+    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
+)
 
 FUSABLE = {
     "basic_lstm": lambda: rk.BasicLSTMCell(6, forget_bias=0.4, input_size=3),
@@ -247,6 +252,7 @@ def kernel_choices(monkeypatch):
     return _count_calls(monkeypatch, dynamic, "kernel_for")
 
 
+@needs_native
 @pytest.mark.parametrize("name", list(KERNEL_CELLS))
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_a_remembered_sequence_kernel_equals_the_general_path(name, dtype, kernel_choices):
@@ -304,7 +310,11 @@ def test_a_cell_converted_after_its_first_call_is_planned_again():
 
 
 @pytest.mark.parametrize(
-    "make", [FUSABLE["basic_lstm"], lambda: rk.GRUCell(6, input_size=3)], ids=["fused", "kernel"]
+    "make",
+    [
+        pytest.param(FUSABLE["basic_lstm"], id="fused"),
+        pytest.param(lambda: rk.GRUCell(6, input_size=3), id="kernel", marks=needs_native),
+    ],
 )
 def test_a_remembered_cell_is_freed_with_its_last_reference(make, fast_calls):
     """The remembered plan refers to its cell; it must not keep the cell alive (a weak dictionary whose values

@@ -17,11 +17,36 @@ works through it; a trace or export gets the same ops unwrapped (``tracing=True`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
-__all__ = ["tf_lstm_to_torch"]
+__all__ = ["NativeLayout", "install_native", "tf_lstm_to_torch"]
+
+
+class NativeLayout(Protocol):
+    """C loops for the two shuffles (``rnnkit.kernels``' native library); each returns None where it cannot run
+    (a device, a dtype, no compiler), and the torch ops below run instead."""
+
+    def to_torch(
+        self, kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None: ...
+
+    def to_tf(
+        self, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor] | None: ...
+
+
+# NOTE [native re-layout]: in torch ops the shuffle is about ten ops each way (chunk, cat, transposing copies),
+# 0.5-0.65 ms of a 25 ms mnist training step between kernel calls, 2-2.6% of it (measured by replacing it with
+# fixed weights; issue 19). rnnkit.kernels, a layer above, installs its C loops here (kernels/lstm_layout.py):
+# one call each way, tiled transposes. This module cannot import them, and runs the torch ops where they are absent.
+_NATIVE: list[NativeLayout | None] = [None]
+
+
+def install_native(native: NativeLayout | None) -> None:
+    """Let ``native`` compute the re-layout from now on (None: the torch ops alone)."""
+    _NATIVE[0] = native
 
 
 def _swap_jf(w: torch.Tensor, dim: int) -> torch.Tensor:
@@ -50,13 +75,22 @@ class _ToTorchLayout(torch.autograd.Function):
     ) -> tuple[torch.Tensor, ...]:
         if values is not None:  # computed already from these very parameters: share their memory
             return tuple(v.view_as(v) for v in values)
-        return _gather(kernel, bias, input_size, forget)
+        native = _NATIVE[0]
+        done = None if native is None else native.to_torch(kernel, bias, input_size, forget)
+        return done if done is not None else _gather(kernel, bias, input_size, forget)
 
     @staticmethod
     def backward(
         ctx: Any, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, None, None, None]:
         # (an output without a gradient arrives as zeros: a Function materializes them)
+        native = _NATIVE[0]
+        if (
+            native is not None and not torch.is_grad_enabled()
+        ):  # (create_graph=True needs the torch ops)
+            done = native.to_tf(d_ih, d_hh, d_bias)
+            if done is not None:
+                return done[0], done[1], None, None, None
         rows = torch.cat([d_ih.t(), d_hh.t()], 0)  # [D+P, 4H] in torch's gate order, contiguous
         return _swap_jf(rows, 1), _swap_jf(d_bias, 0), None, None, None
 

@@ -13,6 +13,7 @@ elsewhere). ``dispatch.kernel_for(cell)`` says whether a kernel computes a cell 
 ``dynamic_rnn`` runs it in place of its step loop and ``rk.fused.explain`` reports it.
 """
 
+from ..cells.lstm_layout import install_native
 from .cifg_lstm import cifg_lstm_sequence
 from .conv_lstm import conv_lstm_sequence
 from .dispatch import kernel_for
@@ -21,10 +22,13 @@ from .gru import gru_sequence
 from .indy import indrnn_sequence, indy_gru_sequence, indy_lstm_sequence
 from .intersection import intersection_sequence
 from .layer_norm_lstm import layer_norm_lstm_sequence
+from .lstm_layout import NativeLstmLayout
 from .nas import nas_sequence
 from .peephole_lstm import peephole_lstm_sequence
 from .phased import phased_lstm_sequence
 from .sru_ugrnn import sru_sequence, ugrnn_sequence
+
+install_native(NativeLstmLayout())  # NOTE [native re-layout]: the fused LSTM's weight shuffles in C
 
 __all__ = [
     "kernel_for",

@@ -48,7 +48,7 @@ __all__ = [
 _SOURCE_DIR = Path(__file__).with_name("native")
 # Every C file of the folder goes into the library's hash: a header edited or added means a new build.
 _SOURCES = tuple(sorted(p.name for p in _SOURCE_DIR.iterdir() if p.suffix in (".c", ".h")))
-_ABI = 20
+_ABI = 21
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -176,6 +176,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             "lnlstm_backward": [i, i, i, p, p, p, p, real, *[p] * 19],
             "conv_lstm_step": [i, i, i, i, p, p, p, p, p, p, i, p, p, p],
             "conv_lstm_step_backward": [i, i, i, i, *[p] * 7],
+            "lstm_to_torch": [i64, i64, i64, *[p] * 6],
+            "lstm_grad_to_tf": [i64, i64, i64, *[p] * 5],
         }
         for name, argtypes in signatures.items():
             fn = getattr(lib, f"{name}_{suffix}")

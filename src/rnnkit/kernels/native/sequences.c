@@ -3,7 +3,8 @@
  * cells (indy_real.h), SRU, UGRNN and IntersectionRNN cells (contrib_real.h), NASCell (nas_real.h),
  * PhasedLSTMCell (phased_real.h), GLSTMCell (glstm_real.h), CoupledInputForgetGateLSTMCell (cifg_real.h),
  * the layer-normalised LSTMs, LayerNormBasicLSTMCell and contrib's LayerNormLSTMCell (layer_norm_real.h), and the
- * pointwise steps of the convolutional LSTMs (conv_lstm_real.h).
+ * pointwise steps of the convolutional LSTMs (conv_lstm_real.h); and the fused LSTM's weight re-layout
+ * (layout_real.h).
  *
  * Why native: per step, a Python loop pays about 5-9 us of dispatch for each of the 10-20 elementwise ops, which
  * is as much as the step's pointwise arithmetic; here each step is two BLAS products and one pass over the gates.
@@ -62,6 +63,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #include "cifg_real.h"
 #include "layer_norm_real.h"
 #include "conv_lstm_real.h"
+#include "layout_real.h"
 #undef REAL
 #undef SUF
 
@@ -76,6 +78,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
 #include "cifg_real.h"
 #include "layer_norm_real.h"
 #include "conv_lstm_real.h"
+#include "layout_real.h"
 #undef REAL
 #undef SUF
 
@@ -92,4 +95,4 @@ void rnnkit_set_blas(void* sgemm, void* dgemm) {
 }
 
 /* A fixed number the loader checks, so a stale or foreign library is never used. */
-int rnnkit_native_abi(void) { return 20; }
+int rnnkit_native_abi(void) { return 21; }
