@@ -25,6 +25,8 @@ def small_rows(monkeypatch):
 def test_every_naive_loop_passes_the_check_and_is_timed(name, small_rows):
     seconds, _ = cells._one_case(cells.CASES[name], 1, time.process_time)
     expected = {"naive", "naive_cl", "rnnkit"} if cells.CASES[name].conv else {"naive", "rnnkit"}
+    if cells.CASES[name].products is not None:
+        expected.add("products")
     assert set(seconds) == expected
     assert all(s > 0 for s in seconds.values())
 
@@ -42,9 +44,42 @@ def test_table_gives_milliseconds_and_speed_ups():
         {"cell": "Conv2DLSTMCell", "threads": 2,
          "seconds": {"naive": 0.040, "naive_cl": 0.030, "rnnkit": 0.020}, "path": "p"},
     ]  # fmt: skip
+    records.append(
+        {"cell": "NASCell", "threads": 1, "path": "p",
+         "seconds": {"naive": 0.060, "rnnkit": 0.045, "products": 0.040}}
+    )  # fmt: skip
     text = cells.cells_table(records)
-    assert "| SRUCell | 1 | 30.00 | — | 15.00 | 2.00 | — |" in text
-    assert "| Conv2DLSTMCell | 2 | 40.00 | 30.00 | 20.00 | 2.00 | 1.50 |" in text
+    assert "| SRUCell | 1 | 30.00 | — | 15.00 | 2.00 | — | — | — |" in text
+    assert "| Conv2DLSTMCell | 2 | 40.00 | 30.00 | 20.00 | 2.00 | 1.50 | — | — |" in text
+    assert "| NASCell | 1 | 60.00 | — | 45.00 | 1.33 | — | 40.00 | 1.50 |" in text
+
+
+def _naive_flops(case):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    cell, x = case.make()
+    naive = cells.naive_loop(cell)
+    with FlopCounterMode(display=False) as counter:
+        naive(x)[-1].sum().backward()
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize("name", [n for n, c in cells.CASES.items() if c.products is not None])
+def test_the_products_alone_are_those_of_an_exact_implementation(name, small_rows):
+    """The floor's products, counted in FLOPs, are the naive loop's (an exact implementation) less only what it
+    wastes: TF's ``[x, h] @ kernel`` in autograd also computes the inputs' gradient, and the initial state's."""
+    case = cells.CASES[name]
+    listed = case.products()
+    floor = sum(2 * m * k * n for m, k, n in listed)
+    B, T, D, H = cells.B, cells.T, cells.D, cells.H
+    if name == "NASCell":  # x @ kernel and m @ recurrent_kernel apart: nothing wasted
+        wasted = 0
+    elif name == "IntersectionRNNCell":  # [x', h0] needs a gradient for x': h0's part comes with it
+        wasted = 2 * B * 4 * H * H
+    else:  # [x_t, h] from step 1 on (at step 0 it holds no trained tensor)
+        wasted = (T - 1) * 2 * B * listed[0][2] * D
+    assert _naive_flops(case) == floor + wasted
 
 
 def test_unknown_cells_are_refused():

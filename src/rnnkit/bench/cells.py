@@ -41,6 +41,33 @@ class Case:
     make: Callable[[], tuple[Any, Any]]
     conv: bool = False
     tolerance: float = 1e-5
+    #: the matrix products ``(m, k, n)`` any exact implementation runs in one training pass, when given
+    products: Callable[[], list[tuple[int, int, int]]] | None = None
+
+
+def _gated(gates: int) -> Callable[[], list[tuple[int, int, int]]]:
+    """The products of a cell whose step is ``[x, h] @ kernel [D + H, gates * H]``: the input rows for all steps
+    at once, the recurrent rows step by step (forward ``h @ U``; backward ``dz @ U^T``, except into the zero
+    initial state, which is not trained), and the kernel's gradient over all ``T * B`` rows (the inputs need
+    none: they are not trained either)."""
+
+    def products() -> list[tuple[int, int, int]]:
+        rows, g = T * B, gates * H
+        steps = [(B, H, g)] * T + [(B, g, H)] * (T - 1)
+        return [(rows, D, g), *steps, (D, rows, g), (H, rows, g)]
+
+    return products
+
+
+def _intersection_products() -> list[tuple[int, int, int]]:
+    """IntersectionRNNCell with ``num_in_proj=H``: ``x' = x @ in_kernel [D, H]``; ``x' @ kernel[:H]`` for all
+    steps and ``h @ kernel[H:]`` per step (``[H, 4H]`` each); backward the same, plus ``x'``'s gradient (through
+    ``kernel[:H]`` and the depth path) for ``in_kernel``'s."""
+    rows = T * B
+    per_step = [(B, H, 4 * H)] * T + [(B, 4 * H, H)] * (T - 1)  # (as _gated)
+    forward = [(rows, D, H), (rows, H, 4 * H)]
+    backward = [(H, rows, 4 * H), (H, rows, 4 * H), (rows, 4 * H, H), (D, rows, H)]
+    return [*forward, *per_step, *backward]
 
 
 def _rows(cell: Any) -> tuple[Any, Any]:
@@ -67,20 +94,25 @@ CASES: dict[str, Case] = {
     "IndyGRUCell": Case(lambda: _rows(contrib.IndyGRUCell(H, input_size=D))),
     "IndyLSTMCell": Case(lambda: _rows(contrib.IndyLSTMCell(H, input_size=D))),
     "SRUCell": Case(lambda: _rows(contrib.SRUCell(H, input_size=D))),
-    "UGRNNCell": Case(lambda: _rows(contrib.UGRNNCell(H, input_size=D))),
-    "NASCell": Case(lambda: _rows(contrib.NASCell(H, input_size=D))),
+    "UGRNNCell": Case(lambda: _rows(contrib.UGRNNCell(H, input_size=D)), products=_gated(2)),
+    "NASCell": Case(lambda: _rows(contrib.NASCell(H, input_size=D)), products=_gated(8)),
     "IntersectionRNNCell": Case(
-        lambda: _rows(contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D))
+        lambda: _rows(contrib.IntersectionRNNCell(H, num_in_proj=H, input_size=D)),
+        products=_intersection_products,
     ),
-    "CIFG-LSTM": Case(lambda: _rows(contrib.CoupledInputForgetGateLSTMCell(H, input_size=D))),
+    "CIFG-LSTM": Case(
+        lambda: _rows(contrib.CoupledInputForgetGateLSTMCell(H, input_size=D)), products=_gated(3)
+    ),
     "CIFG-LSTM+peep": Case(
-        lambda: _rows(contrib.CoupledInputForgetGateLSTMCell(H, use_peepholes=True, input_size=D))
+        lambda: _rows(contrib.CoupledInputForgetGateLSTMCell(H, use_peepholes=True, input_size=D)),
+        products=_gated(3),
     ),
     "GLSTMCell(2 groups)": Case(
         lambda: _rows(contrib.GLSTMCell(H, number_of_groups=2, input_size=D))
     ),
     "LayerNormLSTM": Case(
-        lambda: _rows(contrib.LayerNormLSTMCell(H, layer_norm=True, input_size=D))
+        lambda: _rows(contrib.LayerNormLSTMCell(H, layer_norm=True, input_size=D)),
+        products=_gated(4),
     ),
     "LayerNormLSTM+peep+clip": Case(
         lambda: _rows(
@@ -89,9 +121,12 @@ CASES: dict[str, Case] = {
             )
         ),
         tolerance=1e-4,
+        products=_gated(4),
     ),
-    "LayerNormBasicLSTM": Case(lambda: _rows(rk_cells.LayerNormBasicLSTMCell(H, input_size=D))),
-    "PhasedLSTM": Case(lambda: _rows(contrib.PhasedLSTMCell(H, input_size=D))),
+    "LayerNormBasicLSTM": Case(
+        lambda: _rows(rk_cells.LayerNormBasicLSTMCell(H, input_size=D)), products=_gated(4)
+    ),
+    "PhasedLSTM": Case(lambda: _rows(contrib.PhasedLSTMCell(H, input_size=D)), products=_gated(4)),
     "PhasedLSTM+peep": Case(
         lambda: _rows(contrib.PhasedLSTMCell(H, use_peepholes=True, input_size=D))
     ),
@@ -118,6 +153,21 @@ def _columns(case: Case, cell: Any) -> dict[str, Callable[[Any], torch.Tensor]]:
     }
 
 
+def _products_alone(
+    shapes: list[tuple[int, int, int]], like: torch.Tensor
+) -> Callable[[Any], None]:
+    """A column that runs only ``shapes``' products (``[m, k] @ [k, n]``, like's dtype and device): the floor
+    of any exact implementation, whatever it does about pointwise work, autograd and Python."""
+    pairs = [(like.new_empty(m, k).normal_(), like.new_empty(k, n).normal_()) for m, k, n in shapes]
+
+    def run(_: Any) -> None:
+        with torch.no_grad():
+            for a, b in pairs:
+                torch.mm(a, b)
+
+    return run
+
+
 def _one_case(
     case: Case, rounds: int, clock: Callable[[], float], device: str = "cpu"
 ) -> tuple[dict[str, float], Any]:
@@ -128,15 +178,20 @@ def _one_case(
     cell = cell.to(device)
     inputs = tuple(t.to(device) for t in inputs) if isinstance(inputs, tuple) else inputs.to(device)
     sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
-    columns = _columns(case, cell)
+    columns: dict[str, Callable[[Any], torch.Tensor | None]] = dict(_columns(case, cell))
     want = columns["rnnkit"](inputs)
+    assert want is not None
     for fn in columns.values():
         torch.testing.assert_close(fn(inputs), want, rtol=case.tolerance, atol=case.tolerance)
+    if case.products is not None:
+        columns["products"] = _products_alone(case.products(), want)
 
-    def train_once(fn: Callable[[Any], torch.Tensor]) -> float:
+    def train_once(fn: Callable[[Any], torch.Tensor | None]) -> float:
         sync()
         start = clock()
-        fn(inputs).sum().backward()
+        out = fn(inputs)
+        if out is not None:
+            out.sum().backward()
         sync()  # CUDA runs asynchronously: time the work, not the launches
         return clock() - start
 
@@ -193,19 +248,25 @@ def run_cells(
 def cells_table(records: list[dict]) -> str:
     """The Markdown table of ``run_cells``' records: ms per training pass and rnnkit's speed-up."""
     lines = [
-        "**training pass, ms** (median of the interleaved rounds; speed-up = naive ms / rnnkit ms)",
+        "**training pass, ms** (median of the interleaved rounds; speed-up = naive ms / rnnkit ms; products "
+        "alone: only the matrix products any exact implementation runs, so naive / products bounds the "
+        "speed-up)",
         "",
-        "| cell | threads | naive loop | naive, channels-last | rnnkit | speed-up | over channels-last |",
-        "|---|---|---|---|---|---|---|",
+        "| cell | threads | naive loop | naive, channels-last | rnnkit | speed-up | over channels-last "
+        "| products alone | naive / products |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
         s = r["seconds"]
-        cl = s.get("naive_cl")
+        cl, floor = s.get("naive_cl"), s.get("products")
         cl_ms, cl_ratio = (
             ("—", "—") if cl is None else (f"{cl * 1e3:.2f}", f"{cl / s['rnnkit']:.2f}")
         )
+        floor_ms, bound = (
+            ("—", "—") if floor is None else (f"{floor * 1e3:.2f}", f"{s['naive'] / floor:.2f}")
+        )
         lines.append(
             f"| {r['cell']} | {r['threads']} | {s['naive'] * 1e3:.2f} | {cl_ms} | {s['rnnkit'] * 1e3:.2f} | "
-            f"{s['naive'] / s['rnnkit']:.2f} | {cl_ratio} |"
+            f"{s['naive'] / s['rnnkit']:.2f} | {cl_ratio} | {floor_ms} | {bound} |"
         )
     return "\n".join(lines) + "\n"
