@@ -14,16 +14,22 @@
 #define LAYOUT_TILE 16
 #define SRC_BLOCK(s) ((s) == 1 ? 2 : (s) == 2 ? 1 : (s))
 
-/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
+/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. The inner loop runs along the array with the
+ * longer rows: the other one is walked with a stride of its row length, and a long power-of-two stride maps a
+ * tile's lines onto one cache set. Measured (one thread, all four blocks): the mnist kernel's shuffle 23 us
+ * against 44 with the other order; a [1024, 2048] kernel's gradient 1.25 ms against 7.0. */
 static void NAME(transpose)(int64_t rows, int64_t cols, const REAL *src, int64_t lds, REAL *dst, int64_t ldd) {
     for (int64_t r0 = 0; r0 < rows; r0 += LAYOUT_TILE) {
         int64_t r1 = r0 + LAYOUT_TILE < rows ? r0 + LAYOUT_TILE : rows;
         for (int64_t c0 = 0; c0 < cols; c0 += LAYOUT_TILE) {
             int64_t c1 = c0 + LAYOUT_TILE < cols ? c0 + LAYOUT_TILE : cols;
-            /* reads along src's rows, writes down dst's columns: 23 vs 44 us at the mnist shape with the
-             * loops the other way round (8x8 register tiles: 25 us) */
-            for (int64_t r = r0; r < r1; r++)
-                for (int64_t c = c0; c < c1; c++) dst[c * ldd + r] = src[r * lds + c];
+            if (lds >= ldd) { /* along src's rows */
+                for (int64_t r = r0; r < r1; r++)
+                    for (int64_t c = c0; c < c1; c++) dst[c * ldd + r] = src[r * lds + c];
+            } else { /* along dst's rows */
+                for (int64_t c = c0; c < c1; c++)
+                    for (int64_t r = r0; r < r1; r++) dst[c * ldd + r] = src[r * lds + c];
+            }
         }
     }
 }
