@@ -39,6 +39,8 @@ def test_a_copied_cell_has_no_model_of_its_own_yet():
     cell = rk.BasicLSTMCell(5)
     _call(cell)
     twin = copy.deepcopy(cell)
-    with pytest.raises(ValueError, match="model_for: expected a legacy_seq2seq call with this cell"):
+    with pytest.raises(
+        ValueError, match="model_for: expected a legacy_seq2seq call with this cell"
+    ):
         ls.model_for(twin, "embedding_attention_seq2seq")
     assert ls.model_for(cell, "embedding_attention_seq2seq") is not None

@@ -154,9 +154,8 @@ def _cacheable(*tensors: Any) -> bool:
     plain tensors (not a subclass such as a FakeTensor or a functional wrapper)."""
     if _compiling() or torch.jit.is_tracing():
         return False
-    for t in (
-        tensors
-    ):  # (a loop, not all(...): this runs on every fused call, NOTE [fused weights cache])
+    # (a loop, not all(...): this runs on every fused call, NOTE [fused weights cache])
+    for t in tensors:
         if t is not None and type(t) is not torch.Tensor and type(t) is not nn.Parameter:
             return False
     return True

@@ -85,9 +85,8 @@ class _ToTorchLayout(torch.autograd.Function):
     ) -> tuple[torch.Tensor, torch.Tensor, None, None, None]:
         # (an output without a gradient arrives as zeros: a Function materializes them)
         native = _NATIVE[0]
-        if (
-            native is not None and not torch.is_grad_enabled()
-        ):  # (create_graph=True needs the torch ops)
+        # (under create_graph=True the gradient must be recorded: the torch ops)
+        if native is not None and not torch.is_grad_enabled():
             done = native.to_tf(d_ih, d_hh, d_bias)
             if done is not None:
                 return done[0], done[1], None, None, None

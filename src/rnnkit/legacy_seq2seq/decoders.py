@@ -247,9 +247,8 @@ _MODELS = PER_OBJECT + "legacy_seq2seq_models"
 
 
 def _models(cell: nn.Module) -> dict[str, tuple[nn.Module, tuple[Any, ...]]]:
-    return cast(
-        dict, cell.__dict__.setdefault(_MODELS, {})
-    )  # (not setattr: an RNNCell would move its epoch)
+    # (into __dict__, not setattr: an RNNCell would move its config_epoch)
+    return cast(dict, cell.__dict__.setdefault(_MODELS, {}))
 
 
 _Model = TypeVar("_Model", bound=nn.Module)
