@@ -8,6 +8,11 @@ import torch
 
 import rnnkit as rk
 import rnnkit.unroll.dynamic as dynamic
+from rnnkit.kernels import native
+
+needs_native = pytest.mark.skipif(
+    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
+)
 
 
 def _cells() -> dict[str, rk.RNNCell]:
@@ -22,7 +27,10 @@ def _cells() -> dict[str, rk.RNNCell]:
     }
 
 
-@pytest.mark.parametrize("name", list(_cells()))
+@pytest.mark.parametrize(
+    "name",  # (the layer-norm kernel has a torch-op loop: it runs without the native loops too)
+    [n if n == "layer_norm" else pytest.param(n, marks=needs_native) for n in _cells()],
+)
 @pytest.mark.parametrize("lengths", [None, [40, 0, 17]], ids=str)
 def test_swap_memory_runs_the_kernel_in_chunks_with_the_plain_gradients(monkeypatch, name, lengths):
     cell = _cells()[name]
@@ -59,6 +67,7 @@ def test_swap_memory_runs_the_kernel_in_chunks_with_the_plain_gradients(monkeypa
         torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
 
 
+@needs_native
 def test_explain_says_the_kernel_runs_in_recomputed_chunks():
     text = rk.fused.explain(rk.GRUCell(8), swap_memory=True)
     assert text.startswith("kernels.gru_sequence (one autograd node per unroll"), text

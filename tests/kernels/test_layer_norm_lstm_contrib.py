@@ -11,11 +11,15 @@ import pytest
 import torch
 
 import rnnkit as rk
-from rnnkit.kernels import dispatch, layer_norm_lstm_sequence
+from rnnkit.kernels import dispatch, layer_norm_lstm_sequence, native
 from tests.kernels._cell_loop import assert_double_backward_equal, cell_loop
 from tests.tf_fixtures.surface_replay import load_case, replay
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "contrib"
+
+needs_native = pytest.mark.skipif(
+    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
+)
 
 torch.set_num_threads(1)
 
@@ -66,8 +70,8 @@ def path(request, monkeypatch):
     """Both implementations: the native loops (CPU) and the torch-op loop (what runs where they cannot)."""
     if request.param == "torch_ops":
         monkeypatch.setattr(dispatch._inputs, "native_reason", lambda like: "off for this test")
-    else:
-        assert rk.kernels.native.library() is not None, rk.kernels.native.unavailable_reason()
+    elif native.library() is None:
+        pytest.skip(f"native loops unavailable: {native.unavailable_reason()}")
     return request.param == "native"
 
 
@@ -146,7 +150,7 @@ def _raw(steps=5, batch=4, units=6, seed=0):
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("native", [True, False])
+@pytest.mark.parametrize("native", [pytest.param(True, marks=needs_native), False])
 def test_peepholes_and_clip_equal_an_independent_reference(native):
     *args, peep = _raw()
     got = layer_norm_lstm_sequence(
@@ -164,7 +168,7 @@ def test_peepholes_and_clip_equal_an_independent_reference(native):
         torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("native", [True, False])
+@pytest.mark.parametrize("native", [pytest.param(True, marks=needs_native), False])
 @pytest.mark.parametrize("lengths", [None, [4, 0, 2]], ids=str)
 def test_gradcheck(lengths, native):
     *args, peep = _raw(steps=4, batch=3, units=5, seed=7)
@@ -292,6 +296,7 @@ def test_tf_fixtures_run_through_the_kernel(case_id, calls, path, kernel_calls):
         assert diff <= 1e-5, f"{case_id}: {quantity} differs from TF by {diff:.2e}"
 
 
+@needs_native
 def test_native_bad_tensors_get_a_clear_error_not_a_native_call(monkeypatch):
     *args, peep = _raw(units=6)  # xk [5, 4, 24], w_h [6, 24], ..., c0, h0 [4, 6]
     where = "layer_norm_lstm_sequence"
