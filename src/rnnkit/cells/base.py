@@ -105,9 +105,9 @@ def unroll_parts(
     return cell.input_projection, cell.recurrent_step
 
 
-#: Instance attributes named with this prefix hold what other modules keep per cell object (a remembered plan,
-#: NOTE [fast fused call]; legacy_seq2seq's models): they refer to the cell, so they live on it, never in a weak
-#: dictionary keyed by it (whose values would keep their keys alive), and copies and pickles leave them behind.
+#: The prefix of attributes that hold what other modules keep per cell object (NOTE [fast fused call]'s plan,
+#: legacy_seq2seq's models): they refer to the cell, so they live on it, never in a weak dictionary keyed by it
+#: (whose values would keep their keys alive); copies and pickles leave them behind (``__getstate__``).
 PER_OBJECT = "_rnnkit_"
 REMEMBERED_PLAN = PER_OBJECT + "remembered_plan"
 
@@ -139,8 +139,7 @@ class RNNCell(nn.Module):
         # NOTE [fast fused call] (fused/fast.py): any assignment may change what the cell computes
         self.__dict__["_config_epoch"] = self.__dict__.get("_config_epoch", 0) + 1
 
-    def __getstate__(self) -> dict[str, Any]:
-        # what is kept per object (PER_OBJECT) is bound to this very object: a copy or a pickle starts afresh
+    def __getstate__(self) -> dict[str, Any]:  # PER_OBJECT attributes are bound to this very object
         return {k: v for k, v in self.__dict__.items() if not k.startswith(PER_OBJECT)}
 
     @property
