@@ -11,14 +11,11 @@ import torch
 import rnnkit as rk
 from rnnkit.activations import resolve_activation
 from rnnkit.fused import fast
-from rnnkit.kernels import native
 from tests.kernels._cell_loop import cell_loop
+from tests.kernels._native import needs_native
 
 torch.set_num_threads(1)
 
-needs_native = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
 
 FUSABLE = {
     "basic_lstm": lambda: rk.BasicLSTMCell(6, forget_bias=0.4, input_size=3),

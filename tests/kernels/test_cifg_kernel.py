@@ -12,22 +12,21 @@ import pytest
 import torch
 
 import rnnkit as rk
-from rnnkit.kernels import cifg_lstm, cifg_lstm_sequence, kernel_for, native
+from rnnkit.kernels import cifg_lstm, cifg_lstm_sequence, kernel_for
 from tests.kernels._cell_loop import (
     assert_double_backward_equal,
     cell_loop,
     random_state,
     randomize,
 )
+from tests.kernels._native import needs_native
 from tests.reference import numpy_cells, numpy_contrib
 from tests.tf_fixtures.surface_replay import load_case, replay
 from tests.tf_fixtures.test_tf_fixtures_contrib import FIXTURES, MANIFEST
 
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
+pytestmark = needs_native
 
 CIFG = rk.CoupledInputForgetGateLSTMCell
 VARIANTS = {

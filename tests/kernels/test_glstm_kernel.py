@@ -12,7 +12,7 @@ import torch
 
 import rnnkit as rk
 import rnnkit.unroll.dynamic as dynamic
-from rnnkit.kernels import glstm_sequence, kernel_for, native
+from rnnkit.kernels import glstm_sequence, kernel_for
 from tests.kernels._cell_loop import (
     assert_double_backward_equal,
     assert_kernel_equals_cell_loop,
@@ -20,13 +20,12 @@ from tests.kernels._cell_loop import (
     random_state,
     randomize,
 )
+from tests.kernels._native import needs_native
 from tests.reference import numpy_cells, numpy_contrib
 
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
+pytestmark = needs_native
 
 # (num_units, number_of_groups, num_proj, activation, forget_bias), input depth 6
 CELLS = {

@@ -8,11 +8,7 @@ import torch
 
 import rnnkit as rk
 import rnnkit.unroll.dynamic as dynamic
-from rnnkit.kernels import native
-
-needs_native = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
+from tests.kernels._native import needs_native
 
 
 def _cells() -> dict[str, rk.RNNCell]:

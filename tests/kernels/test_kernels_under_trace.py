@@ -9,11 +9,8 @@ import torch
 
 import rnnkit as rk
 from rnnkit.cells import contrib
-from rnnkit.kernels import _inputs, kernel_for, native
-
-needs_native = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
+from rnnkit.kernels import _inputs, kernel_for
+from tests.kernels._native import needs_native
 
 
 def _case(name: str) -> tuple[rk.RNNCell, torch.Tensor]:

@@ -13,13 +13,11 @@ import torch
 import rnnkit as rk
 from rnnkit.kernels import dispatch, layer_norm_lstm_sequence, native
 from tests.kernels._cell_loop import assert_double_backward_equal, cell_loop
+from tests.kernels._native import needs_native
 from tests.tf_fixtures.surface_replay import load_case, replay
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "contrib"
 
-needs_native = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
 
 torch.set_num_threads(1)
 

@@ -8,14 +8,12 @@ import pytest
 import torch
 
 from rnnkit.cells import lstm_layout
-from rnnkit.kernels import native
 from rnnkit.kernels.lstm_layout import NativeLstmLayout
+from tests.kernels._native import needs_native
 
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
+pytestmark = needs_native
 
 # (D, H, P): P != H is an LSTM with a projection; D > 4H walks the transposes' other loop order
 SIZES = [(3, 5, 5), (28, 128, 128), (7, 33, 9), (70, 8, 40)]

@@ -11,20 +11,19 @@ import torch
 
 import rnnkit as rk
 from rnnkit.cells import contrib
-from rnnkit.kernels import kernel_for, nas_sequence, native
+from rnnkit.kernels import kernel_for, nas_sequence
 from tests.kernels._cell_loop import (
     assert_double_backward_equal,
     cell_loop,
     random_state,
     randomize,
 )
+from tests.kernels._native import needs_native
 from tests.reference import numpy_cells, numpy_contrib
 
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
+pytestmark = needs_native
 
 LENGTHS = [None, [6, 0, 3, 6], [2, 1, 2, 2], [0, 0, 0, 0]]
 

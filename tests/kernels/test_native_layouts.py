@@ -11,12 +11,11 @@ import rnnkit as rk
 from rnnkit.kernels import gru_sequence, native, peephole_lstm_sequence
 from tests.kernels._cell_loop import assert_kernel_equals_cell_loop, cell_loop
 from tests.kernels._cells import _cell, _state
+from tests.kernels._native import needs_native
 
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
+pytestmark = needs_native
 
 KINDS = ["gru", "peepholes", "both"]
 

@@ -13,12 +13,11 @@ import rnnkit as rk
 from rnnkit.kernels import gru_sequence, kernel_for, native, peephole_lstm_sequence
 from tests.kernels._cell_loop import cell_loop
 from tests.kernels._cells import _cell
+from tests.kernels._native import needs_native
 
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
+pytestmark = needs_native
 
 
 def test_pooled_buffers_never_reach_the_caller():

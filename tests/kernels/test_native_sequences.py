@@ -10,19 +10,18 @@ import pytest
 import torch
 
 import rnnkit as rk
-from rnnkit.kernels import gru_sequence, kernel_for, native, peephole_lstm_sequence
+from rnnkit.kernels import gru_sequence, kernel_for, peephole_lstm_sequence
 from tests.kernels._cell_loop import (
     assert_double_backward_equal,
     assert_kernel_equals_cell_loop,
 )
 from tests.kernels._cells import CELLS, _cell, _state
+from tests.kernels._native import needs_native
 from tests.reference import numpy_cells, numpy_contrib
 
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
+pytestmark = needs_native
 
 LENGTHS = [None, [6, 0, 3, 6], [2, 1, 2, 2], [0, 0, 0, 0]]
 

@@ -13,18 +13,17 @@ import torch
 import rnnkit as rk
 import rnnkit.unroll.dynamic as dynamic
 from rnnkit.cells.contrib import PhasedLSTMCell
-from rnnkit.kernels import kernel_for, native, phased_lstm_sequence
+from rnnkit.kernels import kernel_for, phased_lstm_sequence
 from rnnkit.kernels import phased as phased_kernel
 from rnnkit.kernels.phased import run_phased_cell
+from tests.kernels._native import needs_native
 from tests.reference import numpy_cells, numpy_contrib
 from tests.tf_fixtures.surface_replay import load_case
 from tests.tf_fixtures.test_tf_fixtures_contrib import FIXTURES, replay_custom
 
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.skipif(
-    native.library() is None, reason=f"native loops unavailable: {native.unavailable_reason()}"
-)
+pytestmark = needs_native
 
 B, T, D, H = 4, 7, 3, 5
 LENGTHS = [None, [7, 0, 3, 7], [2, 1, 2, 2], [0, 0, 0, 0]]
