@@ -3,43 +3,62 @@
 
 Both take and return CPU float32 / float64 tensors; anything else, or a machine without the native library,
 answers None and the cells' torch ops run. The results are new contiguous tensors, as the torch ops give.
+
+Both run on every fused training step, right after a large kernel call has pushed the interpreter out of the
+caches, where each Python-level check costs several times its tight-loop time (in the mnist training step the
+backward's ``library()`` and dtype checks took 52 us, its C call 84). So the C functions are looked up once per
+dtype, and a call checks only what it must: dtypes, the CPU, contiguity.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from .native import call, library
+from .native import library
 
 __all__ = ["NativeLstmLayout"]
 
 _REAL = (torch.float32, torch.float64)
 
 
-def _native_ready(*tensors: torch.Tensor) -> bool:
-    first = tensors[0]
-    if first.dtype not in _REAL or first.device.type != "cpu":
-        return False
-    if any(t.dtype != first.dtype or t.device.type != "cpu" for t in tensors):
-        return False
-    return library() is not None
-
-
 class NativeLstmLayout:
     """``rnnkit.cells.lstm_layout.NativeLayout`` in C."""
+
+    def __init__(self) -> None:
+        # dtype -> (lstm_to_torch, lstm_grad_to_tf) ctypes functions; None: no native library
+        self._fns: dict[torch.dtype, tuple[Any, Any] | None] = {}
+
+    def _functions(self, dtype: torch.dtype) -> tuple[Any, Any] | None:
+        fns = self._fns.get(dtype, False)
+        if fns is False:
+            native = library() if dtype in _REAL else None
+            fns = None if native is None else (
+                native.fn("lstm_to_torch", dtype), native.fn("lstm_grad_to_tf", dtype)
+            )  # fmt: skip
+            self._fns[dtype] = fns
+        return fns  # type: ignore[return-value]
 
     def to_torch(
         self, kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
         """``kernel [D+P, 4H]``, ``bias [4H]``, ``forget [4H]`` -> ``(w_ih [4H, D], w_hh [4H, P], b_ih [4H])``."""
+        dtype = kernel.dtype
+        fns = self._functions(dtype)
         rows, gates = kernel.shape
-        if not _native_ready(kernel, bias, forget) or not 0 < input_size < rows:
+        if (
+            fns is None
+            or not (kernel.is_cpu and bias.is_cpu and forget.is_cpu)
+            or bias.dtype != dtype
+            or forget.dtype != dtype
+            or not 0 < input_size < rows
+        ):
             return None
         kernel, bias, forget = kernel.contiguous(), bias.contiguous(), forget.contiguous()
         w_ih, w_hh = kernel.new_empty(gates, input_size), kernel.new_empty(gates, rows - input_size)
         b_ih = kernel.new_empty(gates)
-        call(
-            "lstm_to_torch", kernel,
+        fns[0](
             input_size, rows - input_size, gates // 4, kernel.data_ptr(), bias.data_ptr(), forget.data_ptr(),
             w_ih.data_ptr(), w_hh.data_ptr(), b_ih.data_ptr(),
         )  # fmt: skip
@@ -49,14 +68,20 @@ class NativeLstmLayout:
         self, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor] | None:
         """``(d_w_ih [4H, D], d_w_hh [4H, P], d_b_ih [4H])`` -> ``(d_kernel [D+P, 4H], d_bias [4H])``."""
-        if not _native_ready(d_ih, d_hh, d_bias):
+        dtype = d_ih.dtype
+        fns = self._functions(dtype)
+        if (
+            fns is None
+            or not (d_ih.is_cpu and d_hh.is_cpu and d_bias.is_cpu)
+            or d_hh.dtype != dtype
+            or d_bias.dtype != dtype
+        ):
             return None
         d_ih, d_hh, d_bias = d_ih.contiguous(), d_hh.contiguous(), d_bias.contiguous()
         gates, depth = d_ih.shape
         proj = d_hh.shape[1]
         d_kernel, d_tf_bias = d_ih.new_empty(depth + proj, gates), d_ih.new_empty(gates)
-        call(
-            "lstm_grad_to_tf", d_ih,
+        fns[1](
             depth, proj, gates // 4, d_ih.data_ptr(), d_hh.data_ptr(), d_bias.data_ptr(),
             d_kernel.data_ptr(), d_tf_bias.data_ptr(),
         )  # fmt: skip
