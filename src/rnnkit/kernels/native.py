@@ -2,7 +2,7 @@
 with ctypes.
 
 ``native/sequences.c`` and its per-type headers hold the loops (forward and backward, float32 and float64). On first use
-``library()`` compiles it with the system C compiler (``$CC``, else ``cc``; about 0.5 s) into a cache folder
+``library()`` compiles it with the system C compiler (``$CC``, else ``cc``; about 12 s) into a cache folder
 (``$RNNKIT_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/rnnkit/native``, else ``~/.cache/rnnkit/native``) under a name
 that hashes the sources, the flags and the CPU, so an edit or another machine gets its own build; the file is
 written to a temporary name and renamed, so processes starting together (torchrun) never load half a file.
