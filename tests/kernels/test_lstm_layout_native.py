@@ -15,8 +15,25 @@ torch.set_num_threads(1)
 
 pytestmark = needs_native
 
-# (D, H, P): P != H is an LSTM with a projection; D > 4H walks the transposes' other loop order
-SIZES = [(3, 5, 5), (28, 128, 128), (7, 33, 9), (70, 8, 40)]
+# (D, H, P): P != H is an LSTM with a projection; D > 4H walks the transposes' other loop order. With AVX the
+# transposes move 8 x 8 (float) or 4 x 4 (double) blocks, the last one overlapping where a side is not a multiple
+# of the block, in 16 x 16 or 8 x 8 tiles; a side shorter than a block takes the scalar loop. So: sides of one,
+# under a block, exactly a block, a block and one, tiles with a remainder, and 4H == D (the orders' boundary).
+SIZES = [
+    (3, 5, 5),
+    (28, 128, 128),
+    (7, 33, 9),
+    (70, 8, 40),
+    (1, 1, 1),
+    (1, 3, 3),
+    (13, 3, 2),
+    (8, 8, 8),
+    (4, 2, 4),
+    (9, 17, 23),
+    (24, 6, 25),
+    (41, 9, 45),
+    (33, 40, 19),
+]
 
 
 def _params(d, h, p, dtype):
