@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ._weights_cache import cached_weights, keep_weights
-from .lstm_layout import tf_lstm_to_torch
+from .lstm_layout import native_relayout, tf_lstm_to_torch
 
 __all__ = [
     "FusedLayer",
@@ -188,8 +188,9 @@ def lstm_torch_weights(
         weight_ih = kernel[:D, (i, f, j, o)].T   [4H, D]      weight_hh = kernel[D:, (i, f, j, o)].T   [4H, P]
         bias_ih = bias[(i, f, j, o)] + forget_bias on f;  bias_hh = 0;  weight_hr = projection.T [P, H]
 
-    Computed inside autograd while recording, so gradients reach the TF-layout parameters; kept otherwise, while
-    the parameters hold the same values (NOTE [fused weights cache]); shared within a ``weights_scope``.
+    Computed inside autograd while recording, so gradients reach the TF-layout parameters; otherwise re-laid out
+    by the C loops on every call, or, where they cannot run (another device, no compiler), kept while the
+    parameters hold the same values (NOTE [fused weights cache]); shared within a ``weights_scope``.
     """
     params = (kernel, bias, projection)
     recording = torch.is_grad_enabled() and (
@@ -198,7 +199,8 @@ def lstm_torch_weights(
         or (projection is not None and projection.requires_grad)
     )
     tracing = not _cacheable(*params)
-    keep = not recording and not tracing and _SCOPE.get() is None
+    # (where the C loops re-lay out the kernel, that is cheaper than the cache's check: NOTE [fused weights cache])
+    keep = not recording and not tracing and _SCOPE.get() is None and not native_relayout(kernel)
     if keep:  # NOTE [fused weights cache]
         cached = cached_weights(kernel, (bias, projection), (forget_bias, input_size))
         if cached is not None:

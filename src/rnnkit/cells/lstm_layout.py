@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import torch
 
-__all__ = ["NativeLayout", "install_native", "tf_lstm_to_torch"]
+__all__ = ["NativeLayout", "install_native", "native_relayout", "tf_lstm_to_torch"]
 
 
 class NativeLayout(Protocol):
@@ -36,6 +36,10 @@ class NativeLayout(Protocol):
         self, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor] | None: ...
 
+    def accepts(self, kernel: torch.Tensor) -> bool:
+        """Whether ``to_torch`` runs for a kernel of this dtype and device."""
+        ...
+
 
 # NOTE [native re-layout]: in torch ops the shuffle is about ten ops each way (chunk, cat, transposing copies),
 # 0.5-0.65 ms of a 25 ms mnist training step between kernel calls, 2-2.6% of it (measured by replacing it with
@@ -47,6 +51,12 @@ _NATIVE: list[NativeLayout | None] = [None]
 def install_native(native: NativeLayout | None) -> None:
     """Let ``native`` compute the re-layout from now on (None: the torch ops alone)."""
     _NATIVE[0] = native
+
+
+def native_relayout(kernel: torch.Tensor) -> bool:
+    """Whether the C loops re-lay out this kernel (its dtype and device, the library present)."""
+    native = _NATIVE[0]
+    return native is not None and native.accepts(kernel)
 
 
 def _swap_jf(w: torch.Tensor, dim: int) -> torch.Tensor:
@@ -63,6 +73,14 @@ def _gather(
     return w_ih, w_hh, _swap_jf(bias, 0) + forget
 
 
+def _relayout(
+    kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    native = _NATIVE[0]
+    done = None if native is None else native.to_torch(kernel, bias, input_size, forget)
+    return done if done is not None else _gather(kernel, bias, input_size, forget)
+
+
 class _ToTorchLayout(torch.autograd.Function):
     @staticmethod
     def forward(
@@ -75,9 +93,7 @@ class _ToTorchLayout(torch.autograd.Function):
     ) -> tuple[torch.Tensor, ...]:
         if values is not None:  # computed already from these very parameters: share their memory
             return tuple(v.view_as(v) for v in values)
-        native = _NATIVE[0]
-        done = None if native is None else native.to_torch(kernel, bias, input_size, forget)
-        return done if done is not None else _gather(kernel, bias, input_size, forget)
+        return _relayout(kernel, bias, input_size, forget)
 
     @staticmethod
     def backward(
@@ -105,9 +121,14 @@ def tf_lstm_to_torch(
     """``(weight_ih [4H, D], weight_hh [4H, P], bias_ih [4H])``, contiguous, from TF's ``kernel [D+P, 4H]`` and
     ``bias [4H]``; ``forget``: a ``[4H]`` constant added to ``bias_ih`` (``forget_bias`` on torch's ``f`` block).
     ``tracing``: a graph is being recorded (jit.trace or an ONNX export would keep the Function as an opaque
-    Python op), so the same ops run unwrapped. ``values``: this function's result for the same parameters at
+    Python op), so the same ops run unwrapped; with nothing to record (no_grad, inference, parameters without
+    ``requires_grad``) there is no autograd node either. ``values``: this function's result for the same parameters at
     the same versions, computed earlier without autograd; the outputs are then views of it (one copy of the
     weights serves several kernel calls, and oneDNN finds its weights where it left them)."""
     if tracing:
         return _gather(kernel, bias, input_size, forget)
+    if values is None and not (
+        torch.is_grad_enabled() and (kernel.requires_grad or bias.requires_grad)
+    ):  # nothing to record (inference, no_grad): no autograd node
+        return _relayout(kernel, bias, input_size, forget)
     return _ToTorchLayout.apply(kernel, bias, input_size, forget, values)

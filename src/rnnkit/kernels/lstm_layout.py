@@ -40,6 +40,10 @@ class NativeLstmLayout:
             self._fns[dtype] = fns
         return fns  # type: ignore[return-value]
 
+    def accepts(self, kernel: torch.Tensor) -> bool:
+        """Whether ``to_torch`` runs for a kernel of this dtype and device (the library present)."""
+        return kernel.is_cpu and self._functions(kernel.dtype) is not None
+
     def to_torch(
         self, kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
