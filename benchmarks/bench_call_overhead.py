@@ -3,10 +3,10 @@
 call must do (``lean()``), and ``torch.nn.LSTM`` followed by a fixed piece of plain Python whose cost alone is
 printed first.
 
-    PYTHONPATH=src python benchmarks/bench_call_overhead.py [--rounds 300]
+    PYTHONPATH=src python benchmarks/bench_call_overhead.py [--rounds 300] [--threads 1]
 
-All calls under ``torch.no_grad()``, one torch thread, process CPU clock, the columns alternating call by call;
-medians. The last column shows how much more Python costs when it runs between 7 ms kernel calls (whose data
+All calls under ``torch.no_grad()``, one torch thread and the process CPU clock (``--threads 2``: two, and the
+wall clock), the columns alternating call by call; medians. The last column shows how much more Python costs when it runs between 7 ms kernel calls (whose data
 has pushed the interpreter's code and data out of the caches) than in a tight loop.
 """
 
@@ -34,20 +34,22 @@ def _busy() -> int:
     return total
 
 
-def _median_us(fn: Callable[[], object], calls: int) -> float:
+def _median_us(fn: Callable[[], object], calls: int, clock: Callable[[], int]) -> float:
     taken = []
     for _ in range(calls):
-        start = time.process_time_ns()
+        start = clock()
         fn()
-        taken.append(time.process_time_ns() - start)
+        taken.append(clock() - start)
     return statistics.median(taken) / 1e3
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
+    clock = time.process_time_ns if args.threads == 1 else time.perf_counter_ns
     torch.manual_seed(0)
     lstm, cell = torch.nn.LSTM(D, H, batch_first=True), rk.BasicLSTMCell(H, input_size=D)
     x = torch.randn(B, T, D)
@@ -74,14 +76,14 @@ def main() -> None:
             "rk.dynamic_rnn": lambda: rk.dynamic_rnn(cell, x),
             "torch.nn.LSTM + plain Python": lambda: (lstm(x), _busy()),
         }
-        busy_alone = _median_us(_busy, 2000)
+        busy_alone = _median_us(_busy, 2000, clock)
         for fn in columns.values():
             for _ in range(10):
                 fn()
         taken: dict[str, list[float]] = {name: [] for name in columns}
         for _ in range(args.rounds):
             for name, fn in columns.items():
-                taken[name].append(_median_us(fn, 1))
+                taken[name].append(_median_us(fn, 1, clock))
     median = {name: statistics.median(values) for name, values in taken.items()}
     base = median["torch.nn.LSTM"]
     print(f"the plain Python alone, in a tight loop: {busy_alone:.1f} us\n")
