@@ -84,6 +84,34 @@ def test_non_contiguous_inputs_and_gradients():
     assert torch.equal(back[0], lstm_layout._swap_jf(torch.cat([d_ih.t(), d_hh.t()], 0), 1))
 
 
+@pytest.mark.parametrize("threads", [2, 3, 4])
+@pytest.mark.parametrize("d,h,p", [(28, 128, 128), (64, 96, 120), (200, 70, 40)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_on_several_threads_the_gate_blocks_are_all_moved(threads, d, h, p, dtype):
+    """From about 64K values the gate blocks are shared out among torch's OpenMP threads (layout_real.h): every
+    block, both ways, bit for bit, whatever the number of threads (3 leaves one thread two blocks)."""
+    from rnnkit.kernels import native
+
+    assert all(native._torch_omp()), "torch's OpenMP runtime is not found in the process"
+    kernel, bias, forget = _params(d, h, p, dtype)
+    assert (d + p) * 4 * h >= 65536  # the parallel path's threshold
+    want = lstm_layout._gather(kernel, bias, d, forget)
+    grads = [torch.randn_like(w) for w in want]
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        got = NativeLstmLayout().to_torch(kernel, bias, d, forget)
+        back = NativeLstmLayout().to_tf(*grads)
+    finally:
+        torch.set_num_threads(before)
+    assert got is not None and back is not None
+    for g, w in zip(got, want):
+        assert torch.equal(g, w)
+    rows = torch.cat([grads[0].t(), grads[1].t()], 0)
+    assert torch.equal(back[0], lstm_layout._swap_jf(rows, 1))
+    assert torch.equal(back[1], lstm_layout._swap_jf(grads[2], 0))
+
+
 def test_what_it_cannot_take_it_leaves_to_the_torch_ops():
     kernel, bias, forget = _params(3, 4, 4, torch.float32)
     layout = NativeLstmLayout()

@@ -64,7 +64,7 @@ class NativeLstmLayout:
         b_ih = kernel.new_empty(gates)
         fns[0](
             input_size, rows - input_size, gates // 4, kernel.data_ptr(), bias.data_ptr(), forget.data_ptr(),
-            w_ih.data_ptr(), w_hh.data_ptr(), b_ih.data_ptr(),
+            w_ih.data_ptr(), w_hh.data_ptr(), b_ih.data_ptr(), torch.get_num_threads(),
         )  # fmt: skip
         return w_ih, w_hh, b_ih
 
@@ -87,6 +87,6 @@ class NativeLstmLayout:
         d_kernel, d_tf_bias = d_ih.new_empty(depth + proj, gates), d_ih.new_empty(gates)
         fns[1](
             depth, proj, gates // 4, d_ih.data_ptr(), d_hh.data_ptr(), d_bias.data_ptr(),
-            d_kernel.data_ptr(), d_tf_bias.data_ptr(),
+            d_kernel.data_ptr(), d_tf_bias.data_ptr(), torch.get_num_threads(),
         )  # fmt: skip
         return d_kernel, d_tf_bias

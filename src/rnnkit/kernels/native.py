@@ -48,7 +48,7 @@ __all__ = [
 _SOURCE_DIR = Path(__file__).with_name("native")
 # Every C file of the folder goes into the library's hash: a header edited or added means a new build.
 _SOURCES = tuple(sorted(p.name for p in _SOURCE_DIR.iterdir() if p.suffix in (".c", ".h")))
-_ABI = 21
+_ABI = 22
 _FLAGS = ["-O3", "-shared", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -142,6 +142,17 @@ def _torch_blas() -> tuple[int, int] | str:
         return f"torch exports no Fortran BLAS (sgemm_/dgemm_) here ({exc})"
 
 
+def _torch_omp() -> tuple[int, int, int]:
+    """The addresses of the OpenMP runtime's ``GOMP_parallel``, ``omp_get_thread_num`` and ``omp_get_num_threads``
+    that torch loaded into the process (all 0 where there are none: the re-layout then runs on one thread)."""
+    try:
+        process = ctypes.CDLL(None)
+        names = ("GOMP_parallel", "omp_get_thread_num", "omp_get_num_threads")
+        return tuple(ctypes.cast(getattr(process, n), ctypes.c_void_p).value or 0 for n in names)  # type: ignore[return-value]
+    except (OSError, AttributeError, TypeError):
+        return 0, 0, 0
+
+
 def _declare(lib: ctypes.CDLL) -> None:
     i, i64, p = ctypes.c_int, ctypes.c_int64, ctypes.c_void_p
     r32, r64 = ctypes.c_float, ctypes.c_double
@@ -176,8 +187,8 @@ def _declare(lib: ctypes.CDLL) -> None:
             "lnlstm_backward": [i, i, i, p, p, p, p, real, *[p] * 19],
             "conv_lstm_step": [i, i, i, i, p, p, p, p, p, p, i, p, p, p],
             "conv_lstm_step_backward": [i, i, i, i, *[p] * 7],
-            "lstm_to_torch": [i64, i64, i64, *[p] * 6],
-            "lstm_grad_to_tf": [i64, i64, i64, *[p] * 5],
+            "lstm_to_torch": [i64, i64, i64, *[p] * 6, i],
+            "lstm_grad_to_tf": [i64, i64, i64, *[p] * 5, i],
         }
         for name, argtypes in signatures.items():
             fn = getattr(lib, f"{name}_{suffix}")
@@ -225,6 +236,7 @@ def _load() -> tuple[NativeLibrary | None, str]:
         return None, "the cached native library is stale (ABI mismatch); delete the cache folder"
     _declare(lib)
     lib.rnnkit_set_blas(ctypes.c_void_p(blas[0]), ctypes.c_void_p(blas[1]))
+    lib.rnnkit_set_omp(*(ctypes.c_void_p(a) for a in _torch_omp()))
     native = NativeLibrary(lib)
     problem = _check_blas(native)
     return (None, problem) if problem else (native, "")

@@ -45,6 +45,15 @@ static inline float tanh_f32(float x) { return 2.0f / (1.0f + exp_f32(-2.0f * x)
 static inline double sigmoid_f64(double x) { return 1.0 / (1.0 + exp(-x)); }
 static inline double tanh_f64(double x) { return tanh(x); }
 
+/* torch's OpenMP runtime, for the fused LSTM's weight re-layout (layout_real.h): GOMP_parallel (what `#pragma omp
+ * parallel` compiles to) and omp_get_thread_num / omp_get_num_threads, found in the process by the loader
+ * (set_omp). Running in torch's own thread pool keeps to the threads torch.set_num_threads allows, and finds them
+ * awake after a kernel; NULL (no such runtime): the re-layout runs on the calling thread. */
+typedef void (*omp_parallel_fn)(void (*)(void *), void *, unsigned, unsigned);
+typedef int (*omp_int_fn)(void);
+static omp_parallel_fn omp_parallel = 0;
+static omp_int_fn omp_thread_num = 0, omp_num_threads = 0;
+
 /* The per-type headers name everything NAME(x) = x_<SUF> and call SIG / TANH of their type. */
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
@@ -94,5 +103,13 @@ void rnnkit_set_blas(void* sgemm, void* dgemm) {
     gemm_f64 = (gemm_fn_f64)dgemm;
 }
 
+/* torch's OpenMP entry points (all three, or NULL for none), set once after loading. */
+void rnnkit_set_omp(void* parallel, void* thread_num, void* num_threads) {
+    int all = parallel && thread_num && num_threads;
+    omp_parallel = all ? (omp_parallel_fn)parallel : 0;
+    omp_thread_num = all ? (omp_int_fn)thread_num : 0;
+    omp_num_threads = all ? (omp_int_fn)num_threads : 0;
+}
+
 /* A fixed number the loader checks, so a stale or foreign library is never used. */
-int rnnkit_native_abi(void) { return 21; }
+int rnnkit_native_abi(void) { return 22; }
