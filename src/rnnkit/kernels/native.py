@@ -143,8 +143,9 @@ def _torch_blas() -> tuple[int, int] | str:
 
 
 def _torch_omp() -> tuple[int, int, int]:
-    """The addresses of the OpenMP runtime's ``GOMP_parallel``, ``omp_get_thread_num`` and ``omp_get_num_threads``
-    that torch loaded into the process (all 0 where there are none: the re-layout then runs on one thread)."""
+    """The addresses of ``GOMP_parallel``, ``omp_get_thread_num`` and ``omp_get_num_threads`` among the process's
+    global symbols: torch's own OpenMP runtime on its Linux wheels, which loads it globally (all 0 where there are
+    none: the re-layout then runs on one thread; a pure copy computes the same on any runtime)."""
     try:
         process = ctypes.CDLL(None)
         names = ("GOMP_parallel", "omp_get_thread_num", "omp_get_num_threads")
