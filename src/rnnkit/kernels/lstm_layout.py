@@ -5,9 +5,10 @@ Both take and return CPU float32 / float64 tensors; anything else, or a machine 
 answers None and the cells' torch ops run. The results are new contiguous tensors, as the torch ops give.
 
 Both run on every fused training step (``to_torch`` on every CPU inference call too), right after a large kernel
-call has pushed the interpreter out of the caches, where each Python-level check costs several times its tight-loop time (in the mnist training step the
-backward's ``library()`` and dtype checks took 52 us, its C call 84). So the C functions are looked up once per
-dtype, and a call checks only what it must: dtypes, the CPU, contiguity.
+call has pushed the interpreter out of the caches, where each Python-level check costs several times its
+tight-loop time (in the mnist training step the backward's ``library()`` and dtype checks took 52 us, its C call
+84). So the C functions are looked up once per dtype, and a call checks only what it must: dtypes, the CPU,
+contiguity.
 """
 
 from __future__ import annotations
