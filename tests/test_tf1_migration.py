@@ -149,6 +149,22 @@ def test_zero_state_dtype_and_device():
     assert state[0].h.dtype == torch.float64 and state[0].h.device == torch.device("cpu")
 
 
+@pytest.mark.parametrize(
+    "make", [lambda: rk.GRUCell(3, input_size=2), lambda: rk.BasicLSTMCell(3, input_size=2)]
+)
+@pytest.mark.parametrize("dtype", [None, torch.float32])
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_zero_state_takes_each_default_from_the_parameters(make, dtype, device):
+    """What is not given comes from the parameters (float64 here), what is given wins; an int state size and a
+    nested one alike (the int takes a shorter way)."""
+    cell = make().double()
+    state = cell.zero_state(5, dtype, device=device)
+    rk.nest.assert_same_structure(cell.state_size, state)
+    for size, t in zip(rk.nest.flatten(cell.state_size), rk.nest.flatten(state)):
+        assert t.shape == (5, size) and not t.any()
+        assert t.dtype == (dtype or torch.float64) and t.device == torch.device("cpu")
+
+
 def test_nest_functions():
     structure = {"b": (1, 2), "a": rk.LSTMStateTuple(3, [4])}
     assert rk.nest.flatten(structure) == [3, 4, 1, 2]  # sorted keys, as TF

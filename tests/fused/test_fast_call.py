@@ -350,19 +350,6 @@ def test_only_cpu_calls_are_remembered():
     assert fast.REMEMBERED_PLAN not in cell.__dict__
 
 
-@pytest.mark.parametrize("name", list(KERNEL_CELLS))
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_the_lean_zero_state_is_the_cells(name, dtype):
-    """A remembered sequence kernel starts from zeros made without ``zero_state``'s checks: the same structure,
-    shapes, dtype and values as ``cell.zero_state`` gives."""
-    cell = KERNEL_CELLS[name]().to(dtype)
-    x = torch.randn(4, 5, 3, dtype=dtype)
-    got, want = fast._zero_state(cell, 4, x), cell.zero_state(4, dtype)
-    assert type(got) is type(want)
-    for a, b in zip(rk.nest.flatten(got), rk.nest.flatten(want)):
-        assert a.dtype == b.dtype and a.device == b.device and torch.equal(a, b)
-
-
 @needs_native
 def test_a_cell_with_its_own_zero_state_keeps_it_in_a_remembered_call(kernel_choices):
     """A subclass's ``zero_state`` is what the kernel starts from, on the fast call as on the first."""

@@ -39,7 +39,6 @@ from typing import Any
 
 import torch
 
-from .. import nest
 from .._checks import autocast_enabled
 from ..cells.base import REMEMBERED_PLAN, LayerCell, RNNCell
 from ..cells.fused_spec import FusedLayer, has_hooks
@@ -97,18 +96,6 @@ def _accepted(cell: RNNCell, inputs: torch.Tensor) -> bool:
     )
 
 
-def _zero_state(cell: RNNCell, batch: int, inputs: torch.Tensor) -> Any:
-    """``cell.zero_state(batch, inputs.dtype, device=inputs.device)``. For ``RNNCell``'s own ``zero_state``, made
-    here without its argument checks and its walk over the parameters (the batch is positive, the inputs give the
-    dtype and device): in the GRU training step that call took 86 us, the first Python after the optimizer step."""
-    if type(cell).zero_state is not RNNCell.zero_state:
-        return cell.zero_state(batch, inputs.dtype, device=inputs.device)
-    size = cell.state_size
-    if isinstance(size, int):
-        return inputs.new_zeros(batch, size)
-    return nest.map_structure(lambda leaf: inputs.new_zeros(batch, leaf), size)
-
-
 def _keep(cell: RNNCell, entry: _Entry) -> None:
     # (straight into __dict__: RNNCell.__setattr__ would move the epoch, and with it the stamp just taken)
     cell.__dict__[REMEMBERED_PLAN] = entry
@@ -160,7 +147,8 @@ def run_remembered(
     if not _accepted(cell, inputs):  # then the general path's messages for depth, dtype, device
         cell.check_inputs(inputs.select(0 if time_major else 1, 0))
     if entry.kernel is not None:
-        return entry.kernel(inputs, _zero_state(cell, batch, inputs), None, time_major)
+        state = cell.zero_state(batch, inputs.dtype, device=inputs.device)
+        return entry.kernel(inputs, state, None, time_major)
     layer = entry.layer
     assert layer is not None and entry.plan is not None
     if logger.isEnabledFor(logging.DEBUG):
