@@ -45,9 +45,9 @@ def _params(d, h, p, dtype):
     return kernel, bias, forget
 
 
-@pytest.mark.parametrize("d,h,p", SIZES)
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_the_c_shuffles_equal_the_torch_ops_bit_for_bit(d, h, p, dtype):
+def _both_ways_exactly(d, h, p, dtype):
+    """Run both C shuffles on random parameters and gradients; assert the torch ops' bits, contiguous results.
+    Returns ``(kernel, torch-layout weights, their gradients, the TF-layout gradients)``."""
     kernel, bias, forget = _params(d, h, p, dtype)
     got = NativeLstmLayout().to_torch(kernel, bias, d, forget)
     want = lstm_layout._gather(kernel, bias, d, forget)
@@ -61,6 +61,13 @@ def test_the_c_shuffles_equal_the_torch_ops_bit_for_bit(d, h, p, dtype):
         back[0], lstm_layout._swap_jf(torch.cat([grads[0].t(), grads[1].t()], 0), 1), rtol=0, atol=0
     )
     torch.testing.assert_close(back[1], lstm_layout._swap_jf(grads[2], 0), rtol=0, atol=0)
+    return kernel, want, grads, back
+
+
+@pytest.mark.parametrize("d,h,p", SIZES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_c_shuffles_equal_the_torch_ops_bit_for_bit(d, h, p, dtype):
+    kernel, want, grads, back = _both_ways_exactly(d, h, p, dtype)
     # and the gradient is the forward's transpose: <to_torch(K), G> == <K, to_tf(G)> for the kernel part
     assert torch.allclose(
         sum((a * b).sum() for a, b in zip(want[:2], grads[:2])), (kernel * back[0]).sum(), rtol=1e-4
@@ -93,23 +100,13 @@ def test_on_several_threads_the_gate_blocks_are_all_moved(threads, d, h, p, dtyp
     from rnnkit.kernels import native
 
     assert all(native._torch_omp()), "torch's OpenMP runtime is not found in the process"
-    kernel, bias, forget = _params(d, h, p, dtype)
     assert (d + p) * 4 * h >= 65536  # the parallel path's threshold
-    want = lstm_layout._gather(kernel, bias, d, forget)
-    grads = [torch.randn_like(w) for w in want]
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        got = NativeLstmLayout().to_torch(kernel, bias, d, forget)
-        back = NativeLstmLayout().to_tf(*grads)
+        _both_ways_exactly(d, h, p, dtype)
     finally:
         torch.set_num_threads(before)
-    assert got is not None and back is not None
-    for g, w in zip(got, want):
-        assert torch.equal(g, w)
-    rows = torch.cat([grads[0].t(), grads[1].t()], 0)
-    assert torch.equal(back[0], lstm_layout._swap_jf(rows, 1))
-    assert torch.equal(back[1], lstm_layout._swap_jf(grads[2], 0))
 
 
 def test_what_it_cannot_take_it_leaves_to_the_torch_ops():
