@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ._weights_cache import cached_weights, keep_weights
-from .lstm_layout import native_relayout, tf_lstm_to_torch
+from .lstm_layout import native_layout, native_relayout, tf_lstm_to_torch
 
 __all__ = [
     "FusedLayer",
@@ -176,6 +176,37 @@ def _constant(size: int, hidden: int, value: float, like: torch.Tensor) -> torch
     return t
 
 
+# NOTE [lean inference re-layout]: a no-grad fused call on CPU float parameters (every inference call of a plain
+# LSTM) asks the C loops for its weights with the fewest Python steps: its constants from a dict keyed by what
+# decides them, then one method that checks only what the C code needs. Python runs cold right after a kernel
+# call, so every step counts: at the mnist shape the general route below (its cache, scope and tracing
+# questions, two constant lookups, three more calls deep) cost 40-105 us more per inference call, 0.973-0.983 of
+# torch.nn.LSTM's speed against 0.988-0.991 this way (1 and 2 threads, the two alternating in one process; issue
+# 19). Anything it does not cover (a scope, a trace or compilation, a subclass, a non-contiguous or mis-shaped
+# parameter, another device or dtype) takes the general route.
+_LEAN_CONSTANTS: dict[tuple[int, float, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _lean_inference_weights(
+    kernel: torch.Tensor, bias: torch.Tensor, forget_bias: float, input_size: int
+) -> list[torch.Tensor] | None:
+    native = native_layout()
+    if native is None or _SCOPE.get() is not None or _compiling() or torch.jit.is_tracing():
+        return None
+    # (no device in the key: constants are made for CPU kernels only, and the method below refuses the others)
+    key = (kernel.shape[-1], forget_bias, kernel.dtype)
+    constants = _LEAN_CONSTANTS.get(key)
+    if constants is None:
+        if kernel.dim() != 2 or not kernel.is_cpu or not _cacheable(kernel):
+            return None
+        hidden = kernel.shape[1] // 4
+        constants = _LEAN_CONSTANTS[key] = (
+            _constant(4 * hidden, hidden, forget_bias, kernel),
+            _constant(4 * hidden, hidden, 0.0, kernel),
+        )
+    return native.inference(kernel, bias, input_size, *constants)
+
+
 def lstm_torch_weights(
     kernel: torch.Tensor,
     bias: torch.Tensor,
@@ -189,9 +220,14 @@ def lstm_torch_weights(
         bias_ih = bias[(i, f, j, o)] + forget_bias on f;  bias_hh = 0;  weight_hr = projection.T [P, H]
 
     Computed inside autograd while recording, so gradients reach the TF-layout parameters; otherwise re-laid out
-    by the C loops on every call, or, where they cannot run (another device, no compiler), kept while the
-    parameters hold the same values (NOTE [fused weights cache]); shared within a ``weights_scope``.
+    by the C loops on every call (a no-grad call by the shortest route: NOTE [lean inference re-layout]), or,
+    where they cannot run (another device, no compiler), kept while the parameters hold the same values (NOTE
+    [fused weights cache]); shared within a ``weights_scope``.
     """
+    if projection is None and not torch.is_grad_enabled():  # NOTE [lean inference re-layout]
+        lean = _lean_inference_weights(kernel, bias, forget_bias, input_size)
+        if lean is not None:
+            return lean
     params = (kernel, bias, projection)
     recording = torch.is_grad_enabled() and (
         kernel.requires_grad

@@ -21,7 +21,13 @@ from typing import Any, Protocol
 
 import torch
 
-__all__ = ["NativeLayout", "install_native", "native_relayout", "tf_lstm_to_torch"]
+__all__ = [
+    "NativeLayout",
+    "install_native",
+    "native_layout",
+    "native_relayout",
+    "tf_lstm_to_torch",
+]
 
 
 class NativeLayout(Protocol):
@@ -40,6 +46,18 @@ class NativeLayout(Protocol):
         """Whether ``to_torch`` runs for a kernel of this dtype and device."""
         ...
 
+    def inference(
+        self,
+        kernel: torch.Tensor,
+        bias: torch.Tensor,
+        input_size: int,
+        forget: torch.Tensor,
+        zero: torch.Tensor,
+    ) -> list[torch.Tensor] | None:
+        """``[*to_torch(...), zero]`` with the fewest checks, for a no-grad call (NOTE [lean inference
+        re-layout], fused_spec.py); None where that does not apply."""
+        ...
+
 
 # NOTE [native re-layout]: in torch ops the shuffle is about ten ops each way (chunk, cat, transposing copies),
 # 0.5-0.65 ms of a 25 ms mnist training step between kernel calls, 2-2.6% of it (measured by replacing it with
@@ -51,6 +69,11 @@ _NATIVE: list[NativeLayout | None] = [None]
 def install_native(native: NativeLayout | None) -> None:
     """Let ``native`` compute the re-layout from now on (None: the torch ops alone)."""
     _NATIVE[0] = native
+
+
+def native_layout() -> NativeLayout | None:
+    """The installed C loops, or None."""
+    return _NATIVE[0]
 
 
 def native_relayout(kernel: torch.Tensor) -> bool:

@@ -22,6 +22,22 @@ from .native import library
 __all__ = ["NativeLstmLayout"]
 
 _REAL = (torch.float32, torch.float64)
+# (not a subclass such as a FakeTensor or a wrapper, whose memory may not be its values)
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+
+def _shuffle(
+    fn: Any, kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The C forward shuffle of contiguous CPU parameters of one dtype into new tensors."""
+    rows, gates = kernel.shape
+    w_ih, w_hh = kernel.new_empty(gates, input_size), kernel.new_empty(gates, rows - input_size)
+    b_ih = kernel.new_empty(gates)
+    fn(
+        input_size, rows - input_size, gates // 4, kernel.data_ptr(), bias.data_ptr(), forget.data_ptr(),
+        w_ih.data_ptr(), w_hh.data_ptr(), b_ih.data_ptr(), torch.get_num_threads(),
+    )  # fmt: skip
+    return w_ih, w_hh, b_ih
 
 
 class NativeLstmLayout:
@@ -57,17 +73,42 @@ class NativeLstmLayout:
             or not (kernel.is_cpu and bias.is_cpu and forget.is_cpu)
             or bias.dtype != dtype
             or forget.dtype != dtype
+            or bias.shape != (gates,)
+            or forget.shape != (gates,)
             or not 0 < input_size < rows
         ):
             return None
         kernel, bias, forget = kernel.contiguous(), bias.contiguous(), forget.contiguous()
-        w_ih, w_hh = kernel.new_empty(gates, input_size), kernel.new_empty(gates, rows - input_size)
-        b_ih = kernel.new_empty(gates)
-        fns[0](
-            input_size, rows - input_size, gates // 4, kernel.data_ptr(), bias.data_ptr(), forget.data_ptr(),
-            w_ih.data_ptr(), w_hh.data_ptr(), b_ih.data_ptr(), torch.get_num_threads(),
-        )  # fmt: skip
-        return w_ih, w_hh, b_ih
+        return _shuffle(fns[0], kernel, bias, input_size, forget)
+
+    def inference(
+        self,
+        kernel: torch.Tensor,
+        bias: torch.Tensor,
+        input_size: int,
+        forget: torch.Tensor,
+        zero: torch.Tensor,
+    ) -> list[torch.Tensor] | None:
+        """``[w_ih, w_hh, b_ih, zero]``: ``to_torch`` for a no-grad call on plain contiguous CPU parameters,
+        with torch's zero ``bias_hh`` appended (NOTE [lean inference re-layout]). ``forget`` and ``zero``: the
+        caller's cached CPU constants of the kernel's dtype. None for anything else, which ``to_torch`` then
+        takes or refuses."""
+        fns = self._fns.get(kernel.dtype)  # (filled by the first call's accepts / to_torch)
+        if (
+            not fns
+            or type(kernel) not in _PLAIN
+            or type(bias) not in _PLAIN
+            or not kernel.is_cpu
+            or not bias.is_cpu
+            or bias.dtype is not kernel.dtype
+            or not kernel.is_contiguous()
+            or not bias.is_contiguous()
+        ):
+            return None
+        rows, gates = kernel.shape
+        if bias.shape != (gates,) or not 0 < input_size < rows:
+            return None
+        return [*_shuffle(fns[0], kernel, bias, input_size, forget), zero]
 
     def to_tf(
         self, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
