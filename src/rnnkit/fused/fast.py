@@ -9,7 +9,8 @@ path has already planned once. The same holds for a cell that runs a sequence ke
 kernel chosen once is called again with the cell's zero state.
 
 When: the call is plain (one CPU tensor ``[B, T, D]``; no ``sequence_length``, ``initial_state``, ``dtype``,
-``swap_memory``, ``reset``, ``return_all_states``; ``fused`` None or True), autocast is off, nothing is being
+``swap_memory``, ``reset``, ``return_all_states``; ``fused`` None, True or False, served only by an entry of what
+the general path would choose for it: ``_serves``), autocast is off, nothing is being
 traced or compiled, and the cell is a *leaf* (no submodules: no wrapper, no stack, whose inner cells could change
 without the outer one knowing), which has no forward hooks and no ``_begin_sequence``. A fused plan must have one
 layer, no dropout and no projection; a sequence kernel must still accept the inputs (``native_reason``,
@@ -60,6 +61,8 @@ class _Entry:
     plan: FusedPlan | None = None
     layer: FusedLayer | None = None
     kernel: SequenceRunner | None = None
+    #: the kernel was chosen by a ``fused=False`` call: for a cell torch's kernels compute, auto would plan those
+    unfused: bool = False
 
 
 def _stamp(cell: RNNCell) -> tuple:
@@ -115,24 +118,35 @@ def remember(cell: RNNCell, plan: FusedPlan, inputs: torch.Tensor) -> None:
     _keep(cell, _Entry(_stamp(cell), plan, layer))
 
 
-def remember_kernel(cell: RNNCell, kernel: SequenceRunner, inputs: Any) -> None:
-    """After the general path chose a sequence kernel (``rnnkit.kernels``) for a plain call on ``cell``: keep it
-    when the fast call may use it. Its native loops' questions about the inputs (device, dtype, autocast) and a
-    trace are asked again on every call."""
+def remember_kernel(cell: RNNCell, kernel: SequenceRunner, inputs: Any, unfused: bool) -> None:
+    """After the general path chose a sequence kernel (``rnnkit.kernels``) for a plain call on ``cell``
+    (``unfused``: one with ``fused=False``): keep it when the fast call may use it. Its native loops' questions
+    about the inputs (device, dtype, autocast) and a trace are asked again on every call."""
     if isinstance(inputs, torch.Tensor) and inputs.device.type == "cpu" and _may_skip_plan(cell):
-        _keep(cell, _Entry(_stamp(cell), kernel=kernel))
+        _keep(cell, _Entry(_stamp(cell), kernel=kernel, unfused=unfused))
+
+
+def _serves(entry: _Entry, fused: bool | None) -> bool:
+    """Whether the general path, asked with ``fused``, would choose what ``entry`` holds: a fused plan serves
+    None and True; a sequence kernel serves False, and None unless a ``fused=False`` call chose it (auto might
+    plan torch's kernels for that cell); True on a cell without a plan must raise, as the general path does."""
+    if entry.kernel is None:
+        return fused is not False
+    return fused is False or (fused is None and not entry.unfused)
 
 
 def run_remembered(
-    cell: RNNCell, inputs: torch.Tensor, time_major: bool
+    cell: RNNCell, inputs: torch.Tensor, time_major: bool, fused: bool | None = None
 ) -> tuple[torch.Tensor, Any] | None:
-    """``(outputs, final_state)`` of a plain call through the remembered plan, or None: take the general path."""
+    """``(outputs, final_state)`` of a plain call (with ``fused``) through the remembered plan, or None: take
+    the general path."""
     entry = cell.__dict__.get(REMEMBERED_PLAN)
     if (
         entry is None
         or inputs.device.type != "cpu"
         or inputs.dim() != 3
         or not inputs.is_floating_point()
+        or not _serves(entry, fused)
     ):
         return None
     if entry.stamp != _stamp(cell) or has_hooks(cell):

@@ -152,12 +152,13 @@ def dynamic_rnn(
     """
     where = "dynamic_rnn"
     plain = (
-        isinstance(cell, RNNCell) and isinstance(inputs, torch.Tensor) and (fused is None or fused is True)
+        isinstance(cell, RNNCell) and isinstance(inputs, torch.Tensor)
+        and (fused is None or fused is True or fused is False)
         and sequence_length is None and initial_state is None and dtype is None and not swap_memory
         and reset is None and not return_all_states and reset_to is None
     )  # fmt: skip
     if plain:  # NOTE [fast fused call]: a plan made by an earlier call, still exact
-        done = run_remembered(cell, inputs, time_major)
+        done = run_remembered(cell, inputs, time_major, fused)
         if done is not None:
             return done
     check_cell(where, cell)
@@ -186,7 +187,9 @@ def dynamic_rnn(
     restart = state
     if reset_to is not None:
         restart = initial_state_or_zeros(f"{where} (reset_to)", cell, reset_to, dtype, batch, like)
-    loop = _Loop(time_major, mixed, swap_memory, reset, restart, return_all_states, plain)
+    loop = _Loop(
+        time_major, mixed, swap_memory, reset, restart, return_all_states, plain, fused is False
+    )
     return loop.run(cell, inputs, state, lengths, batch)
 
 
@@ -200,6 +203,7 @@ class _Loop(NamedTuple):
     restart: Any  # the state that reset rows restart from
     return_all_states: bool
     plain: bool  # NOTE [fast fused call]: a sequence kernel chosen for this call may be remembered
+    unfused: bool  # the call passed fused=False
 
     def run(
         self, cell: RNNCell, inputs: Any, state: Any, lengths: torch.Tensor | None, batch: int
@@ -215,7 +219,7 @@ class _Loop(NamedTuple):
             # depth and dtype (PhasedLSTMCell: of its (time, x) pair); builds a lazy cell
             cell.check_inputs(nest.map_structure(lambda t: t.select(time_axis, 0), padded))
             if self.plain:
-                remember_kernel(cell, kernel, padded)
+                remember_kernel(cell, kernel, padded, self.unfused)
             if self.swap_memory:  # one node per chunk, re-run in backward (rnnkit._recompute)
                 runner = functools.partial(_kernel_chunk, kernel, self.time_major)
                 chunk = _fused_chunk(nest.flatten(padded)[0].shape[time_axis])
