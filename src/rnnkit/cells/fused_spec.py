@@ -176,35 +176,42 @@ def _constant(size: int, hidden: int, value: float, like: torch.Tensor) -> torch
     return t
 
 
-# NOTE [lean inference re-layout]: a no-grad fused call on CPU float parameters (every inference call of a plain
-# LSTM) asks the C loops for its weights with the fewest Python steps: its constants from a dict keyed by what
-# decides them, then one method that checks only what the C code needs. Python runs cold right after a kernel
-# call, so every step counts: at the mnist shape the general route below (its cache, scope and tracing
-# questions, two constant lookups, three more calls deep) cost 40-105 us more per inference call, 0.973-0.983 of
-# torch.nn.LSTM's speed against 0.988-0.991 this way (1 and 2 threads, the two alternating in one process; issue
-# 19). Anything it does not cover (a scope, a trace or compilation, a subclass, a non-contiguous or mis-shaped
-# parameter, another device or dtype) takes the general route.
+# NOTE [lean re-layout]: a fused call on plain CPU parameters without a projection (every call of a plain LSTM)
+# gets its weights with the fewest Python steps: its constants from a dict keyed by what decides them, then, in a
+# no-grad call, one method of the C loops that checks only what the C code reads, and while recording the
+# re-layout's autograd Function. Python runs cold right after a kernel call, so every step counts: at the mnist
+# shape the general route below (its cache, scope and tracing questions, two constant lookups, more calls deep)
+# cost 40-105 us more per inference call, 0.973-0.983 of torch.nn.LSTM's speed against 0.988-0.991 this way (1 and
+# 2 threads, the two alternating in one process; issue 19). Anything it does not cover (a scope, a trace or
+# compilation, a subclass, another device or dtype; in a no-grad call a non-contiguous or mis-shaped parameter)
+# takes the general route.
 _LEAN_CONSTANTS: dict[tuple[int, float, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
 
 
-def _lean_inference_weights(
-    kernel: torch.Tensor, bias: torch.Tensor, forget_bias: float, input_size: int
+def _lean_weights(
+    kernel: torch.Tensor, bias: torch.Tensor, forget_bias: float, input_size: int, recording: bool
 ) -> list[torch.Tensor] | None:
-    native = native_layout()
-    if native is None or _SCOPE.get() is not None or _compiling() or torch.jit.is_tracing():
+    # (_cacheable first: under torch.export / compile it answers before the ContextVar is read; reading it there
+    # cost an ONNX export of a fused LSTM its dynamic time axis, tests/export/test_export.py)
+    if not _cacheable(kernel, bias) or not kernel.is_cpu or _SCOPE.get() is not None:
         return None
-    # (no device in the key: constants are made for CPU kernels only, and the method below refuses the others)
+    # (no device in the key: constants are made for CPU kernels only)
     key = (kernel.shape[-1], forget_bias, kernel.dtype)
     constants = _LEAN_CONSTANTS.get(key)
     if constants is None:
-        if kernel.dim() != 2 or not kernel.is_cpu or not _cacheable(kernel):
+        if kernel.dim() != 2:
             return None
         hidden = kernel.shape[1] // 4
         constants = _LEAN_CONSTANTS[key] = (
             _constant(4 * hidden, hidden, forget_bias, kernel),
             _constant(4 * hidden, hidden, 0.0, kernel),
         )
-    return native.inference(kernel, bias, input_size, *constants)
+    if (
+        recording
+    ):  # one autograd node (lstm_layout.py; none for frozen parameters), the C loops inside it
+        return [*tf_lstm_to_torch(kernel, bias, input_size, constants[0]), constants[1]]
+    native = native_layout()
+    return None if native is None else native.inference(kernel, bias, input_size, *constants)
 
 
 def lstm_torch_weights(
@@ -220,12 +227,12 @@ def lstm_torch_weights(
         bias_ih = bias[(i, f, j, o)] + forget_bias on f;  bias_hh = 0;  weight_hr = projection.T [P, H]
 
     Computed inside autograd while recording, so gradients reach the TF-layout parameters; otherwise re-laid out
-    by the C loops on every call (a no-grad call by the shortest route: NOTE [lean inference re-layout]), or,
+    by the C loops on every call (by the shortest route where it can: NOTE [lean re-layout]), or,
     where they cannot run (another device, no compiler), kept while the parameters hold the same values (NOTE
     [fused weights cache]); shared within a ``weights_scope``.
     """
-    if projection is None and not torch.is_grad_enabled():  # NOTE [lean inference re-layout]
-        lean = _lean_inference_weights(kernel, bias, forget_bias, input_size)
+    if projection is None:  # NOTE [lean re-layout]
+        lean = _lean_weights(kernel, bias, forget_bias, input_size, torch.is_grad_enabled())
         if lean is not None:
             return lean
     params = (kernel, bias, projection)

@@ -54,8 +54,8 @@ class NativeLayout(Protocol):
         forget: torch.Tensor,
         zero: torch.Tensor,
     ) -> list[torch.Tensor] | None:
-        """``[*to_torch(...), zero]`` with the fewest checks, for a no-grad call (NOTE [lean inference
-        re-layout], fused_spec.py); None where that does not apply."""
+        """``[*to_torch(...), zero]`` with the fewest checks, for a no-grad call (NOTE [lean re-layout],
+        fused_spec.py); None where that does not apply."""
         ...
 
 

@@ -90,7 +90,7 @@ class NativeLstmLayout:
         zero: torch.Tensor,
     ) -> list[torch.Tensor] | None:
         """``[w_ih, w_hh, b_ih, zero]``: ``to_torch`` for a no-grad call on plain contiguous CPU parameters,
-        with torch's zero ``bias_hh`` appended (NOTE [lean inference re-layout]). ``forget`` and ``zero``: the
+        with torch's zero ``bias_hh`` appended (NOTE [lean re-layout]). ``forget`` and ``zero``: the
         caller's cached CPU constants of the kernel's dtype. None for anything else, which ``to_torch`` then
         takes or refuses."""
         fns = self._fns.get(kernel.dtype)  # (filled by the first call's accepts / to_torch)

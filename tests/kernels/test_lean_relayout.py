@@ -1,8 +1,9 @@
-"""NOTE [lean inference re-layout] (rnnkit/cells/fused_spec.py): a no-grad fused LSTM call on plain contiguous CPU
-float parameters gets its torch-layout weights from ``NativeLstmLayout.inference`` with the fewest checks. It must
-give the general route's bits, be the route such calls take, and leave everything it does not cover (recording, a
-projection, a weights scope, a trace, a subclass, a non-contiguous or mis-shaped parameter) to the general route,
-which still computes what the step loop does."""
+"""NOTE [lean re-layout] (rnnkit/cells/fused_spec.py): a fused LSTM call on plain CPU parameters without a
+projection gets its torch-layout weights by the shortest route: a no-grad call from ``NativeLstmLayout.inference``
+with the fewest checks, a recording call from the re-layout's autograd Function with cached constants. It must
+give the general route's bits and gradients, be the route such calls take, and leave everything it does not cover
+(a projection, a weights scope, a trace, a subclass, in a no-grad call a non-contiguous or mis-shaped parameter)
+to the general route, which still computes what the step loop does."""
 
 from __future__ import annotations
 
@@ -96,21 +97,61 @@ def test_a_write_between_calls_is_seen(lean_calls):
     assert lean_calls == [2, 0]
 
 
-def test_recording_a_projection_and_a_scope_take_the_general_route(lean_calls):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_recording_call_takes_it_through_the_function_with_the_step_loops_gradients(
+    dtype, monkeypatch
+):
+    taken = []
+    original = fused_spec._lean_weights
+
+    def watched(*args):
+        done = original(*args)
+        taken.append(done is not None)
+        return done
+
+    monkeypatch.setattr(fused_spec, "_lean_weights", watched)
+    torch.manual_seed(6)
+    cell = rk.BasicLSTMCell(5, forget_bias=0.3, input_size=4).to(dtype)
+    x = torch.randn(2, 3, 4, dtype=dtype, requires_grad=True)
+    results = []
+    for fused in (None, False):  # the fused call twice (the first plans it), then the step loop
+        for _ in range(2 if fused is None else 1):
+            out, state = rk.dynamic_rnn(cell, x, fused=fused)
+            loss = (out * out.detach().sin()).sum() + state.h.sum()
+            results.append([out, *torch.autograd.grad(loss, [x, *cell.parameters()])])
+    assert taken == [True, True]
+    weights = cell._torch_weights()
+    assert weights[0].grad_fn is not None and "ToTorchLayout" in type(weights[0].grad_fn).__name__
+    assert torch.equal(results[0][0], results[1][0])
+    for a, b in zip(results[1], results[2]):
+        torch.testing.assert_close(a, b)
+
+
+def test_a_projection_and_a_scope_take_the_general_route(lean_calls, monkeypatch):
     torch.manual_seed(3)
     projected = _built(rk.LSTMCell(5, num_proj=3), 4, lean_calls)
     cell = _built(rk.BasicLSTMCell(5), 4, lean_calls)
     x = torch.randn(2, 3, 4)
-    out = rk.dynamic_rnn(cell, x)[0]  # training: the autograd Function
-    out.sum().backward()
-    assert cell.kernel.grad is not None and cell.kernel.grad.abs().sum() > 0
+    asked = []
+    monkeypatch.setattr(fused_spec, "_lean_weights", lambda *args: asked.append(args) or None)
     with torch.no_grad():
         torch.testing.assert_close(
             rk.dynamic_rnn(projected, x)[0], rk.dynamic_rnn(projected, x, fused=False)[0]
         )
-        with weights_scope({}):
-            lstm_torch_weights(cell.kernel, cell.bias, cell.forget_bias, 4)
+    assert asked == []  # a projection is never offered to it
+    monkeypatch.undo()
+    with torch.no_grad(), weights_scope({}):
+        lstm_torch_weights(cell.kernel, cell.bias, cell.forget_bias, 4)
     assert lean_calls == [0, 0]
+
+
+def test_frozen_parameters_with_grad_on_get_no_autograd_node():
+    torch.manual_seed(7)
+    cell = rk.BasicLSTMCell(5, input_size=4).requires_grad_(False)
+    x = torch.randn(2, 3, 4)
+    weights = cell._torch_weights()
+    assert all(w.grad_fn is None and not w.requires_grad for w in weights)
+    torch.testing.assert_close(rk.dynamic_rnn(cell, x)[0], rk.dynamic_rnn(cell, x, fused=False)[0])
 
 
 def test_a_trace_records_the_re_layout_instead_of_baking_it_in(lean_calls):
