@@ -11,6 +11,7 @@ import torch
 import rnnkit as rk
 from rnnkit.activations import resolve_activation
 from rnnkit.fused import fast
+from tests.fused._counting import count_calls
 from tests.kernels._cell_loop import cell_loop
 from tests.kernels._native import needs_native
 
@@ -25,23 +26,10 @@ FUSABLE = {
 }
 
 
-def _count_calls(monkeypatch, module, name):
-    """``[n]``: how many times ``module.name`` is called from now on (the function itself still runs)."""
-    calls = [0]
-    original = getattr(module, name)
-
-    def counting(*args):
-        calls[0] += 1
-        return original(*args)
-
-    monkeypatch.setattr(module, name, counting)
-    return calls
-
-
 @pytest.fixture
 def fast_calls(monkeypatch):
     """The number of kernel calls made by the fast path."""
-    return _count_calls(monkeypatch, fast, "kernel_call")
+    return count_calls(monkeypatch, fast, "kernel_call")
 
 
 def _random(cell):
@@ -246,7 +234,7 @@ def kernel_choices(monkeypatch):
     """How many times the general path chose a sequence kernel (the fast path does not ask)."""
     from rnnkit.unroll import dynamic
 
-    return _count_calls(monkeypatch, dynamic, "kernel_for")
+    return count_calls(monkeypatch, dynamic, "kernel_for")
 
 
 @needs_native

@@ -12,21 +12,10 @@ import torch
 import rnnkit as rk
 from rnnkit.fused import fast
 from rnnkit.unroll import dynamic
+from tests.fused._counting import count_calls
 from tests.kernels._native import needs_native
 
 torch.set_num_threads(1)
-
-
-def _counter(monkeypatch, module, name):
-    calls = [0]
-    original = getattr(module, name)
-
-    def counting(*args):
-        calls[0] += 1
-        return original(*args)
-
-    monkeypatch.setattr(module, name, counting)
-    return calls
 
 
 @pytest.mark.parametrize("first", [None, False])
@@ -44,7 +33,7 @@ def test_fused_true_on_a_cell_without_a_fused_form_raises_after_plain_calls(firs
 @needs_native
 @pytest.mark.parametrize("first", [None, False])
 def test_fused_false_calls_on_a_kernel_cell_are_fast_and_exact(first, monkeypatch):
-    choices = _counter(monkeypatch, dynamic, "kernel_for")
+    choices = count_calls(monkeypatch, dynamic, "kernel_for")
     torch.manual_seed(0)
     cell = rk.GRUCell(6, input_size=3)
     x = torch.randn(4, 5, 3, requires_grad=True)
@@ -63,8 +52,8 @@ def test_fused_false_calls_on_a_kernel_cell_are_fast_and_exact(first, monkeypatc
 
 @needs_native
 def test_a_kernel_chosen_by_fused_false_does_not_stand_in_for_autos_plan(monkeypatch):
-    choices = _counter(monkeypatch, dynamic, "kernel_for")
-    fast_fused = _counter(monkeypatch, fast, "kernel_call")
+    choices = count_calls(monkeypatch, dynamic, "kernel_for")
+    fast_fused = count_calls(monkeypatch, fast, "kernel_call")
     torch.manual_seed(1)
     cell = rk.LSTMCell(6, input_size=3)  # torch's kernels compute it, and so does a sequence kernel
     x = torch.randn(4, 5, 3)
