@@ -206,9 +206,8 @@ def _lean_weights(
             _constant(4 * hidden, hidden, forget_bias, kernel),
             _constant(4 * hidden, hidden, 0.0, kernel),
         )
-    if (
-        recording
-    ):  # one autograd node (lstm_layout.py; none for frozen parameters), the C loops inside it
+    # recording: one autograd node (lstm_layout.py; none for frozen parameters), the C loops inside it
+    if recording:
         return [*tf_lstm_to_torch(kernel, bias, input_size, constants[0]), constants[1]]
     native = native_layout()
     return None if native is None else native.inference(kernel, bias, input_size, *constants)

@@ -203,7 +203,7 @@ class _Loop(NamedTuple):
     restart: Any  # the state that reset rows restart from
     return_all_states: bool
     plain: bool  # NOTE [fast fused call]: a sequence kernel chosen for this call may be remembered
-    unfused: bool  # the call passed fused=False
+    unfused: bool  # fused is False for this call (passed, or made so by _fused_choice)
 
     def run(
         self, cell: RNNCell, inputs: Any, state: Any, lengths: torch.Tensor | None, batch: int
