@@ -8,15 +8,24 @@
 # torch, numpy, pytest, hypothesis; rnnkit itself comes from src/ (PYTHONPATH), so no build step. The newest torch exists only as the
 # CUDA build: its libtorch links against the nvidia-* libraries, so `import torch` fails without them even on a
 # CPU-only machine (measured: `--no-deps` leaves libcudnn.so.9 and 10 others unresolved). They are installed with
-# it, as pip resolves them (on the CI machines from the local package index: about 3.5 min and 5.5 GB the first
-# time, nothing afterwards). The tests run on the CPU.
+# it, as pip resolves them (torch 2.15.0 with its CUDA 13 libraries, from PyPI on this project's machine: 68 s and
+# 5.4 GB the first time, nothing afterwards). The tests run on the CPU.
 #
-# Set NEWEST_TORCH to the newest release when one comes out; RNNKIT_SKIP_NEWEST_TORCH=1 in scripts/test.sh skips
-# this step (local use only).
+# The release is the pin in scripts/newest_torch.txt: set it to the newest release when one comes out (the
+# NEWEST_TORCH variable overrides it for one run); RNNKIT_SKIP_NEWEST_TORCH=1 in scripts/test.sh skips this step
+# (local use only).
+#
+# PIP_CONSTRAINT=/dev/null for that install: some machines cap torch in a pip-wide constraints file (on ours
+# /etc/xdg/pip caps it at 2.14.1: "The user requested (constraint) torch<=2.14.1"), which would refuse the newest
+# release; the variable replaces that file for this one command and keeps the machine's package indexes.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-NEWEST_TORCH="${NEWEST_TORCH:-2.14.1}"
+NEWEST_TORCH="${NEWEST_TORCH:-$(sed -n 's/^torch==//p' scripts/newest_torch.txt)}"
+if [ -z "$NEWEST_TORCH" ]; then
+  echo "test_newest_torch.sh: scripts/newest_torch.txt names no torch==VERSION" >&2
+  exit 1
+fi
 venv="${RNNKIT_NEWEST_TORCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/rnnkit/venv-torch-$NEWEST_TORCH}"
 py="$venv/bin/python"
 t0=$SECONDS
@@ -26,7 +35,7 @@ if [ "$have" != "$NEWEST_TORCH" ]; then
   rm -rf "$venv"
   mkdir -p "$(dirname "$venv")"
   "${PYTHON:-python3}" -m venv "$venv"
-  "$py" -m pip install --quiet --disable-pip-version-check \
+  PIP_CONSTRAINT=/dev/null "$py" -m pip install --quiet --disable-pip-version-check \
     "torch==$NEWEST_TORCH" "numpy>=1.24" "pytest>=7.4" "hypothesis>=6.80"
   echo "test_newest_torch.sh: made $venv with torch $NEWEST_TORCH ($((SECONDS - t0)) s)"
 fi
