@@ -6,13 +6,15 @@ printed first.
     PYTHONPATH=src python benchmarks/bench_call_overhead.py [--rounds 300] [--threads 1]
 
 All calls under ``torch.no_grad()``, one torch thread and the process CPU clock (``--threads 2``: two, and the
-wall clock), the columns alternating call by call; medians. The last column shows how much more Python costs when it runs between 7 ms kernel calls (whose data
-has pushed the interpreter's code and data out of the caches) than in a tight loop.
+wall clock), the columns alternating call by call in a random order each round; medians. The last column shows
+how much more Python costs when it runs between 7 ms kernel calls (whose data has pushed the interpreter's code
+and data out of the caches) than in a tight loop.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -81,8 +83,13 @@ def main() -> None:
             for _ in range(10):
                 fn()
         taken: dict[str, list[float]] = {name: [] for name in columns}
+        # Each round in a new random order: a call's time depends on what ran just before it (measured here: the
+        # same call 30-50 us slower right after torch.nn.LSTM's than after another), which a fixed order would
+        # charge to one column every round.
+        order, shuffle = list(columns.items()), random.Random(0).shuffle
         for _ in range(args.rounds):
-            for name, fn in columns.items():
+            shuffle(order)
+            for name, fn in order:
                 taken[name].append(_median_us(fn, 1, clock))
     median = {name: statistics.median(values) for name, values in taken.items()}
     base = median["torch.nn.LSTM"]
