@@ -30,6 +30,35 @@ def test_table_shows_rates_and_the_target_ratios():
     assert "| mnist | 1 | 16000 | 9000 | 16000 | 9000 | 12000 | 1.00 | 1.00 | 1.33 | 0.75 |" in text
 
 
+def test_columns_alternate_one_call_at_a_time_in_a_changing_order_and_tf_runs_in_blocks():
+    calls: list[tuple[str, int]] = []
+
+    def runner(name: str, seconds: float):
+        def timed(iters: int) -> float:
+            calls.append((name, iters))
+            return seconds * iters
+
+        return timed
+
+    # a 0.4 s target: 4 calls of 0.1 s per round, 8 of 0.05 s (each runner's 2 warm-up calls come first)
+    runners = {
+        "a": runner("a", 0.1),
+        "b": runner("b", 0.2),
+        "c": runner("c", 0.05),
+        "tf": runner("tf", 0.1),
+    }
+    seconds = speed._measure(runners, repeats=3, target=0.4, blocks=("tf", "absent"))
+    assert seconds == pytest.approx({"a": 0.1, "b": 0.2, "c": 0.05, "tf": 0.1})
+    timed = calls[8:]
+    assert [n for n, iters in timed if n != "tf"] and all(i == 1 for n, i in timed if n != "tf")
+    assert [(n, i) for n, i in timed if n == "tf"] == [("tf", 4)] * 3  # back to back, once a round
+    first_round = [tuple(n for n, _ in timed[k : k + 3]) for k in range(0, 3 * 8, 3)]
+    assert all(sorted(turn) == ["a", "b", "c"] for turn in first_round)  # each column once a turn
+    assert len(set(first_round)) > 1  # in a changing order
+    assert timed[3 * 8] == ("tf", 4)  # then TF's block
+    assert sum(n == "c" for n, _ in timed) == 3 * 8  # turns enough for the fastest column's target
+
+
 def test_rnnkit_bench_runs_and_prints_the_table(capsys):
     assert (
         cli_main(

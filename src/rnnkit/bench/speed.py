@@ -3,10 +3,15 @@
 ``python benchmarks/bench_speed.py [--threads 1,2] [--repeats 5] [--shapes mnist,sine,large,gru,peephole]
 [--tf-python PATH]`` (and ``rnnkit bench``, which calls ``main(argv)``) prints Markdown tables.
 
-Method: each measurement times ``n`` back-to-back calls (``n`` calibrated once so a measurement takes about
-``--target`` seconds); the columns are measured in turn, in a rotated order, ``--repeats`` times (interleaved,
-so a busy spell of a shared machine hits every column alike), and the median is reported. Training = forward,
-loss, backward and an Adam step on one batch; inference = forward under ``torch.no_grad()``.
+Method: ``--repeats`` rounds. In each, the columns in this process take turns one call at a time, in a new
+random order every turn, for about ``--target`` seconds of each column's calls; then the TF column (another
+process, where one request costs more than a small call) times ``n`` back-to-back calls (``n`` calibrated once to
+take about ``--target`` seconds). The median seconds per call is reported. Turns of one call put a drift of a
+shared machine's speed on every column alike, and the random order keeps a call from always following the same
+other column (a call ran 30-50 us slower right after ``torch.nn.LSTM``'s than after another, at the mnist shape).
+Blocks of back-to-back calls, as this bench timed until round two's ninth stop, moved a ratio by several percent
+between runs. Training = forward, loss, backward and an Adam step on one batch; inference = forward under
+``torch.no_grad()``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -87,18 +93,28 @@ class _TFWorker:
 
 
 def _measure(
-    runners: dict[str, Callable[[int], float]], repeats: int, target: float
+    runners: dict[str, Callable[[int], float]],
+    repeats: int,
+    target: float,
+    blocks: Sequence[str] = (),
 ) -> dict[str, float]:
-    """Median seconds per call of each runner, interleaved over ``repeats`` rounds."""
+    """Median seconds per call of each runner over ``repeats`` rounds: the others one call per turn in a random
+    order, then each runner named in ``blocks`` (another process) ``n`` calls back to back (module docstring)."""
     iters = {}
     for name, timed in runners.items():
         timed(1)  # warm-up (first-call allocations, oneDNN primitive creation, TF graph pruning)
         once = timed(1)
         iters[name] = max(1, min(200, round(target / max(once, 1e-6))))
     samples: dict[str, list[float]] = {name: [] for name in runners}
-    names = list(runners)
-    for r in range(repeats):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
+    turns = [name for name in runners if name not in blocks]
+    in_blocks = [name for name in runners if name in blocks]
+    shuffle = random.Random(0).shuffle
+    for _ in range(repeats):
+        for _ in range(max((iters[name] for name in turns), default=0)):
+            shuffle(turns)
+            for name in turns:
+                samples[name].append(runners[name](1))
+        for name in in_blocks:
             samples[name].append(runners[name](iters[name]) / iters[name])
     return {name: statistics.median(s) for name, s in samples.items()}
 
@@ -132,7 +148,7 @@ def run(
                         worker is not None and shape.kind != "layernorm"
                     ):  # TF 2.x has no contrib cells
                         runners["tf"] = worker.runner(shape, mode, n_threads, clock)
-                    seconds = _measure(runners, repeats, target)
+                    seconds = _measure(runners, repeats, target, blocks=("tf",))
                     per_call = shape.batch if mode == "infer" else 1
                     rates = {c: per_call / s for c, s in seconds.items()}
                     records.append(
@@ -232,7 +248,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="interleaved rounds; the median is reported",
     )
     parser.add_argument(
-        "--target", type=options.positive_seconds, default=0.3, help="seconds per measurement"
+        "--target",
+        type=options.positive_seconds,
+        default=0.3,
+        help="seconds of each column's calls per round (the calls alternate one by one; TF's run back to back)",
     )
     parser.add_argument(
         "--tf-python",
