@@ -111,7 +111,7 @@ def _keep(cell: RNNCell, entry: _Entry) -> None:
 def remember(cell: RNNCell, plan: FusedPlan, inputs: torch.Tensor) -> None:
     """After the general path planned a plain call on ``cell`` with ``inputs``: keep the plan when the fast call
     may use it."""
-    if inputs.device.type != "cpu":
+    if not inputs.is_cpu:  # (the fast call's own question, asked the same way)
         return
     layers = plan.spec.layers
     if len(layers) != 1 or not _may_skip_plan(cell) or plan.cell is not cell:
@@ -126,7 +126,7 @@ def remember_kernel(cell: RNNCell, kernel: SequenceRunner, inputs: Any, unfused:
     """After the general path chose a sequence kernel (``rnnkit.kernels``) for a plain call on ``cell``
     (``unfused``: one with ``fused=False``): keep it when the fast call may use it. Its native loops' questions
     about the inputs (device, dtype, autocast) and a trace are asked again on every call."""
-    if isinstance(inputs, torch.Tensor) and inputs.device.type == "cpu" and _may_skip_plan(cell):
+    if isinstance(inputs, torch.Tensor) and inputs.is_cpu and _may_skip_plan(cell):
         _keep(cell, _Entry(_stamp(cell), kernel=kernel, unfused=unfused))
 
 
