@@ -58,6 +58,18 @@ class NativeLayout(Protocol):
         fused_spec.py); None where that does not apply."""
         ...
 
+    def inference_leased(
+        self,
+        kernel: torch.Tensor,
+        bias: torch.Tensor,
+        input_size: int,
+        forget: torch.Tensor,
+        zero: torch.Tensor,
+    ) -> tuple[list[torch.Tensor], Any] | None:
+        """``(inference(...)'s weights, lease)`` in pooled buffers, the caller's while it holds the lease (NOTE
+        [pooled inference weights], fused_spec.py); None where ``inference`` would answer None."""
+        ...
+
 
 # NOTE [native re-layout]: in torch ops the shuffle is about ten ops each way (chunk, cat, transposing copies),
 # 0.5-0.65 ms of a 25 ms mnist training step between kernel calls, 2-2.6% of it (measured by replacing it with

@@ -46,7 +46,7 @@ from ..cells.fused_spec import FusedLayer, has_hooks
 from ..kernels._inputs import native_reason, trace_reason
 from ..kernels.dispatch import SequenceRunner
 from .plan import FusedPlan, logger
-from .run import kernel_call
+from .run import kernel_call, layer_weights
 
 __all__ = ["remember", "remember_kernel", "run_remembered"]
 
@@ -197,7 +197,9 @@ def run_remembered(
     if zero is None:
         zero = _zero_state(entry, batch, layer.out, inputs.dtype)
     c0 = zero if layer.mode == "LSTM" else None
+    weights, keep = layer_weights((layer,))  # (keep: held until the kernel call has returned)
     out, h_n, c_n = kernel_call(
-        layer.mode, inputs, None, zero, c0, layer.weights(), 1, False, not time_major
+        layer.mode, inputs, None, zero, c0, weights, 1, False, not time_major
     )
+    del weights, keep  # (pooled weights may go back to the pool: NOTE [pooled inference weights])
     return out, entry.plan.spec.from_kernel([(h_n[0], None if c_n is None else c_n[0])])

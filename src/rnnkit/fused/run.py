@@ -98,6 +98,24 @@ def kernel_call(
     return out, h_n, None
 
 
+def layer_weights(layers: Sequence[FusedLayer]) -> tuple[list[torch.Tensor], list[Any]]:
+    """``(the layers' weights in order, keep)``: outside autograd recording, from ``inference_weights`` where a
+    layer offers it, valid while the caller holds ``keep`` (NOTE [pooled inference weights], cells/fused_spec.py);
+    otherwise ``weights()``."""
+    if torch.is_grad_enabled():
+        return [w for layer in layers for w in layer.weights()], []
+    weights: list[torch.Tensor] = []
+    keep: list[Any] = []
+    for layer in layers:
+        if layer.inference_weights is None:
+            weights += layer.weights()
+        else:
+            some, held = layer.inference_weights()
+            weights += some
+            keep.append(held)
+    return weights, keep
+
+
 def _call_group(
     group: list[FusedLayer],
     x: torch.Tensor,
@@ -112,7 +130,7 @@ def _call_group(
     ``x`` is ``[B, T, D]`` / ``[T, B, D]``, or packed data ``[N, D]`` with ``batch_sizes``; ``hcs`` the per-layer
     initial ``(h, c)`` (already in packed order). Returns the outputs and the per-layer final ``(h, c)``.
     """
-    weights = [w for layer in group for w in layer.weights()]
+    weights, keep = layer_weights(group)  # (keep: held until the kernel call has returned)
     num_layers = 1 if bidirectional else len(group)
     h0 = _stack([h for h, _ in hcs])
     mode = group[0].mode
@@ -121,6 +139,7 @@ def _call_group(
         out, h_n, c_n = kernel_call(
             mode, x, batch_sizes, h0, c0, weights, num_layers, bidirectional, batch_first
         )
+    del weights, keep  # (the kernel has returned: pooled weights may go back to the pool)
     if c_n is None:
         return out, [(h, None) for h in h_n.unbind(0)]
     return out, list(zip(h_n.unbind(0), c_n.unbind(0)))

@@ -85,7 +85,13 @@ def lease(shapes: tuple[tuple[int, ...], ...], like: torch.Tensor) -> Lease:
     """Buffers of ``shapes`` with ``like``'s dtype and device: a pooled set when one is free, else new ones."""
     # Buffers made under torch.inference_mode() are inference tensors, which may not be written outside it: the
     # two kinds are pooled apart.
-    key = (shapes, like.dtype, like.device, torch.is_inference_mode_enabled())
+    # (no device object for the CPU: making one cost ~20 us between kernel calls; None names the CPU here)
+    key = (
+        shapes,
+        like.dtype,
+        None if like.is_cpu else like.device,
+        torch.is_inference_mode_enabled(),
+    )
     with _lock:
         free = _free.get(key)
         if free:

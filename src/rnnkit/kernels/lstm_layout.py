@@ -17,22 +17,35 @@ from typing import Any
 
 import torch
 
+from . import _workspace
 from .native import library
 
 __all__ = ["NativeLstmLayout"]
 
 _REAL = (torch.float32, torch.float64)
+# Weights from this size up are re-laid out into pooled buffers in inference (``inference_leased``). Below it new
+# tensors cost nothing measurable (the mnist kernel's 320 KB), while the lease's Python cost 40-70 us a call there.
+_LEASE_MIN_BYTES = 2**20
 # (not a subclass such as a FakeTensor or a wrapper, whose memory may not be its values)
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
 def _shuffle(
-    fn: Any, kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
+    fn: Any,
+    kernel: torch.Tensor,
+    bias: torch.Tensor,
+    input_size: int,
+    forget: torch.Tensor,
+    into: tuple[torch.Tensor, ...] = (),
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The C forward shuffle of contiguous CPU parameters of one dtype into new tensors."""
+    """The C forward shuffle of contiguous CPU parameters of one dtype into new tensors, or into ``into``'s
+    ``(w_ih, w_hh, b_ih)`` (contiguous, of the kernel's dtype and the right shapes: the caller's to ensure)."""
     rows, gates = kernel.shape
-    w_ih, w_hh = kernel.new_empty(gates, input_size), kernel.new_empty(gates, rows - input_size)
-    b_ih = kernel.new_empty(gates)
+    if into:
+        w_ih, w_hh, b_ih = into
+    else:
+        w_ih, w_hh = kernel.new_empty(gates, input_size), kernel.new_empty(gates, rows - input_size)
+        b_ih = kernel.new_empty(gates)
     fn(
         input_size, rows - input_size, gates // 4, kernel.data_ptr(), bias.data_ptr(), forget.data_ptr(),
         w_ih.data_ptr(), w_hh.data_ptr(), b_ih.data_ptr(), torch.get_num_threads(),
@@ -93,6 +106,37 @@ class NativeLstmLayout:
         with torch's zero ``bias_hh`` appended (NOTE [lean re-layout]). ``forget`` and ``zero``: the
         caller's cached CPU constants of the kernel's dtype. None for anything else, which ``to_torch`` then
         takes or refuses."""
+        fns = self._inference_fns(kernel, bias, input_size)
+        return None if fns is None else [*_shuffle(fns[0], kernel, bias, input_size, forget), zero]
+
+    def inference_leased(
+        self,
+        kernel: torch.Tensor,
+        bias: torch.Tensor,
+        input_size: int,
+        forget: torch.Tensor,
+        zero: torch.Tensor,
+    ) -> tuple[list[torch.Tensor], Any] | None:
+        """``(inference(...)'s weights, lease)``, the three re-laid-out tensors leased from the sequence kernels'
+        buffer pool (``_workspace``; NOTE [pooled inference weights], cells/fused_spec.py): they are the caller's
+        only while it holds the lease, which goes back to the pool when collected. A kernel under
+        ``_LEASE_MIN_BYTES`` gets new tensors and no lease (None)."""
+        fns = self._inference_fns(kernel, bias, input_size)
+        if fns is None:
+            return None
+        rows, gates = kernel.shape
+        if kernel.numel() * kernel.element_size() < _LEASE_MIN_BYTES:
+            return [*_shuffle(fns[0], kernel, bias, input_size, forget), zero], None
+        lease = _workspace.lease(
+            ((gates, input_size), (gates, rows - input_size), (gates,)), kernel
+        )
+        return [*_shuffle(fns[0], kernel, bias, input_size, forget, lease.buffers), zero], lease
+
+    def _inference_fns(
+        self, kernel: torch.Tensor, bias: torch.Tensor, input_size: int
+    ) -> tuple[Any, Any] | None:
+        """The C functions for an inference re-layout of these parameters, or None where the fewest checks
+        (what the C code reads) do not pass."""
         fns = self._fns.get(kernel.dtype)  # (filled by the first call's accepts / to_torch)
         if (
             not fns
@@ -108,7 +152,7 @@ class NativeLstmLayout:
         rows, gates = kernel.shape
         if bias.shape != (gates,) or not 0 < input_size < rows:
             return None
-        return [*_shuffle(fns[0], kernel, bias, input_size, forget), zero]
+        return fns
 
     def to_tf(
         self, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
