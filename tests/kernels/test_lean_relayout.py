@@ -23,22 +23,18 @@ pytestmark = needs_native
 
 @pytest.fixture
 def lean_calls(monkeypatch):
-    """Counts the installed layout's ``inference`` / ``inference_leased`` answers: ``[taken, refused]`` (``_built`` starts it at zero:
+    """Counts the installed layout's ``inference`` answers: ``[taken, refused]`` (``_built`` starts it at zero:
     a process's first call is refused, then the general route fills the layout's function table)."""
     layout = lstm_layout._NATIVE[0]
+    original = layout.inference
     calls = [0, 0]
 
-    def counting(original):
-        def counted(*args):
-            done = original(*args)
-            calls[done is None] += 1
-            return done
+    def counted(*args, **kwargs):
+        done = original(*args, **kwargs)
+        calls[done is None] += 1
+        return done
 
-        return counted
-
-    # (a fused call outside recording takes the pooled variant: NOTE [pooled inference weights])
-    for name in ("inference", "inference_leased"):
-        monkeypatch.setattr(layout, name, counting(getattr(layout, name)))
+    monkeypatch.setattr(layout, "inference", counted)
     return calls
 
 

@@ -207,7 +207,8 @@ def _lean_weights(
     if recording:
         return [*tf_lstm_to_torch(kernel, bias, input_size, constants[0]), constants[1]]
     native = native_layout()
-    return None if native is None else native.inference(kernel, bias, input_size, *constants)
+    done = None if native is None else native.inference(kernel, bias, input_size, *constants)
+    return None if done is None else done[0]  # (new tensors: nothing to keep)
 
 
 def _lean_constants(
@@ -249,7 +250,7 @@ def lstm_inference_weights(
         constants = _lean_constants(kernel, bias, forget_bias)
         native = native_layout()
         if constants is not None and native is not None:
-            leased = native.inference_leased(kernel, bias, input_size, *constants)
+            leased = native.inference(kernel, bias, input_size, *constants, leased=True)
             if leased is not None:
                 return leased
     return lstm_torch_weights(kernel, bias, forget_bias, input_size), None

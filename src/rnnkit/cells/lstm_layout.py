@@ -53,21 +53,11 @@ class NativeLayout(Protocol):
         input_size: int,
         forget: torch.Tensor,
         zero: torch.Tensor,
-    ) -> list[torch.Tensor] | None:
-        """``[*to_torch(...), zero]`` with the fewest checks, for a no-grad call (NOTE [lean re-layout],
-        fused_spec.py); None where that does not apply."""
-        ...
-
-    def inference_leased(
-        self,
-        kernel: torch.Tensor,
-        bias: torch.Tensor,
-        input_size: int,
-        forget: torch.Tensor,
-        zero: torch.Tensor,
+        leased: bool = False,
     ) -> tuple[list[torch.Tensor], Any] | None:
-        """``(inference(...)'s weights, lease)`` in pooled buffers, the caller's while it holds the lease (NOTE
-        [pooled inference weights], fused_spec.py); None where ``inference`` would answer None."""
+        """``([*to_torch(...), zero], keep)`` with the fewest checks, for a no-grad call (NOTE [lean re-layout],
+        fused_spec.py); ``leased``: large weights in pooled buffers, valid while the caller holds ``keep`` (NOTE
+        [pooled inference weights]; else ``keep`` is None). None where that does not apply."""
         ...
 
 

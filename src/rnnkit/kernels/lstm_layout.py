@@ -23,7 +23,7 @@ from .native import library
 __all__ = ["NativeLstmLayout"]
 
 _REAL = (torch.float32, torch.float64)
-# Weights from this size up are re-laid out into pooled buffers in inference (``inference_leased``). Below it new
+# Weights from this size up are re-laid out into pooled buffers in a leased inference call (``inference``). Below it new
 # tensors cost nothing measurable (the mnist kernel's 320 KB), while the lease's Python cost 40-70 us a call there.
 _LEASE_MIN_BYTES = 2**20
 # (not a subclass such as a FakeTensor or a wrapper, whose memory may not be its values)
@@ -101,31 +101,22 @@ class NativeLstmLayout:
         input_size: int,
         forget: torch.Tensor,
         zero: torch.Tensor,
-    ) -> list[torch.Tensor] | None:
-        """``[w_ih, w_hh, b_ih, zero]``: ``to_torch`` for a no-grad call on plain contiguous CPU parameters,
-        with torch's zero ``bias_hh`` appended (NOTE [lean re-layout]). ``forget`` and ``zero``: the
-        caller's cached CPU constants of the kernel's dtype. None for anything else, which ``to_torch`` then
-        takes or refuses."""
-        fns = self._inference_fns(kernel, bias, input_size)
-        return None if fns is None else [*_shuffle(fns[0], kernel, bias, input_size, forget), zero]
-
-    def inference_leased(
-        self,
-        kernel: torch.Tensor,
-        bias: torch.Tensor,
-        input_size: int,
-        forget: torch.Tensor,
-        zero: torch.Tensor,
+        leased: bool = False,
     ) -> tuple[list[torch.Tensor], Any] | None:
-        """``(inference(...)'s weights, lease)``, the three re-laid-out tensors leased from the sequence kernels'
-        buffer pool (``_workspace``; NOTE [pooled inference weights], cells/fused_spec.py): they are the caller's
-        only while it holds the lease, which goes back to the pool when collected. A kernel under
-        ``_LEASE_MIN_BYTES`` gets new tensors and no lease (None)."""
+        """``([w_ih, w_hh, b_ih, zero], keep)``: ``to_torch`` for a no-grad call on plain contiguous CPU
+        parameters, with torch's zero ``bias_hh`` appended (NOTE [lean re-layout]). ``forget`` and ``zero``: the
+        caller's cached CPU constants of the kernel's dtype. None for anything else, which ``to_torch`` then
+        takes or refuses.
+
+        ``leased``: a kernel of ``_LEASE_MIN_BYTES`` or more is re-laid out into buffers leased from the sequence
+        kernels' pool (``_workspace``; NOTE [pooled inference weights], cells/fused_spec.py), and ``keep`` is the
+        lease: the weights are the caller's only while it holds it. Otherwise they are new tensors and ``keep``
+        is None."""
         fns = self._inference_fns(kernel, bias, input_size)
         if fns is None:
             return None
         rows, gates = kernel.shape
-        if kernel.numel() * kernel.element_size() < _LEASE_MIN_BYTES:
+        if not leased or kernel.numel() * kernel.element_size() < _LEASE_MIN_BYTES:
             return [*_shuffle(fns[0], kernel, bias, input_size, forget), zero], None
         lease = _workspace.lease(
             ((gates, input_size), (gates, rows - input_size), (gates,)), kernel
