@@ -198,8 +198,6 @@ _LEAN_CONSTANTS: dict[tuple[int, float, torch.dtype], tuple[torch.Tensor, torch.
 def _lean_weights(
     kernel: torch.Tensor, bias: torch.Tensor, forget_bias: float, input_size: int, recording: bool
 ) -> list[torch.Tensor] | None:
-    # (_cacheable first: under torch.export / compile it answers before the ContextVar is read; reading it there
-    # cost an ONNX export of a fused LSTM its dynamic time axis, tests/export/test_export.py)
     constants = _lean_constants(kernel, bias, forget_bias)
     if constants is None:
         return None
@@ -216,6 +214,8 @@ def _lean_constants(
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The lean route's cached ``(forget-bias vector, zero bias_hh)`` for these parameters, or None where the
     route does not apply (a trace or compilation, a subclass, another device, a weights scope)."""
+    # (_cacheable first: under torch.export / compile it answers before the ContextVar is read; reading it there
+    # cost an ONNX export of a fused LSTM its dynamic time axis, tests/export/test_export.py)
     if not _cacheable(kernel, bias) or not kernel.is_cpu or _SCOPE.get() is not None:
         return None
     # (no device in the key: constants are made for CPU kernels only)

@@ -23,8 +23,8 @@ from .native import library
 __all__ = ["NativeLstmLayout"]
 
 _REAL = (torch.float32, torch.float64)
-# Weights from this size up are re-laid out into pooled buffers in a leased inference call (``inference``). Below it new
-# tensors cost nothing measurable (the mnist kernel's 320 KB), while the lease's Python cost 40-70 us a call there.
+# Weights from this size up are re-laid out into pooled buffers in a leased inference call (``inference``). Below
+# it new tensors cost nothing measurable (the mnist kernel's 320 KB), while the lease's Python cost 40-70 us there.
 _LEASE_MIN_BYTES = 2**20
 # (not a subclass such as a FakeTensor or a wrapper, whose memory may not be its values)
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
@@ -112,22 +112,6 @@ class NativeLstmLayout:
         kernels' pool (``_workspace``; NOTE [pooled inference weights], cells/fused_spec.py), and ``keep`` is the
         lease: the weights are the caller's only while it holds it. Otherwise they are new tensors and ``keep``
         is None."""
-        fns = self._inference_fns(kernel, bias, input_size)
-        if fns is None:
-            return None
-        rows, gates = kernel.shape
-        if not leased or kernel.numel() * kernel.element_size() < _LEASE_MIN_BYTES:
-            return [*_shuffle(fns[0], kernel, bias, input_size, forget), zero], None
-        lease = _workspace.lease(
-            ((gates, input_size), (gates, rows - input_size), (gates,)), kernel
-        )
-        return [*_shuffle(fns[0], kernel, bias, input_size, forget, lease.buffers), zero], lease
-
-    def _inference_fns(
-        self, kernel: torch.Tensor, bias: torch.Tensor, input_size: int
-    ) -> tuple[Any, Any] | None:
-        """The C functions for an inference re-layout of these parameters, or None where the fewest checks
-        (what the C code reads) do not pass."""
         fns = self._fns.get(kernel.dtype)  # (filled by the first call's accepts / to_torch)
         if (
             not fns
@@ -143,7 +127,12 @@ class NativeLstmLayout:
         rows, gates = kernel.shape
         if bias.shape != (gates,) or not 0 < input_size < rows:
             return None
-        return fns
+        if not leased or kernel.numel() * kernel.element_size() < _LEASE_MIN_BYTES:
+            return [*_shuffle(fns[0], kernel, bias, input_size, forget), zero], None
+        lease = _workspace.lease(
+            ((gates, input_size), (gates, rows - input_size), (gates,)), kernel
+        )
+        return [*_shuffle(fns[0], kernel, bias, input_size, forget, lease.buffers), zero], lease
 
     def to_tf(
         self, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
