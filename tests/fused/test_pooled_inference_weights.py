@@ -1,8 +1,8 @@
-"""NOTE [pooled inference weights] (cells/fused_spec.py): outside autograd recording, a fused call re-lays out
-each large LSTM layer's weights into buffers leased from the kernels' pool and returns them after its kernel call.
+"""NOTE [pooled kernel weights] (cells/fused_spec.py), outside autograd recording: a fused call re-lays out each
+large LSTM layer's weights into buffers leased from the kernels' pool and returns them after its kernel call.
 Every call must still compute with that call's parameters (an in-place step, a ``.data`` write), threads must
-never share a leased set, a recording call must not lease, and the public ``weights()`` keeps returning new
-tensors."""
+never share a leased set, and the public ``weights()`` keeps returning new tensors. (Recording calls:
+``test_pooled_training_weights.py``.)"""
 
 from __future__ import annotations
 
@@ -83,13 +83,15 @@ def test_each_call_computes_with_its_parameters_in_reused_buffers(mode, monkeypa
     assert _workspace.pooled_bytes() > 0  # and back in the pool after the calls
 
 
-def test_a_recording_call_leases_nothing_and_the_public_weights_are_new_tensors(monkeypatch):
+def test_a_recording_call_hands_the_caller_no_lease_and_the_public_weights_are_new_tensors(
+    monkeypatch,
+):
     stack = _stack()
     leases = _leases(monkeypatch)
     x = torch.randn(4, 6, D)
     out = rk.dynamic_rnn(stack, x)[0]
     out.sum().backward()
-    assert leases == [] and stack.cells[0].kernel.grad is not None
+    assert leases == [] and stack.cells[0].kernel.grad is not None  # (the autograd node holds it)
     with torch.no_grad():
         layer = stack.cells[0].fused_spec().layers[0]
         a, b = layer.weights(), layer.weights()

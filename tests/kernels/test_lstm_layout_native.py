@@ -49,9 +49,11 @@ def _both_ways_exactly(d, h, p, dtype):
     """Run both C shuffles on random parameters and gradients; assert the torch ops' bits, contiguous results.
     Returns ``(kernel, torch-layout weights, their gradients, the TF-layout gradients)``."""
     kernel, bias, forget = _params(d, h, p, dtype)
-    got = NativeLstmLayout().to_torch(kernel, bias, d, forget)
+    done = NativeLstmLayout().to_torch(kernel, bias, d, forget)
     want = lstm_layout._gather(kernel, bias, d, forget)
-    assert got is not None
+    assert done is not None
+    got, keep = done
+    assert keep is None  # new tensors unless leased
     for g, w in zip(got, want):
         assert g.is_contiguous() and g.shape == w.shape and torch.equal(g, w)
     grads = [torch.randn_like(w) for w in want]
@@ -77,9 +79,9 @@ def test_the_c_shuffles_equal_the_torch_ops_bit_for_bit(d, h, p, dtype):
 def test_non_contiguous_inputs_and_gradients():
     kernel, bias, forget = _params(4, 6, 6, torch.float64)
     strided = kernel.t().contiguous().t()
-    got = NativeLstmLayout().to_torch(strided, bias, 4, forget)
-    assert got is not None and all(
-        torch.equal(a, b) for a, b in zip(got, lstm_layout._gather(kernel, bias, 4, forget))
+    done = NativeLstmLayout().to_torch(strided, bias, 4, forget)
+    assert done is not None and all(
+        torch.equal(a, b) for a, b in zip(done[0], lstm_layout._gather(kernel, bias, 4, forget))
     )
     d_ih, d_hh = (
         torch.randn(6, 24, dtype=torch.float64).t(),

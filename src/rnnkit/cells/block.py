@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import LayerCell
-from .fused_spec import FusedSpec, lstm_inference_weights, lstm_spec, lstm_torch_weights
+from .fused_spec import FusedSpec, lstm_kernel_weights, lstm_spec, lstm_torch_weights
 from .gru import GRUCell
 from .lstm import peephole_lstm_step
 from .sizes import LSTMState
@@ -174,12 +174,12 @@ class LSTMBlockCell(LSTMState, LayerCell):
                 self.kernel, self.bias, self.forget_bias, self.input_size or 0
             )
 
-        def inference_weights() -> tuple[list[torch.Tensor], Any]:
-            return lstm_inference_weights(
+        def kernel_weights() -> tuple[list[torch.Tensor], Any]:
+            return lstm_kernel_weights(
                 self.kernel, self.bias, self.forget_bias, self.input_size or 0
             )
 
-        return lstm_spec(self.num_units, 0, weights, tuple, LSTMStateTuple, inference_weights)
+        return lstm_spec(self.num_units, 0, weights, tuple, LSTMStateTuple, kernel_weights)
 
     def extra_repr(self) -> str:
         return (

@@ -28,7 +28,7 @@ __all__ = [
     "SequenceDropout",
     "has_hooks",
     "hooks_reason",
-    "lstm_inference_weights",
+    "lstm_kernel_weights",
     "lstm_spec",
     "lstm_torch_weights",
     "rnn_spec",
@@ -87,9 +87,9 @@ class FusedLayer:
     #: elementwise dropout on the layer's input / output sequence, applied in order (``DropoutWrapper``)
     input_dropout: tuple[SequenceDropout, ...] = ()
     output_dropout: tuple[SequenceDropout, ...] = ()
-    #: optional, for calls outside autograd recording: ``() -> (weights, keep)``, ``weights()``'s values, valid only
-    #: while the caller holds ``keep`` and never kept past its kernel call (NOTE [pooled inference weights])
-    inference_weights: Callable[[], tuple[list[torch.Tensor], Any]] | None = None
+    #: optional, for the fused path's own kernel call: ``() -> (weights, keep)``, ``weights()``'s values, valid
+    #: only while the caller holds ``keep`` and never kept past that call (NOTE [pooled kernel weights])
+    kernel_weights: Callable[[], tuple[list[torch.Tensor], Any]] | None = None
 
     @property
     def out(self) -> int:
@@ -121,11 +121,11 @@ def lstm_spec(
     weights: Callable[[], list[torch.Tensor]],
     unpack: Callable[[Any], tuple[torch.Tensor, torch.Tensor]],
     pack: Callable[[torch.Tensor, torch.Tensor], Any],
-    inference_weights: Callable[[], tuple[list[torch.Tensor], Any]] | None = None,
+    kernel_weights: Callable[[], tuple[list[torch.Tensor], Any]] | None = None,
 ) -> FusedSpec:
     """The spec of one LSTM layer; ``unpack(state) -> (c, h)`` and ``pack(c, h) -> state`` are the cell's own
     conversions of its public state form (so ``state_is_tuple`` is handled in one place, the cell);
-    ``inference_weights``: ``FusedLayer.inference_weights``."""
+    ``kernel_weights``: ``FusedLayer.kernel_weights``."""
 
     def to_kernel(state: Any) -> list[KernelState]:
         c, h = unpack(state)
@@ -136,7 +136,7 @@ def lstm_spec(
         assert c is not None  # an LSTM layer always carries c
         return pack(c, h)
 
-    layer = FusedLayer("LSTM", hidden, proj, weights, inference_weights=inference_weights)
+    layer = FusedLayer("LSTM", hidden, proj, weights, kernel_weights=kernel_weights)
     return FusedSpec((layer,), to_kernel, from_kernel)
 
 
@@ -196,17 +196,26 @@ _LEAN_CONSTANTS: dict[tuple[int, float, torch.dtype], tuple[torch.Tensor, torch.
 
 
 def _lean_weights(
-    kernel: torch.Tensor, bias: torch.Tensor, forget_bias: float, input_size: int, recording: bool
-) -> list[torch.Tensor] | None:
+    kernel: torch.Tensor,
+    bias: torch.Tensor,
+    forget_bias: float,
+    input_size: int,
+    recording: bool,
+    leased: bool = False,
+) -> tuple[list[torch.Tensor], Any] | None:
+    """``(weights, keep)`` by the lean route, or None where it does not apply; ``leased``: for the fused path's own
+    kernel call (NOTE [pooled kernel weights]; ``keep`` is None where nothing is the caller's to hold)."""
     constants = _lean_constants(kernel, bias, forget_bias)
     if constants is None:
         return None
     # recording: one autograd node (lstm_layout.py; none for frozen parameters), the C loops inside it
     if recording:
-        return [*tf_lstm_to_torch(kernel, bias, input_size, constants[0]), constants[1]]
+        weights = tf_lstm_to_torch(kernel, bias, input_size, constants[0], leased=leased)
+        return [*weights, constants[1]], None
     native = native_layout()
-    done = None if native is None else native.inference(kernel, bias, input_size, *constants)
-    return None if done is None else done[0]  # (new tensors: nothing to keep)
+    return (
+        None if native is None else native.inference(kernel, bias, input_size, *constants, leased)
+    )
 
 
 def _lean_constants(
@@ -232,27 +241,29 @@ def _lean_constants(
     return constants
 
 
-# NOTE [pooled inference weights]: a fused call outside autograd recording (run.py, fast.py) gets its LSTM layers'
+# NOTE [pooled kernel weights]: the fused path's own kernel call (run.py, fast.py) gets its LSTM layers'
 # re-laid-out weights in buffers leased from the sequence kernels' pool (kernels/_workspace.py) instead of new
-# tensors, and drops the lease when its kernel call has returned. Why: new weight tensors of a few hundred KB or
-# more come from fresh pages that fault on first touch. A 2-layer LSTM(200) at B=20, T=20 (the shape of
-# ptb_word_lm's small config) ran its inference call 1.0-1.2 ms slower with new weight tensors than with the same
-# ones (7.75 ms with fixed weights, 8.81 with clones of them, 8.99 re-laid out into new tensors, 8.25 into kept
-# ones; 1 thread, random order in one process). Safe: the leased tensors never leave the call (``layer.weights()``,
-# the public contract, still returns new tensors), and the pool hands a set to one lease at a time.
-def lstm_inference_weights(
+# tensors. Why: new weight tensors of a few hundred KB or more come from fresh pages that fault on first touch. A
+# 2-layer LSTM(200) at B=20, T=20 (the shape of ptb_word_lm's small config) ran its inference call 1.0-1.2 ms
+# slower with new weight tensors than with the same ones (7.75 ms with fixed weights, 8.81 with clones of them,
+# 8.99 re-laid out into new tensors, 8.25 into kept ones; 1 thread, random order in one process), and its training
+# step 1.1 ms (1 thread) and 2.7-3.5 ms (2 threads) slower than with pooled ones (issue 19, BENCHMARKS.md).
+# - Outside autograd recording the caller holds the lease and drops it once its kernel call has returned.
+# - While recording, the kernel saves the weights for its backward, so the re-layout's autograd node holds the
+#   lease (lstm_layout.py): the buffers go back to the pool only when the graph that saved them is gone. A
+#   training loop's next forward runs while the last graph lives; the pool keeps two sets per shape for that.
+# Safe because no leased tensor leaves the fused call: ``layer.weights()``, the public contract, still returns new
+# tensors, and the pool hands a set to one lease at a time. (A saved-tensors hook that kept a detached alias of a
+# saved tensor beyond its graph would see it change; torch's own hooks copy or keep the tensor itself.)
+def lstm_kernel_weights(
     kernel: torch.Tensor, bias: torch.Tensor, forget_bias: float, input_size: int
 ) -> tuple[list[torch.Tensor], Any]:
-    """``(weights, keep)``: ``lstm_torch_weights(kernel, bias, forget_bias, input_size)`` for a call outside
-    autograd recording, valid while the caller holds ``keep`` (NOTE [pooled inference weights]; ``keep`` is None
-    where the weights are new tensors)."""
-    if not torch.is_grad_enabled():
-        constants = _lean_constants(kernel, bias, forget_bias)
-        native = native_layout()
-        if constants is not None and native is not None:
-            leased = native.inference(kernel, bias, input_size, *constants, leased=True)
-            if leased is not None:
-                return leased
+    """``(weights, keep)``: ``lstm_torch_weights(kernel, bias, forget_bias, input_size)`` for the fused path's own
+    kernel call, valid while the caller holds ``keep`` (NOTE [pooled kernel weights]; ``keep`` is None where the
+    weights are new tensors, or pooled ones that the autograd graph holds)."""
+    lean = _lean_weights(kernel, bias, forget_bias, input_size, torch.is_grad_enabled(), True)
+    if lean is not None:
+        return lean
     return lstm_torch_weights(kernel, bias, forget_bias, input_size), None
 
 
@@ -276,7 +287,7 @@ def lstm_torch_weights(
     if projection is None:  # NOTE [lean re-layout]
         lean = _lean_weights(kernel, bias, forget_bias, input_size, torch.is_grad_enabled())
         if lean is not None:
-            return lean
+            return lean[0]  # (new tensors: nothing to keep)
     params = (kernel, bias, projection)
     recording = torch.is_grad_enabled() and (
         kernel.requires_grad

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from .._checks import check_initializer
 from ..activations import Activation, resolve_activation
 from .base import Initializer, LayerCell
-from .fused_spec import FusedSpec, lstm_inference_weights, lstm_spec, lstm_torch_weights
+from .fused_spec import FusedSpec, lstm_kernel_weights, lstm_spec, lstm_torch_weights
 from .state import LSTMStateTuple
 from .tf_params import KernelBias, tf_params
 
@@ -90,11 +90,9 @@ class _LSTMBase(KernelBias, LayerCell):
             self.kernel, self.bias, self.forget_bias, self.input_size or 0, projection
         )
 
-    def _torch_inference_weights(self) -> tuple[list[torch.Tensor], Any]:
-        """``FusedLayer.inference_weights`` of a cell without a projection (the spec offers it only then)."""
-        return lstm_inference_weights(
-            self.kernel, self.bias, self.forget_bias, self.input_size or 0
-        )
+    def _torch_kernel_weights(self) -> tuple[list[torch.Tensor], Any]:
+        """``FusedLayer.kernel_weights`` of a cell without a projection (the spec offers it only then)."""
+        return lstm_kernel_weights(self.kernel, self.bias, self.forget_bias, self.input_size or 0)
 
     def _lstm_spec(self, cls: type, proj: int) -> FusedSpec | str:
         name = type(self).__name__
@@ -112,7 +110,7 @@ class _LSTMBase(KernelBias, LayerCell):
             self._torch_weights,
             self._unpack,
             lambda c, h: self._pack(c, h)[1],
-            None if proj else self._torch_inference_weights,
+            None if proj else self._torch_kernel_weights,
         )
 
     def extra_repr(self) -> str:

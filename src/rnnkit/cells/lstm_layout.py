@@ -35,8 +35,16 @@ class NativeLayout(Protocol):
     (a device, a dtype, no compiler), and the torch ops below run instead."""
 
     def to_torch(
-        self, kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None: ...
+        self,
+        kernel: torch.Tensor,
+        bias: torch.Tensor,
+        input_size: int,
+        forget: torch.Tensor,
+        leased: bool = False,
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], Any] | None:
+        """``((w_ih, w_hh, b_ih), keep)``; ``leased``: large weights in pooled buffers, valid while ``keep`` (the
+        lease) lives (NOTE [pooled kernel weights], fused_spec.py; else ``keep`` is None)."""
+        ...
 
     def to_tf(
         self, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
@@ -55,9 +63,8 @@ class NativeLayout(Protocol):
         zero: torch.Tensor,
         leased: bool = False,
     ) -> tuple[list[torch.Tensor], Any] | None:
-        """``([*to_torch(...), zero], keep)`` with the fewest checks, for a no-grad call (NOTE [lean re-layout],
-        fused_spec.py); ``leased``: large weights in pooled buffers, valid while the caller holds ``keep`` (NOTE
-        [pooled inference weights]; else ``keep`` is None). None where that does not apply."""
+        """``([*weights, zero], keep)`` of ``to_torch`` with the fewest checks, for a no-grad call (NOTE [lean
+        re-layout], fused_spec.py); ``leased`` as ``to_torch``'s. None where that does not apply."""
         ...
 
 
@@ -99,11 +106,17 @@ def _gather(
 
 
 def _relayout(
-    kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    kernel: torch.Tensor,
+    bias: torch.Tensor,
+    input_size: int,
+    forget: torch.Tensor,
+    leased: bool = False,
+) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], Any]:
+    """``((weight_ih, weight_hh, bias_ih), keep)``: by the C loops where they run, else the torch ops (``keep``
+    None: new tensors)."""
     native = _NATIVE[0]
-    done = None if native is None else native.to_torch(kernel, bias, input_size, forget)
-    return done if done is not None else _gather(kernel, bias, input_size, forget)
+    done = None if native is None else native.to_torch(kernel, bias, input_size, forget, leased)
+    return done if done is not None else (_gather(kernel, bias, input_size, forget), None)
 
 
 class _ToTorchLayout(torch.autograd.Function):
@@ -115,24 +128,32 @@ class _ToTorchLayout(torch.autograd.Function):
         input_size: int,
         forget: torch.Tensor,
         values: tuple[torch.Tensor, ...] | None,
+        leased: bool,
     ) -> tuple[torch.Tensor, ...]:
         if values is not None:  # computed already from these very parameters: share their memory
             return tuple(v.view_as(v) for v in values)
-        return _relayout(kernel, bias, input_size, forget)
+        weights, keep = _relayout(kernel, bias, input_size, forget, leased)
+        if keep is None:
+            return weights
+        # NOTE [pooled kernel weights]: the lease lives as long as this node, so the buffers go back to the pool
+        # only once the graph that saved them is gone. The outputs are new tensor objects on the buffers (detach):
+        # autograd sets their history, and the pooled tensors themselves must not hold this node (a cycle)
+        ctx.keep = keep
+        return tuple(w.detach() for w in weights)
 
     @staticmethod
     def backward(
         ctx: Any, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, None, None, None]:
+    ) -> tuple[torch.Tensor, torch.Tensor, None, None, None, None]:
         # (an output without a gradient arrives as zeros: a Function materializes them)
         native = _NATIVE[0]
         # (under create_graph=True the gradient must be recorded: the torch ops)
         if native is not None and not torch.is_grad_enabled():
             done = native.to_tf(d_ih, d_hh, d_bias)
             if done is not None:
-                return done[0], done[1], None, None, None
+                return done[0], done[1], None, None, None, None
         rows = torch.cat([d_ih.t(), d_hh.t()], 0)  # [D+P, 4H] in torch's gate order, contiguous
-        return _swap_jf(rows, 1), _swap_jf(d_bias, 0), None, None, None
+        return _swap_jf(rows, 1), _swap_jf(d_bias, 0), None, None, None, None
 
 
 def tf_lstm_to_torch(
@@ -142,6 +163,7 @@ def tf_lstm_to_torch(
     forget: torch.Tensor,
     tracing: bool = False,
     values: tuple[torch.Tensor, ...] | None = None,
+    leased: bool = False,
 ) -> tuple[torch.Tensor, ...]:
     """``(weight_ih [4H, D], weight_hh [4H, P], bias_ih [4H])``, contiguous, from TF's ``kernel [D+P, 4H]`` and
     ``bias [4H]``; ``forget``: a ``[4H]`` constant added to ``bias_ih`` (``forget_bias`` on torch's ``f`` block).
@@ -149,11 +171,13 @@ def tf_lstm_to_torch(
     Python op), so the same ops run unwrapped; with nothing to record (no_grad, inference, parameters without
     ``requires_grad``) there is no autograd node either. ``values``: this function's result for the same parameters at
     the same versions, computed earlier without autograd; the outputs are then views of it (one copy of the
-    weights serves several kernel calls, and oneDNN finds its weights where it left them)."""
+    weights serves several kernel calls, and oneDNN finds its weights where it left them). ``leased``: for the
+    fused path's own kernel call only, which lets no output escape (NOTE [pooled kernel weights],
+    fused_spec.py): when recording, large weights go into pooled buffers held by the autograd node."""
     if tracing:
         return _gather(kernel, bias, input_size, forget)
     if values is None and not (
         torch.is_grad_enabled() and (kernel.requires_grad or bias.requires_grad)
-    ):  # nothing to record (inference, no_grad): no autograd node
-        return _relayout(kernel, bias, input_size, forget)
-    return _ToTorchLayout.apply(kernel, bias, input_size, forget, values)
+    ):  # nothing to record (inference, no_grad): no autograd node, and no node to hold a lease
+        return _relayout(kernel, bias, input_size, forget)[0]
+    return _ToTorchLayout.apply(kernel, bias, input_size, forget, values, leased)

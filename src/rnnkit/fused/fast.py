@@ -201,5 +201,5 @@ def run_remembered(
     out, h_n, c_n = kernel_call(
         layer.mode, inputs, None, zero, c0, weights, 1, False, not time_major
     )
-    del weights, keep  # (pooled weights may go back to the pool: NOTE [pooled inference weights])
+    del weights, keep  # (pooled weights may go back to the pool: NOTE [pooled kernel weights])
     return out, entry.plan.spec.from_kernel([(h_n[0], None if c_n is None else c_n[0])])

@@ -99,18 +99,15 @@ def kernel_call(
 
 
 def layer_weights(layers: Sequence[FusedLayer]) -> tuple[list[torch.Tensor], list[Any]]:
-    """``(the layers' weights in order, keep)``: outside autograd recording, from ``inference_weights`` where a
-    layer offers it, valid while the caller holds ``keep`` (NOTE [pooled inference weights], cells/fused_spec.py);
-    otherwise ``weights()``."""
-    if torch.is_grad_enabled():
-        return [w for layer in layers for w in layer.weights()], []
+    """``(the layers' weights in order, keep)``: from ``kernel_weights`` where a layer offers it, valid while the
+    caller holds ``keep`` (NOTE [pooled kernel weights], cells/fused_spec.py); otherwise ``weights()``."""
     weights: list[torch.Tensor] = []
     keep: list[Any] = []
     for layer in layers:
-        if layer.inference_weights is None:
+        if layer.kernel_weights is None:
             weights += layer.weights()
         else:
-            some, held = layer.inference_weights()
+            some, held = layer.kernel_weights()
             weights += some
             keep.append(held)
     return weights, keep

@@ -2,7 +2,8 @@
 ``rnnkit.cells.lstm_layout`` (NOTE [native re-layout]) when ``rnnkit.kernels`` is imported.
 
 Both take and return CPU float32 / float64 tensors; anything else, or a machine without the native library,
-answers None and the cells' torch ops run. The results are new contiguous tensors, as the torch ops give.
+answers None and the cells' torch ops run. The results are new contiguous tensors, as the torch ops give, or,
+when the fused path asks for it, buffers leased from a pool (NOTE [pooled kernel weights], cells/fused_spec.py).
 
 Both run on every fused training step (``to_torch`` on every CPU inference call too), right after a large kernel
 call has pushed the interpreter out of the caches, where each Python-level check costs several times its
@@ -23,7 +24,7 @@ from .native import library
 __all__ = ["NativeLstmLayout"]
 
 _REAL = (torch.float32, torch.float64)
-# Weights from this size up are re-laid out into pooled buffers in a leased inference call (``inference``). Below
+# Weights from this size up are re-laid out into pooled buffers in a leased call (``_shuffle``). Below
 # it new tensors cost nothing measurable (the mnist kernel's 320 KB), while the lease's Python cost 40-70 us there.
 _LEASE_MIN_BYTES = 2**20
 # (not a subclass such as a FakeTensor or a wrapper, whose memory may not be its values)
@@ -36,13 +37,18 @@ def _shuffle(
     bias: torch.Tensor,
     input_size: int,
     forget: torch.Tensor,
-    into: tuple[torch.Tensor, ...] = (),
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The C forward shuffle of contiguous CPU parameters of one dtype into new tensors, or into ``into``'s
-    ``(w_ih, w_hh, b_ih)`` (contiguous, of the kernel's dtype and the right shapes: the caller's to ensure)."""
+    leased: bool = False,
+) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], Any]:
+    """The C forward shuffle of contiguous CPU parameters of one dtype: ``((w_ih, w_hh, b_ih), keep)``, in new
+    tensors (``keep`` None) or, with ``leased`` and a kernel of ``_LEASE_MIN_BYTES`` or more, in buffers leased
+    from the sequence kernels' pool (``keep``: the lease; the weights are the holder's only while it lives)."""
     rows, gates = kernel.shape
-    if into:
-        w_ih, w_hh, b_ih = into
+    lease = None
+    if leased and kernel.numel() * kernel.element_size() >= _LEASE_MIN_BYTES:
+        lease = _workspace.lease(
+            ((gates, input_size), (gates, rows - input_size), (gates,)), kernel
+        )
+        w_ih, w_hh, b_ih = lease.buffers
     else:
         w_ih, w_hh = kernel.new_empty(gates, input_size), kernel.new_empty(gates, rows - input_size)
         b_ih = kernel.new_empty(gates)
@@ -50,7 +56,7 @@ def _shuffle(
         input_size, rows - input_size, gates // 4, kernel.data_ptr(), bias.data_ptr(), forget.data_ptr(),
         w_ih.data_ptr(), w_hh.data_ptr(), b_ih.data_ptr(), torch.get_num_threads(),
     )  # fmt: skip
-    return w_ih, w_hh, b_ih
+    return (w_ih, w_hh, b_ih), lease
 
 
 class NativeLstmLayout:
@@ -75,9 +81,15 @@ class NativeLstmLayout:
         return kernel.is_cpu and self._functions(kernel.dtype) is not None
 
     def to_torch(
-        self, kernel: torch.Tensor, bias: torch.Tensor, input_size: int, forget: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-        """``kernel [D+P, 4H]``, ``bias [4H]``, ``forget [4H]`` -> ``(w_ih [4H, D], w_hh [4H, P], b_ih [4H])``."""
+        self,
+        kernel: torch.Tensor,
+        bias: torch.Tensor,
+        input_size: int,
+        forget: torch.Tensor,
+        leased: bool = False,
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], Any] | None:
+        """``kernel [D+P, 4H]``, ``bias [4H]``, ``forget [4H]`` -> ``((w_ih [4H, D], w_hh [4H, P], b_ih [4H]),
+        keep)``; ``leased``: as ``_shuffle``'s (``keep`` None: new tensors)."""
         dtype = kernel.dtype
         fns = self._functions(dtype)
         rows, gates = kernel.shape
@@ -92,7 +104,7 @@ class NativeLstmLayout:
         ):
             return None
         kernel, bias, forget = kernel.contiguous(), bias.contiguous(), forget.contiguous()
-        return _shuffle(fns[0], kernel, bias, input_size, forget)
+        return _shuffle(fns[0], kernel, bias, input_size, forget, leased)
 
     def inference(
         self,
@@ -108,10 +120,7 @@ class NativeLstmLayout:
         caller's cached CPU constants of the kernel's dtype. None for anything else, which ``to_torch`` then
         takes or refuses.
 
-        ``leased``: a kernel of ``_LEASE_MIN_BYTES`` or more is re-laid out into buffers leased from the sequence
-        kernels' pool (``_workspace``; NOTE [pooled inference weights], cells/fused_spec.py), and ``keep`` is the
-        lease: the weights are the caller's only while it holds it. Otherwise they are new tensors and ``keep``
-        is None."""
+        ``leased``: as ``_shuffle``'s (NOTE [pooled kernel weights], cells/fused_spec.py)."""
         fns = self._fns.get(kernel.dtype)  # (filled by the first call's accepts / to_torch)
         if (
             not fns
@@ -127,12 +136,8 @@ class NativeLstmLayout:
         rows, gates = kernel.shape
         if bias.shape != (gates,) or not 0 < input_size < rows:
             return None
-        if not leased or kernel.numel() * kernel.element_size() < _LEASE_MIN_BYTES:
-            return [*_shuffle(fns[0], kernel, bias, input_size, forget), zero], None
-        lease = _workspace.lease(
-            ((gates, input_size), (gates, rows - input_size), (gates,)), kernel
-        )
-        return [*_shuffle(fns[0], kernel, bias, input_size, forget, lease.buffers), zero], lease
+        weights, keep = _shuffle(fns[0], kernel, bias, input_size, forget, leased)
+        return [*weights, zero], keep
 
     def to_tf(
         self, d_ih: torch.Tensor, d_hh: torch.Tensor, d_bias: torch.Tensor
