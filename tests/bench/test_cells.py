@@ -27,6 +27,8 @@ def test_every_naive_loop_passes_the_check_and_is_timed(name, small_rows):
     expected = {"naive", "naive_cl", "rnnkit"} if cells.CASES[name].conv else {"naive", "rnnkit"}
     if cells.CASES[name].products is not None:
         expected.add("products")
+    if cells.CASES[name].transcendentals:
+        expected.add("floor")
     assert set(seconds) == expected
     assert all(s > 0 for s in seconds.values())
 
@@ -46,12 +48,12 @@ def test_table_gives_milliseconds_and_speed_ups():
     ]  # fmt: skip
     records.append(
         {"cell": "NASCell", "threads": 1, "path": "p",
-         "seconds": {"naive": 0.060, "rnnkit": 0.045, "products": 0.040}}
+         "seconds": {"naive": 0.060, "rnnkit": 0.045, "products": 0.040, "floor": 0.048}}
     )  # fmt: skip
-    text = cells.cells_table(records)
-    assert "| SRUCell | 1 | 30.00 | — | 15.00 | 2.00 | — | — | — |" in text
-    assert "| Conv2DLSTMCell | 2 | 40.00 | 30.00 | 20.00 | 2.00 | 1.50 | — | — |" in text
-    assert "| NASCell | 1 | 60.00 | — | 45.00 | 1.33 | — | 40.00 | 1.50 |" in text
+    lines = cells.cells_table(records).splitlines()
+    assert "| SRUCell | 1 | 30.00 | — | 15.00 | 2.00 | — | — | — | — | — |" in lines
+    assert "| Conv2DLSTMCell | 2 | 40.00 | 30.00 | 20.00 | 2.00 | 1.50 | — | — | — | — |" in lines
+    assert "| NASCell | 1 | 60.00 | — | 45.00 | 1.33 | — | 40.00 | 1.50 | 48.00 | 1.25 |" in lines
 
 
 def _naive_flops(case):
@@ -80,6 +82,31 @@ def test_the_products_alone_are_those_of_an_exact_implementation(name, small_row
     else:  # [x_t, h] from step 1 on (at step 0 it holds no trained tensor)
         wasted = (T - 1) * 2 * B * listed[0][2] * D
     assert _naive_flops(case) == floor + wasted
+
+
+@pytest.mark.parametrize("name", [n for n, c in cells.CASES.items() if c.transcendentals])
+def test_the_floors_transcendentals_are_those_of_the_naive_forward(name, small_rows):
+    """The floor column's sigmoids per state element and step are what the naive loop's forward evaluates:
+    every ``sigmoid``, ``tanh`` and ``exp`` element it computes, divided by ``T * B * H``."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    aten = torch.ops.aten
+    counted = {aten.sigmoid.default, aten.tanh.default, aten.exp.default}
+    elements = [0]
+
+    class Counting(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func in counted:
+                elements[0] += out.numel()
+            return out
+
+    torch.manual_seed(0)
+    cell, x = cells.CASES[name].make()
+    naive = cells.naive_loop(cell)
+    with torch.no_grad(), Counting():
+        naive(x)
+    assert elements[0] == cells.CASES[name].transcendentals * cells.T * cells.B * cells.H
 
 
 def test_unknown_cells_are_refused():
