@@ -26,7 +26,7 @@ D, H = 40, 140  # a first-layer kernel of [180, 560] floats: 403 KB
 @pytest.fixture(autouse=True)
 def small_leases(monkeypatch):
     """Lease from 64 KB up, so that these small shapes take the pooled route."""
-    monkeypatch.setattr(lstm_layout, "_LEASE_MIN_BYTES", 2**16)
+    monkeypatch.setattr(lstm_layout, "_INFERENCE_LEASE_MIN_BYTES", 2**16)
 
 
 def _stack() -> rk.MultiRNNCell:
@@ -119,8 +119,11 @@ def test_threads_calling_one_stack_each_get_their_own_buffers(monkeypatch):
     assert errors == []
 
 
-def test_a_small_kernel_gets_new_tensors_and_no_lease(monkeypatch):
-    monkeypatch.setattr(lstm_layout, "_LEASE_MIN_BYTES", 2**30)
+def test_a_kernel_under_the_no_grad_floor_gets_new_tensors_and_no_lease(monkeypatch):
+    monkeypatch.setattr(lstm_layout, "_INFERENCE_LEASE_MIN_BYTES", 2**20)
+    monkeypatch.setattr(
+        lstm_layout, "_LEASE_MIN_BYTES", 2**16
+    )  # (the recording floor does not apply)
     stack = _stack()
     leases = _leases(monkeypatch)
     x = torch.randn(4, 6, D)
@@ -128,3 +131,8 @@ def test_a_small_kernel_gets_new_tensors_and_no_lease(monkeypatch):
         got = rk.dynamic_rnn(stack, x)[0]
         want = _unpooled(stack, x, monkeypatch)
     assert leases == [] and torch.equal(got, want)
+    taken = []
+    original = _workspace.lease
+    monkeypatch.setattr(_workspace, "lease", lambda *a: taken.append(a) or original(*a))
+    rk.dynamic_rnn(stack, x)[0].sum().backward()  # a recording call of the same stack leases
+    assert len(taken) == 2

@@ -241,13 +241,15 @@ def _lean_constants(
     return constants
 
 
-# NOTE [pooled kernel weights]: the fused path's own kernel call (run.py, fast.py) gets its LSTM layers'
+# NOTE [pooled kernel weights]: the fused path's own kernel call (run.py, fast.py) may get its LSTM layers'
 # re-laid-out weights in buffers leased from the sequence kernels' pool (kernels/_workspace.py) instead of new
-# tensors. Why: new weight tensors of a few hundred KB or more come from fresh pages that fault on first touch. A
-# 2-layer LSTM(200) at B=20, T=20 (the shape of ptb_word_lm's small config) ran its inference call 1.0-1.2 ms
-# slower with new weight tensors than with the same ones (7.75 ms with fixed weights, 8.81 with clones of them,
-# 8.99 re-laid out into new tensors, 8.25 into kept ones; 1 thread, random order in one process), and its training
-# step 1.1 ms (1 thread) and 2.7-3.5 ms (2 threads) slower than with pooled ones (issue 19, BENCHMARKS.md).
+# tensors. Why: a new tensor whose memory glibc's malloc has just handed back to the system comes from fresh pages
+# that fault on first touch, and a training step's temporaries make it hand memory back all the time. ptb_word_lm's
+# small shape (2 x LSTM(200), B=20, T=20), alternating in one process: training steps with pooled weights took
+# 1,577 page faults against 2,114 and ran 0.35-1.3 ms faster at 1 thread, 0.9-1.3 ms at 2 (issue 19,
+# BENCHMARKS.md). A loop of no-grad calls had no faults either way and ran faster with new tensors, which reuse
+# the last call's memory while it is warm; so a no-grad call leases only kernels too large for malloc's heap
+# (kernels/lstm_layout.py has both floors).
 # - Outside autograd recording the caller holds the lease and drops it once its kernel call has returned.
 # - While recording, the kernel saves the weights for its backward, so the re-layout's autograd node holds the
 #   lease (lstm_layout.py): the buffers go back to the pool only when the graph that saved them is gone. A

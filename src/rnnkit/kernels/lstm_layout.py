@@ -14,6 +14,7 @@ contiguity.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -24,9 +25,15 @@ from .native import library
 __all__ = ["NativeLstmLayout"]
 
 _REAL = (torch.float32, torch.float64)
-# Weights from this size up are re-laid out into pooled buffers in a leased call (``_shuffle``). Below
-# it new tensors cost nothing measurable (the mnist kernel's 320 KB), while the lease's Python cost 40-70 us there.
+# Kernels from these sizes up are re-laid out into pooled buffers when the caller asks for a lease (``_shuffle``;
+# NOTE [pooled kernel weights], cells/fused_spec.py). While recording: from 1 MB. Below it new tensors cost nothing
+# measurable (the mnist kernel's 320 KB), while the lease's Python cost 40-70 us there. In a no-grad call: from
+# 32 MB, the largest block glibc's malloc ever serves from its heap (a bigger one is mapped afresh each time, and
+# every page faults: 16,352 faults and 43 ms of a 208 ms call at H=1024). Below that, a loop of no-grad calls
+# finds its last weights' memory free in the heap, warm and mapped, and ran 0.15-0.4 ms faster than from the pool
+# (ptb's 2 x LSTM(200), 1 thread; 0 faults either way).
 _LEASE_MIN_BYTES = 2**20
+_INFERENCE_LEASE_MIN_BYTES = 2**25
 # (not a subclass such as a FakeTensor or a wrapper, whose memory may not be its values)
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 
@@ -37,14 +44,14 @@ def _shuffle(
     bias: torch.Tensor,
     input_size: int,
     forget: torch.Tensor,
-    leased: bool = False,
+    lease_from: float = math.inf,
 ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], Any]:
     """The C forward shuffle of contiguous CPU parameters of one dtype: ``((w_ih, w_hh, b_ih), keep)``, in new
-    tensors (``keep`` None) or, with ``leased`` and a kernel of ``_LEASE_MIN_BYTES`` or more, in buffers leased
-    from the sequence kernels' pool (``keep``: the lease; the weights are the holder's only while it lives)."""
+    tensors (``keep`` None) or, for a kernel of ``lease_from`` bytes or more, in buffers leased from the sequence
+    kernels' pool (``keep``: the lease; the weights are the holder's only while it lives)."""
     rows, gates = kernel.shape
     lease = None
-    if leased and kernel.numel() * kernel.element_size() >= _LEASE_MIN_BYTES:
+    if kernel.numel() * kernel.element_size() >= lease_from:
         lease = _workspace.lease(
             ((gates, input_size), (gates, rows - input_size), (gates,)), kernel
         )
@@ -89,7 +96,8 @@ class NativeLstmLayout:
         leased: bool = False,
     ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], Any] | None:
         """``kernel [D+P, 4H]``, ``bias [4H]``, ``forget [4H]`` -> ``((w_ih [4H, D], w_hh [4H, P], b_ih [4H]),
-        keep)``; ``leased``: as ``_shuffle``'s (``keep`` None: new tensors)."""
+        keep)``; ``leased``: a kernel of ``_LEASE_MIN_BYTES`` or more goes into pooled buffers, and ``keep`` is
+        their lease (else None: new tensors)."""
         dtype = kernel.dtype
         fns = self._functions(dtype)
         rows, gates = kernel.shape
@@ -104,7 +112,8 @@ class NativeLstmLayout:
         ):
             return None
         kernel, bias, forget = kernel.contiguous(), bias.contiguous(), forget.contiguous()
-        return _shuffle(fns[0], kernel, bias, input_size, forget, leased)
+        lease_from = _LEASE_MIN_BYTES if leased else math.inf
+        return _shuffle(fns[0], kernel, bias, input_size, forget, lease_from)
 
     def inference(
         self,
@@ -120,7 +129,7 @@ class NativeLstmLayout:
         caller's cached CPU constants of the kernel's dtype. None for anything else, which ``to_torch`` then
         takes or refuses.
 
-        ``leased``: as ``_shuffle``'s (NOTE [pooled kernel weights], cells/fused_spec.py)."""
+        ``leased``: as ``to_torch``'s, from ``_INFERENCE_LEASE_MIN_BYTES``."""
         fns = self._fns.get(kernel.dtype)  # (filled by the first call's accepts / to_torch)
         if (
             not fns
@@ -136,7 +145,8 @@ class NativeLstmLayout:
         rows, gates = kernel.shape
         if bias.shape != (gates,) or not 0 < input_size < rows:
             return None
-        weights, keep = _shuffle(fns[0], kernel, bias, input_size, forget, leased)
+        lease_from = _INFERENCE_LEASE_MIN_BYTES if leased else math.inf
+        weights, keep = _shuffle(fns[0], kernel, bias, input_size, forget, lease_from)
         return [*weights, zero], keep
 
     def to_tf(
