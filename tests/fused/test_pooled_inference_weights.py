@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import rnnkit as rk
-from rnnkit.fused import run
+from rnnkit.fused import fast, run
 from rnnkit.kernels import _workspace, lstm_layout
 from tests.kernels._native import needs_native
 
@@ -47,7 +47,8 @@ def _new_weights(layers):
 def _unpooled(stack: rk.MultiRNNCell, x: torch.Tensor, monkeypatch) -> torch.Tensor:
     """The same call with every layer's ``weights()`` (new tensors)."""
     with monkeypatch.context() as m:
-        m.setattr(run, "layer_weights", _new_weights)
+        for module in (run, fast):  # the general path and the fast call (NOTE [fast fused call])
+            m.setattr(module, "layer_weights", _new_weights)
         return rk.dynamic_rnn(stack, x)[0]
 
 
@@ -62,7 +63,8 @@ def _leases(monkeypatch) -> list[list[int]]:
         seen.extend([b.data_ptr() for b in k.buffers] for k in keep if k is not None)
         return weights, keep
 
-    monkeypatch.setattr(run, "layer_weights", recording)
+    for module in (run, fast):  # the general path and the fast call (NOTE [fast fused call])
+        monkeypatch.setattr(module, "layer_weights", recording)
     return seen
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import rnnkit as rk
-from rnnkit.fused import run
+from rnnkit.fused import fast, run
 from rnnkit.kernels import _workspace, lstm_layout
 from tests.kernels._native import needs_native
 
@@ -66,9 +66,12 @@ def leases(stacks, monkeypatch) -> list[weakref.ref]:
 def _unpooled(stack: rk.MultiRNNCell, x: torch.Tensor, monkeypatch) -> torch.Tensor:
     """The same call with every layer's ``weights()`` (new tensors)."""
     with monkeypatch.context() as m:
-        m.setattr(
-            run, "layer_weights", lambda layers: ([w for la in layers for w in la.weights()], [])
-        )
+        for module in (run, fast):  # the general path and the fast call (NOTE [fast fused call])
+            m.setattr(
+                module,
+                "layer_weights",
+                lambda layers: ([w for la in layers for w in la.weights()], []),
+            )
         return rk.dynamic_rnn(stack, x)[0]
 
 

@@ -1,4 +1,5 @@
-"""NOTE [fast fused call]: a plain ``dynamic_rnn(cell, x)`` on a leaf cell, without re-deciding its plan.
+"""NOTE [fast fused call]: a plain ``dynamic_rnn(cell, x)`` on a leaf cell or a stack of them, without re-deciding
+its plan.
 
 Why: between two ~7 ms kernel calls at the mnist shape, ``dynamic_rnn``'s Python (argument checks, the plan, the
 per-sequence hook, the stack machinery) cost about 200 µs a call, 3% of the call: interpreter code and data
@@ -11,17 +12,20 @@ kernel chosen once is called again with the cell's zero state.
 When: the call is plain (one CPU tensor ``[B, T, D]``; no ``sequence_length``, ``initial_state``, ``dtype``,
 ``swap_memory``, ``reset``, ``return_all_states``; ``fused`` None, True or False, served only by an entry of what
 the general path would choose for it: ``_serves``), autocast is off, nothing is being
-traced or compiled, and the cell is a *leaf* (no submodules: no wrapper, no stack, whose inner cells could change
-without the outer one knowing), which has no forward hooks and no ``_begin_sequence``. A fused plan must have one
-layer, no dropout and no projection; a sequence kernel must still accept the inputs (``native_reason``,
-``trace_reason``: device, dtype, autocast, a trace or export). Everything else takes the general path, which is
-also where the entries are made.
+traced or compiled, and the cell is a *leaf* (no submodules: no wrapper) or a ``MultiRNNCell`` of leaves (its
+*members*: the stack and its cells), none of which has forward hooks or a ``_begin_sequence``. A fused plan must
+run in one kernel call (its layers of one kind and size: ``num_layers``) with no dropout and no projection; a
+sequence kernel (leaf cells only) must still accept the inputs (``native_reason``, ``trace_reason``: device, dtype,
+autocast, a trace or export). Everything else takes the general path, which is also where the entries are made.
+Why stacks: ptb_word_lm's small stack (2 x LSTM(200), B=20, T=20) spent about 350 us of a 7.3 ms no-grad call in
+the general path's Python, 5% (1 thread; 315 us of 4.1 ms at 2).
 
-Exactness: an entry is used only while the cell's configuration is the one it was planned for: the stamp is the
-cell's class, its ``forward``, ``input_projection``, ``recurrent_step``, ``fused_spec`` and ``check_inputs`` (one of
-them patched on the class after the first call is seen; other class attributes patched later are not) and
-``RNNCell.config_epoch``, which every attribute assignment on the cell moves (``train()``/``eval()``, a new
-parameter, a changed option or activation). Parameters changed in place (an optimizer step, ``.data``,
+Exactness: an entry is used only while the cell's configuration is the one it was planned for: the stamp is, for
+each member, its class, its ``forward``, ``input_projection``, ``recurrent_step``, ``fused_spec`` and
+``check_inputs`` (one of them patched on the class after the first call is seen; other class attributes patched
+later are not) and ``RNNCell.config_epoch``, which every attribute assignment on the cell moves
+(``train()``/``eval()``, a new parameter, a changed option or activation); and for a stack, which cell objects
+are its layers (a layer replaced in its ``ModuleList`` moves no epoch). Parameters changed in place (an optimizer step, ``.data``,
 ``.double()``) need no new plan: the weights are read on every call (NOTE [fused weights cache]). Hooks are looked
 at on every call.
 
@@ -43,9 +47,10 @@ import torch
 from .._checks import autocast_enabled
 from ..cells.base import REMEMBERED_PLAN, LayerCell, RNNCell
 from ..cells.fused_spec import FusedLayer, has_hooks
+from ..cells.multi import MultiRNNCell
 from ..kernels._inputs import native_reason, trace_reason
 from ..kernels.dispatch import SequenceRunner
-from .plan import FusedPlan, logger
+from .plan import FusedPlan, groups, logger
 from .run import kernel_call, layer_weights
 
 __all__ = ["remember", "remember_kernel", "run_remembered"]
@@ -55,39 +60,74 @@ _compiling = getattr(torch.compiler, "is_compiling", lambda: False)  # torch >= 
 
 @dataclass(frozen=True)
 class _Entry:
-    """A remembered plan: torch's fused kernel for one layer (``plan``, ``layer``), or a sequence kernel."""
+    """A remembered plan: torch's fused kernel for one call over ``layers`` (``plan``), or a sequence kernel."""
 
     stamp: tuple
     plan: FusedPlan | None = None
-    layer: FusedLayer | None = None
+    layers: tuple[FusedLayer, ...] = ()
     kernel: SequenceRunner | None = None
     #: the kernel was chosen by a ``fused=False`` call: for a cell torch's kernels compute, auto would plan those
     unfused: bool = False
-    #: a fused plan's zero initial states ``[1, B, out]`` by ``(B, dtype)`` (NOTE [kept zero state])
+    #: a fused plan's zero initial states ``[layers, B, out]`` by ``(B, dtype)`` (NOTE [kept zero state])
     zeros: dict[tuple[int, torch.dtype], torch.Tensor] = field(default_factory=dict)
 
 
+def _members(cell: RNNCell) -> tuple[RNNCell, ...]:
+    """The cells whose configuration decides ``cell``'s plan: itself, and a stack's layers."""
+    return (cell, *cell.cells) if type(cell) is MultiRNNCell else (cell,)
+
+
 def _stamp(cell: RNNCell) -> tuple:
-    cls = type(cell)
-    methods = (
-        cls.forward,
-        cls.input_projection,
-        cls.recurrent_step,
-        cls.fused_spec,
-        cls.check_inputs,
-    )
-    return cls, methods, cell.config_epoch
+    """What an entry's plan depends on besides the parameters' values (NOTE [fast fused call], exactness)."""
+    stamps = []
+    for member in _members(cell):
+        cls = type(member)
+        methods = (
+            cls.forward,
+            cls.input_projection,
+            cls.recurrent_step,
+            cls.fused_spec,
+            cls.check_inputs,
+        )
+        # (the member itself: a stack's layer replaced in its ModuleList moves no epoch)
+        stamps.append((member, cls, methods, member.config_epoch))
+    return tuple(stamps)
 
 
-def _may_skip_plan(cell: RNNCell) -> bool:
-    """Whether nothing but the cell's own attributes decides its plan and no per-sequence hook needs calling."""
+def _leaf(cell: RNNCell) -> bool:
     return not cell._modules and getattr(type(cell), "_begin_sequence", None) is None
 
 
+def _may_skip_plan(cell: RNNCell) -> bool:
+    """Whether nothing but the members' own attributes decides the plan and no per-sequence hook needs calling:
+    a leaf, or a ``MultiRNNCell`` of leaves (exactly: a subclass may compose its cells otherwise)."""
+    if type(cell) is MultiRNNCell:
+        return getattr(MultiRNNCell, "_begin_sequence", None) is None and all(
+            isinstance(c, RNNCell) and _leaf(c) for c in cell.cells
+        )
+    return _leaf(cell)
+
+
+def _hooked(cell: RNNCell) -> bool:
+    return any(has_hooks(member) for member in _members(cell))
+
+
 def _accepted(cell: RNNCell, inputs: torch.Tensor) -> bool:
-    """Whether a built ``LayerCell`` whose ``check_inputs`` is ``LayerCell``'s would accept ``inputs`` (outside
-    autocast): its depth, and its first parameter's dtype and device. False means "ask ``check_inputs``", which
-    raises with its message or accepts. (Its call on one step's ``select`` costs 2-3x more, between kernels.)"""
+    """Whether ``cell``'s ``check_inputs`` would accept ``inputs`` (outside autocast), asked cheaply: a leaf or
+    each layer of a stack is a built ``LayerCell`` whose ``check_inputs`` is ``LayerCell``'s, whose first
+    parameter has the inputs' dtype and device, and whose input size is the inputs' depth (the layer below's
+    output size). False means "ask ``check_inputs``", which raises with its message or accepts. (Its call on one
+    step's ``select`` costs 2-3x more, between kernels.)"""
+    layers = cell.cells if type(cell) is MultiRNNCell else (cell,)
+    depth = inputs.shape[-1]
+    for layer in layers:
+        if not _accepts_depth(layer, depth, inputs):
+            return False
+        depth = layer.output_size
+    return True
+
+
+def _accepts_depth(cell: RNNCell, depth: int, inputs: torch.Tensor) -> bool:
     if not isinstance(cell, LayerCell) or type(cell).check_inputs is not LayerCell.check_inputs:
         return False
     if not cell._tf_params:
@@ -95,7 +135,7 @@ def _accepted(cell: RNNCell, inputs: torch.Tensor) -> bool:
     kernel = cell._parameters.get(cell._tf_params[0][1])
     return (
         kernel is not None
-        and inputs.shape[-1] == cell.input_size
+        and depth == cell.input_size
         and inputs.dtype is kernel.dtype
         # (the fast call's device, asked by is_cpu: comparing two device objects cost ~20 us more here)
         and inputs.is_cpu
@@ -114,19 +154,18 @@ def remember(cell: RNNCell, plan: FusedPlan, inputs: torch.Tensor) -> None:
     if not inputs.is_cpu:  # (the fast call's own question, asked the same way)
         return
     layers = plan.spec.layers
-    if len(layers) != 1 or not _may_skip_plan(cell) or plan.cell is not cell:
+    if len(groups(layers)) != 1 or not _may_skip_plan(cell) or plan.cell is not cell:
+        return  # (one group: one kernel call, and no dropout between layers)
+    if layers[0].proj or layers[0].input_dropout or layers[-1].output_dropout:
         return
-    layer = layers[0]
-    if layer.proj or layer.input_dropout or layer.output_dropout:
-        return
-    _keep(cell, _Entry(_stamp(cell), plan, layer))
+    _keep(cell, _Entry(_stamp(cell), plan, layers))
 
 
 def remember_kernel(cell: RNNCell, kernel: SequenceRunner, inputs: Any, unfused: bool) -> None:
     """After the general path chose a sequence kernel (``rnnkit.kernels``) for a plain call on ``cell``
     (``unfused``: one with ``fused=False``): keep it when the fast call may use it. Its native loops' questions
     about the inputs (device, dtype, autocast) and a trace are asked again on every call."""
-    if isinstance(inputs, torch.Tensor) and inputs.is_cpu and _may_skip_plan(cell):
+    if isinstance(inputs, torch.Tensor) and inputs.is_cpu and _leaf(cell):
         _keep(cell, _Entry(_stamp(cell), kernel=kernel, unfused=unfused))
 
 
@@ -141,11 +180,12 @@ _KEPT_ZEROS = 8
 
 
 def _zero_state(entry: _Entry, batch: int, size: int, dtype: torch.dtype) -> torch.Tensor:
-    """A new zero ``[1, batch, size]`` CPU tensor, kept in ``entry`` (NOTE [kept zero state])."""
+    """A new zero ``[layers, batch, size]`` CPU tensor, kept in ``entry`` (NOTE [kept zero state])."""
     if len(entry.zeros) >= _KEPT_ZEROS:
         entry.zeros.clear()
     with torch.inference_mode(False):
-        zero = entry.zeros[(batch, dtype)] = torch.zeros(1, batch, size, dtype=dtype)
+        zero = torch.zeros(len(entry.layers), batch, size, dtype=dtype)
+        entry.zeros[(batch, dtype)] = zero
     return zero
 
 
@@ -173,7 +213,7 @@ def run_remembered(
         or not _serves(entry, fused)
     ):
         return None
-    if entry.stamp != _stamp(cell) or has_hooks(cell):
+    if entry.stamp != _stamp(cell) or _hooked(cell):
         return None
     if autocast_enabled("cpu") or torch.jit.is_tracing() or _compiling():
         return None
@@ -187,19 +227,22 @@ def run_remembered(
     if entry.kernel is not None:
         state = cell.zero_state(batch, inputs.dtype, device=inputs.device)
         return entry.kernel(inputs, state, None, time_major)
-    layer = entry.layer
-    assert layer is not None and entry.plan is not None
+    layers = entry.layers
+    assert layers and entry.plan is not None
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "dynamic_rnn: fused path, the plan of an earlier call (%s)", entry.plan.describe()
         )
     zero = entry.zeros.get((batch, inputs.dtype))  # h0 and c0 (no projection: the same size)
+    mode = layers[0].mode
     if zero is None:
-        zero = _zero_state(entry, batch, layer.out, inputs.dtype)
-    c0 = zero if layer.mode == "LSTM" else None
-    weights, keep = layer_weights((layer,))  # (keep: held until the kernel call has returned)
+        zero = _zero_state(entry, batch, layers[0].out, inputs.dtype)
+    c0 = zero if mode == "LSTM" else None
+    weights, keep = layer_weights(layers)  # (keep: held until the kernel call has returned)
     out, h_n, c_n = kernel_call(
-        layer.mode, inputs, None, zero, c0, weights, 1, False, not time_major
+        mode, inputs, None, zero, c0, weights, len(layers), False, not time_major
     )
     del weights, keep  # (pooled weights may go back to the pool: NOTE [pooled kernel weights])
-    return out, entry.plan.spec.from_kernel([(h_n[0], None if c_n is None else c_n[0])])
+    if c_n is None:
+        return out, entry.plan.spec.from_kernel([(h, None) for h in h_n.unbind(0)])
+    return out, entry.plan.spec.from_kernel(list(zip(h_n.unbind(0), c_n.unbind(0))))
