@@ -72,26 +72,25 @@ class _Entry:
     zeros: dict[tuple[int, torch.dtype], torch.Tensor] = field(default_factory=dict)
 
 
-def _members(cell: RNNCell) -> tuple[RNNCell, ...]:
-    """The cells whose configuration decides ``cell``'s plan: itself, and a stack's layers."""
-    return (cell, *cell.cells) if type(cell) is MultiRNNCell else (cell,)
+def _member_stamp(member: RNNCell) -> tuple:
+    cls = type(member)
+    methods = (
+        cls.forward,
+        cls.input_projection,
+        cls.recurrent_step,
+        cls.fused_spec,
+        cls.check_inputs,
+    )
+    # (the member itself: a stack's layer replaced in its ModuleList moves no epoch)
+    return member, cls, methods, member.config_epoch
 
 
 def _stamp(cell: RNNCell) -> tuple:
-    """What an entry's plan depends on besides the parameters' values (NOTE [fast fused call], exactness)."""
-    stamps = []
-    for member in _members(cell):
-        cls = type(member)
-        methods = (
-            cls.forward,
-            cls.input_projection,
-            cls.recurrent_step,
-            cls.fused_spec,
-            cls.check_inputs,
-        )
-        # (the member itself: a stack's layer replaced in its ModuleList moves no epoch)
-        stamps.append((member, cls, methods, member.config_epoch))
-    return tuple(stamps)
+    """What an entry's plan depends on besides the parameters' values (NOTE [fast fused call], exactness): each
+    member's stamp. (A leaf's without a loop: this runs on every fast call.)"""
+    if type(cell) is MultiRNNCell:
+        return (_member_stamp(cell), *[_member_stamp(c) for c in cell.cells])
+    return _member_stamp(cell)
 
 
 def _leaf(cell: RNNCell) -> bool:
@@ -109,7 +108,10 @@ def _may_skip_plan(cell: RNNCell) -> bool:
 
 
 def _hooked(cell: RNNCell) -> bool:
-    return any(has_hooks(member) for member in _members(cell))
+    """Whether a member has forward hooks."""
+    if type(cell) is MultiRNNCell:
+        return has_hooks(cell) or any(has_hooks(c) for c in cell.cells)
+    return has_hooks(cell)
 
 
 def _accepted(cell: RNNCell, inputs: torch.Tensor) -> bool:
@@ -118,9 +120,10 @@ def _accepted(cell: RNNCell, inputs: torch.Tensor) -> bool:
     parameter has the inputs' dtype and device, and whose input size is the inputs' depth (the layer below's
     output size). False means "ask ``check_inputs``", which raises with its message or accepts. (Its call on one
     step's ``select`` costs 2-3x more, between kernels.)"""
-    layers = cell.cells if type(cell) is MultiRNNCell else (cell,)
     depth = inputs.shape[-1]
-    for layer in layers:
+    if type(cell) is not MultiRNNCell:
+        return _accepts_depth(cell, depth, inputs)
+    for layer in cell.cells:
         if not _accepts_depth(layer, depth, inputs):
             return False
         depth = layer.output_size
@@ -243,6 +246,8 @@ def run_remembered(
         mode, inputs, None, zero, c0, weights, len(layers), False, not time_major
     )
     del weights, keep  # (pooled weights may go back to the pool: NOTE [pooled kernel weights])
+    if len(layers) == 1:  # (indexing: cheaper than unbinding, on every leaf's call)
+        return out, entry.plan.spec.from_kernel([(h_n[0], None if c_n is None else c_n[0])])
     if c_n is None:
         return out, entry.plan.spec.from_kernel([(h, None) for h in h_n.unbind(0)])
     return out, entry.plan.spec.from_kernel(list(zip(h_n.unbind(0), c_n.unbind(0))))
