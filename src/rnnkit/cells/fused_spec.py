@@ -246,10 +246,10 @@ def _lean_constants(
 # tensors. Why: a new tensor whose memory glibc's malloc has just handed back to the system comes from fresh pages
 # that fault on first touch, and a training step's temporaries make it hand memory back all the time. ptb_word_lm's
 # small shape (2 x LSTM(200), B=20, T=20), alternating in one process: training steps with pooled weights took
-# 1,577 page faults against 2,114 and ran 0.35-1.3 ms faster at 1 thread, 0.9-1.3 ms at 2 (issue 19,
-# BENCHMARKS.md). A loop of no-grad calls had no faults either way and ran faster with new tensors, which reuse
-# the last call's memory while it is warm; so a no-grad call leases only kernels too large for malloc's heap
-# (kernels/lstm_layout.py has both floors).
+# 1,577 page faults against 2,114 and ran 0.35-1.3 ms faster at 1 thread, 0.7-1.0 ms at 2 (issue 19,
+# BENCHMARKS.md). A loop of no-grad calls had no faults either way and ran faster with new tensors (which reuse
+# the last call's blocks, probably still in cache); so a no-grad call leases only kernels too large for malloc's
+# heap (kernels/lstm_layout.py has both floors).
 # - Outside autograd recording the caller holds the lease and drops it once its kernel call has returned.
 # - While recording, the kernel saves the weights for its backward, so the re-layout's autograd node holds the
 #   lease (lstm_layout.py): the buffers go back to the pool only when the graph that saved them is gone. A

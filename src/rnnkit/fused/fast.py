@@ -25,9 +25,9 @@ each member, its class, its ``forward``, ``input_projection``, ``recurrent_step`
 ``check_inputs`` (one of them patched on the class after the first call is seen; other class attributes patched
 later are not) and ``RNNCell.config_epoch``, which every attribute assignment on the cell moves
 (``train()``/``eval()``, a new parameter, a changed option or activation); and for a stack, which cell objects
-are its layers (a layer replaced in its ``ModuleList`` moves no epoch). Parameters changed in place (an optimizer step, ``.data``,
-``.double()``) need no new plan: the weights are read on every call (NOTE [fused weights cache]). Hooks are looked
-at on every call.
+are its layers (a layer replaced in its ``ModuleList`` moves no epoch). Parameters changed in place (an optimizer
+step, ``.data``, ``.double()``) need no new plan: the weights are read on every call (NOTE [fused weights cache]).
+Hooks are looked at on every call.
 
 Where: in the cell's own ``__dict__`` (``REMEMBERED_PLAN``), which ``RNNCell.__getstate__`` leaves out, so a
 copied or pickled cell never carries its original's plan (whose weight functions are bound to the original). The

@@ -30,8 +30,8 @@ _REAL = (torch.float32, torch.float64)
 # measurable (the mnist kernel's 320 KB), while the lease's Python cost 40-70 us there. In a no-grad call: from
 # 32 MB, the largest block glibc's malloc ever serves from its heap (a bigger one is mapped afresh each time, and
 # every page faults: 16,352 faults and 43 ms of a 208 ms call at H=1024). Below that, a loop of no-grad calls
-# finds its last weights' memory free in the heap, warm and mapped, and ran 0.15-0.4 ms faster than from the pool
-# (ptb's 2 x LSTM(200), 1 thread; 0 faults either way).
+# finds its last weights' blocks free in the heap, mapped (and probably still in cache), and ran 0.15-0.4 ms
+# faster than from the pool (ptb's 2 x LSTM(200), 1 thread; 0 faults either way).
 _LEASE_MIN_BYTES = 2**20
 _INFERENCE_LEASE_MIN_BYTES = 2**25
 # (not a subclass such as a FakeTensor or a wrapper, whose memory may not be its values)
