@@ -12,6 +12,7 @@ import torch
 import rnnkit as rk
 from rnnkit.activations import resolve_activation
 from rnnkit.fused import fast
+from tests.fused._calls import randomized, run_and_grads
 from tests.fused._counting import count_calls
 from tests.kernels._cell_loop import cell_loop
 from tests.kernels._native import needs_native
@@ -33,31 +34,17 @@ def fast_calls(monkeypatch):
     return count_calls(monkeypatch, fast, "kernel_call")
 
 
-def _random(cell):
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.copy_(torch.randn_like(p) * 0.5)
-    return cell
-
-
-def _run_and_grads(cell, x, **kw):
-    out, state = rk.dynamic_rnn(cell, x, **kw)
-    flat = [out, *rk.nest.flatten(state)]
-    loss = sum((t * torch.arange(t.numel()).view_as(t).sin()).sum() for t in flat)
-    return flat, torch.autograd.grad(loss, [x, *cell.parameters()])
-
-
 @pytest.mark.parametrize("name", list(FUSABLE))
 @pytest.mark.parametrize("time_major", [False, True])
 def test_the_second_call_is_fast_and_equals_the_general_path(name, time_major, fast_calls):
     torch.manual_seed(0)
-    cell = _random(FUSABLE[name]())
+    cell = randomized(FUSABLE[name]())
     x = torch.randn(5, 4, 3, requires_grad=True)
-    first, first_grads = _run_and_grads(
+    first, first_grads = run_and_grads(
         cell, x, time_major=time_major
     )  # the general path, which plans
     assert fast_calls[0] == 0
-    second, second_grads = _run_and_grads(cell, x, time_major=time_major)
+    second, second_grads = run_and_grads(cell, x, time_major=time_major)
     assert fast_calls[0] == 1
     for a, b in zip([*first, *first_grads], [*second, *second_grads]):
         assert torch.equal(a, b)
@@ -82,7 +69,7 @@ def test_config_epoch_moves_on_every_assignment():
 def test_a_changed_activation_is_planned_again(fast_calls):
     """relu has no fused kernel: after the change the step loop runs, with relu."""
     torch.manual_seed(1)
-    cell = _random(rk.BasicLSTMCell(6, input_size=3))
+    cell = randomized(rk.BasicLSTMCell(6, input_size=3))
     x = torch.randn(4, 5, 3)
     rk.dynamic_rnn(cell, x)
     cell._activation, cell.activation_name = resolve_activation("test", "relu")
@@ -130,7 +117,7 @@ def test_a_class_patched_after_the_first_call_is_seen(fast_calls):
 
 def test_a_copied_cell_computes_with_its_own_weights(fast_calls):
     torch.manual_seed(2)
-    cell = _random(rk.BasicLSTMCell(6, input_size=3))
+    cell = randomized(rk.BasicLSTMCell(6, input_size=3))
     x = torch.randn(4, 5, 3)
     rk.dynamic_rnn(cell, x)
     rk.dynamic_rnn(cell, x)
@@ -242,11 +229,11 @@ def kernel_choices(monkeypatch):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_a_remembered_sequence_kernel_equals_the_general_path(name, dtype, kernel_choices):
     torch.manual_seed(3)
-    cell = _random(KERNEL_CELLS[name]().to(dtype))
+    cell = randomized(KERNEL_CELLS[name]().to(dtype))
     x = torch.randn(4, 5, 3, dtype=dtype, requires_grad=True)
-    first, first_grads = _run_and_grads(cell, x)
+    first, first_grads = run_and_grads(cell, x)
     assert kernel_choices[0] == 1
-    second, second_grads = _run_and_grads(cell, x)
+    second, second_grads = run_and_grads(cell, x)
     assert kernel_choices[0] == 1  # not asked again
     for a, b in zip([*first, *first_grads], [*second, *second_grads]):
         assert torch.equal(a, b)
@@ -268,7 +255,7 @@ def test_a_remembered_kernel_asks_its_input_questions_again(kernel_choices):
 
 def test_a_changed_cell_option_is_planned_again(kernel_choices):
     torch.manual_seed(4)
-    cell = _random(rk.LSTMCell(6, use_peepholes=True, input_size=3))
+    cell = randomized(rk.LSTMCell(6, use_peepholes=True, input_size=3))
     x = torch.randn(4, 5, 3)
     rk.dynamic_rnn(cell, x)
     cell.cell_clip = 0.05  # the kernel reads the clip from the cell: a new plan, the new clip
@@ -285,7 +272,7 @@ def test_a_cell_converted_after_its_first_call_is_planned_again():
     """``.to(dtype)`` replaces the parameters' data without an assignment (config_epoch stays): the native loops'
     own dtype question sends bfloat16 inputs to the step loop."""
     torch.manual_seed(5)
-    cell = _random(rk.GRUCell(6, input_size=3))
+    cell = randomized(rk.GRUCell(6, input_size=3))
     x = torch.randn(4, 5, 3)
     rk.dynamic_rnn(cell, x)
     cell.to(torch.bfloat16)

@@ -11,6 +11,7 @@ import torch
 
 import rnnkit as rk
 from rnnkit.fused import fast
+from tests.fused._calls import randomized, run_and_grads
 from tests.fused._counting import count_calls
 
 torch.set_num_threads(1)
@@ -40,18 +41,7 @@ def fast_calls(monkeypatch):
 
 def _stack(name: str, state_is_tuple: bool = True) -> rk.MultiRNNCell:
     torch.manual_seed(0)
-    stack = rk.MultiRNNCell(STACKS[name](), state_is_tuple=state_is_tuple)
-    with torch.no_grad():
-        for p in stack.parameters():
-            p.copy_(torch.randn_like(p) * 0.5)
-    return stack
-
-
-def _run_and_grads(cell, x, **kw):
-    out, state = rk.dynamic_rnn(cell, x, **kw)
-    flat = [out, *rk.nest.flatten(state)]
-    loss = sum((t * torch.arange(t.numel()).view_as(t).sin()).sum() for t in flat)
-    return flat, torch.autograd.grad(loss, [x, *cell.parameters()])
+    return randomized(rk.MultiRNNCell(STACKS[name](), state_is_tuple=state_is_tuple))
 
 
 @pytest.mark.parametrize("name", list(STACKS))
@@ -59,9 +49,9 @@ def _run_and_grads(cell, x, **kw):
 def test_the_second_call_is_fast_and_equals_the_general_path(name, time_major, fast_calls):
     stack = _stack(name)
     x = torch.randn(5, 4, 3, requires_grad=True)
-    first, first_grads = _run_and_grads(stack, x, time_major=time_major)  # plans
+    first, first_grads = run_and_grads(stack, x, time_major=time_major)  # plans
     assert fast_calls[0] == 0
-    second, second_grads = _run_and_grads(stack, x, time_major=time_major)
+    second, second_grads = run_and_grads(stack, x, time_major=time_major)
     assert fast_calls[0] == 1
     assert len(first) == len(second) and len(first_grads) == len(second_grads)
     for a, b in zip([*first, *first_grads], [*second, *second_grads]):

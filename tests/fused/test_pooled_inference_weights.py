@@ -14,13 +14,12 @@ import torch
 import rnnkit as rk
 from rnnkit.fused import fast, run
 from rnnkit.kernels import _workspace, lstm_layout
+from tests.fused._pooled import D, H, unpooled
 from tests.kernels._native import needs_native
 
 torch.set_num_threads(1)
 
 pytestmark = needs_native
-
-D, H = 40, 140  # a first-layer kernel of [180, 560] floats: 403 KB
 
 
 @pytest.fixture(autouse=True)
@@ -38,18 +37,6 @@ def _stack() -> rk.MultiRNNCell:
         for p in stack.parameters():
             p.copy_(torch.randn_like(p) * 0.3)
     return stack
-
-
-def _new_weights(layers):
-    return [w for layer in layers for w in layer.weights()], []
-
-
-def _unpooled(stack: rk.MultiRNNCell, x: torch.Tensor, monkeypatch) -> torch.Tensor:
-    """The same call with every layer's ``weights()`` (new tensors)."""
-    with monkeypatch.context() as m:
-        for module in (run, fast):  # the general path and the fast call (NOTE [fast fused call])
-            m.setattr(module, "layer_weights", _new_weights)
-        return rk.dynamic_rnn(stack, x)[0]
 
 
 def _leases(monkeypatch) -> list[list[int]]:
@@ -78,7 +65,7 @@ def test_each_call_computes_with_its_parameters_in_reused_buffers(mode, monkeypa
             stack.cells[0].kernel.add_(0.05)  # an in-place step
             stack.cells[1].bias.data = stack.cells[1].bias.data - 0.1 * step  # a `.data` write
             got = rk.dynamic_rnn(stack, x)[0]
-            want = _unpooled(stack, x, monkeypatch)
+            want = unpooled(stack, x, monkeypatch)
             assert torch.equal(got, want)
     assert len(leases) == 6  # both layers, every call
     assert leases[:2] == leases[-2:]  # the same buffers again
@@ -104,7 +91,7 @@ def test_threads_calling_one_stack_each_get_their_own_buffers(monkeypatch):
     stack = _stack()
     inputs = [torch.randn(4, 30, D) for _ in range(4)]
     with torch.no_grad():
-        want = [_unpooled(stack, x, monkeypatch) for x in inputs]
+        want = [unpooled(stack, x, monkeypatch) for x in inputs]
     errors: list[int] = []
 
     def call(k: int) -> None:
@@ -131,7 +118,7 @@ def test_a_kernel_under_the_no_grad_floor_gets_new_tensors_and_no_lease(monkeypa
     x = torch.randn(4, 6, D)
     with torch.no_grad():
         got = rk.dynamic_rnn(stack, x)[0]
-        want = _unpooled(stack, x, monkeypatch)
+        want = unpooled(stack, x, monkeypatch)
     assert leases == [] and torch.equal(got, want)
     taken = []
     original = _workspace.lease

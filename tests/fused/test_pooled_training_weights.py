@@ -13,15 +13,13 @@ import pytest
 import torch
 
 import rnnkit as rk
-from rnnkit.fused import fast, run
 from rnnkit.kernels import _workspace, lstm_layout
+from tests.fused._pooled import D, H, unpooled
 from tests.kernels._native import needs_native
 
 torch.set_num_threads(1)
 
 pytestmark = needs_native
-
-D, H = 40, 140  # a first-layer kernel of [180, 560] floats: 403 KB
 
 
 @pytest.fixture(autouse=True)
@@ -63,18 +61,6 @@ def leases(stacks, monkeypatch) -> list[weakref.ref]:
     return seen
 
 
-def _unpooled(stack: rk.MultiRNNCell, x: torch.Tensor, monkeypatch) -> torch.Tensor:
-    """The same call with every layer's ``weights()`` (new tensors)."""
-    with monkeypatch.context() as m:
-        for module in (run, fast):  # the general path and the fast call (NOTE [fast fused call])
-            m.setattr(
-                module,
-                "layer_weights",
-                lambda layers: ([w for la in layers for w in la.weights()], []),
-            )
-        return rk.dynamic_rnn(stack, x)[0]
-
-
 def _loss(out: torch.Tensor) -> torch.Tensor:
     return (out * out.detach().cos()).sum()
 
@@ -86,7 +72,7 @@ def test_training_steps_differentiate_with_their_parameters_in_reused_buffers(
     optimizers = [torch.optim.Adam(s.parameters(), lr=0.05) for s in (pooled, plain)]
     x = torch.randn(4, 6, D)
     for _ in range(4):
-        outs = [rk.dynamic_rnn(pooled, x)[0], _unpooled(plain, x, monkeypatch)]
+        outs = [rk.dynamic_rnn(pooled, x)[0], unpooled(plain, x, monkeypatch)]
         assert torch.equal(outs[0], outs[1])
         for opt, out in zip(optimizers, outs):
             opt.zero_grad()
@@ -118,11 +104,11 @@ def test_a_graph_still_alive_keeps_its_buffers(stacks, leases, monkeypatch):
     assert len(set(pointers)) == len(pointers)  # no buffer in two live leases
     del held
     grads = torch.autograd.grad(_loss(first) + _loss(second), list(pooled.parameters()))
-    want_first = _unpooled(plain, x, monkeypatch)
+    want_first = unpooled(plain, x, monkeypatch)
     with torch.no_grad():
         for p in plain.parameters():
             p.mul_(0.9)
-    want_second = _unpooled(plain, y, monkeypatch)
+    want_second = unpooled(plain, y, monkeypatch)
     want = torch.autograd.grad(_loss(want_first) + _loss(want_second), list(plain.parameters()))
     for g, w in zip(grads, want):
         assert torch.equal(g, w)
