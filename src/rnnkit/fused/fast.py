@@ -51,7 +51,7 @@ from ..cells.multi import MultiRNNCell
 from ..kernels._inputs import native_reason, trace_reason
 from ..kernels.dispatch import SequenceRunner
 from .plan import FusedPlan, groups, logger
-from .run import kernel_call, layer_weights
+from .run import kernel_call, layer_states, layer_weights
 
 __all__ = ["remember", "remember_kernel", "run_remembered"]
 
@@ -246,8 +246,4 @@ def run_remembered(
         mode, inputs, None, zero, c0, weights, len(layers), False, not time_major
     )
     del weights, keep  # (pooled weights may go back to the pool: NOTE [pooled kernel weights])
-    if len(layers) == 1:  # (indexing: cheaper than unbinding, on every leaf's call)
-        return out, entry.plan.spec.from_kernel([(h_n[0], None if c_n is None else c_n[0])])
-    if c_n is None:
-        return out, entry.plan.spec.from_kernel([(h, None) for h in h_n.unbind(0)])
-    return out, entry.plan.spec.from_kernel(list(zip(h_n.unbind(0), c_n.unbind(0))))
+    return out, entry.plan.spec.from_kernel(layer_states(h_n, c_n))
